@@ -1,0 +1,8 @@
+// The Azure Functions entry point: registration only. Services are composed on first use.
+import { app } from '@azure/functions';
+import { registerWithFunctions } from '../shared/adapters/functions/register';
+import { lazyServices } from '../shared/kernel/composition';
+import { appModules, READ_CONTAINERS } from '../shared/platform/app';
+
+const services = lazyServices(READ_CONTAINERS);
+for (const module of appModules(services)) registerWithFunctions(app, module);

@@ -1,0 +1,110 @@
+import { cnpjCheckDigits } from '../shared/pharmacies/domain/cnpj';
+import type { OpeningInterval, WeekDay } from '../shared/pharmacies/domain/opening-hours';
+import { WEEK_DAYS } from '../shared/pharmacies/domain/opening-hours';
+import type { LocalHost } from './host';
+
+interface City {
+  city: string;
+  state: string;
+  center: { lat: number; lon: number };
+  postalPrefix: string;
+  districts: string[];
+  streets: string[];
+}
+
+const CITIES: City[] = [
+  {
+    city: 'São Paulo', state: 'SP', center: { lat: -23.5614, lon: -46.6559 }, postalPrefix: '01',
+    districts: ['Bela Vista', 'Consolação', 'Jardins', 'Pinheiros', 'Vila Mariana', 'Liberdade', 'Moema', 'Perdizes'],
+    streets: ['Avenida Paulista', 'Rua Augusta', 'Rua Oscar Freire', 'Rua dos Pinheiros', 'Rua Domingos de Morais', 'Rua da Liberdade', 'Avenida Ibirapuera', 'Rua Cardoso de Almeida'],
+  },
+  {
+    city: 'Campinas', state: 'SP', center: { lat: -22.9056, lon: -47.0608 }, postalPrefix: '13',
+    districts: ['Cambuí', 'Centro', 'Taquaral', 'Barão Geraldo', 'Guanabara'],
+    streets: ['Rua Coronel Quirino', 'Avenida Francisco Glicério', 'Avenida Heitor Penteado', 'Avenida Albino J. B. de Oliveira', 'Rua Barão de Jaguara'],
+  },
+  {
+    city: 'Rio de Janeiro', state: 'RJ', center: { lat: -22.9519, lon: -43.1857 }, postalPrefix: '22',
+    districts: ['Copacabana', 'Botafogo', 'Ipanema', 'Flamengo', 'Tijuca', 'Leblon'],
+    streets: ['Avenida Nossa Senhora de Copacabana', 'Rua Voluntários da Pátria', 'Rua Visconde de Pirajá', 'Rua do Catete', 'Rua Conde de Bonfim', 'Avenida Ataulfo de Paiva'],
+  },
+  {
+    city: 'Belo Horizonte', state: 'MG', center: { lat: -19.9320, lon: -43.9380 }, postalPrefix: '30',
+    districts: ['Savassi', 'Funcionários', 'Lourdes', 'Centro', 'Santo Agostinho'],
+    streets: ['Avenida Getúlio Vargas', 'Rua Pernambuco', 'Rua da Bahia', 'Avenida Afonso Pena', 'Rua dos Timbiras'],
+  },
+];
+
+const CHAINS = ['Drogaria Vida', 'Farmácia Bem Estar', 'Drogaria Saúde Total', 'Farmácia do Povo', 'Drogaria Central', 'Farmácia Esperança'];
+
+const weekdays = WEEK_DAYS.slice(0, 5);
+const every = (days: readonly WeekDay[], opens: string, closes: string): OpeningInterval[] =>
+  days.map((day) => ({ day, opens, closes }));
+
+/** Three kinds of hours: shop hours, around the clock, and late nights past midnight. */
+const HOURS: { hours: OpeningInterval[]; services: string[] }[] = [
+  {
+    hours: [...every(weekdays, '08:00', '22:00'), ...every(['sat'], '08:00', '20:00'), ...every(['sun'], '09:00', '18:00')],
+    services: ['delivery', 'blood-pressure', 'farmacia-popular'],
+  },
+  { hours: every(WEEK_DAYS, '00:00', '24:00'), services: ['open-24h', 'delivery', 'drive-thru', 'pharmacist-consultation'] },
+  {
+    hours: [...every(['mon', 'tue', 'wed', 'thu', 'sun'], '07:00', '23:00'), ...every(['fri', 'sat'], '07:00', '02:00')],
+    services: ['vaccination', 'glucose-test', 'blood-pressure', 'pharmacist-consultation'],
+  },
+  { hours: [...every(weekdays, '09:00', '19:00'), ...every(['sat'], '09:00', '13:00')], services: ['compounding', 'delivery'] },
+];
+
+function demoCnpj(index: number): string {
+  // Every fifth pharmacy has an alphanumeric CNPJ, the form issued from 2026.
+  const base = index % 5 === 4 ? `${String(12 + index).padStart(2, '0')}AB${String(345 + index).padStart(4, '0')}01C${index % 10}` : `${String(11_222_333 + index * 7919).padStart(8, '0')}0001`;
+  return base + cnpjCheckDigits(base);
+}
+
+/** The demo pharmacies: 24 in four cities of three states, with plausible places and hours. */
+export function demoPharmacies() {
+  const pharmacies = [];
+  for (let index = 0; index < 24; index++) {
+    const city = CITIES[index % CITIES.length];
+    const slot = Math.floor(index / CITIES.length);
+    const chain = CHAINS[(index + slot) % CHAINS.length];
+    const district = city.districts[slot % city.districts.length];
+    const kind = HOURS[index % HOURS.length];
+    // Spread within about 4 km of the centre, deterministically.
+    const angle = (index * 137.5 * Math.PI) / 180;
+    const distance = 0.004 + 0.006 * slot;
+    pharmacies.push({
+      cnpj: demoCnpj(index),
+      tradeName: `${chain} ${district}`,
+      legalName: `${chain} Comércio de Medicamentos Ltda`,
+      phone: `(${city.state === 'SP' ? (city.city === 'Campinas' ? '19' : '11') : city.state === 'RJ' ? '21' : '31'}) 3${String(100 + index).padStart(3, '0')}-${String(4000 + index * 37).slice(0, 4)}`,
+      address: {
+        street: city.streets[slot % city.streets.length],
+        number: String(100 + index * 47),
+        district,
+        city: city.city,
+        state: city.state,
+        postalCode: `${city.postalPrefix}${String(100 + index * 13).padStart(3, '0')}-${String(index * 7).padStart(3, '0')}`,
+      },
+      location: {
+        lat: Math.round((city.center.lat + Math.sin(angle) * distance) * 1e6) / 1e6,
+        lon: Math.round((city.center.lon + Math.cos(angle) * distance) * 1e6) / 1e6,
+      },
+      timeZone: 'America/Sao_Paulo',
+      openingHours: kind.hours,
+      services: kind.services,
+    });
+  }
+  return pharmacies;
+}
+
+/** Seeds through the real command handlers, so the demo data has a real history. */
+export async function seedDemoData(host: LocalHost): Promise<number> {
+  let created = 0;
+  for (const pharmacy of demoPharmacies()) {
+    const answer = await host.dispatch('POST', 'pharmacies', pharmacy);
+    if (answer.status !== 201) throw new Error(`demo pharmacy refused (${answer.status}): ${JSON.stringify(answer.body)}`);
+    created++;
+  }
+  return created;
+}

@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
+import { MAX_BODY_BYTES, problemResponse } from '../shared/kernel/http';
+import type { FunctionModule } from '../shared/kernel/routes';
+import type { Services } from '../shared/kernel/services';
+import { Router } from './router';
+
+const ROUTE_PREFIX = '/api/';
+
+export interface LocalHostOptions {
+  modules: FunctionModule[];
+  services: Services;
+  port: number;
+  requestLog: boolean;
+  log?: (line: string) => void;
+}
+
+export interface LocalHost {
+  url: string;
+  /** Runs a request through the router and handler, without a socket (seeding, tests). */
+  dispatch(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: unknown }>;
+  stop(): Promise<void>;
+}
+
+function contextFor(functionName: string, log: (line: string) => void): InvocationContext {
+  return new InvocationContext({
+    invocationId: randomUUID(),
+    functionName,
+    logHandler: (level, ...args) => {
+      if (level === 'trace' || level === 'debug') return;
+      log(JSON.stringify({ level, function: functionName, msg: args.map(String).join(' ') }));
+    },
+  });
+}
+
+/** Reads at most MAX_BODY_BYTES + 1 bytes: enough to know a body is too large. */
+async function readBody(request: IncomingMessage): Promise<Buffer | 'too-large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) return 'too-large';
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function headersOf(request: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}
+
+async function writeResponse(response: ServerResponse, init: HttpResponseInit) {
+  const headers = init.headers instanceof Headers ? Object.fromEntries(init.headers) : (init.headers as Record<string, string>) ?? {};
+  let body: string | Uint8Array | undefined;
+  if (init.jsonBody !== undefined) {
+    body = JSON.stringify(init.jsonBody);
+    headers['content-type'] ??= 'application/json';
+  } else if (typeof init.body === 'string' || init.body instanceof Uint8Array) {
+    body = init.body;
+  }
+  response.writeHead(init.status ?? 200, headers);
+  response.end(body);
+}
+
+/**
+ * The local host: serves the same declarations as the Functions host on
+ * http://localhost:<port>/api, delivers events to the declared projectors through the
+ * in-process bus and runs the declared timers on their schedules.
+ */
+export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const router = new Router(options.modules.flatMap((module) => module.routes));
+
+  for (const consumer of options.modules.flatMap((module) => module.eventHandlers)) {
+    options.services.bus.subscribe({
+      name: consumer.name,
+      eventTypes: consumer.eventTypes,
+      handle: (event) => consumer.handler(event, contextFor(consumer.name, log)),
+    });
+  }
+
+  const { Cron } = await import('croner');
+  const jobs = options.modules.flatMap((module) =>
+    module.timers.map(
+      (timer) =>
+        new Cron(
+          timer.schedule,
+          { protect: true, catch: (error) => log(JSON.stringify({ level: 'error', timer: timer.name, msg: String(error) })) },
+          async (job: { nextRun(): Date | null }) => {
+            const now = new Date().toISOString();
+            const next = job.nextRun()?.toISOString() ?? '';
+            const status = { last: now, next, lastUpdated: now };
+            await timer.handler({ isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: status }, contextFor(timer.name, log));
+          },
+        ),
+    ),
+  );
+
+  async function invoke(method: string, url: URL, headers: Record<string, string>, body: Buffer | undefined) {
+    const path = url.pathname.startsWith(ROUTE_PREFIX) ? url.pathname.slice(ROUTE_PREFIX.length) : undefined;
+    const match = path === undefined ? ({ kind: 'not-found' } as const) : router.match(method, path);
+    const traceId = randomUUID().replace(/-/g, '');
+    if (match.kind === 'not-found') return { name: '-', init: problemResponse(404, 'Not found', 'no such route', traceId) };
+    if (match.kind === 'method-not-allowed') {
+      return {
+        name: '-',
+        init: problemResponse(405, 'Method not allowed', `use ${match.allow.join(', ')}`, traceId, { headers: { allow: match.allow.join(', ') } }),
+      };
+    }
+    const request = new HttpRequest({
+      method,
+      url: url.toString(),
+      headers,
+      params: match.params,
+      ...(body && body.length ? { body: { bytes: body } } : {}),
+    });
+    const init = await match.declaration.handler(request, contextFor(match.declaration.name, log));
+    return { name: match.declaration.name, init };
+  }
+
+  const server: Server = createServer(async (request, response) => {
+    const started = performance.now();
+    let status = 500;
+    try {
+      const url = new URL(request.url ?? '/', `http://${request.headers.host ?? 'localhost'}`);
+      const body = await readBody(request);
+      const { init } =
+        body === 'too-large'
+          ? { init: problemResponse(413, 'Payload too large', `the body is larger than ${MAX_BODY_BYTES} bytes`, randomUUID()) }
+          : await invoke(request.method ?? 'GET', url, headersOf(request), body);
+      status = init.status ?? 200;
+      await writeResponse(response, init);
+    } catch (error) {
+      log(JSON.stringify({ level: 'error', msg: 'local host failure', error: error instanceof Error ? error.message : String(error) }));
+      if (!response.headersSent) await writeResponse(response, problemResponse(500, 'Internal error', 'the request could not be completed', randomUUID()));
+      else response.destroy();
+    }
+    if (options.requestLog) {
+      log(`${request.method} ${request.url} ${status} ${(performance.now() - started).toFixed(1)}ms`);
+    }
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}/api`,
+    async dispatch(method, path, body, headers = {}) {
+      const bytes = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+      const { init } = await invoke(
+        method,
+        new URL(`http://localhost:${port}/api/${path}`),
+        { ...(bytes ? { 'content-type': 'application/json' } : {}), ...headers },
+        bytes,
+      );
+      return { status: init.status ?? 200, body: typeof init.body === 'string' && init.body ? JSON.parse(init.body) : undefined };
+    },
+    async stop() {
+      jobs.forEach((job) => job.stop());
+      server.closeIdleConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

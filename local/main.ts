@@ -1,0 +1,48 @@
+// `npm start`: the whole platform in one process on its embedded adapters.
+import { compose } from '../shared/kernel/composition';
+import { rebuildAll } from '../shared/kernel/projection';
+import { loadSettings } from '../shared/kernel/settings';
+import { appModules, READ_CONTAINERS, READ_PROJECTIONS } from '../shared/platform/app';
+import { relayOutbox } from '../shared/platform/outbox-relay';
+import { seedDemoData } from './demo-data';
+import { startLocalHost } from './host';
+
+async function main() {
+  const settings = loadSettings();
+  const services = await compose(settings, READ_CONTAINERS);
+  if (services.readStoreIsEphemeral) {
+    const replayed = await rebuildAll(services, READ_PROJECTIONS);
+    console.log(`read models rebuilt from ${replayed} event(s)`);
+  }
+  const host = await startLocalHost({
+    modules: appModules(async () => services),
+    services,
+    port: settings.localHostPort,
+    requestLog: settings.requestLog,
+  });
+  // Events a crash left unpublished reach the projectors before anything else.
+  await relayOutbox(services, undefined, 0);
+  if (settings.seedDemoData && (await services.eventStore.readAll(0, 1)).length === 0) {
+    console.log(`seeded ${await seedDemoData(host)} demo pharmacies through the commands`);
+  }
+  await services.bus.idle?.();
+  console.log(`Farmácias platform on ${host.url.replace('127.0.0.1', 'localhost')} (events in ${settings.dataDir}/); Ctrl-C stops it`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('stopping...');
+    await host.stop();
+    await services.bus.idle?.();
+    await services.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,113 @@
+import type { EventBus, StoredEvent, Subscriber } from '../../kernel/ports';
+
+export interface DeadLetter {
+  subscriber: string;
+  event: StoredEvent;
+  attempts: number;
+  reason: string;
+}
+
+export interface InProcessBusOptions {
+  maxAttempts: number;
+  retryBaseMs: number;
+  onDeadLetter?(letter: DeadLetter): void;
+}
+
+interface Delivery {
+  event: StoredEvent;
+  attempt: number;
+}
+
+/**
+ * The delivery semantics projectors get from a Service Bus subscription, in memory:
+ * each subscriber has its own queue, gets a serialised copy of every event of its
+ * types at least once, a failed delivery comes back later with exponential back-off
+ * (without holding up the rest of the queue), and after `maxAttempts` it goes to the
+ * dead-letter list.
+ */
+export class InProcessEventBus implements EventBus {
+  private readonly queues = new Map<Subscriber, Delivery[]>();
+  private readonly draining = new Set<Subscriber>();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly idleWaiters: (() => void)[] = [];
+  readonly deadLetters: DeadLetter[] = [];
+  private closed = false;
+
+  constructor(private readonly options: InProcessBusOptions) {}
+
+  subscribe(subscriber: Subscriber): void {
+    this.queues.set(subscriber, []);
+  }
+
+  async publish(events: StoredEvent[]): Promise<void> {
+    if (this.closed) throw new Error('the bus is closed');
+    for (const event of events) {
+      // The wire copy: a handler can neither share nor mutate another's event.
+      const wire = JSON.stringify(event);
+      for (const [subscriber, queue] of this.queues) {
+        if (subscriber.eventTypes.includes(event.type)) queue.push({ event: JSON.parse(wire), attempt: 1 });
+      }
+    }
+    for (const subscriber of this.queues.keys()) this.drain(subscriber);
+  }
+
+  private drain(subscriber: Subscriber) {
+    if (this.draining.has(subscriber)) return;
+    this.draining.add(subscriber);
+    void (async () => {
+      const queue = this.queues.get(subscriber)!;
+      for (let delivery = queue.shift(); delivery; delivery = queue.shift()) {
+        try {
+          await subscriber.handle(delivery.event);
+        } catch (error) {
+          this.retryOrDeadLetter(subscriber, delivery, error);
+        }
+      }
+      this.draining.delete(subscriber);
+      this.notifyIfIdle();
+    })();
+  }
+
+  private retryOrDeadLetter(subscriber: Subscriber, delivery: Delivery, error: unknown) {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (delivery.attempt >= this.options.maxAttempts || this.closed) {
+      const letter = { subscriber: subscriber.name, event: delivery.event, attempts: delivery.attempt, reason };
+      this.deadLetters.push(letter);
+      this.options.onDeadLetter?.(letter);
+      return;
+    }
+    const delay = Math.min(30_000, this.options.retryBaseMs * 2 ** (delivery.attempt - 1)) * (0.8 + Math.random() * 0.4);
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      this.queues.get(subscriber)?.push({ event: delivery.event, attempt: delivery.attempt + 1 });
+      this.drain(subscriber);
+    }, delay);
+    this.retryTimers.add(timer);
+  }
+
+  private isIdle() {
+    return this.draining.size === 0 && this.retryTimers.size === 0 && [...this.queues.values()].every((q) => !q.length);
+  }
+
+  private notifyIfIdle() {
+    if (!this.isIdle()) return;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  /** Resolves when every delivery, including pending retries, has finished. */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error('the bus is closed');
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+}

@@ -1,0 +1,70 @@
+import type { Cache, CacheEntry, CacheTtl } from '../../kernel/ports';
+
+interface Slot {
+  value: unknown;
+  freshUntil: number;
+  staleUntil: number;
+}
+
+/**
+ * The embedded cache: a bounded LRU map of entries that stay fresh for their fresh TTL
+ * and remain as stale fallbacks until their stale TTL. Values are kept by reference, so
+ * callers treat what they get as read-only.
+ */
+export class MemoryCache implements Cache {
+  private readonly slots = new Map<string, Slot>();
+  private readonly counters = new Map<string, number>();
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async get<T>(key: string): Promise<CacheEntry<T> | undefined> {
+    const slot = this.slots.get(key);
+    if (!slot) return undefined;
+    const now = this.now();
+    if (now >= slot.staleUntil) {
+      this.slots.delete(key);
+      return undefined;
+    }
+    // Re-insert to mark it the most recently used.
+    this.slots.delete(key);
+    this.slots.set(key, slot);
+    return { value: slot.value as T, fresh: now < slot.freshUntil };
+  }
+
+  async set<T>(key: string, value: T, ttl: CacheTtl): Promise<void> {
+    const now = this.now();
+    this.slots.delete(key);
+    this.slots.set(key, {
+      value,
+      freshUntil: now + ttl.freshSeconds * 1000,
+      staleUntil: now + Math.max(ttl.freshSeconds, ttl.staleSeconds) * 1000,
+    });
+    while (this.slots.size > this.maxEntries) this.slots.delete(this.slots.keys().next().value as string);
+  }
+
+  async invalidate(keys: string[]): Promise<void> {
+    for (const key of keys) {
+      const slot = this.slots.get(key);
+      if (slot) slot.freshUntil = 0;
+    }
+  }
+
+  async counter(key: string): Promise<number> {
+    return this.counters.get(key) ?? 0;
+  }
+
+  async increment(key: string): Promise<number> {
+    const next = (this.counters.get(key) ?? 0) + 1;
+    this.counters.set(key, next);
+    return next;
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.slots.clear();
+  }
+}

@@ -1,0 +1,203 @@
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import { ConcurrencyConflict, IdempotencyKeyReused, ReservationTaken } from '../../kernel/errors';
+import type { AppendOptions, EventStore, IdempotentResponse, NewEvent, StoredEvent } from '../../kernel/ports';
+import { projectRoot } from '../../kernel/project-root';
+
+interface EventRow {
+  position: number;
+  event_id: string;
+  stream_id: string;
+  version: number;
+  type: string;
+  data: string;
+  metadata: string;
+  occurred_at: string;
+}
+
+const MIGRATIONS_DIR = join(projectRoot(), 'shared', 'adapters', 'sqlite', 'migrations');
+
+function toStoredEvent(row: EventRow): StoredEvent {
+  return {
+    position: row.position,
+    eventId: row.event_id,
+    streamId: row.stream_id,
+    version: row.version,
+    type: row.type,
+    data: JSON.parse(row.data),
+    metadata: JSON.parse(row.metadata),
+    occurredAt: row.occurred_at,
+  };
+}
+
+/** Applies the numbered `.sql` files not yet recorded in schema_migrations, each in a transaction. */
+export function migrate(db: Database.Database, directory = MIGRATIONS_DIR): number[] {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+  const pending = readdirSync(directory)
+    .map((name) => ({ name, version: Number(/^(\d+)_/.exec(name)?.[1]) }))
+    .filter((file) => file.name.endsWith('.sql') && Number.isInteger(file.version) && !applied.has(file.version))
+    .sort((a, b) => a.version - b.version);
+  for (const file of pending) {
+    db.transaction(() => {
+      db.exec(readFileSync(join(directory, file.name), 'utf8'));
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        file.version,
+        file.name,
+        new Date().toISOString(),
+      );
+    })();
+  }
+  return pending.map((file) => file.version);
+}
+
+/**
+ * The embedded event store. better-sqlite3 is synchronous, so each append is one
+ * uninterrupted transaction: the expected-version check, the events, the outbox rows,
+ * the reservations and the idempotency record commit together or not at all.
+ */
+export class SqliteEventStore implements EventStore {
+  private readonly statements;
+
+  constructor(private readonly db: Database.Database) {
+    this.statements = {
+      streamVersion: db.prepare('SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?').pluck(),
+      readStream: db.prepare('SELECT * FROM events WHERE stream_id = ? ORDER BY version'),
+      readAll: db.prepare('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
+      insertEvent: db.prepare(
+        `INSERT INTO events (event_id, stream_id, version, type, data, metadata, occurred_at)
+         VALUES (@eventId, @streamId, @version, @type, @data, @metadata, @occurredAt)`,
+      ),
+      insertOutbox: db.prepare('INSERT INTO outbox (event_id, position, enqueued_ms) VALUES (?, ?, ?)'),
+      reservationHolder: db.prepare('SELECT stream_id FROM reservations WHERE scope = ? AND value = ?').pluck(),
+      reserve: db.prepare('INSERT INTO reservations (scope, value, stream_id, reserved_at) VALUES (?, ?, ?, ?)'),
+      findIdempotency: db.prepare('SELECT * FROM idempotency_keys WHERE key = ?'),
+      insertIdempotency: db.prepare(
+        `INSERT INTO idempotency_keys (key, request_hash, status, body, headers, created_at)
+         VALUES (@key, @requestHash, @status, @body, @headers, @createdAt)`,
+      ),
+      pendingOutbox: db.prepare(
+        `SELECT e.* FROM outbox o JOIN events e ON e.event_id = o.event_id
+         WHERE o.enqueued_ms <= ? ORDER BY o.position LIMIT ?`,
+      ),
+      deleteOutbox: db.prepare('DELETE FROM outbox WHERE event_id = ?'),
+    };
+  }
+
+  static open(file: string): SqliteEventStore {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    const db = new Database(file);
+    // WAL keeps readers off the writer's back; NORMAL sync survives a process crash
+    // (a power cut may lose the last commits, acceptable for the embedded profile).
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+    return new SqliteEventStore(db);
+  }
+
+  async readStream(streamId: string): Promise<StoredEvent[]> {
+    return (this.statements.readStream.all(streamId) as EventRow[]).map(toStoredEvent);
+  }
+
+  async readAll(afterPosition: number, limit: number): Promise<StoredEvent[]> {
+    return (this.statements.readAll.all(afterPosition, limit) as EventRow[]).map(toStoredEvent);
+  }
+
+  async append(streamId: string, expectedVersion: number, events: NewEvent[], options: AppendOptions = {}) {
+    return this.db.transaction(() => {
+      const current = this.statements.streamVersion.get(streamId) as number;
+      if (current !== expectedVersion) {
+        throw new ConcurrencyConflict(`the resource changed meanwhile (version ${current}); reload and retry`);
+      }
+      this.reserve(streamId, options);
+      this.storeIdempotency(options.idempotency);
+      const occurredAt = new Date().toISOString();
+      const now = Date.now();
+      return events.map((event, index) => {
+        const version = expectedVersion + index + 1;
+        const row = {
+          eventId: event.eventId,
+          streamId,
+          version,
+          type: event.type,
+          data: JSON.stringify(event.data),
+          metadata: JSON.stringify(event.metadata),
+          occurredAt,
+        };
+        const position = Number(this.insertEvent(row).lastInsertRowid);
+        this.statements.insertOutbox.run(event.eventId, position, now);
+        return { ...event, streamId, version, position, occurredAt };
+      });
+    })();
+  }
+
+  private insertEvent(row: Record<string, unknown>) {
+    try {
+      return this.statements.insertEvent.run(row);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        throw new ConcurrencyConflict('the resource changed meanwhile; reload and retry');
+      }
+      throw error;
+    }
+  }
+
+  private reserve(streamId: string, options: AppendOptions) {
+    for (const { scope, value } of options.reservations ?? []) {
+      const holder = this.statements.reservationHolder.get(scope, value) as string | undefined;
+      if (holder === streamId) continue;
+      if (holder !== undefined) throw new ReservationTaken(scope, `this ${scope} is already registered`);
+      this.statements.reserve.run(scope, value, streamId, new Date().toISOString());
+    }
+  }
+
+  private storeIdempotency(record: IdempotentResponse | undefined) {
+    if (!record) return;
+    if (this.statements.findIdempotency.get(record.key)) {
+      throw new IdempotencyKeyReused('this Idempotency-Key was used meanwhile');
+    }
+    this.statements.insertIdempotency.run({
+      key: record.key,
+      requestHash: record.requestHash,
+      status: record.status,
+      body: JSON.stringify(record.body),
+      headers: JSON.stringify(record.headers),
+      createdAt: new Date().toISOString(),
+    });
+  }
+
+  async findIdempotentResponse(key: string): Promise<IdempotentResponse | undefined> {
+    const row = this.statements.findIdempotency.get(key) as
+      | { key: string; request_hash: string; status: number; body: string; headers: string }
+      | undefined;
+    if (!row) return undefined;
+    return {
+      key: row.key,
+      requestHash: row.request_hash,
+      status: row.status,
+      body: JSON.parse(row.body),
+      headers: JSON.parse(row.headers),
+    };
+  }
+
+  async pendingOutbox(olderThanMs: number, limit: number): Promise<StoredEvent[]> {
+    return (this.statements.pendingOutbox.all(Date.now() - olderThanMs, limit) as EventRow[]).map(toStoredEvent);
+  }
+
+  async markPublished(eventIds: string[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const id of eventIds) this.statements.deleteOutbox.run(id);
+    })();
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

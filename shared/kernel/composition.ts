@@ -1,0 +1,92 @@
+import { join } from 'node:path';
+import type { ContainerDefinition } from './ports';
+import { systemClock } from './ports';
+import type { ReadGuard, ServiceProvider, Services } from './services';
+import { loadSettings, type Settings } from './settings';
+
+/**
+ * The one place that chooses adapters from settings. Defaults are the embedded ones;
+ * each SDK is loaded only when its adapter is chosen, which keeps cold starts light.
+ */
+export async function compose(settings: Settings, containers: ContainerDefinition[]): Promise<Services> {
+  const { SqliteEventStore } = await import('../adapters/sqlite/event-store');
+  const { InProcessEventBus } = await import('../adapters/inprocess/event-bus');
+  const { MemoryCache } = await import('../adapters/memory/cache');
+
+  const eventStore = SqliteEventStore.open(join(settings.dataDir, 'events.sqlite'));
+  const bus = new InProcessEventBus({
+    maxAttempts: settings.bus.maxAttempts,
+    retryBaseMs: settings.bus.retryBaseMs,
+    onDeadLetter: (letter) =>
+      console.error(
+        JSON.stringify({ level: 'error', msg: 'dead-lettered', subscriber: letter.subscriber, eventId: letter.event.eventId, reason: letter.reason }),
+      ),
+  });
+  const cache = new MemoryCache(settings.cache.maxEntries);
+  const { readStore, ephemeral } = await openReadStore(settings, containers);
+
+  return {
+    settings,
+    eventStore,
+    bus,
+    readStore,
+    cache,
+    clock: systemClock,
+    guardRead: await readGuard(settings),
+    readStoreIsEphemeral: ephemeral,
+    async close() {
+      await bus.close();
+      await readStore.close();
+      await cache.close();
+      await eventStore.close();
+    },
+  };
+}
+
+async function openReadStore(settings: Settings, containers: ContainerDefinition[]) {
+  const { CosmosClient } = await import('@azure/cosmos');
+  const { CosmosReadStore } = await import('../adapters/cosmos/read-store');
+  if (settings.cosmos.endpoint) {
+    if (!settings.cosmos.key) throw new Error('COSMOS_KEY is required with COSMOS_ENDPOINT');
+    const client = new CosmosClient({ endpoint: settings.cosmos.endpoint, key: settings.cosmos.key });
+    const readStore = await CosmosReadStore.open(client, settings.cosmos.database, containers, { createContainers: false });
+    return { readStore, ephemeral: false };
+  }
+  const { startLocalCosmos } = await import('../adapters/cosmos/local-server');
+  const local = await startLocalCosmos();
+  const client = new CosmosClient({
+    endpoint: local.endpoint,
+    key: local.key,
+    connectionPolicy: { enableEndpointDiscovery: false },
+  });
+  const readStore = await CosmosReadStore.open(client, settings.cosmos.database, containers, {
+    createContainers: true,
+    onClose: local.stop,
+  });
+  return { readStore, ephemeral: true };
+}
+
+/** A timeout inside a circuit breaker: a failing read store answers fast, then gets probed. */
+async function readGuard(settings: Settings): Promise<ReadGuard> {
+  const { circuitBreaker, ConsecutiveBreaker, handleAll, timeout, TimeoutStrategy, wrap } = await import('cockatiel');
+  const policy = wrap(
+    circuitBreaker(handleAll, {
+      halfOpenAfter: settings.readStore.breakerHalfOpenAfterMs,
+      breaker: new ConsecutiveBreaker(settings.readStore.breakerThreshold),
+    }),
+    timeout(settings.readStore.timeoutMs, TimeoutStrategy.Aggressive),
+  );
+  return (call) => policy.execute(() => call());
+}
+
+/** Composes once, on first use; a failed composition is retried by the next call. */
+export function lazyServices(containers: ContainerDefinition[], env: NodeJS.ProcessEnv = process.env): ServiceProvider {
+  let services: Promise<Services> | undefined;
+  return () => {
+    services ??= compose(loadSettings(env), containers).catch((error) => {
+      services = undefined;
+      throw error;
+    });
+    return services;
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * Errors the domain and the pipeline raise. The HTTP layer maps each kind to one status;
+ * nothing else about an error (its stack, an SDK message) ever reaches a client.
+ */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export abstract class DomainError extends Error {
+  abstract readonly status: number;
+  abstract readonly title: string;
+  readonly errors: FieldError[];
+
+  constructor(detail: string, errors: FieldError[] = []) {
+    super(detail);
+    this.name = new.target.name;
+    this.errors = errors;
+  }
+}
+
+/** The input breaks a rule of its own (a shape, a check digit, overlapping hours). */
+export class InvalidInput extends DomainError {
+  readonly status = 400;
+  readonly title = 'Invalid input';
+}
+
+export class NotFound extends DomainError {
+  readonly status = 404;
+  readonly title = 'Not found';
+}
+
+/** The command does not fit the aggregate's current state (closing a closed pharmacy). */
+export class Conflict extends DomainError {
+  readonly status = 409;
+  readonly title = 'Conflict';
+}
+
+/** Another write reached the stream first. */
+export class ConcurrencyConflict extends DomainError {
+  readonly status = 409;
+  readonly title = 'Concurrent modification';
+}
+
+/** A value that must be unique across streams (a CNPJ) is already taken. */
+export class ReservationTaken extends DomainError {
+  readonly status = 409;
+  readonly title = 'Already exists';
+  constructor(
+    readonly scope: string,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+export class PreconditionFailed extends DomainError {
+  readonly status = 412;
+  readonly title = 'Precondition failed';
+}
+
+export class PayloadTooLarge extends DomainError {
+  readonly status = 413;
+  readonly title = 'Payload too large';
+}
+
+export class UnsupportedMediaType extends DomainError {
+  readonly status = 415;
+  readonly title = 'Unsupported media type';
+}
+
+/** The same Idempotency-Key came back with another request. */
+export class IdempotencyKeyReused extends DomainError {
+  readonly status = 422;
+  readonly title = 'Idempotency key reused';
+}
+
+export class ServiceUnavailable extends DomainError {
+  readonly status = 503;
+  readonly title = 'Service unavailable';
+  constructor(
+    detail: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(detail);
+  }
+}

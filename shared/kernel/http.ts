@@ -1,0 +1,161 @@
+import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type Joi from 'joi';
+import {
+  DomainError,
+  InvalidInput,
+  PayloadTooLarge,
+  ServiceUnavailable,
+  UnsupportedMediaType,
+  type FieldError,
+} from './errors';
+
+/** The largest command body accepted, documented in the README and the OpenAPI documents. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
+
+export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
+  return { status, body: JSON.stringify(body), headers: { 'content-type': JSON_TYPE, ...headers } };
+}
+
+function slug(title: string): string {
+  return title.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+}
+
+export function problemResponse(
+  status: number,
+  title: string,
+  detail: string,
+  traceId: string,
+  options: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+): HttpResponseInit {
+  const body = {
+    type: `urn:farmacias:problem:${slug(title)}`,
+    title,
+    status,
+    detail,
+    ...(options.errors?.length ? { errors: options.errors } : {}),
+    traceId,
+  };
+  return { status, body: JSON.stringify(body), headers: { 'content-type': PROBLEM_TYPE, ...options.headers } };
+}
+
+/** The W3C trace id when the caller sent one, so a partner can quote it; else the invocation id. */
+export function traceIdOf(request: HttpRequest, context: InvocationContext): string {
+  const traceparent = request.headers.get('traceparent');
+  const match = traceparent && /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(traceparent);
+  return match ? match[1] : context.invocationId;
+}
+
+export function errorResponse(error: unknown, request: HttpRequest, context: InvocationContext): HttpResponseInit {
+  const traceId = traceIdOf(request, context);
+  if (error instanceof DomainError) {
+    const headers: Record<string, string> =
+      error instanceof ServiceUnavailable ? { 'retry-after': String(error.retryAfterSeconds) } : {};
+    return problemResponse(error.status, error.title, error.message, traceId, { errors: error.errors, headers });
+  }
+  // The full error goes to the log (and Application Insights); the client gets the trace id.
+  context.error('unhandled error', error instanceof Error ? (error.stack ?? error.message) : String(error));
+  return problemResponse(500, 'Internal error', 'the request could not be completed; quote the traceId', traceId);
+}
+
+/** Wraps a handler so that every failure becomes problem+json. */
+export function withProblemDetails(handler: HttpHandler): HttpHandler {
+  return async (request, context) => {
+    try {
+      return await handler(request, context);
+    } catch (error) {
+      return errorResponse(error, request, context);
+    }
+  };
+}
+
+export async function readJsonBody(request: HttpRequest): Promise<unknown> {
+  const contentType = request.headers.get('content-type') ?? '';
+  if (!/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(contentType)) {
+    throw new UnsupportedMediaType('send the body as application/json');
+  }
+  const tooLarge = () => new PayloadTooLarge(`the body is larger than ${MAX_BODY_BYTES} bytes`);
+  if (Number(request.headers.get('content-length') ?? 0) > MAX_BODY_BYTES) throw tooLarge();
+  const text = await request.text();
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw tooLarge();
+  if (text.trim() === '') throw new InvalidInput('the request body is empty');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InvalidInput('the request body is not valid JSON');
+  }
+}
+
+/** Commands without a body accept none, or an empty JSON object. */
+export async function expectNoBody(request: HttpRequest): Promise<void> {
+  if (Number(request.headers.get('content-length') ?? 0) > MAX_BODY_BYTES) {
+    throw new PayloadTooLarge(`the body is larger than ${MAX_BODY_BYTES} bytes`);
+  }
+  const text = (await request.text()).trim();
+  if (text !== '' && text !== '{}') throw new InvalidInput('this command takes no body');
+}
+
+export type InputSource = 'body' | 'query' | 'path';
+
+/**
+ * Validates with joi. Bodies are checked strictly (no type coercion: "5" is not a
+ * number); query strings and paths are text by nature, so there joi converts.
+ */
+export function validate<T>(schema: Joi.Schema<T>, value: unknown, source: InputSource): T {
+  const { value: valid, error } = schema.validate(value, {
+    abortEarly: false,
+    convert: source !== 'body',
+    errors: { wrap: { label: false } },
+  });
+  if (error) {
+    const errors = error.details.map((detail) => ({
+      field: detail.path.join('.') || source,
+      message: detail.message,
+    }));
+    throw new InvalidInput(`the ${source} is not valid`, errors);
+  }
+  return valid;
+}
+
+export function queryObject(request: HttpRequest): Record<string, string> {
+  const query: Record<string, string> = {};
+  for (const [key, value] of request.query) query[key] = value;
+  return query;
+}
+
+/** Opaque paging cursors: base64url JSON, validated on the way back in. */
+export function encodeCursor(position: object): string {
+  return Buffer.from(JSON.stringify(position)).toString('base64url');
+}
+
+export function decodeCursor<T>(cursor: string | undefined, schema: Joi.Schema<T>): T | undefined {
+  if (cursor === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const { value, error } = schema.validate(parsed);
+  if (parsed === undefined || error) {
+    throw new InvalidInput('the cursor is not valid', [{ field: 'cursor', message: 'use the nextCursor of a previous page' }]);
+  }
+  return value;
+}
+
+/**
+ * The stream version an entity tag names. Read documents send `"<version>"` or
+ * `"<version>-<variant>"` (a variant for fields computed at read time, such as openNow).
+ */
+export function versionOfEtag(tag: string): number | undefined {
+  const match = /^(?:W\/)?"(\d+)(?:-[a-z]+)?"$/.exec(tag.trim());
+  return match ? Number(match[1]) : undefined;
+}
+
+export function etagMatches(header: string | null, etag: string): boolean {
+  if (!header) return false;
+  const bare = (tag: string) => tag.trim().replace(/^W\//, '');
+  return header.split(',').some((tag) => tag.trim() === '*' || bare(tag) === bare(etag));
+}

@@ -1,0 +1,156 @@
+/**
+ * The ports every bounded context depends on. Adapters (SQLite, Azure SQL, Service Bus,
+ * Cosmos DB, Redis...) implement them; the composition module picks one per port.
+ */
+
+/** What travels with every event: who caused it and how to correlate it. */
+export interface EventMetadata {
+  correlationId: string;
+  causationId?: string;
+  traceparent?: string;
+  actor?: string;
+}
+
+export interface NewEvent {
+  eventId: string;
+  type: string;
+  data: object;
+  metadata: EventMetadata;
+}
+
+export interface StoredEvent extends NewEvent {
+  /** Global order in the store; assigned at commit. */
+  position: number;
+  streamId: string;
+  /** 1-based version of the stream this event made. */
+  version: number;
+  occurredAt: string;
+}
+
+/** A value that must be unique within its scope (a CNPJ, a GTIN, an e-mail's blind index). */
+export interface Reservation {
+  scope: string;
+  value: string;
+}
+
+/** The first answer to an idempotent request, replayed to retries with the same key. */
+export interface IdempotentResponse {
+  key: string;
+  requestHash: string;
+  status: number;
+  body: unknown;
+  headers: Record<string, string>;
+}
+
+export interface AppendOptions {
+  reservations?: Reservation[];
+  idempotency?: IdempotentResponse;
+}
+
+export interface EventStore {
+  readStream(streamId: string): Promise<StoredEvent[]>;
+  /** Events after a global position, in order: for rebuilding read models. */
+  readAll(afterPosition: number, limit: number): Promise<StoredEvent[]>;
+  /**
+   * Appends atomically with the reservations, the idempotency record and outbox rows.
+   * Throws ConcurrencyConflict when the stream is not at `expectedVersion`,
+   * ReservationTaken when a reserved value is held by another stream, and
+   * IdempotencyKeyReused when the key was stored meanwhile.
+   */
+  append(streamId: string, expectedVersion: number, events: NewEvent[], options?: AppendOptions): Promise<StoredEvent[]>;
+  findIdempotentResponse(key: string): Promise<IdempotentResponse | undefined>;
+  /** Outbox rows still unpublished and older than `olderThanMs`, oldest first. */
+  pendingOutbox(olderThanMs: number, limit: number): Promise<StoredEvent[]>;
+  markPublished(eventIds: string[]): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A consumer of the bus: the Functions equivalent of one topic subscription. */
+export interface Subscriber {
+  name: string;
+  eventTypes: readonly string[];
+  handle(event: StoredEvent): Promise<void>;
+}
+
+export interface EventBus {
+  /** Resolves once the bus has accepted the events (durably, for a real broker). */
+  publish(events: StoredEvent[]): Promise<void>;
+  subscribe(subscriber: Subscriber): void;
+  /** Embedded buses only: resolves once every delivery so far has been handled. */
+  idle?(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A read document carries the stream version it reflects. */
+export interface ReadDocument {
+  id: string;
+  version: number;
+}
+
+export interface VersionedDocument<D> {
+  document: D;
+  etag: string;
+}
+
+export interface QuerySpec {
+  query: string;
+  parameters?: { name: string; value: string | number | boolean | null }[];
+}
+
+export interface QueryPage<D> {
+  items: D[];
+  continuation?: string;
+}
+
+export interface ReadContainer<D extends ReadDocument> {
+  get(id: string): Promise<VersionedDocument<D> | undefined>;
+  /** Creates the document; throws PreconditionFailed when it exists already. */
+  create(document: D): Promise<void>;
+  /** Replaces the document if its etag is still `etag`; throws PreconditionFailed otherwise. */
+  replace(document: D, etag: string): Promise<void>;
+  /** Writes unconditionally: for rebuilds only. */
+  upsert(document: D): Promise<void>;
+  queryPage(spec: QuerySpec, pageSize: number, continuation?: string): Promise<QueryPage<D>>;
+}
+
+export interface ContainerDefinition {
+  name: string;
+  partitionKeyPath: string;
+}
+
+export interface ReadStore {
+  container<D extends ReadDocument>(name: string): ReadContainer<D>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface CacheEntry<T> {
+  value: T;
+  /** False once the fresh TTL ran out or the key was invalidated: a fallback only. */
+  fresh: boolean;
+}
+
+export interface CacheTtl {
+  freshSeconds: number;
+  staleSeconds: number;
+}
+
+export interface Cache {
+  get<T>(key: string): Promise<CacheEntry<T> | undefined>;
+  set<T>(key: string, value: T, ttl: CacheTtl): Promise<void>;
+  /** Ends the fresh life of the keys but keeps their stale copies for outages. */
+  invalidate(keys: string[]): Promise<void>;
+  /** A counter (for cache generations); starts at 0. */
+  counter(key: string): Promise<number>;
+  increment(key: string): Promise<number>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };

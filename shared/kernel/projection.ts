@@ -1,0 +1,135 @@
+import type { InvocationContext } from '@azure/functions';
+import Joi from 'joi';
+import { PreconditionFailed } from './errors';
+import type { ContainerDefinition, ReadDocument, StoredEvent } from './ports';
+import type { EventHandlerDeclaration } from './routes';
+import type { ServiceProvider, Services } from './services';
+
+/**
+ * A read model built from one stream per document: `apply` is pure, so the same code
+ * serves incremental projection, gap repair and full rebuilds.
+ */
+export interface DocumentProjection<D extends ReadDocument> {
+  name: string;
+  subscription: string;
+  container: ContainerDefinition;
+  streamPrefix: string;
+  eventTypes: readonly string[];
+  apply(document: D | undefined, event: StoredEvent): D | undefined;
+  /** By-id cache keys to invalidate when a document changes. */
+  cacheKeys(id: string): string[];
+  /** Cache generations to bump, which retires the cached lists of this container. */
+  cacheGenerations: string[];
+}
+
+const MAX_WRITE_ATTEMPTS = 10;
+
+const storedEventSchema = Joi.object({
+  position: Joi.number().integer().min(1).required(),
+  eventId: Joi.string().required(),
+  streamId: Joi.string().required(),
+  version: Joi.number().integer().min(1).required(),
+  type: Joi.string().required(),
+  data: Joi.object().required(),
+  metadata: Joi.object().required(),
+  occurredAt: Joi.string().isoDate().required(),
+});
+
+/** A bus message as a StoredEvent: Service Bus may hand over the body as text or bytes. */
+export function toStoredEvent(message: unknown): StoredEvent {
+  const body =
+    typeof message === 'string' || Buffer.isBuffer(message) ? JSON.parse(message.toString()) : (message as object);
+  const { value, error } = storedEventSchema.validate(body, { allowUnknown: true });
+  if (error) throw new Error(`not a domain event message: ${error.message}`);
+  return value as StoredEvent;
+}
+
+/**
+ * Projects one event so that duplicates and reordering converge: a version at or below
+ * the document's is a duplicate; a gap means a message is missing or late, so the
+ * document is rebuilt from its stream, the source of truth. Writes are conditional on
+ * the etag and retried when another delivery got there first.
+ */
+export async function project<D extends ReadDocument>(
+  services: Services,
+  projection: DocumentProjection<D>,
+  event: StoredEvent,
+): Promise<'projected' | 'duplicate'> {
+  if (!event.streamId.startsWith(projection.streamPrefix)) return 'duplicate';
+  const id = event.streamId.slice(projection.streamPrefix.length);
+  const container = services.readStore.container<D>(projection.container.name);
+  for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+    const current = await container.get(id);
+    const currentVersion = current?.document.version ?? 0;
+    if (event.version <= currentVersion) return 'duplicate';
+    const next =
+      event.version === currentVersion + 1
+        ? projection.apply(current?.document, event)
+        : foldStream(projection, await services.eventStore.readStream(event.streamId));
+    if (!next) return 'duplicate';
+    try {
+      if (current) await container.replace(next, current.etag);
+      else await container.create(next);
+      await invalidate(services, projection, id);
+      return 'projected';
+    } catch (error) {
+      if (!(error instanceof PreconditionFailed)) throw error;
+    }
+  }
+  throw new Error(`projection ${projection.name}: document ${id} kept changing; retry later`);
+}
+
+function foldStream<D extends ReadDocument>(projection: DocumentProjection<D>, events: StoredEvent[]): D | undefined {
+  return events.reduce<D | undefined>((document, event) => projection.apply(document, event), undefined);
+}
+
+async function invalidate(services: Services, projection: DocumentProjection<ReadDocument>, id: string) {
+  // The document is written; a cache that is down only delays freshness by the fresh TTL.
+  try {
+    await services.cache.invalidate(projection.cacheKeys(id));
+    await Promise.all(projection.cacheGenerations.map((key) => services.cache.increment(key)));
+  } catch {
+    /* the fresh TTL bounds how long a cached copy can lag */
+  }
+}
+
+export function projectorDeclaration<D extends ReadDocument>(
+  services: ServiceProvider,
+  projection: DocumentProjection<D>,
+): EventHandlerDeclaration {
+  return {
+    name: projection.name,
+    subscription: projection.subscription,
+    eventTypes: projection.eventTypes,
+    handler: async (message: unknown, _context: InvocationContext) => {
+      await project(await services(), projection, toStoredEvent(message));
+    },
+  };
+}
+
+/** Replays the whole event store into the projections' containers. */
+export async function rebuildAll(services: Services, projections: DocumentProjection<ReadDocument>[]): Promise<number> {
+  const documents = projections.map(() => new Map<string, ReadDocument>());
+  let after = 0;
+  let count = 0;
+  for (;;) {
+    const batch = await services.eventStore.readAll(after, 1000);
+    if (batch.length === 0) break;
+    for (const event of batch) {
+      projections.forEach((projection, index) => {
+        if (!event.streamId.startsWith(projection.streamPrefix) || !projection.eventTypes.includes(event.type)) return;
+        const id = event.streamId.slice(projection.streamPrefix.length);
+        const next = projection.apply(documents[index].get(id), event);
+        if (next) documents[index].set(id, next);
+      });
+    }
+    after = batch[batch.length - 1].position;
+    count += batch.length;
+  }
+  for (const [index, projection] of projections.entries()) {
+    const container = services.readStore.container(projection.container.name);
+    for (const document of documents[index].values()) await container.upsert(document);
+    await Promise.all(projection.cacheGenerations.map((key) => services.cache.increment(key)));
+  }
+  return count;
+}

@@ -1,0 +1,98 @@
+import { ServiceUnavailable } from './errors';
+import type { QuerySpec, ReadContainer, ReadDocument } from './ports';
+import type { Services } from './services';
+
+export type CacheOutcome = 'hit' | 'miss' | 'stale';
+
+export interface ReadResult<T> {
+  value: T | undefined;
+  cache: CacheOutcome;
+}
+
+interface Cached<T> {
+  /** The cache generation the value was read in; lists are retired by bumping it. */
+  generation: number;
+  value: T;
+}
+
+async function tolerate<T>(call: () => Promise<T>): Promise<T | undefined> {
+  // The cache is an accelerator: when it fails, read from the store.
+  try {
+    return await call();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Cache-aside with a stale fallback. A fresh entry answers at once; otherwise the read
+ * store answers through its timeout and circuit breaker; when it cannot, the stale copy
+ * answers (`x-cache: stale`), and without one the caller gets a quick 503.
+ */
+export async function readThrough<T>(
+  services: Services,
+  key: string,
+  load: () => Promise<T | undefined>,
+  generationKey?: string,
+): Promise<ReadResult<T>> {
+  const { cache, settings } = services;
+  const generation = generationKey ? ((await tolerate(() => cache.counter(generationKey))) ?? -1) : 0;
+  const cached = await tolerate(() => cache.get<Cached<T>>(key));
+  if (cached?.fresh && cached.value.generation === generation) return { value: cached.value.value, cache: 'hit' };
+  let value: T | undefined;
+  try {
+    value = await services.guardRead(load);
+  } catch {
+    if (cached) return { value: cached.value.value, cache: 'stale' };
+    throw new ServiceUnavailable('the query side is unavailable; try again shortly', 5);
+  }
+  if (value !== undefined) {
+    const ttl = { freshSeconds: settings.cache.freshSeconds, staleSeconds: settings.cache.staleSeconds };
+    await tolerate(() => cache.set<Cached<T>>(key, { generation, value }, ttl));
+  }
+  return { value, cache: 'miss' };
+}
+
+/**
+ * Collects up to `want` documents, following continuations: Cosmos may answer a page
+ * with fewer items than asked (even none) while more remain.
+ */
+export async function collect<D extends ReadDocument>(
+  container: ReadContainer<D>,
+  spec: QuerySpec,
+  want: number,
+): Promise<D[]> {
+  const items: D[] = [];
+  let continuation: string | undefined;
+  do {
+    const page = await container.queryPage(spec, Math.min(want - items.length, 1000), continuation);
+    items.push(...page.items);
+    continuation = page.continuation;
+  } while (continuation && items.length < want);
+  return items.slice(0, want);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Read-your-writes without sleeping: polls the read store (past the cache) until the
+ * document reaches `minVersion` or `timeoutMs` passes, then answers what is there.
+ */
+export async function waitForVersion<D extends ReadDocument>(
+  services: Services,
+  load: () => Promise<D | undefined>,
+  minVersion: number,
+  timeoutMs = 2_000,
+): Promise<D | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let latest: D | undefined;
+  for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
+    try {
+      latest = await services.guardRead(load);
+    } catch {
+      return latest;
+    }
+    if ((latest?.version ?? 0) >= minVersion || Date.now() + pause > deadline) return latest;
+    await sleep(pause);
+  }
+}

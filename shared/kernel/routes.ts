@@ -1,0 +1,41 @@
+import type { HttpHandler, HttpMethod, InvocationContext, Timer } from '@azure/functions';
+import type { ContainerDefinition } from './ports';
+
+/** The one Service Bus topic every context publishes its domain events to. */
+export const DOMAIN_EVENTS_TOPIC = 'domain-events';
+/** The app setting (or prefix, for identity-based connections) naming the Service Bus namespace. */
+export const SERVICE_BUS_CONNECTION = 'ServiceBusConnection';
+
+/** An HTTP function, declared once and served by the Functions host and the local host alike. */
+export interface HttpRouteDeclaration {
+  name: string;
+  methods: HttpMethod[];
+  /** Without the `api/` prefix, in Functions route syntax: `pharmacies/{id}`. */
+  route: string;
+  authLevel: 'anonymous' | 'function' | 'admin';
+  handler: HttpHandler;
+}
+
+/** A Service Bus topic subscription (a projector or a reaction). */
+export interface EventHandlerDeclaration {
+  name: string;
+  subscription: string;
+  eventTypes: readonly string[];
+  handler: (message: unknown, context: InvocationContext) => Promise<void>;
+}
+
+/** A timer function; `schedule` is an NCRONTAB expression with seconds. */
+export interface TimerDeclaration {
+  name: string;
+  schedule: string;
+  handler: (timer: Timer, context: InvocationContext) => Promise<void>;
+}
+
+/** What a bounded context (or the platform) contributes to both hosts. */
+export interface FunctionModule {
+  name: string;
+  routes: HttpRouteDeclaration[];
+  eventHandlers: EventHandlerDeclaration[];
+  timers: TimerDeclaration[];
+  containers: ContainerDefinition[];
+}

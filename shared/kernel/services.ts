@@ -1,0 +1,21 @@
+import type { Cache, Clock, EventBus, EventStore, ReadStore } from './ports';
+import type { Settings } from './settings';
+
+/** Runs a read-store call through the timeout and circuit breaker. */
+export type ReadGuard = <T>(call: () => Promise<T>) => Promise<T>;
+
+export interface Services {
+  settings: Settings;
+  eventStore: EventStore;
+  bus: EventBus;
+  readStore: ReadStore;
+  cache: Cache;
+  clock: Clock;
+  guardRead: ReadGuard;
+  /** Whether the read store forgets on restart and so must be rebuilt from the events. */
+  readStoreIsEphemeral: boolean;
+  close(): Promise<void>;
+}
+
+/** Handlers get their services lazily, so a cold start loads no SDK before it needs one. */
+export type ServiceProvider = () => Promise<Services>;

@@ -1,0 +1,72 @@
+import Joi from 'joi';
+
+/**
+ * Every setting the code reads, in one place. Names are environment variables (app
+ * settings in Azure, `Values` in local.settings.json); defaults are the embedded profile.
+ */
+export interface Settings {
+  /** Port of the local host (the Functions host ignores it). */
+  localHostPort: number;
+  /** Where the embedded adapters keep their files. */
+  dataDir: string;
+  cosmos: {
+    /** Unset: an in-process Cosmos DB server, memory only, rebuilt from the events at start. */
+    endpoint?: string;
+    key?: string;
+    database: string;
+  };
+  cache: { freshSeconds: number; staleSeconds: number; maxEntries: number };
+  bus: { maxAttempts: number; retryBaseMs: number };
+  readStore: { timeoutMs: number; breakerThreshold: number; breakerHalfOpenAfterMs: number };
+  outboxRelayMinAgeMs: number;
+  seedDemoData: boolean;
+  requestLog: boolean;
+}
+
+const schema = Joi.object({
+  LOCAL_HOST_PORT: Joi.number().port().default(7071),
+  DATA_DIR: Joi.string().default('.data'),
+  COSMOS_ENDPOINT: Joi.string().uri({ scheme: ['https', 'http'] }),
+  COSMOS_KEY: Joi.string(),
+  COSMOS_DATABASE: Joi.string().pattern(/^[A-Za-z0-9-]{1,255}$/).default('farmacias'),
+  CACHE_FRESH_SECONDS: Joi.number().integer().min(0).default(30),
+  CACHE_STALE_SECONDS: Joi.number().integer().min(0).default(86_400),
+  CACHE_MAX_ENTRIES: Joi.number().integer().min(100).default(50_000),
+  BUS_MAX_ATTEMPTS: Joi.number().integer().min(1).max(100).default(10),
+  BUS_RETRY_BASE_MS: Joi.number().integer().min(1).default(100),
+  READ_STORE_TIMEOUT_MS: Joi.number().integer().min(50).default(2_000),
+  READ_STORE_BREAKER_THRESHOLD: Joi.number().integer().min(1).default(5),
+  READ_STORE_BREAKER_HALF_OPEN_MS: Joi.number().integer().min(100).default(5_000),
+  OUTBOX_RELAY_MIN_AGE_MS: Joi.number().integer().min(0).default(5_000),
+  SEED_DEMO_DATA: Joi.boolean().default(true),
+  REQUEST_LOG: Joi.boolean().default(true),
+})
+  // The rest of the environment is not ours to judge.
+  .unknown(true);
+
+export class SettingsError extends Error {}
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const { value, error } = schema.validate(env, { abortEarly: false, convert: true });
+  // Name the setting, never echo its value: it may be a secret.
+  if (error) throw new SettingsError(`invalid settings: ${error.details.map((d) => d.path.join('.')).join(', ')}`);
+  return {
+    localHostPort: value.LOCAL_HOST_PORT,
+    dataDir: value.DATA_DIR,
+    cosmos: { endpoint: value.COSMOS_ENDPOINT, key: value.COSMOS_KEY, database: value.COSMOS_DATABASE },
+    cache: {
+      freshSeconds: value.CACHE_FRESH_SECONDS,
+      staleSeconds: value.CACHE_STALE_SECONDS,
+      maxEntries: value.CACHE_MAX_ENTRIES,
+    },
+    bus: { maxAttempts: value.BUS_MAX_ATTEMPTS, retryBaseMs: value.BUS_RETRY_BASE_MS },
+    readStore: {
+      timeoutMs: value.READ_STORE_TIMEOUT_MS,
+      breakerThreshold: value.READ_STORE_BREAKER_THRESHOLD,
+      breakerHalfOpenAfterMs: value.READ_STORE_BREAKER_HALF_OPEN_MS,
+    },
+    outboxRelayMinAgeMs: value.OUTBOX_RELAY_MIN_AGE_MS,
+    seedDemoData: value.SEED_DEMO_DATA,
+    requestLog: value.REQUEST_LOG,
+  };
+}

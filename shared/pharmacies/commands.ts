@@ -1,0 +1,157 @@
+import Joi from 'joi';
+import { commandHandler } from '../kernel/command';
+import type { ServiceProvider } from '../kernel/services';
+import { BRAZILIAN_STATES, normalisePhone, normalisePostalCode, PHONE_INPUT, POSTAL_CODE } from './domain/brazil';
+import { isValidCnpj } from './domain/cnpj';
+import { CLOSES_PATTERN, OPENS_PATTERN, WEEK_DAYS, type OpeningInterval } from './domain/opening-hours';
+import {
+  DEFAULT_TIME_ZONE,
+  PHARMACY_SERVICES,
+  pharmacyDecider,
+  type Address,
+  type PharmacyProfile,
+  type ProfileChanges,
+} from './domain/pharmacy';
+import type { GeoPoint } from './domain/geo';
+
+const text = (max: number) => Joi.string().trim().min(1).max(max);
+
+const cnpj = Joi.string()
+  .max(18)
+  .custom((value: string, helpers) => (isValidCnpj(value) ? value : helpers.error('cnpj.invalid')))
+  .messages({ 'cnpj.invalid': 'cnpj must be a valid CNPJ (numeric or alphanumeric) with matching check digits' });
+
+const phone = Joi.string()
+  .pattern(PHONE_INPUT)
+  .custom((value: string, helpers) => (normalisePhone(value) ? value : helpers.error('phone.invalid')))
+  .messages({ 'phone.invalid': 'phone must be a Brazilian number with area code', 'string.pattern.base': 'phone must be a Brazilian number with area code' });
+
+const services = Joi.array()
+  .items(Joi.string().valid(...PHARMACY_SERVICES))
+  .unique()
+  .max(PHARMACY_SERVICES.length);
+
+export const addressSchema = Joi.object<Address>({
+  street: text(200).required(),
+  number: text(20).required(),
+  complement: text(100),
+  district: text(100).required(),
+  city: text(100).required(),
+  state: Joi.string().valid(...BRAZILIAN_STATES).required(),
+  postalCode: Joi.string().pattern(POSTAL_CODE).required().messages({ 'string.pattern.base': 'postalCode must be 8 digits (CEP), with or without the dash' }),
+});
+
+export const locationSchema = Joi.object<GeoPoint>({
+  lat: Joi.number().min(-90).max(90).required(),
+  lon: Joi.number().min(-180).max(180).required(),
+});
+
+export const openingHoursSchema = Joi.array()
+  .items(
+    Joi.object<OpeningInterval>({
+      day: Joi.string().valid(...WEEK_DAYS).required(),
+      opens: Joi.string().pattern(OPENS_PATTERN).required().messages({ 'string.pattern.base': 'opens must be HH:MM from 00:00 to 23:59' }),
+      closes: Joi.string().pattern(CLOSES_PATTERN).required().messages({ 'string.pattern.base': 'closes must be HH:MM from 00:00 to 24:00' }),
+    }),
+  )
+  .max(28);
+
+export const registerSchema = Joi.object<PharmacyProfile>({
+  cnpj: cnpj.required(),
+  tradeName: text(120).required(),
+  legalName: text(200).required(),
+  phone: phone.required(),
+  address: addressSchema.required(),
+  location: locationSchema.required(),
+  timeZone: Joi.string().max(64).default(DEFAULT_TIME_ZONE),
+  openingHours: openingHoursSchema.required(),
+  services: services.default([]),
+});
+
+export const changeProfileSchema = Joi.object<ProfileChanges>({
+  tradeName: text(120),
+  legalName: text(200),
+  phone,
+  services,
+})
+  .min(1)
+  .messages({ 'object.min': 'send at least one of tradeName, legalName, phone, services' });
+
+export const openingHoursBodySchema = Joi.object<{ openingHours: OpeningInterval[] }>({
+  openingHours: openingHoursSchema.required(),
+});
+
+export const relocationSchema = Joi.object<{ address: Address; location: GeoPoint }>({
+  address: addressSchema.required(),
+  location: locationSchema.required(),
+});
+
+function normaliseAddress(address: Address): Address {
+  return { ...address, postalCode: normalisePostalCode(address.postalCode) };
+}
+
+const streamId = (id: string) => `pharmacy-${id}`;
+
+export function pharmacyCommands(services: ServiceProvider) {
+  return {
+    register: commandHandler(services, {
+      name: 'registerPharmacy',
+      decider: pharmacyDecider,
+      streamId,
+      bodySchema: registerSchema,
+      creates: { location: (id) => `/api/pharmacies/${id}` },
+      toCommand: ({ id, body, now }) => ({
+        type: 'RegisterPharmacy' as const,
+        pharmacyId: id,
+        profile: { ...body, phone: normalisePhone(body.phone)!, address: normaliseAddress(body.address) },
+        now,
+      }),
+      reservations: (events) =>
+        events.flatMap((event) => (event.type === 'PharmacyRegistered' ? [{ scope: 'cnpj', value: event.data.cnpj }] : [])),
+    }),
+    changeProfile: commandHandler(services, {
+      name: 'changePharmacyProfile',
+      decider: pharmacyDecider,
+      streamId,
+      bodySchema: changeProfileSchema,
+      toCommand: ({ id, body, now }) => ({
+        type: 'ChangePharmacyProfile' as const,
+        pharmacyId: id,
+        changes: body.phone ? { ...body, phone: normalisePhone(body.phone)! } : body,
+        now,
+      }),
+    }),
+    changeOpeningHours: commandHandler(services, {
+      name: 'changeOpeningHours',
+      decider: pharmacyDecider,
+      streamId,
+      bodySchema: openingHoursBodySchema,
+      toCommand: ({ id, body, now }) => ({ type: 'ChangeOpeningHours' as const, pharmacyId: id, openingHours: body.openingHours, now }),
+    }),
+    relocate: commandHandler(services, {
+      name: 'relocatePharmacy',
+      decider: pharmacyDecider,
+      streamId,
+      bodySchema: relocationSchema,
+      toCommand: ({ id, body, now }) => ({
+        type: 'RelocatePharmacy' as const,
+        pharmacyId: id,
+        address: normaliseAddress(body.address),
+        location: body.location,
+        now,
+      }),
+    }),
+    close: commandHandler(services, {
+      name: 'closePharmacy',
+      decider: pharmacyDecider,
+      streamId,
+      toCommand: ({ id, now }) => ({ type: 'ClosePharmacy' as const, pharmacyId: id, now }),
+    }),
+    reopen: commandHandler(services, {
+      name: 'reopenPharmacy',
+      decider: pharmacyDecider,
+      streamId,
+      toCommand: ({ id, now }) => ({ type: 'ReopenPharmacy' as const, pharmacyId: id, now }),
+    }),
+  };
+}

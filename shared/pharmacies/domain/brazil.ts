@@ -1,0 +1,33 @@
+/** The 27 federative units (UF). */
+export const BRAZILIAN_STATES = [
+  'AC', 'AL', 'AP', 'AM', 'BA', 'CE', 'DF', 'ES', 'GO', 'MA', 'MT', 'MS', 'MG', 'PA',
+  'PB', 'PR', 'PE', 'PI', 'RJ', 'RN', 'RS', 'RO', 'RR', 'SC', 'SP', 'SE', 'TO',
+] as const;
+export type BrazilianState = (typeof BRAZILIAN_STATES)[number];
+
+export const POSTAL_CODE = /^\d{5}-?\d{3}$/;
+
+/** CEP in its printed form, `01310-100`, whether or not it came with the dash. */
+export function normalisePostalCode(input: string): string {
+  const digits = input.replace('-', '');
+  return `${digits.slice(0, 5)}-${digits.slice(5)}`;
+}
+
+/** What may be typed for a phone: digits with the usual separators and an optional +55. */
+export const PHONE_INPUT = /^\+?[\d\s().-]{8,24}$/;
+
+/**
+ * A Brazilian phone number in E.164 (`+5511987654321`): area code 11-99, then eight
+ * digits (landline) or nine starting with 9 (mobile). Undefined when it is not one.
+ */
+export function normalisePhone(input: string): string | undefined {
+  let digits = input.replace(/\D/g, '');
+  if (digits.length >= 12 && digits.startsWith('55')) digits = digits.slice(2);
+  const match = /^([1-9][1-9])(9\d{8}|[2-8]\d{7})$/.exec(digits);
+  return match ? `+55${match[1]}${match[2]}` : undefined;
+}
+
+/** Lower case without accents: how names are compared and searched. */
+export function searchKey(text: string): string {
+  return text.normalize('NFD').replace(/\p{Diacritic}/gu, '').toLowerCase().trim().replace(/\s+/g, ' ');
+}

@@ -1,0 +1,53 @@
+import type { HttpHandler } from '@azure/functions';
+import { jsonResponse, withProblemDetails } from '../kernel/http';
+import type { ServiceProvider, Services } from '../kernel/services';
+
+const CHECK_TIMEOUT_MS = 1_000;
+
+type CheckStatus = 'healthy' | 'unhealthy';
+
+async function timed(check: () => Promise<void>): Promise<{ status: CheckStatus; durationMs: number; error?: string }> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      check(),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), CHECK_TIMEOUT_MS))),
+    ]);
+    return { status: 'healthy', durationMs: Math.round(performance.now() - started) };
+  } catch (error) {
+    // A short reason only: connection strings and hosts stay out of public answers.
+    const reason = error instanceof Error && error.message === 'timed out' ? 'timed out' : 'unreachable';
+    return { status: 'unhealthy', durationMs: Math.round(performance.now() - started), error: reason };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function readiness(services: Services) {
+  const [eventStore, bus, readStore, cache] = await Promise.all([
+    timed(() => services.eventStore.ping()),
+    timed(() => services.bus.ping()),
+    timed(() => services.readStore.ping()),
+    timed(() => services.cache.ping()),
+  ]);
+  const checks = { eventStore, bus, readStore, cache };
+  // Commands need the event store and the bus; queries can live on stale cache copies.
+  const status =
+    eventStore.status === 'unhealthy' || bus.status === 'unhealthy'
+      ? 'unhealthy'
+      : readStore.status === 'unhealthy' || cache.status === 'unhealthy'
+        ? 'degraded'
+        : 'healthy';
+  return { status, checks };
+}
+
+export function healthHandlers(services: ServiceProvider): { live: HttpHandler; ready: HttpHandler } {
+  return {
+    live: async () => jsonResponse(200, { status: 'healthy' }, { 'cache-control': 'no-store' }),
+    ready: withProblemDetails(async () => {
+      const report = await readiness(await services());
+      return jsonResponse(report.status === 'unhealthy' ? 503 : 200, report, { 'cache-control': 'no-store' });
+    }),
+  };
+}
