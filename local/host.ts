@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
 import { MAX_BODY_BYTES, problemResponse } from '../shared/kernel/http';
+import type { EventBus } from '../shared/kernel/ports';
 import type { FunctionModule } from '../shared/kernel/routes';
 import type { Services } from '../shared/kernel/services';
 import { Router } from './router';
@@ -33,6 +34,17 @@ function contextFor(functionName: string, log: (line: string) => void): Invocati
       log(JSON.stringify({ level, function: functionName, msg: args.map(String).join(' ') }));
     },
   });
+}
+
+/** Subscribes each declared event handler to the bus, as a topic subscription would. */
+export function subscribeEventHandlers(bus: EventBus, modules: FunctionModule[], log: (line: string) => void): void {
+  for (const consumer of modules.flatMap((module) => module.eventHandlers)) {
+    bus.subscribe({
+      name: consumer.name,
+      eventTypes: consumer.eventTypes,
+      handle: (event) => consumer.handler(event, contextFor(consumer.name, log)),
+    });
+  }
 }
 
 /** Reads at most MAX_BODY_BYTES + 1 bytes: enough to know a body is too large. */
@@ -77,13 +89,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const log = options.log ?? ((line: string) => console.log(line));
   const router = new Router(options.modules.flatMap((module) => module.routes));
 
-  for (const consumer of options.modules.flatMap((module) => module.eventHandlers)) {
-    options.services.bus.subscribe({
-      name: consumer.name,
-      eventTypes: consumer.eventTypes,
-      handle: (event) => consumer.handler(event, contextFor(consumer.name, log)),
-    });
-  }
+  subscribeEventHandlers(options.services.bus, options.modules, log);
 
   const { Cron } = await import('croner');
   const jobs = options.modules.flatMap((module) =>

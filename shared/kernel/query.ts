@@ -35,7 +35,7 @@ export async function readThrough<T>(
   load: () => Promise<T | undefined>,
   generationKey?: string,
 ): Promise<ReadResult<T>> {
-  const { cache, settings } = services;
+  const { cache } = services;
   const generation = generationKey ? ((await tolerate(() => cache.counter(generationKey))) ?? -1) : 0;
   const cached = await tolerate(() => cache.get<Cached<T>>(key));
   if (cached?.fresh && cached.value.generation === generation) return { value: cached.value.value, cache: 'hit' };
@@ -46,11 +46,14 @@ export async function readThrough<T>(
     if (cached) return { value: cached.value.value, cache: 'stale' };
     throw new ServiceUnavailable('the query side is unavailable; try again shortly', 5);
   }
-  if (value !== undefined) {
-    const ttl = { freshSeconds: settings.cache.freshSeconds, staleSeconds: settings.cache.staleSeconds };
-    await tolerate(() => cache.set<Cached<T>>(key, { generation, value }, ttl));
-  }
+  if (value !== undefined) await remember(services, key, value, generation);
   return { value, cache: 'miss' };
+}
+
+/** Puts a value just read from the store into the cache, fresh. */
+export async function remember<T>(services: Services, key: string, value: T, generation = 0): Promise<void> {
+  const { freshSeconds, staleSeconds } = services.settings.cache;
+  await tolerate(() => services.cache.set<Cached<T>>(key, { generation, value }, { freshSeconds, staleSeconds }));
 }
 
 /**

@@ -22,9 +22,9 @@ const cnpj = Joi.string()
   .messages({ 'cnpj.invalid': 'cnpj must be a valid CNPJ (numeric or alphanumeric) with matching check digits' });
 
 const phone = Joi.string()
-  .pattern(PHONE_INPUT)
-  .custom((value: string, helpers) => (normalisePhone(value) ? value : helpers.error('phone.invalid')))
-  .messages({ 'phone.invalid': 'phone must be a Brazilian number with area code', 'string.pattern.base': 'phone must be a Brazilian number with area code' });
+  .max(24)
+  .custom((value: string, helpers) => (PHONE_INPUT.test(value) && normalisePhone(value) ? value : helpers.error('phone.invalid')))
+  .messages({ 'phone.invalid': 'phone must be a Brazilian number with area code' });
 
 const services = Joi.array()
   .items(Joi.string().valid(...PHARMACY_SERVICES))

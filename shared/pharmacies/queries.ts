@@ -12,7 +12,7 @@ import {
   withProblemDetails,
 } from '../kernel/http';
 import type { QuerySpec } from '../kernel/ports';
-import { collect, readThrough, waitForVersion } from '../kernel/query';
+import { collect, readThrough, remember, waitForVersion } from '../kernel/query';
 import type { ServiceProvider, Services } from '../kernel/services';
 import { BRAZILIAN_STATES, searchKey } from './domain/brazil';
 import { boundingBox, distanceKm } from './domain/geo';
@@ -52,6 +52,7 @@ const nearbySchema = Joi.object({
   limit: limit(20, 100),
 });
 
+const noParameters = Joi.object({});
 const historySchema = Joi.object({ limit: limit(100, 500), cursor: Joi.string().max(512) });
 
 const listCursorSchema = Joi.object({ after: Joi.string().max(64).required() });
@@ -104,12 +105,17 @@ export function pharmacyQueries(services: ServiceProvider) {
     byId: withProblemDetails(async (request) => {
       const s = await services();
       const id = validate(uuidSchema, request.params.id, 'path');
+      validate(noParameters, queryObject(request), 'query');
       const minVersion = minVersionOf(request);
       const load = async () => (await container(s).get(id))?.document;
       let { value: document, cache } = await readThrough(s, pharmacyCacheKey(id), load);
       if (minVersion !== undefined && (document?.version ?? 0) < minVersion) {
-        document = (await waitForVersion(s, load, minVersion)) ?? document;
-        cache = 'miss';
+        const caughtUp = await waitForVersion(s, load, minVersion);
+        if (caughtUp) {
+          document = caughtUp;
+          cache = 'miss';
+          await remember(s, pharmacyCacheKey(id), caughtUp);
+        }
       }
       if (!document) throw new NotFound(`no pharmacy ${id}`);
       const pharmacy = presentPharmacy(document, s.clock.now());
@@ -188,9 +194,9 @@ export function pharmacyQueries(services: ServiceProvider) {
       const s = await services();
       const id = validate(uuidSchema, request.params.id, 'path');
       const { limit, cursor } = validate(historySchema, queryObject(request), 'query');
+      const afterVersion = decodeCursor(cursor, historyCursorSchema)?.afterVersion ?? 0;
       const events = await s.eventStore.readStream(`pharmacy-${id}`);
       if (events.length === 0) throw new NotFound(`no pharmacy ${id}`);
-      const afterVersion = decodeCursor(cursor, historyCursorSchema)?.afterVersion ?? 0;
       const page = events.filter((event) => event.version > afterVersion).slice(0, limit);
       const last = page[page.length - 1];
       return jsonResponse(200, {

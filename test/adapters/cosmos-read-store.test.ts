@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CosmosClient } from '@azure/cosmos';
+import { startLocalCosmos, type LocalCosmos } from '../../shared/adapters/cosmos/local-server';
+import { CosmosReadStore } from '../../shared/adapters/cosmos/read-store';
+import { PreconditionFailed } from '../../shared/kernel/errors';
+import type { ReadDocument } from '../../shared/kernel/ports';
+
+interface Doc extends ReadDocument {
+  name: string;
+  tags: string[];
+}
+
+describe('Cosmos read store (the SDK against the local server)', () => {
+  let local: LocalCosmos;
+  let store: CosmosReadStore;
+
+  before(async () => {
+    local = await startLocalCosmos();
+    const client = new CosmosClient({ endpoint: local.endpoint, key: local.key, connectionPolicy: { enableEndpointDiscovery: false } });
+    store = await CosmosReadStore.open(client, 'test', [{ name: 'docs', partitionKeyPath: '/id' }], { createContainers: true, onClose: local.stop });
+  });
+  after(() => store.close());
+
+  it('creates, reads with an etag, and refuses a second create', async () => {
+    const docs = store.container<Doc>('docs');
+    await docs.create({ id: 'a', version: 1, name: 'A', tags: [] });
+    const read = await docs.get('a');
+    assert.deepEqual(read?.document, { id: 'a', version: 1, name: 'A', tags: [] }, 'no system properties');
+    assert.ok(read?.etag);
+    await assert.rejects(docs.create({ id: 'a', version: 1, name: 'A', tags: [] }), PreconditionFailed);
+    assert.equal(await docs.get('missing'), undefined);
+  });
+
+  it('replaces only while the etag still matches', async () => {
+    const docs = store.container<Doc>('docs');
+    await docs.create({ id: 'b', version: 1, name: 'B', tags: [] });
+    const first = (await docs.get('b'))!;
+    await docs.replace({ ...first.document, version: 2 }, first.etag);
+    await assert.rejects(docs.replace({ ...first.document, version: 3 }, first.etag), PreconditionFailed);
+    assert.equal((await docs.get('b'))?.document.version, 2);
+  });
+
+  it('pages a query with continuations and parameters', async () => {
+    const docs = store.container<Doc>('docs');
+    for (let i = 0; i < 7; i++) await docs.upsert({ id: `q${i}`, version: 1, name: `Q${i}`, tags: i % 2 ? ['odd'] : [] });
+    const spec = {
+      query: 'SELECT * FROM c WHERE STARTSWITH(c.id, @prefix) AND ARRAY_CONTAINS(c.tags, @tag) ORDER BY c.id',
+      parameters: [{ name: '@prefix', value: 'q' }, { name: '@tag', value: 'odd' }],
+    };
+    const first = await docs.queryPage(spec, 2);
+    assert.deepEqual(first.items.map((d) => d.id), ['q1', 'q3']);
+    const second = await docs.queryPage(spec, 2, first.continuation);
+    assert.deepEqual(second.items.map((d) => d.id), ['q5']);
+    assert.equal(second.continuation, undefined);
+  });
+
+  it('answers a ping', async () => {
+    await store.ping();
+  });
+});

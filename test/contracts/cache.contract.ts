@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import type { Cache } from '../../shared/kernel/ports';
+
+/** What the query side relies on from every Cache adapter. */
+export function cacheContract(adapter: string, open: () => Promise<Cache>) {
+  describe(`Cache contract: ${adapter}`, () => {
+    const key = () => `test:${randomUUID()}`;
+    const ttl = { freshSeconds: 60, staleSeconds: 3600 };
+
+    it('misses an unknown key and returns a value it was given, fresh', async () => {
+      const cache = await open();
+      const k = key();
+      assert.equal(await cache.get(k), undefined);
+      await cache.set(k, { name: 'Drogaria', n: [1, 2] }, ttl);
+      assert.deepEqual(await cache.get(k), { value: { name: 'Drogaria', n: [1, 2] }, fresh: true });
+    });
+
+    it('keeps an entry as a stale copy once its fresh time is over', async () => {
+      const cache = await open();
+      const k = key();
+      await cache.set(k, 'v', { freshSeconds: 0, staleSeconds: 3600 });
+      assert.deepEqual(await cache.get(k), { value: 'v', fresh: false });
+    });
+
+    it('invalidation ends freshness but keeps the stale copy for outages', async () => {
+      const cache = await open();
+      const k = key();
+      await cache.set(k, 'v', ttl);
+      await cache.invalidate([k, key()]);
+      assert.deepEqual(await cache.get(k), { value: 'v', fresh: false });
+      await cache.set(k, 'w', ttl);
+      assert.deepEqual(await cache.get(k), { value: 'w', fresh: true });
+    });
+
+    it('counts generations from zero', async () => {
+      const cache = await open();
+      const k = key();
+      assert.equal(await cache.counter(k), 0);
+      assert.equal(await cache.increment(k), 1);
+      assert.equal(await cache.increment(k), 2);
+      assert.equal(await cache.counter(k), 2);
+    });
+
+    it('answers a ping', async () => {
+      await (await open()).ping();
+    });
+  });
+}

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { ConcurrencyConflict, IdempotencyKeyReused, ReservationTaken } from '../../shared/kernel/errors';
+import type { EventStore, NewEvent } from '../../shared/kernel/ports';
+
+const event = (type = 'Something', data: object = { n: 1 }): NewEvent => ({
+  eventId: randomUUID(),
+  type,
+  data,
+  metadata: { correlationId: 'c-1', actor: 'tester' },
+});
+
+/** The behaviour every EventStore adapter owes the pipeline. */
+export function eventStoreContract(adapter: string, open: () => Promise<EventStore>) {
+  describe(`EventStore contract: ${adapter}`, () => {
+    const stream = () => `test-${randomUUID()}`;
+
+    it('appends and reads a stream back in order, with versions, positions and metadata', async () => {
+      const store = await open();
+      const id = stream();
+      const first = await store.append(id, 0, [event('A', { a: 1 }), event('B', { b: [1, 2] })]);
+      const second = await store.append(id, 2, [event('C')]);
+      const read = await store.readStream(id);
+      assert.deepEqual(read.map((e) => [e.type, e.version]), [['A', 1], ['B', 2], ['C', 3]]);
+      assert.deepEqual(read[1].data, { b: [1, 2] });
+      assert.deepEqual(read[0].metadata, { correlationId: 'c-1', actor: 'tester' });
+      assert.ok(first[0].position < first[1].position && first[1].position < second[0].position);
+      assert.ok(!Number.isNaN(Date.parse(read[0].occurredAt)));
+    });
+
+    it('reads an unknown stream as empty', async () => {
+      assert.deepEqual(await (await open()).readStream(stream()), []);
+    });
+
+    it('refuses an append at the wrong expected version and writes nothing', async () => {
+      const store = await open();
+      const id = stream();
+      await store.append(id, 0, [event()]);
+      await assert.rejects(store.append(id, 0, [event()]), ConcurrencyConflict);
+      await assert.rejects(store.append(id, 2, [event()]), ConcurrencyConflict);
+      assert.equal((await store.readStream(id)).length, 1);
+    });
+
+    it('lets exactly one of many concurrent appends at the same version win', async () => {
+      const store = await open();
+      const id = stream();
+      const results = await Promise.allSettled(Array.from({ length: 8 }, () => store.append(id, 0, [event()])));
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+      for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof ConcurrencyConflict);
+    });
+
+    it('reads all events after a position, in global order', async () => {
+      const store = await open();
+      const [a] = await store.append(stream(), 0, [event('First')]);
+      await store.append(stream(), 0, [event('Second')]);
+      const after = await store.readAll(a.position - 1, 1000);
+      assert.deepEqual(after.slice(0, 2).map((e) => e.type), ['First', 'Second']);
+      assert.equal((await store.readAll(a.position - 1, 1)).length, 1);
+    });
+
+    it('holds a reservation for one stream only, atomically with the append', async () => {
+      const store = await open();
+      const value = randomUUID();
+      const owner = stream();
+      await store.append(owner, 0, [event()], { reservations: [{ scope: 'cnpj', value }] });
+      await store.append(owner, 1, [event()], { reservations: [{ scope: 'cnpj', value }] });
+      const other = stream();
+      await assert.rejects(store.append(other, 0, [event()], { reservations: [{ scope: 'cnpj', value }] }), ReservationTaken);
+      assert.deepEqual(await store.readStream(other), [], 'a refused reservation writes no event');
+      await store.append(stream(), 0, [event()], { reservations: [{ scope: 'gtin', value }] });
+    });
+
+    it('stores an idempotent response with the append and refuses the key a second time', async () => {
+      const store = await open();
+      const key = `test:${randomUUID()}`;
+      const response = { key, requestHash: 'h1', status: 201, body: { id: 'x', version: 1 }, headers: { location: '/x' } };
+      await store.append(stream(), 0, [event()], { idempotency: response });
+      assert.deepEqual(await store.findIdempotentResponse(key), response);
+      const other = stream();
+      await assert.rejects(store.append(other, 0, [event()], { idempotency: response }), IdempotencyKeyReused);
+      assert.deepEqual(await store.readStream(other), []);
+      assert.equal(await store.findIdempotentResponse(`test:${randomUUID()}`), undefined);
+    });
+
+    it('keeps every appended event in the outbox until it is marked published', async () => {
+      const store = await open();
+      const appended = await store.append(stream(), 0, [event('Out1'), event('Out2')]);
+      const ids = appended.map((e) => e.eventId);
+      const pending = (await store.pendingOutbox(0, 10_000)).map((e) => e.eventId);
+      assert.ok(ids.every((id) => pending.includes(id)));
+      assert.equal((await store.pendingOutbox(60_000, 10_000)).filter((e) => ids.includes(e.eventId)).length, 0, 'too young');
+      await store.markPublished([ids[0]]);
+      const left = (await store.pendingOutbox(0, 10_000)).map((e) => e.eventId);
+      assert.ok(!left.includes(ids[0]) && left.includes(ids[1]));
+    });
+
+    it('answers a ping', async () => {
+      await (await open()).ping();
+    });
+  });
+}

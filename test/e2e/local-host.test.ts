@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { demoPharmacies, seedDemoData } from '../../local/demo-data';
+import { startLocalHost, type LocalHost } from '../../local/host';
+import { MAX_BODY_BYTES } from '../../shared/kernel/http';
+import { appModules } from '../../shared/platform/app';
+import { pharmacyBody } from '../support/fixtures';
+import { testServices } from '../support/services';
+
+describe('the local host over real HTTP', () => {
+  let services: Awaited<ReturnType<typeof testServices>>;
+  let host: LocalHost;
+  const logs: string[] = [];
+
+  before(async () => {
+    services = await testServices();
+    host = await startLocalHost({
+      modules: appModules(async () => services),
+      services,
+      port: 0,
+      requestLog: true,
+      log: (line) => logs.push(line),
+    });
+  });
+  after(async () => {
+    await host.stop();
+    await services.dispose();
+  });
+
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${host.url}/${path}`, {
+      method,
+      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+  };
+
+  it('register → read your write → nearby → change → history', async () => {
+    const created = await call('POST', 'pharmacies', pharmacyBody({ location: { lat: -15.7939, lon: -47.8828 }, address: { ...pharmacyBody().address, city: 'Brasília', state: 'DF', postalCode: '70040-010' } }));
+    assert.equal(created.status, 201);
+    const { id } = created.body;
+    assert.equal(created.headers.get('location'), `/api/pharmacies/${id}`);
+
+    const read = await call('GET', `pharmacies/${id}`, undefined, { 'x-min-version': '1' });
+    assert.equal(read.status, 200);
+    assert.equal(read.body.address.city, 'Brasília');
+
+    const nearby = await call('GET', 'pharmacies/nearby?lat=-15.80&lon=-47.88&radiusKm=2');
+    assert.equal(nearby.status, 200);
+    assert.equal(nearby.body.items[0].id, id);
+    assert.ok(nearby.body.items[0].distanceKm > 0.5 && nearby.body.items[0].distanceKm < 1.5);
+
+    const changed = await call('PATCH', `pharmacies/${id}`, { tradeName: 'Drogaria Planalto' }, { 'if-match': '"1"' });
+    assert.deepEqual(changed.body, { id, version: 2 });
+    const reread = await call('GET', `pharmacies/${id}`, undefined, { 'x-min-version': '2' });
+    assert.equal(reread.body.tradeName, 'Drogaria Planalto');
+
+    const history = await call('GET', `pharmacies/${id}/history`);
+    assert.deepEqual(history.body.items.map((e: { type: string }) => e.type), ['PharmacyRegistered', 'PharmacyProfileChanged']);
+    assert.ok(logs.some((line) => line.startsWith(`PATCH /api/pharmacies/${id} 200 `)), 'one log line per request');
+  });
+
+  it('seeds the demo data through the commands, and lists it with filters and cursors', async () => {
+    assert.equal(await seedDemoData(host), demoPharmacies().length);
+    await services.bus.idle?.();
+    const demo = demoPharmacies();
+    assert.ok(demo.length >= 20);
+    assert.ok(new Set(demo.map((p) => p.address.city)).size >= 3);
+    assert.ok(new Set(demo.map((p) => p.address.state)).size >= 2);
+
+    const seen = new Set<string>();
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page: { body: { items: { id: string; address: { state: string } }[]; nextCursor: string | null } } = await call('GET', `pharmacies?state=SP&limit=5${cursor ? `&cursor=${cursor}` : ''}`);
+      page.body.items.forEach((p) => {
+        assert.equal(p.address.state, 'SP');
+        assert.ok(!seen.has(p.id), 'no item twice across pages');
+        seen.add(p.id);
+      });
+      cursor = page.body.nextCursor;
+      pages += 1;
+    } while (cursor && pages < 20);
+    assert.equal(seen.size, demo.filter((p) => p.address.state === "SP").length);
+    assert.ok(pages >= 2);
+
+    const city = await call('GET', 'pharmacies?city=sao%20paulo&limit=100');
+    assert.equal(city.body.items.length, demo.filter((p) => p.address.city === 'São Paulo').length, 'accents and case ignored');
+    const vaccination = await call('GET', 'pharmacies?service=vaccination&limit=100');
+    assert.ok(vaccination.body.items.length > 0);
+    assert.ok(vaccination.body.items.every((p: { services: string[] }) => p.services.includes('vaccination')));
+    const open = await call('GET', 'pharmacies?openNow=true&limit=100');
+    assert.ok(open.body.items.every((p: { openNow: boolean }) => p.openNow));
+    assert.ok(open.body.items.some((p: { services: string[] }) => p.services.includes('open-24h')), 'the 24-hour pharmacies are open');
+  });
+
+  it('nearby sorts by distance, within the radius, active pharmacies only', async () => {
+    const response = await call('GET', 'pharmacies/nearby?lat=-23.5614&lon=-46.6559&radiusKm=5&limit=50');
+    const distances = response.body.items.map((p: { distanceKm: number }) => p.distanceKm);
+    assert.ok(distances.length >= 3);
+    assert.deepEqual(distances, [...distances].sort((a: number, b: number) => a - b));
+    assert.ok(distances.every((d: number) => d <= 5));
+    const closest = response.body.items[0].id;
+    await call('POST', `pharmacies/${closest}/closure`);
+    await services.bus.idle?.();
+    const after = await call('GET', 'pharmacies/nearby?lat=-23.5614&lon=-46.6559&radiusKm=5&limit=50');
+    assert.ok(!after.body.items.some((p: { id: string }) => p.id === closest), 'a closed pharmacy leaves nearby at once');
+  });
+
+  it('answers health and readiness with each dependency', async () => {
+    assert.deepEqual((await call('GET', 'health')).body, { status: 'healthy' });
+    const ready = await call('GET', 'health/ready');
+    assert.equal(ready.body.status, 'healthy');
+    assert.deepEqual(Object.keys(ready.body.checks).sort(), ['bus', 'cache', 'eventStore', 'readStore']);
+  });
+
+  it('404s unknown routes and 405s a wrong method, as problem+json', async () => {
+    const missing = await call('GET', 'nothing-here');
+    assert.equal(missing.status, 404);
+    assert.match(missing.headers.get('content-type')!, /problem\+json/);
+    const wrong = await call('DELETE', 'pharmacies');
+    assert.equal(wrong.status, 405);
+    assert.equal(wrong.headers.get('allow'), 'POST, GET');
+  });
+
+  describe('bad input never gets a 5xx, on every route', () => {
+    const id = '0b0d6a8e-4a51-4a5e-9f7f-3c2f7a0b9d11';
+    const huge = JSON.stringify({ tradeName: 'x'.repeat(MAX_BODY_BYTES) });
+    const bodyCases = (method: string, path: string) => [
+      [method, path, '{"tradeName": ', 400, 'malformed JSON'],
+      [method, path, '[]', 400, 'an array'],
+      [method, path, '"text"', 400, 'a string'],
+      [method, path, '', 400, 'an empty body'],
+      [method, path, { unknownField: 1 }, 400, 'an unknown field'],
+      [method, path, { tradeName: 7, openingHours: 'all day', address: [] }, 400, 'wrong types'],
+      [method, path, huge, 413, 'a body over the limit'],
+      [method, path.replace(/[0-9a-f-]{36}/, 'not-a-uuid'), {}, 400, 'a bad id'],
+    ] as const;
+    const cases: Record<string, readonly (readonly [string, string, unknown, number, string])[]> = {
+      registerPharmacy: [...bodyCases('POST', 'pharmacies').slice(0, 7), ['POST', 'pharmacies', {}, 400, 'missing fields']],
+      changePharmacyProfile: [...bodyCases('PATCH', `pharmacies/${id}`), ['PATCH', `pharmacies/${id}`, {}, 400, 'no field at all']],
+      changeOpeningHours: bodyCases('PUT', `pharmacies/${id}/opening-hours`),
+      relocatePharmacy: bodyCases('POST', `pharmacies/${id}/relocation`),
+      closePharmacy: [
+        ['POST', `pharmacies/${id}/closure`, { reason: 'x' }, 400, 'a body where none is taken'],
+        ['POST', 'pharmacies/123/closure', undefined, 400, 'a bad id'],
+        ['POST', `pharmacies/${id}/closure`, huge, 413, 'a body over the limit'],
+      ],
+      reopenPharmacy: [
+        ['POST', `pharmacies/${id}/reopening`, '{oops', 400, 'a body where none is taken'],
+        ['POST', "pharmacies/'%20OR%201=1/reopening", undefined, 400, 'an injection as id'],
+      ],
+      getPharmacy: [
+        ['GET', 'pharmacies/123', undefined, 400, 'a bad id'],
+        ['GET', `pharmacies/${id}?x-min-version=abc`, undefined, 400, 'an unknown parameter'],
+      ],
+      listPharmacies: [
+        ['GET', 'pharmacies?limit=0', undefined, 400, 'limit 0'],
+        ['GET', 'pharmacies?limit=abc', undefined, 400, 'limit not a number'],
+        ['GET', 'pharmacies?limit=101', undefined, 400, 'limit over the maximum'],
+        ['GET', 'pharmacies?state=ZZ', undefined, 400, 'an unknown state'],
+        ['GET', 'pharmacies?service=spa', undefined, 400, 'an unknown service'],
+        ['GET', 'pharmacies?openNow=maybe', undefined, 400, 'openNow not a boolean'],
+        ['GET', 'pharmacies?cursor=garbage', undefined, 400, 'a forged cursor'],
+        ['GET', 'pharmacies?sort=name', undefined, 400, 'an unknown parameter'],
+      ],
+      nearbyPharmacies: [
+        ['GET', 'pharmacies/nearby', undefined, 400, 'no coordinates'],
+        ['GET', 'pharmacies/nearby?lat=100&lon=0', undefined, 400, 'latitude out of range'],
+        ['GET', 'pharmacies/nearby?lat=0&lon=0&radiusKm=500', undefined, 400, 'radius over the maximum'],
+        ['GET', 'pharmacies/nearby?lat=0&lon=0&radiusKm=-1', undefined, 400, 'a negative radius'],
+        ['GET', 'pharmacies/nearby?lat=x&lon=0', undefined, 400, 'latitude not a number'],
+      ],
+      pharmacyHistory: [
+        ['GET', 'pharmacies/abc/history', undefined, 400, 'a bad id'],
+        ['GET', `pharmacies/${id}/history?limit=9999`, undefined, 400, 'limit over the maximum'],
+        ['GET', `pharmacies/${id}/history?cursor=e30`, undefined, 400, 'a cursor of the wrong shape'],
+      ],
+      health: [['GET', 'health?verbose=1', undefined, 200, 'liveness ignores parameters']],
+      healthReady: [['GET', 'health/ready', undefined, 200, 'readiness']],
+    };
+
+    it('covers every declared route', () => {
+      const declared = appModules(async () => services).flatMap((m) => m.routes.map((r) => r.name));
+      assert.deepEqual(Object.keys(cases).sort(), declared.sort());
+    });
+
+    for (const [route, list] of Object.entries(cases)) {
+      for (const [method, path, body, status, what] of list) {
+        it(`${route}: ${what} → ${status}`, async () => {
+          const response = await call(method, path, body);
+          assert.equal(response.status, status);
+          if (status >= 400) {
+            assert.match(response.headers.get('content-type')!, /^application\/problem\+json/);
+            assert.equal(response.body.status, status);
+            assert.ok(response.body.title && response.body.detail && response.body.traceId);
+            assert.doesNotMatch(JSON.stringify(response.body), /at \w+ \(|node_modules|\.ts:|\.js:/, 'no stack trace');
+          }
+        });
+      }
+    }
+
+    it('415s a body that is not JSON', async () => {
+      const response = await call('POST', 'pharmacies', 'cnpj=1', { 'content-type': 'application/x-www-form-urlencoded' });
+      assert.equal(response.status, 415);
+    });
+
+    it('names each wrong field in errors[]', async () => {
+      const response = await call('POST', 'pharmacies', pharmacyBody({ cnpj: '11.222.333/0001-82', location: { lat: 'south', lon: 0 } }));
+      assert.deepEqual(response.body.errors.map((e: { field: string }) => e.field).sort(), ['cnpj', 'location.lat']);
+    });
+  });
+});

@@ -1,0 +1,37 @@
+import { cnpjCheckDigits } from '../../shared/pharmacies/domain/cnpj';
+
+export function validCnpj(base = '112223330001'): string {
+  return base + cnpjCheckDigits(base);
+}
+
+let counter = 0;
+/** A unique valid CNPJ per call, so tests never collide on the uniqueness rule. */
+export function uniqueCnpj(): string {
+  counter += 1;
+  const base = `${String(process.pid % 100).padStart(2, '0')}${String(Date.now() % 1e6).padStart(6, '0')}${String(counter).padStart(4, '0')}`;
+  return validCnpj(base);
+}
+
+export function pharmacyBody(overrides: Record<string, unknown> = {}) {
+  return {
+    cnpj: uniqueCnpj(),
+    tradeName: 'Drogaria Teste',
+    legalName: 'Drogaria Teste Comércio de Medicamentos Ltda',
+    phone: '(11) 3456-7890',
+    address: {
+      street: 'Avenida Paulista',
+      number: '1000',
+      district: 'Bela Vista',
+      city: 'São Paulo',
+      state: 'SP',
+      postalCode: '01310-100',
+    },
+    location: { lat: -23.5614, lon: -46.6559 },
+    openingHours: [
+      { day: 'mon', opens: '08:00', closes: '22:00' },
+      { day: 'tue', opens: '08:00', closes: '22:00' },
+    ],
+    services: ['delivery'],
+    ...overrides,
+  };
+}
