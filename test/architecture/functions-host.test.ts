@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { registerWithFunctions } from '../../shared/adapters/functions/register';
+import { projectRoot } from '../../shared/kernel/project-root';
+import { DOMAIN_EVENTS_TOPIC, SERVICE_BUS_CONNECTION } from '../../shared/kernel/routes';
+import { appModules } from '../../shared/platform/app';
+
+const root = projectRoot();
+
+describe('the Azure Functions app', () => {
+  it('registers every declared route, projector and timer with @azure/functions', () => {
+    const registered: { kind: string; name: string; options: Record<string, unknown> }[] = [];
+    const record = (kind: string) => (name: string, options: Record<string, unknown>) => registered.push({ kind, name, options });
+    const fakeApp = { http: record('http'), serviceBusTopic: record('serviceBusTopic'), timer: record('timer') };
+    const modules = appModules(async () => {
+      throw new Error('not needed');
+    });
+    for (const module of modules) registerWithFunctions(fakeApp as never, module);
+
+    const routes = modules.flatMap((m) => m.routes);
+    for (const route of routes) {
+      const registration = registered.find((r) => r.kind === 'http' && r.name === route.name);
+      assert.ok(registration, route.name);
+      assert.deepEqual(registration.options.methods, route.methods);
+      assert.equal(registration.options.route, route.route);
+      assert.equal(registration.options.handler, route.handler);
+    }
+    const projector = registered.find((r) => r.name === 'pharmaciesProjector');
+    assert.equal(projector?.kind, 'serviceBusTopic');
+    assert.equal(projector?.options.topicName, DOMAIN_EVENTS_TOPIC);
+    assert.equal(projector?.options.subscriptionName, 'pharmacies-read');
+    assert.equal(projector?.options.connection, SERVICE_BUS_CONNECTION);
+    assert.ok(registered.some((r) => r.kind === 'timer' && r.name === 'outboxRelay'));
+    assert.equal(new Set(registered.map((r) => r.name)).size, registered.length, 'function names are unique');
+  });
+
+  it('package.json main is the compiled entry, and loading it composes nothing (light cold start)', () => {
+    const main = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).main as string;
+    assert.equal(main, 'dist/functions/index.js');
+    assert.ok(existsSync(join(root, main)));
+    const loaded = execFileSync(
+      process.execPath,
+      ['-e', `require(${JSON.stringify(join(root, main))}); console.log(JSON.stringify(Object.keys(require.cache)))`],
+      { cwd: root, env: { ...process.env, DATA_DIR: join(root, 'dist', 'never-created') }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    const modules: string[] = JSON.parse(loaded.trim().split('\n').pop()!);
+    for (const heavy of ['@azure/cosmos', 'better-sqlite3', '@vercel/cosmosdb-server', 'cockatiel']) {
+      assert.ok(!modules.some((path) => path.includes(`node_modules/${heavy}/`)), `${heavy} is loaded at start-up`);
+    }
+    assert.ok(!existsSync(join(root, 'dist', 'never-created')), 'no store opened at start-up');
+  });
+
+  it('host.json: version 2.0, extension bundle 4.x, route prefix api, Service Bus settings written out', () => {
+    const host = JSON.parse(readFileSync(join(root, 'host.json'), 'utf8'));
+    assert.equal(host.version, '2.0');
+    assert.equal(host.extensionBundle.id, 'Microsoft.Azure.Functions.ExtensionBundle');
+    assert.match(host.extensionBundle.version, /^\[4\./);
+    assert.equal(host.extensions.http.routePrefix, 'api');
+    for (const key of ['maxConcurrentCalls', 'autoCompleteMessages', 'maxAutoLockRenewalDuration', 'prefetchCount']) {
+      assert.ok(key in host.extensions.serviceBus, key);
+    }
+  });
+
+  it('local.settings.example.json sets every setting the code reads', () => {
+    const example = JSON.parse(readFileSync(join(root, 'local.settings.example.json'), 'utf8')).Values as Record<string, string>;
+    const code = readFileSync(join(root, 'shared', 'kernel', 'settings.ts'), 'utf8');
+    const read = [...code.matchAll(/^\s{2}([A-Z][A-Z0-9_]+): Joi\./gm)].map((m) => m[1]);
+    assert.ok(read.length >= 10);
+    for (const name of read) assert.ok(name in example, `${name} is missing from local.settings.example.json`);
+    assert.ok('ServiceBusConnection__fullyQualifiedNamespace' in example);
+  });
+});

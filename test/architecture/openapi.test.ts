@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { projectRoot } from '../../shared/kernel/project-root';
+import { appModules } from '../../shared/platform/app';
+
+/** Each module's OpenAPI document, as API Management imports it. */
+const DOCUMENTS: Record<string, string> = {
+  pharmacies: 'shared/pharmacies/openapi.yaml',
+  platform: 'shared/platform/openapi.yaml',
+};
+
+const METHODS = ['get', 'put', 'post', 'patch', 'delete'] as const;
+
+describe('OpenAPI documents', () => {
+  const modules = appModules(async () => {
+    throw new Error('no services needed to list routes');
+  });
+
+  it('exist for every module with routes', () => {
+    assert.deepEqual(modules.filter((m) => m.routes.length).map((m) => m.name).sort(), Object.keys(DOCUMENTS).sort());
+  });
+
+  for (const module of modules) {
+    it(`${module.name}: is valid OpenAPI and matches the declared routes operation for operation`, async () => {
+      const document = await SwaggerParser.validate(join(projectRoot(), DOCUMENTS[module.name]));
+      assert.match((document as { openapi?: string }).openapi ?? '', /^3\.0\./, 'API Management imports OpenAPI 3.0');
+      const documented = Object.entries(document.paths ?? {}).flatMap(([path, item]) =>
+        METHODS.filter((method) => (item as Record<string, unknown>)[method]).map((method) => {
+          const operation = (item as Record<string, { operationId?: string }>)[method];
+          return `${method.toUpperCase()} ${path} ${operation.operationId}`;
+        }),
+      );
+      const declared = module.routes.flatMap((route) => route.methods.map((method) => `${method} /${route.route} ${route.name}`));
+      assert.deepEqual(documented.sort(), declared.sort());
+    });
+  }
+});
