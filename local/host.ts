@@ -48,7 +48,9 @@ export function subscribeEventHandlers(bus: EventBus, modules: FunctionModule[],
 }
 
 /** Reads at most MAX_BODY_BYTES + 1 bytes: enough to know a body is too large. */
-async function readBody(request: IncomingMessage): Promise<Buffer | 'too-large'> {
+async function readBody(request: IncomingMessage): Promise<Buffer | 'too-large' | undefined> {
+  // HTTP/1.1: without Content-Length or Transfer-Encoding a request has no body.
+  if (request.headers['content-length'] === undefined && request.headers['transfer-encoding'] === undefined) return undefined;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
@@ -76,6 +78,8 @@ async function writeResponse(response: ServerResponse, init: HttpResponseInit) {
   } else if (typeof init.body === 'string' || init.body instanceof Uint8Array) {
     body = init.body;
   }
+  // A known length avoids chunked encoding (and a second write) for every response.
+  headers['content-length'] = String(body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length);
   response.writeHead(init.status ?? 200, headers);
   response.end(body);
 }

@@ -4,7 +4,7 @@ import Joi from 'joi';
 import { fold, type Decider, type DomainEvent } from './decider';
 import { IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed } from './errors';
 import { expectNoBody, jsonResponse, readJsonBody, traceIdOf, validate, versionOfEtag, withProblemDetails } from './http';
-import type { EventMetadata, IdempotentResponse, Reservation, StoredEvent } from './ports';
+import type { EventMetadata, EventStore, IdempotentResponse, Reservation, Snapshot, StoredEvent } from './ports';
 import type { ServiceProvider, Services } from './services';
 
 export const uuidSchema = Joi.string().guid({ version: ['uuidv4', 'uuidv7'] }).lowercase();
@@ -28,6 +28,16 @@ export interface CommandSpec<Body, Command, Event extends DomainEvent, State> {
   toCommand(input: CommandInput<Body>): Command;
   /** Values the new events must hold exclusively (CNPJ), reserved in the append's transaction. */
   reservations?(events: Event[]): Reservation[];
+  snapshots: SnapshotPolicy;
+}
+
+/**
+ * Snapshot the state every `every` events, so a long stream loads from its tail. Bump
+ * `schema` whenever the state's shape (or `evolve`) changes: old snapshots are then ignored.
+ */
+export interface SnapshotPolicy {
+  schema: string;
+  every: number;
 }
 
 /**
@@ -50,12 +60,10 @@ export function commandHandler<Body, Command, Event extends DomainEvent, State>(
     }
 
     const streamId = spec.streamId(id);
-    const history = await eventStore.readStream(streamId);
-    const version = history.length ? history[history.length - 1].version : 0;
+    const { state, version, sinceSnapshot } = await loadAggregate(eventStore, spec, streamId);
     if (!spec.creates && version === 0) throw new NotFound(`no such resource: ${id}`);
     checkIfMatch(request, version);
 
-    const state = fold(spec.decider, history as unknown as Event[]);
     const events = spec.decider.decide(spec.toCommand({ id, body: body as Body, now: clock.now() }), state);
     const newVersion = version + events.length;
     const response = spec.creates
@@ -71,8 +79,41 @@ export function commandHandler<Body, Command, Event extends DomainEvent, State>(
     });
     if ('replayed' in stored) return stored.replayed;
     await publishAfterCommit(await services(), stored.events, context);
+    if (sinceSnapshot + events.length >= spec.snapshots.every) {
+      await takeSnapshot(eventStore, spec, streamId, { version: newVersion, state: fold({ ...spec.decider, initialState: state }, events) }, context);
+    }
     return response;
   });
+}
+
+async function loadAggregate<Event extends DomainEvent, State>(
+  eventStore: EventStore,
+  spec: CommandSpec<unknown, unknown, Event, State>,
+  streamId: string,
+) {
+  const snapshot = await eventStore.readSnapshot(streamId, spec.snapshots.schema);
+  const events = (await eventStore.readStream(streamId, { afterVersion: snapshot?.version ?? 0 })) as unknown as (Event & StoredEvent)[];
+  const initialState = snapshot ? (snapshot.state as State) : spec.decider.initialState;
+  return {
+    state: fold({ ...spec.decider, initialState }, events),
+    version: events.length ? events[events.length - 1].version : (snapshot?.version ?? 0),
+    sinceSnapshot: events.length,
+  };
+}
+
+/** A snapshot only speeds loading up: failing to take one costs nothing but time. */
+async function takeSnapshot<Event extends DomainEvent, State>(
+  eventStore: EventStore,
+  spec: CommandSpec<unknown, unknown, Event, State>,
+  streamId: string,
+  snapshot: Snapshot,
+  context: InvocationContext,
+) {
+  try {
+    await eventStore.writeSnapshot(streamId, spec.snapshots.schema, snapshot);
+  } catch (error) {
+    context.warn('snapshot not taken', error instanceof Error ? error.message : '');
+  }
 }
 
 async function appendOrReplay(

@@ -17,6 +17,7 @@ export async function compose(settings: Settings, containers: ContainerDefinitio
   const bus = new InProcessEventBus({
     maxAttempts: settings.bus.maxAttempts,
     retryBaseMs: settings.bus.retryBaseMs,
+    maxConcurrent: settings.bus.maxConcurrent,
     onDeadLetter: (letter) =>
       console.error(
         JSON.stringify({ level: 'error', msg: 'dead-lettered', subscriber: letter.subscriber, eventId: letter.event.eventId, reason: letter.reason }),

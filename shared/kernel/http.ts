@@ -16,7 +16,12 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
 
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
-  return { status, body: JSON.stringify(body), headers: { 'content-type': JSON_TYPE, ...headers } };
+  return jsonTextResponse(status, JSON.stringify(body), headers);
+}
+
+/** For a body serialised already (a rendering kept for a cached document). */
+export function jsonTextResponse(status: number, json: string, headers: Record<string, string> = {}): HttpResponseInit {
+  return { status, body: json, headers: { 'content-type': JSON_TYPE, ...headers } };
 }
 
 function slug(title: string): string {

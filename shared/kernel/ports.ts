@@ -47,8 +47,20 @@ export interface AppendOptions {
   idempotency?: IdempotentResponse;
 }
 
+/** A part of a stream: the events after a version, at most `limit` of them. */
+export interface StreamSlice {
+  afterVersion?: number;
+  limit?: number;
+}
+
+/** An aggregate's state at a version, so loading reads only the events after it. */
+export interface Snapshot {
+  version: number;
+  state: unknown;
+}
+
 export interface EventStore {
-  readStream(streamId: string): Promise<StoredEvent[]>;
+  readStream(streamId: string, slice?: StreamSlice): Promise<StoredEvent[]>;
   /** Events after a global position, in order: for rebuilding read models. */
   readAll(afterPosition: number, limit: number): Promise<StoredEvent[]>;
   /**
@@ -59,6 +71,9 @@ export interface EventStore {
    */
   append(streamId: string, expectedVersion: number, events: NewEvent[], options?: AppendOptions): Promise<StoredEvent[]>;
   findIdempotentResponse(key: string): Promise<IdempotentResponse | undefined>;
+  readSnapshot(streamId: string, schema: string): Promise<Snapshot | undefined>;
+  /** Keeps the snapshot unless a newer one of the same schema is stored already. */
+  writeSnapshot(streamId: string, schema: string, snapshot: Snapshot): Promise<void>;
   /** Outbox rows still unpublished and older than `olderThanMs`, oldest first. */
   pendingOutbox(olderThanMs: number, limit: number): Promise<StoredEvent[]>;
   markPublished(eventIds: string[]): Promise<void>;

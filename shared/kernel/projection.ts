@@ -46,8 +46,8 @@ export function toStoredEvent(message: unknown): StoredEvent {
 
 /**
  * Projects one event so that duplicates and reordering converge: a version at or below
- * the document's is a duplicate; a gap means a message is missing or late, so the
- * document is rebuilt from its stream, the source of truth. Writes are conditional on
+ * the document's is a duplicate; a gap means messages are missing or late, so the
+ * missing events are read from the stream, the source of truth, and applied in order. Writes are conditional on
  * the etag and retried when another delivery got there first.
  */
 export async function project<D extends ReadDocument>(
@@ -62,10 +62,12 @@ export async function project<D extends ReadDocument>(
     const current = await container.get(id);
     const currentVersion = current?.document.version ?? 0;
     if (event.version <= currentVersion) return 'duplicate';
-    const next =
+    // A gap: fetch the missing events (this one included) from the store, apply them in order.
+    const events =
       event.version === currentVersion + 1
-        ? projection.apply(current?.document, event)
-        : foldStream(projection, await services.eventStore.readStream(event.streamId));
+        ? [event]
+        : await services.eventStore.readStream(event.streamId, { afterVersion: currentVersion, limit: event.version - currentVersion });
+    const next = events.reduce<D | undefined>((document, missing) => projection.apply(document, missing), current?.document);
     if (!next) return 'duplicate';
     try {
       if (current) await container.replace(next, current.etag);
@@ -77,10 +79,6 @@ export async function project<D extends ReadDocument>(
     }
   }
   throw new Error(`projection ${projection.name}: document ${id} kept changing; retry later`);
-}
-
-function foldStream<D extends ReadDocument>(projection: DocumentProjection<D>, events: StoredEvent[]): D | undefined {
-  return events.reduce<D | undefined>((document, event) => projection.apply(document, event), undefined);
 }
 
 async function invalidate(services: Services, projection: DocumentProjection<ReadDocument>, id: string) {

@@ -16,7 +16,7 @@ export interface Settings {
     database: string;
   };
   cache: { freshSeconds: number; staleSeconds: number; maxEntries: number };
-  bus: { maxAttempts: number; retryBaseMs: number };
+  bus: { maxAttempts: number; retryBaseMs: number; maxConcurrent: number };
   readStore: { timeoutMs: number; breakerThreshold: number; breakerHalfOpenAfterMs: number };
   outboxRelayMinAgeMs: number;
   seedDemoData: boolean;
@@ -34,6 +34,7 @@ const schema = Joi.object({
   CACHE_MAX_ENTRIES: Joi.number().integer().min(100).default(50_000),
   BUS_MAX_ATTEMPTS: Joi.number().integer().min(1).max(100).default(10),
   BUS_RETRY_BASE_MS: Joi.number().integer().min(1).default(100),
+  BUS_MAX_CONCURRENT: Joi.number().integer().min(1).max(256).default(16),
   READ_STORE_TIMEOUT_MS: Joi.number().integer().min(50).default(2_000),
   READ_STORE_BREAKER_THRESHOLD: Joi.number().integer().min(1).default(5),
   READ_STORE_BREAKER_HALF_OPEN_MS: Joi.number().integer().min(100).default(5_000),
@@ -59,7 +60,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       staleSeconds: value.CACHE_STALE_SECONDS,
       maxEntries: value.CACHE_MAX_ENTRIES,
     },
-    bus: { maxAttempts: value.BUS_MAX_ATTEMPTS, retryBaseMs: value.BUS_RETRY_BASE_MS },
+    bus: { maxAttempts: value.BUS_MAX_ATTEMPTS, retryBaseMs: value.BUS_RETRY_BASE_MS, maxConcurrent: value.BUS_MAX_CONCURRENT },
     readStore: {
       timeoutMs: value.READ_STORE_TIMEOUT_MS,
       breakerThreshold: value.READ_STORE_BREAKER_THRESHOLD,

@@ -91,6 +91,8 @@ function normaliseAddress(address: Address): Address {
 }
 
 const streamId = (id: string) => `pharmacy-${id}`;
+/** Bump the schema when the Pharmacy state or evolve changes. */
+const snapshots = { schema: 'pharmacy-v1', every: 50 };
 
 export function pharmacyCommands(services: ServiceProvider) {
   return {
@@ -98,6 +100,7 @@ export function pharmacyCommands(services: ServiceProvider) {
       name: 'registerPharmacy',
       decider: pharmacyDecider,
       streamId,
+      snapshots,
       bodySchema: registerSchema,
       creates: { location: (id) => `/api/pharmacies/${id}` },
       toCommand: ({ id, body, now }) => ({
@@ -113,6 +116,7 @@ export function pharmacyCommands(services: ServiceProvider) {
       name: 'changePharmacyProfile',
       decider: pharmacyDecider,
       streamId,
+      snapshots,
       bodySchema: changeProfileSchema,
       toCommand: ({ id, body, now }) => ({
         type: 'ChangePharmacyProfile' as const,
@@ -125,6 +129,7 @@ export function pharmacyCommands(services: ServiceProvider) {
       name: 'changeOpeningHours',
       decider: pharmacyDecider,
       streamId,
+      snapshots,
       bodySchema: openingHoursBodySchema,
       toCommand: ({ id, body, now }) => ({ type: 'ChangeOpeningHours' as const, pharmacyId: id, openingHours: body.openingHours, now }),
     }),
@@ -132,6 +137,7 @@ export function pharmacyCommands(services: ServiceProvider) {
       name: 'relocatePharmacy',
       decider: pharmacyDecider,
       streamId,
+      snapshots,
       bodySchema: relocationSchema,
       toCommand: ({ id, body, now }) => ({
         type: 'RelocatePharmacy' as const,
@@ -145,12 +151,14 @@ export function pharmacyCommands(services: ServiceProvider) {
       name: 'closePharmacy',
       decider: pharmacyDecider,
       streamId,
+      snapshots,
       toCommand: ({ id, now }) => ({ type: 'ClosePharmacy' as const, pharmacyId: id, now }),
     }),
     reopen: commandHandler(services, {
       name: 'reopenPharmacy',
       decider: pharmacyDecider,
       streamId,
+      snapshots,
       toCommand: ({ id, now }) => ({ type: 'ReopenPharmacy' as const, pharmacyId: id, now }),
     }),
   };

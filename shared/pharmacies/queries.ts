@@ -7,6 +7,7 @@ import {
   encodeCursor,
   etagMatches,
   jsonResponse,
+  jsonTextResponse,
   queryObject,
   validate,
   withProblemDetails,
@@ -29,6 +30,22 @@ import {
 export function presentPharmacy(document: PharmacyDocument, now: Date) {
   const { cityKey: _cityKey, ...pharmacy } = document;
   return { ...pharmacy, openNow: isOpenAt(document.openingHours, document.timeZone, now) };
+}
+
+const renderings = new WeakMap<PharmacyDocument, { openNow: boolean; json: string }>();
+
+/**
+ * The by-id answer, serialised once per cached document and openNow state: a cache hit
+ * hands back the same document object, so the hottest read skips the serialisation.
+ */
+function render(document: PharmacyDocument, now: Date): { openNow: boolean; json: string } {
+  const openNow = isOpenAt(document.openingHours, document.timeZone, now);
+  let rendering = renderings.get(document);
+  if (rendering?.openNow !== openNow) {
+    rendering = { openNow, json: JSON.stringify({ ...presentPharmacy(document, now), openNow }) };
+    renderings.set(document, rendering);
+  }
+  return rendering;
 }
 
 const minVersionSchema = Joi.number().integer().min(1).max(Number.MAX_SAFE_INTEGER);
@@ -118,11 +135,11 @@ export function pharmacyQueries(services: ServiceProvider) {
         }
       }
       if (!document) throw new NotFound(`no pharmacy ${id}`);
-      const pharmacy = presentPharmacy(document, s.clock.now());
-      const etag = `"${document.version}-${pharmacy.openNow ? 'open' : 'closed'}"`;
+      const { openNow, json } = render(document, s.clock.now());
+      const etag = `"${document.version}-${openNow ? 'open' : 'closed'}"`;
       const headers = { etag, 'x-cache': cache, 'cache-control': 'no-cache' };
       if (etagMatches(request.headers.get('if-none-match'), etag)) return { status: 304, headers };
-      return jsonResponse(200, pharmacy, headers);
+      return jsonTextResponse(200, json, headers);
     }),
 
     list: withProblemDetails(async (request) => {
@@ -195,9 +212,9 @@ export function pharmacyQueries(services: ServiceProvider) {
       const id = validate(uuidSchema, request.params.id, 'path');
       const { limit, cursor } = validate(historySchema, queryObject(request), 'query');
       const afterVersion = decodeCursor(cursor, historyCursorSchema)?.afterVersion ?? 0;
-      const events = await s.eventStore.readStream(`pharmacy-${id}`);
-      if (events.length === 0) throw new NotFound(`no pharmacy ${id}`);
-      const page = events.filter((event) => event.version > afterVersion).slice(0, limit);
+      const events = await s.eventStore.readStream(`pharmacy-${id}`, { afterVersion, limit: limit + 1 });
+      if (events.length === 0 && afterVersion === 0) throw new NotFound(`no pharmacy ${id}`);
+      const page = events.slice(0, limit);
       const last = page[page.length - 1];
       return jsonResponse(200, {
         items: page.map(({ position, version, type, occurredAt, data, metadata }) => ({
@@ -208,7 +225,7 @@ export function pharmacyQueries(services: ServiceProvider) {
           data,
           metadata: { correlationId: metadata.correlationId, ...(metadata.actor ? { actor: metadata.actor } : {}) },
         })),
-        nextCursor: last && last.version < events[events.length - 1].version ? encodeCursor({ afterVersion: last.version }) : null,
+        nextCursor: events.length > limit ? encodeCursor({ afterVersion: last.version }) : null,
       });
     }),
   };

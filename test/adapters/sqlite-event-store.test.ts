@@ -22,9 +22,9 @@ describe('SQLite event store', () => {
 
   it('applies each migration once and records it', () => {
     const db = new Database(':memory:');
-    assert.deepEqual(migrate(db), [1]);
+    assert.deepEqual(migrate(db), [1, 2]);
     assert.deepEqual(migrate(db), []);
-    assert.equal(db.prepare('SELECT COUNT(*) FROM schema_migrations').pluck().get(), 1);
+    assert.equal(db.prepare('SELECT COUNT(*) FROM schema_migrations').pluck().get(), 2);
     db.close();
   });
 

@@ -95,6 +95,27 @@ export function eventStoreContract(adapter: string, open: () => Promise<EventSto
       assert.ok(!left.includes(ids[0]) && left.includes(ids[1]));
     });
 
+    it('reads a slice of a stream: after a version, up to a limit', async () => {
+      const store = await open();
+      const id = stream();
+      await store.append(id, 0, [event('A'), event('B'), event('C'), event('D')]);
+      assert.deepEqual((await store.readStream(id, { afterVersion: 2 })).map((e) => e.type), ['C', 'D']);
+      assert.deepEqual((await store.readStream(id, { afterVersion: 1, limit: 2 })).map((e) => e.type), ['B', 'C']);
+      assert.deepEqual(await store.readStream(id, { afterVersion: 4 }), []);
+    });
+
+    it('keeps the newest snapshot per stream and schema', async () => {
+      const store = await open();
+      const id = stream();
+      assert.equal(await store.readSnapshot(id, 'thing-v1'), undefined);
+      await store.writeSnapshot(id, 'thing-v1', { version: 50, state: { count: 50, tags: ['a'] } });
+      await store.writeSnapshot(id, 'thing-v1', { version: 40, state: { count: 40 } });
+      assert.deepEqual(await store.readSnapshot(id, 'thing-v1'), { version: 50, state: { count: 50, tags: ['a'] } });
+      await store.writeSnapshot(id, 'thing-v1', { version: 100, state: { count: 100 } });
+      assert.equal((await store.readSnapshot(id, 'thing-v1'))?.version, 100);
+      assert.equal(await store.readSnapshot(id, 'thing-v2'), undefined, 'another schema is another snapshot');
+    });
+
     it('answers a ping', async () => {
       await (await open()).ping();
     });

@@ -140,6 +140,29 @@ describe('Pharmacies handlers (real HttpRequest and InvocationContext)', () => {
     assert.equal(next.body.nextCursor, null);
   });
 
+  it('snapshots a long stream and decides from the snapshot and its tail', async () => {
+    const { body } = await register();
+    for (let i = 0; i < 55; i++) {
+      const response = await command('changePharmacyProfile', body.id, { tradeName: `Nome ${i}` }, {}, 'PATCH');
+      assert.equal(response.status, 200);
+    }
+    const snapshot = await app.services.eventStore.readSnapshot(`pharmacy-${body.id}`, 'pharmacy-v1');
+    assert.equal(snapshot?.version, 50);
+    assert.equal((snapshot?.state as { profile: { tradeName: string } }).profile.tradeName, 'Nome 48');
+    assert.equal((await command('closePharmacy', body.id)).status, 200);
+    assert.equal((await command('changePharmacyProfile', body.id, { tradeName: 'X' }, {}, 'PATCH')).status, 409, 'the tail says closed');
+    const same = await command('reopenPharmacy', body.id);
+    assert.deepEqual(same.body, { id: body.id, version: 58 });
+    const unchanged = await command('changePharmacyProfile', body.id, { tradeName: 'Nome 54' }, {}, 'PATCH');
+    assert.equal(unchanged.body.version, 58, 'the state folded from the snapshot knows the current name');
+  });
+
+  it('ignores a snapshot of another schema', async () => {
+    const { body } = await register();
+    await app.services.eventStore.writeSnapshot(`pharmacy-${body.id}`, 'pharmacy-v0', { version: 1, state: { status: 'closed' } });
+    assert.equal((await command('closePharmacy', body.id)).status, 200);
+  });
+
   it('carries the caller’s traceparent and correlation id into the event metadata', async () => {
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const { body } = await register(pharmacyBody(), { traceparent, 'x-correlation-id': 'order-123' });

@@ -9,6 +9,8 @@ export interface DeadLetter {
 
 export interface InProcessBusOptions {
   maxAttempts: number;
+  /** Deliveries in flight per subscriber (Service Bus: maxConcurrentCalls in host.json). */
+  maxConcurrent: number;
   retryBaseMs: number;
   onDeadLetter?(letter: DeadLetter): void;
 }
@@ -21,13 +23,13 @@ interface Delivery {
 /**
  * The delivery semantics projectors get from a Service Bus subscription, in memory:
  * each subscriber has its own queue, gets a serialised copy of every event of its
- * types at least once, a failed delivery comes back later with exponential back-off
- * (without holding up the rest of the queue), and after `maxAttempts` it goes to the
- * dead-letter list.
+ * types at least once, several at a time and so in no guaranteed order; a failed
+ * delivery comes back later with exponential back-off (without holding up the rest of
+ * the queue), and after `maxAttempts` it goes to the dead-letter list.
  */
 export class InProcessEventBus implements EventBus {
   private readonly queues = new Map<Subscriber, Delivery[]>();
-  private readonly draining = new Set<Subscriber>();
+  private readonly active = new Map<Subscriber, number>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private readonly idleWaiters: (() => void)[] = [];
   readonly deadLetters: DeadLetter[] = [];
@@ -51,21 +53,27 @@ export class InProcessEventBus implements EventBus {
     for (const subscriber of this.queues.keys()) this.drain(subscriber);
   }
 
+  /** Keeps up to `maxConcurrent` deliveries in flight per subscriber, as a Functions host does. */
   private drain(subscriber: Subscriber) {
-    if (this.draining.has(subscriber)) return;
-    this.draining.add(subscriber);
-    void (async () => {
-      const queue = this.queues.get(subscriber)!;
-      for (let delivery = queue.shift(); delivery; delivery = queue.shift()) {
-        try {
-          await subscriber.handle(delivery.event);
-        } catch (error) {
-          this.retryOrDeadLetter(subscriber, delivery, error);
-        }
-      }
-      this.draining.delete(subscriber);
-      this.notifyIfIdle();
-    })();
+    const queue = this.queues.get(subscriber)!;
+    let active = this.active.get(subscriber) ?? 0;
+    while (active < this.options.maxConcurrent && queue.length > 0) {
+      const delivery = queue.shift()!;
+      active += 1;
+      void this.deliver(subscriber, delivery);
+    }
+    this.active.set(subscriber, active);
+  }
+
+  private async deliver(subscriber: Subscriber, delivery: Delivery) {
+    try {
+      await subscriber.handle(delivery.event);
+    } catch (error) {
+      this.retryOrDeadLetter(subscriber, delivery, error);
+    }
+    this.active.set(subscriber, this.active.get(subscriber)! - 1);
+    this.drain(subscriber);
+    this.notifyIfIdle();
   }
 
   private retryOrDeadLetter(subscriber: Subscriber, delivery: Delivery, error: unknown) {
@@ -86,7 +94,11 @@ export class InProcessEventBus implements EventBus {
   }
 
   private isIdle() {
-    return this.draining.size === 0 && this.retryTimers.size === 0 && [...this.queues.values()].every((q) => !q.length);
+    return (
+      this.retryTimers.size === 0 &&
+      [...this.active.values()].every((n) => n === 0) &&
+      [...this.queues.values()].every((q) => !q.length)
+    );
   }
 
   private notifyIfIdle() {

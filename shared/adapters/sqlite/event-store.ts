@@ -2,7 +2,15 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConcurrencyConflict, IdempotencyKeyReused, ReservationTaken } from '../../kernel/errors';
-import type { AppendOptions, EventStore, IdempotentResponse, NewEvent, StoredEvent } from '../../kernel/ports';
+import type {
+  AppendOptions,
+  EventStore,
+  IdempotentResponse,
+  NewEvent,
+  Snapshot,
+  StoredEvent,
+  StreamSlice,
+} from '../../kernel/ports';
 import { projectRoot } from '../../kernel/project-root';
 
 interface EventRow {
@@ -63,7 +71,13 @@ export class SqliteEventStore implements EventStore {
   constructor(private readonly db: Database.Database) {
     this.statements = {
       streamVersion: db.prepare('SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?').pluck(),
-      readStream: db.prepare('SELECT * FROM events WHERE stream_id = ? ORDER BY version'),
+      readStream: db.prepare('SELECT * FROM events WHERE stream_id = ? AND version > ? ORDER BY version LIMIT ?'),
+      readSnapshot: db.prepare('SELECT version, state FROM snapshots WHERE stream_id = ? AND schema = ?'),
+      writeSnapshot: db.prepare(
+        `INSERT INTO snapshots (stream_id, schema, version, state, taken_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (stream_id, schema) DO UPDATE SET version = excluded.version, state = excluded.state, taken_at = excluded.taken_at
+         WHERE excluded.version > snapshots.version`,
+      ),
       readAll: db.prepare('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
       insertEvent: db.prepare(
         `INSERT INTO events (event_id, stream_id, version, type, data, metadata, occurred_at)
@@ -98,8 +112,18 @@ export class SqliteEventStore implements EventStore {
     return new SqliteEventStore(db);
   }
 
-  async readStream(streamId: string): Promise<StoredEvent[]> {
-    return (this.statements.readStream.all(streamId) as EventRow[]).map(toStoredEvent);
+  async readStream(streamId: string, slice: StreamSlice = {}): Promise<StoredEvent[]> {
+    const rows = this.statements.readStream.all(streamId, slice.afterVersion ?? 0, slice.limit ?? -1) as EventRow[];
+    return rows.map(toStoredEvent);
+  }
+
+  async readSnapshot(streamId: string, schema: string): Promise<Snapshot | undefined> {
+    const row = this.statements.readSnapshot.get(streamId, schema) as { version: number; state: string } | undefined;
+    return row && { version: row.version, state: JSON.parse(row.state) };
+  }
+
+  async writeSnapshot(streamId: string, schema: string, snapshot: Snapshot): Promise<void> {
+    this.statements.writeSnapshot.run(streamId, schema, snapshot.version, JSON.stringify(snapshot.state), new Date().toISOString());
   }
 
   async readAll(afterPosition: number, limit: number): Promise<StoredEvent[]> {

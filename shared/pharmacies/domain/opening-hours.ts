@@ -33,8 +33,20 @@ function span(interval: OpeningInterval): [number, number] {
   return [start, start + (length === 0 ? MINUTES_PER_DAY : length)];
 }
 
+const spansOf = new WeakMap<readonly OpeningInterval[], [number, number][]>();
+
 /** Spans folded onto one week: Sunday 22:00-02:00 also covers Monday 00:00-02:00. */
 function weekSpans(intervals: readonly OpeningInterval[]): [number, number][] {
+  // Hot path of every read (openNow): a document's hours are computed once.
+  let spans = spansOf.get(intervals);
+  if (!spans) {
+    spans = computeWeekSpans(intervals);
+    spansOf.set(intervals, spans);
+  }
+  return spans;
+}
+
+function computeWeekSpans(intervals: readonly OpeningInterval[]): [number, number][] {
   return intervals.flatMap((interval) => {
     const [start, end] = span(interval);
     return end > MINUTES_PER_WEEK
@@ -53,7 +65,7 @@ export function assertValidOpeningHours(intervals: readonly OpeningInterval[]): 
     }
   });
   const spans = intervals
-    .map((interval, index) => ({ index, spans: weekSpans([interval]) }))
+    .map((interval, index) => ({ index, spans: computeWeekSpans([interval]) }))
     .flatMap(({ index, spans }) => spans.map(([start, end]) => ({ index, start, end })))
     .sort((a, b) => a.start - b.start);
   for (let i = 1; i < spans.length; i++) {
@@ -66,8 +78,19 @@ export function assertValidOpeningHours(intervals: readonly OpeningInterval[]): 
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
+/** The wall clock only moves once a minute: remember each zone's last answer. */
+const lastWeekMinute = new Map<string, { utcMinute: number; weekMinute: number }>();
 
 function localWeekMinute(instant: Date, timeZone: string): number {
+  const utcMinute = Math.floor(instant.getTime() / 60_000);
+  const last = lastWeekMinute.get(timeZone);
+  if (last?.utcMinute === utcMinute) return last.weekMinute;
+  const weekMinute = formatWeekMinute(instant, timeZone);
+  lastWeekMinute.set(timeZone, { utcMinute, weekMinute });
+  return weekMinute;
+}
+
+function formatWeekMinute(instant: Date, timeZone: string): number {
   let formatter = formatters.get(timeZone);
   if (!formatter) {
     formatter = new Intl.DateTimeFormat('en-US', {

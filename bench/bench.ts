@@ -1,0 +1,149 @@
+// `npm run bench`: throughput and latency of the local host against a bare node:http
+// baseline measured in the same run, plus projection lag. Loopback only, bounded.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+
+const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const LAG_SAMPLES = Number(process.env.BENCH_LAG_SAMPLES ?? 300);
+
+function start(script: string, env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+  const child = spawn(process.execPath, [join(__dirname, script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`${script} did not start: ${output}`)), 60_000);
+    child.stdout!.on('data', (chunk) => {
+      output += chunk;
+      const match = output.match(ready);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, match });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${output}`)));
+  });
+}
+
+async function stop(child: ChildProcess) {
+  child.removeAllListeners('exit');
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+interface Measured {
+  label: string;
+  requestsPerSecond: number;
+  p99Ms: number;
+  non2xx: number;
+}
+
+async function load(label: string, options: autocannon.Options): Promise<Measured> {
+  const result = await autocannon({ connections: CONNECTIONS, duration: DURATION_SECONDS, ...options });
+  return { label, requestsPerSecond: result.requests.average, p99Ms: result.latency.p99, non2xx: result.non2xx + result.errors };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+async function projectionLag(base: string, ids: string[]): Promise<{ p50: number; p99: number; max: number }> {
+  const lags: number[] = [];
+  for (let i = 0; i < LAG_SAMPLES; i++) {
+    const id = ids[i % ids.length];
+    const command = await fetch(`${base}/pharmacies/${id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tradeName: `Drogaria Lag ${i}` }),
+    });
+    const { version } = (await command.json()) as { version: number };
+    const answered = performance.now();
+    const read = await fetch(`${base}/pharmacies/${id}`, { headers: { 'x-min-version': String(version) } });
+    const document = (await read.json()) as { version: number };
+    if (document.version < version) throw new Error(`projection did not catch up: ${document.version} < ${version}`);
+    lags.push(performance.now() - answered);
+  }
+  lags.sort((a, b) => a - b);
+  return { p50: percentile(lags, 50), p99: percentile(lags, 99), max: lags[lags.length - 1] };
+}
+
+/** Seconds until every pharmacy's read model shows the last version a command returned. */
+async function untilProjected(base: string, latestVersion: Map<string, number>): Promise<number> {
+  const started = performance.now();
+  for (const [id, version] of latestVersion) {
+    for (;;) {
+      const read = await fetch(`${base}/pharmacies/${id}`, { headers: { 'x-min-version': String(version) } });
+      if (((await read.json()) as { version: number }).version >= version) break;
+      if (performance.now() - started > 300_000) throw new Error('the projector did not catch up in 5 minutes');
+    }
+  }
+  return (performance.now() - started) / 1000;
+}
+
+async function main() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'farmacias-bench-'));
+  const host = await start('../local/main.js', { DATA_DIR: dataDir, LOCAL_HOST_PORT: '0', REQUEST_LOG: 'false' }, /on http:\/\/localhost:(\d+)\/api/);
+  const base = `http://127.0.0.1:${host.match[1]}/api`;
+  const list = (await (await fetch(`${base}/pharmacies?limit=100`)).json()) as { items: { id: string }[] };
+  const ids = list.items.map((p) => p.id);
+  const sample = await (await fetch(`${base}/pharmacies/${ids[0]}`)).text();
+  const baseline = await start('baseline-server.js', { BASELINE_BODY: sample }, /baseline on (\d+)/);
+
+  try {
+    console.log(`autocannon: ${CONNECTIONS} connections, ${DURATION_SECONDS} s per run, loopback; ${ids.length} demo pharmacies\n`);
+    const bare = await load('bare node:http (baseline)', { url: `http://127.0.0.1:${baseline.match[1]}/` });
+    const cached = await load('GET /api/pharmacies/{id} (cached)', { url: `${base}/pharmacies/${ids[0]}` });
+    let next = 0;
+    let counter = 0;
+    const latestVersion = new Map<string, number>();
+    const command = await load('PATCH /api/pharmacies/{id} (command)', {
+      url: base,
+      requests: [
+        {
+          method: 'PATCH',
+          setupRequest: (request: autocannon.Request, context: Record<string, string>) => {
+            // One pharmacy per connection: the commands measure the pipeline, not write conflicts.
+            context.id ??= ids[next++ % ids.length];
+            counter += 1;
+            return {
+              ...request,
+              path: `/api/pharmacies/${context.id}`,
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ tradeName: `Drogaria Bench ${counter}` }),
+            };
+          },
+          onResponse: (status: number, body: string, context: Record<string, string>) => {
+            if (status === 200) latestVersion.set(context.id, Math.max(latestVersion.get(context.id) ?? 0, JSON.parse(body).version));
+          },
+        } as autocannon.Request,
+      ],
+    });
+    const drainSeconds = await untilProjected(base, latestVersion);
+    const lag = await projectionLag(base, ids);
+
+    const rows = [bare, cached, command].map((m) => ({
+      run: m.label,
+      'req/s': Math.round(m.requestsPerSecond),
+      'p99 ms': m.p99Ms,
+      'ratio to baseline': (m.requestsPerSecond / bare.requestsPerSecond).toFixed(2),
+      'non-2xx': m.non2xx,
+    }));
+    console.table(rows);
+    const commandEvents = Math.round(command.requestsPerSecond * DURATION_SECONDS);
+    console.log(`projector backlog after the command run (~${commandEvents} events) drained in ${drainSeconds.toFixed(1)} s`);
+    console.log(`projection lag (command answered → by-id read shows the version), ${LAG_SAMPLES} samples:`);
+    console.log(`  p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms`);
+  } finally {
+    await stop(baseline.child);
+    await stop(host.child);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
