@@ -95,6 +95,8 @@ async function main() {
   try {
     console.log(`autocannon: ${CONNECTIONS} connections, ${DURATION_SECONDS} s per run, loopback; ${ids.length} demo pharmacies\n`);
     const bare = await load('bare node:http (baseline)', { url: `http://127.0.0.1:${baseline.match[1]}/` });
+    // The local host's own ceiling: the cheapest route, through the same router and Functions request objects.
+    const ceiling = await load('GET /api/health (host ceiling)', { url: `${base}/health` });
     const cached = await load('GET /api/pharmacies/{id} (cached)', { url: `${base}/pharmacies/${ids[0]}` });
     let next = 0;
     let counter = 0;
@@ -124,7 +126,7 @@ async function main() {
     const drainSeconds = await untilProjected(base, latestVersion);
     const lag = await projectionLag(base, ids);
 
-    const rows = [bare, cached, command].map((m) => ({
+    const rows = [bare, ceiling, cached, command].map((m) => ({
       run: m.label,
       'req/s': Math.round(m.requestsPerSecond),
       'p99 ms': m.p99Ms,

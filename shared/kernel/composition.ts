@@ -77,7 +77,9 @@ async function readGuard(settings: Settings): Promise<ReadGuard> {
     }),
     timeout(settings.readStore.timeoutMs, TimeoutStrategy.Aggressive),
   );
-  return (call) => policy.execute(() => call());
+  // A signal per execution: without one, cockatiel hangs every in-flight timeout on one
+  // shared signal, and more than ten concurrent reads trip Node's listener-leak warning.
+  return (call) => policy.execute(() => call(), new AbortController().signal);
 }
 
 /** Composes once, on first use; a failed composition is retried by the next call. */
