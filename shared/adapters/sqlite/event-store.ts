@@ -136,8 +136,9 @@ export class SqliteEventStore implements EventStore {
       if (current !== expectedVersion) {
         throw new ConcurrencyConflict(`the resource changed meanwhile (version ${current}); reload and retry`);
       }
-      this.reserve(streamId, options);
+      // The key first: a racing retry must be answered as a retry, not as a taken CNPJ.
       this.storeIdempotency(options.idempotency);
+      this.reserve(streamId, options);
       const occurredAt = new Date().toISOString();
       const now = Date.now();
       return events.map((event, index) => {

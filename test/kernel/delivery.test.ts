@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startLocalHost } from '../../local/host';
+import { compose } from '../../shared/kernel/composition';
+import { rebuildAll } from '../../shared/kernel/projection';
+import type { Services } from '../../shared/kernel/services';
+import { loadSettings } from '../../shared/kernel/settings';
+import { appModules, READ_CONTAINERS, READ_PROJECTIONS } from '../../shared/platform/app';
+import { relayOutbox } from '../../shared/platform/outbox-relay';
+import { testApp } from '../support/app';
+import { pharmacyBody } from '../support/fixtures';
+import { invoke } from '../support/http';
+
+describe('no accepted command is lost', () => {
+  let app: Awaited<ReturnType<typeof testApp>>;
+  before(async () => {
+    app = await testApp();
+  });
+  after(() => app.services.dispose());
+
+  const readModel = (id: string) => app.services.readStore.container<{ id: string; version: number }>('pharmacies').get(id);
+
+  it('events committed but never published (a crash in between) reach the read model through the relay', async () => {
+    const id = randomUUID();
+    const { cnpj: _cnpj, ...profile } = pharmacyBody();
+    await app.services.eventStore.append(`pharmacy-${id}`, 0, [
+      {
+        eventId: randomUUID(),
+        type: 'PharmacyRegistered',
+        data: { pharmacyId: id, ...profile, cnpj: '11222333000181', timeZone: 'America/Sao_Paulo', registeredAt: new Date().toISOString() },
+        metadata: { correlationId: 'crash-test' },
+      },
+    ]);
+    assert.equal(await readModel(id), undefined);
+    assert.ok((await relayOutbox(app.services, undefined, 0)) >= 1);
+    await app.settle();
+    assert.equal((await readModel(id))?.document.version, 1);
+    assert.equal((await app.services.eventStore.pendingOutbox(0, 1000)).length, 0, 'the outbox is drained');
+  });
+
+  it('a command whose publish fails still succeeds, and the relay delivers its events later', async () => {
+    let failures = 0;
+    const flakyBus = {
+      ...app.services.bus,
+      publish: async () => {
+        failures += 1;
+        throw new Error('bus unavailable');
+      },
+    };
+    const modules = appModules(async () => ({ ...app.services, bus: flakyBus }));
+    const register = modules.flatMap((m) => m.routes).find((r) => r.name === 'registerPharmacy')!.handler;
+    const response = await invoke(register, { method: 'POST', path: 'pharmacies', body: pharmacyBody() });
+    assert.equal(response.status, 201);
+    assert.equal(failures, 1);
+    assert.ok(response.logs.some((line) => line.startsWith('warning: publish after commit failed')));
+    assert.equal(await readModel(response.body.id), undefined);
+    await relayOutbox(app.services, undefined, 0);
+    await app.settle();
+    assert.equal((await readModel(response.body.id))?.document.version, 1);
+  });
+
+  it('concurrent retries with one Idempotency-Key all get the first answer; one pharmacy exists', async () => {
+    const body = pharmacyBody();
+    const responses = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        invoke(app.handler('registerPharmacy'), { method: 'POST', path: 'pharmacies', body, headers: { 'idempotency-key': `race-${body.cnpj}` } }),
+      ),
+    );
+    assert.deepEqual(new Set(responses.map((r) => r.status)), new Set([201]));
+    assert.equal(new Set(responses.map((r) => r.body.id)).size, 1);
+  });
+});
+
+describe('the local host across a restart', () => {
+  it('keeps the events on disk and rebuilds the read models from them at start', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'farmacias-restart-'));
+    const settings = loadSettings({ DATA_DIR: dataDir, SEED_DEMO_DATA: 'false', REQUEST_LOG: 'false' });
+    const start = async () => {
+      const services = await compose(settings, READ_CONTAINERS);
+      await rebuildAll(services, READ_PROJECTIONS);
+      const host = await startLocalHost({ modules: appModules(async () => services), services, port: 0, requestLog: false, log: () => {} });
+      return { services, host };
+    };
+    const stop = async ({ services, host }: { services: Services; host: Awaited<ReturnType<typeof startLocalHost>> }) => {
+      await host.stop();
+      await services.close();
+    };
+    const first = await start();
+    const created = await first.host.dispatch('POST', 'pharmacies', pharmacyBody({ tradeName: 'Sobrevivente' }));
+    await first.host.dispatch('POST', `pharmacies/${(created.body as { id: string }).id}/closure`);
+    await first.services.bus.idle?.();
+    await stop(first);
+
+    const second = await start();
+    const id = (created.body as { id: string }).id;
+    const read = await fetch(`${second.host.url}/pharmacies/${id}`);
+    const document = (await read.json()) as { tradeName: string; status: string; version: number };
+    assert.deepEqual([document.tradeName, document.status, document.version], ['Sobrevivente', 'closed', 2]);
+    await stop(second);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('runs the declared timers on their schedules', async () => {
+    let ticks = 0;
+    const module = {
+      name: 'ticker',
+      routes: [],
+      eventHandlers: [],
+      containers: [],
+      timers: [{ name: 'tick', schedule: '* * * * * *', handler: async () => void (ticks += 1) }],
+    };
+    const fakeServices = { bus: { subscribe: () => {} } } as unknown as Services;
+    const host = await startLocalHost({ modules: [module], services: fakeServices, port: 0, requestLog: false, log: () => {} });
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await host.stop();
+    assert.ok(ticks >= 1, `ticked ${ticks} times`);
+  });
+});

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { loadSettings, SettingsError } from '../../shared/kernel/settings';
+import { healthHandlers } from '../../shared/platform/health';
+import { testApp, withBrokenReadStore } from '../support/app';
+import { pharmacyBody } from '../support/fixtures';
+import { invoke } from '../support/http';
+
+describe('readiness', () => {
+  let app: Awaited<ReturnType<typeof testApp>>;
+  before(async () => {
+    app = await testApp();
+  });
+  after(() => app.services.dispose());
+
+  it('is degraded, still 200, when only the read store is down (queries can serve stale copies)', async () => {
+    const health = healthHandlers(async () => withBrokenReadStore(app.services));
+    const response = await invoke(health.ready);
+    assert.equal(response.status, 200);
+    assert.equal(response.body.status, 'degraded');
+    assert.deepEqual(response.body.checks.readStore.status, 'unhealthy');
+    assert.equal(response.body.checks.readStore.error, 'unreachable', 'no internal message');
+  });
+
+  it('is unhealthy, 503, when the event store is down (commands cannot work)', async () => {
+    const brokenStore = { ...app.services.eventStore, ping: async () => Promise.reject(new Error('disk gone at /secret/path')) };
+    const health = healthHandlers(async () => ({ ...app.services, eventStore: brokenStore }));
+    const response = await invoke(health.ready);
+    assert.equal(response.status, 503);
+    assert.equal(response.body.status, 'unhealthy');
+    assert.doesNotMatch(JSON.stringify(response.body), /secret/);
+  });
+});
+
+describe('X-Min-Version', () => {
+  let app: Awaited<ReturnType<typeof testApp>>;
+  before(async () => {
+    app = await testApp();
+  });
+  after(() => app.services.dispose());
+
+  it('gives up after about 2 s and answers what is there', async () => {
+    const { body } = await invoke(app.handler('registerPharmacy'), { method: 'POST', path: 'pharmacies', body: pharmacyBody() });
+    const started = performance.now();
+    const read = await invoke(app.handler('getPharmacy'), { params: { id: body.id }, headers: { 'x-min-version': '99' } });
+    const waited = performance.now() - started;
+    assert.equal(read.status, 200);
+    assert.equal(read.body.version, 1);
+    assert.ok(waited >= 1500 && waited < 4000, `waited ${waited} ms`);
+  });
+
+  it('refuses a version that is not a positive integer', async () => {
+    const read = await invoke(app.handler('getPharmacy'), { params: { id: '0b0d6a8e-4a51-4a5e-9f7f-3c2f7a0b9d11' }, headers: { 'x-min-version': '-1' } });
+    assert.equal(read.status, 400);
+  });
+});
+
+describe('settings', () => {
+  it('defaults to the embedded profile', () => {
+    const settings = loadSettings({});
+    assert.equal(settings.localHostPort, 7071);
+    assert.equal(settings.cosmos.endpoint, undefined);
+    assert.equal(settings.cache.freshSeconds, 30);
+  });
+
+  it('names a bad setting without echoing its value', () => {
+    assert.throws(
+      () => loadSettings({ CACHE_FRESH_SECONDS: 'soon', COSMOS_ENDPOINT: 'not a url with secret-key' }),
+      (error: Error) =>
+        error instanceof SettingsError && /CACHE_FRESH_SECONDS/.test(error.message) && /COSMOS_ENDPOINT/.test(error.message) && !/secret-key|soon/.test(error.message),
+    );
+  });
+});
