@@ -1,19 +1,8 @@
-import type { HttpRequest } from '@azure/functions';
 import Joi from 'joi';
-import { uuidSchema } from '../kernel/command';
-import { NotFound } from '../kernel/errors';
-import {
-  decodeCursor,
-  encodeCursor,
-  etagMatches,
-  jsonResponse,
-  jsonTextResponse,
-  queryObject,
-  validate,
-  withProblemDetails,
-} from '../kernel/http';
+import { jsonResponse, queryObject, validate, withProblemDetails } from '../kernel/http';
 import type { QuerySpec } from '../kernel/ports';
-import { collect, readThrough, remember, waitForVersion } from '../kernel/query';
+import { collect, readThrough } from '../kernel/query';
+import { byIdHandler, historyHandler, keysetPage, limitSchema, type DocumentView } from '../kernel/read-handlers';
 import type { ServiceProvider, Services } from '../kernel/services';
 import { BRAZILIAN_STATES, searchKey } from './domain/brazil';
 import { boundingBox, distanceKm } from './domain/geo';
@@ -32,24 +21,14 @@ export function presentPharmacy(document: PharmacyDocument, now: Date) {
   return { ...pharmacy, openNow: isOpenAt(document.openingHours, document.timeZone, now) };
 }
 
-const renderings = new WeakMap<PharmacyDocument, { openNow: boolean; json: string }>();
-
-/**
- * The by-id answer, serialised once per cached document and openNow state: a cache hit
- * hands back the same document object, so the hottest read skips the serialisation.
- */
-function render(document: PharmacyDocument, now: Date): { openNow: boolean; json: string } {
-  const openNow = isOpenAt(document.openingHours, document.timeZone, now);
-  let rendering = renderings.get(document);
-  if (rendering?.openNow !== openNow) {
-    rendering = { openNow, json: JSON.stringify({ ...presentPharmacy(document, now), openNow }) };
-    renderings.set(document, rendering);
-  }
-  return rendering;
-}
-
-const minVersionSchema = Joi.number().integer().min(1).max(Number.MAX_SAFE_INTEGER);
-const limit = (fallback: number, max: number) => Joi.number().integer().min(1).max(max).default(fallback);
+const pharmacyView: DocumentView<PharmacyDocument> = {
+  noun: 'pharmacy',
+  container: PHARMACIES_CONTAINER.name,
+  cacheKey: pharmacyCacheKey,
+  // openNow is computed at read time, so the ETag names it: a 304 must not keep "open" after closing.
+  variant: (document, now) => (isOpenAt(document.openingHours, document.timeZone, now) ? 'open' : 'closed'),
+  present: presentPharmacy,
+};
 
 const listSchema = Joi.object({
   state: Joi.string().uppercase().valid(...BRAZILIAN_STATES),
@@ -57,7 +36,7 @@ const listSchema = Joi.object({
   service: Joi.string().valid(...PHARMACY_SERVICES),
   status: Joi.string().valid('active', 'closed').default('active'),
   openNow: Joi.boolean(),
-  limit: limit(20, 100),
+  limit: limitSchema(20, 100),
   cursor: Joi.string().max(512),
 });
 
@@ -66,27 +45,14 @@ const nearbySchema = Joi.object({
   lon: Joi.number().min(-180).max(180).required(),
   radiusKm: Joi.number().greater(0).max(50).default(5),
   openNow: Joi.boolean(),
-  limit: limit(20, 100),
+  limit: limitSchema(20, 100),
 });
-
-const noParameters = Joi.object({});
-const historySchema = Joi.object({ limit: limit(100, 500), cursor: Joi.string().max(512) });
-
-const listCursorSchema = Joi.object({ after: Joi.string().max(64).required() });
-const historyCursorSchema = Joi.object({ afterVersion: Joi.number().integer().min(0).required() });
 
 /** Nearby searches scan a bounding box; this bounds the documents one box may bring back. */
 const MAX_BOX_DOCUMENTS = 5_000;
-/** How many store pages a filtered list reads before it answers with a cursor. */
-const MAX_LIST_SCANS = 5;
 
 function container(services: Services) {
   return services.readStore.container<PharmacyDocument>(PHARMACIES_CONTAINER.name);
-}
-
-function minVersionOf(request: HttpRequest): number | undefined {
-  const header = request.headers.get('x-min-version');
-  return header === null ? undefined : validate(minVersionSchema, header, 'query');
 }
 
 interface ListFilters {
@@ -119,65 +85,23 @@ function listQuery(filters: ListFilters, after: string): QuerySpec {
 
 export function pharmacyQueries(services: ServiceProvider) {
   return {
-    byId: withProblemDetails(async (request) => {
-      const s = await services();
-      const id = validate(uuidSchema, request.params.id, 'path');
-      validate(noParameters, queryObject(request), 'query');
-      const minVersion = minVersionOf(request);
-      const load = async () => (await container(s).get(id))?.document;
-      let { value: document, cache } = await readThrough(s, pharmacyCacheKey(id), load);
-      if (minVersion !== undefined && (document?.version ?? 0) < minVersion) {
-        const caughtUp = await waitForVersion(s, load, minVersion);
-        if (caughtUp) {
-          document = caughtUp;
-          cache = 'miss';
-          await remember(s, pharmacyCacheKey(id), caughtUp);
-        }
-      }
-      if (!document) throw new NotFound(`no pharmacy ${id}`);
-      const { openNow, json } = render(document, s.clock.now());
-      const etag = `"${document.version}-${openNow ? 'open' : 'closed'}"`;
-      const headers = { etag, 'x-cache': cache, 'cache-control': 'no-cache' };
-      if (etagMatches(request.headers.get('if-none-match'), etag)) return { status: 304, headers };
-      return jsonTextResponse(200, json, headers);
-    }),
+    byId: byIdHandler(services, pharmacyView),
 
     list: withProblemDetails(async (request) => {
       const s = await services();
       const { limit, cursor, openNow, ...filters } = validate(listSchema, queryObject(request), 'query');
       const now = s.clock.now();
-      const matches = (d: PharmacyDocument) => openNow === undefined || isOpenAt(d.openingHours, d.timeZone, now) === openNow;
-      // A page of the store, cached per position; openNow is applied after the cache.
-      const scan = async (after: string, size: number) =>
-        (
-          await readThrough(
-            s,
-            `pharmacies:list:${JSON.stringify(filters)}:${after}:${size}`,
-            () => collect(container(s), listQuery(filters, after), size),
-            PHARMACIES_GENERATION,
-          )
-        ).value ?? [];
-
-      const items: PharmacyDocument[] = [];
-      let after = decodeCursor(cursor, listCursorSchema)?.after ?? '';
-      let exhausted = false;
-      for (let pass = 0; pass < MAX_LIST_SCANS && items.length <= limit && !exhausted; pass++) {
-        const size = openNow === undefined ? limit + 1 : Math.max(50, limit + 1);
-        const batch = await scan(after, size);
-        exhausted = batch.length < size;
-        for (const document of batch) {
-          if (items.length > limit) break;
-          after = document.id;
-          if (matches(document)) items.push(document);
-        }
-      }
-      const page = items.slice(0, limit);
-      const more = items.length > limit || !exhausted;
-      const last = items.length > limit ? page[page.length - 1].id : after;
-      return jsonResponse(200, {
-        items: page.map((document) => presentPharmacy(document, now)),
-        nextCursor: more ? encodeCursor({ after: last }) : null,
+      const page = await keysetPage<PharmacyDocument>(s, {
+        container: PHARMACIES_CONTAINER.name,
+        cacheKey: `pharmacies:list:${JSON.stringify(filters)}`,
+        generation: PHARMACIES_GENERATION,
+        query: (after) => listQuery(filters, after),
+        keyOf: (document) => document.id,
+        matches: openNow === undefined ? undefined : (d) => isOpenAt(d.openingHours, d.timeZone, now) === openNow,
+        limit,
+        cursor,
       });
+      return jsonResponse(200, { items: page.items.map((document) => presentPharmacy(document, now)), nextCursor: page.nextCursor });
     }),
 
     nearby: withProblemDetails(async (request) => {
@@ -207,26 +131,6 @@ export function pharmacyQueries(services: ServiceProvider) {
       return jsonResponse(200, { items }, { 'x-cache': cache });
     }),
 
-    history: withProblemDetails(async (request) => {
-      const s = await services();
-      const id = validate(uuidSchema, request.params.id, 'path');
-      const { limit, cursor } = validate(historySchema, queryObject(request), 'query');
-      const afterVersion = decodeCursor(cursor, historyCursorSchema)?.afterVersion ?? 0;
-      const events = await s.eventStore.readStream(`pharmacy-${id}`, { afterVersion, limit: limit + 1 });
-      if (events.length === 0 && afterVersion === 0) throw new NotFound(`no pharmacy ${id}`);
-      const page = events.slice(0, limit);
-      const last = page[page.length - 1];
-      return jsonResponse(200, {
-        items: page.map(({ position, version, type, occurredAt, data, metadata }) => ({
-          position,
-          version,
-          type,
-          occurredAt,
-          data,
-          metadata: { correlationId: metadata.correlationId, ...(metadata.actor ? { actor: metadata.actor } : {}) },
-        })),
-        nextCursor: events.length > limit ? encodeCursor({ afterVersion: last.version }) : null,
-      });
-    }),
+    history: historyHandler(services, 'pharmacy', (id) => `pharmacy-${id}`),
   };
 }
