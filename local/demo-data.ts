@@ -1,6 +1,7 @@
 import { cnpjCheckDigits } from '../shared/pharmacies/domain/cnpj';
 import type { OpeningInterval, WeekDay } from '../shared/pharmacies/domain/opening-hours';
 import { WEEK_DAYS } from '../shared/pharmacies/domain/opening-hours';
+import { demoProducts } from './demo-products';
 import type { LocalHost } from './host';
 
 interface City {
@@ -99,12 +100,15 @@ export function demoPharmacies() {
 }
 
 /** Seeds through the real command handlers, so the demo data has a real history. */
-export async function seedDemoData(host: LocalHost): Promise<number> {
-  let created = 0;
-  for (const pharmacy of demoPharmacies()) {
-    const answer = await host.dispatch('POST', 'pharmacies', pharmacy);
-    if (answer.status !== 201) throw new Error(`demo pharmacy refused (${answer.status}): ${JSON.stringify(answer.body)}`);
-    created++;
-  }
-  return created;
+export async function seedDemoData(host: LocalHost): Promise<{ pharmacies: string[]; products: string[] }> {
+  const create = async (path: string, bodies: object[]) => {
+    const ids: string[] = [];
+    for (const body of bodies) {
+      const answer = await host.dispatch('POST', path, body);
+      if (answer.status !== 201) throw new Error(`demo ${path} refused (${answer.status}): ${JSON.stringify(answer.body)}`);
+      ids.push((answer.body as { id: string }).id);
+    }
+    return ids;
+  };
+  return { pharmacies: await create('pharmacies', demoPharmacies()), products: await create('products', demoProducts()) };
 }

@@ -23,7 +23,8 @@ async function main() {
   // Events a crash left unpublished reach the projectors before anything else.
   await relayOutbox(services, undefined, 0);
   if (settings.seedDemoData && (await services.eventStore.readAll(0, 1)).length === 0) {
-    console.log(`seeded ${await seedDemoData(host)} demo pharmacies through the commands`);
+    const seeded = await seedDemoData(host);
+    console.log(`seeded ${seeded.pharmacies.length} pharmacies and ${seeded.products.length} products through the commands`);
   }
   await services.bus.idle?.();
   console.log(`Farmácias platform on ${host.url.replace('127.0.0.1', 'localhost')} (events in ${settings.dataDir}/); Ctrl-C stops it`);

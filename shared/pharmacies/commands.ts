@@ -1,5 +1,6 @@
 import Joi from 'joi';
 import { commandHandler } from '../kernel/command';
+import { text } from '../kernel/schemas';
 import type { ServiceProvider } from '../kernel/services';
 import { BRAZILIAN_STATES, normalisePhone, normalisePostalCode, PHONE_INPUT, POSTAL_CODE } from './domain/brazil';
 import { isValidCnpj } from './domain/cnpj';
@@ -13,8 +14,6 @@ import {
   type ProfileChanges,
 } from './domain/pharmacy';
 import type { GeoPoint } from './domain/geo';
-
-const text = (max: number) => Joi.string().trim().min(1).max(max);
 
 const cnpj = Joi.string()
   .max(18)

@@ -1,6 +1,6 @@
 import type { DocumentProjection } from '../kernel/projection';
 import type { ReadDocument, StoredEvent } from '../kernel/ports';
-import { searchKey } from './domain/brazil';
+import { searchKey } from '../kernel/text';
 import { PHARMACY_EVENT_TYPES, type PharmacyEvent, type PharmacyProfile } from './domain/pharmacy';
 
 export const PHARMACIES_CONTAINER = { name: 'pharmacies', partitionKeyPath: '/id' };

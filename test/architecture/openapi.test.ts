@@ -9,6 +9,7 @@ import { appModules } from '../../shared/platform/app';
 const DOCUMENTS: Record<string, string> = {
   pharmacies: 'shared/pharmacies/openapi.yaml',
   platform: 'shared/platform/openapi.yaml',
+  catalog: 'shared/catalog/openapi.yaml',
 };
 
 const METHODS = ['get', 'put', 'post', 'patch', 'delete'] as const;

@@ -63,7 +63,7 @@ describe('the local host over real HTTP', () => {
   });
 
   it('seeds the demo data through the commands, and lists it with filters and cursors', async () => {
-    assert.equal(await seedDemoData(host), demoPharmacies().length);
+    assert.equal((await seedDemoData(host)).pharmacies.length, demoPharmacies().length);
     await services.bus.idle?.();
     const demo = demoPharmacies();
     assert.ok(demo.length >= 20);
@@ -178,6 +178,41 @@ describe('the local host over real HTTP', () => {
         ['GET', `pharmacies/${id}/history?limit=9999`, undefined, 400, 'limit over the maximum'],
         ['GET', `pharmacies/${id}/history?cursor=e30`, undefined, 400, 'a cursor of the wrong shape'],
       ],
+      registerProduct: [...bodyCases('POST', 'products').slice(0, 7), ['POST', 'products', { gtin: '7891000315508' }, 400, 'a wrong check digit and missing fields']],
+      changeProduct: [...bodyCases('PATCH', `products/${id}`), ['PATCH', `products/${id}`, { gtin: '7891000315507' }, 400, 'the GTIN, which never changes']],
+      discontinueProduct: [
+        ['POST', `products/${id}/discontinuation`, { reason: 'x' }, 400, 'a body where none is taken'],
+        ['POST', 'products/1/discontinuation', undefined, 400, 'a bad id'],
+      ],
+      reinstateProduct: [
+        ['POST', `products/${id}/reinstatement`, '[1]', 400, 'a body where none is taken'],
+        ['POST', 'products/x/reinstatement', undefined, 400, 'a bad id'],
+      ],
+      getProduct: [
+        ['GET', 'products/123', undefined, 400, 'a bad id'],
+        ['GET', `products/${id}?expand=all`, undefined, 400, 'an unknown parameter'],
+      ],
+      getProductByGtin: [
+        ['GET', 'products/gtin/abc', undefined, 400, 'not digits'],
+        ['GET', 'products/gtin/7891000315508', undefined, 400, 'a wrong check digit'],
+        ['GET', 'products/gtin/1234567890123456', undefined, 400, 'too long'],
+        ['GET', 'products/gtin/7891000315507?x=1', undefined, 400, 'an unknown parameter'],
+      ],
+      searchProducts: [
+        ['GET', 'products?limit=0', undefined, 400, 'limit 0'],
+        ['GET', 'products?category=drugs', undefined, 400, 'an unknown category'],
+        ['GET', 'products?prescription=maybe', undefined, 400, 'an unknown prescription rule'],
+        ['GET', 'products?includeDiscontinued=perhaps', undefined, 400, 'includeDiscontinued not a boolean'],
+        ['GET', `products?q=${'a'.repeat(101)}`, undefined, 400, 'q too long'],
+        ['GET', 'products?q=%20-%20', undefined, 400, 'q without a word'],
+        ['GET', 'products?cursor=eyJ4IjoxfQ', undefined, 400, 'a cursor of the wrong shape'],
+        ['GET', "products?q=' OR 1=1 --", undefined, 200, 'an injection attempt, searched as words'],
+      ],
+      productHistory: [
+        ['GET', 'products/abc/history', undefined, 400, 'a bad id'],
+        ['GET', `products/${id}/history?limit=-1`, undefined, 400, 'a negative limit'],
+      ],
+      listCategories: [['GET', 'categories?all=1', undefined, 400, 'an unknown parameter']],
       health: [['GET', 'health?verbose=1', undefined, 200, 'liveness ignores parameters']],
       healthReady: [['GET', 'health/ready', undefined, 200, 'readiness']],
     };

@@ -26,8 +26,3 @@ export function normalisePhone(input: string): string | undefined {
   const match = /^([1-9][1-9])(9\d{8}|[2-8]\d{7})$/.exec(digits);
   return match ? `+55${match[1]}${match[2]}` : undefined;
 }
-
-/** Lower case without accents: how names are compared and searched. */
-export function searchKey(text: string): string {
-  return text.normalize('NFD').replace(/\p{Diacritic}/gu, '').toLowerCase().trim().replace(/\s+/g, ' ');
-}
