@@ -54,7 +54,7 @@ export function productCommands(services: ServiceProvider) {
       streamId,
       snapshots,
       bodySchema: registerProductSchema,
-      creates: { location: (id) => `/api/products/${id}` },
+      identity: { kind: 'new', location: (id) => `/api/products/${id}` },
       toCommand: ({ id, body: { gtin, ...rest }, now }) => ({ type: 'RegisterProduct' as const, productId: id, gtin, details: rest, now }),
       // One product per GTIN, whichever length it was written in.
       reservations: (events) =>

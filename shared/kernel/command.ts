@@ -1,33 +1,45 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { HttpHandler, HttpRequest, InvocationContext } from '@azure/functions';
 import Joi from 'joi';
 import { fold, type Decider, type DomainEvent } from './decider';
 import { IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed } from './errors';
 import { expectNoBody, jsonResponse, readJsonBody, traceIdOf, validate, versionOfEtag, withProblemDetails } from './http';
-import type { EventMetadata, EventStore, IdempotentResponse, Reservation, Snapshot, StoredEvent } from './ports';
+import type { EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, Snapshot, StoredEvent } from './ports';
 import type { ServiceProvider, Services } from './services';
 
-export const uuidSchema = Joi.string().guid({ version: ['uuidv4', 'uuidv7'] }).lowercase();
+/** Ids are UUIDs: v4 (made here), v5 (derived, such as an offer's from its pharmacy and product) or v7. */
+export const uuidSchema = Joi.string().guid({ version: ['uuidv4', 'uuidv5', 'uuidv7'] }).lowercase();
 const idempotencyKeySchema = Joi.string().pattern(/^[\x21-\x7e]{1,128}$/);
 
-export interface CommandInput<Body> {
+export interface CommandInput<Body, Facts> {
   id: string;
   body: Body;
   now: Date;
+  facts: Facts;
 }
 
-export interface CommandSpec<Body, Command, Event extends DomainEvent, State> {
+/** Where a command's aggregate id comes from when it is not the `{id}` of the path. */
+export type Identity<Body> =
+  /** A new aggregate with a server-made id: 201 with Location. */
+  | { kind: 'new'; location(id: string): string }
+  /** Create or update an aggregate whose id the body determines: 201 when new, 200 when not. */
+  | { kind: 'from-body'; id(body: Body): string; location(id: string): string };
+
+export interface CommandSpec<Body, Command, Event extends DomainEvent, State, Facts = undefined> {
   /** Also the idempotency scope. */
   name: string;
   decider: Decider<Command, Event, State>;
   streamId(id: string): string;
   /** Absent: the command takes no body. */
   bodySchema?: Joi.Schema<Body>;
-  /** Creates a new aggregate with a server-made id: 201 with Location. */
-  creates?: { location(id: string): string };
-  toCommand(input: CommandInput<Body>): Command;
+  identity?: Identity<Body>;
+  /** What the decision needs from other aggregates (read from the event store, so consistent). */
+  facts?(services: Services, body: Body, id: string): Promise<Facts>;
+  toCommand(input: CommandInput<Body, Facts>): Command;
   /** Values the new events must hold exclusively (CNPJ), reserved in the append's transaction. */
   reservations?(events: Event[]): Reservation[];
+  /** Secondary index entries for the stream (offers by product), written in the append's transaction. */
+  indexes?(events: Event[]): IndexEntry[];
   snapshots: SnapshotPolicy;
 }
 
@@ -40,101 +52,137 @@ export interface SnapshotPolicy {
   every: number;
 }
 
+export interface CommandRun<Body> {
+  /** The path's id; ignored when the spec's identity says otherwise. */
+  id?: string;
+  body: Body;
+  ifMatch?: string | null;
+  idempotency?: { key: string; requestHash: string };
+  metadata: EventMetadata;
+  context: InvocationContext;
+}
+
+export interface CommandResult {
+  status: number;
+  body: { id: string; version: number };
+  headers: Record<string, string>;
+  replayed?: boolean;
+}
+
 /**
- * The command pipeline: validate → load the stream → decide → append with the expected
- * version (reservations, idempotency record and outbox rows in the same transaction) →
- * publish after commit → `{ id, version }`. The outbox relay publishes what this did not.
+ * The command pipeline, whatever brought the command (an HTTP request, a batch item, a
+ * reaction to an event, a timer): load the stream (snapshot + tail) → decide → append
+ * with the expected version (reservations, index entries, idempotency record and outbox
+ * rows in the same transaction) → publish after commit → `{ id, version }`. The outbox
+ * relay publishes what this did not.
  */
-export function commandHandler<Body, Command, Event extends DomainEvent, State>(
+export async function runCommand<Body, Command, Event extends DomainEvent, State, Facts>(
+  services: Services,
+  spec: CommandSpec<Body, Command, Event, State, Facts>,
+  run: CommandRun<Body>,
+): Promise<CommandResult> {
+  const { eventStore, clock } = services;
+  if (run.idempotency) {
+    const earlier = await eventStore.findIdempotentResponse(run.idempotency.key);
+    if (earlier) return replay(earlier, run.idempotency.requestHash);
+  }
+  const id = idOf(spec, run);
+  const streamId = spec.streamId(id);
+  const { state, version, sinceSnapshot } = await loadAggregate(eventStore, spec.decider, spec.snapshots, streamId);
+  if (!spec.identity && version === 0) throw new NotFound(`no such resource: ${id}`);
+  checkIfMatch(run.ifMatch, version);
+
+  const facts = (spec.facts ? await spec.facts(services, run.body, id) : undefined) as Facts;
+  const events = spec.decider.decide(spec.toCommand({ id, body: run.body, now: clock.now(), facts }), state);
+  const newVersion = version + events.length;
+  const created = spec.identity !== undefined && version === 0;
+  const result: CommandResult = {
+    status: created ? 201 : 200,
+    body: { id, version: newVersion },
+    headers: { etag: `"${newVersion}"`, ...(created && spec.identity ? { location: spec.identity.location(id) } : {}) },
+  };
+  // Nothing changed (the same values again): answer the current version, write nothing.
+  if (events.length === 0) return result;
+
+  const newEvents = events.map((event) => ({ eventId: randomUUID(), type: event.type, data: event.data, metadata: run.metadata }));
+  let stored: StoredEvent[];
+  try {
+    stored = await eventStore.append(streamId, version, newEvents, {
+      reservations: spec.reservations?.(events) ?? [],
+      indexes: spec.indexes?.(events) ?? [],
+      idempotency: run.idempotency && { ...run.idempotency, status: result.status, body: result.body, headers: result.headers },
+    });
+  } catch (error) {
+    // A concurrent retry with the same key won the race: answer what it answered.
+    if (error instanceof IdempotencyKeyReused && run.idempotency) {
+      const earlier = await eventStore.findIdempotentResponse(run.idempotency.key);
+      if (earlier) return replay(earlier, run.idempotency.requestHash);
+    }
+    throw error;
+  }
+  await publishAfterCommit(services, stored, run.context);
+  if (sinceSnapshot + events.length >= spec.snapshots.every) {
+    const snapshot = { version: newVersion, state: fold({ ...spec.decider, initialState: state }, events) };
+    await takeSnapshot(eventStore, spec.snapshots, streamId, snapshot, run.context);
+  }
+  return result;
+}
+
+function idOf<Body>(spec: CommandSpec<Body, unknown, DomainEvent, unknown, unknown>, run: CommandRun<Body>): string {
+  if (spec.identity?.kind === 'new') return randomUUID();
+  if (spec.identity?.kind === 'from-body') return spec.identity.id(run.body);
+  return validate(uuidSchema, run.id, 'path');
+}
+
+/** The HTTP function of a command: reads and validates the request, runs the pipeline. */
+export function commandHandler<Body, Command, Event extends DomainEvent, State, Facts>(
   services: ServiceProvider,
-  spec: CommandSpec<Body, Command, Event, State>,
+  spec: CommandSpec<Body, Command, Event, State, Facts>,
 ): HttpHandler {
   return withProblemDetails(async (request, context) => {
-    const { eventStore, clock } = await services();
-    const id = spec.creates ? randomUUID() : validate(uuidSchema, request.params.id, 'path');
-    const body = spec.bodySchema ? validate(spec.bodySchema, await readJsonBody(request), 'body') : await expectNoBody(request);
-    const idempotency = await idempotencyOf(request, spec.name, body);
-    if (idempotency) {
-      const earlier = await eventStore.findIdempotentResponse(idempotency.key);
-      if (earlier) return replay(earlier, idempotency.requestHash);
-    }
-
-    const streamId = spec.streamId(id);
-    const { state, version, sinceSnapshot } = await loadAggregate(eventStore, spec, streamId);
-    if (!spec.creates && version === 0) throw new NotFound(`no such resource: ${id}`);
-    checkIfMatch(request, version);
-
-    const events = spec.decider.decide(spec.toCommand({ id, body: body as Body, now: clock.now() }), state);
-    const newVersion = version + events.length;
-    const response = spec.creates
-      ? jsonResponse(201, { id, version: newVersion }, { location: spec.creates.location(id), etag: `"${newVersion}"` })
-      : jsonResponse(200, { id, version: newVersion }, { etag: `"${newVersion}"` });
-    // Nothing changed (the same values again): answer the current version, write nothing.
-    if (events.length === 0) return response;
-
-    const metadata = metadataOf(request, context);
-    const stored = await appendOrReplay(services, streamId, version, events, metadata, {
-      reservations: spec.reservations?.(events) ?? [],
-      idempotency: idempotency && { ...idempotency, ...toRecord(response) },
+    const s = await services();
+    // The path's id is checked before the body, so a bad id reads as such.
+    const id = spec.identity ? undefined : validate(uuidSchema, request.params.id, 'path');
+    const body = (spec.bodySchema ? validate(spec.bodySchema, await readJsonBody(request), 'body') : await expectNoBody(request)) as Body;
+    const result = await runCommand(s, spec, {
+      id,
+      body,
+      ifMatch: request.headers.get('if-match'),
+      idempotency: idempotencyOf(request, spec.name, body),
+      metadata: metadataOf(request, context),
+      context,
     });
-    if ('replayed' in stored) return stored.replayed;
-    await publishAfterCommit(await services(), stored.events, context);
-    if (sinceSnapshot + events.length >= spec.snapshots.every) {
-      await takeSnapshot(eventStore, spec, streamId, { version: newVersion, state: fold({ ...spec.decider, initialState: state }, events) }, context);
-    }
-    return response;
+    return toResponse(result);
   });
 }
 
-async function loadAggregate<Event extends DomainEvent, State>(
+export function toResponse(result: CommandResult) {
+  return jsonResponse(result.status, result.body, { ...result.headers, ...(result.replayed ? { 'idempotent-replayed': 'true' } : {}) });
+}
+
+/** Loads an aggregate's state from its latest snapshot and the events after it. */
+export async function loadAggregate<Event extends DomainEvent, State>(
   eventStore: EventStore,
-  spec: CommandSpec<unknown, unknown, Event, State>,
+  decider: Pick<Decider<unknown, Event, State>, 'initialState' | 'evolve'>,
+  snapshots: SnapshotPolicy,
   streamId: string,
 ) {
-  const snapshot = await eventStore.readSnapshot(streamId, spec.snapshots.schema);
+  const snapshot = await eventStore.readSnapshot(streamId, snapshots.schema);
   const events = (await eventStore.readStream(streamId, { afterVersion: snapshot?.version ?? 0 })) as unknown as (Event & StoredEvent)[];
-  const initialState = snapshot ? (snapshot.state as State) : spec.decider.initialState;
+  const initialState = snapshot ? (snapshot.state as State) : decider.initialState;
   return {
-    state: fold({ ...spec.decider, initialState }, events),
+    state: fold({ ...decider, initialState }, events),
     version: events.length ? events[events.length - 1].version : (snapshot?.version ?? 0),
     sinceSnapshot: events.length,
   };
 }
 
 /** A snapshot only speeds loading up: failing to take one costs nothing but time. */
-async function takeSnapshot<Event extends DomainEvent, State>(
-  eventStore: EventStore,
-  spec: CommandSpec<unknown, unknown, Event, State>,
-  streamId: string,
-  snapshot: Snapshot,
-  context: InvocationContext,
-) {
+async function takeSnapshot(eventStore: EventStore, policy: SnapshotPolicy, streamId: string, snapshot: Snapshot, context: InvocationContext) {
   try {
-    await eventStore.writeSnapshot(streamId, spec.snapshots.schema, snapshot);
+    await eventStore.writeSnapshot(streamId, policy.schema, snapshot);
   } catch (error) {
     context.warn('snapshot not taken', error instanceof Error ? error.message : '');
-  }
-}
-
-async function appendOrReplay(
-  services: ServiceProvider,
-  streamId: string,
-  expectedVersion: number,
-  events: DomainEvent[],
-  metadata: EventMetadata,
-  options: { reservations: Reservation[]; idempotency?: IdempotentResponse },
-): Promise<{ events: StoredEvent[] } | { replayed: HttpResponseInit }> {
-  const { eventStore } = await services();
-  const newEvents = events.map((event) => ({ eventId: randomUUID(), type: event.type, data: event.data, metadata }));
-  try {
-    return { events: await eventStore.append(streamId, expectedVersion, newEvents, options) };
-  } catch (error) {
-    // A concurrent retry with the same key won the race: answer what it answered.
-    if (error instanceof IdempotencyKeyReused && options.idempotency) {
-      const earlier = await eventStore.findIdempotentResponse(options.idempotency.key);
-      if (earlier) return { replayed: replay(earlier, options.idempotency.requestHash) };
-    }
-    throw error;
   }
 }
 
@@ -148,16 +196,15 @@ export async function publishAfterCommit(services: Services, events: StoredEvent
   }
 }
 
-function checkIfMatch(request: HttpRequest, version: number) {
-  const header = request.headers.get('if-match');
-  if (header === null || header.trim() === '*') return;
+function checkIfMatch(header: string | null | undefined, version: number) {
+  if (header === null || header === undefined || header.trim() === '*') return;
   const versions = header.split(',').map(versionOfEtag);
   if (!versions.includes(version)) {
     throw new PreconditionFailed(`the resource is at version ${version}, not the one in If-Match`);
   }
 }
 
-function metadataOf(request: HttpRequest, context: InvocationContext): EventMetadata {
+export function metadataOf(request: HttpRequest, context: InvocationContext): EventMetadata {
   const traceparent = request.headers.get('traceparent') ?? undefined;
   const correlationHeader = request.headers.get('x-correlation-id');
   const correlationId =
@@ -165,7 +212,17 @@ function metadataOf(request: HttpRequest, context: InvocationContext): EventMeta
   return { correlationId, causationId: context.invocationId, ...(traceparent ? { traceparent } : {}) };
 }
 
-async function idempotencyOf(request: HttpRequest, scope: string, body: unknown) {
+/** The metadata of a command an event caused: same correlation, the event as cause. */
+export function metadataCausedBy(event: StoredEvent, actor: string): EventMetadata {
+  return {
+    correlationId: event.metadata.correlationId,
+    causationId: event.eventId,
+    ...(event.metadata.traceparent ? { traceparent: event.metadata.traceparent } : {}),
+    actor,
+  };
+}
+
+export function idempotencyOf(request: HttpRequest, scope: string, body: unknown) {
   if (request.method !== 'POST') return undefined;
   const key = request.headers.get('idempotency-key');
   if (key === null) return undefined;
@@ -180,17 +237,9 @@ async function idempotencyOf(request: HttpRequest, scope: string, body: unknown)
   return { key: `${scope}:${key}`, requestHash };
 }
 
-function toRecord(response: HttpResponseInit) {
-  return {
-    status: response.status ?? 200,
-    body: JSON.parse(String(response.body)),
-    headers: { ...(response.headers as Record<string, string>) },
-  };
-}
-
-function replay(earlier: IdempotentResponse, requestHash: string): HttpResponseInit {
+function replay(earlier: IdempotentResponse, requestHash: string): CommandResult {
   if (earlier.requestHash !== requestHash) {
     throw new IdempotencyKeyReused('this Idempotency-Key was used with another request');
   }
-  return jsonResponse(earlier.status, earlier.body, { ...earlier.headers, 'idempotent-replayed': 'true' });
+  return { status: earlier.status, body: earlier.body as CommandResult['body'], headers: earlier.headers, replayed: true };
 }

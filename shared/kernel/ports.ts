@@ -42,8 +42,15 @@ export interface IdempotentResponse {
   headers: Record<string, string>;
 }
 
+/** A secondary index entry of the write side: the stream is listed under (name, key). */
+export interface IndexEntry {
+  name: string;
+  key: string;
+}
+
 export interface AppendOptions {
   reservations?: Reservation[];
+  indexes?: IndexEntry[];
   idempotency?: IdempotentResponse;
 }
 
@@ -71,6 +78,8 @@ export interface EventStore {
    */
   append(streamId: string, expectedVersion: number, events: NewEvent[], options?: AppendOptions): Promise<StoredEvent[]>;
   findIdempotentResponse(key: string): Promise<IdempotentResponse | undefined>;
+  /** The streams listed under an index key, committed with their appends (so never behind them). */
+  readIndex(name: string, key: string): Promise<string[]>;
   readSnapshot(streamId: string, schema: string): Promise<Snapshot | undefined>;
   /** Keeps the snapshot unless a newer one of the same schema is stored already. */
   writeSnapshot(streamId: string, schema: string, snapshot: Snapshot): Promise<void>;

@@ -101,7 +101,7 @@ export function pharmacyCommands(services: ServiceProvider) {
       streamId,
       snapshots,
       bodySchema: registerSchema,
-      creates: { location: (id) => `/api/pharmacies/${id}` },
+      identity: { kind: 'new', location: (id) => `/api/pharmacies/${id}` },
       toCommand: ({ id, body, now }) => ({
         type: 'RegisterPharmacy' as const,
         pharmacyId: id,

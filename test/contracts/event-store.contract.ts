@@ -95,6 +95,21 @@ export function eventStoreContract(adapter: string, open: () => Promise<EventSto
       assert.ok(!left.includes(ids[0]) && left.includes(ids[1]));
     });
 
+    it('lists streams under an index key, committed with the append, once each', async () => {
+      const store = await open();
+      const key = randomUUID();
+      const [a, b] = [stream(), stream()].sort();
+      await store.append(a, 0, [event()], { indexes: [{ name: 'offers-by-product', key }] });
+      await store.append(a, 1, [event()], { indexes: [{ name: 'offers-by-product', key }] });
+      await store.append(b, 0, [event()], { indexes: [{ name: 'offers-by-product', key }, { name: 'other', key }] });
+      assert.deepEqual(await store.readIndex('offers-by-product', key), [a, b]);
+      assert.deepEqual(await store.readIndex('other', key), [b]);
+      await assert.rejects(store.append(stream(), 0, [event()], { indexes: [{ name: 'offers-by-product', key }], reservations: [{ scope: 'x', value: key }] }).then(() =>
+        store.append(stream(), 0, [event()], { indexes: [{ name: 'offers-by-product', key: 'never' }], reservations: [{ scope: 'x', value: key }] }),
+      ), ReservationTaken);
+      assert.deepEqual(await store.readIndex('offers-by-product', 'never'), [], 'a refused append indexes nothing');
+    });
+
     it('reads a slice of a stream: after a version, up to a limit', async () => {
       const store = await open();
       const id = stream();

@@ -87,6 +87,8 @@ export class SqliteEventStore implements EventStore {
       reservationHolder: db.prepare('SELECT stream_id FROM reservations WHERE scope = ? AND value = ?').pluck(),
       reserve: db.prepare('INSERT INTO reservations (scope, value, stream_id, reserved_at) VALUES (?, ?, ?, ?)'),
       findIdempotency: db.prepare('SELECT * FROM idempotency_keys WHERE key = ?'),
+      index: db.prepare('INSERT OR IGNORE INTO stream_index (name, key, stream_id) VALUES (?, ?, ?)'),
+      readIndex: db.prepare('SELECT stream_id FROM stream_index WHERE name = ? AND key = ? ORDER BY stream_id').pluck(),
       insertIdempotency: db.prepare(
         `INSERT INTO idempotency_keys (key, request_hash, status, body, headers, created_at)
          VALUES (@key, @requestHash, @status, @body, @headers, @createdAt)`,
@@ -117,6 +119,10 @@ export class SqliteEventStore implements EventStore {
     return rows.map(toStoredEvent);
   }
 
+  async readIndex(name: string, key: string): Promise<string[]> {
+    return this.statements.readIndex.all(name, key) as string[];
+  }
+
   async readSnapshot(streamId: string, schema: string): Promise<Snapshot | undefined> {
     const row = this.statements.readSnapshot.get(streamId, schema) as { version: number; state: string } | undefined;
     return row && { version: row.version, state: JSON.parse(row.state) };
@@ -139,6 +145,7 @@ export class SqliteEventStore implements EventStore {
       // The key first: a racing retry must be answered as a retry, not as a taken CNPJ.
       this.storeIdempotency(options.idempotency);
       this.reserve(streamId, options);
+      for (const { name, key } of options.indexes ?? []) this.statements.index.run(name, key, streamId);
       const occurredAt = new Date().toISOString();
       const now = Date.now();
       return events.map((event, index) => {
