@@ -99,8 +99,39 @@ export function demoPharmacies() {
   return pharmacies;
 }
 
-/** Seeds through the real command handlers, so the demo data has a real history. */
-export async function seedDemoData(host: LocalHost): Promise<{ pharmacies: string[]; products: string[] }> {
+const DAY_MS = 86_400_000;
+
+/**
+ * The demo offers: every pharmacy sells the five best sellers and ten more products, at
+ * prices that differ by pharmacy (so "cheapest near me" has an answer worth asking for),
+ * some with a list price that shows a discount, a few low or out of stock.
+ */
+export function demoOffers(pharmacyIds: string[], productIds: string[], now: Date) {
+  const offers = [];
+  for (const [p, pharmacyId] of pharmacyIds.entries()) {
+    const chosen = new Set([0, 1, 2, 3, 4]);
+    for (let k = 0; chosen.size < 15; k++) chosen.add((5 + p * 7 + k * 11) % productIds.length);
+    for (const index of chosen) {
+      const base = 590 + ((index * 1_237) % 8_000);
+      const factor = 0.82 + (((p * 31 + index * 17) % 40) / 100);
+      const priceCents = Math.round((base * factor) / 10) * 10 - 1;
+      const discounted = (p + index) % 3 === 0;
+      offers.push({
+        pharmacyId,
+        productId: productIds[index],
+        priceCents,
+        ...(discounted ? { listPriceCents: Math.round(priceCents * (1.08 + ((p + index) % 5) * 0.06)) } : {}),
+        validFrom: new Date(now.getTime() - DAY_MS).toISOString(),
+        validUntil: new Date(now.getTime() + 30 * DAY_MS).toISOString(),
+        stock: (p * 13 + index) % 17 === 0 ? 'out_of_stock' : (p + index) % 7 === 0 ? 'low' : 'in_stock',
+      });
+    }
+  }
+  return offers;
+}
+
+/** Seeds through the real command handlers (the offers through the partner feed), so the demo data has a real history. */
+export async function seedDemoData(host: LocalHost, now = new Date()) {
   const create = async (path: string, bodies: object[]) => {
     const ids: string[] = [];
     for (const body of bodies) {
@@ -110,5 +141,17 @@ export async function seedDemoData(host: LocalHost): Promise<{ pharmacies: strin
     }
     return ids;
   };
-  return { pharmacies: await create('pharmacies', demoPharmacies()), products: await create('products', demoProducts()) };
+  const pharmacies = await create('pharmacies', demoPharmacies());
+  const products = await create('products', demoProducts());
+  const offers = demoOffers(pharmacies, products, now);
+  let published = 0;
+  for (let start = 0; start < offers.length; start += 500) {
+    const answer = await host.dispatch('POST', 'offers/batch', { items: offers.slice(start, start + 500) });
+    if (answer.status !== 200) throw new Error(`demo offers refused (${answer.status}): ${JSON.stringify(answer.body)}`);
+    const results = (answer.body as { results: { status: number }[] }).results;
+    const refused = results.filter((result) => result.status >= 300);
+    if (answer.status !== 200 || refused.length) throw new Error(`demo offers refused: ${JSON.stringify(refused.slice(0, 3))}`);
+    published += results.length;
+  }
+  return { pharmacies, products, offers: published };
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
-import { MAX_BODY_BYTES, problemResponse } from '../shared/kernel/http';
+import { LARGEST_BODY_BYTES, problemResponse } from '../shared/kernel/http';
 import type { EventBus } from '../shared/kernel/ports';
 import type { FunctionModule } from '../shared/kernel/routes';
 import type { Services } from '../shared/kernel/services';
@@ -47,7 +47,7 @@ export function subscribeEventHandlers(bus: EventBus, modules: FunctionModule[],
   }
 }
 
-/** Reads at most MAX_BODY_BYTES + 1 bytes: enough to know a body is too large. */
+/** Reads at most LARGEST_BODY_BYTES + 1 bytes: enough to know a body is too large for any route. */
 async function readBody(request: IncomingMessage): Promise<Buffer | 'too-large' | undefined> {
   // HTTP/1.1: without Content-Length or Transfer-Encoding a request has no body.
   if (request.headers['content-length'] === undefined && request.headers['transfer-encoding'] === undefined) return undefined;
@@ -55,7 +55,7 @@ async function readBody(request: IncomingMessage): Promise<Buffer | 'too-large' 
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) return 'too-large';
+    if (size > LARGEST_BODY_BYTES) return 'too-large';
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
@@ -142,7 +142,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       const body = await readBody(request);
       const { init } =
         body === 'too-large'
-          ? { init: problemResponse(413, 'Payload too large', `the body is larger than ${MAX_BODY_BYTES} bytes`, randomUUID()) }
+          ? { init: problemResponse(413, 'Payload too large', `the body is larger than ${LARGEST_BODY_BYTES} bytes`, randomUUID()) }
           : await invoke(request.method ?? 'GET', url, headersOf(request), body);
       status = init.status ?? 200;
       await writeResponse(response, init);

@@ -24,7 +24,9 @@ async function main() {
   await relayOutbox(services, undefined, 0);
   if (settings.seedDemoData && (await services.eventStore.readAll(0, 1)).length === 0) {
     const seeded = await seedDemoData(host);
-    console.log(`seeded ${seeded.pharmacies.length} pharmacies and ${seeded.products.length} products through the commands`);
+    console.log(
+      `seeded ${seeded.pharmacies.length} pharmacies, ${seeded.products.length} products and ${seeded.offers} offers through the commands`,
+    );
   }
   await services.bus.idle?.();
   console.log(`Farmácias platform on ${host.url.replace('127.0.0.1', 'localhost')} (events in ${settings.dataDir}/); Ctrl-C stops it`);

@@ -3,6 +3,7 @@ import { commandHandler } from '../kernel/command';
 import { text } from '../kernel/schemas';
 import type { ServiceProvider } from '../kernel/services';
 import { gtin14, isValidGtin } from './domain/gtin';
+import { PRODUCT_SNAPSHOTS, productStreamId } from './status';
 import {
   PRESCRIPTION_RULES,
   PRODUCT_CATEGORIES,
@@ -42,9 +43,8 @@ export const changeProductSchema = Joi.object<ProductChanges>(details)
   .min(1)
   .messages({ 'object.min': 'send at least one field to change' });
 
-const streamId = (id: string) => `product-${id}`;
-/** Bump the schema when the Product state or evolve changes. */
-const snapshots = { schema: 'product-v1', every: 50 };
+const streamId = productStreamId;
+const snapshots = PRODUCT_SNAPSHOTS;
 
 export function productCommands(services: ServiceProvider) {
   return {

@@ -19,6 +19,12 @@ export abstract class DomainError extends Error {
   }
 }
 
+/** The input names something that does not exist (an offer for an unknown pharmacy). */
+export class UnknownReference extends DomainError {
+  readonly status = 422;
+  readonly title = 'Unknown reference';
+}
+
 /** The input breaks a rule of its own (a shape, a check digit, overlapping hours). */
 export class InvalidInput extends DomainError {
   readonly status = 400;

@@ -11,6 +11,10 @@ import {
 
 /** The largest command body accepted, documented in the README and the OpenAPI documents. */
 export const MAX_BODY_BYTES = 64 * 1024;
+/** The partner price feed's limit: 500 offers of about 300 bytes each, with room to spare. */
+export const MAX_BATCH_BODY_BYTES = 256 * 1024;
+/** What a host reads at most before it refuses a body: the largest limit of any route. */
+export const LARGEST_BODY_BYTES = MAX_BATCH_BODY_BYTES;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
@@ -76,15 +80,15 @@ export function withProblemDetails(handler: HttpHandler): HttpHandler {
   };
 }
 
-export async function readJsonBody(request: HttpRequest): Promise<unknown> {
+export async function readJsonBody(request: HttpRequest, maxBytes = MAX_BODY_BYTES): Promise<unknown> {
   const contentType = request.headers.get('content-type') ?? '';
   if (!/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(contentType)) {
     throw new UnsupportedMediaType('send the body as application/json');
   }
-  const tooLarge = () => new PayloadTooLarge(`the body is larger than ${MAX_BODY_BYTES} bytes`);
-  if (Number(request.headers.get('content-length') ?? 0) > MAX_BODY_BYTES) throw tooLarge();
+  const tooLarge = () => new PayloadTooLarge(`the body is larger than ${maxBytes} bytes`);
+  if (Number(request.headers.get('content-length') ?? 0) > maxBytes) throw tooLarge();
   const text = await request.text();
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw tooLarge();
+  if (Buffer.byteLength(text) > maxBytes) throw tooLarge();
   if (text.trim() === '') throw new InvalidInput('the request body is empty');
   try {
     return JSON.parse(text);

@@ -78,6 +78,8 @@ export interface EventStore {
    */
   append(streamId: string, expectedVersion: number, events: NewEvent[], options?: AppendOptions): Promise<StoredEvent[]>;
   findIdempotentResponse(key: string): Promise<IdempotentResponse | undefined>;
+  /** Stores an answer that no single append carries (a batch's); IdempotencyKeyReused if the key is taken. */
+  saveIdempotentResponse(response: IdempotentResponse): Promise<void>;
   /** The streams listed under an index key, committed with their appends (so never behind them). */
   readIndex(name: string, key: string): Promise<string[]>;
   readSnapshot(streamId: string, schema: string): Promise<Snapshot | undefined>;
@@ -120,7 +122,7 @@ export interface VersionedDocument<D> {
 
 export interface QuerySpec {
   query: string;
-  parameters?: { name: string; value: string | number | boolean | null }[];
+  parameters?: { name: string; value: string | number | boolean | null | string[] }[];
 }
 
 export interface QueryPage<D> {

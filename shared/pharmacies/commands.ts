@@ -14,6 +14,7 @@ import {
   type ProfileChanges,
 } from './domain/pharmacy';
 import type { GeoPoint } from './domain/geo';
+import { PHARMACY_SNAPSHOTS, pharmacyStreamId } from './status';
 
 const cnpj = Joi.string()
   .max(18)
@@ -89,9 +90,8 @@ function normaliseAddress(address: Address): Address {
   return { ...address, postalCode: normalisePostalCode(address.postalCode) };
 }
 
-const streamId = (id: string) => `pharmacy-${id}`;
-/** Bump the schema when the Pharmacy state or evolve changes. */
-const snapshots = { schema: 'pharmacy-v1', every: 50 };
+const streamId = pharmacyStreamId;
+const snapshots = PHARMACY_SNAPSHOTS;
 
 export function pharmacyCommands(services: ServiceProvider) {
   return {

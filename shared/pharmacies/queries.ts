@@ -6,7 +6,7 @@ import { byIdHandler, historyHandler, keysetPage, limitSchema, type DocumentView
 import type { ServiceProvider, Services } from '../kernel/services';
 import { BRAZILIAN_STATES } from './domain/brazil';
 import { searchKey } from '../kernel/text';
-import { boundingBox, distanceKm } from './domain/geo';
+import { boundingBox, distanceKm, type GeoPoint } from './domain/geo';
 import { isOpenAt } from './domain/opening-hours';
 import { PHARMACY_SERVICES } from './domain/pharmacy';
 import {
@@ -84,6 +84,32 @@ function listQuery(filters: ListFilters, after: string): QuerySpec {
   return { query: `SELECT * FROM c WHERE ${conditions.join(' AND ')} ORDER BY c.id`, parameters };
 }
 
+/**
+ * Active pharmacies within `radiusKm` of a point, closest first: a bounding-box query
+ * (cached per box on a 0.01° grid), then exact distances. Other contexts use it too
+ * ("where is this medicine cheapest near me").
+ */
+export async function activePharmaciesNear(services: Services, center: GeoPoint, radiusKm: number) {
+  const box = boundingBox(center, radiusKm);
+  const spec: QuerySpec = {
+    query:
+      "SELECT * FROM c WHERE c.status = 'active' AND c.location.lat >= @minLat AND c.location.lat <= @maxLat" +
+      ' AND c.location.lon >= @minLon AND c.location.lon <= @maxLon',
+    parameters: Object.entries(box).map(([name, value]) => ({ name: `@${name}`, value })),
+  };
+  const { value: documents = [], cache } = await readThrough(
+    services,
+    `pharmacies:box:${Object.values(box).join(':')}`,
+    () => collect(container(services), spec, MAX_BOX_DOCUMENTS),
+    PHARMACIES_GENERATION,
+  );
+  const pharmacies = documents
+    .map((pharmacy) => ({ pharmacy, distanceKm: Math.round(distanceKm(center, pharmacy.location) * 1000) / 1000 }))
+    .filter(({ distanceKm }) => distanceKm <= radiusKm)
+    .sort((a, b) => a.distanceKm - b.distanceKm || a.pharmacy.id.localeCompare(b.pharmacy.id));
+  return { pharmacies, cache };
+}
+
 export function pharmacyQueries(services: ServiceProvider) {
   return {
     byId: byIdHandler(services, pharmacyView),
@@ -108,26 +134,11 @@ export function pharmacyQueries(services: ServiceProvider) {
     nearby: withProblemDetails(async (request) => {
       const s = await services();
       const { lat, lon, radiusKm, openNow, limit } = validate(nearbySchema, queryObject(request), 'query');
-      const box = boundingBox({ lat, lon }, radiusKm);
-      const spec: QuerySpec = {
-        query:
-          "SELECT * FROM c WHERE c.status = 'active' AND c.location.lat >= @minLat AND c.location.lat <= @maxLat" +
-          ' AND c.location.lon >= @minLon AND c.location.lon <= @maxLon',
-        parameters: Object.entries(box).map(([name, value]) => ({ name: `@${name}`, value })),
-      };
-      const { value: documents = [], cache } = await readThrough(
-        s,
-        `pharmacies:box:${Object.values(box).join(':')}`,
-        () => collect(container(s), spec, MAX_BOX_DOCUMENTS),
-        PHARMACIES_GENERATION,
-      );
+      const { pharmacies, cache } = await activePharmaciesNear(s, { lat, lon }, radiusKm);
       const now = s.clock.now();
-      const items = documents
-        .map((document) => ({ document, distance: distanceKm({ lat, lon }, document.location) }))
-        .filter(({ distance }) => distance <= radiusKm)
-        .map(({ document, distance }) => ({ ...presentPharmacy(document, now), distanceKm: Math.round(distance * 1000) / 1000 }))
+      const items = pharmacies
+        .map(({ pharmacy, distanceKm }) => ({ ...presentPharmacy(pharmacy, now), distanceKm }))
         .filter((pharmacy) => openNow === undefined || pharmacy.openNow === openNow)
-        .sort((a, b) => a.distanceKm - b.distanceKm || a.id.localeCompare(b.id))
         .slice(0, limit);
       return jsonResponse(200, { items }, { 'x-cache': cache });
     }),

@@ -3,6 +3,8 @@ import type { FunctionModule } from '../kernel/routes';
 import type { ServiceProvider } from '../kernel/services';
 import { catalogModule } from '../catalog/module';
 import { PRODUCTS_CONTAINER, productsProjection } from '../catalog/projection';
+import { offersModule } from '../offers/module';
+import { OFFERS_CONTAINER, offersProjection } from '../offers/projection';
 import { pharmaciesModule } from '../pharmacies/module';
 import { PHARMACIES_CONTAINER, pharmaciesProjection } from '../pharmacies/projection';
 import type { DocumentProjection } from '../kernel/projection';
@@ -10,12 +12,12 @@ import type { ReadDocument } from '../kernel/ports';
 import { platformModule } from './module';
 
 /** Every read container the modules use: created locally, declared in Bicep for Azure. */
-export const READ_CONTAINERS: ContainerDefinition[] = [PHARMACIES_CONTAINER, PRODUCTS_CONTAINER];
+export const READ_CONTAINERS: ContainerDefinition[] = [PHARMACIES_CONTAINER, PRODUCTS_CONTAINER, OFFERS_CONTAINER];
 
 /** Every document projection, for full rebuilds. */
-export const READ_PROJECTIONS = [pharmaciesProjection, productsProjection] as unknown as DocumentProjection<ReadDocument>[];
+export const READ_PROJECTIONS = [pharmaciesProjection, productsProjection, offersProjection] as unknown as DocumentProjection<ReadDocument>[];
 
 /** Every module of the app, as both hosts serve it. */
 export function appModules(services: ServiceProvider): FunctionModule[] {
-  return [platformModule(services), pharmaciesModule(services), catalogModule(services)];
+  return [platformModule(services), pharmaciesModule(services), catalogModule(services), offersModule(services)];
 }

@@ -10,6 +10,7 @@ const DOCUMENTS: Record<string, string> = {
   pharmacies: 'shared/pharmacies/openapi.yaml',
   platform: 'shared/platform/openapi.yaml',
   catalog: 'shared/catalog/openapi.yaml',
+  offers: 'shared/offers/openapi.yaml',
 };
 
 const METHODS = ['get', 'put', 'post', 'patch', 'delete'] as const;

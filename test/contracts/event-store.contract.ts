@@ -83,6 +83,15 @@ export function eventStoreContract(adapter: string, open: () => Promise<EventSto
       assert.equal(await store.findIdempotentResponse(`test:${randomUUID()}`), undefined);
     });
 
+    it('stores a standalone idempotent response once', async () => {
+      const store = await open();
+      const key = `batch:${randomUUID()}`;
+      const response = { key, requestHash: 'h', status: 200, body: { results: [] }, headers: {} };
+      await store.saveIdempotentResponse(response);
+      assert.deepEqual(await store.findIdempotentResponse(key), response);
+      await assert.rejects(store.saveIdempotentResponse({ ...response, requestHash: 'other' }), IdempotencyKeyReused);
+    });
+
     it('keeps every appended event in the outbox until it is marked published', async () => {
       const store = await open();
       const appended = await store.append(stream(), 0, [event('Out1'), event('Out2')]);

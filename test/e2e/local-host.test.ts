@@ -128,6 +128,14 @@ describe('the local host over real HTTP', () => {
   describe('bad input never gets a 5xx, on every route', () => {
     const id = '0b0d6a8e-4a51-4a5e-9f7f-3c2f7a0b9d11';
     const huge = JSON.stringify({ tradeName: 'x'.repeat(MAX_BODY_BYTES) });
+    const offer = {
+      pharmacyId: id,
+      productId: '1c0d6a8e-4a51-4a5e-9f7f-3c2f7a0b9d11',
+      priceCents: 1000,
+      validFrom: '2026-01-01T00:00:00Z',
+      validUntil: '2099-01-01T00:00:00Z',
+      stock: 'in_stock',
+    };
     const bodyCases = (method: string, path: string) => [
       [method, path, '{"tradeName": ', 400, 'malformed JSON'],
       [method, path, '[]', 400, 'an array'],
@@ -213,6 +221,54 @@ describe('the local host over real HTTP', () => {
         ['GET', `products/${id}/history?limit=-1`, undefined, 400, 'a negative limit'],
       ],
       listCategories: [['GET', 'categories?all=1', undefined, 400, 'an unknown parameter']],
+      publishOffer: [
+        ...bodyCases('POST', 'offers').slice(0, 7),
+        ['POST', 'offers', { pharmacyId: id }, 400, 'missing fields'],
+        ['POST', 'offers', { ...offer, priceCents: 0 }, 400, 'a zero price'],
+        ['POST', 'offers', { ...offer, priceCents: 10.5 }, 400, 'a fractional price'],
+        ['POST', 'offers', { ...offer, priceCents: '1000' }, 400, 'a price as text'],
+        ['POST', 'offers', { ...offer, listPriceCents: 500 }, 400, 'a list price below the price'],
+        ['POST', 'offers', { ...offer, validUntil: '2020-01-01T00:00:00Z' }, 400, 'an offer ending before it starts'],
+        ['POST', 'offers', { ...offer, validFrom: 'yesterday' }, 400, 'a date that is not ISO-8601'],
+        ['POST', 'offers', { ...offer, stock: 'plenty' }, 400, 'an unknown stock level'],
+        ['POST', 'offers', offer, 422, 'a pharmacy and product that do not exist'],
+      ],
+      publishOfferBatch: [
+        ['POST', 'offers/batch', '{"items": [', 400, 'malformed JSON'],
+        ['POST', 'offers/batch', { items: [] }, 400, 'no items'],
+        ['POST', 'offers/batch', { items: Array.from({ length: 501 }, () => ({})) }, 400, 'more than 500 items'],
+        ['POST', 'offers/batch', { items: [offer], extra: true }, 400, 'an unknown field'],
+        ['POST', 'offers/batch', [offer], 400, 'an array instead of { items }'],
+        ['POST', 'offers/batch', JSON.stringify({ items: ['x'.repeat(300 * 1024)] }), 413, 'a body over its limit'],
+        ['POST', 'offers/batch', { items: [{}, offer] }, 200, 'bad items, answered one by one'],
+      ],
+      getOffer: [
+        ['GET', 'offers/123', undefined, 400, 'a bad id'],
+        ['GET', 'offers/batch', undefined, 400, 'the batch path read as an id'],
+        ['GET', `offers/${id}?x=1`, undefined, 400, 'an unknown parameter'],
+      ],
+      changeOfferPrice: [...bodyCases('POST', `offers/${id}/price`), ['POST', `offers/${id}/price`, { priceCents: -5 }, 400, 'a negative price']],
+      withdrawOffer: [
+        ['POST', `offers/${id}/withdrawal`, { reason: 'x' }, 400, 'a body where none is taken'],
+        ['POST', 'offers/1/withdrawal', undefined, 400, 'a bad id'],
+      ],
+      offerHistory: [
+        ['GET', 'offers/abc/history', undefined, 400, 'a bad id'],
+        ['GET', `offers/${id}/history?limit=0`, undefined, 400, 'limit 0'],
+      ],
+      productOffersNear: [
+        ['GET', `products/${id}/offers`, undefined, 400, 'no coordinates'],
+        ['GET', `products/${id}/offers?lat=0&lon=0&sort=rating`, undefined, 400, 'an unknown sort'],
+        ['GET', `products/${id}/offers?lat=0&lon=0&radiusKm=51`, undefined, 400, 'radius over the maximum'],
+        ['GET', 'products/x/offers?lat=0&lon=0', undefined, 400, 'a bad id'],
+        ['GET', `products/${id}/offers?lat=0&lon=0`, undefined, 404, 'a product that does not exist'],
+      ],
+      pharmacyOffers: [
+        ['GET', 'pharmacies/x/offers', undefined, 400, 'a bad id'],
+        ['GET', `pharmacies/${id}/offers?limit=0`, undefined, 400, 'limit 0'],
+        ['GET', `pharmacies/${id}/offers?cursor=!!`, undefined, 400, 'a forged cursor'],
+        ['GET', `pharmacies/${id}/offers`, undefined, 404, 'a pharmacy that does not exist'],
+      ],
       health: [['GET', 'health?verbose=1', undefined, 200, 'liveness ignores parameters']],
       healthReady: [['GET', 'health/ready', undefined, 200, 'readiness']],
     };

@@ -119,6 +119,10 @@ export class SqliteEventStore implements EventStore {
     return rows.map(toStoredEvent);
   }
 
+  async saveIdempotentResponse(response: IdempotentResponse): Promise<void> {
+    this.db.transaction(() => this.storeIdempotency(response))();
+  }
+
   async readIndex(name: string, key: string): Promise<string[]> {
     return this.statements.readIndex.all(name, key) as string[];
   }

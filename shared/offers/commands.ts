@@ -1,0 +1,192 @@
+import { createHash } from 'node:crypto';
+import type { HttpHandler } from '@azure/functions';
+import Joi from 'joi';
+import { productStatus } from '../catalog/status';
+import {
+  commandHandler,
+  idempotencyOf,
+  metadataOf,
+  runCommand,
+  type CommandSpec,
+  type SnapshotPolicy,
+} from '../kernel/command';
+import { DomainError, IdempotencyKeyReused } from '../kernel/errors';
+import { jsonResponse, MAX_BATCH_BODY_BYTES, readJsonBody, validate, withProblemDetails } from '../kernel/http';
+import type { ServiceProvider, Services } from '../kernel/services';
+import { pharmacyStatus } from '../pharmacies/status';
+import { offerDecider, STOCK_LEVELS, type Offer, type OfferCommand, type OfferEvent, type OfferTerms, type Price, type References } from './domain/offer';
+
+/** Fixed namespace of offer ids (UUID v5): one id per pharmacy and product, forever. */
+const OFFER_NAMESPACE = Buffer.from('6f9c1d2a4b7e4c5f8a3d0e1b2c4d5e6f', 'hex');
+
+/** The offer of a product at a pharmacy: publishing it twice updates it instead of duplicating it. */
+export function offerIdFor(pharmacyId: string, productId: string): string {
+  const hash = createHash('sha1').update(OFFER_NAMESPACE).update(`${pharmacyId.toLowerCase()}:${productId.toLowerCase()}`).digest();
+  hash[6] = (hash[6] & 0x0f) | 0x50;
+  hash[8] = (hash[8] & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+export const offerStreamId = (id: string) => `offer-${id}`;
+/** Bump the schema when the Offer state or evolve changes. */
+const snapshots: SnapshotPolicy = { schema: 'offer-v1', every: 50 };
+export const OFFERS_BY_PRODUCT = 'offers-by-product';
+/** The largest price accepted: R$ 1 000 000,00 (a typo guard, not a business limit). */
+const MAX_CENTS = 100_000_000;
+export const MAX_BATCH_ITEMS = 500;
+
+const cents = Joi.number().integer().min(1).max(MAX_CENTS);
+const reference = Joi.string().guid({ version: ['uuidv4', 'uuidv5', 'uuidv7'] });
+const instant = Joi.string().isoDate().max(40);
+
+export interface PublishBody extends OfferTerms {
+  pharmacyId: string;
+  productId: string;
+}
+
+export const publishSchema = Joi.object<PublishBody>({
+  pharmacyId: reference.required(),
+  productId: reference.required(),
+  priceCents: cents.required(),
+  listPriceCents: cents,
+  validFrom: instant.required(),
+  validUntil: instant.required(),
+  stock: Joi.string().valid(...STOCK_LEVELS).required(),
+});
+
+export const priceSchema = Joi.object<Price>({ priceCents: cents.required(), listPriceCents: cents });
+
+const batchSchema = Joi.object<{ items: unknown[] }>({
+  items: Joi.array().items(Joi.any()).min(1).max(MAX_BATCH_ITEMS).required(),
+});
+
+type OfferSpec<Body, Facts = undefined> = CommandSpec<Body, OfferCommand, OfferEvent, Offer, Facts>;
+
+function terms(body: PublishBody): OfferTerms {
+  return {
+    priceCents: body.priceCents,
+    ...(body.listPriceCents === undefined ? {} : { listPriceCents: body.listPriceCents }),
+    validFrom: new Date(body.validFrom).toISOString(),
+    validUntil: new Date(body.validUntil).toISOString(),
+    stock: body.stock,
+  };
+}
+
+async function references(services: Services, body: PublishBody): Promise<References> {
+  const [pharmacy, product] = await Promise.all([
+    pharmacyStatus(services.eventStore, body.pharmacyId.toLowerCase()),
+    productStatus(services.eventStore, body.productId.toLowerCase()),
+  ]);
+  return { pharmacy, product };
+}
+
+export const publishOfferSpec: OfferSpec<PublishBody, References> = {
+  name: 'publishOffer',
+  decider: offerDecider,
+  streamId: offerStreamId,
+  snapshots,
+  bodySchema: publishSchema,
+  identity: { kind: 'from-body', id: (body) => offerIdFor(body.pharmacyId, body.productId), location: (id) => `/api/offers/${id}` },
+  // Checked against the event store, not the read models: a pharmacy registered a
+  // millisecond ago can already publish, and a discontinued product cannot.
+  facts: references,
+  toCommand: ({ id, body, now, facts }) => ({
+    type: 'PublishOffer',
+    offerId: id,
+    pharmacyId: body.pharmacyId.toLowerCase(),
+    productId: body.productId.toLowerCase(),
+    terms: terms(body),
+    references: facts,
+    now,
+  }),
+  indexes: (events) =>
+    events.flatMap((event) => (event.type === 'OfferPublished' ? [{ name: OFFERS_BY_PRODUCT, key: event.data.productId }] : [])),
+};
+
+export const withdrawOfDiscontinuedProductSpec: OfferSpec<void> = {
+  name: 'withdrawOfferOfDiscontinuedProduct',
+  decider: offerDecider,
+  streamId: offerStreamId,
+  snapshots,
+  toCommand: ({ id, now }) => ({ type: 'WithdrawOfferOfDiscontinuedProduct', offerId: id, now }),
+};
+
+export const expireOfferSpec: OfferSpec<void> = {
+  name: 'expireOffer',
+  decider: offerDecider,
+  streamId: offerStreamId,
+  snapshots,
+  toCommand: ({ id, now }) => ({ type: 'ExpireOffer', offerId: id, now }),
+};
+
+/**
+ * The partner price feed: each item runs as its own publish, and fails on its own. The
+ * whole answer is what an Idempotency-Key replays. Should the process die half-way, a
+ * retry is still safe: publishing the same terms again changes nothing.
+ */
+function publishBatchHandler(services: ServiceProvider): HttpHandler {
+  return withProblemDetails(async (request, context) => {
+    const s = await services();
+    const { items } = validate(batchSchema, await readJsonBody(request, MAX_BATCH_BODY_BYTES), 'body');
+    const idempotency = idempotencyOf(request, 'publishOfferBatch', { items });
+    if (idempotency) {
+      const earlier = await s.eventStore.findIdempotentResponse(idempotency.key);
+      if (earlier && earlier.requestHash !== idempotency.requestHash) {
+        throw new IdempotencyKeyReused('this Idempotency-Key was used with another request');
+      }
+      if (earlier) return jsonResponse(earlier.status, earlier.body, { 'idempotent-replayed': 'true' });
+    }
+    // Many items name the same pharmacies and products: read each once per batch.
+    const seen = new Map<string, Promise<string>>();
+    const once = <T extends string>(key: string, load: () => Promise<T>) => {
+      if (!seen.has(key)) seen.set(key, load());
+      return seen.get(key)! as Promise<T>;
+    };
+    const spec: OfferSpec<PublishBody, References> = {
+      ...publishOfferSpec,
+      facts: async (services, body) => ({
+        pharmacy: await once(`pharmacy:${body.pharmacyId}`, () => pharmacyStatus(services.eventStore, body.pharmacyId.toLowerCase())),
+        product: await once(`product:${body.productId}`, () => productStatus(services.eventStore, body.productId.toLowerCase())),
+      }),
+    };
+    const metadata = metadataOf(request, context);
+    const results = [];
+    for (const [index, item] of items.entries()) {
+      try {
+        const result = await runCommand(s, spec, { body: validate(publishSchema, item, 'body'), metadata, context });
+        results.push({ index, status: result.status, id: result.body.id, version: result.body.version });
+      } catch (error) {
+        if (!(error instanceof DomainError)) throw error;
+        const errors = error.errors.length ? { errors: error.errors } : {};
+        results.push({ index, status: error.status, error: { title: error.title, detail: error.message, ...errors } });
+      }
+    }
+    const body = { results };
+    // A concurrent retry may have stored the same answer first; its items were no-ops for us.
+    if (idempotency) await s.eventStore.saveIdempotentResponse({ ...idempotency, status: 200, body, headers: {} }).catch(() => {});
+    return jsonResponse(200, body);
+  });
+}
+
+export function offerCommands(services: ServiceProvider) {
+  return {
+    publish: commandHandler(services, publishOfferSpec),
+    publishBatch: publishBatchHandler(services),
+    changePrice: commandHandler(services, {
+      name: 'changeOfferPrice',
+      decider: offerDecider,
+      streamId: offerStreamId,
+      snapshots,
+      bodySchema: priceSchema,
+      toCommand: ({ id, body, now }) => ({ type: 'ChangeOfferPrice' as const, offerId: id, price: body, now }),
+    }),
+    withdraw: commandHandler(services, {
+      name: 'withdrawOffer',
+      decider: offerDecider,
+      streamId: offerStreamId,
+      snapshots,
+      toCommand: ({ id, now }) => ({ type: 'WithdrawOffer' as const, offerId: id, now }),
+    }),
+  };
+}

@@ -1,0 +1,66 @@
+import type { DocumentProjection } from '../kernel/projection';
+import type { ReadDocument, StoredEvent } from '../kernel/ports';
+import { OFFER_EVENT_TYPES, type OfferEvent, type OfferTerms, type WithdrawalReason } from './domain/offer';
+
+export const OFFERS_CONTAINER = { name: 'offers', partitionKeyPath: '/id' };
+export const OFFERS_GENERATION = 'gen:offers';
+export const offerCacheKey = (id: string) => `offer:${id}`;
+
+export interface OfferDocument extends ReadDocument, OfferTerms {
+  pharmacyId: string;
+  productId: string;
+  /** Whole percent off the list price; 0 without one. */
+  discountPercent: number;
+  status: 'active' | 'withdrawn' | 'expired';
+  withdrawalReason?: WithdrawalReason;
+  publishedAt: string;
+  updatedAt: string;
+}
+
+export function discountPercent(terms: { priceCents: number; listPriceCents?: number }): number {
+  return terms.listPriceCents ? Math.round((1 - terms.priceCents / terms.listPriceCents) * 100) : 0;
+}
+
+function withTerms(document: OfferDocument, terms: OfferTerms): OfferDocument {
+  const { listPriceCents: _list, ...rest } = document;
+  return { ...rest, ...terms, discountPercent: discountPercent(terms) };
+}
+
+function applyOfferEvent(document: OfferDocument | undefined, stored: StoredEvent): OfferDocument | undefined {
+  const event = stored as unknown as OfferEvent;
+  const stamp = { version: stored.version, updatedAt: stored.occurredAt };
+  if (event.type === 'OfferPublished') {
+    const { offerId, pharmacyId, productId, publishedAt, ...terms } = event.data;
+    return { id: offerId, pharmacyId, productId, ...terms, discountPercent: discountPercent(terms), status: 'active', publishedAt, ...stamp };
+  }
+  if (!document) return undefined;
+  switch (event.type) {
+    case 'OfferRevised': {
+      const { offerId: _id, revisedAt: _at, ...terms } = event.data;
+      const { withdrawalReason: _reason, ...rest } = document;
+      return { ...withTerms(rest as OfferDocument, terms), status: 'active', ...stamp };
+    }
+    case 'OfferPriceChanged': {
+      const { offerId: _id, changedAt: _at, ...price } = event.data;
+      const { validFrom, validUntil, stock } = document;
+      return { ...withTerms(document, { ...price, validFrom, validUntil, stock }), ...stamp };
+    }
+    case 'OfferWithdrawn':
+      return { ...document, status: 'withdrawn', withdrawalReason: event.data.reason, ...stamp };
+    case 'OfferExpired':
+      return { ...document, status: 'expired', ...stamp };
+    default:
+      return { ...document, ...stamp };
+  }
+}
+
+export const offersProjection: DocumentProjection<OfferDocument> = {
+  name: 'offersProjector',
+  subscription: 'offers-read',
+  container: OFFERS_CONTAINER,
+  streamPrefix: 'offer-',
+  eventTypes: OFFER_EVENT_TYPES,
+  apply: applyOfferEvent,
+  cacheKeys: (id) => [offerCacheKey(id)],
+  cacheGenerations: [OFFERS_GENERATION],
+};

@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import Joi from 'joi';
+import { PRODUCTS_CONTAINER, productCacheKey, type ProductDocument } from '../catalog/projection';
+import { uuidSchema } from '../kernel/command';
+import { NotFound } from '../kernel/errors';
+import { jsonResponse, queryObject, validate, withProblemDetails } from '../kernel/http';
+import type { ReadDocument } from '../kernel/ports';
+import { collect, readThrough, type CacheOutcome } from '../kernel/query';
+import { byIdHandler, historyHandler, keysetPage, limitSchema, type DocumentView } from '../kernel/read-handlers';
+import type { ServiceProvider, Services } from '../kernel/services';
+import { isOpenAt } from '../pharmacies/domain/opening-hours';
+import { PHARMACIES_CONTAINER, pharmacyCacheKey, type PharmacyDocument } from '../pharmacies/projection';
+import { activePharmaciesNear } from '../pharmacies/queries';
+import { offerStreamId } from './commands';
+import { OFFERS_CONTAINER, OFFERS_GENERATION, offerCacheKey, type OfferDocument } from './projection';
+
+const offerView: DocumentView<OfferDocument> = {
+  noun: 'offer',
+  container: OFFERS_CONTAINER.name,
+  cacheKey: offerCacheKey,
+  // Validity is read-time: an offer past validUntil is no longer current even before its expiry event.
+  variant: (offer, now) => (isCurrent(offer, now) ? 'current' : 'ended'),
+  present: (offer, now) => ({ ...offer, current: isCurrent(offer, now) }),
+};
+
+/** Current: active, and now within [validFrom, validUntil). */
+export function isCurrent(offer: OfferDocument, now: Date): boolean {
+  const at = now.getTime();
+  return offer.status === 'active' && Date.parse(offer.validFrom) <= at && at < Date.parse(offer.validUntil);
+}
+
+/** Offered to customers: current, and in stock or low. */
+const isOnSale = (offer: OfferDocument, now: Date) => isCurrent(offer, now) && offer.stock !== 'out_of_stock';
+
+const nearSchema = Joi.object({
+  lat: Joi.number().min(-90).max(90).required(),
+  lon: Joi.number().min(-180).max(180).required(),
+  radiusKm: Joi.number().greater(0).max(50).default(5),
+  openNow: Joi.boolean(),
+  sort: Joi.string().valid('price', 'distance').default('price'),
+  limit: limitSchema(20, 100),
+});
+
+const pharmacyOffersSchema = Joi.object({ limit: limitSchema(20, 100), cursor: Joi.string().max(512) });
+
+/** A document by id through the cache, for joins: a product or a pharmacy of a listing. */
+async function cachedDocument<D extends ReadDocument>(services: Services, container: string, key: string, id: string) {
+  return readThrough(services, key, async () => (await services.readStore.container<D>(container).get(id))?.document);
+}
+
+const worst = (outcomes: CacheOutcome[]): CacheOutcome =>
+  outcomes.includes('stale') ? 'stale' : outcomes.includes('miss') ? 'miss' : 'hit';
+
+export function offerQueries(services: ServiceProvider) {
+  return {
+    byId: byIdHandler(services, offerView),
+
+    /**
+     * "Where is this medicine cheapest near me": the active pharmacies near the point,
+     * then this product's active offers at those pharmacies, joined at read time, so a
+     * closed, reopened, renamed or relocated pharmacy shows as it is now.
+     */
+    cheapestNear: withProblemDetails(async (request) => {
+      const s = await services();
+      const productId = validate(uuidSchema, request.params.id, 'path');
+      const { lat, lon, radiusKm, openNow, sort, limit } = validate(nearSchema, queryObject(request), 'query');
+      const product = await cachedDocument<ProductDocument>(s, PRODUCTS_CONTAINER.name, productCacheKey(productId), productId);
+      if (!product.value) throw new NotFound(`no product ${productId}`);
+      const near = await activePharmaciesNear(s, { lat, lon }, radiusKm);
+      const byPharmacy = new Map(near.pharmacies.map((entry) => [entry.pharmacy.id, entry]));
+      const ids = [...byPharmacy.keys()].sort();
+      const offers = ids.length
+        ? await readThrough(
+            s,
+            // The pharmacies in reach, hashed: a box in a city can hold thousands.
+            `offers:product:${productId}:${createHash('sha1').update(ids.join(',')).digest('base64url')}`,
+            () =>
+              collect(
+                s.readStore.container<OfferDocument>(OFFERS_CONTAINER.name),
+                {
+                  query: "SELECT * FROM c WHERE c.productId = @product AND c.status = 'active' AND ARRAY_CONTAINS(@pharmacies, c.pharmacyId)",
+                  parameters: [
+                    { name: '@product', value: productId },
+                    { name: '@pharmacies', value: ids },
+                  ],
+                },
+                ids.length,
+              ),
+            OFFERS_GENERATION,
+          )
+        : { value: [] as OfferDocument[], cache: 'hit' as const };
+      const now = s.clock.now();
+      const items = (offers.value ?? [])
+        .filter((offer) => isOnSale(offer, now))
+        .map((offer) => {
+          const { pharmacy, distanceKm } = byPharmacy.get(offer.pharmacyId)!;
+          return {
+            offerId: offer.id,
+            priceCents: offer.priceCents,
+            listPriceCents: offer.listPriceCents ?? null,
+            discountPercent: offer.discountPercent,
+            stock: offer.stock,
+            validUntil: offer.validUntil,
+            distanceKm,
+            pharmacy: {
+              id: pharmacy.id,
+              tradeName: pharmacy.tradeName,
+              address: pharmacy.address,
+              location: pharmacy.location,
+              openNow: isOpenAt(pharmacy.openingHours, pharmacy.timeZone, now),
+            },
+          };
+        })
+        .filter((item) => openNow === undefined || item.pharmacy.openNow === openNow)
+        .sort((a, b) =>
+          sort === 'price'
+            ? a.priceCents - b.priceCents || a.distanceKm - b.distanceKm
+            : a.distanceKm - b.distanceKm || a.priceCents - b.priceCents,
+        )
+        .slice(0, limit);
+      const { searchPrefixes: _p, sortKey: _k, gtin14: _g, ...productView } = product.value;
+      return jsonResponse(
+        200,
+        { product: { id: productView.id, name: productView.name, presentation: productView.presentation, gtin: productView.gtin }, items },
+        { 'x-cache': worst([product.cache, near.cache, offers.cache ?? 'miss']) },
+      );
+    }),
+
+    /** A pharmacy's current offers, with each product's name, presentation and GTIN as they are now. */
+    atPharmacy: withProblemDetails(async (request) => {
+      const s = await services();
+      const pharmacyId = validate(uuidSchema, request.params.id, 'path');
+      const { limit, cursor } = validate(pharmacyOffersSchema, queryObject(request), 'query');
+      const now = s.clock.now();
+      const page = await keysetPage<OfferDocument>(s, {
+        container: OFFERS_CONTAINER.name,
+        cacheKey: `offers:pharmacy:${pharmacyId}`,
+        generation: OFFERS_GENERATION,
+        query: (after) => ({
+          query: "SELECT * FROM c WHERE c.pharmacyId = @pharmacy AND c.status = 'active' AND c.id > @after ORDER BY c.id",
+          parameters: [
+            { name: '@pharmacy', value: pharmacyId },
+            { name: '@after', value: after },
+          ],
+        }),
+        keyOf: (offer) => offer.id,
+        matches: (offer) => isCurrent(offer, now),
+        limit,
+        cursor,
+      });
+      // After the page, so that a bad cursor reads as such.
+      const pharmacy = await cachedDocument<PharmacyDocument>(s, PHARMACIES_CONTAINER.name, pharmacyCacheKey(pharmacyId), pharmacyId);
+      if (!pharmacy.value) throw new NotFound(`no pharmacy ${pharmacyId}`);
+      const products = await Promise.all(
+        page.items.map((offer) => cachedDocument<ProductDocument>(s, PRODUCTS_CONTAINER.name, productCacheKey(offer.productId), offer.productId)),
+      );
+      const items = page.items.map((offer, index) => {
+        const product = products[index].value;
+        return {
+          offerId: offer.id,
+          priceCents: offer.priceCents,
+          listPriceCents: offer.listPriceCents ?? null,
+          discountPercent: offer.discountPercent,
+          stock: offer.stock,
+          validUntil: offer.validUntil,
+          product: product
+            ? { id: product.id, name: product.name, presentation: product.presentation, gtin: product.gtin }
+            : { id: offer.productId },
+        };
+      });
+      return jsonResponse(200, { items, nextCursor: page.nextCursor });
+    }),
+
+    history: historyHandler(services, 'offer', offerStreamId),
+  };
+}

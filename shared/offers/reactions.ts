@@ -1,0 +1,106 @@
+import type { InvocationContext, Timer } from '@azure/functions';
+import { productStatus } from '../catalog/status';
+import { metadataCausedBy, runCommand } from '../kernel/command';
+import { ConcurrencyConflict } from '../kernel/errors';
+import type { StoredEvent } from '../kernel/ports';
+import { toStoredEvent } from '../kernel/projection';
+import type { EventHandlerDeclaration, TimerDeclaration } from '../kernel/routes';
+import type { ServiceProvider, Services } from '../kernel/services';
+import { expireOfferSpec, OFFERS_BY_PRODUCT, offerStreamId, withdrawOfDiscontinuedProductSpec } from './commands';
+import { OFFERS_CONTAINER, type OfferDocument } from './projection';
+
+const ACTOR = 'system:offers';
+const ATTEMPTS = 5;
+
+/** Runs a reaction's command; a concurrent write to the same offer is simply tried again. */
+async function withdrawOffer(services: Services, offerId: string, cause: StoredEvent, context: InvocationContext) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runCommand(services, withdrawOfDiscontinuedProductSpec, {
+        id: offerId,
+        body: undefined,
+        metadata: metadataCausedBy(cause, ACTOR),
+        context,
+      });
+    } catch (error) {
+      if (!(error instanceof ConcurrencyConflict) || attempt >= ATTEMPTS) throw error;
+    }
+  }
+}
+
+/**
+ * Product discontinued → each of its active offers is withdrawn, an event in the offer's
+ * own stream that names the reason. The offers are found through the write side's index,
+ * committed with each offer, so none is missed however far the read models lag.
+ */
+export function withdrawOffersOfDiscontinuedProduct(services: ServiceProvider): EventHandlerDeclaration {
+  return {
+    name: 'withdrawOffersOfDiscontinuedProduct',
+    subscription: 'offers-product-discontinued',
+    eventTypes: ['ProductDiscontinued'],
+    handler: async (message, context) => {
+      const s = await services();
+      const event = toStoredEvent(message);
+      const productId = (event.data as { productId: string }).productId;
+      for (const streamId of await s.eventStore.readIndex(OFFERS_BY_PRODUCT, productId)) {
+        await withdrawOffer(s, streamId.slice(offerStreamId('').length), event, context);
+      }
+    },
+  };
+}
+
+/**
+ * An offer published (or republished) while its product was being discontinued: the
+ * check before publishing saw the product active, the discontinuation's reaction may have
+ * listed the offers before this one was committed. Checking again after the commit closes
+ * that window.
+ */
+export function withdrawOfferPublishedForDiscontinuedProduct(services: ServiceProvider): EventHandlerDeclaration {
+  return {
+    name: 'withdrawOfferPublishedForDiscontinuedProduct',
+    subscription: 'offers-published-check',
+    eventTypes: ['OfferPublished', 'OfferRevised'],
+    handler: async (message, context) => {
+      const s = await services();
+      const event = toStoredEvent(message);
+      const offerId = event.streamId.slice(offerStreamId('').length);
+      const [published] = await s.eventStore.readStream(event.streamId, { limit: 1 });
+      const productId = (published?.data as { productId?: string } | undefined)?.productId;
+      if (productId && (await productStatus(s.eventStore, productId)) === 'discontinued') {
+        await withdrawOffer(s, offerId, event, context);
+      }
+    },
+  };
+}
+
+/** How many expired offers one run handles; the next run takes the rest. */
+const EXPIRY_BATCH = 1000;
+
+/**
+ * Offers past validUntil get an expiry event (queries already hide them: this keeps the
+ * state and the audit trail true). Candidates come from the read model; the decider
+ * checks each against the event store, so a renewed offer is never expired.
+ */
+export function expireOffersTimer(services: ServiceProvider): TimerDeclaration {
+  return {
+    name: 'expireOffers',
+    schedule: '0 * * * * *',
+    handler: async (_timer: Timer, context: InvocationContext) => {
+      const s = await services();
+      const now = s.clock.now().toISOString();
+      const page = await s.readStore.container<OfferDocument>(OFFERS_CONTAINER.name).queryPage(
+        { query: "SELECT * FROM c WHERE c.status = 'active' AND c.validUntil <= @now", parameters: [{ name: '@now', value: now }] },
+        EXPIRY_BATCH,
+      );
+      for (const offer of page.items) {
+        await runCommand(s, expireOfferSpec, {
+          id: offer.id,
+          body: undefined,
+          metadata: { correlationId: context.invocationId, causationId: context.invocationId, actor: ACTOR },
+          context,
+        }).catch((error) => context.warn(`offer ${offer.id} not expired this run`, error instanceof Error ? error.message : ''));
+      }
+      if (page.items.length) context.log(`expiry checked ${page.items.length} offer(s) past validUntil`);
+    },
+  };
+}
