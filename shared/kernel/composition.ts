@@ -36,6 +36,8 @@ export async function compose(settings: Settings, containers: ContainerDefinitio
     guardRead: await readGuard(settings),
     readStoreIsEphemeral: ephemeral,
     async close() {
+      // Let deliveries in flight finish (bounded): closing the read store under them would dead-letter them.
+      await Promise.race([bus.idle(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
       await bus.close();
       await readStore.close();
       await cache.close();

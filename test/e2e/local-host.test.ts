@@ -109,6 +109,55 @@ describe('the local host over real HTTP', () => {
     assert.ok(!after.body.items.some((p: { id: string }) => p.id === closest), 'a closed pharmacy leaves nearby at once');
   });
 
+  it('add product → offers at three pharmacies → cheapest near me → discontinue → offers gone → history says why', async () => {
+    const product = await call('POST', 'products', {
+      gtin: '7896658000010',
+      name: 'Ibuprofeno E2E 400 mg',
+      brand: 'Teste',
+      manufacturer: 'Laboratório Teste',
+      activeIngredients: ['ibuprofeno'],
+      presentation: '400 mg, 10 cápsulas',
+      form: 'capsule',
+      category: 'medicines',
+      prescription: 'none',
+      generic: false,
+    });
+    assert.equal(product.status, 201);
+    const pharmacies: string[] = [];
+    for (const [index, lat] of [-3.7300, -3.7350, -3.7400].entries()) {
+      const created = await call('POST', 'pharmacies', pharmacyBody({
+        tradeName: `Farmácia Fortaleza ${index + 1}`,
+        location: { lat, lon: -38.5270 },
+        address: { street: 'Avenida Beira Mar', number: String(100 + index), district: 'Meireles', city: 'Fortaleza', state: 'CE', postalCode: '60165-121' },
+        openingHours: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((day) => ({ day, opens: '00:00', closes: '24:00' })),
+      }));
+      pharmacies.push(created.body.id);
+    }
+    const validity = { validFrom: new Date(Date.now() - 3_600_000).toISOString(), validUntil: new Date(Date.now() + 86_400_000).toISOString(), stock: 'in_stock' };
+    const prices = [2590, 1990, 2290];
+    const feed = await call('POST', 'offers/batch', {
+      items: pharmacies.map((pharmacyId, index) => ({ pharmacyId, productId: product.body.id, priceCents: prices[index], ...validity })),
+    });
+    assert.deepEqual(feed.body.results.map((r: { status: number }) => r.status), [201, 201, 201]);
+    await services.bus.idle?.();
+
+    const near = await call('GET', `products/${product.body.id}/offers?lat=-3.7350&lon=-38.5270&radiusKm=3`);
+    assert.deepEqual(near.body.items.map((i: { priceCents: number }) => i.priceCents), [1990, 2290, 2590]);
+    assert.equal(near.body.items[0].pharmacy.tradeName, 'Farmácia Fortaleza 2');
+    assert.equal(near.body.items[0].pharmacy.openNow, true);
+
+    assert.equal((await call('POST', `products/${product.body.id}/discontinuation`)).status, 200);
+    await services.bus.idle?.();
+    const after = await call('GET', `products/${product.body.id}/offers?lat=-3.7350&lon=-38.5270&radiusKm=3`);
+    assert.deepEqual(after.body.items, []);
+    const offerId = feed.body.results[1].id;
+    const offerHistory = await call('GET', `offers/${offerId}/history`);
+    assert.deepEqual(offerHistory.body.items.map((e: { type: string }) => e.type), ['OfferPublished', 'OfferWithdrawn']);
+    assert.equal(offerHistory.body.items[1].data.reason, 'product-discontinued');
+    const offer = await call('GET', `offers/${offerId}`);
+    assert.deepEqual([offer.body.status, offer.body.withdrawalReason, offer.body.current], ['withdrawn', 'product-discontinued', false]);
+  });
+
   it('answers health and readiness with each dependency', async () => {
     assert.deepEqual((await call('GET', 'health')).body, { status: 'healthy' });
     const ready = await call('GET', 'health/ready');

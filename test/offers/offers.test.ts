@@ -1,0 +1,244 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { InvocationContext } from '@azure/functions';
+import { gtinCheckDigit } from '../../shared/catalog/domain/gtin';
+import type { StoredEvent } from '../../shared/kernel/ports';
+import { offerIdFor } from '../../shared/offers/commands';
+import { expireOffersTimer, withdrawOfferPublishedForDiscontinuedProduct, withdrawOffersOfDiscontinuedProduct } from '../../shared/offers/reactions';
+import { demoProducts } from '../../local/demo-products';
+import { testApp } from '../support/app';
+import { pharmacyBody } from '../support/fixtures';
+import { invoke } from '../support/http';
+
+const DAY = 86_400_000;
+const context = () => new InvocationContext({ functionName: 'test', logHandler: () => {} });
+let gtins = 0;
+const freshGtin = () => {
+  gtins += 1;
+  const body = `789${String(900_000_000 + (Date.now() % 1000) * 1000 + gtins).slice(-9)}`;
+  return body + gtinCheckDigit(body);
+};
+
+describe('Offers', () => {
+  let app: Awaited<ReturnType<typeof testApp>>;
+  const here = { lat: -23.5614, lon: -46.6559 };
+
+  before(async () => {
+    app = await testApp();
+  });
+  after(() => app.services.dispose());
+
+  const post = (name: string, body?: unknown, params: Record<string, string> = {}, headers: Record<string, string> = {}) =>
+    invoke(app.handler(name), { method: 'POST', body, params, headers });
+  const get = (name: string, path: string, params: Record<string, string> = {}) => invoke(app.handler(name), { path, params });
+
+  async function pharmacyAt(lat: number, lon: number, tradeName: string, hours = [{ day: 'mon', opens: '00:00', closes: '24:00' }]) {
+    const { body } = await post('registerPharmacy', pharmacyBody({ tradeName, location: { lat, lon }, openingHours: hours }));
+    return body.id as string;
+  }
+  async function product(name = 'Dipirona Teste 500 mg') {
+    const { body, status } = await post('registerProduct', { ...demoProducts()[0], name, gtin: freshGtin() });
+    assert.equal(status, 201);
+    return body.id as string;
+  }
+  const validFrom = new Date(Date.now() - DAY).toISOString();
+  const validUntil = new Date(Date.now() + 10 * DAY).toISOString();
+  const offer = (pharmacyId: string, productId: string, priceCents: number, extra: object = {}) => ({
+    pharmacyId,
+    productId,
+    priceCents,
+    validFrom,
+    validUntil,
+    stock: 'in_stock',
+    ...extra,
+  });
+  const cheapest = async (productId: string, query = '') => {
+    await app.settle();
+    const response = await get('productOffersNear', `products/${productId}/offers?lat=${here.lat}&lon=${here.lon}&radiusKm=5${query}`, { id: productId });
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    return response.body;
+  };
+  const history = async (offerId: string) => (await get('offerHistory', `offers/${offerId}/history`, { id: offerId })).body.items;
+
+  it('publishes once per pharmacy and product: 201, then 200 for an update, nothing for a repeat', async () => {
+    const [pharmacyId, productId] = [await pharmacyAt(-23.56, -46.65, 'Drogaria Um'), await product()];
+    const first = await post('publishOffer', offer(pharmacyId, productId, 1000));
+    assert.equal(first.status, 201);
+    assert.equal(first.body.id, offerIdFor(pharmacyId, productId));
+    assert.equal(first.headers.get('location'), `/api/offers/${first.body.id}`);
+    const same = await post('publishOffer', offer(pharmacyId, productId, 1000));
+    assert.deepEqual([same.status, same.body.version], [200, 1]);
+    const cheaper = await post('publishOffer', offer(pharmacyId, productId, 900));
+    assert.deepEqual([cheaper.status, cheaper.body.version], [200, 2]);
+    const upper = await post('publishOffer', offer(pharmacyId.toUpperCase(), productId, 900));
+    assert.equal(upper.body.id, first.body.id, 'the id does not depend on the case of the ids');
+  });
+
+  it('checks the pharmacy and the product against the write side at once', async () => {
+    const [pharmacyId, productId] = [await pharmacyAt(-23.56, -46.65, 'Drogaria Recém Aberta'), await product()];
+    // No settle: the read models may not know either yet, the event store does.
+    assert.equal((await post('publishOffer', offer(pharmacyId, productId, 500))).status, 201);
+    assert.equal((await post('publishOffer', offer(randomUUID(), productId, 500))).status, 422);
+    await post('closePharmacy', undefined, { id: pharmacyId });
+    assert.equal((await post('publishOffer', offer(pharmacyId, productId, 400))).status, 409);
+  });
+
+  it('answers "cheapest near me": in stock or low, within the radius, cheapest first, or closest first', async () => {
+    const productId = await product('Paracetamol Teste 750 mg');
+    const near = await pharmacyAt(-23.5620, -46.6560, 'Perto');
+    const middle = await pharmacyAt(-23.5700, -46.6600, 'Meio');
+    const far = await pharmacyAt(-23.5900, -46.6700, 'Longe');
+    const outside = await pharmacyAt(-23.7000, -46.8000, 'Fora do raio');
+    const noStock = await pharmacyAt(-23.5615, -46.6558, 'Sem estoque');
+    await post('publishOffer', offer(near, productId, 1500));
+    await post('publishOffer', offer(middle, productId, 1200, { listPriceCents: 1600, stock: 'low' }));
+    await post('publishOffer', offer(far, productId, 1000));
+    await post('publishOffer', offer(outside, productId, 100));
+    await post('publishOffer', offer(noStock, productId, 50, { stock: 'out_of_stock' }));
+    const byPrice = await cheapest(productId);
+    assert.deepEqual(byPrice.items.map((i: { pharmacy: { tradeName: string } }) => i.pharmacy.tradeName), ['Longe', 'Meio', 'Perto']);
+    assert.equal(byPrice.items[1].discountPercent, 25);
+    assert.equal(byPrice.items[1].listPriceCents, 1600);
+    assert.ok(byPrice.items.every((i: { distanceKm: number }) => i.distanceKm <= 5));
+    assert.equal(byPrice.product.name, 'Paracetamol Teste 750 mg');
+    const byDistance = await cheapest(productId, '&sort=distance');
+    assert.deepEqual(byDistance.items.map((i: { pharmacy: { tradeName: string } }) => i.pharmacy.tradeName), ['Perto', 'Meio', 'Longe']);
+  });
+
+  it('follows the pharmacy as it is now: closed leaves, reopened returns at its price, renamed and moved show so', async () => {
+    const productId = await product('Loratadina Teste 10 mg');
+    const pharmacyId = await pharmacyAt(-23.5630, -46.6570, 'Drogaria Antes');
+    await post('publishOffer', offer(pharmacyId, productId, 777));
+    assert.equal((await cheapest(productId)).items[0].priceCents, 777);
+    await post('closePharmacy', undefined, { id: pharmacyId });
+    assert.deepEqual((await cheapest(productId)).items, []);
+    await post('reopenPharmacy', undefined, { id: pharmacyId });
+    assert.equal((await cheapest(productId)).items[0].priceCents, 777, 'no price lost');
+    await invoke(app.handler('changePharmacyProfile'), { method: 'PATCH', params: { id: pharmacyId }, body: { tradeName: 'Drogaria Depois' } });
+    assert.equal((await cheapest(productId)).items[0].pharmacy.tradeName, 'Drogaria Depois');
+    const address = { street: 'Rua da Bahia', number: '1', district: 'Centro', city: 'Belo Horizonte', state: 'MG', postalCode: '30160-011' };
+    await post('relocatePharmacy', { address, location: { lat: -19.92, lon: -43.94 } }, { id: pharmacyId });
+    assert.deepEqual((await cheapest(productId)).items, [], 'moved out of reach');
+  });
+
+  it('lists a pharmacy’s current offers with the product as it is now', async () => {
+    const pharmacyId = await pharmacyAt(-23.55, -46.64, 'Vitrine');
+    const productIds = [await product('Produto A'), await product('Produto B'), await product('Produto C')];
+    for (const [index, productId] of productIds.entries()) await post('publishOffer', offer(pharmacyId, productId, 100 * (index + 1)));
+    await post('withdrawOffer', undefined, { id: offerIdFor(pharmacyId, productIds[2]) });
+    await invoke(app.handler('changeProduct'), { method: 'PATCH', params: { id: productIds[0] }, body: { name: 'Produto A Renomeado' } });
+    await app.settle();
+    const first = await get('pharmacyOffers', `pharmacies/${pharmacyId}/offers?limit=1`, { id: pharmacyId });
+    const rest = await get('pharmacyOffers', `pharmacies/${pharmacyId}/offers?limit=10&cursor=${first.body.nextCursor}`, { id: pharmacyId });
+    const items = [...first.body.items, ...rest.body.items];
+    assert.deepEqual(items.map((i: { product: { name: string } }) => i.product.name).sort(), ['Produto A Renomeado', 'Produto B']);
+    assert.ok(items.every((i: { product: { gtin: string; presentation: string } }) => i.product.gtin && i.product.presentation));
+    assert.equal(rest.body.nextCursor, null);
+  });
+
+  describe('a discontinued product', () => {
+    it('has its active offers withdrawn, each with the reason in its history; reinstating does not republish', async () => {
+      const productId = await product('Descontinuado Teste');
+      const pharmacies = [await pharmacyAt(-23.561, -46.655, 'A'), await pharmacyAt(-23.562, -46.656, 'B'), await pharmacyAt(-23.563, -46.657, 'C')];
+      for (const pharmacyId of pharmacies) await post('publishOffer', offer(pharmacyId, productId, 300));
+      await post('withdrawOffer', undefined, { id: offerIdFor(pharmacies[2], productId) });
+      assert.equal((await cheapest(productId)).items.length, 2);
+      const stopped = await post('discontinueProduct', undefined, { id: productId });
+      assert.equal(stopped.status, 200);
+      assert.deepEqual((await cheapest(productId)).items, []);
+      const [discontinuation] = (await app.services.eventStore.readStream(`product-${productId}`, { afterVersion: 1 }));
+      for (const pharmacyId of pharmacies.slice(0, 2)) {
+        const events = await history(offerIdFor(pharmacyId, productId));
+        const last = events[events.length - 1];
+        assert.equal(last.type, 'OfferWithdrawn');
+        assert.equal(last.data.reason, 'product-discontinued');
+        assert.equal(last.metadata.actor, 'system:offers');
+        const stored = await app.services.eventStore.readStream(`offer-${offerIdFor(pharmacyId, productId)}`);
+        assert.equal(stored[stored.length - 1].metadata.causationId, discontinuation.eventId, 'caused by the discontinuation');
+      }
+      const alreadyWithdrawn = await history(offerIdFor(pharmacies[2], productId));
+      assert.equal(alreadyWithdrawn[alreadyWithdrawn.length - 1].data.reason, 'withdrawn-by-pharmacy');
+      await post('reinstateProduct', undefined, { id: productId });
+      assert.deepEqual((await cheapest(productId)).items, [], 'reinstatement does not republish');
+    });
+
+    it('withdraws once however often, and in whatever order, the event is delivered', async () => {
+      const productId = await product('Duplicado Teste');
+      const pharmacyId = await pharmacyAt(-23.561, -46.655, 'D');
+      await post('publishOffer', offer(pharmacyId, productId, 300));
+      await post('discontinueProduct', undefined, { id: productId });
+      await app.settle();
+      const [registered, discontinued] = await app.services.eventStore.readStream(`product-${productId}`);
+      const reaction = withdrawOffersOfDiscontinuedProduct(async () => app.services);
+      await reaction.handler(JSON.stringify(discontinued), context());
+      await reaction.handler(discontinued, context());
+      await reaction.handler(registered, context()).catch(() => {});
+      const withdrawals = (await history(offerIdFor(pharmacyId, productId))).filter((e: { type: string }) => e.type === 'OfferWithdrawn');
+      assert.equal(withdrawals.length, 1);
+    });
+
+    it('catches an offer committed after the discontinuation listed the product’s offers', async () => {
+      const productId = await product('Corrida Teste');
+      const pharmacyId = await pharmacyAt(-23.561, -46.655, 'E');
+      await post('discontinueProduct', undefined, { id: productId });
+      await app.settle();
+      // The race: the publish's check saw the product active, its commit lands after the
+      // discontinuation's reaction ran. Written here as the event the publish would append.
+      const offerId = offerIdFor(pharmacyId, productId);
+      const [published] = await app.services.eventStore.append(`offer-${offerId}`, 0, [
+        { eventId: randomUUID(), type: 'OfferPublished', data: { offerId, ...offer(pharmacyId, productId, 100), publishedAt: new Date().toISOString() }, metadata: { correlationId: 'race' } },
+      ]);
+      const guard = withdrawOfferPublishedForDiscontinuedProduct(async () => app.services);
+      await guard.handler(published as StoredEvent, context());
+      await guard.handler(published as StoredEvent, context());
+      const events = await app.services.eventStore.readStream(`offer-${offerId}`);
+      assert.deepEqual(events.map((e) => e.type), ['OfferPublished', 'OfferWithdrawn']);
+    });
+  });
+
+  describe('the partner feed', () => {
+    it('answers each item on its own: new, updated, invalid, unknown', async () => {
+      const [pharmacyId, productId, other] = [await pharmacyAt(-23.56, -46.65, 'Feed'), await product('Feed A'), await product('Feed B')];
+      await post('publishOffer', offer(pharmacyId, productId, 1000));
+      const response = await invoke(app.handler('publishOfferBatch'), {
+        method: 'POST',
+        body: { items: [offer(pharmacyId, productId, 900), offer(pharmacyId, other, 500), { ...offer(pharmacyId, other, 5), priceCents: 0 }, offer(randomUUID(), other, 5), 'nonsense'] },
+      });
+      assert.equal(response.status, 200);
+      assert.deepEqual(response.body.results.map((r: { index: number; status: number }) => [r.index, r.status]), [[0, 200], [1, 201], [2, 400], [3, 422], [4, 400]]);
+      assert.equal(response.body.results[1].id, offerIdFor(pharmacyId, other));
+      assert.equal(response.body.results[2].error.errors[0].field, 'priceCents');
+    });
+
+    it('replays a retried batch with the same Idempotency-Key, writing nothing, and 422s another body', async () => {
+      const [pharmacyId, productId] = [await pharmacyAt(-23.56, -46.65, 'Retry'), await product('Retry A')];
+      const batch = { items: [offer(pharmacyId, productId, 1000)] };
+      const headers = { 'idempotency-key': `feed-${randomUUID()}` };
+      const first = await invoke(app.handler('publishOfferBatch'), { method: 'POST', body: batch, headers });
+      await post('publishOffer', offer(pharmacyId, productId, 800));
+      const retry = await invoke(app.handler('publishOfferBatch'), { method: 'POST', body: batch, headers });
+      assert.deepEqual(retry.body, first.body);
+      assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+      const stored = await app.services.eventStore.readStream(`offer-${offerIdFor(pharmacyId, productId)}`);
+      assert.equal(stored.length, 2, 'the retry wrote nothing (the price stays 800)');
+      const other = await invoke(app.handler('publishOfferBatch'), { method: 'POST', body: { items: [offer(pharmacyId, productId, 1)] }, headers });
+      assert.equal(other.status, 422);
+    });
+  });
+
+  it('expires offers past validUntil through the timer, and leaves current ones alone', async () => {
+    const [pharmacyId, productId, lasting] = [await pharmacyAt(-23.56, -46.65, 'Prazo'), await product('Prazo A'), await product('Prazo B')];
+    await post('publishOffer', offer(pharmacyId, productId, 100, { validUntil: new Date(Date.now() + DAY).toISOString() }));
+    await post('publishOffer', offer(pharmacyId, lasting, 100, { validUntil: new Date(Date.now() + 20 * DAY).toISOString() }));
+    await app.settle();
+    const later = { ...app.services, clock: { now: () => new Date(Date.now() + 2 * DAY) } };
+    const timer = expireOffersTimer(async () => later);
+    await timer.handler({ isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: { last: '', next: '', lastUpdated: '' } }, context());
+    await timer.handler({ isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: { last: '', next: '', lastUpdated: '' } }, context());
+    const expired = await app.services.eventStore.readStream(`offer-${offerIdFor(pharmacyId, productId)}`);
+    assert.deepEqual(expired.map((e) => e.type), ['OfferPublished', 'OfferExpired']);
+    const current = await app.services.eventStore.readStream(`offer-${offerIdFor(pharmacyId, lasting)}`);
+    assert.deepEqual(current.map((e) => e.type), ['OfferPublished']);
+  });
+});
