@@ -42,7 +42,7 @@ interface Measured {
 }
 
 async function load(label: string, options: autocannon.Options): Promise<Measured> {
-  const result = await autocannon({ connections: CONNECTIONS, duration: DURATION_SECONDS, ...options });
+  const result = await autocannon({ connections: CONNECTIONS, duration: DURATION_SECONDS, timeout: 30, ...options });
   return { label, requestsPerSecond: result.requests.average, p99Ms: result.latency.p99, non2xx: result.non2xx + result.errors };
 }
 
@@ -91,6 +91,14 @@ async function main() {
   const ids = list.items.map((p) => p.id);
   const sample = await (await fetch(`${base}/pharmacies/${ids[0]}`)).text();
   const baseline = await start('baseline-server.js', { BASELINE_BODY: sample }, /baseline on (\d+)/);
+  // A second host whose cache is never fresh: every query reaches the read store.
+  const uncachedDir = mkdtempSync(join(tmpdir(), 'farmacias-bench-uncached-'));
+  const uncached = await start(
+    '../local/main.js',
+    { DATA_DIR: uncachedDir, LOCAL_HOST_PORT: '0', REQUEST_LOG: 'false', CACHE_FRESH_SECONDS: '0' },
+    /on http:\/\/localhost:(\d+)\/api/,
+  );
+  const uncachedBase = `http://127.0.0.1:${uncached.match[1]}/api`;
 
   try {
     console.log(`autocannon: ${CONNECTIONS} connections, ${DURATION_SECONDS} s per run, loopback; ${ids.length} demo pharmacies\n`);
@@ -126,7 +134,41 @@ async function main() {
     const drainSeconds = await untilProjected(base, latestVersion);
     const lag = await projectionLag(base, ids);
 
-    const rows = [bare, ceiling, cached, command].map((m) => ({
+    // "Where is this medicine cheapest near me", from the cache, then from the store every time.
+    const productsOf = async (api: string) =>
+      ((await (await fetch(`${api}/products?limit=100`)).json()) as { items: { id: string; name: string }[] }).items;
+    const nearMe = (products: { id: string; name: string }[]) =>
+      `/products/${products.find((p) => p.name.startsWith('Dipirona Sódica 500'))!.id}/offers?lat=-23.5614&lon=-46.6559&radiusKm=5`;
+    const products = await productsOf(base);
+    const cheapestCached = await load('GET cheapest near me (cached)', { url: `${base}${nearMe(products)}` });
+    const cheapestUncached = await load('GET cheapest near me (uncached)', { url: `${uncachedBase}${nearMe(await productsOf(uncachedBase))}` });
+
+    // The partner feed: 500-item batches, each with new prices so every item is a write.
+    let round = 0;
+    const feed = await load('POST /api/offers/batch (500 items)', {
+      url: base,
+      connections: 2,
+      requests: [
+        {
+          method: 'POST',
+          path: '/api/offers/batch',
+          setupRequest: (request: autocannon.Request) => {
+            round += 1;
+            const items = Array.from({ length: 500 }, (_, i) => ({
+              pharmacyId: ids[i % ids.length],
+              productId: products[Math.floor(i / ids.length) % products.length].id,
+              priceCents: 1000 + ((round * 7 + i) % 500),
+              validFrom: '2026-01-01T00:00:00Z',
+              validUntil: '2099-01-01T00:00:00Z',
+              stock: 'in_stock',
+            }));
+            return { ...request, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ items }) };
+          },
+        } as autocannon.Request,
+      ],
+    });
+
+    const rows = [bare, ceiling, cached, command, cheapestCached, cheapestUncached, feed].map((m) => ({
       run: m.label,
       'req/s': Math.round(m.requestsPerSecond),
       'p99 ms': m.p99Ms,
@@ -138,10 +180,13 @@ async function main() {
     console.log(`projector backlog after the command run (~${commandEvents} events) drained in ${drainSeconds.toFixed(1)} s`);
     console.log(`projection lag (command answered → by-id read shows the version), ${LAG_SAMPLES} samples:`);
     console.log(`  p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms`);
+    console.log(`partner feed: ${Math.round(feed.requestsPerSecond * 500)} offers/s in 500-item batches (2 connections)`);
   } finally {
     await stop(baseline.child);
     await stop(host.child);
+    await stop(uncached.child);
     rmSync(dataDir, { recursive: true, force: true });
+    rmSync(uncachedDir, { recursive: true, force: true });
   }
 }
 
