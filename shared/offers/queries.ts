@@ -32,6 +32,18 @@ export function isCurrent(offer: OfferDocument, now: Date): boolean {
 /** Offered to customers: current, and in stock or low. */
 const isOnSale = (offer: OfferDocument, now: Date) => isCurrent(offer, now) && offer.stock !== 'out_of_stock';
 
+/** An offer as listings show it, beside its pharmacy or its product. */
+function offerSummary(offer: OfferDocument) {
+  return {
+    offerId: offer.id,
+    priceCents: offer.priceCents,
+    listPriceCents: offer.listPriceCents ?? null,
+    discountPercent: offer.discountPercent,
+    stock: offer.stock,
+    validUntil: offer.validUntil,
+  };
+}
+
 const nearSchema = Joi.object({
   lat: Joi.number().min(-90).max(90).required(),
   lon: Joi.number().min(-180).max(180).required(),
@@ -95,12 +107,7 @@ export function offerQueries(services: ServiceProvider) {
         .map((offer) => {
           const { pharmacy, distanceKm } = byPharmacy.get(offer.pharmacyId)!;
           return {
-            offerId: offer.id,
-            priceCents: offer.priceCents,
-            listPriceCents: offer.listPriceCents ?? null,
-            discountPercent: offer.discountPercent,
-            stock: offer.stock,
-            validUntil: offer.validUntil,
+            ...offerSummary(offer),
             distanceKm,
             pharmacy: {
               id: pharmacy.id,
@@ -157,12 +164,7 @@ export function offerQueries(services: ServiceProvider) {
       const items = page.items.map((offer, index) => {
         const product = products[index].value;
         return {
-          offerId: offer.id,
-          priceCents: offer.priceCents,
-          listPriceCents: offer.listPriceCents ?? null,
-          discountPercent: offer.discountPercent,
-          stock: offer.stock,
-          validUntil: offer.validUntil,
+          ...offerSummary(offer),
           product: product
             ? { id: product.id, name: product.name, presentation: product.presentation, gtin: product.gtin }
             : { id: offer.productId },

@@ -10,6 +10,7 @@ import type { ReadDocument, StoredEvent } from '../../shared/kernel/ports';
 import type { Services } from '../../shared/kernel/services';
 import { offersProjection } from '../../shared/offers/projection';
 import { testServices } from '../support/services';
+import { shuffled } from '../support/shuffle';
 
 const at = '2026-11-27T12:00:00.000Z';
 
@@ -43,17 +44,6 @@ function histories(id: string): [DocumentProjection<ReadDocument>, { type: strin
       ],
     ],
   ];
-}
-
-function shuffled<T>(items: T[], seed: number): T[] {
-  const copy = [...items];
-  let state = seed;
-  const random = () => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
-  for (let i = copy.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [copy[i], copy[j]] = [copy[j], copy[i]];
-  }
-  return copy;
 }
 
 describe('every projection converges under duplicates and reordering', () => {

@@ -10,19 +10,8 @@ import type { Services } from '../../shared/kernel/services';
 import { InvocationContext } from '@azure/functions';
 import { PHARMACIES_CONTAINER, pharmaciesProjection, type PharmacyDocument } from '../../shared/pharmacies/projection';
 import { testServices } from '../support/services';
+import { shuffled } from '../support/shuffle';
 import { pharmacyBody } from '../support/fixtures';
-
-/** A deterministic shuffle, so a failure can be replayed from its seed. */
-function shuffled<T>(items: T[], seed: number): T[] {
-  const copy = [...items];
-  let state = seed;
-  const random = () => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
-  for (let i = copy.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [copy[i], copy[j]] = [copy[j], copy[i]];
-  }
-  return copy;
-}
 
 describe('pharmacies projection converges', () => {
   let services: Awaited<ReturnType<typeof testServices>>;
