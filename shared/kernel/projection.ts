@@ -54,8 +54,8 @@ export async function project<D extends ReadDocument>(
   services: Services,
   projection: DocumentProjection<D>,
   event: StoredEvent,
-): Promise<'projected' | 'duplicate'> {
-  if (!event.streamId.startsWith(projection.streamPrefix)) return 'duplicate';
+): Promise<'projected' | 'duplicate' | 'ignored'> {
+  if (!event.streamId.startsWith(projection.streamPrefix)) return 'ignored';
   const id = event.streamId.slice(projection.streamPrefix.length);
   const container = services.readStore.container<D>(projection.container.name);
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
@@ -68,7 +68,7 @@ export async function project<D extends ReadDocument>(
         ? [event]
         : await services.eventStore.readStream(event.streamId, { afterVersion: currentVersion, limit: event.version - currentVersion });
     const next = events.reduce<D | undefined>((document, missing) => projection.apply(document, missing), current?.document);
-    if (!next) return 'duplicate';
+    if (!next) return 'ignored';
     try {
       if (current) await container.replace(next, current.etag);
       else await container.create(next);
