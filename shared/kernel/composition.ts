@@ -25,6 +25,10 @@ export async function compose(settings: Settings, containers: ContainerDefinitio
   });
   const cache = new MemoryCache(settings.cache.maxEntries);
   const { readStore, ephemeral } = await openReadStore(settings, containers);
+  const secrets = await loadSecrets(settings);
+  const { SqliteDataKeyStore } = await import('../adapters/sqlite/data-key-store');
+  // Apart from the events: erasing a person destroys their key here, and the events keep only ciphertext.
+  const dataKeys = SqliteDataKeyStore.open(join(settings.dataDir, 'keys.sqlite'), secrets.masterKey);
 
   return {
     settings,
@@ -33,6 +37,8 @@ export async function compose(settings: Settings, containers: ContainerDefinitio
     readStore,
     cache,
     clock: systemClock,
+    secrets,
+    dataKeys,
     guardRead: await readGuard(settings),
     readStoreIsEphemeral: ephemeral,
     async close() {
@@ -41,6 +47,7 @@ export async function compose(settings: Settings, containers: ContainerDefinitio
       await bus.close();
       await readStore.close();
       await cache.close();
+      await dataKeys.close();
       await eventStore.close();
     },
   };
@@ -67,6 +74,18 @@ async function openReadStore(settings: Settings, containers: ContainerDefinition
     onClose: local.stop,
   });
   return { readStore, ephemeral: true };
+}
+
+async function loadSecrets(settings: Settings) {
+  const { localSecrets, settingsSecrets } = await import('../adapters/local-secrets/secrets');
+  const { signingKeys, masterKey, indexKey } = settings.secrets;
+  if (signingKeys && masterKey && indexKey) return settingsSecrets(signingKeys, masterKey, indexKey);
+  if (signingKeys || masterKey || indexKey) {
+    throw new Error('set all of AUTH_SIGNING_KEYS, PERSONAL_DATA_MASTER_KEY and PERSONAL_DATA_INDEX_KEY, or none (local only)');
+  }
+  // Each Azure instance would make its own keys: tokens and sealed data would not survive a scale-out.
+  if (settings.runsOnAzure) throw new Error('secrets are not configured: set them from Key Vault');
+  return localSecrets(join(settings.dataDir, 'secrets.json'));
 }
 
 /** A timeout inside a circuit breaker: a failing read store answers fast, then gets probed. */

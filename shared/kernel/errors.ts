@@ -11,6 +11,10 @@ export abstract class DomainError extends Error {
   abstract readonly status: number;
   abstract readonly title: string;
   readonly errors: FieldError[];
+  /** Response headers the error calls for (Retry-After, WWW-Authenticate). */
+  headers: Record<string, string> = {};
+  /** Extra members of the problem document (an OAuth `error` code). */
+  extensions: Record<string, string> = {};
 
   constructor(detail: string, errors: FieldError[] = []) {
     super(detail);
@@ -84,10 +88,48 @@ export class IdempotencyKeyReused extends DomainError {
 export class ServiceUnavailable extends DomainError {
   readonly status = 503;
   readonly title = 'Service unavailable';
+  constructor(detail: string, retryAfterSeconds: number) {
+    super(detail);
+    this.headers = { 'retry-after': String(retryAfterSeconds) };
+  }
+}
+
+/** No valid credentials: a missing, malformed, expired or forged token. */
+export class Unauthorized extends DomainError {
+  readonly status = 401;
+  readonly title = 'Unauthorized';
+  constructor(detail: string, error: 'invalid_request' | 'invalid_token' | undefined = 'invalid_token') {
+    super(detail);
+    this.headers = { 'www-authenticate': error ? `Bearer realm="farmacias", error="${error}"` : 'Bearer realm="farmacias"' };
+  }
+}
+
+/** Valid credentials that do not allow this. */
+export class Forbidden extends DomainError {
+  readonly status = 403;
+  readonly title = 'Forbidden';
+}
+
+export class TooManyRequests extends DomainError {
+  readonly status = 429;
+  readonly title = 'Too many requests';
+  constructor(detail: string, retryAfterSeconds: number) {
+    super(detail);
+    this.headers = { 'retry-after': String(retryAfterSeconds) };
+  }
+}
+
+/** An OAuth 2.0 token-endpoint error (RFC 6749 §5.2): the problem carries the `error` code too. */
+export class OAuthError extends DomainError {
+  readonly title: string;
   constructor(
+    readonly status: 400 | 401,
+    error: 'invalid_request' | 'invalid_grant' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope',
     detail: string,
-    readonly retryAfterSeconds: number,
   ) {
     super(detail);
+    this.title = error === 'invalid_client' ? 'Invalid client' : error === 'invalid_grant' ? 'Invalid grant' : 'Invalid token request';
+    this.extensions = { error, error_description: detail };
+    if (status === 401) this.headers = { 'www-authenticate': 'Basic realm="farmacias"' };
   }
 }

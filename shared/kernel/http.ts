@@ -1,13 +1,6 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type Joi from 'joi';
-import {
-  DomainError,
-  InvalidInput,
-  PayloadTooLarge,
-  ServiceUnavailable,
-  UnsupportedMediaType,
-  type FieldError,
-} from './errors';
+import { DomainError, InvalidInput, PayloadTooLarge, UnsupportedMediaType, type FieldError } from './errors';
 
 /** The largest command body accepted, documented in the README and the OpenAPI documents. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -37,7 +30,7 @@ export function problemResponse(
   title: string,
   detail: string,
   traceId: string,
-  options: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+  options: { errors?: FieldError[]; headers?: Record<string, string>; extensions?: Record<string, string> } = {},
 ): HttpResponseInit {
   const body = {
     type: `urn:farmacias:problem:${slug(title)}`,
@@ -45,6 +38,7 @@ export function problemResponse(
     status,
     detail,
     ...(options.errors?.length ? { errors: options.errors } : {}),
+    ...options.extensions,
     traceId,
   };
   return { status, body: JSON.stringify(body), headers: { 'content-type': PROBLEM_TYPE, ...options.headers } };
@@ -60,9 +54,8 @@ export function traceIdOf(request: HttpRequest, context: InvocationContext): str
 export function errorResponse(error: unknown, request: HttpRequest, context: InvocationContext): HttpResponseInit {
   const traceId = traceIdOf(request, context);
   if (error instanceof DomainError) {
-    const headers: Record<string, string> =
-      error instanceof ServiceUnavailable ? { 'retry-after': String(error.retryAfterSeconds) } : {};
-    return problemResponse(error.status, error.title, error.message, traceId, { errors: error.errors, headers });
+    const { errors, headers, extensions } = error;
+    return problemResponse(error.status, error.title, error.message, traceId, { errors, headers, extensions });
   }
   // The full error goes to the log (and Application Insights); the client gets the trace id.
   context.error('unhandled error', error instanceof Error ? (error.stack ?? error.message) : String(error));

@@ -80,6 +80,8 @@ export interface EventStore {
   findIdempotentResponse(key: string): Promise<IdempotentResponse | undefined>;
   /** Stores an answer that no single append carries (a batch's); IdempotencyKeyReused if the key is taken. */
   saveIdempotentResponse(response: IdempotentResponse): Promise<void>;
+  /** The stream holding a reserved value (the account of an e-mail's blind index). */
+  findReservation(scope: string, value: string): Promise<string | undefined>;
   /** The streams listed under an index key, committed with their appends (so never behind them). */
   readIndex(name: string, key: string): Promise<string[]>;
   readSnapshot(streamId: string, schema: string): Promise<Snapshot | undefined>;
@@ -168,11 +170,47 @@ export interface Cache {
   set<T>(key: string, value: T, ttl: CacheTtl): Promise<void>;
   /** Ends the fresh life of the keys but keeps their stale copies for outages. */
   invalidate(keys: string[]): Promise<void>;
+  /**
+   * Counts an occurrence within a fixed window that starts with the first one (failed
+   * logins); answers the count so far and the seconds until the window ends.
+   */
+  incrementWithin(key: string, windowSeconds: number): Promise<{ count: number; resetsInSeconds: number }>;
+  /** Forgets a window early (a successful login clears its account's failures). */
+  resetWindow(key: string): Promise<void>;
   /** A counter (for cache generations); starts at 0. */
   counter(key: string): Promise<number>;
   increment(key: string): Promise<number>;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Per-subject data keys (AES-256), kept apart from the events and wrapped by the master
+ * key. Destroying a subject's key makes every value sealed with it unreadable for good.
+ */
+export interface DataKeyStore {
+  /** The subject's key, made on first use. */
+  keyFor(subject: string): Promise<Buffer>;
+  /** The subject's key, or undefined once destroyed (or never made). */
+  find(subject: string): Promise<Buffer | undefined>;
+  destroy(subject: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A private signing key as a JWK, with its key id. */
+export interface SigningKey {
+  kid: string;
+  privateJwk: Record<string, string>;
+}
+
+/** Secrets the platform runs on: from settings (Key Vault references in Azure) or, locally, generated once. */
+export interface Secrets {
+  /** Newest first: the first one signs, all of them verify (two during a rotation). */
+  signingKeys: SigningKey[];
+  /** Wraps the per-subject data keys. */
+  masterKey: Buffer;
+  /** Keys the blind index of e-mails (HMAC-SHA-256). */
+  indexKey: Buffer;
 }
 
 export interface Clock {

@@ -1,4 +1,4 @@
-import type { Cache, Clock, EventBus, EventStore, ReadStore } from './ports';
+import type { Cache, Clock, DataKeyStore, EventBus, EventStore, ReadStore, Secrets } from './ports';
 import type { Settings } from './settings';
 
 /** Runs a read-store call through the timeout and circuit breaker. */
@@ -11,6 +11,8 @@ export interface Services {
   readStore: ReadStore;
   cache: Cache;
   clock: Clock;
+  secrets: Secrets;
+  dataKeys: DataKeyStore;
   guardRead: ReadGuard;
   /** Whether the read store forgets on restart and so must be rebuilt from the events. */
   readStoreIsEphemeral: boolean;

@@ -21,6 +21,19 @@ export interface Settings {
   outboxRelayMinAgeMs: number;
   seedDemoData: boolean;
   requestLog: boolean;
+  auth: {
+    issuer: string;
+    audience: string;
+    accessTokenSeconds: number;
+    refreshTokenDays: number;
+    maxFailuresPerAccount: number;
+    maxFailuresPerAddress: number;
+    failureWindowSeconds: number;
+  };
+  /** Unset: generated once into DATA_DIR/secrets.json (local profile only). */
+  secrets: { signingKeys?: string; masterKey?: string; indexKey?: string };
+  /** Set by Azure App Service on every instance: no secret may be made up there. */
+  runsOnAzure: boolean;
 }
 
 const schema = Joi.object({
@@ -41,6 +54,17 @@ const schema = Joi.object({
   OUTBOX_RELAY_MIN_AGE_MS: Joi.number().integer().min(0).default(5_000),
   SEED_DEMO_DATA: Joi.boolean().default(true),
   REQUEST_LOG: Joi.boolean().default(true),
+  AUTH_ISSUER: Joi.string().max(200).default('https://farmacias.local/auth'),
+  AUTH_AUDIENCE: Joi.string().max(200).default('farmacias-api'),
+  AUTH_ACCESS_TOKEN_SECONDS: Joi.number().integer().min(60).max(3600).default(900),
+  AUTH_REFRESH_TOKEN_DAYS: Joi.number().integer().min(1).max(365).default(30),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: Joi.number().integer().min(1).default(5),
+  LOGIN_MAX_FAILURES_PER_ADDRESS: Joi.number().integer().min(1).default(20),
+  LOGIN_FAILURE_WINDOW_SECONDS: Joi.number().integer().min(1).default(900),
+  AUTH_SIGNING_KEYS: Joi.string(),
+  PERSONAL_DATA_MASTER_KEY: Joi.string().base64(),
+  PERSONAL_DATA_INDEX_KEY: Joi.string().base64(),
+  WEBSITE_INSTANCE_ID: Joi.string(),
 })
   // The rest of the environment is not ours to judge.
   .unknown(true);
@@ -69,5 +93,16 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     outboxRelayMinAgeMs: value.OUTBOX_RELAY_MIN_AGE_MS,
     seedDemoData: value.SEED_DEMO_DATA,
     requestLog: value.REQUEST_LOG,
+    auth: {
+      issuer: value.AUTH_ISSUER,
+      audience: value.AUTH_AUDIENCE,
+      accessTokenSeconds: value.AUTH_ACCESS_TOKEN_SECONDS,
+      refreshTokenDays: value.AUTH_REFRESH_TOKEN_DAYS,
+      maxFailuresPerAccount: value.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      maxFailuresPerAddress: value.LOGIN_MAX_FAILURES_PER_ADDRESS,
+      failureWindowSeconds: value.LOGIN_FAILURE_WINDOW_SECONDS,
+    },
+    secrets: { signingKeys: value.AUTH_SIGNING_KEYS, masterKey: value.PERSONAL_DATA_MASTER_KEY, indexKey: value.PERSONAL_DATA_INDEX_KEY },
+    runsOnAzure: value.WEBSITE_INSTANCE_ID !== undefined,
   };
 }

@@ -14,6 +14,7 @@ interface Slot {
 export class MemoryCache implements Cache {
   private readonly slots = new Map<string, Slot>();
   private readonly counters = new Map<string, number>();
+  private readonly windows = new Map<string, { count: number; resetsAt: number }>();
 
   constructor(
     private readonly maxEntries: number,
@@ -50,6 +51,26 @@ export class MemoryCache implements Cache {
       const slot = this.slots.get(key);
       if (slot) slot.freshUntil = 0;
     }
+  }
+
+  async incrementWithin(key: string, windowSeconds: number): Promise<{ count: number; resetsInSeconds: number }> {
+    const now = this.now();
+    let window = this.windows.get(key);
+    if (!window || window.resetsAt <= now) {
+      window = { count: 0, resetsAt: now + windowSeconds * 1000 };
+      this.windows.set(key, window);
+    }
+    window.count += 1;
+    if (this.windows.size > this.maxEntries) this.dropEndedWindows(now);
+    return { count: window.count, resetsInSeconds: Math.ceil((window.resetsAt - now) / 1000) };
+  }
+
+  async resetWindow(key: string): Promise<void> {
+    this.windows.delete(key);
+  }
+
+  private dropEndedWindows(now: number) {
+    for (const [key, window] of this.windows) if (window.resetsAt <= now) this.windows.delete(key);
   }
 
   async counter(key: string): Promise<number> {

@@ -123,6 +123,10 @@ export class SqliteEventStore implements EventStore {
     this.db.transaction(() => this.storeIdempotency(response))();
   }
 
+  async findReservation(scope: string, value: string): Promise<string | undefined> {
+    return this.statements.reservationHolder.get(scope, value) as string | undefined;
+  }
+
   async readIndex(name: string, key: string): Promise<string[]> {
     return this.statements.readIndex.all(name, key) as string[];
   }

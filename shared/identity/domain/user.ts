@@ -1,0 +1,81 @@
+import type { Decider } from '../../kernel/decider';
+import { Conflict, NotFound } from '../../kernel/errors';
+
+export const ROLES = ['customer', 'pharmacist', 'catalog-editor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/**
+ * Personal fields as the event store keeps them: sealed with the user's own data key, so
+ * destroying that key leaves nothing readable (crypto-shredding). Never clear text.
+ */
+export interface SealedPersonalData {
+  email: string;
+  name: string;
+  cpf?: string;
+  phone?: string;
+}
+
+export type UserEvent =
+  | {
+      type: 'UserRegistered';
+      data: { userId: string; emailIndex: string; personal: SealedPersonalData; passwordHash: string; roles: Role[]; registeredAt: string };
+    }
+  | { type: 'UserRolesAssigned'; data: { userId: string; roles: Role[]; pharmacyIds: string[]; assignedAt: string } }
+  | { type: 'UserErased'; data: { userId: string; erasedAt: string } };
+
+export const USER_EVENT_TYPES: readonly UserEvent['type'][] = ['UserRegistered', 'UserRolesAssigned', 'UserErased'];
+
+export type UserCommand =
+  | { type: 'RegisterUser'; userId: string; emailIndex: string; personal: SealedPersonalData; passwordHash: string; now: Date }
+  | { type: 'AssignRoles'; userId: string; roles: Role[]; pharmacyIds: string[]; now: Date }
+  | { type: 'EraseUser'; userId: string; now: Date };
+
+interface Account {
+  id: string;
+  emailIndex: string;
+  personal: SealedPersonalData;
+  passwordHash: string;
+  roles: Role[];
+  pharmacyIds: string[];
+}
+
+export type User = { status: 'none' } | ({ status: 'active' } & Account) | { status: 'erased'; id: string };
+
+export const initialState: User = { status: 'none' };
+
+export function evolve(state: User, event: UserEvent): User {
+  switch (event.type) {
+    case 'UserRegistered': {
+      const { userId, emailIndex, personal, passwordHash, roles } = event.data;
+      return { status: 'active', id: userId, emailIndex, personal, passwordHash, roles, pharmacyIds: [] };
+    }
+    case 'UserRolesAssigned':
+      return state.status === 'active' ? { ...state, roles: event.data.roles, pharmacyIds: event.data.pharmacyIds } : state;
+    case 'UserErased':
+      return state.status === 'none' ? state : { status: 'erased', id: state.id };
+  }
+}
+
+export function decide(command: UserCommand, state: User): UserEvent[] {
+  const at = command.now.toISOString();
+  switch (command.type) {
+    case 'RegisterUser': {
+      if (state.status !== 'none') throw new Conflict('the account exists already');
+      const { userId, emailIndex, personal, passwordHash } = command;
+      return [{ type: 'UserRegistered', data: { userId, emailIndex, personal, passwordHash, roles: ['customer'], registeredAt: at } }];
+    }
+    case 'AssignRoles': {
+      if (state.status !== 'active') throw new NotFound('no such user');
+      const roles = [...new Set(command.roles)].sort();
+      const pharmacyIds = [...new Set(command.pharmacyIds)].sort();
+      if (JSON.stringify([state.roles, state.pharmacyIds]) === JSON.stringify([roles, pharmacyIds])) return [];
+      return [{ type: 'UserRolesAssigned', data: { userId: state.id, roles, pharmacyIds, assignedAt: at } }];
+    }
+    case 'EraseUser':
+      if (state.status === 'none') throw new NotFound('no such user');
+      if (state.status === 'erased') return [];
+      return [{ type: 'UserErased', data: { userId: state.id, erasedAt: at } }];
+  }
+}
+
+export const userDecider: Decider<UserCommand, UserEvent, User> = { initialState, evolve, decide };
