@@ -67,6 +67,8 @@ export interface CommandResult {
   body: { id: string; version: number };
   headers: Record<string, string>;
   replayed?: boolean;
+  /** What this run appended (none for a replay or a no-op): for callers that answer by outcome. */
+  events?: DomainEvent[];
 }
 
 /**
@@ -125,7 +127,7 @@ export async function runCommand<Body, Command, Event extends DomainEvent, State
     const snapshot = { version: newVersion, state: fold({ ...spec.decider, initialState: state }, events) };
     await takeSnapshot(eventStore, spec.snapshots, streamId, snapshot, run.context);
   }
-  return result;
+  return { ...result, events };
 }
 
 function idOf<Body>(spec: CommandSpec<Body, unknown, DomainEvent, unknown, unknown>, run: CommandRun<Body>): string {

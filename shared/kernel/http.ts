@@ -78,16 +78,22 @@ export async function readJsonBody(request: HttpRequest, maxBytes = MAX_BODY_BYT
   if (!/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(contentType)) {
     throw new UnsupportedMediaType('send the body as application/json');
   }
-  const tooLarge = () => new PayloadTooLarge(`the body is larger than ${maxBytes} bytes`);
-  if (Number(request.headers.get('content-length') ?? 0) > maxBytes) throw tooLarge();
-  const text = await request.text();
-  if (Buffer.byteLength(text) > maxBytes) throw tooLarge();
+  const text = await readBodyText(request, maxBytes);
   if (text.trim() === '') throw new InvalidInput('the request body is empty');
   try {
     return JSON.parse(text);
   } catch {
     throw new InvalidInput('the request body is not valid JSON');
   }
+}
+
+/** The body as text, refused (413) past `maxBytes`. */
+export async function readBodyText(request: HttpRequest, maxBytes = MAX_BODY_BYTES): Promise<string> {
+  const tooLarge = () => new PayloadTooLarge(`the body is larger than ${maxBytes} bytes`);
+  if (Number(request.headers.get('content-length') ?? 0) > maxBytes) throw tooLarge();
+  const text = await request.text();
+  if (Buffer.byteLength(text) > maxBytes) throw tooLarge();
+  return text;
 }
 
 /** Commands without a body accept none, or an empty JSON object. */

@@ -175,6 +175,8 @@ export interface Cache {
    * logins); answers the count so far and the seconds until the window ends.
    */
   incrementWithin(key: string, windowSeconds: number): Promise<{ count: number; resetsInSeconds: number }>;
+  /** A window's count so far, without counting (undefined when none is open). */
+  peekWindow(key: string): Promise<{ count: number; resetsInSeconds: number } | undefined>;
   /** Forgets a window early (a successful login clears its account's failures). */
   resetWindow(key: string): Promise<void>;
   /** A counter (for cache generations); starts at 0. */

@@ -3,6 +3,7 @@ import type { FunctionModule } from '../kernel/routes';
 import type { ServiceProvider } from '../kernel/services';
 import { catalogModule } from '../catalog/module';
 import { PRODUCTS_CONTAINER, productsProjection } from '../catalog/projection';
+import { identityModule } from '../identity/module';
 import { offersModule } from '../offers/module';
 import { OFFERS_CONTAINER, offersProjection } from '../offers/projection';
 import { pharmaciesModule } from '../pharmacies/module';
@@ -19,5 +20,5 @@ export const READ_PROJECTIONS = [pharmaciesProjection, productsProjection, offer
 
 /** Every module of the app, as both hosts serve it. */
 export function appModules(services: ServiceProvider): FunctionModule[] {
-  return [platformModule(services), pharmaciesModule(services), catalogModule(services), offersModule(services)];
+  return [platformModule(services), pharmaciesModule(services), catalogModule(services), offersModule(services), identityModule(services)];
 }

@@ -11,6 +11,7 @@ const DOCUMENTS: Record<string, string> = {
   platform: 'shared/platform/openapi.yaml',
   catalog: 'shared/catalog/openapi.yaml',
   offers: 'shared/offers/openapi.yaml',
+  identity: 'shared/identity/openapi.yaml',
 };
 
 const METHODS = ['get', 'put', 'post', 'patch', 'delete'] as const;

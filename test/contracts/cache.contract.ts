@@ -43,6 +43,19 @@ export function cacheContract(adapter: string, open: () => Promise<Cache>) {
       assert.equal(await cache.counter(k), 2);
     });
 
+    it('counts within a window, peeks without counting, and resets', async () => {
+      const cache = await open();
+      const k = key();
+      assert.equal(await cache.peekWindow(k), undefined);
+      assert.equal((await cache.incrementWithin(k, 60)).count, 1);
+      const second = await cache.incrementWithin(k, 60);
+      assert.equal(second.count, 2);
+      assert.ok(second.resetsInSeconds > 0 && second.resetsInSeconds <= 60);
+      assert.equal((await cache.peekWindow(k))?.count, 2);
+      await cache.resetWindow(k);
+      assert.equal(await cache.peekWindow(k), undefined);
+    });
+
     it('answers a ping', async () => {
       await (await open()).ping();
     });

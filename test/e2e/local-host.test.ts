@@ -158,6 +158,24 @@ describe('the local host over real HTTP', () => {
     assert.deepEqual([offer.body.status, offer.body.withdrawalReason, offer.body.current], ['withdrawn', 'product-discontinued', false]);
   });
 
+  it('register → token → me over HTTP, and the logs hold no password, token or personal value', async () => {
+    const secretPassword = 'a long and private passphrase';
+    const created = await call('POST', 'auth/register', { email: 'joana.log@exemplo.com.br', password: secretPassword, name: 'Joana Registro' });
+    assert.equal(created.status, 201);
+    const form = new URLSearchParams({ grant_type: 'password', username: 'joana.log@exemplo.com.br', password: secretPassword }).toString();
+    const granted = await call('POST', 'auth/token', form, { 'content-type': 'application/x-www-form-urlencoded' });
+    assert.equal(granted.status, 200);
+    const mine = await call('GET', 'auth/me', undefined, { authorization: `Bearer ${granted.body.access_token}` });
+    assert.equal(mine.body.name, 'Joana Registro');
+    const failed = await call('POST', 'auth/token', form.replace('passphrase', 'guess'), { 'content-type': 'application/x-www-form-urlencoded' });
+    assert.equal(failed.status, 400);
+    const lines = logs.filter((line) => line.includes('/api/auth/'));
+    assert.ok(lines.length >= 4, 'each request logged');
+    for (const secret of [secretPassword, 'joana.log', 'Joana Registro', granted.body.access_token, granted.body.refresh_token.split('.')[1]]) {
+      assert.ok(!logs.join('\n').includes(secret), 'a secret reached the log');
+    }
+  });
+
   it('answers health and readiness with each dependency', async () => {
     assert.deepEqual((await call('GET', 'health')).body, { status: 'healthy' });
     const ready = await call('GET', 'health/ready');
@@ -318,6 +336,26 @@ describe('the local host over real HTTP', () => {
         ['GET', `pharmacies/${id}/offers?cursor=!!`, undefined, 400, 'a forged cursor'],
         ['GET', `pharmacies/${id}/offers`, undefined, 404, 'a pharmacy that does not exist'],
       ],
+      registerUser: [
+        ...bodyCases('POST', 'auth/register').slice(0, 7),
+        ['POST', 'auth/register', { email: 'not-an-email', password: 'long enough pass phrase', name: 'X' }, 400, 'a malformed e-mail'],
+        ['POST', 'auth/register', { email: 'a@b.com', password: 'short', name: 'X' }, 400, 'a short password'],
+        ['POST', 'auth/register', { email: "x' OR '1'='1@b.com", password: 'long enough pass phrase', name: 'X' }, 400, 'an injection as e-mail'],
+      ],
+      issueToken: [
+        ['POST', 'auth/token', '', 400, 'an empty JSON body'],
+        ['POST', 'auth/token', '[1]', 400, 'a JSON array'],
+        ['POST', 'auth/token', { grant_type: 'password' }, 400, 'a password grant without credentials'],
+        ['POST', 'auth/token', { grant_type: 'implicit' }, 400, 'an unsupported grant'],
+        ['POST', 'auth/token', { grant_type: 'refresh_token', refresh_token: 'forged' }, 400, 'a forged refresh token'],
+        ['POST', 'auth/token', huge, 413, 'a body over the limit'],
+      ],
+      revokeToken: [
+        ['POST', 'auth/revoke', {}, 400, 'no token'],
+        ['POST', 'auth/revoke', { token: 'x', token_type_hint: 'id_token' }, 400, 'an unknown hint'],
+      ],
+      currentUser: [['GET', 'auth/me', undefined, 401, 'no token']],
+      signingKeys: [['GET', 'auth/jwks', undefined, 200, 'public keys, for anyone']],
       health: [['GET', 'health?verbose=1', undefined, 200, 'liveness ignores parameters']],
       healthReady: [['GET', 'health/ready', undefined, 200, 'readiness']],
     };
@@ -341,6 +379,11 @@ describe('the local host over real HTTP', () => {
         });
       }
     }
+
+    it('415s a token request that is neither a form nor JSON', async () => {
+      const response = await call('POST', 'auth/token', 'grant_type=password', { 'content-type': 'text/plain' });
+      assert.equal(response.status, 415);
+    });
 
     it('415s a body that is not JSON', async () => {
       const response = await call('POST', 'pharmacies', 'cnpj=1', { 'content-type': 'application/x-www-form-urlencoded' });

@@ -65,6 +65,13 @@ export class MemoryCache implements Cache {
     return { count: window.count, resetsInSeconds: Math.ceil((window.resetsAt - now) / 1000) };
   }
 
+  async peekWindow(key: string): Promise<{ count: number; resetsInSeconds: number } | undefined> {
+    const window = this.windows.get(key);
+    const now = this.now();
+    if (!window || window.resetsAt <= now) return undefined;
+    return { count: window.count, resetsInSeconds: Math.ceil((window.resetsAt - now) / 1000) };
+  }
+
   async resetWindow(key: string): Promise<void> {
     this.windows.delete(key);
   }

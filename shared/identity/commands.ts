@@ -1,0 +1,301 @@
+import { randomUUID } from 'node:crypto';
+import type { HttpHandler, HttpRequest, InvocationContext } from '@azure/functions';
+import Joi from 'joi';
+import { authenticate, publicJwks } from '../kernel/auth';
+import { commandHandler, loadAggregate, metadataOf, runCommand, type CommandSpec, type SnapshotPolicy } from '../kernel/command';
+import { ConcurrencyConflict, NotFound, OAuthError, TooManyRequests, Unauthorized, UnsupportedMediaType } from '../kernel/errors';
+import { jsonResponse, readBodyText, validate, withProblemDetails } from '../kernel/http';
+import type { EventMetadata } from '../kernel/ports';
+import { text } from '../kernel/schemas';
+import type { ServiceProvider, Services } from '../kernel/services';
+import { normalisePhone, PHONE_INPUT } from '../pharmacies/domain/brazil';
+import { isValidCpf, normaliseCpf } from './domain/cpf';
+import { passwordWeakness } from './domain/password-policy';
+import { sessionDecider, type Session, type SessionCommand, type SessionEvent } from './domain/session';
+import { userDecider, type SealedPersonalData, type User, type UserCommand, type UserEvent } from './domain/user';
+import { decoyHash, hashPassword, verifyPassword } from './passwords';
+import { issueAccessToken, newRefreshToken, parseRefreshToken } from './tokens';
+import { emailBlindIndex, normaliseEmail, openPersonalData, sealPersonalData } from './vault';
+
+export const userStreamId = (id: string) => `user-${id}`;
+const sessionStreamId = (id: string) => `session-${id}`;
+const USER_SNAPSHOTS: SnapshotPolicy = { schema: 'user-v1', every: 50 };
+const SESSION_SNAPSHOTS: SnapshotPolicy = { schema: 'session-v1', every: 50 };
+const DAY_MS = 86_400_000;
+
+interface Registration {
+  email: string;
+  password: string;
+  name: string;
+  cpf?: string;
+  phone?: string;
+}
+
+export const registerSchema = Joi.object<Registration>({
+  email: Joi.string().email({ tlds: false }).max(254).required(),
+  password: Joi.string()
+    .max(256)
+    .custom((value: string, helpers) => {
+      const weakness = passwordWeakness(value);
+      return weakness ? helpers.message({ custom: `password: ${weakness}` }) : value;
+    })
+    .required(),
+  name: text(200).required(),
+  cpf: Joi.string()
+    .max(14)
+    .custom((value: string, helpers) => (isValidCpf(value) ? value : helpers.error('cpf.invalid')))
+    .messages({ 'cpf.invalid': 'cpf must be a valid CPF with matching check digits' }),
+  phone: Joi.string()
+    .max(24)
+    .custom((value: string, helpers) => (PHONE_INPUT.test(value) && normalisePhone(value) ? value : helpers.error('phone.invalid')))
+    .messages({ 'phone.invalid': 'phone must be a Brazilian number with area code' }),
+});
+
+interface SealedRegistration {
+  emailIndex: string;
+  personal: SealedPersonalData;
+  passwordHash: string;
+}
+
+const registerSpec: CommandSpec<Registration, UserCommand, UserEvent, User, SealedRegistration> = {
+  name: 'registerUser',
+  decider: userDecider,
+  streamId: userStreamId,
+  snapshots: USER_SNAPSHOTS,
+  bodySchema: registerSchema,
+  identity: { kind: 'new', location: () => '/api/auth/me' },
+  // Personal fields are sealed before they reach the decider: nothing in clear is ever appended.
+  facts: async (services, body, id) => ({
+    emailIndex: emailBlindIndex(services, body.email),
+    passwordHash: await hashPassword(body.password),
+    personal: await sealPersonalData(services, id, {
+      email: normaliseEmail(body.email),
+      name: body.name,
+      ...(body.cpf ? { cpf: normaliseCpf(body.cpf) } : {}),
+      ...(body.phone ? { phone: normalisePhone(body.phone)! } : {}),
+    }),
+  }),
+  toCommand: ({ id, now, facts }) => ({ type: 'RegisterUser', userId: id, ...facts, now }),
+  reservations: (events) =>
+    events.flatMap((event) => (event.type === 'UserRegistered' ? [{ scope: 'email', value: event.data.emailIndex }] : [])),
+};
+
+type SessionSpec<Body> = CommandSpec<Body, SessionCommand, SessionEvent, Session, undefined>;
+
+const startSessionSpec: SessionSpec<{ familyId: string; subject: string; tokenHash: string; expiresAt: Date }> = {
+  name: 'startSession',
+  decider: sessionDecider,
+  streamId: sessionStreamId,
+  snapshots: SESSION_SNAPSHOTS,
+  identity: { kind: 'from-body', id: (body) => body.familyId, location: () => '/api/auth/me' },
+  toCommand: ({ body, now }) => ({ type: 'StartSession', ...body, now }),
+};
+
+const refreshSessionSpec: SessionSpec<{ presentedHash: string; newHash: string; expiresAt: Date; subjectActive: boolean }> = {
+  name: 'refreshSession',
+  decider: sessionDecider,
+  streamId: sessionStreamId,
+  snapshots: SESSION_SNAPSHOTS,
+  toCommand: ({ body, now }) => ({ type: 'RefreshSession', ...body, now }),
+};
+
+const revokeSessionSpec: SessionSpec<{ presentedHash: string }> = {
+  name: 'revokeSession',
+  decider: sessionDecider,
+  streamId: sessionStreamId,
+  snapshots: SESSION_SNAPSHOTS,
+  toCommand: ({ body, now }) => ({ type: 'RevokeSession', presentedHash: body.presentedHash, now }),
+};
+
+const passwordGrant = Joi.object({
+  grant_type: Joi.string().valid('password').required(),
+  username: Joi.string().max(254).required(),
+  password: Joi.string().max(256).required(),
+  scope: Joi.string().max(500),
+});
+const refreshGrant = Joi.object({
+  grant_type: Joi.string().valid('refresh_token').required(),
+  refresh_token: Joi.string().max(200).required(),
+  scope: Joi.string().max(500),
+});
+const grantType = Joi.object({ grant_type: Joi.string().max(100).required() }).unknown(true);
+const revokeSchema = Joi.object({
+  token: Joi.string().max(4096).required(),
+  token_type_hint: Joi.string().valid('access_token', 'refresh_token'),
+});
+
+/** OAuth endpoints take form-encoded bodies (RFC 6749) and, for convenience, JSON objects. */
+async function readForm(request: HttpRequest): Promise<Record<string, unknown>> {
+  const contentType = request.headers.get('content-type') ?? '';
+  const form = /^application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType);
+  if (!form && !/^application\/json\s*(;|$)/i.test(contentType)) {
+    throw new UnsupportedMediaType('send application/x-www-form-urlencoded or application/json');
+  }
+  const body = await readBodyText(request);
+  if (form) return Object.fromEntries(new URLSearchParams(body));
+  try {
+    const parsed = JSON.parse(body);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed;
+  } catch {
+    /* answered below */
+  }
+  throw new OAuthError(400, 'invalid_request', 'the body is not a JSON object');
+}
+
+/** Token-request validation answers in OAuth's terms (invalid_request), not as a plain 400. */
+function validateGrant<T>(schema: Joi.Schema<T>, form: Record<string, unknown>): T {
+  const { value, error } = schema.validate(form, { abortEarly: true, convert: false });
+  if (error) throw new OAuthError(400, 'invalid_request', error.details[0].message.replace(/"/g, ''));
+  return value;
+}
+
+async function loadUser(services: Services, userId: string): Promise<User> {
+  return (await loadAggregate(services.eventStore, userDecider, USER_SNAPSHOTS, userStreamId(userId))).state;
+}
+
+/** The permissions a user's roles grant, named once here; the APIs check scopes and roles. */
+export function scopesOf(roles: string[]): string[] {
+  const scopes = new Set<string>();
+  if (roles.includes('admin')) ['catalog:write', 'offers:write', 'pharmacies:write', 'users:admin'].forEach((s) => scopes.add(s));
+  if (roles.includes('pharmacist')) ['offers:write', 'pharmacies:write'].forEach((s) => scopes.add(s));
+  if (roles.includes('catalog-editor')) scopes.add('catalog:write');
+  return [...scopes].sort();
+}
+
+function clientAddress(request: HttpRequest): string {
+  // Behind API Management the first X-Forwarded-For entry is the caller.
+  return (request.headers.get('x-forwarded-for') ?? 'direct').split(',')[0].trim().slice(0, 64);
+}
+
+const failureKeys = (services: Services, email: string, request: HttpRequest) => ({
+  account: `login-failures:account:${emailBlindIndex(services, email)}`,
+  address: `login-failures:address:${clientAddress(request)}`,
+});
+
+/** Refuses before any password is checked once an account or an address failed too often. */
+async function refuseIfThrottled(services: Services, keys: { account: string; address: string }) {
+  const { maxFailuresPerAccount, maxFailuresPerAddress } = services.settings.auth;
+  for (const [key, limit] of [
+    [keys.account, maxFailuresPerAccount],
+    [keys.address, maxFailuresPerAddress],
+  ] as const) {
+    const window = await services.cache.peekWindow(key);
+    if (window && window.count >= limit) {
+      throw new TooManyRequests('too many failed logins; try again later', window.resetsInSeconds);
+    }
+  }
+}
+
+function systemMetadata(request: HttpRequest, context: InvocationContext, subject: string): EventMetadata {
+  return { ...metadataOf(request, context), actor: subject };
+}
+
+async function grantTokens(
+  services: Services,
+  user: Extract<User, { status: 'active' }>,
+  refreshToken: string,
+) {
+  const scopes = scopesOf(user.roles);
+  const accessToken = await issueAccessToken(services, { subject: user.id, roles: user.roles, scopes, pharmacyIds: user.pharmacyIds });
+  return jsonResponse(
+    200,
+    { access_token: accessToken, token_type: 'Bearer', expires_in: services.settings.auth.accessTokenSeconds, refresh_token: refreshToken, scope: scopes.join(' ') },
+    // RFC 6749 §5.1: tokens are never cached.
+    { 'cache-control': 'no-store', pragma: 'no-cache' },
+  );
+}
+
+async function passwordLogin(services: Services, request: HttpRequest, context: InvocationContext, form: Record<string, unknown>) {
+  const { username, password } = validateGrant(passwordGrant, form);
+  const keys = failureKeys(services, username, request);
+  await refuseIfThrottled(services, keys);
+  const streamId = await services.eventStore.findReservation('email', emailBlindIndex(services, username));
+  const user = streamId ? await loadUser(services, streamId.slice(userStreamId('').length)) : undefined;
+  // An unknown account costs the same scrypt as a known one: timing tells nothing.
+  const hash = user?.status === 'active' ? user.passwordHash : await decoyHash();
+  const valid = (await verifyPassword(password, hash)) && user?.status === 'active';
+  if (!valid || user?.status !== 'active') {
+    const window = services.settings.auth.failureWindowSeconds;
+    await Promise.all([services.cache.incrementWithin(keys.account, window), services.cache.incrementWithin(keys.address, window)]);
+    throw new OAuthError(400, 'invalid_grant', 'the e-mail or the password is wrong');
+  }
+  await services.cache.resetWindow(keys.account);
+  const familyId = randomUUID();
+  const refresh = newRefreshToken(familyId);
+  const expiresAt = new Date(services.clock.now().getTime() + services.settings.auth.refreshTokenDays * DAY_MS);
+  await runCommand(services, startSessionSpec, {
+    body: { familyId, subject: user.id, tokenHash: refresh.hash, expiresAt },
+    metadata: systemMetadata(request, context, user.id),
+    context,
+  });
+  return grantTokens(services, user, refresh.token);
+}
+
+async function refreshLogin(services: Services, request: HttpRequest, context: InvocationContext, form: Record<string, unknown>) {
+  const { refresh_token: presented } = validateGrant(refreshGrant, form);
+  const invalid = () => new OAuthError(400, 'invalid_grant', 'the refresh token is not valid');
+  const parsed = parseRefreshToken(presented);
+  if (!parsed) throw invalid();
+  const session = (await loadAggregate(services.eventStore, sessionDecider, SESSION_SNAPSHOTS, sessionStreamId(parsed.familyId))).state;
+  if (session.status === 'none') throw invalid();
+  const user = await loadUser(services, session.subject);
+  const next = newRefreshToken(parsed.familyId);
+  const expiresAt = new Date(services.clock.now().getTime() + services.settings.auth.refreshTokenDays * DAY_MS);
+  let outcome;
+  try {
+    outcome = await runCommand(services, refreshSessionSpec, {
+      id: parsed.familyId,
+      body: { presentedHash: parsed.hash, newHash: next.hash, expiresAt, subjectActive: user.status === 'active' },
+      metadata: systemMetadata(request, context, session.subject),
+      context,
+    });
+  } catch (error) {
+    // Two refreshes with one token at once: the loser is told no, as a reuse would be.
+    if (error instanceof ConcurrencyConflict) throw invalid();
+    throw error;
+  }
+  // Anything but a rotation (a reused token revoking the family, an expired or revoked one) is a refusal.
+  if (outcome.events?.[0]?.type !== 'SessionRefreshed' || user.status !== 'active') throw invalid();
+  return grantTokens(services, user, next.token);
+}
+
+export function identityHandlers(services: ServiceProvider): Record<'register' | 'token' | 'revoke' | 'me' | 'jwks', HttpHandler> {
+  return {
+    register: commandHandler(services, registerSpec),
+
+    token: withProblemDetails(async (request, context) => {
+      const s = await services();
+      const form = await readForm(request);
+      const { grant_type: grant } = validateGrant(grantType, form);
+      if (grant === 'password') return passwordLogin(s, request, context, form);
+      if (grant === 'refresh_token') return refreshLogin(s, request, context, form);
+      throw new OAuthError(400, 'unsupported_grant_type', 'use grant_type password or refresh_token');
+    }),
+
+    /** RFC 7009: always 200, whether the token was current, rotated, unknown or an access token. */
+    revoke: withProblemDetails(async (request, context) => {
+      const s = await services();
+      const { token } = validate(revokeSchema, await readForm(request), 'body');
+      const refresh = parseRefreshToken(token);
+      if (refresh) {
+        await runCommand(s, revokeSessionSpec, { id: refresh.familyId, body: { presentedHash: refresh.hash }, metadata: metadataOf(request, context), context }).catch(
+          (error) => {
+            if (!(error instanceof NotFound || error instanceof ConcurrencyConflict)) throw error;
+          },
+        );
+      }
+      return jsonResponse(200, {}, { 'cache-control': 'no-store' });
+    }),
+
+    me: withProblemDetails(async (request) => {
+      const s = await services();
+      const principal = await authenticate(request, s);
+      const user = principal.kind === 'user' ? await loadUser(s, principal.subject) : undefined;
+      const personal = user?.status === 'active' ? await openPersonalData(s, user.id, user.personal) : undefined;
+      if (user?.status !== 'active' || !personal) throw new Unauthorized('the account behind this token no longer exists');
+      return jsonResponse(200, { id: user.id, ...personal, roles: user.roles, pharmacyIds: user.pharmacyIds }, { 'cache-control': 'no-store' });
+    }),
+
+    jwks: withProblemDetails(async () => jsonResponse(200, publicJwks(await services()), { 'cache-control': 'public, max-age=300' })),
+  };
+}

@@ -1,0 +1,61 @@
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import type { Services } from '../kernel/services';
+import type { SealedPersonalData } from './domain/user';
+
+export interface PersonalData {
+  email: string;
+  name: string;
+  cpf?: string;
+  phone?: string;
+}
+
+const VERSION = 'v1';
+
+function seal(key: Buffer, value: string, subject: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  // The subject as associated data: a value cannot be moved to another person's record.
+  cipher.setAAD(Buffer.from(subject));
+  const sealed = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
+  return `${VERSION}.${iv.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}.${sealed.toString('base64url')}`;
+}
+
+function open(key: Buffer, value: string, subject: string): string {
+  const [, iv, tag, sealed] = value.split('.');
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+  decipher.setAAD(Buffer.from(subject));
+  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  return Buffer.concat([decipher.update(Buffer.from(sealed, 'base64url')), decipher.final()]).toString('utf8');
+}
+
+/** Seals each personal field with the subject's own data key (AES-256-GCM). */
+export async function sealPersonalData(services: Services, subject: string, data: PersonalData): Promise<SealedPersonalData> {
+  const key = await services.dataKeys.keyFor(subject);
+  return {
+    email: seal(key, data.email, subject),
+    name: seal(key, data.name, subject),
+    ...(data.cpf === undefined ? {} : { cpf: seal(key, data.cpf, subject) }),
+    ...(data.phone === undefined ? {} : { phone: seal(key, data.phone, subject) }),
+  };
+}
+
+/** The personal fields in clear, or undefined once the subject's key is destroyed (erased). */
+export async function openPersonalData(services: Services, subject: string, sealed: SealedPersonalData): Promise<PersonalData | undefined> {
+  const key = await services.dataKeys.find(subject);
+  if (!key) return undefined;
+  return {
+    email: open(key, sealed.email, subject),
+    name: open(key, sealed.name, subject),
+    ...(sealed.cpf === undefined ? {} : { cpf: open(key, sealed.cpf, subject) }),
+    ...(sealed.phone === undefined ? {} : { phone: open(key, sealed.phone, subject) }),
+  };
+}
+
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** A keyed hash of the e-mail: finds an account without storing its e-mail in clear. */
+export function emailBlindIndex(services: Services, email: string): string {
+  return createHmac('sha256', services.secrets.indexKey).update(normaliseEmail(email)).digest('base64url');
+}
