@@ -130,12 +130,16 @@ export function demoOffers(pharmacyIds: string[], productIds: string[], now: Dat
   return offers;
 }
 
-/** Seeds through the real command handlers (the offers through the partner feed), so the demo data has a real history. */
-export async function seedDemoData(host: LocalHost, now = new Date()) {
+/**
+ * Seeds through the real command handlers (the offers through the partner feed), so the
+ * demo data has a real history; `adminToken` is the administrator it acts as.
+ */
+export async function seedDemoData(host: LocalHost, adminToken: string, now = new Date()) {
+  const asAdmin = { authorization: `Bearer ${adminToken}` };
   const create = async (path: string, bodies: object[]) => {
     const ids: string[] = [];
     for (const body of bodies) {
-      const answer = await host.dispatch('POST', path, body);
+      const answer = await host.dispatch('POST', path, body, asAdmin);
       if (answer.status !== 201) throw new Error(`demo ${path} refused (${answer.status}): ${JSON.stringify(answer.body)}`);
       ids.push((answer.body as { id: string }).id);
     }
@@ -146,7 +150,7 @@ export async function seedDemoData(host: LocalHost, now = new Date()) {
   const offers = demoOffers(pharmacies, products, now);
   let published = 0;
   for (let start = 0; start < offers.length; start += 500) {
-    const answer = await host.dispatch('POST', 'offers/batch', { items: offers.slice(start, start + 500) });
+    const answer = await host.dispatch('POST', 'offers/batch', { items: offers.slice(start, start + 500) }, asAdmin);
     if (answer.status !== 200) throw new Error(`demo offers refused (${answer.status}): ${JSON.stringify(answer.body)}`);
     const results = (answer.body as { results: { status: number }[] }).results;
     const refused = results.filter((result) => result.status >= 300);

@@ -1,4 +1,5 @@
 // `npm start`: the whole platform in one process on its embedded adapters.
+import { issueAccessToken } from '../shared/identity/tokens';
 import { compose } from '../shared/kernel/composition';
 import { rebuildAll } from '../shared/kernel/projection';
 import { loadSettings } from '../shared/kernel/settings';
@@ -23,7 +24,9 @@ async function main() {
   // Events a crash left unpublished reach the projectors before anything else.
   await relayOutbox(services, undefined, 0);
   if (settings.seedDemoData && (await services.eventStore.readAll(0, 1)).length === 0) {
-    const seeded = await seedDemoData(host);
+    // The seed acts as an administrator whose token this host signs for itself.
+    const seedToken = await issueAccessToken(services, { subject: 'system:demo-seed', roles: ['admin'], scopes: [], pharmacyIds: [] });
+    const seeded = await seedDemoData(host, seedToken);
     console.log(
       `seeded ${seeded.pharmacies.length} pharmacies, ${seeded.products.length} products and ${seeded.offers} offers through the commands`,
     );

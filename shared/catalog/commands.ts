@@ -1,5 +1,6 @@
 import Joi from 'joi';
 import { commandHandler } from '../kernel/command';
+import { roles } from '../kernel/policies';
 import { text } from '../kernel/schemas';
 import type { ServiceProvider } from '../kernel/services';
 import { gtin14, isValidGtin } from './domain/gtin';
@@ -45,6 +46,7 @@ export const changeProductSchema = Joi.object<ProductChanges>(details)
 
 const streamId = productStreamId;
 const snapshots = PRODUCT_SNAPSHOTS;
+const catalogEditors = roles('catalog-editor');
 
 export function productCommands(services: ServiceProvider) {
   return {
@@ -53,6 +55,7 @@ export function productCommands(services: ServiceProvider) {
       decider: productDecider,
       streamId,
       snapshots,
+      authorize: catalogEditors,
       bodySchema: registerProductSchema,
       identity: { kind: 'new', location: (id) => `/api/products/${id}` },
       toCommand: ({ id, body: { gtin, ...rest }, now }) => ({ type: 'RegisterProduct' as const, productId: id, gtin, details: rest, now }),
@@ -65,6 +68,7 @@ export function productCommands(services: ServiceProvider) {
       decider: productDecider,
       streamId,
       snapshots,
+      authorize: catalogEditors,
       bodySchema: changeProductSchema,
       toCommand: ({ id, body, now }) => ({ type: 'ChangeProduct' as const, productId: id, changes: body, now }),
     }),
@@ -73,6 +77,7 @@ export function productCommands(services: ServiceProvider) {
       decider: productDecider,
       streamId,
       snapshots,
+      authorize: catalogEditors,
       toCommand: ({ id, now }) => ({ type: 'DiscontinueProduct' as const, productId: id, now }),
     }),
     reinstate: commandHandler(services, {
@@ -80,6 +85,7 @@ export function productCommands(services: ServiceProvider) {
       decider: productDecider,
       streamId,
       snapshots,
+      authorize: catalogEditors,
       toCommand: ({ id, now }) => ({ type: 'ReinstateProduct' as const, productId: id, now }),
     }),
   };

@@ -2,9 +2,11 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { HttpHandler, HttpRequest, InvocationContext } from '@azure/functions';
 import Joi from 'joi';
 import { fold, type Decider, type DomainEvent } from './decider';
-import { IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed } from './errors';
+import { authenticate, type Principal } from './auth';
+import { IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed, Unauthorized } from './errors';
 import { expectNoBody, jsonResponse, readJsonBody, traceIdOf, validate, versionOfEtag, withProblemDetails } from './http';
 import type { EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, Snapshot, StoredEvent } from './ports';
+import type { Policy } from './policies';
 import type { ServiceProvider, Services } from './services';
 
 /** Ids are UUIDs: v4 (made here), v5 (derived, such as an offer's from its pharmacy and product) or v7. */
@@ -36,6 +38,11 @@ export interface CommandSpec<Body, Command, Event extends DomainEvent, State, Fa
   /** What the decision needs from other aggregates (read from the event store, so consistent). */
   facts?(services: Services, body: Body, id: string): Promise<Facts>;
   toCommand(input: CommandInput<Body, Facts>): Command;
+  /**
+   * Who may run it, judged on the body and the loaded state. Absent: anyone may (open
+   * registration). Present: the HTTP handler demands a valid token first.
+   */
+  authorize?: Policy<{ id: string; body: Body; state: State }>;
   /** Values the new events must hold exclusively (CNPJ), reserved in the append's transaction. */
   reservations?(events: Event[]): Reservation[];
   /** Secondary index entries for the stream (offers by product), written in the append's transaction. */
@@ -55,6 +62,8 @@ export interface SnapshotPolicy {
 export interface CommandRun<Body> {
   /** The path's id; ignored when the spec's identity says otherwise. */
   id?: string;
+  /** The authenticated caller; 'system' for reactions and timers, which no policy stops. */
+  principal?: Principal | 'system';
   body: Body;
   ifMatch?: string | null;
   idempotency?: { key: string; requestHash: string };
@@ -92,6 +101,10 @@ export async function runCommand<Body, Command, Event extends DomainEvent, State
   const streamId = spec.streamId(id);
   const { state, version, sinceSnapshot } = await loadAggregate(eventStore, spec.decider, spec.snapshots, streamId);
   if (!spec.identity && version === 0) throw new NotFound(`no such resource: ${id}`);
+  if (spec.authorize && run.principal !== 'system') {
+    if (!run.principal) throw new Unauthorized('send an access token: Authorization: Bearer <token>', undefined);
+    spec.authorize(run.principal, { id, body: run.body, state });
+  }
   checkIfMatch(run.ifMatch, version);
 
   const facts = (spec.facts ? await spec.facts(services, run.body, id) : undefined) as Facts;
@@ -130,7 +143,7 @@ export async function runCommand<Body, Command, Event extends DomainEvent, State
   return { ...result, events };
 }
 
-function idOf<Body>(spec: CommandSpec<Body, unknown, DomainEvent, unknown, unknown>, run: CommandRun<Body>): string {
+function idOf<Body>(spec: { identity?: Identity<Body> }, run: CommandRun<Body>): string {
   if (spec.identity?.kind === 'new') return randomUUID();
   if (spec.identity?.kind === 'from-body') return spec.identity.id(run.body);
   return validate(uuidSchema, run.id, 'path');
@@ -143,15 +156,18 @@ export function commandHandler<Body, Command, Event extends DomainEvent, State, 
 ): HttpHandler {
   return withProblemDetails(async (request, context) => {
     const s = await services();
-    // The path's id is checked before the body, so a bad id reads as such.
+    // Who first (401 before anything else is said), then the id, then the body.
+    const principal = spec.authorize ? await authenticate(request, s) : undefined;
     const id = spec.identity ? undefined : validate(uuidSchema, request.params.id, 'path');
     const body = (spec.bodySchema ? validate(spec.bodySchema, await readJsonBody(request), 'body') : await expectNoBody(request)) as Body;
     const result = await runCommand(s, spec, {
       id,
       body,
+      principal,
       ifMatch: request.headers.get('if-match'),
-      idempotency: idempotencyOf(request, spec.name, body),
-      metadata: metadataOf(request, context),
+      // Keys are per caller: two partners may both send "order-1".
+      idempotency: idempotencyOf(request, `${spec.name}:${principal?.subject ?? 'anonymous'}`, body),
+      metadata: { ...metadataOf(request, context), ...(principal ? { actor: principal.subject } : {}) },
       context,
     });
     return toResponse(result);

@@ -1,6 +1,8 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit } from '@azure/functions';
 import Joi from 'joi';
+import { authenticate } from './auth';
 import { uuidSchema } from './command';
+import { adminOnly } from './policies';
 import { NotFound } from './errors';
 import {
   decodeCursor,
@@ -87,10 +89,11 @@ export function byIdHandler<D extends ReadDocument>(services: ServiceProvider, v
   });
 }
 
-/** A stream's events, oldest first, in pages: the audit trail. Read from the event store. */
+/** A stream's events, oldest first, in pages: the audit trail, for administrators. Read from the event store. */
 export function historyHandler(services: ServiceProvider, noun: string, streamId: (id: string) => string): HttpHandler {
   return withProblemDetails(async (request) => {
     const s = await services();
+    adminOnly()(await authenticate(request, s), undefined);
     const id = validate(uuidSchema, request.params.id, 'path');
     const { limit, cursor } = validate(historySchema, queryObject(request), 'query');
     const afterVersion = decodeCursor(cursor, historyCursorSchema)?.afterVersion ?? 0;

@@ -10,7 +10,9 @@ import {
   type CommandSpec,
   type SnapshotPolicy,
 } from '../kernel/command';
+import { authenticate } from '../kernel/auth';
 import { DomainError, IdempotencyKeyReused } from '../kernel/errors';
+import { pharmacyStaff } from '../kernel/policies';
 import { jsonResponse, MAX_BATCH_BODY_BYTES, readJsonBody, validate, withProblemDetails } from '../kernel/http';
 import type { ServiceProvider, Services } from '../kernel/services';
 import { pharmacyStatus } from '../pharmacies/status';
@@ -81,11 +83,15 @@ async function references(services: Services, body: PublishBody): Promise<Refere
   return { pharmacy, product };
 }
 
+/** The staff of the offer's pharmacy (and admins); partners need offers:write. */
+const staffOfOfferPharmacy = pharmacyStaff<{ state: Offer }>('offers:write', ({ state }) => (state.status === 'none' ? undefined : state.pharmacyId));
+
 export const publishOfferSpec: OfferSpec<PublishBody, References> = {
   name: 'publishOffer',
   decider: offerDecider,
   streamId: offerStreamId,
   snapshots,
+  authorize: pharmacyStaff('offers:write', ({ body }) => body.pharmacyId),
   bodySchema: publishSchema,
   identity: { kind: 'from-body', id: (body) => offerIdFor(body.pharmacyId, body.productId), location: (id) => `/api/offers/${id}` },
   // Checked against the event store, not the read models: a pharmacy registered a
@@ -128,8 +134,9 @@ export const expireOfferSpec: OfferSpec<void> = {
 function publishBatchHandler(services: ServiceProvider): HttpHandler {
   return withProblemDetails(async (request, context) => {
     const s = await services();
+    const principal = await authenticate(request, s);
     const { items } = validate(batchSchema, await readJsonBody(request, MAX_BATCH_BODY_BYTES), 'body');
-    const idempotency = idempotencyOf(request, 'publishOfferBatch', { items });
+    const idempotency = idempotencyOf(request, `publishOfferBatch:${principal.subject}`, { items });
     if (idempotency) {
       const earlier = await s.eventStore.findIdempotentResponse(idempotency.key);
       if (earlier && earlier.requestHash !== idempotency.requestHash) {
@@ -150,11 +157,12 @@ function publishBatchHandler(services: ServiceProvider): HttpHandler {
         product: await once(`product:${body.productId}`, () => productStatus(services.eventStore, body.productId.toLowerCase())),
       }),
     };
-    const metadata = metadataOf(request, context);
+    const metadata = { ...metadataOf(request, context), actor: principal.subject };
     const results = [];
     for (const [index, item] of items.entries()) {
       try {
-        const result = await runCommand(s, spec, { body: validate(publishSchema, item, 'body'), metadata, context });
+        // Each item is authorised on its own: items for pharmacies the caller is not bound to fail with 403.
+        const result = await runCommand(s, spec, { body: validate(publishSchema, item, 'body'), principal, metadata, context });
         results.push({ index, status: result.status, id: result.body.id, version: result.body.version });
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
@@ -178,6 +186,7 @@ export function offerCommands(services: ServiceProvider) {
       decider: offerDecider,
       streamId: offerStreamId,
       snapshots,
+      authorize: staffOfOfferPharmacy,
       bodySchema: priceSchema,
       toCommand: ({ id, body, now }) => ({ type: 'ChangeOfferPrice' as const, offerId: id, price: body, now }),
     }),
@@ -186,6 +195,7 @@ export function offerCommands(services: ServiceProvider) {
       decider: offerDecider,
       streamId: offerStreamId,
       snapshots,
+      authorize: staffOfOfferPharmacy,
       toCommand: ({ id, now }) => ({ type: 'WithdrawOffer' as const, offerId: id, now }),
     }),
   };

@@ -19,6 +19,7 @@ async function withdrawOffer(services: Services, offerId: string, cause: StoredE
       return await runCommand(services, withdrawOfDiscontinuedProductSpec, {
         id: offerId,
         body: undefined,
+        principal: 'system',
         metadata: metadataCausedBy(cause, ACTOR),
         context,
       });
@@ -96,6 +97,7 @@ export function expireOffersTimer(services: ServiceProvider): TimerDeclaration {
         await runCommand(s, expireOfferSpec, {
           id: offer.id,
           body: undefined,
+          principal: 'system',
           metadata: { correlationId: context.invocationId, causationId: context.invocationId, actor: ACTOR },
           context,
         }).catch((error) => context.warn(`offer ${offer.id} not expired this run`, error instanceof Error ? error.message : ''));

@@ -1,5 +1,6 @@
 import Joi from 'joi';
 import { commandHandler } from '../kernel/command';
+import { adminOnly, pharmacyStaff } from '../kernel/policies';
 import { text } from '../kernel/schemas';
 import type { ServiceProvider } from '../kernel/services';
 import { BRAZILIAN_STATES, normalisePhone, normalisePostalCode, PHONE_INPUT, POSTAL_CODE } from './domain/brazil';
@@ -92,6 +93,8 @@ function normaliseAddress(address: Address): Address {
 
 const streamId = pharmacyStreamId;
 const snapshots = PHARMACY_SNAPSHOTS;
+/** A pharmacy's own staff (and admins) may change it; partners need pharmacies:write. */
+const staffOfThisPharmacy = pharmacyStaff<{ id: string }>('pharmacies:write', ({ id }) => id);
 
 export function pharmacyCommands(services: ServiceProvider) {
   return {
@@ -100,6 +103,7 @@ export function pharmacyCommands(services: ServiceProvider) {
       decider: pharmacyDecider,
       streamId,
       snapshots,
+      authorize: adminOnly(),
       bodySchema: registerSchema,
       identity: { kind: 'new', location: (id) => `/api/pharmacies/${id}` },
       toCommand: ({ id, body, now }) => ({
@@ -116,6 +120,7 @@ export function pharmacyCommands(services: ServiceProvider) {
       decider: pharmacyDecider,
       streamId,
       snapshots,
+      authorize: staffOfThisPharmacy,
       bodySchema: changeProfileSchema,
       toCommand: ({ id, body, now }) => ({
         type: 'ChangePharmacyProfile' as const,
@@ -129,6 +134,7 @@ export function pharmacyCommands(services: ServiceProvider) {
       decider: pharmacyDecider,
       streamId,
       snapshots,
+      authorize: staffOfThisPharmacy,
       bodySchema: openingHoursBodySchema,
       toCommand: ({ id, body, now }) => ({ type: 'ChangeOpeningHours' as const, pharmacyId: id, openingHours: body.openingHours, now }),
     }),
@@ -137,6 +143,7 @@ export function pharmacyCommands(services: ServiceProvider) {
       decider: pharmacyDecider,
       streamId,
       snapshots,
+      authorize: staffOfThisPharmacy,
       bodySchema: relocationSchema,
       toCommand: ({ id, body, now }) => ({
         type: 'RelocatePharmacy' as const,
@@ -151,6 +158,7 @@ export function pharmacyCommands(services: ServiceProvider) {
       decider: pharmacyDecider,
       streamId,
       snapshots,
+      authorize: staffOfThisPharmacy,
       toCommand: ({ id, now }) => ({ type: 'ClosePharmacy' as const, pharmacyId: id, now }),
     }),
     reopen: commandHandler(services, {
@@ -158,6 +166,7 @@ export function pharmacyCommands(services: ServiceProvider) {
       decider: pharmacyDecider,
       streamId,
       snapshots,
+      authorize: staffOfThisPharmacy,
       toCommand: ({ id, now }) => ({ type: 'ReopenPharmacy' as const, pharmacyId: id, now }),
     }),
   };

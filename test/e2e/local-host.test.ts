@@ -6,6 +6,7 @@ import { MAX_BODY_BYTES } from '../../shared/kernel/http';
 import { appModules } from '../../shared/platform/app';
 import { pharmacyBody } from '../support/fixtures';
 import { testServices } from '../support/services';
+import { ADMIN, tokenFor } from '../support/tokens';
 
 describe('the local host over real HTTP', () => {
   let services: Awaited<ReturnType<typeof testServices>>;
@@ -14,6 +15,7 @@ describe('the local host over real HTTP', () => {
 
   before(async () => {
     services = await testServices();
+    adminToken = await tokenFor(services, ADMIN);
     host = await startLocalHost({
       modules: appModules(async () => services),
       services,
@@ -27,10 +29,12 @@ describe('the local host over real HTTP', () => {
     await services.dispose();
   });
 
+  let adminToken = '';
+  /** Calls as an administrator unless the headers say who is calling. */
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const response = await fetch(`${host.url}/${path}`, {
       method,
-      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: { authorization: `Bearer ${adminToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await response.text();
@@ -63,7 +67,7 @@ describe('the local host over real HTTP', () => {
   });
 
   it('seeds the demo data through the commands, and lists it with filters and cursors', async () => {
-    assert.equal((await seedDemoData(host)).pharmacies.length, demoPharmacies().length);
+    assert.equal((await seedDemoData(host, adminToken)).pharmacies.length, demoPharmacies().length);
     await services.bus.idle?.();
     const demo = demoPharmacies();
     assert.ok(demo.length >= 20);

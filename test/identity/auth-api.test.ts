@@ -183,7 +183,7 @@ describe('Authentication API', () => {
       });
     }
     it('no token, or not a bearer token', async () => {
-      assert.equal((await call('currentUser')).status, 401);
+      assert.equal((await invoke(app.handler('currentUser', { as: 'anonymous' }))).status, 401);
       const basic = await call('currentUser', { headers: { authorization: 'Basic dXNlcjpwYXNz' } });
       assert.equal(basic.status, 401);
     });

@@ -14,6 +14,7 @@ import { relayOutbox } from '../../shared/platform/outbox-relay';
 import { testApp } from '../support/app';
 import { pharmacyBody } from '../support/fixtures';
 import { invoke } from '../support/http';
+import { ADMIN, tokenFor } from '../support/tokens';
 
 describe('no accepted command is lost', () => {
   let app: Awaited<ReturnType<typeof testApp>>;
@@ -53,7 +54,7 @@ describe('no accepted command is lost', () => {
     };
     const modules = appModules(async () => ({ ...app.services, bus: flakyBus }));
     const register = modules.flatMap((m) => m.routes).find((r) => r.name === 'registerPharmacy')!.handler;
-    const response = await invoke(register, { method: 'POST', path: 'pharmacies', body: pharmacyBody() });
+    const response = await invoke(register, { method: 'POST', path: 'pharmacies', body: pharmacyBody(), headers: { authorization: `Bearer ${app.adminToken}` } });
     assert.equal(response.status, 201);
     assert.equal(failures, 1);
     assert.ok(response.logs.some((line) => line.startsWith('warning: publish after commit failed')));
@@ -90,18 +91,26 @@ describe('the local host across a restart', () => {
       await services.close();
     };
     const first = await start();
-    const created = await first.host.dispatch('POST', 'pharmacies', pharmacyBody({ tradeName: 'Sobrevivente' }));
-    await first.host.dispatch('POST', `pharmacies/${(created.body as { id: string }).id}/closure`);
-    await first.services.bus.idle?.();
-    await stop(first);
+    let created: { body: unknown };
+    try {
+      const asAdmin = { authorization: `Bearer ${await tokenFor(first.services, ADMIN)}` };
+      created = await first.host.dispatch('POST', 'pharmacies', pharmacyBody({ tradeName: 'Sobrevivente' }), asAdmin);
+      await first.host.dispatch('POST', `pharmacies/${(created.body as { id: string }).id}/closure`, undefined, asAdmin);
+      await first.services.bus.idle?.();
+    } finally {
+      await stop(first);
+    }
 
     const second = await start();
-    const id = (created.body as { id: string }).id;
-    const read = await fetch(`${second.host.url}/pharmacies/${id}`);
-    const document = (await read.json()) as { tradeName: string; status: string; version: number };
-    assert.deepEqual([document.tradeName, document.status, document.version], ['Sobrevivente', 'closed', 2]);
-    await stop(second);
-    rmSync(dataDir, { recursive: true, force: true });
+    try {
+      const id = (created.body as { id: string }).id;
+      const read = await fetch(`${second.host.url}/pharmacies/${id}`);
+      const document = (await read.json()) as { tradeName: string; status: string; version: number };
+      assert.deepEqual([document.tradeName, document.status, document.version], ['Sobrevivente', 'closed', 2]);
+    } finally {
+      await stop(second);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('runs the declared timers on their schedules', async () => {

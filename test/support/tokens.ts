@@ -1,0 +1,9 @@
+import type { Services } from '../../shared/kernel/services';
+import { issueAccessToken, type TokenClaims } from '../../shared/identity/tokens';
+
+export const ADMIN: TokenClaims = { subject: 'test-admin', roles: ['admin'], scopes: ['catalog:write', 'offers:write', 'pharmacies:write', 'users:admin'], pharmacyIds: [] };
+
+/** A real access token, signed with the app's own key, for the given claims. */
+export function tokenFor(services: Services, claims: Partial<TokenClaims> = {}): Promise<string> {
+  return issueAccessToken(services, { subject: 'test-user', roles: [], scopes: [], pharmacyIds: [], ...claims });
+}
