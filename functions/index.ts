@@ -3,6 +3,7 @@ import { app } from '@azure/functions';
 import { registerWithFunctions } from '../shared/adapters/functions/register';
 import { lazyServices } from '../shared/kernel/composition';
 import { appModules, READ_CONTAINERS } from '../shared/platform/app';
+import { bootstrap } from '../shared/platform/bootstrap';
 
-const services = lazyServices(READ_CONTAINERS);
+const services = lazyServices(READ_CONTAINERS, process.env, bootstrap);
 for (const module of appModules(services)) registerWithFunctions(app, module);

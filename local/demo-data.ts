@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { cnpjCheckDigits } from '../shared/pharmacies/domain/cnpj';
 import type { OpeningInterval, WeekDay } from '../shared/pharmacies/domain/opening-hours';
 import { WEEK_DAYS } from '../shared/pharmacies/domain/opening-hours';
@@ -158,4 +159,34 @@ export async function seedDemoData(host: LocalHost, adminToken: string, now = ne
     published += results.length;
   }
   return { pharmacies, products, offers: published };
+}
+
+/**
+ * One demo account per role, for the local profile only (the README lists them; the
+ * Functions app never seeds). The partner client's secret is shown once, so it goes to a
+ * file only its owner can read, not to the log.
+ */
+export const DEMO_USERS = [
+  { email: 'admin@demo.farmacias.local', password: 'demo admin passphrase', name: 'Ana Administradora', roles: ['admin'] },
+  { email: 'catalogo@demo.farmacias.local', password: 'demo catalog passphrase', name: 'Carlos Catálogo', roles: ['catalog-editor'] },
+  { email: 'farmaceutica@demo.farmacias.local', password: 'demo pharmacist passphrase', name: 'Fernanda Farmacêutica', roles: ['pharmacist'] },
+  { email: 'cliente@demo.farmacias.local', password: 'demo customer passphrase', name: 'Cláudio Cliente', roles: ['customer'] },
+] as const;
+
+export async function seedDemoUsers(host: LocalHost, adminToken: string, pharmacyIds: string[], partnerFile: string) {
+  const asAdmin = { authorization: `Bearer ${adminToken}` };
+  const boundTo = pharmacyIds.slice(0, 2);
+  for (const user of DEMO_USERS) {
+    const created = await host.dispatch('POST', 'auth/register', { email: user.email, password: user.password, name: user.name });
+    if (created.status !== 201) throw new Error(`demo user refused (${created.status})`);
+    const id = (created.body as { id: string }).id;
+    if (user.roles[0] !== 'customer') {
+      const pharmacies = user.roles[0] === 'pharmacist' ? boundTo : [];
+      const assigned = await host.dispatch('POST', `auth/users/${id}/roles`, { roles: user.roles, pharmacyIds: pharmacies }, asAdmin);
+      if (assigned.status !== 200) throw new Error(`demo roles refused (${assigned.status})`);
+    }
+  }
+  const client = await host.dispatch('POST', 'auth/clients', { name: 'Parceiro Demo', scopes: ['offers:write', 'pharmacies:write'], pharmacyIds: pharmacyIds.slice(0, 3) }, asAdmin);
+  if (client.status !== 201) throw new Error(`demo partner refused (${client.status})`);
+  writeFileSync(partnerFile, JSON.stringify({ ...(client.body as object), pharmacyIds: pharmacyIds.slice(0, 3) }, null, 2), { mode: 0o600 });
 }

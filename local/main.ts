@@ -4,13 +4,16 @@ import { compose } from '../shared/kernel/composition';
 import { rebuildAll } from '../shared/kernel/projection';
 import { loadSettings } from '../shared/kernel/settings';
 import { appModules, READ_CONTAINERS, READ_PROJECTIONS } from '../shared/platform/app';
+import { bootstrap } from '../shared/platform/bootstrap';
 import { relayOutbox } from '../shared/platform/outbox-relay';
-import { seedDemoData } from './demo-data';
+import { join } from 'node:path';
+import { seedDemoData, seedDemoUsers } from './demo-data';
 import { startLocalHost } from './host';
 
 async function main() {
   const settings = loadSettings();
   const services = await compose(settings, READ_CONTAINERS);
+  await bootstrap(services);
   if (services.readStoreIsEphemeral) {
     const replayed = await rebuildAll(services, READ_PROJECTIONS);
     console.log(`read models rebuilt from ${replayed} event(s)`);
@@ -27,6 +30,7 @@ async function main() {
     // The seed acts as an administrator whose token this host signs for itself.
     const seedToken = await issueAccessToken(services, { subject: 'system:demo-seed', roles: ['admin'], scopes: [], pharmacyIds: [] });
     const seeded = await seedDemoData(host, seedToken);
+    await seedDemoUsers(host, seedToken, seeded.pharmacies, join(settings.dataDir, 'demo-partner.json'));
     console.log(
       `seeded ${seeded.pharmacies.length} pharmacies, ${seeded.products.length} products and ${seeded.offers} offers through the commands`,
     );

@@ -1,10 +1,12 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { HttpHandler, HttpRequest, InvocationContext } from '@azure/functions';
 import Joi from 'joi';
 import { authenticate, publicJwks } from '../kernel/auth';
+import { adminOnly } from '../kernel/policies';
 import { commandHandler, loadAggregate, metadataOf, runCommand, type CommandSpec, type SnapshotPolicy } from '../kernel/command';
 import { ConcurrencyConflict, NotFound, OAuthError, TooManyRequests, Unauthorized, UnsupportedMediaType } from '../kernel/errors';
-import { jsonResponse, readBodyText, validate, withProblemDetails } from '../kernel/http';
+import { uuidSchema } from '../kernel/command';
+import { jsonResponse, readBodyText, readJsonBody, validate, withProblemDetails } from '../kernel/http';
 import type { EventMetadata } from '../kernel/ports';
 import { text } from '../kernel/schemas';
 import type { ServiceProvider, Services } from '../kernel/services';
@@ -12,9 +14,10 @@ import { normalisePhone, PHONE_INPUT } from '../pharmacies/domain/brazil';
 import { isValidCpf, normaliseCpf } from './domain/cpf';
 import { passwordWeakness } from './domain/password-policy';
 import { sessionDecider, type Session, type SessionCommand, type SessionEvent } from './domain/session';
-import { userDecider, type SealedPersonalData, type User, type UserCommand, type UserEvent } from './domain/user';
+import { CLIENT_SCOPES, clientDecider, type Client, type ClientCommand, type ClientEvent } from './domain/client';
+import { ROLES, userDecider, type Role, type SealedPersonalData, type User, type UserCommand, type UserEvent } from './domain/user';
 import { decoyHash, hashPassword, verifyPassword } from './passwords';
-import { issueAccessToken, newRefreshToken, parseRefreshToken } from './tokens';
+import { hashSecret, issueAccessToken, newRefreshToken, parseRefreshToken } from './tokens';
 import { emailBlindIndex, normaliseEmail, openPersonalData, sealPersonalData } from './vault';
 
 export const userStreamId = (id: string) => `user-${id}`;
@@ -80,6 +83,39 @@ const registerSpec: CommandSpec<Registration, UserCommand, UserEvent, User, Seal
     events.flatMap((event) => (event.type === 'UserRegistered' ? [{ scope: 'email', value: event.data.emailIndex }] : [])),
 };
 
+const assignRolesSchema = Joi.object<{ roles: Role[]; pharmacyIds: string[] }>({
+  roles: Joi.array().items(Joi.string().valid(...ROLES)).min(1).unique().required(),
+  pharmacyIds: Joi.array().items(uuidSchema).max(500).unique().default([]),
+});
+
+export const assignRolesSpec: CommandSpec<{ roles: Role[]; pharmacyIds: string[] }, UserCommand, UserEvent, User, undefined> = {
+  name: 'assignRoles',
+  decider: userDecider,
+  streamId: userStreamId,
+  snapshots: USER_SNAPSHOTS,
+  bodySchema: assignRolesSchema,
+  authorize: adminOnly(),
+  toCommand: ({ id, body, now }) => ({ type: 'AssignRoles', userId: id, roles: body.roles, pharmacyIds: body.pharmacyIds.map((p) => p.toLowerCase()), now }),
+};
+
+const clientStreamId = (id: string) => `client-${id}`;
+const CLIENT_SNAPSHOTS: SnapshotPolicy = { schema: 'client-v1', every: 50 };
+const registerClientSchema = Joi.object<{ name: string; scopes: string[]; pharmacyIds: string[] }>({
+  name: text(120).required(),
+  scopes: Joi.array().items(Joi.string().valid(...CLIENT_SCOPES)).min(1).unique().required(),
+  pharmacyIds: Joi.array().items(uuidSchema).min(1).max(5000).unique().required(),
+});
+
+const registerClientSpec: CommandSpec<{ name: string; scopes: string[]; pharmacyIds: string[]; secretHash: string }, ClientCommand, ClientEvent, Client, undefined> = {
+  name: 'registerClient',
+  decider: clientDecider,
+  streamId: clientStreamId,
+  snapshots: CLIENT_SNAPSHOTS,
+  identity: { kind: 'new', location: () => '/api/auth/jwks' },
+  authorize: adminOnly(),
+  toCommand: ({ id, body, now }) => ({ type: 'RegisterClient', clientId: id, ...body, pharmacyIds: body.pharmacyIds.map((p) => p.toLowerCase()), now }),
+};
+
 type SessionSpec<Body> = CommandSpec<Body, SessionCommand, SessionEvent, Session, undefined>;
 
 const startSessionSpec: SessionSpec<{ familyId: string; subject: string; tokenHash: string; expiresAt: Date }> = {
@@ -116,6 +152,12 @@ const passwordGrant = Joi.object({
 const refreshGrant = Joi.object({
   grant_type: Joi.string().valid('refresh_token').required(),
   refresh_token: Joi.string().max(200).required(),
+  scope: Joi.string().max(500),
+});
+const clientGrant = Joi.object({
+  grant_type: Joi.string().valid('client_credentials').required(),
+  client_id: Joi.string().max(100),
+  client_secret: Joi.string().max(200),
   scope: Joi.string().max(500),
 });
 const grantType = Joi.object({ grant_type: Joi.string().max(100).required() }).unknown(true);
@@ -259,9 +301,88 @@ async function refreshLogin(services: Services, request: HttpRequest, context: I
   return grantTokens(services, user, next.token);
 }
 
-export function identityHandlers(services: ServiceProvider): Record<'register' | 'token' | 'revoke' | 'me' | 'jwks', HttpHandler> {
+/** Partner credentials from HTTP Basic (RFC 6749 §2.3.1) or the form. */
+function clientCredentials(request: HttpRequest, form: { client_id?: string; client_secret?: string }) {
+  const basic = /^Basic ([A-Za-z0-9+/=]+)$/.exec(request.headers.get('authorization') ?? '');
+  if (basic) {
+    const [id, secret] = Buffer.from(basic[1], 'base64').toString('utf8').split(':');
+    return { id: decodeURIComponent(id ?? ''), secret: decodeURIComponent(secret ?? '') };
+  }
+  return { id: form.client_id ?? '', secret: form.client_secret ?? '' };
+}
+
+async function clientLogin(services: Services, request: HttpRequest, form: Record<string, unknown>) {
+  const grant = validateGrant(clientGrant, form);
+  const address = `login-failures:address:${clientAddress(request)}`;
+  const window = await services.cache.peekWindow(address);
+  if (window && window.count >= services.settings.auth.maxFailuresPerAddress) {
+    throw new TooManyRequests('too many failed logins; try again later', window.resetsInSeconds);
+  }
+  const credentials = clientCredentials(request, grant);
+  const known = uuidSchema.validate(credentials.id).error === undefined;
+  const client = known
+    ? (await loadAggregate(services.eventStore, clientDecider, CLIENT_SNAPSHOTS, clientStreamId(credentials.id.toLowerCase()))).state
+    : undefined;
+  const presented = Buffer.from(hashSecret(credentials.secret));
+  const expected = Buffer.from(client?.status === 'active' ? client.secretHash : hashSecret(randomUUID()));
+  if (client?.status !== 'active' || presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
+    await services.cache.incrementWithin(address, services.settings.auth.failureWindowSeconds);
+    throw new OAuthError(401, 'invalid_client', 'the client credentials are wrong');
+  }
+  const requested = grant.scope ? grant.scope.split(' ').filter(Boolean) : client.scopes;
+  if (requested.some((scope: string) => !client.scopes.includes(scope))) throw new OAuthError(400, 'invalid_scope', 'a requested scope is not granted to this client');
+  const accessToken = await issueAccessToken(services, {
+    subject: client.id,
+    clientId: client.id,
+    roles: [],
+    scopes: requested,
+    pharmacyIds: client.pharmacyIds,
+  });
+  return jsonResponse(
+    200,
+    { access_token: accessToken, token_type: 'Bearer', expires_in: services.settings.auth.accessTokenSeconds, scope: requested.join(' ') },
+    { 'cache-control': 'no-store', pragma: 'no-cache' },
+  );
+}
+
+/**
+ * The first administrator, from settings at start-up (BOOTSTRAP_ADMIN_EMAIL and
+ * BOOTSTRAP_ADMIN_PASSWORD): made once, given the admin role, left alone afterwards.
+ */
+export async function ensureAdministrator(services: Services, email: string, password: string, context: InvocationContext): Promise<string> {
+  const metadata: EventMetadata = { correlationId: 'bootstrap', actor: 'system:bootstrap' };
+  const existing = await services.eventStore.findReservation('email', emailBlindIndex(services, email));
+  const userId =
+    existing?.slice(userStreamId('').length) ??
+    (await runCommand(services, registerSpec, { body: validate(registerSchema, { email, password, name: 'Administrator' }, 'body'), metadata, context })).body.id;
+  const user = await loadUser(services, userId);
+  if (user.status === 'active' && !user.roles.includes('admin')) {
+    await runCommand(services, assignRolesSpec, { id: userId, body: { roles: [...user.roles, 'admin' as const], pharmacyIds: user.pharmacyIds }, principal: 'system', metadata, context });
+  }
+  return userId;
+}
+
+export function identityHandlers(
+  services: ServiceProvider,
+): Record<'register' | 'token' | 'revoke' | 'me' | 'jwks' | 'assignRoles' | 'registerClient', HttpHandler> {
   return {
     register: commandHandler(services, registerSpec),
+    assignRoles: commandHandler(services, assignRolesSpec),
+
+    /** The client's secret is shown in this answer only; the store keeps its hash. No Idempotency-Key: a replay would have to keep the secret. */
+    registerClient: withProblemDetails(async (request, context) => {
+      const s = await services();
+      const principal = await authenticate(request, s);
+      const body = validate(registerClientSchema, await readJsonBody(request), 'body');
+      const secret = randomBytes(32).toString('base64url');
+      const result = await runCommand(s, registerClientSpec, {
+        body: { ...body, secretHash: hashSecret(secret) },
+        principal,
+        metadata: { ...metadataOf(request, context), actor: principal.subject },
+        context,
+      });
+      return jsonResponse(201, { clientId: result.body.id, clientSecret: secret, version: result.body.version }, { 'cache-control': 'no-store' });
+    }),
 
     token: withProblemDetails(async (request, context) => {
       const s = await services();
@@ -269,7 +390,8 @@ export function identityHandlers(services: ServiceProvider): Record<'register' |
       const { grant_type: grant } = validateGrant(grantType, form);
       if (grant === 'password') return passwordLogin(s, request, context, form);
       if (grant === 'refresh_token') return refreshLogin(s, request, context, form);
-      throw new OAuthError(400, 'unsupported_grant_type', 'use grant_type password or refresh_token');
+      if (grant === 'client_credentials') return clientLogin(s, request, form);
+      throw new OAuthError(400, 'unsupported_grant_type', 'use grant_type password, refresh_token or client_credentials');
     }),
 
     /** RFC 7009: always 200, whether the token was current, rotated, unknown or an access token. */

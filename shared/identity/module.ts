@@ -14,6 +14,8 @@ export function identityModule(services: ServiceProvider): FunctionModule {
       { name: 'revokeToken', methods: ['POST'], route: 'auth/revoke', authLevel: anonymous, handler: handlers.revoke },
       { name: 'currentUser', methods: ['GET'], route: 'auth/me', authLevel: anonymous, handler: handlers.me },
       { name: 'signingKeys', methods: ['GET'], route: 'auth/jwks', authLevel: anonymous, handler: handlers.jwks },
+      { name: 'assignRoles', methods: ['POST'], route: 'auth/users/{id}/roles', authLevel: anonymous, handler: handlers.assignRoles },
+      { name: 'registerClient', methods: ['POST'], route: 'auth/clients', authLevel: anonymous, handler: handlers.registerClient },
     ],
     eventHandlers: [],
     timers: [],

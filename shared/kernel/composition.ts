@@ -103,11 +103,21 @@ async function readGuard(settings: Settings): Promise<ReadGuard> {
   return (call) => policy.execute(() => call(), new AbortController().signal);
 }
 
-/** Composes once, on first use; a failed composition is retried by the next call. */
-export function lazyServices(containers: ContainerDefinition[], env: NodeJS.ProcessEnv = process.env): ServiceProvider {
+/**
+ * Composes once, on first use, then runs `onComposed` (start-up work such as the first
+ * administrator); a failed composition is retried by the next call.
+ */
+export function lazyServices(
+  containers: ContainerDefinition[],
+  env: NodeJS.ProcessEnv = process.env,
+  onComposed: (services: Services) => Promise<void> = async () => {},
+): ServiceProvider {
   let services: Promise<Services> | undefined;
   return () => {
-    services ??= compose(loadSettings(env), containers).catch((error) => {
+    services ??= compose(loadSettings(env), containers).then(async (composed) => {
+      await onComposed(composed);
+      return composed;
+    }).catch((error) => {
       services = undefined;
       throw error;
     });

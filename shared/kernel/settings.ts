@@ -32,6 +32,8 @@ export interface Settings {
   };
   /** Unset: generated once into DATA_DIR/secrets.json (local profile only). */
   secrets: { signingKeys?: string; masterKey?: string; indexKey?: string };
+  /** The first administrator, made at start-up when both are set. */
+  bootstrapAdmin?: { email: string; password: string };
   /** Set by Azure App Service on every instance: no secret may be made up there. */
   runsOnAzure: boolean;
 }
@@ -65,6 +67,8 @@ const schema = Joi.object({
   PERSONAL_DATA_MASTER_KEY: Joi.string().base64(),
   PERSONAL_DATA_INDEX_KEY: Joi.string().base64(),
   WEBSITE_INSTANCE_ID: Joi.string(),
+  BOOTSTRAP_ADMIN_EMAIL: Joi.string().email({ tlds: false }),
+  BOOTSTRAP_ADMIN_PASSWORD: Joi.string().min(10),
 })
   // The rest of the environment is not ours to judge.
   .unknown(true);
@@ -104,5 +108,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     },
     secrets: { signingKeys: value.AUTH_SIGNING_KEYS, masterKey: value.PERSONAL_DATA_MASTER_KEY, indexKey: value.PERSONAL_DATA_INDEX_KEY },
     runsOnAzure: value.WEBSITE_INSTANCE_ID !== undefined,
+    ...(value.BOOTSTRAP_ADMIN_EMAIL && value.BOOTSTRAP_ADMIN_PASSWORD
+      ? { bootstrapAdmin: { email: value.BOOTSTRAP_ADMIN_EMAIL, password: value.BOOTSTRAP_ADMIN_PASSWORD } }
+      : {}),
   };
 }

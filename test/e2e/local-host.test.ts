@@ -360,6 +360,16 @@ describe('the local host over real HTTP', () => {
       ],
       currentUser: [['GET', 'auth/me', undefined, 401, 'no token']],
       signingKeys: [['GET', 'auth/jwks', undefined, 200, 'public keys, for anyone']],
+      assignRoles: [
+        ...bodyCases('POST', `auth/users/${id}/roles`).slice(0, 7),
+        ['POST', `auth/users/${id}/roles`, { roles: ['superuser'] }, 400, 'an unknown role'],
+        ['POST', `auth/users/${id}/roles`, { roles: ['admin'] }, 404, 'a user that does not exist'],
+      ],
+      registerClient: [
+        ...bodyCases('POST', 'auth/clients').slice(0, 7),
+        ['POST', 'auth/clients', { name: 'X', scopes: ['everything'], pharmacyIds: [id] }, 400, 'an unknown scope'],
+        ['POST', 'auth/clients', { name: 'X', scopes: ['offers:write'], pharmacyIds: [] }, 400, 'no pharmacy'],
+      ],
       health: [['GET', 'health?verbose=1', undefined, 200, 'liveness ignores parameters']],
       healthReady: [['GET', 'health/ready', undefined, 200, 'readiness']],
     };

@@ -89,8 +89,40 @@ describe('Authentication API', () => {
     const unknown = await token({ grant_type: 'password', username: 'nobody@exemplo.com.br', password: 'whatever it is here' });
     assert.deepEqual([wrong.status, wrong.body.error, wrong.body.detail], [400, 'invalid_grant', unknown.body.detail]);
     assert.equal(unknown.body.error, 'invalid_grant');
-    assert.equal((await token({ grant_type: 'client_credentials' })).body.error, 'unsupported_grant_type');
+    assert.equal((await token({ grant_type: 'implicit' })).body.error, 'unsupported_grant_type');
     assert.equal((await token({ username: 'x' })).body.error, 'invalid_request');
+  });
+
+  it('registers a partner client whose secret is shown once and stored hashed; client_credentials grants its scopes', async () => {
+    const pharmacyId = '0d0d6a8e-4a51-4a5e-9f7f-3c2f7a0b9d11';
+    const created = await call('registerClient', { method: 'POST', body: { name: 'Parceiro', scopes: ['offers:write'], pharmacyIds: [pharmacyId] } });
+    assert.equal(created.status, 201);
+    const { clientId, clientSecret } = created.body;
+    const [stored] = await app.services.eventStore.readStream(`client-${clientId}`);
+    assert.ok(!JSON.stringify(stored).includes(clientSecret), 'the secret is not stored');
+    const basic = Buffer.from(`${clientId}:${clientSecret}`).toString('base64');
+    const granted = await token({ grant_type: 'client_credentials' }, { authorization: `Basic ${basic}` });
+    assert.equal(granted.status, 200);
+    assert.equal(granted.body.refresh_token, undefined);
+    const claims = JSON.parse(Buffer.from(granted.body.access_token.split('.')[1], 'base64url').toString());
+    assert.deepEqual([claims.sub, claims.client_id, claims.scope, claims.pharmacyIds], [clientId, clientId, 'offers:write', [pharmacyId]]);
+    const inForm = await token({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret });
+    assert.equal(inForm.status, 200);
+    const wrong = await token({ grant_type: 'client_credentials', client_id: clientId, client_secret: 'guess' });
+    assert.deepEqual([wrong.status, wrong.body.error], [401, 'invalid_client']);
+    const greedy = await token({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope: 'pharmacies:write' });
+    assert.equal(greedy.body.error, 'invalid_scope');
+  });
+
+  it('lets only admins assign roles; a pharmacist must name pharmacies', async () => {
+    const created = await register(person(10));
+    const assign = (body: object, headers: Record<string, string> = {}) =>
+      call('assignRoles', { method: 'POST', params: { id: created.body.id }, body, headers });
+    assert.equal((await assign({ roles: ['pharmacist'] })).status, 400);
+    assert.equal((await assign({ roles: ['pharmacist'], pharmacyIds: ['0d0d6a8e-4a51-4a5e-9f7f-3c2f7a0b9d11'] })).status, 200);
+    const own = (await token({ grant_type: 'password', username: person(10).email, password: person(10).password })).body.access_token;
+    assert.equal((await assign({ roles: ['admin'] }, { authorization: `Bearer ${own}` })).status, 403, 'no one promotes themselves');
+    assert.deepEqual((await me(own)).body.roles, ['pharmacist']);
   });
 
   it('throttles failed logins per account with 429 and Retry-After, even for the right password', async () => {

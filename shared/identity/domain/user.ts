@@ -1,5 +1,5 @@
 import type { Decider } from '../../kernel/decider';
-import { Conflict, NotFound } from '../../kernel/errors';
+import { Conflict, InvalidInput, NotFound } from '../../kernel/errors';
 
 export const ROLES = ['customer', 'pharmacist', 'catalog-editor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -66,6 +66,9 @@ export function decide(command: UserCommand, state: User): UserEvent[] {
     }
     case 'AssignRoles': {
       if (state.status !== 'active') throw new NotFound('no such user');
+      if (command.roles.includes('pharmacist') && command.pharmacyIds.length === 0) {
+        throw new InvalidInput('a pharmacist works at a pharmacy', [{ field: 'pharmacyIds', message: 'name the pharmacies of a pharmacist' }]);
+      }
       const roles = [...new Set(command.roles)].sort();
       const pharmacyIds = [...new Set(command.pharmacyIds)].sort();
       if (JSON.stringify([state.roles, state.pharmacyIds]) === JSON.stringify([roles, pharmacyIds])) return [];
