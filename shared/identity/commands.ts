@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { HttpHandler, HttpRequest, InvocationContext } from '@azure/functions';
 import Joi from 'joi';
-import { authenticate, publicJwks } from '../kernel/auth';
+import { authenticate, publicJwks, type Principal } from '../kernel/auth';
 import { adminOnly } from '../kernel/policies';
 import { commandHandler, loadAggregate, metadataOf, runCommand, type CommandSpec, type SnapshotPolicy } from '../kernel/command';
 import { ConcurrencyConflict, NotFound, OAuthError, TooManyRequests, Unauthorized, UnsupportedMediaType } from '../kernel/errors';
@@ -78,9 +78,8 @@ const registerSpec: CommandSpec<Registration, UserCommand, UserEvent, User, Seal
       ...(body.phone ? { phone: normalisePhone(body.phone)! } : {}),
     }),
   }),
-  toCommand: ({ id, now, facts }) => ({ type: 'RegisterUser', userId: id, ...facts, now }),
-  reservations: (events) =>
-    events.flatMap((event) => (event.type === 'UserRegistered' ? [{ scope: 'email', value: event.data.emailIndex }] : [])),
+  toCommand: ({ id, now, facts }) => ({ type: 'RegisterUser', userId: id, personal: facts.personal, passwordHash: facts.passwordHash, now }),
+  reservations: (events, facts) => (events.some((event) => event.type === 'UserRegistered') ? [{ scope: 'email', value: facts.emailIndex }] : []),
 };
 
 const assignRolesSchema = Joi.object<{ roles: Role[]; pharmacyIds: string[] }>({
@@ -118,6 +117,8 @@ const registerClientSpec: CommandSpec<{ name: string; scopes: string[]; pharmacy
 
 type SessionSpec<Body> = CommandSpec<Body, SessionCommand, SessionEvent, Session, undefined>;
 
+const SESSIONS_BY_SUBJECT = 'sessions-by-subject';
+
 const startSessionSpec: SessionSpec<{ familyId: string; subject: string; tokenHash: string; expiresAt: Date }> = {
   name: 'startSession',
   decider: sessionDecider,
@@ -125,6 +126,33 @@ const startSessionSpec: SessionSpec<{ familyId: string; subject: string; tokenHa
   snapshots: SESSION_SNAPSHOTS,
   identity: { kind: 'from-body', id: (body) => body.familyId, location: () => '/api/auth/me' },
   toCommand: ({ body, now }) => ({ type: 'StartSession', ...body, now }),
+  indexes: (events) => events.flatMap((event) => (event.type === 'SessionStarted' ? [{ name: SESSIONS_BY_SUBJECT, key: event.data.subject }] : [])),
+};
+
+/** The person themself, or an administrator. */
+const selfOrAdmin = (principal: Principal, { id }: { id: string }) => {
+  if (principal.kind === 'user' && principal.subject === id) return;
+  adminOnly()(principal, undefined);
+};
+
+/**
+ * Erasure: the account's event says so without any personal data, the e-mail's blind
+ * index is released in the same transaction, and then the data key is destroyed, which
+ * leaves every sealed field of this person unreadable wherever a copy of it lies.
+ */
+const eraseSpec: CommandSpec<undefined, UserCommand, UserEvent, User, { emailIndex?: string }> = {
+  name: 'eraseUser',
+  decider: userDecider,
+  streamId: userStreamId,
+  snapshots: USER_SNAPSHOTS,
+  authorize: selfOrAdmin,
+  facts: async (services, _body, id) => {
+    const user = await loadUser(services, id);
+    const personal = user.status === 'active' ? await openPersonalData(services, id, user.personal) : undefined;
+    return personal ? { emailIndex: emailBlindIndex(services, personal.email) } : {};
+  },
+  toCommand: ({ id, now }) => ({ type: 'EraseUser', userId: id, now }),
+  releases: (events, facts) => (events.some((event) => event.type === 'UserErased') && facts.emailIndex ? [{ scope: 'email', value: facts.emailIndex }] : []),
 };
 
 const refreshSessionSpec: SessionSpec<{ presentedHash: string; newHash: string; expiresAt: Date; subjectActive: boolean }> = {
@@ -362,10 +390,58 @@ export async function ensureAdministrator(services: Services, email: string, pas
   return userId;
 }
 
+async function erase(services: Services, id: string, request: HttpRequest, context: InvocationContext) {
+  const principal = await authenticate(request, services);
+  const result = await runCommand(services, eraseSpec, {
+    id,
+    body: undefined,
+    principal,
+    metadata: { ...metadataOf(request, context), actor: principal.subject },
+    context,
+  });
+  // Also when the event was written by an earlier attempt that died before this line.
+  await services.dataKeys.destroy(id);
+  return jsonResponse(200, result.body, { 'cache-control': 'no-store' });
+}
+
 export function identityHandlers(
   services: ServiceProvider,
-): Record<'register' | 'token' | 'revoke' | 'me' | 'jwks' | 'assignRoles' | 'registerClient', HttpHandler> {
+): Record<'register' | 'token' | 'revoke' | 'me' | 'jwks' | 'assignRoles' | 'registerClient' | 'myData' | 'eraseMe' | 'eraseUser', HttpHandler> {
   return {
+    eraseMe: withProblemDetails(async (request, context) => {
+      const s = await services();
+      const principal = await authenticate(request, s);
+      return erase(s, principal.subject, request, context);
+    }),
+
+    eraseUser: withProblemDetails(async (request, context) => erase(await services(), validate(uuidSchema, request.params.id, 'path'), request, context)),
+
+    /** LGPD right of access: everything held about the caller, personal fields opened. */
+    myData: withProblemDetails(async (request) => {
+      const s = await services();
+      const principal = await authenticate(request, s);
+      const user = principal.kind === 'user' ? await loadUser(s, principal.subject) : undefined;
+      const personal = user?.status === 'active' ? await openPersonalData(s, user.id, user.personal) : undefined;
+      if (user?.status !== 'active' || !personal) throw new Unauthorized('the account behind this token no longer exists');
+      const sessions = await Promise.all(
+        (await s.eventStore.readIndex(SESSIONS_BY_SUBJECT, user.id)).map(async (streamId) => {
+          const session = (await loadAggregate(s.eventStore, sessionDecider, SESSION_SNAPSHOTS, streamId)).state;
+          return session.status === 'none' ? undefined : { id: session.familyId, status: session.status, expiresAt: session.expiresAt, rotations: session.usedHashes.length };
+        }),
+      );
+      const events = await s.eventStore.readStream(userStreamId(user.id));
+      return jsonResponse(
+        200,
+        {
+          account: { id: user.id, ...personal, roles: user.roles, pharmacyIds: user.pharmacyIds },
+          sessions: sessions.filter(Boolean),
+          history: events.map(({ type, occurredAt, version, metadata }) => ({ type, occurredAt, version, actor: metadata.actor ?? null })),
+          storage: 'personal fields are stored encrypted with a key of your own; erasing your account destroys that key',
+        },
+        { 'cache-control': 'no-store' },
+      );
+    }),
+
     register: commandHandler(services, registerSpec),
     assignRoles: commandHandler(services, assignRolesSpec),
 

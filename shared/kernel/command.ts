@@ -44,7 +44,9 @@ export interface CommandSpec<Body, Command, Event extends DomainEvent, State, Fa
    */
   authorize?: Policy<{ id: string; body: Body; state: State }>;
   /** Values the new events must hold exclusively (CNPJ), reserved in the append's transaction. */
-  reservations?(events: Event[]): Reservation[];
+  reservations?(events: Event[], facts: Facts): Reservation[];
+  /** Reservations the new events give up, released in the append's transaction. */
+  releases?(events: Event[], facts: Facts): Reservation[];
   /** Secondary index entries for the stream (offers by product), written in the append's transaction. */
   indexes?(events: Event[]): IndexEntry[];
   snapshots: SnapshotPolicy;
@@ -123,7 +125,8 @@ export async function runCommand<Body, Command, Event extends DomainEvent, State
   let stored: StoredEvent[];
   try {
     stored = await eventStore.append(streamId, version, newEvents, {
-      reservations: spec.reservations?.(events) ?? [],
+      reservations: spec.reservations?.(events, facts) ?? [],
+      releases: spec.releases?.(events, facts) ?? [],
       indexes: spec.indexes?.(events) ?? [],
       idempotency: run.idempotency && { ...run.idempotency, status: result.status, body: result.body, headers: result.headers },
     });

@@ -50,6 +50,8 @@ export interface IndexEntry {
 
 export interface AppendOptions {
   reservations?: Reservation[];
+  /** Reservations this stream gives up (an erased account's e-mail index), in the same transaction. */
+  releases?: Reservation[];
   indexes?: IndexEntry[];
   idempotency?: IdempotentResponse;
 }

@@ -71,6 +71,19 @@ export function eventStoreContract(adapter: string, open: () => Promise<EventSto
       await store.append(stream(), 0, [event()], { reservations: [{ scope: 'gtin', value }] });
     });
 
+    it('releases a reservation with an append, so the value can be taken again', async () => {
+      const store = await open();
+      const value = randomUUID();
+      const owner = stream();
+      await store.append(owner, 0, [event()], { reservations: [{ scope: 'email', value }] });
+      assert.equal(await store.findReservation('email', value), owner);
+      await store.append(owner, 1, [event()], { releases: [{ scope: 'email', value }] });
+      assert.equal(await store.findReservation('email', value), undefined);
+      const next = stream();
+      await store.append(next, 0, [event()], { reservations: [{ scope: 'email', value }] });
+      assert.equal(await store.findReservation('email', value), next);
+    });
+
     it('stores an idempotent response with the append and refuses the key a second time', async () => {
       const store = await open();
       const key = `test:${randomUUID()}`;

@@ -360,6 +360,12 @@ describe('the local host over real HTTP', () => {
       ],
       currentUser: [['GET', 'auth/me', undefined, 401, 'no token']],
       signingKeys: [['GET', 'auth/jwks', undefined, 200, 'public keys, for anyone']],
+      eraseMe: [['DELETE', 'auth/me', undefined, 404, 'a token that is no person']],
+      myData: [['GET', 'auth/me/data', undefined, 401, 'a token that is no person']],
+      eraseUser: [
+        ['DELETE', 'auth/users/x', undefined, 400, 'a bad id'],
+        ['DELETE', `auth/users/${id}`, undefined, 404, 'a user that does not exist'],
+      ],
       assignRoles: [
         ...bodyCases('POST', `auth/users/${id}/roles`).slice(0, 7),
         ['POST', `auth/users/${id}/roles`, { roles: ['superuser'] }, 400, 'an unknown role'],

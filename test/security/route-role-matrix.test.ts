@@ -79,6 +79,7 @@ const ROUTES: {
       request: (f) => ({ method: 'POST', path: 'offers/batch', body: { items: [{ pharmacyId: f.pharmacyId, productId: f.productId, priceCents: 555, ...validity }] } }),
     },
     { route: 'assignRoles', allowed: admins, success: 200, request: (f) => ({ method: 'POST', params: { id: f.userId }, path: `auth/users/${f.userId}/roles`, body: { roles: ['catalog-editor'] } }) },
+    { route: 'eraseUser', allowed: admins, success: 200, request: (f) => ({ method: 'DELETE', params: { id: f.userId }, path: `auth/users/${f.userId}` }) },
     { route: 'registerClient', allowed: admins, success: 201, request: (f) => ({ method: 'POST', path: 'auth/clients', body: { name: 'Parceiro', scopes: ['offers:write'], pharmacyIds: [f.pharmacyId] } }) },
     { route: 'pharmacyHistory', allowed: admins, success: 200, request: onPharmacy('GET', '/history') },
     { route: 'productHistory', allowed: admins, success: 200, request: onProduct('GET', '/history') },
@@ -138,7 +139,8 @@ describe('route × role matrix: every command route, every kind of caller, the e
 
   it('covers every route that changes something, and every history', () => {
     const guarded = app.modules.flatMap((m) => m.routes).filter((r) => r.methods.some((m) => m !== 'GET') || r.name.endsWith('History'));
-    const open = ['registerUser', 'issueToken', 'revokeToken'];
+    // Open to anyone (registration, OAuth) or to every signed-in person about themselves (erasing one's own account).
+    const open = ['registerUser', 'issueToken', 'revokeToken', 'eraseMe'];
     assert.deepEqual(ROUTES.map((r) => r.route).sort(), guarded.map((r) => r.name).filter((name) => !open.includes(name)).sort());
   });
 
@@ -148,7 +150,7 @@ describe('route × role matrix: every command route, every kind of caller, the e
       const expected = caller === 'anonymous' ? 401 : allowed || spec.itemStatus ? spec.success : 403;
       const label = spec.itemStatus && caller !== "anonymous" ? `${expected}, item ${allowed ? 200 : 403}` : String(expected);
       it(`${spec.route} as ${caller} → ${label}`, async () => {
-        const f = await fixture(spec.route === 'assignRoles');
+        const f = await fixture(spec.route === 'assignRoles' || spec.route === 'eraseUser');
         await spec.prepare?.(f, asAdmin);
         const token = await tokenOf(caller, f.pharmacyId);
         const call = spec.request(f);

@@ -86,6 +86,7 @@ export class SqliteEventStore implements EventStore {
       insertOutbox: db.prepare('INSERT INTO outbox (event_id, position, enqueued_ms) VALUES (?, ?, ?)'),
       reservationHolder: db.prepare('SELECT stream_id FROM reservations WHERE scope = ? AND value = ?').pluck(),
       reserve: db.prepare('INSERT INTO reservations (scope, value, stream_id, reserved_at) VALUES (?, ?, ?, ?)'),
+      release: db.prepare('DELETE FROM reservations WHERE scope = ? AND value = ? AND stream_id = ?'),
       findIdempotency: db.prepare('SELECT * FROM idempotency_keys WHERE key = ?'),
       index: db.prepare('INSERT OR IGNORE INTO stream_index (name, key, stream_id) VALUES (?, ?, ?)'),
       readIndex: db.prepare('SELECT stream_id FROM stream_index WHERE name = ? AND key = ? ORDER BY stream_id').pluck(),
@@ -153,6 +154,7 @@ export class SqliteEventStore implements EventStore {
       // The key first: a racing retry must be answered as a retry, not as a taken CNPJ.
       this.storeIdempotency(options.idempotency);
       this.reserve(streamId, options);
+      for (const { scope, value } of options.releases ?? []) this.statements.release.run(scope, value, streamId);
       for (const { name, key } of options.indexes ?? []) this.statements.index.run(name, key, streamId);
       const occurredAt = new Date().toISOString();
       const now = Date.now();

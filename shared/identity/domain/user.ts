@@ -18,7 +18,7 @@ export interface SealedPersonalData {
 export type UserEvent =
   | {
       type: 'UserRegistered';
-      data: { userId: string; emailIndex: string; personal: SealedPersonalData; passwordHash: string; roles: Role[]; registeredAt: string };
+      data: { userId: string; personal: SealedPersonalData; passwordHash: string; roles: Role[]; registeredAt: string };
     }
   | { type: 'UserRolesAssigned'; data: { userId: string; roles: Role[]; pharmacyIds: string[]; assignedAt: string } }
   | { type: 'UserErased'; data: { userId: string; erasedAt: string } };
@@ -26,13 +26,12 @@ export type UserEvent =
 export const USER_EVENT_TYPES: readonly UserEvent['type'][] = ['UserRegistered', 'UserRolesAssigned', 'UserErased'];
 
 export type UserCommand =
-  | { type: 'RegisterUser'; userId: string; emailIndex: string; personal: SealedPersonalData; passwordHash: string; now: Date }
+  | { type: 'RegisterUser'; userId: string; personal: SealedPersonalData; passwordHash: string; now: Date }
   | { type: 'AssignRoles'; userId: string; roles: Role[]; pharmacyIds: string[]; now: Date }
   | { type: 'EraseUser'; userId: string; now: Date };
 
 interface Account {
   id: string;
-  emailIndex: string;
   personal: SealedPersonalData;
   passwordHash: string;
   roles: Role[];
@@ -46,8 +45,8 @@ export const initialState: User = { status: 'none' };
 export function evolve(state: User, event: UserEvent): User {
   switch (event.type) {
     case 'UserRegistered': {
-      const { userId, emailIndex, personal, passwordHash, roles } = event.data;
-      return { status: 'active', id: userId, emailIndex, personal, passwordHash, roles, pharmacyIds: [] };
+      const { userId, personal, passwordHash, roles } = event.data;
+      return { status: 'active', id: userId, personal, passwordHash, roles, pharmacyIds: [] };
     }
     case 'UserRolesAssigned':
       return state.status === 'active' ? { ...state, roles: event.data.roles, pharmacyIds: event.data.pharmacyIds } : state;
@@ -61,8 +60,9 @@ export function decide(command: UserCommand, state: User): UserEvent[] {
   switch (command.type) {
     case 'RegisterUser': {
       if (state.status !== 'none') throw new Conflict('the account exists already');
-      const { userId, emailIndex, personal, passwordHash } = command;
-      return [{ type: 'UserRegistered', data: { userId, emailIndex, personal, passwordHash, roles: ['customer'], registeredAt: at } }];
+      // The e-mail's blind index is not in the event: it lives in the reservation, which erasure releases.
+      const { userId, personal, passwordHash } = command;
+      return [{ type: 'UserRegistered', data: { userId, personal, passwordHash, roles: ['customer'], registeredAt: at } }];
     }
     case 'AssignRoles': {
       if (state.status !== 'active') throw new NotFound('no such user');
