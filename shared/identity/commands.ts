@@ -4,7 +4,7 @@ import Joi from 'joi';
 import { authenticate, publicJwks, type Principal } from '../kernel/auth';
 import { adminOnly } from '../kernel/policies';
 import { commandHandler, loadAggregate, metadataOf, runCommand, type CommandSpec, type SnapshotPolicy } from '../kernel/command';
-import { ConcurrencyConflict, NotFound, OAuthError, TooManyRequests, Unauthorized, UnsupportedMediaType } from '../kernel/errors';
+import { ConcurrencyConflict, Forbidden, NotFound, OAuthError, TooManyRequests, Unauthorized, UnsupportedMediaType } from '../kernel/errors';
 import { uuidSchema } from '../kernel/command';
 import { jsonResponse, readBodyText, readJsonBody, validate, withProblemDetails } from '../kernel/http';
 import type { EventMetadata } from '../kernel/ports';
@@ -411,6 +411,7 @@ export function identityHandlers(
     eraseMe: withProblemDetails(async (request, context) => {
       const s = await services();
       const principal = await authenticate(request, s);
+      if (principal.kind !== 'user') throw new Forbidden('a partner client has no personal account to erase');
       return erase(s, principal.subject, request, context);
     }),
 
