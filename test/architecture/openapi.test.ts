@@ -40,3 +40,22 @@ describe('OpenAPI documents', () => {
     });
   }
 });
+
+describe('OpenAPI security', () => {
+  it('names bearer security on exactly the routes that demand a token', async () => {
+    const { appModules: modules } = await import('../../shared/platform/app');
+    const declared = modules(async () => {
+      throw new Error('no services needed');
+    }).flatMap((m) => m.routes);
+    const secured = new Set<string>();
+    for (const file of Object.values(DOCUMENTS)) {
+      const document = (await SwaggerParser.parse(join(projectRoot(), file))) as unknown as { paths: Record<string, Record<string, { operationId: string; security?: unknown[] }>> };
+      for (const item of Object.values(document.paths)) {
+        for (const operation of Object.values(item)) if (operation.security?.length) secured.add(operation.operationId);
+      }
+    }
+    const open = ['registerUser', 'issueToken', 'revokeToken', 'signingKeys', 'health', 'healthReady'];
+    const expected = declared.filter((r) => (r.methods.some((m) => m !== 'GET') || r.name.endsWith('History') || r.name.startsWith('currentUser') || r.name === 'myData') && !open.includes(r.name)).map((r) => r.name);
+    assert.deepEqual([...secured].sort(), expected.sort());
+  });
+});
