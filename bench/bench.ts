@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { DEMO_USERS } from '../local/demo-data';
 
 const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -50,13 +51,13 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-async function projectionLag(base: string, ids: string[]): Promise<{ p50: number; p99: number; max: number }> {
+async function projectionLag(base: string, ids: string[], auth: Record<string, string>): Promise<{ p50: number; p99: number; max: number }> {
   const lags: number[] = [];
   for (let i = 0; i < LAG_SAMPLES; i++) {
     const id = ids[i % ids.length];
     const command = await fetch(`${base}/pharmacies/${id}`, {
       method: 'PATCH',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify({ tradeName: `Drogaria Lag ${i}` }),
     });
     const { version } = (await command.json()) as { version: number };
@@ -87,6 +88,12 @@ async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'farmacias-bench-'));
   const host = await start('../local/main.js', { DATA_DIR: dataDir, LOCAL_HOST_PORT: '0', REQUEST_LOG: 'false' }, /on http:\/\/localhost:(\d+)\/api/);
   const base = `http://127.0.0.1:${host.match[1]}/api`;
+  // Commands need a token: the benchmark logs in as the demo administrator.
+  const login = await fetch(`${base}/auth/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'password', username: DEMO_USERS[0].email, password: DEMO_USERS[0].password }),
+  });
+  const asAdmin = { authorization: `Bearer ${((await login.json()) as { access_token: string }).access_token}` };
   const list = (await (await fetch(`${base}/pharmacies?limit=100`)).json()) as { items: { id: string }[] };
   const ids = list.items.map((p) => p.id);
   const sample = await (await fetch(`${base}/pharmacies/${ids[0]}`)).text();
@@ -121,7 +128,7 @@ async function main() {
             return {
               ...request,
               path: `/api/pharmacies/${context.id}`,
-              headers: { 'content-type': 'application/json' },
+              headers: { 'content-type': 'application/json', ...asAdmin },
               body: JSON.stringify({ tradeName: `Drogaria Bench ${counter}` }),
             };
           },
@@ -132,7 +139,7 @@ async function main() {
       ],
     });
     const drainSeconds = await untilProjected(base, latestVersion);
-    const lag = await projectionLag(base, ids);
+    const lag = await projectionLag(base, ids, asAdmin);
 
     // "Where is this medicine cheapest near me", from the cache, then from the store every time.
     const productsOf = async (api: string) =>
@@ -162,7 +169,7 @@ async function main() {
               validUntil: '2099-01-01T00:00:00Z',
               stock: 'in_stock',
             }));
-            return { ...request, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ items }) };
+            return { ...request, headers: { 'content-type': 'application/json', ...asAdmin }, body: JSON.stringify({ items }) };
           },
         } as autocannon.Request,
       ],

@@ -10,11 +10,19 @@ export interface TokenClaims {
   clientId?: string;
 }
 
+const signingKeys = new WeakMap<object, ReturnType<typeof importSigningKey>>();
+
+async function importSigningKey(privateJwk: Record<string, string>) {
+  const { importJWK } = await loadJose();
+  return importJWK({ ...privateJwk, kty: 'EC' }, 'ES256');
+}
+
 /** A short-lived ES256 access token, signed with the newest key and naming it in `kid`. */
 export async function issueAccessToken(services: Services, claims: TokenClaims): Promise<string> {
-  const { SignJWT, importJWK } = await loadJose();
+  const { SignJWT } = await loadJose();
   const [current] = services.secrets.signingKeys;
-  const key = await importJWK({ ...current.privateJwk, kty: 'EC' }, 'ES256');
+  if (!signingKeys.has(current)) signingKeys.set(current, importSigningKey(current.privateJwk));
+  const key = await signingKeys.get(current)!;
   return new SignJWT({
     roles: claims.roles,
     scope: claims.scopes.join(' '),

@@ -31,6 +31,26 @@ export function publicJwks(services: Services) {
   };
 }
 
+type KeyLike = Awaited<ReturnType<Jose['importJWK']>>;
+const verificationKeys = new WeakMap<object, Map<string, Promise<KeyLike | undefined>>>();
+
+/** The imported public key of a `kid`, imported once per key set: every command verifies one. */
+function verificationKey(services: Services, kid: string): Promise<KeyLike | undefined> {
+  let byKid = verificationKeys.get(services.secrets);
+  if (!byKid) {
+    byKid = new Map();
+    verificationKeys.set(services.secrets, byKid);
+  }
+  let key = byKid.get(kid);
+  if (!key) {
+    const jwk = publicJwks(services).keys.find((candidate) => candidate.kid === kid);
+    key = jwk ? loadJose().then(({ importJWK }) => importJWK(jwk, 'ES256')) : Promise.resolve(undefined);
+    // Unknown kids are not remembered: a forger must not fill the map.
+    if (jwk) byKid.set(kid, key);
+  }
+  return key;
+}
+
 /**
  * Verifies a bearer token: ES256 only (so `alg: none` and HMAC tricks fail), a known `kid`,
  * our issuer and audience, within its lifetime. Anything else is a 401.
@@ -40,15 +60,14 @@ export async function authenticate(request: HttpRequest, services: Services): Pr
   if (!header) throw new Unauthorized('send an access token: Authorization: Bearer <token>', undefined);
   const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(header.trim());
   if (!match) throw new Unauthorized('the Authorization header is not a bearer token', 'invalid_request');
-  const { jwtVerify, importJWK, errors } = await loadJose();
-  const keys = publicJwks(services).keys;
+  const { jwtVerify, errors } = await loadJose();
   try {
     const { payload } = await jwtVerify(
       match[1],
       async (header) => {
-        const key = keys.find((candidate) => candidate.kid === header.kid);
+        const key = header.kid ? await verificationKey(services, header.kid) : undefined;
         if (!key) throw new errors.JWKSNoMatchingKey();
-        return importJWK(key, 'ES256');
+        return key;
       },
       { issuer: services.settings.auth.issuer, audience: services.settings.auth.audience, algorithms: ['ES256'], clockTolerance: 5 },
     );
