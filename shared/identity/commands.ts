@@ -390,6 +390,15 @@ export async function ensureAdministrator(services: Services, email: string, pas
   return userId;
 }
 
+/** The caller's own account with its personal fields opened; 401 when the token is no (longer a) person. */
+async function callerAccount(services: Services, request: HttpRequest) {
+  const principal = await authenticate(request, services);
+  const user = principal.kind === 'user' ? await loadUser(services, principal.subject) : undefined;
+  const personal = user?.status === 'active' ? await openPersonalData(services, user.id, user.personal) : undefined;
+  if (user?.status !== 'active' || !personal) throw new Unauthorized('the account behind this token no longer exists');
+  return { user, personal };
+}
+
 async function erase(services: Services, id: string, request: HttpRequest, context: InvocationContext) {
   const principal = await authenticate(request, services);
   const result = await runCommand(services, eraseSpec, {
@@ -420,10 +429,7 @@ export function identityHandlers(
     /** LGPD right of access: everything held about the caller, personal fields opened. */
     myData: withProblemDetails(async (request) => {
       const s = await services();
-      const principal = await authenticate(request, s);
-      const user = principal.kind === 'user' ? await loadUser(s, principal.subject) : undefined;
-      const personal = user?.status === 'active' ? await openPersonalData(s, user.id, user.personal) : undefined;
-      if (user?.status !== 'active' || !personal) throw new Unauthorized('the account behind this token no longer exists');
+      const { user, personal } = await callerAccount(s, request);
       const sessions = await Promise.all(
         (await s.eventStore.readIndex(SESSIONS_BY_SUBJECT, user.id)).map(async (streamId) => {
           const session = (await loadAggregate(s.eventStore, sessionDecider, SESSION_SNAPSHOTS, streamId)).state;
@@ -488,10 +494,7 @@ export function identityHandlers(
 
     me: withProblemDetails(async (request) => {
       const s = await services();
-      const principal = await authenticate(request, s);
-      const user = principal.kind === 'user' ? await loadUser(s, principal.subject) : undefined;
-      const personal = user?.status === 'active' ? await openPersonalData(s, user.id, user.personal) : undefined;
-      if (user?.status !== 'active' || !personal) throw new Unauthorized('the account behind this token no longer exists');
+      const { user, personal } = await callerAccount(s, request);
       return jsonResponse(200, { id: user.id, ...personal, roles: user.roles, pharmacyIds: user.pharmacyIds }, { 'cache-control': 'no-store' });
     }),
 
