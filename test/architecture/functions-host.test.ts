@@ -47,7 +47,7 @@ describe('the Azure Functions app', () => {
       { cwd: root, env: { ...process.env, DATA_DIR: join(root, 'dist', 'never-created') }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
     );
     const modules: string[] = JSON.parse(loaded.trim().split('\n').pop()!);
-    for (const heavy of ['@azure/cosmos', 'better-sqlite3', '@vercel/cosmosdb-server', 'cockatiel']) {
+    for (const heavy of ['@azure/cosmos', 'better-sqlite3', '@vercel/cosmosdb-server', 'cockatiel', 'jose']) {
       assert.ok(!modules.some((path) => path.includes(`node_modules/${heavy}/`)), `${heavy} is loaded at start-up`);
     }
     assert.ok(!existsSync(join(root, 'dist', 'never-created')), 'no store opened at start-up');
