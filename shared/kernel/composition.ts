@@ -11,7 +11,6 @@ import { loadSettings, type Settings } from './settings';
 export async function compose(settings: Settings, containers: ContainerDefinition[]): Promise<Services> {
   const { SqliteEventStore } = await import('../adapters/sqlite/event-store');
   const { InProcessEventBus } = await import('../adapters/inprocess/event-bus');
-  const { MemoryCache } = await import('../adapters/memory/cache');
 
   const eventStore = SqliteEventStore.open(join(settings.dataDir, 'events.sqlite'));
   const bus = new InProcessEventBus({
@@ -23,7 +22,7 @@ export async function compose(settings: Settings, containers: ContainerDefinitio
         JSON.stringify({ level: 'error', msg: 'dead-lettered', subscriber: letter.subscriber, eventId: letter.event.eventId, reason: letter.reason }),
       ),
   });
-  const cache = new MemoryCache(settings.cache.maxEntries);
+  const cache = await openCache(settings);
   const { readStore, ephemeral } = await openReadStore(settings, containers);
   const secrets = await loadSecrets(settings);
   const { SqliteDataKeyStore } = await import('../adapters/sqlite/data-key-store');
@@ -74,6 +73,16 @@ async function openReadStore(settings: Settings, containers: ContainerDefinition
     onClose: local.stop,
   });
   return { readStore, ephemeral: true };
+}
+
+/** Redis when REDIS_URL is set (shared by every instance: login throttling holds across them), else in memory. */
+async function openCache(settings: Settings) {
+  if (settings.cache.redisUrl) {
+    const { RedisCache } = await import('../adapters/redis/cache');
+    return RedisCache.open(settings.cache.redisUrl, 'farmacias:', (message) => console.error(JSON.stringify({ level: 'warning', msg: message })));
+  }
+  const { MemoryCache } = await import('../adapters/memory/cache');
+  return new MemoryCache(settings.cache.maxEntries);
 }
 
 async function loadSecrets(settings: Settings) {

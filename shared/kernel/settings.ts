@@ -15,7 +15,7 @@ export interface Settings {
     key?: string;
     database: string;
   };
-  cache: { freshSeconds: number; staleSeconds: number; maxEntries: number };
+  cache: { freshSeconds: number; staleSeconds: number; maxEntries: number; redisUrl?: string };
   bus: { maxAttempts: number; retryBaseMs: number; maxConcurrent: number };
   readStore: { timeoutMs: number; breakerThreshold: number; breakerHalfOpenAfterMs: number };
   outboxRelayMinAgeMs: number;
@@ -47,6 +47,7 @@ const schema = Joi.object({
   CACHE_FRESH_SECONDS: Joi.number().integer().min(0).default(30),
   CACHE_STALE_SECONDS: Joi.number().integer().min(0).default(86_400),
   CACHE_MAX_ENTRIES: Joi.number().integer().min(100).default(50_000),
+  REDIS_URL: Joi.string().uri({ scheme: ['redis', 'rediss'] }),
   BUS_MAX_ATTEMPTS: Joi.number().integer().min(1).max(100).default(10),
   BUS_RETRY_BASE_MS: Joi.number().integer().min(1).default(100),
   BUS_MAX_CONCURRENT: Joi.number().integer().min(1).max(256).default(16),
@@ -87,6 +88,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       freshSeconds: value.CACHE_FRESH_SECONDS,
       staleSeconds: value.CACHE_STALE_SECONDS,
       maxEntries: value.CACHE_MAX_ENTRIES,
+      redisUrl: value.REDIS_URL,
     },
     bus: { maxAttempts: value.BUS_MAX_ATTEMPTS, retryBaseMs: value.BUS_RETRY_BASE_MS, maxConcurrent: value.BUS_MAX_CONCURRENT },
     readStore: {
