@@ -10,18 +10,9 @@ import { loadSettings, type Settings } from './settings';
  */
 export async function compose(settings: Settings, containers: ContainerDefinition[]): Promise<Services> {
   const { SqliteEventStore } = await import('../adapters/sqlite/event-store');
-  const { InProcessEventBus } = await import('../adapters/inprocess/event-bus');
 
   const eventStore = SqliteEventStore.open(join(settings.dataDir, 'events.sqlite'));
-  const bus = new InProcessEventBus({
-    maxAttempts: settings.bus.maxAttempts,
-    retryBaseMs: settings.bus.retryBaseMs,
-    maxConcurrent: settings.bus.maxConcurrent,
-    onDeadLetter: (letter) =>
-      console.error(
-        JSON.stringify({ level: 'error', msg: 'dead-lettered', subscriber: letter.subscriber, eventId: letter.event.eventId, reason: letter.reason }),
-      ),
-  });
+  const bus = await openBus(settings);
   const cache = await openCache(settings);
   const { readStore, ephemeral } = await openReadStore(settings, containers);
   const secrets = await loadSecrets(settings);
@@ -42,7 +33,7 @@ export async function compose(settings: Settings, containers: ContainerDefinitio
     readStoreIsEphemeral: ephemeral,
     async close() {
       // Let deliveries in flight finish (bounded): closing the read store under them would dead-letter them.
-      await Promise.race([bus.idle(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+      await Promise.race([bus.idle?.(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
       await bus.close();
       await readStore.close();
       await cache.close();
@@ -73,6 +64,23 @@ async function openReadStore(settings: Settings, containers: ContainerDefinition
     onClose: local.stop,
   });
   return { readStore, ephemeral: true };
+}
+
+/** RabbitMQ when RABBITMQ_URL is set (the development profile with services), else in process. */
+async function openBus(settings: Settings) {
+  const { maxAttempts, retryBaseMs, maxConcurrent, rabbitMq } = settings.bus;
+  const log = (level: string) => (message: string) => console.error(JSON.stringify({ level, msg: message }));
+  if (rabbitMq) {
+    const { RabbitMqEventBus } = await import('../adapters/rabbitmq/event-bus');
+    return RabbitMqEventBus.open({ ...rabbitMq, maxAttempts, retryBaseMs, maxConcurrent, log: log('warning') });
+  }
+  const { InProcessEventBus } = await import('../adapters/inprocess/event-bus');
+  return new InProcessEventBus({
+    maxAttempts,
+    retryBaseMs,
+    maxConcurrent,
+    onDeadLetter: (letter) => log('error')(`dead-lettered ${letter.event.eventId} for ${letter.subscriber}: ${letter.reason}`),
+  });
 }
 
 /** Redis when REDIS_URL is set (shared by every instance: login throttling holds across them), else in memory. */

@@ -16,7 +16,7 @@ export interface Settings {
     database: string;
   };
   cache: { freshSeconds: number; staleSeconds: number; maxEntries: number; redisUrl?: string };
-  bus: { maxAttempts: number; retryBaseMs: number; maxConcurrent: number };
+  bus: { maxAttempts: number; retryBaseMs: number; maxConcurrent: number; rabbitMq?: { url: string; exchange: string; queuePrefix: string } };
   readStore: { timeoutMs: number; breakerThreshold: number; breakerHalfOpenAfterMs: number };
   outboxRelayMinAgeMs: number;
   seedDemoData: boolean;
@@ -51,6 +51,9 @@ const schema = Joi.object({
   BUS_MAX_ATTEMPTS: Joi.number().integer().min(1).max(100).default(10),
   BUS_RETRY_BASE_MS: Joi.number().integer().min(1).default(100),
   BUS_MAX_CONCURRENT: Joi.number().integer().min(1).max(256).default(16),
+  RABBITMQ_URL: Joi.string().uri({ scheme: ['amqp', 'amqps'] }),
+  RABBITMQ_EXCHANGE: Joi.string().pattern(/^[\w.:-]{1,200}$/).default('domain-events'),
+  RABBITMQ_QUEUE_PREFIX: Joi.string().pattern(/^[\w.:-]{0,100}$/).default('farmacias.'),
   READ_STORE_TIMEOUT_MS: Joi.number().integer().min(50).default(2_000),
   READ_STORE_BREAKER_THRESHOLD: Joi.number().integer().min(1).default(5),
   READ_STORE_BREAKER_HALF_OPEN_MS: Joi.number().integer().min(100).default(5_000),
@@ -90,7 +93,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       maxEntries: value.CACHE_MAX_ENTRIES,
       redisUrl: value.REDIS_URL,
     },
-    bus: { maxAttempts: value.BUS_MAX_ATTEMPTS, retryBaseMs: value.BUS_RETRY_BASE_MS, maxConcurrent: value.BUS_MAX_CONCURRENT },
+    bus: {
+      maxAttempts: value.BUS_MAX_ATTEMPTS,
+      retryBaseMs: value.BUS_RETRY_BASE_MS,
+      maxConcurrent: value.BUS_MAX_CONCURRENT,
+      ...(value.RABBITMQ_URL
+        ? { rabbitMq: { url: value.RABBITMQ_URL, exchange: value.RABBITMQ_EXCHANGE, queuePrefix: value.RABBITMQ_QUEUE_PREFIX } }
+        : {}),
+    },
     readStore: {
       timeoutMs: value.READ_STORE_TIMEOUT_MS,
       breakerThreshold: value.READ_STORE_BREAKER_THRESHOLD,

@@ -1,0 +1,208 @@
+import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
+import type { EventBus, StoredEvent, Subscriber } from '../../kernel/ports';
+
+export interface RabbitMqBusOptions {
+  url: string;
+  /** The topic exchange every context publishes to. */
+  exchange: string;
+  /** Queue names: `<prefix><subscriber>`, with `.retry` and `.dead` beside each. */
+  queuePrefix: string;
+  maxAttempts: number;
+  retryBaseMs: number;
+  /** Unacknowledged deliveries per consumer channel (prefetch). */
+  maxConcurrent: number;
+  log?(message: string): void;
+}
+
+const ATTEMPT = 'x-attempt';
+
+/**
+ * The development bus on RabbitMQ (the proposal's choice), with the delivery semantics
+ * projectors get from Service Bus:
+ * - a durable topic exchange; one durable queue per subscriber, bound to its event types;
+ * - publisher confirms: `publish` resolves only once the broker has the events;
+ * - manual acks, at least once, up to `maxConcurrent` in flight;
+ * - a failed delivery is copied to `<queue>.retry` with a per-message TTL that
+ *   dead-letters it back to the queue after an exponential back-off, and after
+ *   `maxAttempts` to `<queue>.dead`; the original is acked only once the copy is confirmed;
+ * - it reconnects by itself. While it is away `publish` throws and the outbox keeps the
+ *   events, so nothing confirmed is lost and nothing unconfirmed is forgotten.
+ */
+export class RabbitMqEventBus implements EventBus {
+  private model?: ChannelModel;
+  private publisher?: ConfirmChannel;
+  private consumer?: Channel;
+  private readonly subscribers: Subscriber[] = [];
+  private inFlight = 0;
+  private closed = false;
+  private reconnecting?: NodeJS.Timeout;
+  private declaring: Promise<void> = Promise.resolve();
+
+  private constructor(private readonly options: RabbitMqBusOptions) {}
+
+  static async open(options: RabbitMqBusOptions): Promise<RabbitMqEventBus> {
+    const bus = new RabbitMqEventBus(options);
+    await bus.connect().catch((error) => {
+      bus.log(`rabbitmq unavailable at start: ${error.message}`);
+      bus.scheduleReconnect(1);
+    });
+    return bus;
+  }
+
+  private log(message: string) {
+    this.options.log?.(message);
+  }
+
+  private queueOf(subscriber: Subscriber) {
+    return `${this.options.queuePrefix}${subscriber.name}`;
+  }
+
+  private async connect(): Promise<void> {
+    const model = await connect(this.options.url);
+    model.on('error', (error: Error) => this.log(`rabbitmq connection error: ${error.message}`));
+    model.on('close', () => {
+      this.model = this.publisher = this.consumer = undefined;
+      if (!this.closed) this.scheduleReconnect(1);
+    });
+    const publisher = await model.createConfirmChannel();
+    await publisher.assertExchange(this.options.exchange, 'topic', { durable: true });
+    const consumer = await model.createChannel();
+    await consumer.prefetch(this.options.maxConcurrent);
+    this.model = model;
+    this.publisher = publisher;
+    this.consumer = consumer;
+    for (const subscriber of this.subscribers) await this.declare(subscriber);
+    this.log('rabbitmq connected');
+  }
+
+  private scheduleReconnect(attempt: number) {
+    if (this.closed || this.reconnecting) return;
+    const delay = Math.min(100 * 2 ** attempt, 5_000);
+    this.reconnecting = setTimeout(async () => {
+      this.reconnecting = undefined;
+      try {
+        await this.connect();
+      } catch {
+        this.scheduleReconnect(attempt + 1);
+      }
+    }, delay);
+  }
+
+  private async declare(subscriber: Subscriber) {
+    const consumer = this.consumer;
+    if (!consumer) return;
+    const queue = this.queueOf(subscriber);
+    await consumer.assertQueue(queue, { durable: true });
+    await consumer.assertQueue(`${queue}.retry`, { durable: true, deadLetterExchange: '', deadLetterRoutingKey: queue });
+    await consumer.assertQueue(`${queue}.dead`, { durable: true });
+    for (const type of subscriber.eventTypes) await consumer.bindQueue(queue, this.options.exchange, type);
+    await consumer.consume(queue, (message) => void this.deliver(subscriber, consumer, message), { noAck: false });
+  }
+
+  subscribe(subscriber: Subscriber): void {
+    this.subscribers.push(subscriber);
+    this.declaring = this.declaring.then(() => this.declare(subscriber)).catch((error) => this.log(`subscribe failed: ${error.message}`));
+  }
+
+  /** Resolves once every subscription made so far is declared on the broker. */
+  ready(): Promise<void> {
+    return this.declaring;
+  }
+
+  async publish(events: StoredEvent[]): Promise<void> {
+    // Subscriptions made before this publish are bound first: an unbound event would be routed nowhere.
+    await this.declaring;
+    const publisher = this.publisher;
+    if (!publisher) throw new Error('rabbitmq is not connected');
+    for (const event of events) {
+      publisher.publish(this.options.exchange, event.type, Buffer.from(JSON.stringify(event)), {
+        persistent: true,
+        contentType: 'application/json',
+        messageId: event.eventId,
+        type: event.type,
+        correlationId: event.metadata.correlationId,
+        headers: { 'x-stream-id': event.streamId, 'x-version': event.version, ...(event.metadata.traceparent ? { traceparent: event.metadata.traceparent } : {}) },
+      });
+    }
+    await publisher.waitForConfirms();
+  }
+
+  private async deliver(subscriber: Subscriber, consumer: Channel, message: ConsumeMessage | null) {
+    if (!message) return;
+    const attempt = Number(message.properties.headers?.[ATTEMPT] ?? 1);
+    this.inFlight += 1;
+    try {
+      await subscriber.handle(JSON.parse(message.content.toString()));
+      consumer.ack(message);
+    } catch (error) {
+      await this.retryOrDeadLetter(subscriber, consumer, message, attempt, error instanceof Error ? error.message : String(error)).catch((failure) => {
+        // The broker is gone: the unacked message comes back when the connection does.
+        this.log(`could not reschedule a delivery: ${failure.message}`);
+      });
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  private async retryOrDeadLetter(subscriber: Subscriber, consumer: Channel, message: ConsumeMessage, attempt: number, reason: string) {
+    const publisher = this.publisher;
+    if (!publisher) throw new Error('rabbitmq is not connected');
+    const queue = this.queueOf(subscriber);
+    const headers = { ...message.properties.headers };
+    if (attempt >= this.options.maxAttempts) {
+      publisher.sendToQueue(`${queue}.dead`, message.content, { ...message.properties, persistent: true, headers: { ...headers, [ATTEMPT]: attempt, 'x-reason': reason.slice(0, 500) } });
+      this.log(`dead-lettered ${message.properties.messageId} for ${subscriber.name} after ${attempt} attempts`);
+    } else {
+      const delay = Math.round(Math.min(30_000, this.options.retryBaseMs * 2 ** (attempt - 1)) * (0.8 + Math.random() * 0.4));
+      publisher.sendToQueue(`${queue}.retry`, message.content, { ...message.properties, persistent: true, expiration: String(delay), headers: { ...headers, [ATTEMPT]: attempt + 1 } });
+    }
+    // The copy is safe before the original goes: at worst, one more delivery.
+    await publisher.waitForConfirms();
+    consumer.ack(message);
+  }
+
+  /** The dead-lettered events of a subscriber, read without taking them. */
+  async deadLettered(subscriberName: string): Promise<StoredEvent[]> {
+    const channel = await this.model!.createChannel();
+    const queue = `${this.options.queuePrefix}${subscriberName}.dead`;
+    const events: StoredEvent[] = [];
+    for (let message = await channel.get(queue); message; message = await channel.get(queue)) events.push(JSON.parse(message.content.toString()));
+    await channel.close();
+    return events;
+  }
+
+  /**
+   * Best effort for a broker: resolves when no delivery is in flight and every queue and
+   * retry queue has been empty twice in a row (or after `timeoutMs`).
+   */
+  async idle(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let quiet = 0;
+    while (quiet < 2 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      quiet = (await this.isQuiet()) ? quiet + 1 : 0;
+    }
+  }
+
+  private async isQuiet(): Promise<boolean> {
+    if (this.inFlight > 0) return false;
+    if (!this.consumer) return true;
+    for (const subscriber of this.subscribers) {
+      const queue = this.queueOf(subscriber);
+      const [main, retry] = await Promise.all([this.consumer.checkQueue(queue), this.consumer.checkQueue(`${queue}.retry`)]);
+      if (main.messageCount > 0 || retry.messageCount > 0) return false;
+    }
+    return this.inFlight === 0;
+  }
+
+  async ping(): Promise<void> {
+    if (!this.publisher) throw new Error('rabbitmq is not connected');
+    await this.publisher.checkExchange(this.options.exchange);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.reconnecting) clearTimeout(this.reconnecting);
+    await this.model?.close().catch(() => {});
+  }
+}
