@@ -72,7 +72,7 @@ async function openBus(settings: Settings) {
   const log = (level: string) => (message: string) => console.error(JSON.stringify({ level, msg: message }));
   if (rabbitMq) {
     const { RabbitMqEventBus } = await import('../adapters/rabbitmq/event-bus');
-    return RabbitMqEventBus.open({ ...rabbitMq, maxAttempts, retryBaseMs, maxConcurrent, log: log('warning') });
+    return RabbitMqEventBus.open({ ...rabbitMq, maxAttempts, retryBaseMs, maxConcurrent, log: (message, level = 'warning') => log(level)(message) });
   }
   const { InProcessEventBus } = await import('../adapters/inprocess/event-bus');
   return new InProcessEventBus({

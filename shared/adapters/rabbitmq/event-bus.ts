@@ -11,7 +11,7 @@ export interface RabbitMqBusOptions {
   retryBaseMs: number;
   /** Unacknowledged deliveries per consumer channel (prefetch). */
   maxConcurrent: number;
-  log?(message: string): void;
+  log?(message: string, level?: 'info' | 'warning'): void;
 }
 
 const ATTEMPT = 'x-attempt';
@@ -49,8 +49,8 @@ export class RabbitMqEventBus implements EventBus {
     return bus;
   }
 
-  private log(message: string) {
-    this.options.log?.(message);
+  private log(message: string, level: 'info' | 'warning' = 'warning') {
+    this.options.log?.(message, level);
   }
 
   private queueOf(subscriber: Subscriber) {
@@ -72,7 +72,7 @@ export class RabbitMqEventBus implements EventBus {
     this.publisher = publisher;
     this.consumer = consumer;
     for (const subscriber of this.subscribers) await this.declare(subscriber);
-    this.log('rabbitmq connected');
+    this.log('rabbitmq connected', 'info');
   }
 
   private scheduleReconnect(attempt: number) {
