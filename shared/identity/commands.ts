@@ -224,7 +224,7 @@ async function loadUser(services: Services, userId: string): Promise<User> {
 }
 
 /** The permissions a user's roles grant, named once here; the APIs check scopes and roles. */
-export function scopesOf(roles: string[]): string[] {
+function scopesOf(roles: string[]): string[] {
   const scopes = new Set<string>();
   if (roles.includes('admin')) ['catalog:write', 'offers:write', 'pharmacies:write', 'users:admin'].forEach((s) => scopes.add(s));
   if (roles.includes('pharmacist')) ['offers:write', 'pharmacies:write'].forEach((s) => scopes.add(s));
@@ -254,10 +254,6 @@ async function refuseIfThrottled(services: Services, keys: { account: string; ad
       throw new TooManyRequests('too many failed logins; try again later', window.resetsInSeconds);
     }
   }
-}
-
-function systemMetadata(request: HttpRequest, context: InvocationContext, subject: string): EventMetadata {
-  return { ...metadataOf(request, context), actor: subject };
 }
 
 async function grantTokens(
@@ -295,7 +291,7 @@ async function passwordLogin(services: Services, request: HttpRequest, context: 
   const expiresAt = new Date(services.clock.now().getTime() + services.settings.auth.refreshTokenDays * DAY_MS);
   await runCommand(services, startSessionSpec, {
     body: { familyId, subject: user.id, tokenHash: refresh.hash, expiresAt },
-    metadata: systemMetadata(request, context, user.id),
+    metadata: metadataOf(request, context, user.id),
     context,
   });
   return grantTokens(services, user, refresh.token);
@@ -316,7 +312,7 @@ async function refreshLogin(services: Services, request: HttpRequest, context: I
     outcome = await runCommand(services, refreshSessionSpec, {
       id: parsed.familyId,
       body: { presentedHash: parsed.hash, newHash: next.hash, expiresAt, subjectActive: user.status === 'active' },
-      metadata: systemMetadata(request, context, session.subject),
+      metadata: metadataOf(request, context, session.subject),
       context,
     });
   } catch (error) {
@@ -405,7 +401,7 @@ async function erase(services: Services, id: string, request: HttpRequest, conte
     id,
     body: undefined,
     principal,
-    metadata: { ...metadataOf(request, context), actor: principal.subject },
+    metadata: metadataOf(request, context, principal.subject),
     context,
   });
   // Also when the event was written by an earlier attempt that died before this line.
@@ -461,7 +457,7 @@ export function identityHandlers(
       const result = await runCommand(s, registerClientSpec, {
         body: { ...body, secretHash: hashSecret(secret) },
         principal,
-        metadata: { ...metadataOf(request, context), actor: principal.subject },
+        metadata: metadataOf(request, context, principal.subject),
         context,
       });
       return jsonResponse(201, { clientId: result.body.id, clientSecret: secret, version: result.body.version }, { 'cache-control': 'no-store' });

@@ -170,14 +170,14 @@ export function commandHandler<Body, Command, Event extends DomainEvent, State, 
       ifMatch: request.headers.get('if-match'),
       // Keys are per caller: two partners may both send "order-1".
       idempotency: idempotencyOf(request, `${spec.name}:${principal?.subject ?? 'anonymous'}`, body),
-      metadata: { ...metadataOf(request, context), ...(principal ? { actor: principal.subject } : {}) },
+      metadata: metadataOf(request, context, principal?.subject),
       context,
     });
     return toResponse(result);
   });
 }
 
-export function toResponse(result: CommandResult) {
+function toResponse(result: CommandResult) {
   return jsonResponse(result.status, result.body, { ...result.headers, ...(result.replayed ? { 'idempotent-replayed': 'true' } : {}) });
 }
 
@@ -225,12 +225,13 @@ function checkIfMatch(header: string | null | undefined, version: number) {
   }
 }
 
-export function metadataOf(request: HttpRequest, context: InvocationContext): EventMetadata {
+/** The metadata of a command a request carries: correlation, cause, trace and, when known, who. */
+export function metadataOf(request: HttpRequest, context: InvocationContext, actor?: string): EventMetadata {
   const traceparent = request.headers.get('traceparent') ?? undefined;
   const correlationHeader = request.headers.get('x-correlation-id');
   const correlationId =
     correlationHeader && /^[\w.:-]{1,128}$/.test(correlationHeader) ? correlationHeader : traceIdOf(request, context);
-  return { correlationId, causationId: context.invocationId, ...(traceparent ? { traceparent } : {}) };
+  return { correlationId, causationId: context.invocationId, ...(traceparent ? { traceparent } : {}), ...(actor ? { actor } : {}) };
 }
 
 /** The metadata of a command an event caused: same correlation, the event as cause. */

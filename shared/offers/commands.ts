@@ -157,7 +157,7 @@ function publishBatchHandler(services: ServiceProvider): HttpHandler {
         product: await once(`product:${body.productId}`, () => productStatus(services.eventStore, body.productId.toLowerCase())),
       }),
     };
-    const metadata = { ...metadataOf(request, context), actor: principal.subject };
+    const metadata = metadataOf(request, context, principal.subject);
     const results = [];
     for (const [index, item] of items.entries()) {
       try {

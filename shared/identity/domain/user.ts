@@ -23,8 +23,6 @@ export type UserEvent =
   | { type: 'UserRolesAssigned'; data: { userId: string; roles: Role[]; pharmacyIds: string[]; assignedAt: string } }
   | { type: 'UserErased'; data: { userId: string; erasedAt: string } };
 
-export const USER_EVENT_TYPES: readonly UserEvent['type'][] = ['UserRegistered', 'UserRolesAssigned', 'UserErased'];
-
 export type UserCommand =
   | { type: 'RegisterUser'; userId: string; personal: SealedPersonalData; passwordHash: string; now: Date }
   | { type: 'AssignRoles'; userId: string; roles: Role[]; pharmacyIds: string[]; now: Date }
