@@ -8,9 +8,9 @@ import { ConcurrencyConflict, Forbidden, NotFound, OAuthError, TooManyRequests, 
 import { uuidSchema } from '../kernel/command';
 import { jsonResponse, readBodyText, readJsonBody, validate, withProblemDetails } from '../kernel/http';
 import type { EventMetadata } from '../kernel/ports';
-import { text } from '../kernel/schemas';
+import { phoneSchema, text } from '../kernel/schemas';
 import type { ServiceProvider, Services } from '../kernel/services';
-import { normalisePhone, PHONE_INPUT } from '../pharmacies/domain/brazil';
+import { normalisePhone } from '../kernel/brazil';
 import { isValidCpf, normaliseCpf } from './domain/cpf';
 import { passwordWeakness } from './domain/password-policy';
 import { sessionDecider, type Session, type SessionCommand, type SessionEvent } from './domain/session';
@@ -48,10 +48,7 @@ export const registerSchema = Joi.object<Registration>({
     .max(14)
     .custom((value: string, helpers) => (isValidCpf(value) ? value : helpers.error('cpf.invalid')))
     .messages({ 'cpf.invalid': 'cpf must be a valid CPF with matching check digits' }),
-  phone: Joi.string()
-    .max(24)
-    .custom((value: string, helpers) => (PHONE_INPUT.test(value) && normalisePhone(value) ? value : helpers.error('phone.invalid')))
-    .messages({ 'phone.invalid': 'phone must be a Brazilian number with area code' }),
+  phone: phoneSchema,
 });
 
 interface SealedRegistration {

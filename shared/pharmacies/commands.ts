@@ -1,9 +1,9 @@
 import Joi from 'joi';
 import { commandHandler } from '../kernel/command';
 import { adminOnly, pharmacyStaff } from '../kernel/policies';
-import { text } from '../kernel/schemas';
+import { phoneSchema, text } from '../kernel/schemas';
 import type { ServiceProvider } from '../kernel/services';
-import { BRAZILIAN_STATES, normalisePhone, normalisePostalCode, PHONE_INPUT, POSTAL_CODE } from './domain/brazil';
+import { BRAZILIAN_STATES, normalisePhone, normalisePostalCode, POSTAL_CODE } from '../kernel/brazil';
 import { isValidCnpj } from './domain/cnpj';
 import { CLOSES_PATTERN, OPENS_PATTERN, WEEK_DAYS, type OpeningInterval } from './domain/opening-hours';
 import {
@@ -22,10 +22,7 @@ const cnpj = Joi.string()
   .custom((value: string, helpers) => (isValidCnpj(value) ? value : helpers.error('cnpj.invalid')))
   .messages({ 'cnpj.invalid': 'cnpj must be a valid CNPJ (numeric or alphanumeric) with matching check digits' });
 
-const phone = Joi.string()
-  .max(24)
-  .custom((value: string, helpers) => (PHONE_INPUT.test(value) && normalisePhone(value) ? value : helpers.error('phone.invalid')))
-  .messages({ 'phone.invalid': 'phone must be a Brazilian number with area code' });
+const phone = phoneSchema;
 
 const services = Joi.array()
   .items(Joi.string().valid(...PHARMACY_SERVICES))

@@ -4,7 +4,7 @@ import type { QuerySpec } from '../kernel/ports';
 import { collect, readThrough } from '../kernel/query';
 import { byIdHandler, historyHandler, keysetPage, limitSchema, type DocumentView } from '../kernel/read-handlers';
 import type { ServiceProvider, Services } from '../kernel/services';
-import { BRAZILIAN_STATES } from './domain/brazil';
+import { BRAZILIAN_STATES } from '../kernel/brazil';
 import { searchKey } from '../kernel/text';
 import { boundingBox, distanceKm, type GeoPoint } from './domain/geo';
 import { isOpenAt } from './domain/opening-hours';

@@ -30,14 +30,29 @@ const contexts = readdirSync(join(root, 'shared')).filter((name) => !['kernel', 
 describe('import direction', () => {
   it('has at least one bounded context to check', () => assert.ok(contexts.includes('pharmacies')));
 
-  it('the domain imports nothing but itself and the kernel’s errors and decider types', () => {
+  it('the domain imports nothing but itself, the kernel’s errors and decider, and the shared Brazilian values', () => {
     for (const context of contexts) {
       for (const file of sourceFiles(join(root, 'shared', context, 'domain'))) {
         for (const { specifier } of importsOf(file)) {
           const target = specifier.startsWith('.') ? fromRoot(file, specifier) : specifier;
           const allowed =
-            target.startsWith(`shared/${context}/domain/`) || target === 'shared/kernel/errors' || target === 'shared/kernel/decider';
+            target.startsWith(`shared/${context}/domain/`) ||
+            ['shared/kernel/errors', 'shared/kernel/decider', 'shared/kernel/brazil'].includes(target);
           assert.ok(allowed, `${relative(root, file)} imports ${specifier}`);
+        }
+      }
+    }
+  });
+
+  it('a context reaches into another only through its published modules, never its domain', () => {
+    for (const context of contexts) {
+      for (const file of sourceFiles(join(root, 'shared', context))) {
+        for (const { specifier } of importsOf(file)) {
+          const target = specifier.startsWith('.') ? fromRoot(file, specifier) : specifier;
+          const other = contexts.find((c) => c !== context && target.startsWith(`shared/${c}/domain/`));
+          // Reading another context's opening hours to show "open now" is the one exception: a pure calculation.
+          const allowed = target === 'shared/pharmacies/domain/opening-hours';
+          assert.ok(!other || allowed, `${relative(root, file)} imports ${specifier} from ${other}'s domain`);
         }
       }
     }

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { InvalidInput } from '../../shared/kernel/errors';
 import { validate } from '../../shared/kernel/http';
 import { changeProfileSchema, registerSchema } from '../../shared/pharmacies/commands';
-import { normalisePhone, normalisePostalCode } from '../../shared/pharmacies/domain/brazil';
+import { normalisePhone, normalisePostalCode } from '../../shared/kernel/brazil';
 import { pharmacyBody } from '../support/fixtures';
 
 function fieldsRefused(body: unknown): string[] {

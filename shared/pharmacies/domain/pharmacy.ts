@@ -1,6 +1,6 @@
 import type { Decider } from '../../kernel/decider';
 import { Conflict, InvalidInput, NotFound } from '../../kernel/errors';
-import type { BrazilianState } from './brazil';
+import type { BrazilianState } from '../../kernel/brazil';
 import { isValidCnpj, normaliseCnpj } from './cnpj';
 import type { GeoPoint } from './geo';
 import { assertValidOpeningHours, isKnownTimeZone, sameOpeningHours, type OpeningInterval } from './opening-hours';

@@ -1,3 +1,7 @@
+/**
+ * Brazilian value objects every context shares (a shared kernel): federative units, CEP
+ * and phone numbers. Pure values, no I/O, so domains may import them.
+ */
 /** The 27 federative units (UF). */
 export const BRAZILIAN_STATES = [
   'AC', 'AL', 'AP', 'AM', 'BA', 'CE', 'DF', 'ES', 'GO', 'MA', 'MT', 'MS', 'MG', 'PA',
