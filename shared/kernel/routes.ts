@@ -39,3 +39,12 @@ export interface FunctionModule {
   timers: TimerDeclaration[];
   containers: ContainerDefinition[];
 }
+
+/**
+ * An HTTP route as the APIs declare it. The Functions auth level is anonymous for all of
+ * them: callers are identified by API Management and by the APIs' own bearer tokens, so
+ * this is the one place to change should the app sit behind function keys instead.
+ */
+export function httpRoute(name: string, method: HttpMethod, route: string, handler: HttpHandler): HttpRouteDeclaration {
+  return { name, methods: [method], route, authLevel: 'anonymous', handler };
+}

@@ -1,4 +1,4 @@
-import type { FunctionModule } from '../kernel/routes';
+import { httpRoute, type FunctionModule } from '../kernel/routes';
 import type { ServiceProvider } from '../kernel/services';
 import { healthHandlers } from './health';
 import { relayOutbox } from './outbox-relay';
@@ -9,8 +9,8 @@ export function platformModule(services: ServiceProvider): FunctionModule {
   return {
     name: 'platform',
     routes: [
-      { name: 'health', methods: ['GET'], route: 'health', authLevel: 'anonymous', handler: health.live },
-      { name: 'healthReady', methods: ['GET'], route: 'health/ready', authLevel: 'anonymous', handler: health.ready },
+      httpRoute('health', 'GET', 'health', health.live),
+      httpRoute('healthReady', 'GET', 'health/ready', health.ready),
     ],
     eventHandlers: [],
     timers: [
