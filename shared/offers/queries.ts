@@ -44,6 +44,11 @@ function offerSummary(offer: OfferDocument) {
   };
 }
 
+/** A product as offer listings show it. */
+function productSummary(product: ProductDocument) {
+  return { id: product.id, name: product.name, presentation: product.presentation, gtin: product.gtin };
+}
+
 const nearSchema = Joi.object({
   lat: Joi.number().min(-90).max(90).required(),
   lon: Joi.number().min(-180).max(180).required(),
@@ -125,10 +130,9 @@ export function offerQueries(services: ServiceProvider) {
             : a.distanceKm - b.distanceKm || a.priceCents - b.priceCents,
         )
         .slice(0, limit);
-      const { searchPrefixes: _p, sortKey: _k, gtin14: _g, ...productView } = product.value;
       return jsonResponse(
         200,
-        { product: { id: productView.id, name: productView.name, presentation: productView.presentation, gtin: productView.gtin }, items },
+        { product: productSummary(product.value), items },
         { 'x-cache': worst([product.cache, near.cache, offers.cache ?? 'miss']) },
       );
     }),
@@ -165,9 +169,7 @@ export function offerQueries(services: ServiceProvider) {
         const product = products[index].value;
         return {
           ...offerSummary(offer),
-          product: product
-            ? { id: product.id, name: product.name, presentation: product.presentation, gtin: product.gtin }
-            : { id: offer.productId },
+          product: product ? productSummary(product) : { id: offer.productId },
         };
       });
       return jsonResponse(200, { items, nextCursor: page.nextCursor });
