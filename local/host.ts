@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
@@ -25,13 +25,27 @@ export interface LocalHost {
   stop(): Promise<void>;
 }
 
-function contextFor(functionName: string, log: (line: string) => void): InvocationContext {
+const TRACEPARENT = /^00-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
+
+/**
+ * A span of its own for each invocation, in the caller's trace when one came with it (a
+ * request's `traceparent` header, an event's metadata), as the Functions host does.
+ */
+export function childTraceparent(parent: string | undefined): string {
+  const traceId = (parent && TRACEPARENT.exec(parent)?.[1]) || randomBytes(16).toString('hex');
+  return `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
+}
+
+function contextFor(functionName: string, log: (line: string) => void, parentTrace?: string): InvocationContext {
+  const traceParent = childTraceparent(parentTrace);
+  const traceId = traceParent.slice(3, 35);
   return new InvocationContext({
     invocationId: randomUUID(),
     functionName,
+    traceContext: { traceParent, traceState: '', attributes: {} },
     logHandler: (level, ...args) => {
       if (level === 'trace' || level === 'debug') return;
-      log(JSON.stringify({ level, function: functionName, msg: args.map(String).join(' ') }));
+      log(JSON.stringify({ level, function: functionName, traceId, msg: args.map(String).join(' ') }));
     },
   });
 }
@@ -39,10 +53,11 @@ function contextFor(functionName: string, log: (line: string) => void): Invocati
 /** Subscribes each declared event handler to the bus, as a topic subscription would. */
 export function subscribeEventHandlers(bus: EventBus, modules: FunctionModule[], log: (line: string) => void): void {
   for (const consumer of modules.flatMap((module) => module.eventHandlers)) {
+    // Named after the subscription, as on Service Bus: queues and dead letters are found by it.
     bus.subscribe({
-      name: consumer.name,
+      name: consumer.subscription,
       eventTypes: consumer.eventTypes,
-      handle: (event) => consumer.handler(event, contextFor(consumer.name, log)),
+      handle: (event) => consumer.handler(event, contextFor(consumer.name, log, event.metadata.traceparent)),
     });
   }
 }
@@ -115,11 +130,13 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   async function invoke(method: string, url: URL, headers: Record<string, string>, body: Buffer | undefined) {
     const path = url.pathname.startsWith(ROUTE_PREFIX) ? url.pathname.slice(ROUTE_PREFIX.length) : undefined;
     const match = path === undefined ? ({ kind: 'not-found' } as const) : router.match(method, path);
-    const traceId = randomUUID().replace(/-/g, '');
-    if (match.kind === 'not-found') return { name: '-', init: problemResponse(404, 'Not found', 'no such route', traceId) };
+    const traceParent = childTraceparent(headers.traceparent);
+    const traceId = traceParent.slice(3, 35);
+    if (match.kind === 'not-found') return { name: '-', traceId, init: problemResponse(404, 'Not found', 'no such route', traceId) };
     if (match.kind === 'method-not-allowed') {
       return {
         name: '-',
+        traceId,
         init: problemResponse(405, 'Method not allowed', `use ${match.allow.join(', ')}`, traceId, { headers: { allow: match.allow.join(', ') } }),
       };
     }
@@ -130,20 +147,22 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       params: match.params,
       ...(body && body.length ? { body: { bytes: body } } : {}),
     });
-    const init = await match.declaration.handler(request, contextFor(match.declaration.name, log));
-    return { name: match.declaration.name, init };
+    const init = await match.declaration.handler(request, contextFor(match.declaration.name, log, headers.traceparent));
+    return { name: match.declaration.name, traceId, init };
   }
 
   const server: Server = createServer(async (request, response) => {
     const started = performance.now();
     let status = 500;
+    let served = { name: '-', traceId: '' };
+    const url = new URL(request.url ?? '/', 'http://localhost');
     try {
-      const url = new URL(request.url ?? '/', `http://${request.headers.host ?? 'localhost'}`);
       const body = await readBody(request);
-      const { init } =
+      const { init, ...invocation } =
         body === 'too-large'
-          ? { init: problemResponse(413, 'Payload too large', `the body is larger than ${LARGEST_BODY_BYTES} bytes`, randomUUID()) }
+          ? { name: '-', traceId: '', init: problemResponse(413, 'Payload too large', `the body is larger than ${LARGEST_BODY_BYTES} bytes`, randomUUID()) }
           : await invoke(request.method ?? 'GET', url, headersOf(request), body);
+      served = invocation;
       status = init.status ?? 200;
       await writeResponse(response, init);
     } catch (error) {
@@ -152,7 +171,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       else response.destroy();
     }
     if (options.requestLog) {
-      log(`${request.method} ${request.url} ${status} ${(performance.now() - started).toFixed(1)}ms`);
+      // The path only: query strings carry coordinates and search terms.
+      const ms = Math.round((performance.now() - started) * 10) / 10;
+      log(JSON.stringify({ level: 'info', method: request.method, path: url.pathname, status, ms, function: served.name, traceId: served.traceId }));
     }
   });
   server.keepAliveTimeout = 5_000;

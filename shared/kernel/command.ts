@@ -3,11 +3,12 @@ import type { HttpHandler, HttpRequest, InvocationContext } from '@azure/functio
 import Joi from 'joi';
 import { fold, type Decider, type DomainEvent } from './decider';
 import { authenticate, type Principal } from './auth';
-import { IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed, Unauthorized } from './errors';
-import { expectNoBody, jsonResponse, readJsonBody, traceIdOf, validate, versionOfEtag, withProblemDetails } from './http';
+import { DomainError, IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed, Unauthorized } from './errors';
+import { expectNoBody, jsonResponse, readJsonBody, traceIdOf, traceparentOf, validate, versionOfEtag, withProblemDetails } from './http';
 import type { EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, Snapshot, StoredEvent } from './ports';
 import type { Policy } from './policies';
 import type { ServiceProvider, Services } from './services';
+import { METRICS } from './telemetry';
 
 /** Ids are UUIDs: v4 (made here), v5 (derived, such as an offer's from its pharmacy and product) or v7. */
 export const uuidSchema = Joi.string().guid({ version: ['uuidv4', 'uuidv5', 'uuidv7'] }).lowercase();
@@ -90,6 +91,25 @@ export interface CommandResult {
  * relay publishes what this did not.
  */
 export async function runCommand<Body, Command, Event extends DomainEvent, State, Facts>(
+  services: Services,
+  spec: CommandSpec<Body, Command, Event, State, Facts>,
+  run: CommandRun<Body>,
+): Promise<CommandResult> {
+  const started = performance.now();
+  let outcome = 'failed';
+  try {
+    const result = await decideAndAppend(services, spec, run);
+    outcome = result.replayed ? 'replayed' : result.events?.length ? 'accepted' : 'unchanged';
+    return result;
+  } catch (error) {
+    if (error instanceof DomainError) outcome = `rejected-${error.status}`;
+    throw error;
+  } finally {
+    services.telemetry.metric(METRICS.commandDuration, performance.now() - started, { command: spec.name, outcome });
+  }
+}
+
+async function decideAndAppend<Body, Command, Event extends DomainEvent, State, Facts>(
   services: Services,
   spec: CommandSpec<Body, Command, Event, State, Facts>,
   run: CommandRun<Body>,
@@ -211,6 +231,7 @@ async function takeSnapshot(eventStore: EventStore, policy: SnapshotPolicy, stre
 export async function publishAfterCommit(services: Services, events: StoredEvent[], context: InvocationContext) {
   try {
     await services.bus.publish(events);
+    services.telemetry.metric(METRICS.eventsPublished, events.length, { via: 'command' });
     await services.eventStore.markPublished(events.map((event) => event.eventId));
   } catch (error) {
     context.warn('publish after commit failed; the outbox relay will retry', error instanceof Error ? error.message : '');
@@ -227,7 +248,7 @@ function checkIfMatch(header: string | null | undefined, version: number) {
 
 /** The metadata of a command a request carries: correlation, cause, trace and, when known, who. */
 export function metadataOf(request: HttpRequest, context: InvocationContext, actor?: string): EventMetadata {
-  const traceparent = request.headers.get('traceparent') ?? undefined;
+  const traceparent = traceparentOf(request, context);
   const correlationHeader = request.headers.get('x-correlation-id');
   const correlationId =
     correlationHeader && /^[\w.:-]{1,128}$/.test(correlationHeader) ? correlationHeader : traceIdOf(request, context);

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
-import type { ContainerDefinition } from './ports';
+import type { ContainerDefinition, DataKeyStore, DeadLetterQueue, EventStore, Secrets, Telemetry } from './ports';
 import { systemClock } from './ports';
+import { DOMAIN_EVENTS_TOPIC } from './routes';
+import { LogTelemetry, METRICS, MetricsAggregator } from './telemetry';
 import type { ReadGuard, ServiceProvider, Services } from './services';
 import { loadSettings, type Settings } from './settings';
 
@@ -9,16 +11,12 @@ import { loadSettings, type Settings } from './settings';
  * each SDK is loaded only when its adapter is chosen, which keeps cold starts light.
  */
 export async function compose(settings: Settings, containers: ContainerDefinition[]): Promise<Services> {
-  const { SqliteEventStore } = await import('../adapters/sqlite/event-store');
-
-  const eventStore = SqliteEventStore.open(join(settings.dataDir, 'events.sqlite'));
-  const bus = await openBus(settings);
+  const telemetry = await openTelemetry(settings);
+  const secrets = await loadSecrets(settings);
+  const { eventStore, dataKeys } = await openEventStore(settings, secrets);
+  const bus = await openBus(settings, telemetry);
   const cache = await openCache(settings);
   const { readStore, ephemeral } = await openReadStore(settings, containers);
-  const secrets = await loadSecrets(settings);
-  const { SqliteDataKeyStore } = await import('../adapters/sqlite/data-key-store');
-  // Apart from the events: erasing a person destroys their key here, and the events keep only ciphertext.
-  const dataKeys = SqliteDataKeyStore.open(join(settings.dataDir, 'keys.sqlite'), secrets.masterKey);
 
   return {
     settings,
@@ -29,7 +27,8 @@ export async function compose(settings: Settings, containers: ContainerDefinitio
     clock: systemClock,
     secrets,
     dataKeys,
-    guardRead: await readGuard(settings),
+    telemetry,
+    guardRead: await readGuard(settings, telemetry),
     readStoreIsEphemeral: ephemeral,
     async close() {
       // Let deliveries in flight finish (bounded): closing the read store under them would dead-letter them.
@@ -39,16 +38,54 @@ export async function compose(settings: Settings, containers: ContainerDefinitio
       await cache.close();
       await dataKeys.close();
       await eventStore.close();
+      await telemetry.flush();
+      if (telemetry instanceof LogTelemetry) telemetry.stop();
     },
   };
+}
+
+const logLine = (level: string) => (message: string) => console.error(JSON.stringify({ level, msg: message }));
+
+/**
+ * Azure SQL when configured (data keys beside the events, in their own schema), else
+ * SQLite files in DATA_DIR. An Azure instance refuses SQLite: its disk is its own, so
+ * every instance would keep a different history.
+ */
+async function openEventStore(settings: Settings, secrets: Secrets): Promise<{ eventStore: EventStore; dataKeys: DataKeyStore }> {
+  if (settings.azureSql) {
+    const { openPool } = await import('../adapters/azure-sql/connection');
+    const { AzureSqlEventStore } = await import('../adapters/azure-sql/event-store');
+    const { AzureSqlDataKeyStore } = await import('../adapters/azure-sql/data-key-store');
+    const pool = await openPool(settings.azureSql);
+    return { eventStore: new AzureSqlEventStore(pool), dataKeys: new AzureSqlDataKeyStore(pool, secrets.masterKey) };
+  }
+  if (settings.runsOnAzure) throw new Error('the event store is not configured: set AZURE_SQL_SERVER and AZURE_SQL_DATABASE');
+  const { SqliteEventStore } = await import('../adapters/sqlite/event-store');
+  const { SqliteDataKeyStore } = await import('../adapters/sqlite/data-key-store');
+  return {
+    eventStore: SqliteEventStore.open(join(settings.dataDir, 'events.sqlite')),
+    // Apart from the events: erasing a person destroys their key here, and the events keep only ciphertext.
+    dataKeys: SqliteDataKeyStore.open(join(settings.dataDir, 'keys.sqlite'), secrets.masterKey),
+  };
+}
+
+async function openTelemetry(settings: Settings): Promise<Telemetry> {
+  if (settings.appInsightsConnectionString) {
+    const { openAppInsights } = await import('../adapters/app-insights/telemetry');
+    return openAppInsights(settings.appInsightsConnectionString);
+  }
+  // REQUEST_LOG=false (tests, benchmarks) keeps the figures in memory only.
+  return settings.requestLog ? new LogTelemetry((line) => console.error(line)) : new MetricsAggregator();
 }
 
 async function openReadStore(settings: Settings, containers: ContainerDefinition[]) {
   const { CosmosClient } = await import('@azure/cosmos');
   const { CosmosReadStore } = await import('../adapters/cosmos/read-store');
+  // Local auth is disabled on the Azure account: the managed identity holds a data-plane role.
   if (settings.cosmos.endpoint) {
-    if (!settings.cosmos.key) throw new Error('COSMOS_KEY is required with COSMOS_ENDPOINT');
-    const client = new CosmosClient({ endpoint: settings.cosmos.endpoint, key: settings.cosmos.key });
+    const client = settings.cosmos.key
+      ? new CosmosClient({ endpoint: settings.cosmos.endpoint, key: settings.cosmos.key })
+      : new CosmosClient({ endpoint: settings.cosmos.endpoint, aadCredentials: await azureCredential(settings) });
     const readStore = await CosmosReadStore.open(client, settings.cosmos.database, containers, { createContainers: false });
     return { readStore, ephemeral: false };
   }
@@ -66,28 +103,59 @@ async function openReadStore(settings: Settings, containers: ContainerDefinition
   return { readStore, ephemeral: true };
 }
 
-/** RabbitMQ when RABBITMQ_URL is set (the development profile with services), else in process. */
-async function openBus(settings: Settings) {
-  const { maxAttempts, retryBaseMs, maxConcurrent, rabbitMq } = settings.bus;
-  const log = (level: string) => (message: string) => console.error(JSON.stringify({ level, msg: message }));
+async function azureCredential(settings: Settings) {
+  const { DefaultAzureCredential } = await import('@azure/identity');
+  return new DefaultAzureCredential(settings.managedIdentityClientId ? { managedIdentityClientId: settings.managedIdentityClientId } : {});
+}
+
+/**
+ * Service Bus in Azure (it publishes; the Functions host delivers to the projectors),
+ * RabbitMQ in the development profile with services, else in process.
+ */
+async function openBus(settings: Settings, telemetry: Telemetry) {
+  const { maxAttempts, retryBaseMs, maxConcurrent, rabbitMq, serviceBus } = settings.bus;
+  const deadLettered = (subscription: string) => telemetry.metric(METRICS.deadLettered, 1, { subscription });
+  const log = (message: string, level = 'warning') => logLine(level)(message);
+  if (serviceBus) {
+    const { ServiceBusEventBus } = await import('../adapters/service-bus/event-bus');
+    return ServiceBusEventBus.open({ connection: serviceBus, topic: DOMAIN_EVENTS_TOPIC, maxAttempts, retryBaseMs, maxConcurrent, log, onDeadLetter: deadLettered });
+  }
+  if (settings.runsOnAzure) throw new Error('the bus is not configured: set ServiceBusConnection__fullyQualifiedNamespace');
   if (rabbitMq) {
     const { RabbitMqEventBus } = await import('../adapters/rabbitmq/event-bus');
-    return RabbitMqEventBus.open({ ...rabbitMq, maxAttempts, retryBaseMs, maxConcurrent, log: (message, level = 'warning') => log(level)(message) });
+    return RabbitMqEventBus.open({ ...rabbitMq, maxAttempts, retryBaseMs, maxConcurrent, log, onDeadLetter: deadLettered });
   }
   const { InProcessEventBus } = await import('../adapters/inprocess/event-bus');
   return new InProcessEventBus({
     maxAttempts,
     retryBaseMs,
     maxConcurrent,
-    onDeadLetter: (letter) => log('error')(`dead-lettered ${letter.event.eventId} for ${letter.subscriber}: ${letter.reason}`),
+    onDeadLetter: (letter) => {
+      deadLettered(letter.subscriber);
+      logLine('error')(`dead-lettered ${letter.event.eventId} for ${letter.subscriber}: ${letter.reason}`);
+    },
   });
+}
+
+/** The operator's view of the configured bus's dead letters (`npm run dlq`); none for the in-process bus. */
+export async function openDeadLetters(settings: Settings): Promise<DeadLetterQueue> {
+  const { rabbitMq, serviceBus } = settings.bus;
+  if (serviceBus) {
+    const { ServiceBusDeadLetters } = await import('../adapters/service-bus/dead-letters');
+    return ServiceBusDeadLetters.open(serviceBus, DOMAIN_EVENTS_TOPIC);
+  }
+  if (rabbitMq) {
+    const { RabbitMqDeadLetters } = await import('../adapters/rabbitmq/dead-letters');
+    return RabbitMqDeadLetters.open(rabbitMq.url, rabbitMq.queuePrefix);
+  }
+  throw new Error('the in-process bus keeps no dead letters beyond its process: set RABBITMQ_URL or ServiceBusConnection');
 }
 
 /** Redis when REDIS_URL is set (shared by every instance: login throttling holds across them), else in memory. */
 async function openCache(settings: Settings) {
   if (settings.cache.redisUrl) {
     const { RedisCache } = await import('../adapters/redis/cache');
-    return RedisCache.open(settings.cache.redisUrl, 'farmacias:', (message) => console.error(JSON.stringify({ level: 'warning', msg: message })));
+    return RedisCache.open(settings.cache.redisUrl, 'farmacias:', logLine('warning'));
   }
   const { MemoryCache } = await import('../adapters/memory/cache');
   return new MemoryCache(settings.cache.maxEntries);
@@ -106,15 +174,18 @@ async function loadSecrets(settings: Settings) {
 }
 
 /** A timeout inside a circuit breaker: a failing read store answers fast, then gets probed. */
-async function readGuard(settings: Settings): Promise<ReadGuard> {
-  const { circuitBreaker, ConsecutiveBreaker, handleAll, timeout, TimeoutStrategy, wrap } = await import('cockatiel');
-  const policy = wrap(
-    circuitBreaker(handleAll, {
-      halfOpenAfter: settings.readStore.breakerHalfOpenAfterMs,
-      breaker: new ConsecutiveBreaker(settings.readStore.breakerThreshold),
-    }),
-    timeout(settings.readStore.timeoutMs, TimeoutStrategy.Aggressive),
-  );
+async function readGuard(settings: Settings, telemetry: Telemetry): Promise<ReadGuard> {
+  const { circuitBreaker, CircuitState, ConsecutiveBreaker, handleAll, timeout, TimeoutStrategy, wrap } = await import('cockatiel');
+  const breaker = circuitBreaker(handleAll, {
+    halfOpenAfter: settings.readStore.breakerHalfOpenAfterMs,
+    breaker: new ConsecutiveBreaker(settings.readStore.breakerThreshold),
+  });
+  breaker.onStateChange((state) => {
+    telemetry.metric(METRICS.circuitState, state === CircuitState.Open ? 1 : 0, { state: CircuitState[state] });
+    if (state === CircuitState.Open) logLine('warning')('read store circuit opened: queries answer from stale copies');
+    if (state === CircuitState.Closed) logLine('info')('read store circuit closed');
+  });
+  const policy = wrap(breaker, timeout(settings.readStore.timeoutMs, TimeoutStrategy.Aggressive));
   // A signal per execution: without one, cockatiel hangs every in-flight timeout on one
   // shared signal, and more than ten concurrent reads trip Node's listener-leak warning.
   return (call) => policy.execute(() => call(), new AbortController().signal);

@@ -44,11 +44,21 @@ export function problemResponse(
   return { status, body: JSON.stringify(body), headers: { 'content-type': PROBLEM_TYPE, ...options.headers } };
 }
 
-/** The W3C trace id when the caller sent one, so a partner can quote it; else the invocation id. */
+const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
+
+/**
+ * The invocation's W3C trace context: the host's own (Functions gives each invocation a
+ * span of the caller's trace), else the caller's header when well formed.
+ */
+export function traceparentOf(request: HttpRequest, context: InvocationContext): string | undefined {
+  const candidates = [context.traceContext?.traceParent, request.headers.get('traceparent')];
+  return candidates.find((value): value is string => typeof value === 'string' && TRACEPARENT.test(value));
+}
+
+/** The W3C trace id, so a partner can quote it; else the invocation id. */
 export function traceIdOf(request: HttpRequest, context: InvocationContext): string {
-  const traceparent = request.headers.get('traceparent');
-  const match = traceparent && /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(traceparent);
-  return match ? match[1] : context.invocationId;
+  const traceparent = traceparentOf(request, context);
+  return traceparent ? TRACEPARENT.exec(traceparent)![1] : context.invocationId;
 }
 
 export function errorResponse(error: unknown, request: HttpRequest, context: InvocationContext): HttpResponseInit {

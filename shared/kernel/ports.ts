@@ -113,6 +113,32 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
+/** A delivery the bus gave up on, kept for an operator. */
+export interface DeadLetter {
+  /** The broker's message id: the event id. */
+  id: string;
+  event: StoredEvent;
+  reason: string;
+  attempts: number;
+}
+
+export interface ReplayOutcome {
+  replayed: string[];
+  failed: { id: string; reason: string }[];
+}
+
+/** The operator's view of a durable bus's dead letters (`npm run dlq`). */
+export interface DeadLetterQueue {
+  /** The first `limit` dead letters of a subscription, left where they are. */
+  list(subscription: string, limit: number): Promise<DeadLetter[]>;
+  /**
+   * Hands up to `limit` dead letters (only those in `ids`, when given) to `handle`, one at
+   * a time; removes each one it handled and keeps each one that failed again.
+   */
+  replay(subscription: string, handle: (event: StoredEvent) => Promise<void>, options: { ids?: string[]; limit: number }): Promise<ReplayOutcome>;
+  close(): Promise<void>;
+}
+
 /** A read document carries the stream version it reflects. */
 export interface ReadDocument {
   id: string;
@@ -215,6 +241,13 @@ export interface Secrets {
   masterKey: Buffer;
   /** Keys the blind index of e-mails (HMAC-SHA-256). */
   indexKey: Buffer;
+}
+
+/** Custom metrics: Application Insights in Azure, aggregated JSON log lines elsewhere. */
+export interface Telemetry {
+  /** One measurement; sinks aggregate by name and dimensions. Dimensions never carry personal data. */
+  metric(name: string, value: number, dimensions?: Record<string, string>): void;
+  flush(): Promise<void>;
 }
 
 export interface Clock {

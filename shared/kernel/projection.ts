@@ -4,6 +4,7 @@ import { PreconditionFailed } from './errors';
 import type { ContainerDefinition, ReadDocument, StoredEvent } from './ports';
 import type { EventHandlerDeclaration } from './routes';
 import type { ServiceProvider, Services } from './services';
+import { METRICS } from './telemetry';
 
 /**
  * A read model built from one stream per document: `apply` is pure, so the same code
@@ -100,7 +101,13 @@ export function projectorDeclaration<D extends ReadDocument>(
     subscription: projection.subscription,
     eventTypes: projection.eventTypes,
     handler: async (message: unknown, _context: InvocationContext) => {
-      await project(await services(), projection, toStoredEvent(message));
+      const resolved = await services();
+      const event = toStoredEvent(message);
+      const outcome = await project(resolved, projection, event);
+      // Lag from commit to read model: what a reader waits, at most, to see a write.
+      if (outcome === 'projected') {
+        resolved.telemetry.metric(METRICS.projectionLag, Math.max(0, Date.now() - Date.parse(event.occurredAt)), { projection: projection.name });
+      }
     },
   };
 }

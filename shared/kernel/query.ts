@@ -1,6 +1,7 @@
 import { ServiceUnavailable } from './errors';
 import type { QuerySpec, ReadContainer, ReadDocument } from './ports';
 import type { Services } from './services';
+import { METRICS } from './telemetry';
 
 export type CacheOutcome = 'hit' | 'miss' | 'stale';
 
@@ -38,16 +39,21 @@ export async function readThrough<T>(
   const { cache } = services;
   const generation = generationKey ? ((await tolerate(() => cache.counter(generationKey))) ?? -1) : 0;
   const cached = await tolerate(() => cache.get<Cached<T>>(key));
-  if (cached?.fresh && cached.value.generation === generation) return { value: cached.value.value, cache: 'hit' };
+  const counted = (result: ReadResult<T>) => {
+    services.telemetry.metric(METRICS.cacheLookup, 1, { result: result.cache });
+    return result;
+  };
+  if (cached?.fresh && cached.value.generation === generation) return counted({ value: cached.value.value, cache: 'hit' });
   let value: T | undefined;
   try {
     value = await services.guardRead(load);
   } catch {
-    if (cached) return { value: cached.value.value, cache: 'stale' };
+    if (cached) return counted({ value: cached.value.value, cache: 'stale' });
+    services.telemetry.metric(METRICS.cacheLookup, 1, { result: 'unavailable' });
     throw new ServiceUnavailable('the query side is unavailable; try again shortly', 5);
   }
   if (value !== undefined) await remember(services, key, value, generation);
-  return { value, cache: 'miss' };
+  return counted({ value, cache: 'miss' });
 }
 
 /** Puts a value just read from the store into the cache, fresh. */

@@ -1,4 +1,4 @@
-import type { Cache, Clock, DataKeyStore, EventBus, EventStore, ReadStore, Secrets } from './ports';
+import type { Cache, Clock, DataKeyStore, EventBus, EventStore, ReadStore, Secrets, Telemetry } from './ports';
 import type { Settings } from './settings';
 
 /** Runs a read-store call through the timeout and circuit breaker. */
@@ -14,6 +14,7 @@ export interface Services {
   secrets: Secrets;
   dataKeys: DataKeyStore;
   guardRead: ReadGuard;
+  telemetry: Telemetry;
   /** Whether the read store forgets on restart and so must be rebuilt from the events. */
   readStoreIsEphemeral: boolean;
   close(): Promise<void>;

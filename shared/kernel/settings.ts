@@ -1,5 +1,15 @@
 import Joi from 'joi';
 
+/** How the app reaches Azure SQL: by managed identity in Azure, by connection string in development. */
+export type SqlConnectionSettings =
+  | { connectionString: string }
+  | { server: string; database: string; managedIdentityClientId?: string };
+
+/** How the app reaches Service Bus: by managed identity in Azure, by connection string in development. */
+export type ServiceBusConnectionSettings =
+  | { connectionString: string }
+  | { fullyQualifiedNamespace: string; managedIdentityClientId?: string };
+
 /**
  * Every setting the code reads, in one place. Names are environment variables (app
  * settings in Azure, `Values` in local.settings.json); defaults are the embedded profile.
@@ -9,14 +19,27 @@ export interface Settings {
   localHostPort: number;
   /** Where the embedded adapters keep their files. */
   dataDir: string;
+  /** Unset: the SQLite event store in DATA_DIR (one machine only; refused on Azure). */
+  azureSql?: SqlConnectionSettings;
   cosmos: {
     /** Unset: an in-process Cosmos DB server, memory only, rebuilt from the events at start. */
     endpoint?: string;
+    /** Unset with an endpoint: Microsoft Entra ID (the managed identity), as in Azure. */
     key?: string;
     database: string;
   };
+  /** A user-assigned managed identity's client id; unset: the system-assigned one. */
+  managedIdentityClientId?: string;
   cache: { freshSeconds: number; staleSeconds: number; maxEntries: number; redisUrl?: string };
-  bus: { maxAttempts: number; retryBaseMs: number; maxConcurrent: number; rabbitMq?: { url: string; exchange: string; queuePrefix: string } };
+  bus: {
+    maxAttempts: number;
+    retryBaseMs: number;
+    maxConcurrent: number;
+    rabbitMq?: { url: string; exchange: string; queuePrefix: string };
+    serviceBus?: ServiceBusConnectionSettings;
+  };
+  /** Unset: no Application Insights SDK is loaded; telemetry goes to JSON log lines. */
+  appInsightsConnectionString?: string;
   readStore: { timeoutMs: number; breakerThreshold: number; breakerHalfOpenAfterMs: number };
   outboxRelayMinAgeMs: number;
   seedDemoData: boolean;
@@ -41,6 +64,13 @@ export interface Settings {
 const schema = Joi.object({
   LOCAL_HOST_PORT: Joi.number().port().default(7071),
   DATA_DIR: Joi.string().default('.data'),
+  AZURE_SQL_CONNECTION_STRING: Joi.string(),
+  AZURE_SQL_SERVER: Joi.string().hostname(),
+  AZURE_SQL_DATABASE: Joi.string().pattern(/^[\w.-]{1,128}$/),
+  AZURE_CLIENT_ID: Joi.string().guid(),
+  ServiceBusConnection: Joi.string().pattern(/^Endpoint=sb:\/\//i),
+  ServiceBusConnection__fullyQualifiedNamespace: Joi.string().hostname(),
+  APPLICATIONINSIGHTS_CONNECTION_STRING: Joi.string().pattern(/InstrumentationKey=/i),
   COSMOS_ENDPOINT: Joi.string().uri({ scheme: ['https', 'http'] }),
   COSMOS_KEY: Joi.string(),
   COSMOS_DATABASE: Joi.string().pattern(/^[A-Za-z0-9-]{1,255}$/).default('farmacias'),
@@ -74,6 +104,9 @@ const schema = Joi.object({
   BOOTSTRAP_ADMIN_EMAIL: Joi.string().email({ tlds: false }),
   BOOTSTRAP_ADMIN_PASSWORD: Joi.string().min(10),
 })
+  .oxor('AZURE_SQL_CONNECTION_STRING', 'AZURE_SQL_SERVER')
+  .and('AZURE_SQL_SERVER', 'AZURE_SQL_DATABASE')
+  .oxor('ServiceBusConnection', 'ServiceBusConnection__fullyQualifiedNamespace', 'RABBITMQ_URL')
   // The rest of the environment is not ours to judge.
   .unknown(true);
 
@@ -82,11 +115,21 @@ export class SettingsError extends Error {}
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const { value, error } = schema.validate(env, { abortEarly: false, convert: true });
   // Name the setting, never echo its value: it may be a secret.
-  if (error) throw new SettingsError(`invalid settings: ${error.details.map((d) => d.path.join('.')).join(', ')}`);
+  if (error) throw new SettingsError(`invalid settings: ${error.details.map(settingNamed).join(', ')}`);
+  const managedIdentityClientId: string | undefined = value.AZURE_CLIENT_ID;
   return {
     localHostPort: value.LOCAL_HOST_PORT,
     dataDir: value.DATA_DIR,
+    ...(value.AZURE_SQL_CONNECTION_STRING || value.AZURE_SQL_SERVER
+      ? {
+          azureSql: value.AZURE_SQL_CONNECTION_STRING
+            ? { connectionString: value.AZURE_SQL_CONNECTION_STRING }
+            : { server: value.AZURE_SQL_SERVER, database: value.AZURE_SQL_DATABASE, managedIdentityClientId },
+        }
+      : {}),
     cosmos: { endpoint: value.COSMOS_ENDPOINT, key: value.COSMOS_KEY, database: value.COSMOS_DATABASE },
+    managedIdentityClientId,
+    appInsightsConnectionString: value.APPLICATIONINSIGHTS_CONNECTION_STRING,
     cache: {
       freshSeconds: value.CACHE_FRESH_SECONDS,
       staleSeconds: value.CACHE_STALE_SECONDS,
@@ -99,6 +142,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       maxConcurrent: value.BUS_MAX_CONCURRENT,
       ...(value.RABBITMQ_URL
         ? { rabbitMq: { url: value.RABBITMQ_URL, exchange: value.RABBITMQ_EXCHANGE, queuePrefix: value.RABBITMQ_QUEUE_PREFIX } }
+        : {}),
+      ...(value.ServiceBusConnection || value.ServiceBusConnection__fullyQualifiedNamespace
+        ? {
+            serviceBus: value.ServiceBusConnection
+              ? { connectionString: value.ServiceBusConnection }
+              : { fullyQualifiedNamespace: value.ServiceBusConnection__fullyQualifiedNamespace, managedIdentityClientId },
+          }
         : {}),
     },
     readStore: {
@@ -124,4 +174,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       ? { bootstrapAdmin: { email: value.BOOTSTRAP_ADMIN_EMAIL, password: value.BOOTSTRAP_ADMIN_PASSWORD } }
       : {}),
   };
+}
+
+/** The setting a failed rule is about (for a rule across settings, the ones it names), never its value. */
+function settingNamed(detail: Joi.ValidationErrorItem): string {
+  const peers = (detail.context as { peers?: string[] } | undefined)?.peers;
+  return peers ? `one of ${peers.join(' / ')}` : detail.path.join('.');
 }

@@ -1,5 +1,6 @@
 import type { InvocationContext } from '@azure/functions';
 import type { Services } from '../kernel/services';
+import { METRICS } from '../kernel/telemetry';
 
 const BATCH = 500;
 
@@ -19,6 +20,7 @@ export async function relayOutbox(
     const pending = await services.eventStore.pendingOutbox(minAgeMs, BATCH);
     if (pending.length === 0) break;
     await services.bus.publish(pending);
+    services.telemetry.metric(METRICS.eventsPublished, pending.length, { via: 'outbox-relay' });
     await services.eventStore.markPublished(pending.map((event) => event.eventId));
     published += pending.length;
     if (pending.length < BATCH) break;

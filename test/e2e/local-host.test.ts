@@ -63,7 +63,11 @@ describe('the local host over real HTTP', () => {
 
     const history = await call('GET', `pharmacies/${id}/history`);
     assert.deepEqual(history.body.items.map((e: { type: string }) => e.type), ['PharmacyRegistered', 'PharmacyProfileChanged']);
-    assert.ok(logs.some((line) => line.startsWith(`PATCH /api/pharmacies/${id} 200 `)), 'one log line per request');
+    const requestLines = logs.filter((line) => line.startsWith('{') && JSON.parse(line).path === `/api/pharmacies/${id}`).map((line) => JSON.parse(line));
+    const patched = requestLines.find((line) => line.method === 'PATCH');
+    assert.equal(patched?.status, 200, 'one structured log line per request');
+    assert.match(patched.traceId, /^[\da-f]{32}$/);
+    assert.equal(patched.function, 'changePharmacyProfile');
   });
 
   it('seeds the demo data through the commands, and lists it with filters and cursors', async () => {

@@ -36,7 +36,7 @@ describe('the services profile: RabbitMQ and Redis', { skip }, () => {
       assert.deepEqual([offer.body.status, offer.body.withdrawalReason], ['withdrawn', 'product-discontinued'], 'the reaction ran through RabbitMQ');
       assert.deepEqual((await app.services.eventStore.pendingOutbox(0, 100)).length, 0, 'every event confirmed by the broker');
     } finally {
-      const names = app.modules.flatMap((m) => m.eventHandlers.map((h) => h.name));
+      const names = app.modules.flatMap((m) => m.eventHandlers.map((h) => h.subscription));
       await app.services.dispose();
       const model = await connect(rabbitUrl);
       const channel = await model.createChannel();

@@ -11,7 +11,9 @@ export interface RabbitMqBusOptions {
   retryBaseMs: number;
   /** Unacknowledged deliveries per consumer channel (prefetch). */
   maxConcurrent: number;
-  log?(message: string, level?: 'info' | 'warning'): void;
+  log?(message: string, level?: 'info' | 'warning' | 'error'): void;
+  /** Told of each delivery given up on (for the dead-letter metric). */
+  onDeadLetter?(subscription: string): void;
 }
 
 const ATTEMPT = 'x-attempt';
@@ -49,7 +51,7 @@ export class RabbitMqEventBus implements EventBus {
     return bus;
   }
 
-  private log(message: string, level: 'info' | 'warning' = 'warning') {
+  private log(message: string, level: 'info' | 'warning' | 'error' = 'warning') {
     this.options.log?.(message, level);
   }
 
@@ -151,7 +153,8 @@ export class RabbitMqEventBus implements EventBus {
     const headers = { ...message.properties.headers };
     if (attempt >= this.options.maxAttempts) {
       publisher.sendToQueue(`${queue}.dead`, message.content, { ...message.properties, persistent: true, headers: { ...headers, [ATTEMPT]: attempt, 'x-reason': reason.slice(0, 500) } });
-      this.log(`dead-lettered ${message.properties.messageId} for ${subscriber.name} after ${attempt} attempts`);
+      this.log(`dead-lettered ${message.properties.messageId} for ${subscriber.name} after ${attempt} attempts`, 'error');
+      this.options.onDeadLetter?.(subscriber.name);
     } else {
       const delay = Math.round(Math.min(30_000, this.options.retryBaseMs * 2 ** (attempt - 1)) * (0.8 + Math.random() * 0.4));
       publisher.sendToQueue(`${queue}.retry`, message.content, { ...message.properties, persistent: true, expiration: String(delay), headers: { ...headers, [ATTEMPT]: attempt + 1 } });

@@ -1,8 +1,8 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { DataKeyStore } from '../../kernel/ports';
+import { newDataKey, unwrapKey, wrapKey } from '../key-wrapping';
 
 /**
  * Data keys in their own SQLite file, never beside the events. Each key is wrapped with
@@ -33,28 +33,14 @@ export class SqliteDataKeyStore implements DataKeyStore {
     return new SqliteDataKeyStore(db, masterKey);
   }
 
-  private wrap(key: Buffer): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.masterKey, iv);
-    const sealed = Buffer.concat([cipher.update(key), cipher.final()]);
-    return Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64');
-  }
-
-  private unwrap(wrapped: string): Buffer {
-    const bytes = Buffer.from(wrapped, 'base64');
-    const decipher = createDecipheriv('aes-256-gcm', this.masterKey, bytes.subarray(0, 12));
-    decipher.setAuthTag(bytes.subarray(12, 28));
-    return Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]);
-  }
-
   async keyFor(subject: string): Promise<Buffer> {
-    this.statements.insert.run(subject, this.wrap(randomBytes(32)), new Date().toISOString());
-    return this.unwrap(this.statements.find.get(subject) as string);
+    this.statements.insert.run(subject, wrapKey(this.masterKey, newDataKey()), new Date().toISOString());
+    return unwrapKey(this.masterKey, this.statements.find.get(subject) as string);
   }
 
   async find(subject: string): Promise<Buffer | undefined> {
     const wrapped = this.statements.find.get(subject) as string | undefined;
-    return wrapped === undefined ? undefined : this.unwrap(wrapped);
+    return wrapped === undefined ? undefined : unwrapKey(this.masterKey, wrapped);
   }
 
   async destroy(subject: string): Promise<void> {

@@ -1,0 +1,69 @@
+import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
+import type { config as SqlConfig, ConnectionPool } from 'mssql';
+import type { SqlConnectionSettings } from '../../kernel/settings';
+
+/**
+ * Error numbers Azure SQL documents as transient (throttling, failover, a database being
+ * moved, a dropped connection) plus deadlock and lock-timeout victims: the whole
+ * transaction is safe to run again.
+ */
+const TRANSIENT_ERROR_NUMBERS = new Set([
+  20, 64, 233, 997, 1204, 1205, 1222, 4060, 4221, 10053, 10054, 10060, 10928, 10929, 40143, 40197, 40501, 40540, 40613,
+  42108, 42109, 49918, 49919, 49920,
+]);
+/** Driver-side failures of the connection itself (tedious codes). */
+const TRANSIENT_DRIVER_CODES = new Set(['ESOCKET', 'ECONNRESET', 'ETIMEOUT', 'ECONNCLOSED', 'ETIMEDOUT']);
+
+export function isTransientSqlError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { number, code, originalError } = error as { number?: number; code?: string; originalError?: unknown };
+  if (typeof number === 'number' && TRANSIENT_ERROR_NUMBERS.has(number)) return true;
+  if (typeof code === 'string' && TRANSIENT_DRIVER_CODES.has(code)) return true;
+  return originalError !== undefined && originalError !== error && isTransientSqlError(originalError);
+}
+
+/** SQL Server's duplicate-key errors: a unique index (2601) or a unique/primary key constraint (2627). */
+export function violatedConstraint(error: unknown): string | undefined {
+  const { number, message } = (error ?? {}) as { number?: number; message?: string };
+  if (number !== 2601 && number !== 2627) return undefined;
+  return /(?:constraint|index) '([^']+)'/i.exec(message ?? '')?.[1] ?? 'unknown';
+}
+
+export function sqlConfig(settings: SqlConnectionSettings): SqlConfig | string {
+  if ('connectionString' in settings) return settings.connectionString;
+  return {
+    server: settings.server,
+    database: settings.database,
+    // tedious asks DefaultAzureCredential: the Function App's managed identity in Azure,
+    // the developer's `az login` elsewhere. A client id picks a user-assigned identity.
+    authentication: {
+      type: 'azure-active-directory-default',
+      options: settings.managedIdentityClientId ? { clientId: settings.managedIdentityClientId } : {},
+    },
+    options: { encrypt: true, trustServerCertificate: false },
+    pool: { max: 10, min: 0, idleTimeoutMillis: 30_000 },
+    connectionTimeout: 15_000,
+    requestTimeout: 30_000,
+  } as SqlConfig;
+}
+
+export async function openPool(settings: SqlConnectionSettings): Promise<ConnectionPool> {
+  const mssql = await import('mssql');
+  const config = sqlConfig(settings);
+  const pool = typeof config === 'string' ? new mssql.ConnectionPool(config) : new mssql.ConnectionPool(config);
+  // An idle pooled connection dropped by a failover must not crash the process.
+  pool.on('error', () => {});
+  await pool.connect();
+  return pool;
+}
+
+/**
+ * A retry policy for whole transactions: transient errors run the operation again with
+ * exponential back-off; anything else, or the last failure, goes to the caller.
+ */
+export function transientRetry(maxAttempts = 5) {
+  return retry(handleWhen(isTransientSqlError), {
+    maxAttempts: maxAttempts - 1,
+    backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5_000 }),
+  });
+}

@@ -1,0 +1,80 @@
+import type { ServiceBusClient, ServiceBusReceivedMessage } from '@azure/service-bus';
+import type { DeadLetter, DeadLetterQueue, ReplayOutcome, StoredEvent } from '../../kernel/ports';
+import type { ServiceBusConnectionSettings } from '../../kernel/settings';
+import { openServiceBusClient } from './event-bus';
+
+function toDeadLetter(message: ServiceBusReceivedMessage): DeadLetter {
+  const event = (typeof message.body === 'string' ? JSON.parse(message.body) : message.body) as StoredEvent;
+  return {
+    id: String(message.messageId ?? event.eventId),
+    event,
+    reason: [message.deadLetterReason, message.deadLetterErrorDescription].filter(Boolean).join(': ') || 'unknown',
+    attempts: message.deliveryCount ?? 0,
+  };
+}
+
+/**
+ * A subscription's dead-letter sub-queue. Replay runs the subscriber's own handler on
+ * each message and completes it: sending it to the topic again would reach every
+ * subscription, and duplicate detection would drop it within its window anyway.
+ */
+export class ServiceBusDeadLetters implements DeadLetterQueue {
+  private constructor(
+    private readonly client: ServiceBusClient,
+    private readonly topic: string,
+  ) {}
+
+  static async open(connection: ServiceBusConnectionSettings, topic: string): Promise<ServiceBusDeadLetters> {
+    return new ServiceBusDeadLetters(await openServiceBusClient(connection), topic);
+  }
+
+  private receiver(subscription: string) {
+    return this.client.createReceiver(this.topic, subscription, { subQueueType: 'deadLetter', receiveMode: 'peekLock' });
+  }
+
+  async list(subscription: string, limit: number): Promise<DeadLetter[]> {
+    const receiver = this.receiver(subscription);
+    try {
+      return (await receiver.peekMessages(limit)).map(toDeadLetter);
+    } finally {
+      await receiver.close();
+    }
+  }
+
+  async replay(subscription: string, handle: (event: StoredEvent) => Promise<void>, options: { ids?: string[]; limit: number }): Promise<ReplayOutcome> {
+    const receiver = this.receiver(subscription);
+    const outcome: ReplayOutcome = { replayed: [], failed: [] };
+    // Given back only at the end: an abandoned message would come straight back to this loop.
+    const held: ServiceBusReceivedMessage[] = [];
+    try {
+      for (;;) {
+        const messages = await receiver.receiveMessages(100, { maxWaitTimeInMs: 2_000 });
+        if (messages.length === 0) break;
+        for (const message of messages) {
+          const letter = toDeadLetter(message);
+          const wanted = (!options.ids || options.ids.includes(letter.id)) && outcome.replayed.length + outcome.failed.length < options.limit;
+          if (!wanted) {
+            held.push(message);
+            continue;
+          }
+          try {
+            await handle(letter.event);
+            await receiver.completeMessage(message);
+            outcome.replayed.push(letter.id);
+          } catch (error) {
+            held.push(message);
+            outcome.failed.push({ id: letter.id, reason: error instanceof Error ? error.message : String(error) });
+          }
+        }
+      }
+      return outcome;
+    } finally {
+      for (const message of held) await receiver.abandonMessage(message).catch(() => {});
+      await receiver.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}

@@ -1,0 +1,148 @@
+import type {
+  ServiceBusClient,
+  ServiceBusMessage,
+  ServiceBusReceivedMessage,
+  ServiceBusReceiver,
+  ServiceBusSender,
+} from '@azure/service-bus';
+import type { EventBus, StoredEvent, Subscriber } from '../../kernel/ports';
+import type { ServiceBusConnectionSettings } from '../../kernel/settings';
+
+export interface ServiceBusBusOptions {
+  connection: ServiceBusConnectionSettings;
+  topic: string;
+  /** Deliveries before a message is dead-lettered here (the subscription's max delivery count is the backstop). */
+  maxAttempts: number;
+  retryBaseMs: number;
+  maxConcurrent: number;
+  log?(message: string, level?: 'info' | 'warning' | 'error'): void;
+  /** Told of each delivery given up on (for the dead-letter metric). */
+  onDeadLetter?(subscription: string): void;
+}
+
+/** What a domain event looks like on the topic: the event as the body, its routing facts as properties. */
+export function toServiceBusMessage(event: StoredEvent): ServiceBusMessage {
+  return {
+    // The topic's duplicate detection drops a re-send of the same event (the outbox relay's).
+    messageId: event.eventId,
+    subject: event.type,
+    contentType: 'application/json',
+    correlationId: event.metadata.correlationId,
+    body: event,
+    applicationProperties: {
+      streamId: event.streamId,
+      version: event.version,
+      position: event.position,
+      occurredAt: event.occurredAt,
+      ...(event.metadata.causationId ? { causationId: event.metadata.causationId } : {}),
+      ...(event.metadata.traceparent ? { traceparent: event.metadata.traceparent, 'Diagnostic-Id': event.metadata.traceparent } : {}),
+    },
+  };
+}
+
+/** The rule a projector's subscription filters on: only the event types it handles. */
+export function subscriptionFilter(eventTypes: readonly string[]): string {
+  return `sys.label IN (${eventTypes.map((type) => `'${type.replace(/'/g, "''")}'`).join(', ')})`;
+}
+
+export async function openServiceBusClient(connection: ServiceBusConnectionSettings): Promise<ServiceBusClient> {
+  const { ServiceBusClient } = await import('@azure/service-bus');
+  if ('connectionString' in connection) return new ServiceBusClient(connection.connectionString);
+  const { DefaultAzureCredential } = await import('@azure/identity');
+  const credential = new DefaultAzureCredential(
+    connection.managedIdentityClientId ? { managedIdentityClientId: connection.managedIdentityClientId } : {},
+  );
+  return new ServiceBusClient(connection.fullyQualifiedNamespace, credential);
+}
+
+/**
+ * The production bus. In Azure, projectors are Functions triggers on the topic's
+ * subscriptions and this adapter only publishes; a host that subscribes (the local host
+ * pointed at Azure, the contract suite) receives from the subscription named after the
+ * subscriber, with the same semantics: a failure abandons the message after a back-off,
+ * and at `maxAttempts` it is dead-lettered with its reason.
+ */
+export class ServiceBusEventBus implements EventBus {
+  private sender?: ServiceBusSender;
+  private readonly receivers: ServiceBusReceiver[] = [];
+  private inFlight = 0;
+
+  private constructor(
+    private readonly client: ServiceBusClient,
+    private readonly options: ServiceBusBusOptions,
+  ) {}
+
+  static async open(options: ServiceBusBusOptions): Promise<ServiceBusEventBus> {
+    return new ServiceBusEventBus(await openServiceBusClient(options.connection), options);
+  }
+
+  private get publisher(): ServiceBusSender {
+    this.sender ??= this.client.createSender(this.options.topic);
+    return this.sender;
+  }
+
+  /** Sends in as few batches as the size limit allows; resolves once Service Bus has them all. */
+  async publish(events: StoredEvent[]): Promise<void> {
+    let batch = await this.publisher.createMessageBatch();
+    for (const event of events) {
+      const message = toServiceBusMessage(event);
+      if (batch.tryAddMessage(message)) continue;
+      if (batch.count === 0) throw new Error(`event ${event.eventId} is larger than a Service Bus message may be`);
+      await this.publisher.sendMessages(batch);
+      batch = await this.publisher.createMessageBatch();
+      if (!batch.tryAddMessage(message)) throw new Error(`event ${event.eventId} is larger than a Service Bus message may be`);
+    }
+    if (batch.count > 0) await this.publisher.sendMessages(batch);
+  }
+
+  subscribe(subscriber: Subscriber): void {
+    const receiver = this.client.createReceiver(this.options.topic, subscriber.name);
+    this.receivers.push(receiver);
+    receiver.subscribe(
+      {
+        processMessage: (message) => this.deliver(subscriber, receiver, message),
+        processError: async ({ error }) => this.options.log?.(`service bus receive error on ${subscriber.name}: ${error.message}`, 'warning'),
+      },
+      { autoCompleteMessages: false, maxConcurrentCalls: this.options.maxConcurrent },
+    );
+  }
+
+  private async deliver(subscriber: Subscriber, receiver: ServiceBusReceiver, message: ServiceBusReceivedMessage) {
+    this.inFlight += 1;
+    try {
+      await subscriber.handle(message.body as StoredEvent);
+      await receiver.completeMessage(message);
+    } catch (error) {
+      const reason = (error instanceof Error ? error.message : String(error)).slice(0, 1000);
+      const attempt = message.deliveryCount ?? 1;
+      if (attempt >= this.options.maxAttempts) {
+        await receiver.deadLetterMessage(message, { deadLetterReason: 'handler-failed', deadLetterErrorDescription: reason });
+        this.options.log?.(`dead-lettered ${message.messageId} for ${subscriber.name} after ${attempt} attempts`, 'error');
+        this.options.onDeadLetter?.(subscriber.name);
+      } else {
+        // Abandon redelivers at once; the back-off is spent holding the lock instead.
+        await new Promise((resolve) => setTimeout(resolve, Math.min(this.options.retryBaseMs * 2 ** (attempt - 1), 20_000)));
+        await receiver.abandonMessage(message);
+      }
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  async idle(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+
+  /** Opens an AMQP link to the topic: fails when the namespace is unreachable or the identity lacks rights. */
+  async ping(): Promise<void> {
+    const batch = await this.publisher.createMessageBatch();
+    if (batch.maxSizeInBytes <= 0) throw new Error('service bus answered without a batch size');
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.receivers.map((receiver) => receiver.close().catch(() => {})));
+    await this.sender?.close().catch(() => {});
+    await this.client.close();
+  }
+}
