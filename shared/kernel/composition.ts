@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { ContainerDefinition, DataKeyStore, DeadLetterQueue, EventStore, Secrets, Telemetry } from './ports';
+import type { ContainerDefinition, DataKeyStore, DeadLetterQueue, EventStore, Secrets, StoredEvent, Telemetry } from './ports';
 import { systemClock } from './ports';
 import { DOMAIN_EVENTS_TOPIC } from './routes';
 import { LogTelemetry, METRICS, MetricsAggregator } from './telemetry';
@@ -137,12 +137,19 @@ async function openBus(settings: Settings, telemetry: Telemetry) {
   });
 }
 
-/** The operator's view of the configured bus's dead letters (`npm run dlq`); none for the in-process bus. */
-export async function openDeadLetters(settings: Settings): Promise<DeadLetterQueue> {
+/**
+ * The operator's view of the configured bus's dead letters (`npm run dlq`); none for the
+ * in-process bus. Service Bus replays through `handlerFor` (the Functions host owns the
+ * live subscriptions); RabbitMQ hands them back to the subscription's queue.
+ */
+export async function openDeadLetters(
+  settings: Settings,
+  handlerFor: (subscription: string) => Promise<(event: StoredEvent) => Promise<void>>,
+): Promise<DeadLetterQueue> {
   const { rabbitMq, serviceBus } = settings.bus;
   if (serviceBus) {
     const { ServiceBusDeadLetters } = await import('../adapters/service-bus/dead-letters');
-    return ServiceBusDeadLetters.open(serviceBus, DOMAIN_EVENTS_TOPIC);
+    return ServiceBusDeadLetters.open(serviceBus, DOMAIN_EVENTS_TOPIC, handlerFor);
   }
   if (rabbitMq) {
     const { RabbitMqDeadLetters } = await import('../adapters/rabbitmq/dead-letters');

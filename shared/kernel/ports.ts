@@ -132,10 +132,11 @@ export interface DeadLetterQueue {
   /** The first `limit` dead letters of a subscription, left where they are. */
   list(subscription: string, limit: number): Promise<DeadLetter[]>;
   /**
-   * Hands up to `limit` dead letters (only those in `ids`, when given) to `handle`, one at
-   * a time; removes each one it handled and keeps each one that failed again.
+   * Gives up to `limit` dead letters (only those in `ids`, when given) another delivery
+   * to the subscription's handler; removes each one delivered and keeps each one that
+   * failed again.
    */
-  replay(subscription: string, handle: (event: StoredEvent) => Promise<void>, options: { ids?: string[]; limit: number }): Promise<ReplayOutcome>;
+  replay(subscription: string, options: { ids?: string[]; limit: number }): Promise<ReplayOutcome>;
   close(): Promise<void>;
 }
 

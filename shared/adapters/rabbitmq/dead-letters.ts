@@ -47,27 +47,40 @@ export class RabbitMqDeadLetters implements DeadLetterQueue {
     });
   }
 
-  replay(subscription: string, handle: (event: StoredEvent) => Promise<void>, options: { ids?: string[]; limit: number }): Promise<ReplayOutcome> {
+  /**
+   * Moves dead letters back onto the subscription's own queue with a fresh attempt count:
+   * the running consumers deliver them (or the next to start, if none runs). Each copy is
+   * confirmed by the broker before its dead letter is acknowledged.
+   */
+  replay(subscription: string, options: { ids?: string[]; limit: number }): Promise<ReplayOutcome> {
     return this.take(subscription, async (channel, queue) => {
       const outcome: ReplayOutcome = { replayed: [], failed: [] };
       const keep: GetMessage[] = [];
-      // A message held unacknowledged is not handed out again, so the loop sees each one once.
-      for (let message = await channel.get(queue); message; message = await channel.get(queue)) {
-        const letter = toDeadLetter(message);
-        if ((options.ids && !options.ids.includes(letter.id)) || outcome.replayed.length + outcome.failed.length >= options.limit) {
-          keep.push(message);
-          continue;
+      const publisher = await this.model.createConfirmChannel();
+      const live = `${this.queuePrefix}${subscription}`;
+      try {
+        // A message held unacknowledged is not handed out again, so the loop sees each one once.
+        for (let message = await channel.get(queue); message; message = await channel.get(queue)) {
+          const letter = toDeadLetter(message);
+          if ((options.ids && !options.ids.includes(letter.id)) || outcome.replayed.length + outcome.failed.length >= options.limit) {
+            keep.push(message);
+            continue;
+          }
+          try {
+            const { 'x-attempt': _attempt, 'x-reason': _reason, ...headers } = message.properties.headers ?? {};
+            publisher.sendToQueue(live, message.content, { ...message.properties, persistent: true, headers });
+            await publisher.waitForConfirms();
+            channel.ack(message);
+            outcome.replayed.push(letter.id);
+          } catch (error) {
+            keep.push(message);
+            outcome.failed.push({ id: letter.id, reason: error instanceof Error ? error.message : String(error) });
+          }
         }
-        try {
-          await handle(letter.event);
-          channel.ack(message);
-          outcome.replayed.push(letter.id);
-        } catch (error) {
-          keep.push(message);
-          outcome.failed.push({ id: letter.id, reason: error instanceof Error ? error.message : String(error) });
-        }
+      } finally {
+        for (const message of keep) channel.nack(message, false, true);
+        await publisher.close().catch(() => {});
       }
-      for (const message of keep) channel.nack(message, false, true);
       return outcome;
     });
   }

@@ -13,19 +13,24 @@ function toDeadLetter(message: ServiceBusReceivedMessage): DeadLetter {
   };
 }
 
+/** The handler of a subscription, run by the operator's process on the app's settings. */
+export type HandlerFor = (subscription: string) => Promise<(event: StoredEvent) => Promise<void>>;
+
 /**
  * A subscription's dead-letter sub-queue. Replay runs the subscriber's own handler on
- * each message and completes it: sending it to the topic again would reach every
- * subscription, and duplicate detection would drop it within its window anyway.
+ * each message (against the same Azure SQL and Cosmos DB the app uses) and completes
+ * it: sending it to the topic again would reach every subscription, and duplicate
+ * detection would drop it within its window anyway.
  */
 export class ServiceBusDeadLetters implements DeadLetterQueue {
   private constructor(
     private readonly client: ServiceBusClient,
     private readonly topic: string,
+    private readonly handlerFor: HandlerFor,
   ) {}
 
-  static async open(connection: ServiceBusConnectionSettings, topic: string): Promise<ServiceBusDeadLetters> {
-    return new ServiceBusDeadLetters(await openServiceBusClient(connection), topic);
+  static async open(connection: ServiceBusConnectionSettings, topic: string, handlerFor: HandlerFor): Promise<ServiceBusDeadLetters> {
+    return new ServiceBusDeadLetters(await openServiceBusClient(connection), topic, handlerFor);
   }
 
   private receiver(subscription: string) {
@@ -41,7 +46,8 @@ export class ServiceBusDeadLetters implements DeadLetterQueue {
     }
   }
 
-  async replay(subscription: string, handle: (event: StoredEvent) => Promise<void>, options: { ids?: string[]; limit: number }): Promise<ReplayOutcome> {
+  async replay(subscription: string, options: { ids?: string[]; limit: number }): Promise<ReplayOutcome> {
+    const handle = await this.handlerFor(subscription);
     const receiver = this.receiver(subscription);
     const outcome: ReplayOutcome = { replayed: [], failed: [] };
     // Given back only at the end: an abandoned message would come straight back to this loop.

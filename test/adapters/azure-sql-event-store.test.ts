@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { ConnectionPool } from 'mssql';
+import { isTransientSqlError, openPool, sqlConfig, violatedConstraint } from '../../shared/adapters/azure-sql/connection';
+import { AzureSqlDataKeyStore } from '../../shared/adapters/azure-sql/data-key-store';
+import { AzureSqlEventStore } from '../../shared/adapters/azure-sql/event-store';
+import { migrate, readMigrations, splitBatches } from '../../shared/adapters/azure-sql/migrate';
+import { eventStoreContract } from '../contracts/event-store.contract';
+
+const connectionString = process.env.AZURE_SQL_CONNECTION_STRING;
+
+describe('Azure SQL adapter, without a server', () => {
+  it('splits a migration at GO lines, as sqlcmd does, and drops comment-only batches', () => {
+    assert.deepEqual(splitBatches('CREATE TABLE a (x INT);\nGO\n-- only a comment\ngo\nCREATE TABLE b (y INT);\n  GO  \n'), [
+      'CREATE TABLE a (x INT);',
+      'CREATE TABLE b (y INT);',
+    ]);
+  });
+
+  it('reads the migrations in version order, each with batches', () => {
+    const migrations = readMigrations();
+    assert.deepEqual(migrations.map((m) => m.version), [1, 2, 3]);
+    for (const migration of migrations) assert.ok(migration.batches.length > 0, migration.name);
+    // CREATE TRIGGER must open its batch: T-SQL refuses it anywhere else.
+    const trigger = migrations[0].batches.find((batch) => /CREATE TRIGGER/i.test(batch));
+    assert.match(trigger ?? '', /^-- Even[^\n]*\nCREATE TRIGGER|^CREATE TRIGGER/);
+  });
+
+  it('grants the app role no UPDATE or DELETE on events', () => {
+    const role = readMigrations()[2].batches.join('\n');
+    assert.match(role, /GRANT SELECT, INSERT ON es\.events TO farmacias_app/);
+    assert.match(role, /DENY UPDATE, DELETE ON es\.events TO farmacias_app/);
+    assert.doesNotMatch(role, /db_owner|db_datawriter|CONTROL/i);
+  });
+
+  it('retries the documented transient errors and nothing else', () => {
+    for (const number of [40613, 40501, 49918, 10928, 1205, 4060]) assert.ok(isTransientSqlError({ number }), `error ${number}`);
+    assert.ok(isTransientSqlError({ code: 'ESOCKET' }));
+    assert.ok(isTransientSqlError({ code: 'EREQUEST', originalError: { number: 40197 } }));
+    for (const number of [2627, 547, 208, 18456]) assert.ok(!isTransientSqlError({ number }), `error ${number}`);
+    assert.ok(!isTransientSqlError(new Error('boom')));
+  });
+
+  it('names the constraint a duplicate key violated', () => {
+    const message = "Violation of UNIQUE KEY constraint 'uq_events_stream_version'. Cannot insert duplicate key in object 'es.events'.";
+    assert.equal(violatedConstraint({ number: 2627, message }), 'uq_events_stream_version');
+    assert.equal(violatedConstraint({ number: 547, message: 'a foreign key' }), undefined);
+  });
+
+  it('connects by managed identity without any secret in the configuration', () => {
+    const config = sqlConfig({ server: 'farmacias.database.windows.net', database: 'farmacias', managedIdentityClientId: '7f0c4c52-33c9-4b1c-9a43-2f3b7a0c9d11' });
+    assert.equal(typeof config, 'object');
+    const { authentication, options } = config as { authentication: { type: string; options: { clientId: string } }; options: { encrypt: boolean } };
+    assert.equal(authentication.type, 'azure-active-directory-default');
+    assert.equal(authentication.options.clientId, '7f0c4c52-33c9-4b1c-9a43-2f3b7a0c9d11');
+    assert.equal(options.encrypt, true);
+    assert.doesNotMatch(JSON.stringify(config), /password/i);
+  });
+});
+
+describe('Azure SQL event store against a server', {
+  skip: connectionString ? false : 'no SQL Server here: set AZURE_SQL_CONNECTION_STRING to run the contract against one (CI starts a SQL Server container)',
+}, () => {
+  let pool: ConnectionPool;
+  before(async () => {
+    pool = await openPool({ connectionString: connectionString! });
+    await migrate(pool);
+  });
+  after(async () => {
+    await pool?.close();
+  });
+
+  eventStoreContract('Azure SQL', async () => new AzureSqlEventStore(pool));
+
+  it('migrates idempotently', async () => {
+    assert.deepEqual(await migrate(pool), []);
+  });
+
+  it('refuses UPDATE and DELETE of an event, even from the schema owner', async () => {
+    const store = new AzureSqlEventStore(pool);
+    const stream = `append-only-${Date.now()}`;
+    await store.append(stream, 0, [{ eventId: crypto.randomUUID(), type: 'T', data: {}, metadata: { correlationId: 'c' } }]);
+    await assert.rejects(pool.request().input('s', stream).query("UPDATE es.events SET type = 'Forged' WHERE stream_id = @s"), /append-only/);
+    await assert.rejects(pool.request().input('s', stream).query('DELETE FROM es.events WHERE stream_id = @s'), /append-only/);
+  });
+
+  it('keeps data keys that two instances ask for at once as one, and forgets a destroyed one', async () => {
+    const keys = new AzureSqlDataKeyStore(pool, Buffer.alloc(32, 7));
+    const subject = crypto.randomUUID();
+    const [a, b] = await Promise.all([keys.keyFor(subject), keys.keyFor(subject)]);
+    assert.deepEqual(a, b);
+    await keys.destroy(subject);
+    assert.equal(await keys.find(subject), undefined);
+  });
+});

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { connect } from 'amqplib';
+import { RabbitMqEventBus } from '../../shared/adapters/rabbitmq/event-bus';
+import type { StoredEvent } from '../../shared/kernel/ports';
+import { main as dlq } from '../../tools/dlq';
+import { storedEvent } from '../contracts/event-bus.contract';
+import { skipUnlessReachable } from '../support/reachable';
+
+const url = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+async function run(args: string[]) {
+  const lines: string[] = [];
+  const code = await dlq(args, (line) => lines.push(line));
+  return { code, lines };
+}
+
+describe('npm run dlq, without a broker', () => {
+  it('lists the subscriptions it knows, each with its event types', async () => {
+    const { code, lines } = await run(['subscriptions']);
+    assert.equal(code, 0);
+    const names = lines.map((line) => JSON.parse(line).subscription);
+    assert.ok(names.includes('pharmacies-read') && names.includes('offers-product-discontinued'));
+  });
+
+  it('answers usage, or names an unknown subscription, with exit code 2', async () => {
+    assert.equal((await run([])).code, 2);
+    const unknown = await run(['list', 'no-such-thing']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.lines[0], /no subscription no-such-thing/);
+  });
+});
+
+describe('npm run dlq on RabbitMQ', { skip: skipUnlessReachable('RabbitMQ', 'RABBITMQ_URL', url) }, () => {
+  const id = randomUUID().slice(0, 8);
+  const prefix = `test-dlq-${id}.`;
+  const exchange = `test-dlq-${id}`;
+  const subscription = 'pharmacies-read';
+  const handled: StoredEvent[] = [];
+  let failing = true;
+  let bus: RabbitMqEventBus;
+  const saved = { ...process.env };
+
+  before(async () => {
+    Object.assign(process.env, { RABBITMQ_URL: url, RABBITMQ_EXCHANGE: exchange, RABBITMQ_QUEUE_PREFIX: prefix, REQUEST_LOG: 'false' });
+    bus = await RabbitMqEventBus.open({ url, exchange, queuePrefix: prefix, maxAttempts: 2, retryBaseMs: 5, maxConcurrent: 2 });
+    bus.subscribe({
+      name: subscription,
+      eventTypes: ['PharmacyRegistered'],
+      handle: async (event) => {
+        if (failing) throw new Error('read store down');
+        handled.push(event);
+      },
+    });
+    await bus.ready();
+  });
+  after(async () => {
+    await bus.close();
+    process.env = saved;
+    const model = await connect(url);
+    const channel = await model.createChannel();
+    for (const suffix of ['', '.retry', '.dead']) await channel.deleteQueue(`${prefix}${subscription}${suffix}`);
+    await channel.deleteExchange(exchange);
+    await model.close();
+  });
+
+  it('lists a dead letter with its attempts and reason, replays it to the live consumer, and keeps what was not asked for', async () => {
+    const [first, second] = [storedEvent('PharmacyRegistered'), storedEvent('PharmacyRegistered')];
+    await bus.publish([first, second]);
+    await bus.idle();
+
+    const listed = await run(['list', subscription]);
+    assert.equal(listed.code, 0);
+    const letters = listed.lines.map((line) => JSON.parse(line));
+    assert.deepEqual(letters.map((letter) => letter.id).sort(), [first.eventId, second.eventId].sort());
+    assert.deepEqual([letters[0].attempts, letters[0].reason], [2, 'read store down']);
+    assert.ok(!listed.lines.join('').includes('"data"'), 'no event data in the listing');
+
+    failing = false;
+    const replayed = await run(['replay', subscription, '--id', first.eventId]);
+    assert.equal(replayed.code, 0);
+    assert.deepEqual(JSON.parse(replayed.lines[0]), { replayed: [first.eventId], failed: [] });
+    await bus.idle();
+    assert.deepEqual(handled.map((event) => event.eventId), [first.eventId]);
+
+    const left = await run(['list', subscription]);
+    assert.deepEqual(left.lines.map((line) => JSON.parse(line).id), [second.eventId]);
+    await run(['replay', subscription]);
+    await bus.idle();
+    assert.deepEqual(handled.map((event) => event.eventId).sort(), [first.eventId, second.eventId].sort());
+    assert.deepEqual((await run(['list', subscription])).lines, []);
+  });
+});

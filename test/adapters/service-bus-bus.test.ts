@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { ServiceBusDeadLetters } from '../../shared/adapters/service-bus/dead-letters';
+import { ServiceBusEventBus, subscriptionFilter, toServiceBusMessage } from '../../shared/adapters/service-bus/event-bus';
+import { eventBusContract, storedEvent } from '../contracts/event-bus.contract';
+
+const connectionString = process.env.ServiceBusConnection;
+
+describe('Service Bus adapter, without a namespace', () => {
+  it('sends the event id as the message id, so the topic drops a re-send, and the type as the subject', () => {
+    const event = { ...storedEvent('OfferPublished', 'offer-1', 3), metadata: { correlationId: 'order-9', causationId: 'inv-1', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', actor: 'u-1' } };
+    const message = toServiceBusMessage(event);
+    assert.equal(message.messageId, event.eventId);
+    assert.equal(message.subject, 'OfferPublished');
+    assert.equal(message.correlationId, 'order-9');
+    assert.equal(message.contentType, 'application/json');
+    assert.deepEqual(message.body, event);
+    assert.deepEqual(message.applicationProperties, {
+      streamId: 'offer-1',
+      version: 3,
+      position: event.position,
+      occurredAt: event.occurredAt,
+      causationId: 'inv-1',
+      traceparent: event.metadata.traceparent,
+      'Diagnostic-Id': event.metadata.traceparent,
+    });
+    assert.ok(!JSON.stringify(message.applicationProperties).includes('u-1'), 'no caller identity in routing properties');
+  });
+
+  it('filters a subscription on the types it handles, quoting each as SQL filter text', () => {
+    assert.equal(subscriptionFilter(['ProductRegistered', "It's"]), "sys.label IN ('ProductRegistered', 'It''s')");
+  });
+});
+
+describe('Service Bus bus against a namespace', {
+  skip: connectionString ? false : 'no Service Bus here: set ServiceBusConnection to a namespace connection string with Manage rights to run the contract',
+}, () => {
+  eventBusContract('Service Bus', async (maxAttempts) => {
+    const { ServiceBusAdministrationClient } = await import('@azure/service-bus');
+    const admin = new ServiceBusAdministrationClient(connectionString!);
+    const topic = `test-events-${randomUUID().slice(0, 8)}`;
+    await admin.createTopic(topic, { requiresDuplicateDetection: true, duplicateDetectionHistoryTimeWindow: 'PT10M' });
+    const bus = await ServiceBusEventBus.open({ connection: { connectionString: connectionString! }, topic, maxAttempts, retryBaseMs: 10, maxConcurrent: 4 });
+    const subscriptions: string[] = [];
+    let declared: Promise<unknown> = Promise.resolve();
+    const subscribe = bus.subscribe.bind(bus);
+    bus.subscribe = (subscriber) => {
+      subscriptions.push(subscriber.name);
+      declared = declared.then(async () => {
+        await admin.createSubscription(topic, subscriber.name, { maxDeliveryCount: maxAttempts + 1, deadLetteringOnFilterEvaluationExceptions: true });
+        await admin.deleteRule(topic, subscriber.name, '$Default');
+        await admin.createRule(topic, subscriber.name, 'event-types', { sqlExpression: subscriptionFilter(subscriber.eventTypes) });
+        subscribe(subscriber);
+      });
+    };
+    const publish = bus.publish.bind(bus);
+    bus.publish = async (events) => {
+      await declared;
+      await publish(events);
+    };
+    const deadLetters = await ServiceBusDeadLetters.open({ connectionString: connectionString! }, topic, async () => async () => {});
+    const quiet = async () => {
+      for (const name of subscriptions) {
+        const runtime = await admin.getSubscriptionRuntimeProperties(topic, name);
+        if (runtime.activeMessageCount > 0) return false;
+      }
+      return true;
+    };
+    return {
+      bus,
+      settle: async () => {
+        await declared;
+        for (let calm = 0; calm < 2; ) {
+          await new Promise((resolve) => setTimeout(resolve, 250));
+          await bus.idle();
+          calm = (await quiet()) ? calm + 1 : 0;
+        }
+      },
+      deadLettered: async (subscriber) => (await deadLetters.list(subscriber, 100)).map((letter) => letter.event),
+      dispose: async () => {
+        await bus.close();
+        await deadLetters.close();
+        await admin.deleteTopic(topic);
+      },
+    };
+  });
+});
