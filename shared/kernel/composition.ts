@@ -83,9 +83,12 @@ async function openReadStore(settings: Settings, containers: ContainerDefinition
   const { CosmosReadStore } = await import('../adapters/cosmos/read-store');
   // Local auth is disabled on the Azure account: the managed identity holds a data-plane role.
   if (settings.cosmos.endpoint) {
+    // Plain http is only ever a local server, which advertises https regions it does not serve.
+    const connectionPolicy = { enableEndpointDiscovery: settings.cosmos.endpoint.startsWith('https:') };
+    const endpoint = settings.cosmos.endpoint;
     const client = settings.cosmos.key
-      ? new CosmosClient({ endpoint: settings.cosmos.endpoint, key: settings.cosmos.key })
-      : new CosmosClient({ endpoint: settings.cosmos.endpoint, aadCredentials: await azureCredential(settings) });
+      ? new CosmosClient({ endpoint, key: settings.cosmos.key, connectionPolicy })
+      : new CosmosClient({ endpoint, aadCredentials: await azureCredential(settings), connectionPolicy });
     const readStore = await CosmosReadStore.open(client, settings.cosmos.database, containers, { createContainers: false });
     return { readStore, ephemeral: false };
   }
