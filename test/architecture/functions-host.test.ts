@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { registerWithFunctions } from '../../shared/adapters/functions/register';
@@ -47,10 +48,30 @@ describe('the Azure Functions app', () => {
       { cwd: root, env: { ...process.env, DATA_DIR: join(root, 'dist', 'never-created') }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
     );
     const modules: string[] = JSON.parse(loaded.trim().split('\n').pop()!);
-    for (const heavy of ['@azure/cosmos', 'better-sqlite3', '@vercel/cosmosdb-server', 'cockatiel', 'jose']) {
+    for (const heavy of ['@azure/cosmos', 'better-sqlite3', '@vercel/cosmosdb-server', 'cockatiel', 'jose', 'mssql', '@azure/service-bus', '@azure/identity', 'applicationinsights', 'amqplib', 'redis']) {
       assert.ok(!modules.some((path) => path.includes(`node_modules/${heavy}/`)), `${heavy} is loaded at start-up`);
     }
     assert.ok(!existsSync(join(root, 'dist', 'never-created')), 'no store opened at start-up');
+  });
+
+  it('composing the embedded profile loads no Azure or broker SDK (each is loaded by its own adapter only)', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'farmacias-compose-'));
+    const script = `
+      const { compose } = require(${JSON.stringify(join(root, 'dist/shared/kernel/composition.js'))});
+      const { loadSettings } = require(${JSON.stringify(join(root, 'dist/shared/kernel/settings.js'))});
+      compose(loadSettings({ DATA_DIR: ${JSON.stringify(dataDir)}, REQUEST_LOG: 'false' }), []).then(async (services) => {
+        console.log(JSON.stringify(Object.keys(require.cache)));
+        await services.close();
+        process.exit(0);
+      });`;
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(REDIS_URL|RABBITMQ_URL|APPLICATIONINSIGHTS|AZURE_SQL|ServiceBus|COSMOS_)/.test(name)));
+    const loaded = execFileSync(process.execPath, ['-e', script], { cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    rmSync(dataDir, { recursive: true, force: true });
+    const modules: string[] = JSON.parse(loaded.trim().split('\n').pop()!);
+    assert.ok(modules.some((path) => path.includes('node_modules/better-sqlite3/')), 'the embedded store was composed');
+    for (const heavy of ['mssql', 'tedious', '@azure/service-bus', '@azure/identity', 'applicationinsights', 'amqplib', 'redis']) {
+      assert.ok(!modules.some((path) => path.includes(`node_modules/${heavy}/`)), `${heavy} is loaded by the embedded profile`);
+    }
   });
 
   it('host.json: version 2.0, extension bundle 4.x, route prefix api, Service Bus settings written out', () => {
@@ -67,7 +88,7 @@ describe('the Azure Functions app', () => {
   it('local.settings.example.json sets every setting the code reads', () => {
     const example = JSON.parse(readFileSync(join(root, 'local.settings.example.json'), 'utf8')).Values as Record<string, string>;
     const code = readFileSync(join(root, 'shared', 'kernel', 'settings.ts'), 'utf8');
-    const read = [...code.matchAll(/^\s{2}([A-Z][A-Z0-9_]+): Joi\./gm)].map((m) => m[1]);
+    const read = [...code.matchAll(/^\s{2}([A-Za-z][A-Za-z0-9_]+): Joi\./gm)].map((m) => m[1]);
     assert.ok(read.length >= 10);
     for (const name of read) assert.ok(name in example, `${name} is missing from local.settings.example.json`);
     assert.ok('ServiceBusConnection__fullyQualifiedNamespace' in example);

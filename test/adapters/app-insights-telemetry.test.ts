@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+import { after, before, describe, it } from 'node:test';
+import { projectRoot } from '../../shared/kernel/project-root';
+
+const hasOpenssl = (() => {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/**
+ * The Application Insights adapter against a stand-in ingestion endpoint (TLS, as the SDK
+ * insists): in a child process of its own, so the SDK never loads into other tests.
+ */
+describe('Application Insights telemetry', { skip: hasOpenssl ? false : 'openssl is needed to make the stand-in endpoint a certificate' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'farmacias-ai-'));
+  const received: unknown[] = [];
+  let server: ReturnType<typeof createServer>;
+  before(async () => {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    server = createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const text = (request.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body).toString();
+        if (request.url?.startsWith('/v2.1/track')) received.push(...JSON.parse(text));
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ itemsReceived: 1, itemsAccepted: 1, errors: [] }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+  after(() => {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sends custom metrics with their dimensions to the ingestion endpoint of the connection string', async () => {
+    const { port } = server.address() as AddressInfo;
+    const connectionString = `InstrumentationKey=00000000-0000-4000-8000-000000000001;IngestionEndpoint=https://127.0.0.1:${port}/;LiveEndpoint=https://127.0.0.1:${port}/`;
+    const adapter = join(projectRoot(), 'dist', 'shared', 'adapters', 'app-insights', 'telemetry.js');
+    const script = `require(${JSON.stringify(adapter)}).openAppInsights(process.env.APPLICATIONINSIGHTS_CONNECTION_STRING).then(async (telemetry) => {
+      telemetry.metric('command.duration_ms', 12, { command: 'registerPharmacy', outcome: 'accepted' });
+      telemetry.metric('command.duration_ms', 30, { command: 'registerPharmacy', outcome: 'accepted' });
+      await telemetry.flush();
+      process.exit(0);
+    });`;
+    await promisify(execFile)(process.execPath, ['-e', script], {
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem'), APPLICATIONINSIGHTS_CONNECTION_STRING: connectionString, APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL: 'true' },
+      timeout: 60_000,
+    });
+    type Envelope = { data: { baseType: string; baseData: { metrics: { name: string; count: number; min: number; max: number }[]; properties: Record<string, string> } } };
+    const metric = (received as Envelope[]).find((item) => item.data.baseType === 'MetricData' && item.data.baseData.metrics[0].name === 'command.duration_ms');
+    assert.ok(metric, 'the metric reached the endpoint');
+    assert.deepEqual(metric.data.baseData.properties, { command: 'registerPharmacy', outcome: 'accepted' });
+    const [point] = metric.data.baseData.metrics;
+    assert.deepEqual([point.count, point.min, point.max], [2, 12, 30], 'aggregated by the SDK');
+  });
+});
