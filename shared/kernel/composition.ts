@@ -11,6 +11,7 @@ import { loadSettings, type Settings } from './settings';
  * each SDK is loaded only when its adapter is chosen, which keeps cold starts light.
  */
 export async function compose(settings: Settings, containers: ContainerDefinition[]): Promise<Services> {
+  refuseEmbeddedOnAzure(settings);
   const telemetry = await openTelemetry(settings);
   const secrets = await loadSecrets(settings);
   const { eventStore, dataKeys } = await openEventStore(settings, secrets);
@@ -44,13 +45,19 @@ export async function compose(settings: Settings, containers: ContainerDefinitio
   };
 }
 
+/**
+ * An Azure instance's disk and memory are its own: an embedded event store or bus there
+ * would give every instance a different history. Refused before anything opens.
+ */
+function refuseEmbeddedOnAzure(settings: Settings) {
+  if (!settings.runsOnAzure) return;
+  if (!settings.azureSql) throw new Error('the event store is not configured: set AZURE_SQL_SERVER and AZURE_SQL_DATABASE');
+  if (!settings.bus.serviceBus) throw new Error('the bus is not configured: set ServiceBusConnection__fullyQualifiedNamespace');
+}
+
 const logLine = (level: string) => (message: string) => console.error(JSON.stringify({ level, msg: message }));
 
-/**
- * Azure SQL when configured (data keys beside the events, in their own schema), else
- * SQLite files in DATA_DIR. An Azure instance refuses SQLite: its disk is its own, so
- * every instance would keep a different history.
- */
+/** Azure SQL when configured (data keys beside the events, in their own schema), else SQLite files in DATA_DIR. */
 async function openEventStore(settings: Settings, secrets: Secrets): Promise<{ eventStore: EventStore; dataKeys: DataKeyStore }> {
   if (settings.azureSql) {
     const { openPool } = await import('../adapters/azure-sql/connection');
@@ -59,7 +66,6 @@ async function openEventStore(settings: Settings, secrets: Secrets): Promise<{ e
     const pool = await openPool(settings.azureSql);
     return { eventStore: new AzureSqlEventStore(pool), dataKeys: new AzureSqlDataKeyStore(pool, secrets.masterKey) };
   }
-  if (settings.runsOnAzure) throw new Error('the event store is not configured: set AZURE_SQL_SERVER and AZURE_SQL_DATABASE');
   const { SqliteEventStore } = await import('../adapters/sqlite/event-store');
   const { SqliteDataKeyStore } = await import('../adapters/sqlite/data-key-store');
   return {
@@ -123,7 +129,6 @@ async function openBus(settings: Settings, telemetry: Telemetry) {
     const { ServiceBusEventBus } = await import('../adapters/service-bus/event-bus');
     return ServiceBusEventBus.open({ connection: serviceBus, topic: DOMAIN_EVENTS_TOPIC, maxAttempts, retryBaseMs, maxConcurrent, log, onDeadLetter: deadLettered });
   }
-  if (settings.runsOnAzure) throw new Error('the bus is not configured: set ServiceBusConnection__fullyQualifiedNamespace');
   if (rabbitMq) {
     const { RabbitMqEventBus } = await import('../adapters/rabbitmq/event-bus');
     return RabbitMqEventBus.open({ ...rabbitMq, maxAttempts, retryBaseMs, maxConcurrent, log, onDeadLetter: deadLettered });

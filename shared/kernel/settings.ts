@@ -178,6 +178,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
 
 /** The setting a failed rule is about (for a rule across settings, the ones it names), never its value. */
 function settingNamed(detail: Joi.ValidationErrorItem): string {
-  const peers = (detail.context as { peers?: string[] } | undefined)?.peers;
-  return peers ? `one of ${peers.join(' / ')}` : detail.path.join('.');
+  const { peers, missing } = (detail.context ?? {}) as { peers?: string[]; missing?: string[] };
+  if (peers) return `one of ${peers.join(' / ')}`;
+  if (missing) return missing.join(', ');
+  return detail.path.join('.');
 }

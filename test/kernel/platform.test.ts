@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compose } from '../../shared/kernel/composition';
 import { loadSettings, SettingsError } from '../../shared/kernel/settings';
 import { healthHandlers } from '../../shared/platform/health';
 import { testApp, withBrokenReadStore } from '../support/app';
@@ -69,5 +72,35 @@ describe('settings', () => {
       (error: Error) =>
         error instanceof SettingsError && /CACHE_FRESH_SECONDS/.test(error.message) && /COSMOS_ENDPOINT/.test(error.message) && !/secret-key|soon/.test(error.message),
     );
+  });
+
+  it('reads the Azure profile: managed identity for SQL and Service Bus, no secret needed', () => {
+    const clientId = '7f0c4c52-33c9-4b1c-9a43-2f3b7a0c9d11';
+    const settings = loadSettings({
+      AZURE_SQL_SERVER: 'farmacias-sql.database.windows.net',
+      AZURE_SQL_DATABASE: 'farmacias',
+      ServiceBusConnection__fullyQualifiedNamespace: 'farmacias-bus.servicebus.windows.net',
+      AZURE_CLIENT_ID: clientId,
+      COSMOS_ENDPOINT: 'https://farmacias.documents.azure.com:443/',
+    });
+    assert.deepEqual(settings.azureSql, { server: 'farmacias-sql.database.windows.net', database: 'farmacias', managedIdentityClientId: clientId });
+    assert.deepEqual(settings.bus.serviceBus, { fullyQualifiedNamespace: 'farmacias-bus.servicebus.windows.net', managedIdentityClientId: clientId });
+    assert.equal(settings.cosmos.key, undefined, 'Cosmos by Entra ID');
+  });
+
+  it('refuses two buses, or two ways to the database, naming the settings only', () => {
+    assert.throws(
+      () => loadSettings({ RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:5672', ServiceBusConnection: 'Endpoint=sb://x.servicebus.windows.net/;SharedAccessKey=hush' }),
+      (error: Error) => /RABBITMQ_URL/.test(error.message) && /ServiceBusConnection/.test(error.message) && !/hush|guest/.test(error.message),
+    );
+    assert.throws(() => loadSettings({ AZURE_SQL_CONNECTION_STRING: 'Server=x;Password=hush', AZURE_SQL_SERVER: 'x.database.windows.net', AZURE_SQL_DATABASE: 'd' }), (error: Error) => !/hush/.test(error.message));
+    assert.throws(() => loadSettings({ AZURE_SQL_SERVER: 'x.database.windows.net' }), /AZURE_SQL_DATABASE/);
+  });
+
+  it('refuses embedded stores and buses on an Azure instance, whose disk and memory are its own', async () => {
+    const onAzure = { WEBSITE_INSTANCE_ID: 'instance-1', REQUEST_LOG: 'false', DATA_DIR: join(tmpdir(), 'farmacias-never') };
+    await assert.rejects(compose(loadSettings(onAzure), []), /AZURE_SQL_SERVER/);
+    const withSql = { ...onAzure, AZURE_SQL_SERVER: 'x.database.windows.net', AZURE_SQL_DATABASE: 'farmacias' };
+    await assert.rejects(compose(loadSettings(withSql), []), /ServiceBusConnection__fullyQualifiedNamespace/);
   });
 });
