@@ -1,11 +1,14 @@
 // `npm run bench`: throughput and latency of the local host against a bare node:http
 // baseline measured in the same run, plus projection lag. Loopback only, bounded.
+// `npm run bench:services`: the same on RabbitMQ and Redis.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { DEMO_USERS } from '../local/demo-data';
+import { appModules } from '../shared/platform/app';
 
 const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -84,9 +87,41 @@ async function untilProjected(base: string, latestVersion: Map<string, number>):
   return (performance.now() - started) / 1000;
 }
 
+/**
+ * `--profile services`: the hosts run on RabbitMQ and Redis (queues of this run's own,
+ * removed afterwards), so the figures show projection lag through the broker and cached
+ * reads through Redis.
+ */
+const SERVICES = process.argv.includes('--profile') && process.argv[process.argv.indexOf('--profile') + 1] === 'services';
+const RUN = randomUUID().slice(0, 8);
+const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const PROFILE_ENV: Record<string, string> = SERVICES
+  ? {
+      RABBITMQ_URL,
+      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      RABBITMQ_EXCHANGE: `bench-${RUN}`,
+      RABBITMQ_QUEUE_PREFIX: `bench-${RUN}.`,
+      REDIS_KEY_PREFIX: `bench-${RUN}:`,
+    }
+  : {};
+
+async function removeBrokerObjects() {
+  if (!SERVICES) return;
+  const { connect } = await import('amqplib');
+  const model = await connect(RABBITMQ_URL);
+  const channel = await model.createChannel();
+  const subscriptions = appModules(() => Promise.reject(new Error('declarations only'))).flatMap((module) => module.eventHandlers.map((handler) => handler.subscription));
+  for (const prefix of [`bench-${RUN}`, `bench-${RUN}-uncached`]) {
+    for (const name of subscriptions) for (const suffix of ['', '.retry', '.dead']) await channel.deleteQueue(`${prefix}.${name}${suffix}`);
+    await channel.deleteExchange(prefix);
+  }
+  await model.close();
+}
+
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'farmacias-bench-'));
-  const host = await start('../local/main.js', { DATA_DIR: dataDir, LOCAL_HOST_PORT: '0', REQUEST_LOG: 'false' }, /on http:\/\/localhost:(\d+)\/api/);
+  console.log(`profile: ${SERVICES ? 'services (RabbitMQ and Redis)' : 'embedded'}`);
+  const host = await start('../local/main.js', { ...PROFILE_ENV, DATA_DIR: dataDir, LOCAL_HOST_PORT: '0', REQUEST_LOG: 'false' }, /on http:\/\/localhost:(\d+)\/api/);
   const base = `http://127.0.0.1:${host.match[1]}/api`;
   // Commands need a token: the benchmark logs in as the demo administrator.
   const login = await fetch(`${base}/auth/token`, {
@@ -102,7 +137,8 @@ async function main() {
   const uncachedDir = mkdtempSync(join(tmpdir(), 'farmacias-bench-uncached-'));
   const uncached = await start(
     '../local/main.js',
-    { DATA_DIR: uncachedDir, LOCAL_HOST_PORT: '0', REQUEST_LOG: 'false', CACHE_FRESH_SECONDS: '0' },
+    // Its own queues: two hosts on one queue would share the deliveries.
+    { ...PROFILE_ENV, ...(SERVICES ? { RABBITMQ_QUEUE_PREFIX: `bench-${RUN}-uncached.`, RABBITMQ_EXCHANGE: `bench-${RUN}-uncached`, REDIS_KEY_PREFIX: `bench-${RUN}-uncached:` } : {}), DATA_DIR: uncachedDir, LOCAL_HOST_PORT: '0', REQUEST_LOG: 'false', CACHE_FRESH_SECONDS: '0' },
     /on http:\/\/localhost:(\d+)\/api/,
   );
   const uncachedBase = `http://127.0.0.1:${uncached.match[1]}/api`;
@@ -194,6 +230,7 @@ async function main() {
     await stop(uncached.child);
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(uncachedDir, { recursive: true, force: true });
+    await removeBrokerObjects();
   }
 }
 

@@ -72,6 +72,12 @@ export interface CommandRun<Body> {
   idempotency?: { key: string; requestHash: string };
   metadata: EventMetadata;
   context: InvocationContext;
+  /**
+   * When given, the committed events are added here for the caller to publish in one go
+   * (a batch: one broker round trip instead of one per item); the outbox covers a crash
+   * before it does.
+   */
+  publishLater?: StoredEvent[];
 }
 
 export interface CommandResult {
@@ -158,7 +164,8 @@ async function decideAndAppend<Body, Command, Event extends DomainEvent, State, 
     }
     throw error;
   }
-  await publishAfterCommit(services, stored, run.context);
+  if (run.publishLater) run.publishLater.push(...stored);
+  else await publishAfterCommit(services, stored, run.context);
   if (sinceSnapshot + events.length >= spec.snapshots.every) {
     const snapshot = { version: newVersion, state: fold({ ...spec.decider, initialState: state }, events) };
     await takeSnapshot(eventStore, spec.snapshots, streamId, snapshot, run.context);

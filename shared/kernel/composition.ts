@@ -170,7 +170,7 @@ export async function openDeadLetters(
 async function openCache(settings: Settings) {
   if (settings.cache.redisUrl) {
     const { RedisCache } = await import('../adapters/redis/cache');
-    return RedisCache.open(settings.cache.redisUrl, 'farmacias:', logLine('warning'));
+    return RedisCache.open(settings.cache.redisUrl, settings.cache.redisKeyPrefix, logLine('warning'));
   }
   const { MemoryCache } = await import('../adapters/memory/cache');
   return new MemoryCache(settings.cache.maxEntries);

@@ -30,7 +30,8 @@ export interface Settings {
   };
   /** A user-assigned managed identity's client id; unset: the system-assigned one. */
   managedIdentityClientId?: string;
-  cache: { freshSeconds: number; staleSeconds: number; maxEntries: number; redisUrl?: string };
+  /** `redisKeyPrefix` keeps environments that share one Redis apart. */
+  cache: { freshSeconds: number; staleSeconds: number; maxEntries: number; redisUrl?: string; redisKeyPrefix: string };
   bus: {
     maxAttempts: number;
     retryBaseMs: number;
@@ -78,6 +79,7 @@ const schema = Joi.object({
   CACHE_STALE_SECONDS: Joi.number().integer().min(0).default(86_400),
   CACHE_MAX_ENTRIES: Joi.number().integer().min(100).default(50_000),
   REDIS_URL: Joi.string().uri({ scheme: ['redis', 'rediss'] }),
+  REDIS_KEY_PREFIX: Joi.string().pattern(/^[\w.:-]{0,100}$/).default('farmacias:'),
   BUS_MAX_ATTEMPTS: Joi.number().integer().min(1).max(100).default(10),
   BUS_RETRY_BASE_MS: Joi.number().integer().min(1).default(100),
   BUS_MAX_CONCURRENT: Joi.number().integer().min(1).max(256).default(16),
@@ -135,6 +137,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       staleSeconds: value.CACHE_STALE_SECONDS,
       maxEntries: value.CACHE_MAX_ENTRIES,
       redisUrl: value.REDIS_URL,
+      redisKeyPrefix: value.REDIS_KEY_PREFIX,
     },
     bus: {
       maxAttempts: value.BUS_MAX_ATTEMPTS,

@@ -6,6 +6,7 @@ import {
   commandHandler,
   idempotencyOf,
   metadataOf,
+  publishAfterCommit,
   runCommand,
   type CommandSpec,
   type SnapshotPolicy,
@@ -14,6 +15,7 @@ import { authenticate } from '../kernel/auth';
 import { DomainError, IdempotencyKeyReused } from '../kernel/errors';
 import { pharmacyStaff } from '../kernel/policies';
 import { jsonResponse, MAX_BATCH_BODY_BYTES, readJsonBody, validate, withProblemDetails } from '../kernel/http';
+import type { StoredEvent } from '../kernel/ports';
 import type { ServiceProvider, Services } from '../kernel/services';
 import { pharmacyStatus } from '../pharmacies/status';
 import { offerDecider, STOCK_LEVELS, type Offer, type OfferCommand, type OfferEvent, type OfferTerms, type Price, type References } from './domain/offer';
@@ -159,16 +161,21 @@ function publishBatchHandler(services: ServiceProvider): HttpHandler {
     };
     const metadata = metadataOf(request, context, principal.subject);
     const results = [];
-    for (const [index, item] of items.entries()) {
-      try {
-        // Each item is authorised on its own: items for pharmacies the caller is not bound to fail with 403.
-        const result = await runCommand(s, spec, { body: validate(publishSchema, item, 'body'), principal, metadata, context });
-        results.push({ index, status: result.status, id: result.body.id, version: result.body.version });
-      } catch (error) {
-        if (!(error instanceof DomainError)) throw error;
-        const errors = error.errors.length ? { errors: error.errors } : {};
-        results.push({ index, status: error.status, error: { title: error.title, detail: error.message, ...errors } });
+    const committed: StoredEvent[] = [];
+    try {
+      for (const [index, item] of items.entries()) {
+        try {
+          // Each item is authorised on its own: items for pharmacies the caller is not bound to fail with 403.
+          const result = await runCommand(s, spec, { body: validate(publishSchema, item, 'body'), principal, metadata, context, publishLater: committed });
+          results.push({ index, status: result.status, id: result.body.id, version: result.body.version });
+        } catch (error) {
+          if (!(error instanceof DomainError)) throw error;
+          const errors = error.errors.length ? { errors: error.errors } : {};
+          results.push({ index, status: error.status, error: { title: error.title, detail: error.message, ...errors } });
+        }
       }
+    } finally {
+      if (committed.length > 0) await publishAfterCommit(s, committed, context);
     }
     const body = { results };
     // A concurrent retry may have stored the same answer first; its items were no-ops for us.

@@ -211,6 +211,25 @@ describe('Offers', () => {
       assert.equal(response.body.results[2].error.errors[0].field, 'priceCents');
     });
 
+    it('publishes the events of the whole batch to the bus in one call, after its items commit', async () => {
+      const [pharmacyId, first, second] = [await pharmacyAt(-23.56, -46.65, 'Lote'), await product('Lote A'), await product('Lote B')];
+      const publish = app.services.bus.publish.bind(app.services.bus);
+      const calls: number[] = [];
+      app.services.bus.publish = async (events) => {
+        calls.push(events.length);
+        return publish(events);
+      };
+      try {
+        const response = await invoke(app.handler('publishOfferBatch'), { method: 'POST', body: { items: [offer(pharmacyId, first, 100), offer(pharmacyId, second, 200)] } });
+        assert.deepEqual(response.body.results.map((r: { status: number }) => r.status), [201, 201]);
+      } finally {
+        app.services.bus.publish = publish;
+      }
+      assert.deepEqual(calls, [2]);
+      const streams = [first, second].map((productId) => `offer-${offerIdFor(pharmacyId, productId)}`);
+      assert.equal((await app.services.eventStore.pendingOutbox(0, 10_000)).filter((e) => streams.includes(e.streamId)).length, 0, 'marked published');
+    });
+
     it('replays a retried batch with the same Idempotency-Key, writing nothing, and 422s another body', async () => {
       const [pharmacyId, productId] = [await pharmacyAt(-23.56, -46.65, 'Retry'), await product('Retry A')];
       const batch = { items: [offer(pharmacyId, productId, 1000)] };
