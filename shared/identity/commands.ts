@@ -408,7 +408,7 @@ async function erase(services: Services, id: string, request: HttpRequest, conte
 
 export function identityHandlers(
   services: ServiceProvider,
-): Record<'register' | 'token' | 'revoke' | 'me' | 'jwks' | 'assignRoles' | 'registerClient' | 'myData' | 'eraseMe' | 'eraseUser', HttpHandler> {
+): Record<'register' | 'token' | 'revoke' | 'me' | 'jwks' | 'openIdConfiguration' | 'assignRoles' | 'registerClient' | 'myData' | 'eraseMe' | 'eraseUser', HttpHandler> {
   return {
     eraseMe: withProblemDetails(async (request, context) => {
       const s = await services();
@@ -492,5 +492,25 @@ export function identityHandlers(
     }),
 
     jwks: withProblemDetails(async () => jsonResponse(200, publicJwks(await services()), { 'cache-control': 'public, max-age=300' })),
+
+    // Discovery for API Management's validate-jwt (and partners): it finds the keys from here.
+    openIdConfiguration: withProblemDetails(async () => {
+      const { issuer } = (await services()).settings.auth;
+      return jsonResponse(
+        200,
+        {
+          issuer,
+          jwks_uri: `${issuer}/jwks`,
+          token_endpoint: `${issuer}/token`,
+          revocation_endpoint: `${issuer}/revoke`,
+          grant_types_supported: ['password', 'refresh_token', 'client_credentials'],
+          token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+          id_token_signing_alg_values_supported: ['ES256'],
+          response_types_supported: ['token'],
+          subject_types_supported: ['public'],
+        },
+        { 'cache-control': 'public, max-age=300' },
+      );
+    }),
   };
 }

@@ -16,6 +16,7 @@ export function identityModule(services: ServiceProvider): FunctionModule {
       httpRoute('myData', 'GET', 'auth/me/data', handlers.myData),
       httpRoute('eraseUser', 'DELETE', 'auth/users/{id}', handlers.eraseUser),
       httpRoute('signingKeys', 'GET', 'auth/jwks', handlers.jwks),
+      httpRoute('openIdConfiguration', 'GET', 'auth/.well-known/openid-configuration', handlers.openIdConfiguration),
       httpRoute('assignRoles', 'POST', 'auth/users/{id}/roles', handlers.assignRoles),
       httpRoute('registerClient', 'POST', 'auth/clients', handlers.registerClient),
     ],

@@ -364,6 +364,7 @@ describe('the local host over real HTTP', () => {
       ],
       currentUser: [['GET', 'auth/me', undefined, 401, 'no token']],
       signingKeys: [['GET', 'auth/jwks', undefined, 200, 'public keys, for anyone']],
+      openIdConfiguration: [['GET', 'auth/.well-known/openid-configuration', undefined, 200, 'discovery, for anyone']],
       eraseMe: [['DELETE', 'auth/me', undefined, 404, 'a token that is no person']],
       myData: [['GET', 'auth/me/data', undefined, 401, 'a token that is no person']],
       eraseUser: [

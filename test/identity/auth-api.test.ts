@@ -62,6 +62,9 @@ describe('Authentication API', () => {
     assert.equal(granted.body.token_type, 'Bearer');
     assert.equal(granted.body.expires_in, 900);
     assert.match(granted.body.refresh_token, /^[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/);
+    const discovery = (await call('openIdConfiguration')).body;
+    assert.equal(discovery.issuer, app.services.settings.auth.issuer);
+    assert.equal(discovery.jwks_uri, `${app.services.settings.auth.issuer}/jwks`);
     const jwks = (await call('signingKeys')).body;
     assert.ok(jwks.keys.every((key: Record<string, unknown>) => key.kty === 'EC' && key.alg === 'ES256' && !('d' in key)), 'public keys only');
     const { payload, protectedHeader } = await jwtVerify(granted.body.access_token, createLocalJWKSet(jwks), {
