@@ -41,10 +41,11 @@ export interface FunctionModule {
 }
 
 /**
- * An HTTP route as the APIs declare it. The Functions auth level is anonymous for all of
- * them: callers are identified by API Management and by the APIs' own bearer tokens, so
- * this is the one place to change should the app sit behind function keys instead.
+ * An HTTP route as the APIs declare it. In Azure every route needs a function key: the
+ * app sits behind API Management, which presents its own host key (from Key Vault), so a
+ * caller cannot go around the gateway's rate limits and validate-jwt. Callers are then
+ * identified by the APIs' own bearer tokens. The local host serves without keys.
  */
 export function httpRoute(name: string, method: HttpMethod, route: string, handler: HttpHandler): HttpRouteDeclaration {
-  return { name, methods: [method], route, authLevel: 'anonymous', handler };
+  return { name, methods: [method], route, authLevel: 'function', handler };
 }

@@ -1,0 +1,260 @@
+// The Farmácias platform in one resource group: `azd up`, or the deploy workflow
+// (`az deployment sub create --template-file infra/main.bicep --parameters infra/main.parameters.json`).
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(40)
+@description('Environment name (dev, staging, prod…): names the resource group and every resource in it.')
+param environmentName string
+
+@minLength(1)
+@description('Azure region of every resource.')
+param location string
+
+@allowed(['Developer', 'BasicV2', 'StandardV2', 'Premium'])
+@description('API Management tier. rate-limit-by-key (the public product) needs one of these; Consumption lacks it.')
+param apimSku string = 'BasicV2'
+
+@description('E-mail of the API Management publisher (shown in the developer portal and notifications).')
+param apimPublisherEmail string
+
+@description('Name of the API Management publisher.')
+param apimPublisherName string = 'Farmácias'
+
+@minValue(1)
+@maxValue(1000)
+@description('Most Function App instances the Flex Consumption plan may run (see the README: 30x sizing).')
+param functionMaximumInstances int = 120
+
+@allowed([512, 2048, 4096])
+@description('Memory of each Function App instance, in MB.')
+param functionInstanceMemoryMB int = 2048
+
+@minValue(0)
+@description('Instances kept warm for HTTP (no cold start for the first callers).')
+param functionAlwaysReadyHttp int = 2
+
+@allowed(['serverless', 'autoscale'])
+@description('Cosmos DB capacity: serverless for small environments, autoscale for production.')
+param cosmosCapacityMode string = 'autoscale'
+
+@minValue(1000)
+@description('Autoscale ceiling of the Cosmos DB database, in RU/s (autoscale mode only).')
+param cosmosAutoscaleMaxThroughput int = 10000
+
+@description('Display name of the Microsoft Entra group that administers Azure SQL (Entra-only authentication).')
+param sqlAdminGroupName string
+
+@description('Object id of that group.')
+param sqlAdminGroupObjectId string
+
+@description('E-mail of the first platform administrator (its password is generated into Key Vault).')
+param bootstrapAdminEmail string
+
+@description('Origins of the web and PWA channels allowed by CORS.')
+param corsOrigins array = []
+
+@description('E-mail that receives the alerts; empty: alerts fire without notification.')
+param alertEmail string = ''
+
+@description('Principal (user or the deploying service principal) allowed to write the Key Vault secrets the deployment seeds.')
+param deployerPrincipalId string = ''
+
+@allowed(['User', 'ServicePrincipal'])
+param deployerPrincipalType string = 'ServicePrincipal'
+
+@secure()
+@description('The Function App host key API Management presents; a new one on every deployment, so it rotates by itself.')
+param apimFunctionKey string = '${newGuid()}${newGuid()}'
+
+var tags = { 'azd-env-name': environmentName, application: 'farmacias' }
+var token = toLower(uniqueString(subscription().id, environmentName, location))
+var names = {
+  identity: 'id-farmacias-${environmentName}'
+  logs: 'log-farmacias-${environmentName}'
+  appInsights: 'appi-farmacias-${environmentName}'
+  keyVault: 'kv-${take(token, 10)}-${take(environmentName, 8)}'
+  storage: 'stfarm${take(token, 17)}'
+  sql: 'sql-farmacias-${token}'
+  serviceBus: 'sb-farmacias-${token}'
+  cosmos: 'cosmos-farmacias-${token}'
+  redis: 'redis-farmacias-${token}'
+  plan: 'plan-farmacias-${environmentName}'
+  functionApp: 'func-farmacias-${token}'
+  apim: 'apim-farmacias-${token}'
+}
+
+// The subscriptions and containers the code declares (a drift test keeps these equal to
+// shared/*/module.ts): one subscription per projector or reaction, filtered on its types.
+var subscriptions = [
+  {
+    name: 'pharmacies-read'
+    eventTypes: ['PharmacyRegistered', 'PharmacyProfileChanged', 'PharmacyOpeningHoursChanged', 'PharmacyRelocated', 'PharmacyClosed', 'PharmacyReopened']
+  }
+  {
+    name: 'products-read'
+    eventTypes: ['ProductRegistered', 'ProductChanged', 'ProductDiscontinued', 'ProductReinstated']
+  }
+  {
+    name: 'offers-read'
+    eventTypes: ['OfferPublished', 'OfferRevised', 'OfferPriceChanged', 'OfferWithdrawn', 'OfferExpired']
+  }
+  {
+    name: 'offers-product-discontinued'
+    eventTypes: ['ProductDiscontinued']
+  }
+  {
+    name: 'offers-published-check'
+    eventTypes: ['OfferPublished', 'OfferRevised']
+  }
+]
+var containers = [
+  { name: 'pharmacies', partitionKeyPath: '/id' }
+  { name: 'products', partitionKeyPath: '/id' }
+  { name: 'offers', partitionKeyPath: '/id' }
+]
+
+resource group 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: 'rg-farmacias-${environmentName}'
+  location: location
+  tags: tags
+}
+
+// One user-assigned identity for the app: every data-plane role below is granted to it
+// before the Function App exists, so nothing waits on the app's own identity.
+module identity 'modules/identity.bicep' = {
+  scope: group
+  params: { name: names.identity, location: location, tags: tags }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  scope: group
+  params: {
+    logAnalyticsName: names.logs
+    appInsightsName: names.appInsights
+    location: location
+    tags: tags
+    alertEmail: alertEmail
+    appPrincipalId: identity.outputs.principalId
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  scope: group
+  params: { name: names.storage, location: location, tags: tags, appPrincipalId: identity.outputs.principalId }
+}
+
+module sql 'modules/sql.bicep' = {
+  scope: group
+  params: {
+    serverName: names.sql
+    location: location
+    tags: tags
+    adminGroupName: sqlAdminGroupName
+    adminGroupObjectId: sqlAdminGroupObjectId
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+  }
+}
+
+module serviceBus 'modules/service-bus.bicep' = {
+  scope: group
+  params: {
+    name: names.serviceBus
+    location: location
+    tags: tags
+    subscriptions: subscriptions
+    appPrincipalId: identity.outputs.principalId
+    actionGroupId: monitoring.outputs.actionGroupId
+  }
+}
+
+module cosmos 'modules/cosmos.bicep' = {
+  scope: group
+  params: {
+    name: names.cosmos
+    location: location
+    tags: tags
+    containers: containers
+    capacityMode: cosmosCapacityMode
+    autoscaleMaxThroughput: cosmosAutoscaleMaxThroughput
+    appPrincipalId: identity.outputs.principalId
+  }
+}
+
+module redis 'modules/redis.bicep' = {
+  scope: group
+  params: { name: names.redis, location: location, tags: tags }
+}
+
+module keyVault 'modules/key-vault.bicep' = {
+  scope: group
+  params: {
+    name: names.keyVault
+    location: location
+    tags: tags
+    appPrincipalId: identity.outputs.principalId
+    deployerPrincipalId: deployerPrincipalId
+    deployerPrincipalType: deployerPrincipalType
+    redisName: redis.outputs.name
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+    apimFunctionKey: apimFunctionKey
+  }
+}
+
+module functionApp 'modules/function-app.bicep' = {
+  scope: group
+  params: {
+    planName: names.plan
+    name: names.functionApp
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
+    maximumInstanceCount: functionMaximumInstances
+    instanceMemoryMB: functionInstanceMemoryMB
+    alwaysReadyHttp: functionAlwaysReadyHttp
+    sqlServerFqdn: sql.outputs.fullyQualifiedDomainName
+    sqlDatabaseName: sql.outputs.databaseName
+    serviceBusNamespaceFqdn: serviceBus.outputs.fullyQualifiedNamespace
+    cosmosEndpoint: cosmos.outputs.endpoint
+    cosmosDatabaseName: cosmos.outputs.databaseName
+    keyVaultUri: keyVault.outputs.uri
+    authIssuer: '${apimGatewayUrl}/identity/auth'
+    bootstrapAdminEmail: bootstrapAdminEmail
+    apimFunctionKey: apimFunctionKey
+  }
+}
+
+var apimGatewayUrl = 'https://${names.apim}.azure-api.net'
+
+module apim 'modules/apim.bicep' = {
+  scope: group
+  params: {
+    name: names.apim
+    location: location
+    tags: tags
+    sku: apimSku
+    publisherEmail: apimPublisherEmail
+    publisherName: apimPublisherName
+    functionAppHostName: functionApp.outputs.defaultHostName
+    appInsightsId: monitoring.outputs.appInsightsId
+    appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
+    corsOrigins: corsOrigins
+    issuer: '${apimGatewayUrl}/identity/auth'
+    audience: 'farmacias-api'
+    functionKeySecretUri: keyVault.outputs.functionKeySecretUri
+    keyVaultName: keyVault.outputs.name
+  }
+}
+
+output AZURE_RESOURCE_GROUP string = group.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_FUNCTION_IDENTITY_NAME string = names.identity
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output AZURE_SQL_SERVER string = sql.outputs.fullyQualifiedDomainName
+output AZURE_SQL_DATABASE string = sql.outputs.databaseName
+output APIM_GATEWAY_URL string = apimGatewayUrl
+output APPLICATIONINSIGHTS_NAME string = names.appInsights

@@ -1,0 +1,99 @@
+// Cosmos DB for NoSQL: the read models. Local (key) authentication is disabled; the app
+// reaches it with a data-plane role of its own that reads, queries and writes items but
+// never deletes one or touches containers.
+param name string
+param location string
+param tags object
+@description('[{ name, partitionKeyPath }]: the containers the code declares.')
+param containers array
+@allowed(['serverless', 'autoscale'])
+param capacityMode string
+param autoscaleMaxThroughput int
+param appPrincipalId string
+param databaseName string = 'farmacias'
+
+resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'GlobalDocumentDB'
+  properties: {
+    databaseAccountOfferType: 'Standard'
+    disableLocalAuth: true
+    minimalTlsVersion: 'Tls12'
+    consistencyPolicy: { defaultConsistencyLevel: 'Session' }
+    locations: [{ locationName: location, failoverPriority: 0, isZoneRedundant: false }]
+    capabilities: capacityMode == 'serverless' ? [{ name: 'EnableServerless' }] : []
+    backupPolicy: { type: 'Continuous', continuousModeProperties: { tier: 'Continuous7Days' } }
+  }
+}
+
+resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-11-15' = {
+  parent: account
+  name: databaseName
+  properties: {
+    resource: { id: databaseName }
+    // Autoscale is shared by the containers at the database; serverless takes no throughput.
+    options: capacityMode == 'autoscale' ? { autoscaleSettings: { maxThroughput: autoscaleMaxThroughput } } : {}
+  }
+}
+
+// Point reads by id dominate; queries filter on these paths (offers by product and
+// pharmacy, products by category and search words) and order by id, name or price.
+resource readContainers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = [
+  for container in containers: {
+    parent: database
+    name: container.name
+    properties: {
+      resource: {
+        id: container.name
+        partitionKey: { paths: [container.partitionKeyPath], kind: 'Hash', version: 2 }
+        indexingPolicy: {
+          indexingMode: 'consistent'
+          automatic: true
+          includedPaths: [{ path: '/*' }]
+          excludedPaths: [{ path: '/"_etag"/?' }, { path: '/openingHours/*' }, { path: '/description/?' }]
+          compositeIndexes: [
+            [{ path: '/productId', order: 'ascending' }, { path: '/priceCents', order: 'ascending' }]
+            [{ path: '/pharmacyId', order: 'ascending' }, { path: '/id', order: 'ascending' }]
+          ]
+        }
+      }
+    }
+  }
+]
+
+resource appRole 'Microsoft.DocumentDB/databaseAccounts/sqlRoleDefinitions@2024-11-15' = {
+  parent: account
+  name: guid(account.id, 'farmacias-read-model-writer')
+  properties: {
+    roleName: 'Farmácias read-model writer'
+    type: 'CustomRole'
+    assignableScopes: [account.id]
+    permissions: [
+      {
+        dataActions: [
+          'Microsoft.DocumentDB/databaseAccounts/readMetadata'
+          'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers/items/read'
+          'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers/items/create'
+          'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers/items/replace'
+          'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers/items/upsert'
+          'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers/executeQuery'
+        ]
+      }
+    ]
+  }
+}
+
+resource appRoleAssignment 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = {
+  parent: account
+  name: guid(account.id, appPrincipalId, appRole.id)
+  properties: {
+    roleDefinitionId: appRole.id
+    principalId: appPrincipalId
+    scope: '${account.id}/dbs/${databaseName}'
+  }
+}
+
+output endpoint string = account.properties.documentEndpoint
+output databaseName string = database.name

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# azd's postprovision hook: secrets seeded once, then the database migrated. azd exports
+# main.bicep's outputs as environment variables.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+npm ci --no-audit --no-fund
+npm run build
+infra/scripts/seed-secrets.sh "$AZURE_KEY_VAULT_NAME"
+infra/scripts/migrate.sh "$AZURE_RESOURCE_GROUP" "$AZURE_SQL_SERVER" "$AZURE_SQL_DATABASE" "$AZURE_FUNCTION_IDENTITY_NAME"

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { Language, Parser, type Node } from 'web-tree-sitter';
+import { projectRoot } from '../../shared/kernel/project-root';
+import { appModules, READ_CONTAINERS } from '../../shared/platform/app';
+
+const root = projectRoot();
+const infra = join(root, 'infra');
+const read = (path: string) => readFileSync(join(root, path), 'utf8');
+const modules = appModules(() => Promise.reject(new Error('declarations only')));
+
+function bicepFiles(dir = infra): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? bicepFiles(join(dir, entry.name)) : entry.name.endsWith('.bicep') ? [join(dir, entry.name)] : [],
+  );
+}
+
+/** The first syntax error of a tree, with its line, or undefined. */
+function firstError(node: Node): string | undefined {
+  if (node.isError || node.isMissing) return `line ${node.startPosition.row + 1}: ${node.isMissing ? `missing ${node.type}` : `unexpected ${JSON.stringify(node.text.slice(0, 40))}`}`;
+  for (const child of node.children) {
+    if (child && child.hasError) return firstError(child);
+  }
+  return node.hasError ? `line ${node.startPosition.row + 1}` : undefined;
+}
+
+/** Every setting the code reads, from the joi schema of shared/kernel/settings.ts. */
+const codeSettings = [...read('shared/kernel/settings.ts').matchAll(/^\s{2}([A-Za-z][A-Za-z0-9_]+): Joi\./gm)].map((m) => m[1]);
+const functionApp = read('infra/modules/function-app.bicep');
+const appSettingsBlock = functionApp.split('appSettings: [')[1].split('\n      ]')[0];
+const bicepSettings = [...appSettingsBlock.matchAll(/\{ name: '([^']+)', value: /g)].map((m) => m[1]);
+
+describe('infrastructure templates', () => {
+  let parser: Parser;
+  before(async () => {
+    await Parser.init();
+    parser = new Parser();
+    parser.setLanguage(await Language.load(require.resolve('tree-sitter-bicep/tree-sitter-bicep.wasm')));
+  });
+
+  it('parse without a syntax error (tree-sitter-bicep), every one of them', () => {
+    const files = bicepFiles();
+    assert.ok(files.length >= 10, `found ${files.length} .bicep files`);
+    for (const file of files) {
+      const tree = parser.parse(readFileSync(file, 'utf8'))!;
+      const error = firstError(tree.rootNode);
+      assert.equal(error, undefined, `${relative(root, file)} has a syntax error at ${error}`);
+    }
+  });
+
+  it('the parse test fails on a broken template', () => {
+    const tree = parser.parse("resource site 'Microsoft.Web/sites@2024-04-01' = {\n  name: \n  properties: { \n}\n")!;
+    assert.ok(firstError(tree.rootNode));
+  });
+
+  it('every setting the code reads is set on the Function App, or documented as left unset in Azure', () => {
+    const readme = read('infra/README.md');
+    const unset = new Set([...readme.matchAll(/^\| `([A-Za-z0-9_]+)` \| unset in Azure/gm)].map((m) => m[1]));
+    for (const name of codeSettings) {
+      assert.ok(bicepSettings.includes(name) || unset.has(name), `${name} is neither set in function-app.bicep nor documented in infra/README.md`);
+      assert.ok(!(bicepSettings.includes(name) && unset.has(name)), `${name} is both set and documented as unset`);
+    }
+    for (const name of unset) assert.ok(codeSettings.includes(name), `infra/README.md documents ${name}, which the code does not read`);
+  });
+
+  it('sets nothing on the Function App that neither the code nor the Functions host reads', () => {
+    const hostSettings = /^(AzureWebJobsStorage__|ServiceBusConnection__(credential|clientId)$|APPLICATIONINSIGHTS_AUTHENTICATION_STRING$)/;
+    for (const name of bicepSettings) assert.ok(codeSettings.includes(name) || hostSettings.test(name), `${name} is set but read by nothing`);
+  });
+
+  it('declares every Service Bus subscription the code consumes, filtered on exactly its event types', () => {
+    const block = read('infra/main.bicep').split('var subscriptions = [')[1].split('\nvar containers')[0];
+    const declared = [...block.matchAll(/name: '([^']+)'\s+eventTypes: \[([^\]]*)\]/g)].map((m) => ({
+      name: m[1],
+      eventTypes: [...m[2].matchAll(/'([^']+)'/g)].map((t) => t[1]).sort(),
+    }));
+    const consumed = modules.flatMap((module) => module.eventHandlers).map((handler) => ({ name: handler.subscription, eventTypes: [...handler.eventTypes].sort() }));
+    assert.deepEqual(declared.sort((a, b) => a.name.localeCompare(b.name)), consumed.sort((a, b) => a.name.localeCompare(b.name)));
+    assert.match(read('infra/modules/service-bus.bicep'), /param topicName string = 'domain-events'/);
+  });
+
+  it('declares every Cosmos DB container the code reads, with its partition key', () => {
+    const block = read('infra/main.bicep').split('var containers = [')[1].split('\n]')[0];
+    const declared = [...block.matchAll(/\{ name: '([^']+)', partitionKeyPath: '([^']+)' \}/g)].map((m) => ({ name: m[1], partitionKeyPath: m[2] }));
+    assert.deepEqual(declared, READ_CONTAINERS.map(({ name, partitionKeyPath }) => ({ name, partitionKeyPath })));
+  });
+
+  it('imports into API Management the OpenAPI document of every module with routes (which the OpenAPI test matches to the routes)', () => {
+    const apim = read('infra/modules/apim.bicep');
+    const imported = [...apim.matchAll(/loadTextContent\('\.\.\/\.\.\/(shared\/[a-z-]+\/openapi\.yaml)'\)/g)].map((m) => m[1]);
+    const documents = readdirSync(join(root, 'shared'), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => `shared/${entry.name}/openapi.yaml`)
+      .filter((path) => { try { return read(path).length > 0; } catch { return false; } });
+    assert.deepEqual(imported.sort(), documents.sort());
+    assert.ok(modules.every((module) => module.routes.every((route) => route.authLevel === 'function')), 'routes sit behind the gateway key');
+  });
+
+  it('creates or seeds every Key Vault secret the app settings reference', () => {
+    const referenced = [...functionApp.matchAll(/secret\(keyVaultUri, '([A-Z0-9-]+)'\)/g)].map((m) => m[1]);
+    const created = [...read('infra/modules/key-vault.bicep').matchAll(/name: '([A-Z0-9-]+)'/g)].map((m) => m[1]);
+    const seeded = [...read('infra/scripts/seed-secrets.sh').matchAll(/^ensure ([A-Z0-9-]+) /gm)].map((m) => m[1]);
+    assert.ok(referenced.length >= 5);
+    for (const name of referenced) assert.ok(created.includes(name) || seeded.includes(name), `${name} is referenced but never stored`);
+  });
+
+  it('main.parameters.json names only parameters main.bicep declares, and every one without a default', () => {
+    const main = read('infra/main.bicep');
+    const declared = [...main.matchAll(/^param (\w+) \w+( = .*)?$/gm)].map((m) => ({ name: m[1], hasDefault: m[2] !== undefined }));
+    const given = Object.keys(JSON.parse(read('infra/main.parameters.json')).parameters);
+    for (const name of given) assert.ok(declared.some((param) => param.name === name), `${name} is not a parameter of main.bicep`);
+    for (const param of declared.filter((p) => !p.hasDefault)) assert.ok(given.includes(param.name), `${param.name} has no default and no value`);
+  });
+
+  it('runs the Function App on Node 22 and the deployment workflow on the same', () => {
+    assert.match(functionApp, /runtime: \{ name: 'node', version: '22' \}/);
+    assert.match(read('.github/workflows/deploy.yml'), /node-version: 22/);
+  });
+});
