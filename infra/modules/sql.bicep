@@ -13,6 +13,9 @@ resource server 'Microsoft.Sql/servers@2023-08-01' = {
   name: serverName
   location: location
   tags: tags
+  // CREATE USER … FROM EXTERNAL PROVIDER looks the app's identity up in Entra ID through
+  // the server's own identity (grant it Directory Readers once; see the README).
+  identity: { type: 'SystemAssigned' }
   properties: {
     minimalTlsVersion: '1.2'
     publicNetworkAccess: 'Enabled'
