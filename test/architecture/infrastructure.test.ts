@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { XMLValidator } from 'fast-xml-parser';
 import { Language, Parser, type Node } from 'web-tree-sitter';
 import { projectRoot } from '../../shared/kernel/project-root';
 import { appModules, READ_CONTAINERS } from '../../shared/platform/app';
@@ -112,6 +113,18 @@ describe('infrastructure templates', () => {
     const given = Object.keys(JSON.parse(read('infra/main.parameters.json')).parameters);
     for (const name of given) assert.ok(declared.some((param) => param.name === name), `${name} is not a parameter of main.bicep`);
     for (const param of declared.filter((p) => !p.hasDefault)) assert.ok(given.includes(param.name), `${param.name} has no default and no value`);
+  });
+
+  it('API Management policies are well-formed XML, and every placeholder in them is filled by apim.bicep', () => {
+    const apim = read('infra/modules/apim.bicep');
+    const policies = readdirSync(join(infra, 'apim')).filter((name) => name.endsWith('.xml'));
+    assert.equal(policies.length, 4);
+    for (const name of policies) {
+      const text = read(`infra/apim/${name}`);
+      assert.equal(XMLValidator.validate(text), true, `${name} is not well-formed`);
+      assert.ok(apim.includes(`loadTextContent('../apim/${name}')`), `${name} is not used by apim.bicep`);
+      for (const [placeholder] of text.matchAll(/__[A-Z_]+__/g)) assert.ok(apim.includes(`'${placeholder}'`), `${placeholder} in ${name} is never replaced`);
+    }
   });
 
   it('runs the Function App on Node 22 and the deployment workflow on the same', () => {

@@ -9,22 +9,20 @@ export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   private cutOff = false;
 
-  private constructor(
-    private readonly server: Server,
-    readonly port: number,
-  ) {}
+  private server?: Server;
+  port = 0;
 
   static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
-    let proxy: TcpProxy | undefined;
+    const proxy = new TcpProxy();
     const server = createServer((client) => {
-      if (!proxy || proxy.cutOff) {
+      if (proxy.cutOff) {
         client.destroy();
         return;
       }
       const upstream = connect(targetPort, targetHost);
       for (const socket of [client, upstream]) {
         proxy.sockets.add(socket);
-        socket.on('close', () => proxy?.sockets.delete(socket));
+        socket.on('close', () => proxy.sockets.delete(socket));
         socket.on('error', () => {
           client.destroy();
           upstream.destroy();
@@ -33,7 +31,8 @@ export class TcpProxy {
       client.pipe(upstream).pipe(client);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    proxy = new TcpProxy(server, (server.address() as AddressInfo).port);
+    proxy.server = server;
+    proxy.port = (server.address() as AddressInfo).port;
     return proxy;
   }
 
@@ -49,6 +48,6 @@ export class TcpProxy {
 
   async stop(): Promise<void> {
     this.cut();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }
