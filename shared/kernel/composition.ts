@@ -12,12 +12,32 @@ import { loadSettings, type Settings } from './settings';
  */
 export async function compose(settings: Settings, containers: ContainerDefinition[]): Promise<Services> {
   refuseEmbeddedOnAzure(settings);
+  // First, so that its instrumentation wraps the SDKs the other adapters load.
   const telemetry = await openTelemetry(settings);
   const secrets = await loadSecrets(settings);
-  const { eventStore, dataKeys } = await openEventStore(settings, secrets);
-  const bus = await openBus(settings, telemetry);
-  const cache = await openCache(settings);
-  const { readStore, ephemeral } = await openReadStore(settings, containers);
+  // The stores and the bus connect at once: a cold start waits for the slowest, not the sum.
+  const opened = await Promise.allSettled([
+    openEventStore(settings, secrets),
+    openBus(settings, telemetry),
+    openCache(settings),
+    openReadStore(settings, containers),
+  ] as const);
+  const [stores, busOpened, cacheOpened, readOpened] = opened;
+  if (stores.status === 'rejected' || busOpened.status === 'rejected' || cacheOpened.status === 'rejected' || readOpened.status === 'rejected') {
+    // Close what did open: a retried composition must not leak connections.
+    const closers = [
+      stores.status === 'fulfilled' ? [stores.value.eventStore, stores.value.dataKeys] : [],
+      busOpened.status === 'fulfilled' ? [busOpened.value] : [],
+      cacheOpened.status === 'fulfilled' ? [cacheOpened.value] : [],
+      readOpened.status === 'fulfilled' ? [readOpened.value.readStore] : [],
+    ].flat();
+    await Promise.allSettled(closers.map((adapter) => adapter.close()));
+    throw opened.map((result) => (result.status === 'rejected' ? result.reason : undefined)).find((reason) => reason !== undefined);
+  }
+  const { eventStore, dataKeys } = stores.value;
+  const bus = busOpened.value;
+  const cache = cacheOpened.value;
+  const { readStore, ephemeral } = readOpened.value;
 
   return {
     settings,
