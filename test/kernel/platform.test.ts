@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { newSecret } from '../../tools/new-secret';
 import { join } from 'node:path';
 import { compose } from '../../shared/kernel/composition';
 import { loadSettings, SettingsError } from '../../shared/kernel/settings';
@@ -102,5 +104,17 @@ describe('settings', () => {
     await assert.rejects(compose(loadSettings(onAzure), []), /AZURE_SQL_SERVER/);
     const withSql = { ...onAzure, AZURE_SQL_SERVER: 'x.database.windows.net', AZURE_SQL_DATABASE: 'farmacias' };
     await assert.rejects(compose(loadSettings(withSql), []), /ServiceBusConnection__fullyQualifiedNamespace/);
+  });
+
+  it('closes what it opened when one adapter fails to open, so a retried start leaks nothing', async () => {
+    const servers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'TCPServerWrap').length;
+    const before = servers();
+    const file = join(mkdtempSync(join(tmpdir(), 'farmacias-file-')), 'not-a-folder');
+    writeFileSync(file, '');
+    const secrets = { AUTH_SIGNING_KEYS: newSecret('signing-keys'), PERSONAL_DATA_MASTER_KEY: newSecret('data-key'), PERSONAL_DATA_INDEX_KEY: newSecret('data-key') };
+    // The event store cannot open under a file; the in-process Cosmos DB server opens meanwhile.
+    await assert.rejects(compose(loadSettings({ ...secrets, DATA_DIR: join(file, 'data'), REQUEST_LOG: 'false' }), []), /ENOTDIR/);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(servers(), before, 'the local Cosmos DB server was closed');
   });
 });
