@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { DEMO_USERS } from '../local/demo-data';
-import { appModules } from '../shared/platform/app';
+import { declaredModules } from '../shared/platform/app';
 
 const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -110,7 +110,7 @@ async function removeBrokerObjects() {
   const { connect } = await import('amqplib');
   const model = await connect(RABBITMQ_URL);
   const channel = await model.createChannel();
-  const subscriptions = appModules(() => Promise.reject(new Error('declarations only'))).flatMap((module) => module.eventHandlers.map((handler) => handler.subscription));
+  const subscriptions = declaredModules().flatMap((module) => module.eventHandlers.map((handler) => handler.subscription));
   for (const prefix of [`bench-${RUN}`, `bench-${RUN}-uncached`]) {
     for (const name of subscriptions) for (const suffix of ['', '.retry', '.dead']) await channel.deleteQueue(`${prefix}.${name}${suffix}`);
     await channel.deleteExchange(prefix);

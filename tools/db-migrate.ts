@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { openPool } from '../shared/adapters/azure-sql/connection';
 import { grantAppUser, migrate } from '../shared/adapters/azure-sql/migrate';
 import { loadSettings } from '../shared/kernel/settings';
+import { runWhenMain } from './cli';
 
 export async function main(argv: string[], print: (line: string) => void = console.log): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { 'app-user': { type: 'string' } } });
@@ -27,12 +28,4 @@ export async function main(argv: string[], print: (line: string) => void = conso
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error) => {
-      console.error(error instanceof Error ? error.message : String(error));
-      process.exit(1);
-    },
-  );
-}
+runWhenMain(module, (argv) => main(argv));

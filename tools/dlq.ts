@@ -10,13 +10,14 @@ import type { StoredEvent } from '../shared/kernel/ports';
 import type { EventHandlerDeclaration } from '../shared/kernel/routes';
 import type { Services } from '../shared/kernel/services';
 import { loadSettings } from '../shared/kernel/settings';
-import { appModules, READ_CONTAINERS } from '../shared/platform/app';
+import { appModules, declaredModules, READ_CONTAINERS } from '../shared/platform/app';
+import { runWhenMain } from './cli';
 
 const USAGE = 'usage: npm run dlq -- subscriptions | list <subscription> [--limit N] | replay <subscription> [--id <event id>]... [--limit N]';
 
 function declarations(): EventHandlerDeclaration[] {
   // Declarations only: their services are asked for when a handler runs.
-  return appModules(() => Promise.reject(new Error('not composed'))).flatMap((module) => module.eventHandlers);
+  return declaredModules().flatMap((module) => module.eventHandlers);
 }
 
 export async function main(argv: string[], print: (line: string) => void = console.log): Promise<number> {
@@ -67,12 +68,4 @@ export async function main(argv: string[], print: (line: string) => void = conso
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error) => {
-      console.error(error instanceof Error ? error.message : String(error));
-      process.exit(1);
-    },
-  );
-}
+runWhenMain(module, (argv) => main(argv));

@@ -7,6 +7,7 @@ import { compose } from '../shared/kernel/composition';
 import { rebuildAll } from '../shared/kernel/projection';
 import { loadSettings } from '../shared/kernel/settings';
 import { READ_CONTAINERS, READ_PROJECTIONS } from '../shared/platform/app';
+import { runWhenMain } from './cli';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, print: (line: string) => void = console.log): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { only: { type: 'string' } } });
@@ -25,12 +26,4 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error) => {
-      console.error(error instanceof Error ? error.message : String(error));
-      process.exit(1);
-    },
-  );
-}
+runWhenMain(module, (argv) => main(argv));

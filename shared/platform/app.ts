@@ -22,3 +22,8 @@ export const READ_PROJECTIONS = [pharmaciesProjection, productsProjection, offer
 export function appModules(services: ServiceProvider): FunctionModule[] {
   return [platformModule(services), pharmaciesModule(services), catalogModule(services), offersModule(services), identityModule(services)];
 }
+
+/** The modules' declarations alone (names, routes, subscriptions), for tools and checks that run no handler. */
+export function declaredModules(): FunctionModule[] {
+  return appModules(() => Promise.reject(new Error('declarations only: no services are composed')));
+}

@@ -5,12 +5,12 @@ import { before, describe, it } from 'node:test';
 import { XMLValidator } from 'fast-xml-parser';
 import { Language, Parser, type Node } from 'web-tree-sitter';
 import { projectRoot } from '../../shared/kernel/project-root';
-import { appModules, READ_CONTAINERS } from '../../shared/platform/app';
+import { declaredModules, READ_CONTAINERS } from '../../shared/platform/app';
 
 const root = projectRoot();
 const infra = join(root, 'infra');
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
-const modules = appModules(() => Promise.reject(new Error('declarations only')));
+const modules = declaredModules();
 
 function bicepFiles(dir = infra): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>

@@ -1,5 +1,5 @@
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
-import type { config as SqlConfig, ConnectionPool } from 'mssql';
+import type { config as SqlConfig, ConnectionPool, Transaction } from 'mssql';
 import type { SqlConnectionSettings } from '../../kernel/settings';
 
 /**
@@ -66,4 +66,11 @@ export function transientRetry(maxAttempts = 5) {
     maxAttempts: maxAttempts - 1,
     backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5_000 }),
   });
+}
+
+/** Runs one statement on a pool or inside a transaction, every value bound as a parameter. */
+export async function queryRows<R>(runner: ConnectionPool | Transaction, sql: string, parameters: Record<string, string | number>): Promise<R[]> {
+  const request = runner.request();
+  for (const [name, value] of Object.entries(parameters)) request.input(name, value);
+  return (await request.query<R>(sql)).recordset ?? [];
 }

@@ -1,7 +1,7 @@
 import type { ConnectionPool } from 'mssql';
 import type { DataKeyStore } from '../../kernel/ports';
 import { newDataKey, unwrapKey, wrapKey } from '../key-wrapping';
-import { transientRetry } from './connection';
+import { queryRows, transientRetry } from './connection';
 
 /**
  * Data keys in Azure SQL (schema `keys`), shared by every instance: a key made on one
@@ -41,10 +41,6 @@ export class AzureSqlDataKeyStore implements DataKeyStore {
   async close(): Promise<void> {}
 
   private run<R>(sql: string, parameters: Record<string, string>): Promise<R[]> {
-    return this.retry.execute(async () => {
-      const request = this.pool.request();
-      for (const [name, value] of Object.entries(parameters)) request.input(name, value);
-      return (await request.query<R>(sql)).recordset ?? [];
-    });
+    return this.retry.execute(() => queryRows<R>(this.pool, sql, parameters));
   }
 }

@@ -9,7 +9,7 @@ import type {
   StoredEvent,
   StreamSlice,
 } from '../../kernel/ports';
-import { transientRetry, violatedConstraint } from './connection';
+import { queryRows, transientRetry, violatedConstraint } from './connection';
 
 interface EventRow {
   position: string | number;
@@ -282,12 +282,7 @@ export class AzureSqlEventStore implements EventStore {
 
   /** Every statement goes through here, its values bound as parameters. Reads outside a transaction retry on transient faults. */
   private async query<R = unknown>(sql: string, parameters: Record<string, string | number>, transaction?: Transaction): Promise<R[]> {
-    const run = async () => {
-      const request = transaction ? transaction.request() : this.pool.request();
-      for (const [name, value] of Object.entries(parameters)) request.input(name, value);
-      const result = await request.query<R>(sql);
-      return result.recordset ?? [];
-    };
+    const run = () => queryRows<R>(transaction ?? this.pool, sql, parameters);
     return transaction ? run() : this.retry.execute(run);
   }
 }
