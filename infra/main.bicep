@@ -114,7 +114,7 @@ var containers = [
   { name: 'offers', partitionKeyPath: '/id' }
 ]
 
-resource group 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+resource group 'Microsoft.Resources/resourceGroups@2025-04-01' = {
   name: 'rg-farmacias-${environmentName}'
   location: location
   tags: tags

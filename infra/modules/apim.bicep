@@ -39,7 +39,7 @@ resource service 'Microsoft.ApiManagement/service@2024-05-01' = {
   }
 }
 
-resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
+resource vault 'Microsoft.KeyVault/vaults@2026-05-15' existing = {
   name: keyVaultName
 }
 

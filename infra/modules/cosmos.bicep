@@ -12,7 +12,7 @@ param autoscaleMaxThroughput int
 param appPrincipalId string
 param databaseName string = 'farmacias'
 
-resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
+resource account 'Microsoft.DocumentDB/databaseAccounts@2026-03-15' = {
   name: name
   location: location
   tags: tags
@@ -28,7 +28,7 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
   }
 }
 
-resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-11-15' = {
+resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2026-03-15' = {
   parent: account
   name: databaseName
   properties: {
@@ -40,7 +40,7 @@ resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-11-15
 
 // Point reads by id dominate; queries filter on these paths (offers by product and
 // pharmacy, products by category and search words) and order by id, name or price.
-resource readContainers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = [
+resource readContainers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2026-03-15' = [
   for container in containers: {
     parent: database
     name: container.name
@@ -63,7 +63,7 @@ resource readContainers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/cont
   }
 ]
 
-resource appRole 'Microsoft.DocumentDB/databaseAccounts/sqlRoleDefinitions@2024-11-15' = {
+resource appRole 'Microsoft.DocumentDB/databaseAccounts/sqlRoleDefinitions@2026-03-15' = {
   parent: account
   name: guid(account.id, 'farmacias-read-model-writer')
   properties: {
@@ -85,7 +85,7 @@ resource appRole 'Microsoft.DocumentDB/databaseAccounts/sqlRoleDefinitions@2024-
   }
 }
 
-resource appRoleAssignment 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = {
+resource appRoleAssignment 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2026-03-15' = {
   parent: account
   name: guid(account.id, appPrincipalId, appRole.id)
   properties: {

@@ -14,7 +14,7 @@ param logAnalyticsWorkspaceId string
 @description('The host key API Management presents to the Function App.')
 param apimFunctionKey string
 
-resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+resource vault 'Microsoft.KeyVault/vaults@2026-05-15' = {
   name: name
   location: location
   tags: tags
@@ -33,13 +33,13 @@ resource redis 'Microsoft.Cache/redis@2024-03-01' existing = {
   name: redisName
 }
 
-resource redisUrl 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+resource redisUrl 'Microsoft.KeyVault/vaults/secrets@2026-05-15' = {
   parent: vault
   name: 'REDIS-URL'
   properties: { value: 'rediss://:${redis.listKeys().primaryKey}@${redis.properties.hostName}:${redis.properties.sslPort}' }
 }
 
-resource functionKey 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+resource functionKey 'Microsoft.KeyVault/vaults/secrets@2026-05-15' = {
   parent: vault
   name: 'FUNCTION-KEY-APIM'
   properties: { value: apimFunctionKey }

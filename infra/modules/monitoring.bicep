@@ -7,7 +7,7 @@ param tags object
 param alertEmail string
 param appPrincipalId string
 
-resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+resource workspace 'Microsoft.OperationalInsights/workspaces@2026-03-01' = {
   name: logAnalyticsName
   location: location
   tags: tags
@@ -119,7 +119,7 @@ var alerts = [
   }
 ]
 
-resource logAlerts 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = [
+resource logAlerts 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = [
   for alert in alerts: {
     name: 'alert-${alert.name}-${appInsightsName}'
     location: location

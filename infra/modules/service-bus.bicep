@@ -11,7 +11,7 @@ param topicName string = 'domain-events'
 @description('Deliveries before Service Bus dead-letters a message (the README explains the choice).')
 param maxDeliveryCount int = 10
 
-resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
+resource namespace 'Microsoft.ServiceBus/namespaces@2026-01-01' = {
   name: name
   location: location
   tags: tags
@@ -22,7 +22,7 @@ resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
   }
 }
 
-resource topic 'Microsoft.ServiceBus/namespaces/topics@2024-01-01' = {
+resource topic 'Microsoft.ServiceBus/namespaces/topics@2026-01-01' = {
   parent: namespace
   name: topicName
   properties: {
@@ -34,7 +34,7 @@ resource topic 'Microsoft.ServiceBus/namespaces/topics@2024-01-01' = {
   }
 }
 
-resource topicSubscriptions 'Microsoft.ServiceBus/namespaces/topics/subscriptions@2024-01-01' = [
+resource topicSubscriptions 'Microsoft.ServiceBus/namespaces/topics/subscriptions@2026-01-01' = [
   for subscription in subscriptions: {
     parent: topic
     name: subscription.name
@@ -48,7 +48,7 @@ resource topicSubscriptions 'Microsoft.ServiceBus/namespaces/topics/subscription
   }
 ]
 
-resource rules 'Microsoft.ServiceBus/namespaces/topics/subscriptions/rules@2024-01-01' = [
+resource rules 'Microsoft.ServiceBus/namespaces/topics/subscriptions/rules@2026-01-01' = [
   for (subscription, index) in subscriptions: {
     parent: topicSubscriptions[index]
     // Named $Default so it replaces the catch-all rule a new subscription starts with.
@@ -84,7 +84,7 @@ output id string = namespace.id
 @description('Action group told when a message is dead-lettered.')
 param actionGroupId string
 
-resource deadLetterAlert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+resource deadLetterAlert 'Microsoft.Insights/metricAlerts@2026-01-01' = {
   name: 'alert-dead-letters-${name}'
   location: 'global'
   tags: tags

@@ -9,7 +9,7 @@ param adminGroupObjectId string
 param logAnalyticsWorkspaceId string
 param databaseName string = 'farmacias'
 
-resource server 'Microsoft.Sql/servers@2023-08-01' = {
+resource server 'Microsoft.Sql/servers@2025-01-01' = {
   name: serverName
   location: location
   tags: tags
@@ -31,13 +31,13 @@ resource server 'Microsoft.Sql/servers@2023-08-01' = {
 }
 
 // Azure services only (the Function App, the deploy runner's migration step through its own rule).
-resource azureServices 'Microsoft.Sql/servers/firewallRules@2023-08-01' = {
+resource azureServices 'Microsoft.Sql/servers/firewallRules@2025-01-01' = {
   parent: server
   name: 'AllowAllWindowsAzureIps'
   properties: { startIpAddress: '0.0.0.0', endIpAddress: '0.0.0.0' }
 }
 
-resource database 'Microsoft.Sql/servers/databases@2023-08-01' = {
+resource database 'Microsoft.Sql/servers/databases@2025-01-01' = {
   parent: server
   name: databaseName
   location: location
@@ -51,19 +51,19 @@ resource database 'Microsoft.Sql/servers/databases@2023-08-01' = {
   }
 }
 
-resource encryption 'Microsoft.Sql/servers/databases/transparentDataEncryption@2023-08-01' = {
+resource encryption 'Microsoft.Sql/servers/databases/transparentDataEncryption@2025-01-01' = {
   parent: database
   name: 'current'
   properties: { state: 'Enabled' }
 }
 
 // Auditing goes to Azure Monitor: the master database's diagnostic setting receives it.
-resource master 'Microsoft.Sql/servers/databases@2023-08-01' existing = {
+resource master 'Microsoft.Sql/servers/databases@2025-01-01' existing = {
   parent: server
   name: 'master'
 }
 
-resource auditing 'Microsoft.Sql/servers/auditingSettings@2023-08-01' = {
+resource auditing 'Microsoft.Sql/servers/auditingSettings@2025-01-01' = {
   parent: server
   name: 'default'
   properties: {

