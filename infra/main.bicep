@@ -63,8 +63,12 @@ param deployerPrincipalId string = ''
 @allowed(['User', 'ServicePrincipal'])
 param deployerPrincipalType string = 'ServicePrincipal'
 
+@allowed(['default', 'recover'])
+@description('recover: bring back the soft-deleted Key Vault of this environment (after azd down, within its 90-day retention) with its secrets, the personal-data keys among them.')
+param keyVaultCreateMode string = 'default'
+
 @secure()
-@description('The Function App host key API Management presents; a new one on every deployment, so it rotates by itself.')
+@description('The Function App host key API Management presents; a new one on every deployment. infra/scripts/sync-function-key.sh installs it on the app after the package is deployed, keeping the previous one valid.')
 param apimFunctionKey string = '${newGuid()}${newGuid()}'
 
 var tags = { 'azd-env-name': environmentName, application: 'farmacias' }
@@ -73,7 +77,8 @@ var names = {
   identity: 'id-farmacias-${environmentName}'
   logs: 'log-farmacias-${environmentName}'
   appInsights: 'appi-farmacias-${environmentName}'
-  keyVault: 'kv-${take(token, 10)}-${take(environmentName, 8)}'
+  // 3–24 characters, a letter first, no trailing or doubled hyphen: the token alone, never the free-form name.
+  keyVault: 'kv-farm-${take(token, 13)}'
   storage: 'stfarm${take(token, 17)}'
   sql: 'sql-farmacias-${token}'
   serviceBus: 'sb-farmacias-${token}'
@@ -114,6 +119,16 @@ var containers = [
   { name: 'offers', partitionKeyPath: '/id' }
 ]
 
+// The HTTP functions of each API (a drift test keeps these equal to the routes the code
+// declares): Functions names a request after its function, so charts per API map names.
+var functionsByApi = {
+  platform: ['health', 'healthReady']
+  pharmacies: ['registerPharmacy', 'listPharmacies', 'nearbyPharmacies', 'getPharmacy', 'changePharmacyProfile', 'changeOpeningHours', 'relocatePharmacy', 'closePharmacy', 'reopenPharmacy', 'pharmacyHistory']
+  catalog: ['registerProduct', 'searchProducts', 'getProductByGtin', 'getProduct', 'changeProduct', 'discontinueProduct', 'reinstateProduct', 'productHistory', 'listCategories']
+  offers: ['publishOffer', 'publishOfferBatch', 'getOffer', 'changeOfferPrice', 'withdrawOffer', 'offerHistory', 'productOffersNear', 'pharmacyOffers']
+  identity: ['registerUser', 'issueToken', 'revokeToken', 'currentUser', 'eraseMe', 'myData', 'eraseUser', 'signingKeys', 'openIdConfiguration', 'assignRoles', 'registerClient']
+}
+
 resource group 'Microsoft.Resources/resourceGroups@2025-04-01' = {
   name: 'rg-farmacias-${environmentName}'
   location: location
@@ -129,19 +144,22 @@ module identity 'modules/identity.bicep' = {
 
 module monitoring 'modules/monitoring.bicep' = {
   scope: group
+  dependsOn: [identity]
   params: {
     logAnalyticsName: names.logs
     appInsightsName: names.appInsights
     location: location
     tags: tags
     alertEmail: alertEmail
-    appPrincipalId: identity.outputs.principalId
+    appIdentityName: names.identity
+    functionsByApi: functionsByApi
   }
 }
 
 module storage 'modules/storage.bicep' = {
   scope: group
-  params: { name: names.storage, location: location, tags: tags, appPrincipalId: identity.outputs.principalId }
+  dependsOn: [identity]
+  params: { name: names.storage, location: location, tags: tags, appIdentityName: names.identity }
 }
 
 module sql 'modules/sql.bicep' = {
@@ -158,18 +176,20 @@ module sql 'modules/sql.bicep' = {
 
 module serviceBus 'modules/service-bus.bicep' = {
   scope: group
+  dependsOn: [identity]
   params: {
     name: names.serviceBus
     location: location
     tags: tags
     subscriptions: subscriptions
-    appPrincipalId: identity.outputs.principalId
+    appIdentityName: names.identity
     actionGroupId: monitoring.outputs.actionGroupId
   }
 }
 
 module cosmos 'modules/cosmos.bicep' = {
   scope: group
+  dependsOn: [identity]
   params: {
     name: names.cosmos
     location: location
@@ -177,25 +197,27 @@ module cosmos 'modules/cosmos.bicep' = {
     containers: containers
     capacityMode: cosmosCapacityMode
     autoscaleMaxThroughput: cosmosAutoscaleMaxThroughput
-    appPrincipalId: identity.outputs.principalId
+    appIdentityName: names.identity
   }
 }
 
 module redis 'modules/redis.bicep' = {
   scope: group
-  params: { name: names.redis, location: location, tags: tags }
+  dependsOn: [identity]
+  params: { name: names.redis, location: location, tags: tags, appIdentityName: names.identity }
 }
 
 module keyVault 'modules/key-vault.bicep' = {
   scope: group
+  dependsOn: [identity]
   params: {
     name: names.keyVault
     location: location
     tags: tags
-    appPrincipalId: identity.outputs.principalId
+    appIdentityName: names.identity
     deployerPrincipalId: deployerPrincipalId
     deployerPrincipalType: deployerPrincipalType
-    redisName: redis.outputs.name
+    createMode: keyVaultCreateMode
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
     apimFunctionKey: apimFunctionKey
   }
@@ -223,8 +245,8 @@ module functionApp 'modules/function-app.bicep' = {
     cosmosDatabaseName: cosmos.outputs.databaseName
     keyVaultUri: keyVault.outputs.uri
     authIssuer: '${apimGatewayUrl}/identity/auth'
+    redisUrl: redis.outputs.url
     bootstrapAdminEmail: bootstrapAdminEmail
-    apimFunctionKey: apimFunctionKey
   }
 }
 
@@ -240,19 +262,20 @@ module apim 'modules/apim.bicep' = {
     publisherEmail: apimPublisherEmail
     publisherName: apimPublisherName
     functionAppHostName: functionApp.outputs.defaultHostName
-    appInsightsId: monitoring.outputs.appInsightsId
+    appInsightsName: names.appInsights
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
     corsOrigins: corsOrigins
     issuer: '${apimGatewayUrl}/identity/auth'
     audience: 'farmacias-api'
     functionKeySecretUri: keyVault.outputs.functionKeySecretUri
-    keyVaultName: keyVault.outputs.name
+    keyVaultName: names.keyVault
   }
 }
 
 output AZURE_RESOURCE_GROUP string = group.name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output AZURE_FUNCTION_IDENTITY_NAME string = names.identity
+output AZURE_FUNCTION_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_SQL_SERVER string = sql.outputs.fullyQualifiedDomainName
 output AZURE_SQL_DATABASE string = sql.outputs.databaseName

@@ -10,7 +10,7 @@ param sku string
 param publisherEmail string
 param publisherName string
 param functionAppHostName string
-param appInsightsId string
+param appInsightsName string
 param appInsightsConnectionString string
 param corsOrigins array
 param issuer string
@@ -41,6 +41,10 @@ resource service 'Microsoft.ApiManagement/service@2024-05-01' = {
 
 resource vault 'Microsoft.KeyVault/vaults@2026-05-15' existing = {
   name: keyVaultName
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: appInsightsName
 }
 
 var secretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
@@ -76,13 +80,28 @@ resource backend 'Microsoft.ApiManagement/service/backends@2024-05-01' = {
   }
 }
 
+// Application Insights accepts no instrumentation-key ingestion (local auth is disabled):
+// the gateway logs with its own identity, which needs Monitoring Metrics Publisher.
+var metricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
+
+resource publishesTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: appInsights
+  name: guid(appInsights.id, service.id, metricsPublisher)
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', metricsPublisher)
+    principalId: service.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 resource logger 'Microsoft.ApiManagement/service/loggers@2024-05-01' = {
   parent: service
   name: 'app-insights'
+  dependsOn: [publishesTelemetry]
   properties: {
     loggerType: 'applicationInsights'
-    resourceId: appInsightsId
-    credentials: { connectionString: appInsightsConnectionString }
+    resourceId: appInsights.id
+    credentials: { connectionString: appInsightsConnectionString, identityClientId: 'SystemAssigned' }
   }
 }
 

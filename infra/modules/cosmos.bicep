@@ -9,9 +9,13 @@ param containers array
 @allowed(['serverless', 'autoscale'])
 param capacityMode string
 param autoscaleMaxThroughput int
-param appPrincipalId string
+param appIdentityName string
 param databaseName string = 'farmacias'
 
+
+resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
+  name: appIdentityName
+}
 resource account 'Microsoft.DocumentDB/databaseAccounts@2026-03-15' = {
   name: name
   location: location
@@ -87,11 +91,12 @@ resource appRole 'Microsoft.DocumentDB/databaseAccounts/sqlRoleDefinitions@2026-
 
 resource appRoleAssignment 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2026-03-15' = {
   parent: account
-  name: guid(account.id, appPrincipalId, appRole.id)
+  name: guid(account.id, appIdentity.id, appRole.id)
   properties: {
     roleDefinitionId: appRole.id
-    principalId: appPrincipalId
-    scope: '${account.id}/dbs/${databaseName}'
+    principalId: appIdentity.properties.principalId
+    // A path, not a resource id: database.name (not the parameter) makes it wait for the database.
+    scope: '${account.id}/dbs/${database.name}'
   }
 }
 

@@ -20,9 +20,8 @@ param cosmosEndpoint string
 param cosmosDatabaseName string
 param keyVaultUri string
 param authIssuer string
+param redisUrl string
 param bootstrapAdminEmail string
-@secure()
-param apimFunctionKey string
 
 func secret(vaultUri string, secretName string) string => '@Microsoft.KeyVault(SecretUri=${vaultUri}secrets/${secretName})'
 
@@ -68,7 +67,8 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
         { name: 'AZURE_SQL_DATABASE', value: sqlDatabaseName }
         { name: 'COSMOS_ENDPOINT', value: cosmosEndpoint }
         { name: 'COSMOS_DATABASE', value: cosmosDatabaseName }
-        { name: 'REDIS_URL', value: secret(keyVaultUri, 'REDIS-URL') }
+        { name: 'REDIS_URL', value: redisUrl }
+        { name: 'REDIS_CREDENTIAL', value: 'managedidentity' }
         { name: 'REDIS_KEY_PREFIX', value: 'farmacias:' }
         // Behaviour (the code's defaults, written out so an operator sees and tunes them here).
         { name: 'CACHE_FRESH_SECONDS', value: '30' }
@@ -116,11 +116,9 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
   }
 }
 
-// The key API Management sends (x-functions-key); the routes are authLevel function.
-resource apimKey 'Microsoft.Web/sites/host/functionKeys@2024-04-01' = {
-  name: '${site.name}/default/apim'
-  properties: { name: 'apim', value: apimFunctionKey }
-}
+// The key API Management sends (x-functions-key; the routes are authLevel function) is not
+// declared here: host keys cannot be set on a Flex app before its first package, so
+// infra/scripts/sync-function-key.sh installs it from Key Vault after each deployment.
 
 output name string = site.name
 output defaultHostName string = site.properties.defaultHostName

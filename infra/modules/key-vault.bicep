@@ -1,18 +1,24 @@
 // Key Vault with RBAC: the app's identity reads secrets (Key Vault references in its app
-// settings); the deployer writes the generated ones. Secret values never pass through
-// the templates, except the two the platform derives from other resources below.
+// settings); the deployer writes the generated ones (infra/scripts/seed-secrets.sh). Secret
+// values never pass through the templates, except the API Management host key below.
 param name string
 param location string
 param tags object
-param appPrincipalId string
+param appIdentityName string
 param deployerPrincipalId string
 @allowed(['User', 'ServicePrincipal'])
 param deployerPrincipalType string
-param redisName string
 param logAnalyticsWorkspaceId string
+@allowed(['default', 'recover'])
+@description('recover: bring back this soft-deleted vault (purge protection keeps its name taken for 90 days after a delete).')
+param createMode string
 @secure()
 @description('The host key API Management presents to the Function App.')
 param apimFunctionKey string
+
+resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
+  name: appIdentityName
+}
 
 resource vault 'Microsoft.KeyVault/vaults@2026-05-15' = {
   name: name
@@ -21,22 +27,13 @@ resource vault 'Microsoft.KeyVault/vaults@2026-05-15' = {
   properties: {
     tenantId: subscription().tenantId
     sku: { family: 'A', name: 'standard' }
+    createMode: createMode
     enableRbacAuthorization: true
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
     enablePurgeProtection: true
     publicNetworkAccess: 'Enabled'
   }
-}
-
-resource redis 'Microsoft.Cache/redis@2024-03-01' existing = {
-  name: redisName
-}
-
-resource redisUrl 'Microsoft.KeyVault/vaults/secrets@2026-05-15' = {
-  parent: vault
-  name: 'REDIS-URL'
-  properties: { value: 'rediss://:${redis.listKeys().primaryKey}@${redis.properties.hostName}:${redis.properties.sslPort}' }
 }
 
 resource functionKey 'Microsoft.KeyVault/vaults/secrets@2026-05-15' = {
@@ -50,10 +47,10 @@ var secretsOfficer = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
 
 resource appReadsSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: vault
-  name: guid(vault.id, appPrincipalId, secretsUser)
+  name: guid(vault.id, appIdentity.id, secretsUser)
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', secretsUser)
-    principalId: appPrincipalId
+    principalId: appIdentity.properties.principalId
     principalType: 'ServicePrincipal'
   }
 }
@@ -68,6 +65,7 @@ resource deployerWritesSecrets 'Microsoft.Authorization/roleAssignments@2022-04-
   }
 }
 
+#disable-next-line use-recent-api-versions // the newest version with categoryGroup; the only GA one (2016-09-01) lacks it
 resource auditLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
   scope: vault
   name: 'audit-to-log-analytics'

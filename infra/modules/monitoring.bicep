@@ -5,8 +5,14 @@ param appInsightsName string
 param location string
 param tags object
 param alertEmail string
-param appPrincipalId string
+param appIdentityName string
+@description('{ api: [function names] }: the HTTP functions of each API.')
+param functionsByApi object
 
+
+resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
+  name: appIdentityName
+}
 resource workspace 'Microsoft.OperationalInsights/workspaces@2026-03-01' = {
   name: logAnalyticsName
   location: location
@@ -26,16 +32,18 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
     Application_Type: 'web'
     WorkspaceResourceId: workspace.id
     IngestionMode: 'LogAnalytics'
+    // Telemetry only from Entra-authenticated senders: the app's identity and API Management's.
+    DisableLocalAuth: true
   }
 }
 
 // The app sends telemetry with its identity (APPLICATIONINSIGHTS_AUTHENTICATION_STRING).
 resource publishMetrics 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: appInsights
-  name: guid(appInsights.id, appPrincipalId, '3913510d-42f4-4e42-8a64-420c390055eb')
+  name: guid(appInsights.id, appIdentity.id, '3913510d-42f4-4e42-8a64-420c390055eb')
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '3913510d-42f4-4e42-8a64-420c390055eb')
-    principalId: appPrincipalId
+    principalId: appIdentity.properties.principalId
     principalType: 'ServicePrincipal'
   }
 }
@@ -51,11 +59,14 @@ resource operators 'Microsoft.Insights/actionGroups@2023-01-01' = {
   }
 }
 
+// The API a request belongs to, from its function name (operation_Name).
+var apiOfRequest = 'case(${join(map(items(functionsByApi), api => 'operation_Name in (${join(map(api.value, name => '\'${name}\''), ', ')}), \'${api.key}\''), ', ')}, \'other\')'
+
 // The queries the workbook charts and the alerts watch.
 var queries = {
-  requestRate: 'requests | summarize requests = count() by api = tostring(split(operation_Name, \' \')[1]), bin(timestamp, 5m) | render timechart'
+  requestRate: 'requests | summarize requests = count() by api = ${apiOfRequest}, bin(timestamp, 5m) | render timechart'
   failures: 'requests | summarize failed = countif(toint(resultCode) >= 500), total = count() by bin(timestamp, 5m) | extend failureRate = 100.0 * failed / total | project timestamp, failureRate | render timechart'
-  latency: 'requests | summarize p95 = percentile(duration, 95) by api = tostring(split(operation_Name, \' \')[1]), bin(timestamp, 5m) | render timechart'
+  latency: 'requests | summarize p95 = percentile(duration, 95) by api = ${apiOfRequest}, bin(timestamp, 5m) | render timechart'
   projectionLag: 'customMetrics | where name == \'projection.lag_ms\' | extend projection = tostring(customDimensions.projection) | summarize lagMs = max(valueMax) by projection, bin(timestamp, 5m) | render timechart'
   cache: 'customMetrics | where name == \'cache.lookup\' | extend result = tostring(customDimensions.result) | summarize lookups = sum(valueCount) by result, bin(timestamp, 5m) | render areachart'
   deadLetters: 'customMetrics | where name == \'bus.dead_lettered\' | extend subscription = tostring(customDimensions.subscription) | summarize deadLettered = sum(valueSum) by subscription, bin(timestamp, 1h) | render columnchart'
@@ -103,7 +114,7 @@ var alerts = [
     name: 'p95-latency'
     description: 'p95 latency of an API above 1 s over 5 minutes'
     severity: 2
-    query: 'requests | summarize p95 = percentile(duration, 95) by api = tostring(split(operation_Name, \' \')[1]) | where p95 > 1000'
+    query: 'requests | summarize p95 = percentile(duration, 95) by api = ${apiOfRequest} | where p95 > 1000'
   }
   {
     name: 'projection-lag'

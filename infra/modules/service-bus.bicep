@@ -6,11 +6,15 @@ param location string
 param tags object
 @description('[{ name, eventTypes }]: the subscriptions the code declares.')
 param subscriptions array
-param appPrincipalId string
+param appIdentityName string
 param topicName string = 'domain-events'
 @description('Deliveries before Service Bus dead-letters a message (the README explains the choice).')
 param maxDeliveryCount int = 10
 
+
+resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
+  name: appIdentityName
+}
 resource namespace 'Microsoft.ServiceBus/namespaces@2026-01-01' = {
   name: name
   location: location
@@ -69,10 +73,10 @@ var roles = {
 resource assignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for role in items(roles): {
     scope: topic
-    name: guid(topic.id, appPrincipalId, role.value)
+    name: guid(topic.id, appIdentity.id, role.value)
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role.value)
-      principalId: appPrincipalId
+      principalId: appIdentity.properties.principalId
       principalType: 'ServicePrincipal'
     }
   }

@@ -1,6 +1,7 @@
 // Azure SQL: Entra-only authentication (no SQL logins at all), TDE, auditing to Log
 // Analytics. The app's identity becomes a database user in the least-privilege role
-// `farmacias_app` through `npm run db:migrate -- --app-user <identity>` (the deploy step).
+// `farmacias_app` through `npm run db:migrate -- --app-user <name> --app-client-id <id>`
+// (the deploy step): created from its client id, so no directory lookup is needed.
 param serverName string
 param location string
 param tags object
@@ -13,9 +14,6 @@ resource server 'Microsoft.Sql/servers@2025-01-01' = {
   name: serverName
   location: location
   tags: tags
-  // CREATE USER … FROM EXTERNAL PROVIDER looks the app's identity up in Entra ID through
-  // the server's own identity (grant it Directory Readers once; see the README).
-  identity: { type: 'SystemAssigned' }
   properties: {
     minimalTlsVersion: '1.2'
     publicNetworkAccess: 'Enabled'
@@ -73,6 +71,7 @@ resource auditing 'Microsoft.Sql/servers/auditingSettings@2025-01-01' = {
   }
 }
 
+#disable-next-line use-recent-api-versions // the newest version with log categories by name; the only GA one (2016-09-01) is older still
 resource auditToLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
   scope: master
   name: 'audit-to-log-analytics'

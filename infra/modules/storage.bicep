@@ -3,7 +3,7 @@
 param name string
 param location string
 param tags object
-param appPrincipalId string
+param appIdentityName string
 
 var deploymentContainer = 'app-package'
 var roles = {
@@ -12,6 +12,10 @@ var roles = {
   tableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 }
 
+
+resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
+  name: appIdentityName
+}
 resource account 'Microsoft.Storage/storageAccounts@2026-06-01' = {
   name: name
   location: location
@@ -40,10 +44,10 @@ resource packages 'Microsoft.Storage/storageAccounts/blobServices/containers@202
 resource assignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for role in items(roles): {
     scope: account
-    name: guid(account.id, appPrincipalId, role.value)
+    name: guid(account.id, appIdentity.id, role.value)
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role.value)
-      principalId: appPrincipalId
+      principalId: appIdentity.properties.principalId
       principalType: 'ServicePrincipal'
     }
   }
