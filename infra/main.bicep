@@ -280,4 +280,5 @@ output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_SQL_SERVER string = sql.outputs.fullyQualifiedDomainName
 output AZURE_SQL_DATABASE string = sql.outputs.databaseName
 output APIM_GATEWAY_URL string = apimGatewayUrl
+output APIM_NAME string = names.apim
 output APPLICATIONINSIGHTS_NAME string = names.appInsights

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# azd's postprovision hook: secrets seeded once, then the database migrated. azd exports
-# main.bicep's outputs as environment variables.
+# azd's postprovision hook: secrets seeded once, the app's Key Vault references resolved
+# again, then the database migrated. azd exports main.bicep's outputs as variables.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 npm ci --no-audit --no-fund
 npm run build
 infra/scripts/seed-secrets.sh "$AZURE_KEY_VAULT_NAME"
-infra/scripts/migrate.sh "$AZURE_RESOURCE_GROUP" "$AZURE_SQL_SERVER" "$AZURE_SQL_DATABASE" "$AZURE_FUNCTION_IDENTITY_NAME"
+infra/scripts/refresh-key-vault-references.sh "$AZURE_RESOURCE_GROUP" "$AZURE_FUNCTION_APP_NAME"
+infra/scripts/migrate.sh "$AZURE_RESOURCE_GROUP" "$AZURE_SQL_SERVER" "$AZURE_SQL_DATABASE" \
+  "$AZURE_FUNCTION_IDENTITY_NAME" "$AZURE_FUNCTION_IDENTITY_CLIENT_ID"
