@@ -98,7 +98,9 @@ async function openEventStore(settings: Settings, secrets: Secrets): Promise<{ e
 async function openTelemetry(settings: Settings): Promise<Telemetry> {
   if (settings.appInsightsConnectionString) {
     const { openAppInsights } = await import('../adapters/app-insights/telemetry');
-    return openAppInsights(settings.appInsightsConnectionString);
+    // With an identity configured, ingestion is by Entra ID (local auth is disabled on the resource in Azure).
+    const credential = settings.managedIdentityClientId ? await azureCredential(settings) : undefined;
+    return openAppInsights(settings.appInsightsConnectionString, { credential });
   }
   // REQUEST_LOG=false (tests, benchmarks) keeps the figures in memory only.
   return settings.requestLog ? new LogTelemetry((line) => console.error(line)) : new MetricsAggregator();
@@ -132,9 +134,10 @@ async function openReadStore(settings: Settings, containers: ContainerDefinition
   return { readStore, ephemeral: true };
 }
 
+/** The process's one Entra ID credential: the managed identity in Azure, DefaultAzureCredential elsewhere. */
 async function azureCredential(settings: Settings) {
-  const { DefaultAzureCredential } = await import('@azure/identity');
-  return new DefaultAzureCredential(settings.managedIdentityClientId ? { managedIdentityClientId: settings.managedIdentityClientId } : {});
+  const { azureCredential: credentialFor } = await import('../adapters/azure-identity/credential');
+  return credentialFor(settings.managedIdentityClientId);
 }
 
 /**

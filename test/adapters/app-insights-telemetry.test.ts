@@ -26,6 +26,8 @@ const hasOpenssl = (() => {
 describe('Application Insights telemetry', { skip: hasOpenssl ? false : 'openssl is needed to make the stand-in endpoint a certificate' }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'farmacias-ai-'));
   const received: unknown[] = [];
+  /** The Authorization header of each batch, by the instrumentation key of its items. */
+  const authorizations = new Map<string, (string | undefined)[]>();
   let server: ReturnType<typeof createServer>;
   before(async () => {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
@@ -35,7 +37,13 @@ describe('Application Insights telemetry', { skip: hasOpenssl ? false : 'openssl
       request.on('end', () => {
         const body = Buffer.concat(chunks);
         const text = (request.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body).toString();
-        if (request.url?.startsWith('/v2.1/track')) received.push(...JSON.parse(text));
+        if (request.url?.startsWith('/v2.1/track')) {
+          const items = JSON.parse(text) as { iKey: string }[];
+          received.push(...items);
+          for (const iKey of new Set(items.map((item) => item.iKey))) {
+            authorizations.set(iKey, [...(authorizations.get(iKey) ?? []), request.headers.authorization]);
+          }
+        }
         response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ itemsReceived: 1, itemsAccepted: 1, errors: [] }));
       });
     });
@@ -66,5 +74,31 @@ describe('Application Insights telemetry', { skip: hasOpenssl ? false : 'openssl
     assert.deepEqual(metric.data.baseData.properties, { command: 'registerPharmacy', outcome: 'accepted' });
     const [point] = metric.data.baseData.metrics;
     assert.deepEqual([point.count, point.min, point.max], [2, 12, 30], 'aggregated by the SDK');
+    const sent = authorizations.get('00000000-0000-4000-8000-000000000001') ?? [];
+    assert.ok(sent.length > 0 && sent.every((header) => header === undefined), 'without a credential: the key alone, no bearer token');
+  });
+
+  it('with a credential (Entra ID ingestion, local auth disabled), every batch carries its bearer token for Azure Monitor', async () => {
+    const { port } = server.address() as AddressInfo;
+    const iKey = '00000000-0000-4000-8000-000000000002';
+    const connectionString = `InstrumentationKey=${iKey};IngestionEndpoint=https://127.0.0.1:${port}/;LiveEndpoint=https://127.0.0.1:${port}/`;
+    const adapter = join(projectRoot(), 'dist', 'shared', 'adapters', 'app-insights', 'telemetry.js');
+    // A stand-in for the managed identity: the adapter gets any TokenCredential, composition hands it the app's.
+    const script = `const scopes = [];
+    const credential = { getToken: async (scope) => { scopes.push(...[].concat(scope)); return { token: 'token-of-the-identity', expiresOnTimestamp: Date.now() + 3600000 }; } };
+    require(${JSON.stringify(adapter)}).openAppInsights(process.env.APPLICATIONINSIGHTS_CONNECTION_STRING, { credential }).then(async (telemetry) => {
+      telemetry.metric('projection.lag_ms', 40, { projection: 'pharmacies' });
+      await telemetry.flush();
+      console.log(JSON.stringify([...new Set(scopes)]));
+      process.exit(0);
+    });`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], {
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem'), APPLICATIONINSIGHTS_CONNECTION_STRING: connectionString, APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL: 'true' },
+      timeout: 60_000,
+    });
+    assert.deepEqual(JSON.parse(stdout.trim().split('\n').pop()!), ['https://monitor.azure.com/.default'], 'the token asked for is Azure Monitor’s');
+    const sent = authorizations.get(iKey) ?? [];
+    assert.ok(sent.length > 0, 'the metric reached the endpoint');
+    assert.ok(sent.every((header) => header === 'Bearer token-of-the-identity'), JSON.stringify(sent));
   });
 });

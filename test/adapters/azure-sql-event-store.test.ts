@@ -47,14 +47,21 @@ describe('Azure SQL adapter, without a server', () => {
     assert.equal(violatedConstraint({ number: 547, message: 'a foreign key' }), undefined);
   });
 
-  it('connects by managed identity without any secret in the configuration', () => {
-    const config = sqlConfig({ server: 'farmacias.database.windows.net', database: 'farmacias', managedIdentityClientId: '7f0c4c52-33c9-4b1c-9a43-2f3b7a0c9d11' });
+  it('connects by the process’s credential (the managed identity in Azure) without any secret in the configuration', async () => {
+    const credential = { getToken: async () => ({ token: 't', expiresOnTimestamp: Date.now() + 3_600_000 }) };
+    const settings = { server: 'farmacias.database.windows.net', database: 'farmacias', managedIdentityClientId: '7f0c4c52-33c9-4b1c-9a43-2f3b7a0c9d11' };
+    const config = sqlConfig(settings, credential);
     assert.equal(typeof config, 'object');
-    const { authentication, options } = config as { authentication: { type: string; options: { clientId: string } }; options: { encrypt: boolean } };
-    assert.equal(authentication.type, 'azure-active-directory-default');
-    assert.equal(authentication.options.clientId, '7f0c4c52-33c9-4b1c-9a43-2f3b7a0c9d11');
+    const { authentication, options } = config as { authentication: { type: string; options: { credential: unknown } }; options: { encrypt: boolean } };
+    assert.equal(authentication.type, 'token-credential');
+    assert.equal(authentication.options.credential, credential, 'the shared credential itself, not one per pooled connection');
     assert.equal(options.encrypt, true);
-    assert.doesNotMatch(JSON.stringify(config), /password/i);
+    assert.doesNotMatch(JSON.stringify(config), /password|secret/i);
+    assert.throws(() => sqlConfig(settings), /credential/);
+    // tedious (under mssql) accepts it as configured: its constructor validates the authentication without connecting.
+    const { Connection } = await import('tedious');
+    const { server, authentication: auth } = config as { server: string; authentication: never };
+    assert.doesNotThrow(() => new Connection({ server, authentication: auth, options: { database: 'farmacias', encrypt: true } }));
   });
 });
 

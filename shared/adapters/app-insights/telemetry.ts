@@ -1,4 +1,15 @@
+import type { TokenCredential } from '@azure/identity';
 import type { Telemetry } from '../../kernel/ports';
+
+export interface AppInsightsOptions {
+  /**
+   * Ingestion by Microsoft Entra ID: the exporter sends a bearer token for
+   * https://monitor.azure.com/.default with every batch. Required once the resource has
+   * local authentication disabled (the instrumentation key alone is then refused); the
+   * identity needs the Monitoring Metrics Publisher role on it. Unset: the key alone.
+   */
+  credential?: TokenCredential;
+}
 
 /**
  * Application Insights (SDK v3, on OpenTelemetry). Loaded only when a connection string
@@ -6,10 +17,14 @@ import type { Telemetry } from '../../kernel/ports';
  * SDK's own collection of requests, dependencies and exceptions, correlated with the
  * Functions host's trace context; custom metrics go into histograms the SDK aggregates.
  */
-export async function openAppInsights(connectionString: string): Promise<Telemetry> {
+export async function openAppInsights(connectionString: string, options: AppInsightsOptions = {}): Promise<Telemetry> {
   const appInsights = await import('applicationinsights');
-  appInsights
-    .setup(connectionString)
+  const configured = appInsights.setup(connectionString);
+  // start() hands it to the Azure Monitor exporter (azureMonitorExporterOptions.credential).
+  // The exporter does not read APPLICATIONINSIGHTS_AUTHENTICATION_STRING (only Live Metrics
+  // falls back to it), so without this the SDK would send the key alone and be refused.
+  if (options.credential) appInsights.defaultClient.config.aadTokenCredential = options.credential;
+  configured
     .setAutoCollectConsole(false)
     .setAutoCollectRequests(true)
     .setAutoCollectDependencies(true)

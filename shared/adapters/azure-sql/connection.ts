@@ -1,6 +1,8 @@
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import type { config as SqlConfig, ConnectionPool, Transaction } from 'mssql';
+import type { TokenCredential } from '@azure/identity';
 import type { SqlConnectionSettings } from '../../kernel/settings';
+import { azureCredential } from '../azure-identity/credential';
 
 /**
  * Error numbers Azure SQL documents as transient (throttling, failover, a database being
@@ -29,17 +31,19 @@ export function violatedConstraint(error: unknown): string | undefined {
   return /(?:constraint|index) '([^']+)'/i.exec(message ?? '')?.[1] ?? 'unknown';
 }
 
-export function sqlConfig(settings: SqlConnectionSettings): SqlConfig | string {
+/**
+ * By identity, tedious signs in with the process's one credential (`token-credential`):
+ * the Function App's managed identity in Azure, DefaultAzureCredential (`az login`)
+ * elsewhere. Not its `azure-active-directory-default` or `-msi-app-service` types: those
+ * make a new credential, with an empty token cache, for every pooled connection's login.
+ */
+export function sqlConfig(settings: SqlConnectionSettings, credential?: TokenCredential): SqlConfig | string {
   if ('connectionString' in settings) return settings.connectionString;
+  if (!credential) throw new Error('a credential is needed to reach Azure SQL by identity');
   return {
     server: settings.server,
     database: settings.database,
-    // tedious asks DefaultAzureCredential: the Function App's managed identity in Azure,
-    // the developer's `az login` elsewhere. A client id picks a user-assigned identity.
-    authentication: {
-      type: 'azure-active-directory-default',
-      options: settings.managedIdentityClientId ? { clientId: settings.managedIdentityClientId } : {},
-    },
+    authentication: { type: 'token-credential', options: { credential } },
     options: { encrypt: true, trustServerCertificate: false },
     pool: { max: 10, min: 0, idleTimeoutMillis: 30_000 },
     connectionTimeout: 15_000,
@@ -49,7 +53,8 @@ export function sqlConfig(settings: SqlConnectionSettings): SqlConfig | string {
 
 export async function openPool(settings: SqlConnectionSettings): Promise<ConnectionPool> {
   const mssql = await import('mssql');
-  const config = sqlConfig(settings);
+  const config =
+    'connectionString' in settings ? sqlConfig(settings) : sqlConfig(settings, await azureCredential(settings.managedIdentityClientId));
   const pool = typeof config === 'string' ? new mssql.ConnectionPool(config) : new mssql.ConnectionPool(config);
   // An idle pooled connection dropped by a failover must not crash the process.
   pool.on('error', () => {});

@@ -1,8 +1,36 @@
 import type { app as functionsApp } from '@azure/functions';
 import { DOMAIN_EVENTS_TOPIC, SERVICE_BUS_CONNECTION, type FunctionModule } from '../../kernel/routes';
+import { loadSettings } from '../../kernel/settings';
+import { withRedeliveryBackoff, type RedeliveryOptions } from './redelivery';
 
-/** Registers a module's declarations with the Azure Functions host. */
-export function registerWithFunctions(app: typeof functionsApp, module: FunctionModule): void {
+let fromSettings: RedeliveryOptions | undefined;
+
+/**
+ * BUS_RETRY_BASE_MS and BUS_MAX_ATTEMPTS, read when a first delivery fails. Settings that
+ * do not validate fail every composition anyway; the back-off then uses the defaults.
+ */
+function busRedelivery(): RedeliveryOptions {
+  if (!fromSettings) {
+    let bus: ReturnType<typeof loadSettings>['bus'];
+    try {
+      bus = loadSettings(process.env).bus;
+    } catch {
+      bus = loadSettings({}).bus;
+    }
+    fromSettings = { baseMs: bus.retryBaseMs, maxAttempts: bus.maxAttempts };
+  }
+  return fromSettings;
+}
+
+/**
+ * Registers a module's declarations with the Azure Functions host. Service Bus handlers
+ * are wrapped to back off before a failed delivery is given back (see redelivery.ts).
+ */
+export function registerWithFunctions(
+  app: typeof functionsApp,
+  module: FunctionModule,
+  redelivery: () => RedeliveryOptions = busRedelivery,
+): void {
   for (const route of module.routes) {
     app.http(route.name, { methods: route.methods, route: route.route, authLevel: route.authLevel, handler: route.handler });
   }
@@ -11,7 +39,7 @@ export function registerWithFunctions(app: typeof functionsApp, module: Function
       connection: SERVICE_BUS_CONNECTION,
       topicName: DOMAIN_EVENTS_TOPIC,
       subscriptionName: consumer.subscription,
-      handler: consumer.handler,
+      handler: withRedeliveryBackoff(consumer.handler, redelivery),
     });
   }
   for (const timer of module.timers) {

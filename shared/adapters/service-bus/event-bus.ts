@@ -7,6 +7,8 @@ import type {
 } from '@azure/service-bus';
 import type { EventBus, StoredEvent, Subscriber } from '../../kernel/ports';
 import type { ServiceBusConnectionSettings } from '../../kernel/settings';
+import { azureCredential } from '../azure-identity/credential';
+import { redeliveryDelayMs } from '../functions/redelivery';
 
 export interface ServiceBusBusOptions {
   connection: ServiceBusConnectionSettings;
@@ -48,11 +50,7 @@ export function subscriptionFilter(eventTypes: readonly string[]): string {
 export async function openServiceBusClient(connection: ServiceBusConnectionSettings): Promise<ServiceBusClient> {
   const { ServiceBusClient } = await import('@azure/service-bus');
   if ('connectionString' in connection) return new ServiceBusClient(connection.connectionString);
-  const { DefaultAzureCredential } = await import('@azure/identity');
-  const credential = new DefaultAzureCredential(
-    connection.managedIdentityClientId ? { managedIdentityClientId: connection.managedIdentityClientId } : {},
-  );
-  return new ServiceBusClient(connection.fullyQualifiedNamespace, credential);
+  return new ServiceBusClient(connection.fullyQualifiedNamespace, await azureCredential(connection.managedIdentityClientId));
 }
 
 /**
@@ -120,8 +118,8 @@ export class ServiceBusEventBus implements EventBus {
         this.options.log?.(`dead-lettered ${message.messageId} for ${subscriber.name} after ${attempt} attempts`, 'error');
         this.options.onDeadLetter?.(subscriber.name);
       } else {
-        // Abandon redelivers at once; the back-off is spent holding the lock instead.
-        await new Promise((resolve) => setTimeout(resolve, Math.min(this.options.retryBaseMs * 2 ** (attempt - 1), 20_000)));
+        // Abandon redelivers at once; the back-off is spent holding the lock instead (as the Functions registration does).
+        await new Promise((resolve) => setTimeout(resolve, redeliveryDelayMs(attempt, this.options.retryBaseMs)));
         await receiver.abandonMessage(message);
       }
     } finally {
