@@ -12,7 +12,8 @@ const ROUTE_PREFIX = '/api/';
 
 export interface LocalHostOptions {
   modules: FunctionModule[];
-  services: Services;
+  /** Unset when the services could not be composed: the routes then answer from their provider (a 503). */
+  services?: Services;
   port: number;
   requestLog: boolean;
   log?: (line: string) => void;
@@ -108,7 +109,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const log = options.log ?? ((line: string) => console.log(line));
   const router = new Router(options.modules.flatMap((module) => module.routes));
 
-  subscribeEventHandlers(options.services.bus, options.modules, log);
+  if (options.services) subscribeEventHandlers(options.services.bus, options.modules, log);
 
   const { Cron } = await import('croner');
   const jobs = options.modules.flatMap((module) =>

@@ -2,7 +2,8 @@
 import { issueAccessToken } from '../shared/identity/tokens';
 import { compose } from '../shared/kernel/composition';
 import { rebuildAll } from '../shared/kernel/projection';
-import { loadSettings } from '../shared/kernel/settings';
+import type { Services } from '../shared/kernel/services';
+import { loadSettings, SettingsError, type Settings } from '../shared/kernel/settings';
 import { appModules, READ_CONTAINERS, READ_PROJECTIONS } from '../shared/platform/app';
 import { bootstrap } from '../shared/platform/bootstrap';
 import { relayOutbox } from '../shared/platform/outbox-relay';
@@ -11,8 +12,15 @@ import { seedDemoData, seedDemoUsers } from './demo-data';
 import { startLocalHost } from './host';
 
 async function main() {
-  const settings = loadSettings();
-  const services = await compose(settings, READ_CONTAINERS);
+  let settings: Settings;
+  let services: Services;
+  try {
+    settings = loadSettings();
+    services = await compose(settings, READ_CONTAINERS);
+  } catch (error) {
+    if (error instanceof SettingsError) return serveMisconfigured(error);
+    throw error;
+  }
   await bootstrap(services);
   if (services.readStoreIsEphemeral) {
     const replayed = await rebuildAll(services, READ_PROJECTIONS);
@@ -46,6 +54,24 @@ async function main() {
     await host.stop();
     await services.bus.idle?.();
     await services.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+/**
+ * A configuration error answers as on Azure: liveness 200, readiness unhealthy and every
+ * other route 503 problem+json naming the settings. A running process's environment does
+ * not change, so here the fix takes a restart.
+ */
+async function serveMisconfigured(error: SettingsError) {
+  const port = Number(process.env.LOCAL_HOST_PORT) || 7071;
+  const modules = appModules(() => Promise.reject(error)).map((module) => ({ ...module, timers: [] }));
+  const host = await startLocalHost({ modules, port, requestLog: true });
+  console.error(`the platform's configuration is incomplete: ${error.message}. Routes on ${host.url} answer 503 until it is fixed and the host restarted`);
+  const stop = async () => {
+    await host.stop();
     process.exit(0);
   };
   process.on('SIGINT', stop);

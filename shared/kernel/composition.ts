@@ -4,7 +4,7 @@ import { systemClock } from './ports';
 import { DOMAIN_EVENTS_TOPIC } from './routes';
 import { LogTelemetry, METRICS, MetricsAggregator } from './telemetry';
 import type { ReadGuard, ServiceProvider, Services } from './services';
-import { loadSettings, type Settings } from './settings';
+import { loadSettings, SettingsError, type Settings } from './settings';
 
 /**
  * The one place that chooses adapters from settings. Defaults are the embedded ones;
@@ -12,9 +12,10 @@ import { loadSettings, type Settings } from './settings';
  */
 export async function compose(settings: Settings, containers: ContainerDefinition[]): Promise<Services> {
   refuseEmbeddedOnAzure(settings);
+  // Before anything opens (it loads no SDK): a configuration error leaves nothing to close.
+  const secrets = await loadSecrets(settings);
   // First, so that its instrumentation wraps the SDKs the other adapters load.
   const telemetry = await openTelemetry(settings);
-  const secrets = await loadSecrets(settings);
   // The stores and the bus connect at once: a cold start waits for the slowest, not the sum.
   const opened = await Promise.allSettled([
     openEventStore(settings, secrets),
@@ -71,8 +72,12 @@ export async function compose(settings: Settings, containers: ContainerDefinitio
  */
 function refuseEmbeddedOnAzure(settings: Settings) {
   if (!settings.runsOnAzure) return;
-  if (!settings.azureSql) throw new Error('the event store is not configured: set AZURE_SQL_SERVER and AZURE_SQL_DATABASE');
-  if (!settings.bus.serviceBus) throw new Error('the bus is not configured: set ServiceBusConnection__fullyQualifiedNamespace');
+  if (!settings.azureSql) {
+    throw new SettingsError('the event store is not configured: set AZURE_SQL_SERVER and AZURE_SQL_DATABASE', ['AZURE_SQL_SERVER', 'AZURE_SQL_DATABASE']);
+  }
+  if (!settings.bus.serviceBus) {
+    throw new SettingsError('the bus is not configured: set ServiceBusConnection__fullyQualifiedNamespace', ['ServiceBusConnection__fullyQualifiedNamespace']);
+  }
 }
 
 const logLine = (level: string) => (message: string) => console.error(JSON.stringify({ level, msg: message }));
@@ -202,12 +207,25 @@ async function openCache(settings: Settings) {
 async function loadSecrets(settings: Settings) {
   const { localSecrets, settingsSecrets } = await import('../adapters/local-secrets/secrets');
   const { signingKeys, masterKey, indexKey } = settings.secrets;
-  if (signingKeys && masterKey && indexKey) return settingsSecrets(signingKeys, masterKey, indexKey);
+  const given = { AUTH_SIGNING_KEYS: signingKeys, PERSONAL_DATA_MASTER_KEY: masterKey, PERSONAL_DATA_INDEX_KEY: indexKey };
+  const names = Object.keys(given);
+  if (signingKeys && masterKey && indexKey) {
+    try {
+      return settingsSecrets(signingKeys, masterKey, indexKey);
+    } catch (error) {
+      // Its messages name the setting, never the value.
+      const message = error instanceof Error ? error.message : String(error);
+      throw new SettingsError(message, names.filter((name) => message.includes(name)));
+    }
+  }
   if (signingKeys || masterKey || indexKey) {
-    throw new Error('set all of AUTH_SIGNING_KEYS, PERSONAL_DATA_MASTER_KEY and PERSONAL_DATA_INDEX_KEY, or none (local only)');
+    throw new SettingsError(
+      'set all of AUTH_SIGNING_KEYS, PERSONAL_DATA_MASTER_KEY and PERSONAL_DATA_INDEX_KEY, or none (local only)',
+      Object.entries(given).filter(([, value]) => !value).map(([name]) => name),
+    );
   }
   // Each Azure instance would make its own keys: tokens and sealed data would not survive a scale-out.
-  if (settings.runsOnAzure) throw new Error('secrets are not configured: set them from Key Vault');
+  if (settings.runsOnAzure) throw new SettingsError('secrets are not configured: set them from Key Vault', names);
   return localSecrets(join(settings.dataDir, 'secrets.json'));
 }
 
@@ -240,7 +258,8 @@ export function lazyServices(
 ): ServiceProvider {
   let services: Promise<Services> | undefined;
   return () => {
-    services ??= compose(loadSettings(env), containers).then(async (composed) => {
+    // The settings are read on each attempt, and a bad one rejects (never throws): a later call retries.
+    services ??= Promise.resolve().then(() => compose(loadSettings(env), containers)).then(async (composed) => {
       await onComposed(composed);
       return composed;
     }).catch((error) => {

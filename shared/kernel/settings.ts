@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import { unresolvedKeyVaultReferences } from './key-vault-references';
 
 /** How the app reaches Azure SQL: by managed identity in Azure, by connection string in development. */
 export type SqlConnectionSettings =
@@ -112,12 +113,27 @@ const schema = Joi.object({
   // The rest of the environment is not ours to judge.
   .unknown(true);
 
-export class SettingsError extends Error {}
+/** A configuration the app cannot run with. Its message and `settings` name settings, never a value. */
+export class SettingsError extends Error {
+  constructor(
+    message: string,
+    readonly settings: string[] = [],
+  ) {
+    super(message);
+    this.name = 'SettingsError';
+  }
+}
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  // Before the rules: a Key Vault reference App Service could not resolve is the real fault.
+  const unresolved = unresolvedKeyVaultReferences(env);
+  if (unresolved.length) throw new SettingsError(`unresolved Key Vault references: ${unresolved.join(', ')}`, unresolved);
   const { value, error } = schema.validate(env, { abortEarly: false, convert: true });
   // Name the setting, never echo its value: it may be a secret.
-  if (error) throw new SettingsError(`invalid settings: ${error.details.map(settingNamed).join(', ')}`);
+  if (error) {
+    const named = [...new Set(error.details.flatMap(settingsNamed))];
+    throw new SettingsError(`invalid settings: ${error.details.map(settingNamed).join(', ')}`, named);
+  }
   const managedIdentityClientId: string | undefined = value.AZURE_CLIENT_ID;
   return {
     localHostPort: value.LOCAL_HOST_PORT,
@@ -177,6 +193,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       ? { bootstrapAdmin: { email: value.BOOTSTRAP_ADMIN_EMAIL, password: value.BOOTSTRAP_ADMIN_PASSWORD } }
       : {}),
   };
+}
+
+/** The settings a failed rule is about, by name. */
+function settingsNamed(detail: Joi.ValidationErrorItem): string[] {
+  const { peers, missing } = (detail.context ?? {}) as { peers?: string[]; missing?: string[] };
+  return peers ?? missing ?? [detail.path.join('.')];
 }
 
 /** The setting a failed rule is about (for a rule across settings, the ones it names), never its value. */

@@ -10,6 +10,7 @@ import { pharmaciesModule } from '../pharmacies/module';
 import { PHARMACIES_CONTAINER, pharmaciesProjection } from '../pharmacies/projection';
 import type { DocumentProjection } from '../kernel/projection';
 import type { ReadDocument } from '../kernel/ports';
+import { guardConfiguration } from './configuration';
 import { platformModule } from './module';
 
 /** Every read container the modules use: created locally, declared in Bicep for Azure. */
@@ -18,8 +19,12 @@ export const READ_CONTAINERS: ContainerDefinition[] = [PHARMACIES_CONTAINER, PRO
 /** Every document projection, for full rebuilds. */
 export const READ_PROJECTIONS = [pharmaciesProjection, productsProjection, offersProjection] as unknown as DocumentProjection<ReadDocument>[];
 
-/** Every module of the app, as both hosts serve it. */
-export function appModules(services: ServiceProvider): FunctionModule[] {
+/**
+ * Every module of the app, as both hosts serve it. A composition that fails on its
+ * configuration answers 503 problem+json on every route (guardConfiguration), never 500.
+ */
+export function appModules(provider: ServiceProvider): FunctionModule[] {
+  const services = guardConfiguration(provider);
   return [platformModule(services), pharmaciesModule(services), catalogModule(services), offersModule(services), identityModule(services)];
 }
 
