@@ -34,6 +34,11 @@ param functionInstanceMemoryMB int = 2048
 @description('Instances kept warm for HTTP (no cold start for the first callers).')
 param functionAlwaysReadyHttp int = 2
 
+@minValue(2)
+@maxValue(100)
+@description('Deliveries of a message before Service Bus dead-letters it; the app reads the same number (BUS_MAX_ATTEMPTS). With a 1 s back-off base, 10 deliveries span about two minutes.')
+param busMaxAttempts int = 10
+
 @allowed(['serverless', 'autoscale'])
 @description('Cosmos DB capacity: serverless for small environments, autoscale for production.')
 param cosmosCapacityMode string = 'autoscale'
@@ -182,6 +187,7 @@ module serviceBus 'modules/service-bus.bicep' = {
     location: location
     tags: tags
     subscriptions: subscriptions
+    maxDeliveryCount: busMaxAttempts
     appIdentityName: names.identity
     actionGroupId: monitoring.outputs.actionGroupId
   }
@@ -246,6 +252,7 @@ module functionApp 'modules/function-app.bicep' = {
     keyVaultUri: keyVault.outputs.uri
     authIssuer: '${apimGatewayUrl}/identity/auth'
     redisUrl: redis.outputs.url
+    busMaxAttempts: busMaxAttempts
     bootstrapAdminEmail: bootstrapAdminEmail
   }
 }

@@ -21,6 +21,8 @@ param cosmosDatabaseName string
 param keyVaultUri string
 param authIssuer string
 param redisUrl string
+@description('The subscriptions\' maxDeliveryCount: the same number, so the app\'s view of "last attempt" is Service Bus\'s.')
+param busMaxAttempts int
 param bootstrapAdminEmail string
 
 func secret(vaultUri string, secretName string) string => '@Microsoft.KeyVault(SecretUri=${vaultUri}secrets/${secretName})'
@@ -74,8 +76,9 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
         { name: 'CACHE_FRESH_SECONDS', value: '30' }
         { name: 'CACHE_STALE_SECONDS', value: '86400' }
         { name: 'CACHE_MAX_ENTRIES', value: '50000' }
-        { name: 'BUS_MAX_ATTEMPTS', value: '10' }
-        { name: 'BUS_RETRY_BASE_MS', value: '100' }
+        { name: 'BUS_MAX_ATTEMPTS', value: string(busMaxAttempts) }
+        // Service Bus redelivers at once; the app waits base × 2^(delivery−1), capped at 20 s.
+        { name: 'BUS_RETRY_BASE_MS', value: '1000' }
         { name: 'BUS_MAX_CONCURRENT', value: '16' }
         { name: 'READ_STORE_TIMEOUT_MS', value: '2000' }
         { name: 'READ_STORE_BREAKER_THRESHOLD', value: '5' }

@@ -8,9 +8,8 @@ param tags object
 param subscriptions array
 param appIdentityName string
 param topicName string = 'domain-events'
-@description('Deliveries before Service Bus dead-letters a message (the README explains the choice).')
-param maxDeliveryCount int = 10
-
+@description('Deliveries before Service Bus dead-letters a message (main.bicep: busMaxAttempts).')
+param maxDeliveryCount int
 
 resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
   name: appIdentityName

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Prints the deployment parameters of infra/main.bicep as an ARM parameters document, from
+# the environment (the deploy workflow's repository variables). jq quotes every value, so
+# no value is ever split or expanded by a shell.
+#   infra/scripts/parameters.sh > deploy.parameters.json
+set -euo pipefail
+: "${ENVIRONMENT_NAME:?}" "${AZURE_LOCATION:?}" "${APIM_PUBLISHER_EMAIL:?}" "${SQL_ADMIN_GROUP_NAME:?}"
+: "${SQL_ADMIN_GROUP_OBJECT_ID:?}" "${BOOTSTRAP_ADMIN_EMAIL:?}" "${AZURE_PRINCIPAL_ID:?}"
+
+jq --null-input \
+  --arg environmentName "$ENVIRONMENT_NAME" \
+  --arg location "$AZURE_LOCATION" \
+  --arg apimSku "${APIM_SKU:-BasicV2}" \
+  --arg apimPublisherEmail "$APIM_PUBLISHER_EMAIL" \
+  --arg sqlAdminGroupName "$SQL_ADMIN_GROUP_NAME" \
+  --arg sqlAdminGroupObjectId "$SQL_ADMIN_GROUP_OBJECT_ID" \
+  --arg bootstrapAdminEmail "$BOOTSTRAP_ADMIN_EMAIL" \
+  --arg webOrigin "${WEB_ORIGIN:-}" \
+  --arg alertEmail "${ALERT_EMAIL:-}" \
+  --arg deployerPrincipalId "$AZURE_PRINCIPAL_ID" \
+  --arg keyVaultCreateMode "${KEY_VAULT_CREATE_MODE:-default}" \
+  '{
+    "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+    contentVersion: "1.0.0.0",
+    parameters: ({
+      environmentName: $environmentName,
+      location: $location,
+      apimSku: $apimSku,
+      apimPublisherEmail: $apimPublisherEmail,
+      sqlAdminGroupName: $sqlAdminGroupName,
+      sqlAdminGroupObjectId: $sqlAdminGroupObjectId,
+      bootstrapAdminEmail: $bootstrapAdminEmail,
+      corsOrigins: (if $webOrigin == "" then [] else [$webOrigin] end),
+      alertEmail: $alertEmail,
+      deployerPrincipalId: $deployerPrincipalId,
+      deployerPrincipalType: "ServicePrincipal",
+      keyVaultCreateMode: $keyVaultCreateMode
+    } | map_values({ value: . }))
+  }'
