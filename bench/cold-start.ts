@@ -1,9 +1,11 @@
 // `npm run bench:cold-start`: what a Functions cold start costs the app itself, each
 // figure the median of 7 fresh processes: loading the entry point (registration only),
 // then composing the services on first use (embedded, then RabbitMQ and Redis when
-// reachable), with a bare `node -e 0` process as the baseline of the same run.
+// reachable), with a bare `node -e 0` process as the baseline of the same run. When
+// .package exists (`npm run package`), also from the deployed package: its entry point,
+// and the Azure SDKs an Azure instance loads on first use.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -16,12 +18,12 @@ function median(values: number[]): number {
 }
 
 /** Runs `script` in a fresh Node process and reads the milliseconds it prints. */
-function measure(script: string, env: Record<string, string> = {}): number[] {
+function measure(script: string, env: Record<string, string> = {}, cwd = root): number[] {
   return Array.from({ length: RUNS }, () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'farmacias-cold-'));
     try {
       const out = execFileSync(process.execPath, ['-e', script], {
-        cwd: root,
+        cwd,
         env: { ...process.env, DATA_DIR: dataDir, REQUEST_LOG: 'false', SEED_DEMO_DATA: 'false', ...env },
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'ignore'],
@@ -65,5 +67,13 @@ try {
   });
 } catch {
   console.log('(RabbitMQ or Redis not reachable: the services row is left out)');
+}
+const packaged = join(root, '.package');
+if (existsSync(join(packaged, 'dist', 'functions', 'index.js'))) {
+  const azureSdks = `const t = performance.now(); for (const m of ['mssql', '@azure/service-bus', '@azure/cosmos', '@azure/identity', 'redis', '@redis/entraid', 'applicationinsights']) require(m); console.log(performance.now() - t)`;
+  rows.push({ step: 'load dist/functions/index.js from .package', ms: median(measure(load, {}, packaged)) });
+  rows.push({ step: 'load the Azure SDKs from .package (Azure first use)', ms: median(measure(azureSdks, {}, packaged)) });
+} else {
+  console.log('(no .package: run npm run package for the package rows)');
 }
 console.table(rows.map((row) => ({ step: row.step, 'median ms': row.ms.toFixed(1) })));
