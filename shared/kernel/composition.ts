@@ -194,10 +194,20 @@ export async function openDeadLetters(
   throw new Error('the in-process bus keeps no dead letters beyond its process: set RABBITMQ_URL or ServiceBusConnection');
 }
 
-/** Redis when REDIS_URL is set (shared by every instance: login throttling holds across them), else in memory. */
+/**
+ * Redis when REDIS_URL is set (shared by every instance: login throttling holds across them), else in memory;
+ * REDIS_CREDENTIAL=managedidentity signs in with Entra ID tokens of the app's one credential (the managed identity in Azure) instead of a key.
+ */
 async function openCache(settings: Settings) {
   if (settings.cache.redisUrl) {
     const { RedisCache } = await import('../adapters/redis/cache');
+    if (settings.cache.redisCredential === 'managedidentity') {
+      return RedisCache.openWithEntraId(settings.cache.redisUrl, {
+        credential: await azureCredential(settings),
+        prefix: settings.cache.redisKeyPrefix,
+        onError: logLine('warning'),
+      });
+    }
     return RedisCache.open(settings.cache.redisUrl, settings.cache.redisKeyPrefix, logLine('warning'));
   }
   const { MemoryCache } = await import('../adapters/memory/cache');

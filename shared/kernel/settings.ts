@@ -31,8 +31,12 @@ export interface Settings {
   };
   /** A user-assigned managed identity's client id; unset: the system-assigned one. */
   managedIdentityClientId?: string;
-  /** `redisKeyPrefix` keeps environments that share one Redis apart. */
-  cache: { freshSeconds: number; staleSeconds: number; maxEntries: number; redisUrl?: string; redisKeyPrefix: string };
+  /**
+   * `redisCredential`: `key`, any credentials ride in `redisUrl`; `managedidentity`, Microsoft
+   * Entra ID tokens of the app's credential (in Azure the managed identity `managedIdentityClientId`).
+   * `redisKeyPrefix` keeps environments that share one Redis apart.
+   */
+  cache: { freshSeconds: number; staleSeconds: number; maxEntries: number; redisUrl?: string; redisCredential: 'key' | 'managedidentity'; redisKeyPrefix: string };
   bus: {
     maxAttempts: number;
     retryBaseMs: number;
@@ -79,7 +83,14 @@ const schema = Joi.object({
   CACHE_FRESH_SECONDS: Joi.number().integer().min(0).default(30),
   CACHE_STALE_SECONDS: Joi.number().integer().min(0).default(86_400),
   CACHE_MAX_ENTRIES: Joi.number().integer().min(100).default(50_000),
-  REDIS_URL: Joi.string().uri({ scheme: ['redis', 'rediss'] }),
+  // With Microsoft Entra ID the URL is required, and carries no user or password (they would override the tokens).
+  REDIS_URL: Joi.string()
+    .uri({ scheme: ['redis', 'rediss'] })
+    .when('REDIS_CREDENTIAL', {
+      is: 'managedidentity',
+      then: Joi.required().custom((url: string, helpers) => (new URL(url).username || new URL(url).password ? helpers.error('any.invalid') : url)),
+    }),
+  REDIS_CREDENTIAL: Joi.string().valid('key', 'managedidentity').default('key'),
   REDIS_KEY_PREFIX: Joi.string().pattern(/^[\w.:-]{0,100}$/).default('farmacias:'),
   BUS_MAX_ATTEMPTS: Joi.number().integer().min(1).max(100).default(10),
   BUS_RETRY_BASE_MS: Joi.number().integer().min(1).default(100),
@@ -153,6 +164,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       staleSeconds: value.CACHE_STALE_SECONDS,
       maxEntries: value.CACHE_MAX_ENTRIES,
       redisUrl: value.REDIS_URL,
+      redisCredential: value.REDIS_CREDENTIAL,
       redisKeyPrefix: value.REDIS_KEY_PREFIX,
     },
     bus: {

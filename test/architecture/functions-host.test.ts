@@ -48,7 +48,7 @@ describe('the Azure Functions app', () => {
       { cwd: root, env: { ...process.env, DATA_DIR: join(root, 'dist', 'never-created') }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
     );
     const modules: string[] = JSON.parse(loaded.trim().split('\n').pop()!);
-    for (const heavy of ['@azure/cosmos', 'better-sqlite3', '@vercel/cosmosdb-server', 'cockatiel', 'jose', 'mssql', '@azure/service-bus', '@azure/identity', 'applicationinsights', 'amqplib', 'redis']) {
+    for (const heavy of ['@azure/cosmos', 'better-sqlite3', '@vercel/cosmosdb-server', 'cockatiel', 'jose', 'mssql', '@azure/service-bus', '@azure/identity', 'applicationinsights', 'amqplib', 'redis', '@redis/entraid', '@azure/msal-node']) {
       assert.ok(!modules.some((path) => path.includes(`node_modules/${heavy}/`)), `${heavy} is loaded at start-up`);
     }
     assert.ok(!existsSync(join(root, 'dist', 'never-created')), 'no store opened at start-up');
@@ -69,7 +69,7 @@ describe('the Azure Functions app', () => {
     rmSync(dataDir, { recursive: true, force: true });
     const modules: string[] = JSON.parse(loaded.trim().split('\n').pop()!);
     assert.ok(modules.some((path) => path.includes('node_modules/better-sqlite3/')), 'the embedded store was composed');
-    for (const heavy of ['mssql', 'tedious', '@azure/service-bus', '@azure/identity', 'applicationinsights', 'amqplib', 'redis']) {
+    for (const heavy of ['mssql', 'tedious', '@azure/service-bus', '@azure/identity', 'applicationinsights', 'amqplib', 'redis', '@redis/entraid', '@azure/msal-node']) {
       assert.ok(!modules.some((path) => path.includes(`node_modules/${heavy}/`)), `${heavy} is loaded by the embedded profile`);
     }
   });

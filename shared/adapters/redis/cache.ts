@@ -1,10 +1,20 @@
-import { createClient } from 'redis';
+import { createClient, type RedisClientOptions } from 'redis';
+import type { TokenCredential } from '@azure/identity';
 import type { Cache, CacheEntry, CacheTtl } from '../../kernel/ports';
 
 type Client = ReturnType<typeof createClient>;
+type StreamingProvider = Extract<NonNullable<RedisClientOptions['credentialsProvider']>, { type: 'streaming-credentials-provider' }>;
+
+/** Microsoft Entra ID instead of an access key (Azure Managed Redis): no secret anywhere. */
+export interface EntraIdOptions {
+  /** Where the tokens come from: the app's managed identity in Azure; tests hand in their own. */
+  credential: TokenCredential;
+  prefix?: string;
+  onError?: (message: string) => void;
+}
 
 /**
- * The cache on Redis (Azure Cache for Redis in Azure). A value lives under its key for
+ * The cache on Redis (Azure Managed Redis in Azure). A value lives under its key for
  * its stale TTL; a separate `:fresh` marker lives for the fresh TTL, so invalidating is
  * deleting the marker and the stale copy stays for outages. Commands fail at once while
  * Redis is unreachable (no offline queue) and the client reconnects by itself: the
@@ -14,11 +24,71 @@ export class RedisCache implements Cache {
   private constructor(
     private readonly client: Client,
     private readonly prefix: string,
+    private readonly release: () => void = () => {},
   ) {}
 
   static open(url: string, prefix = 'farmacias:', onError: (message: string) => void = () => {}): RedisCache {
+    return RedisCache.start(url, undefined, prefix, onError);
+  }
+
+  /**
+   * Authenticates with Microsoft Entra ID tokens (the username is the token's `oid`, the
+   * password the token itself). node-redis's Entra ID provider asks for a new token at 70%
+   * of the current one's lifetime and re-authenticates the open connection with it (AUTH);
+   * a reconnection uses the newest token. @redis/entraid loads only here, on this path.
+   */
+  static async openWithEntraId(url: string, options: EntraIdOptions): Promise<RedisCache> {
+    const { username, password } = new URL(url);
+    // node-redis would let credentials in the URL override the token provider.
+    if (username || password) throw new Error('a Redis URL for Microsoft Entra ID must carry no user or password');
+    const { prefix = 'farmacias:', onError = () => {} } = options;
+    const { EntraIdCredentialsProviderFactory, REDIS_SCOPE_DEFAULT } = await import('@redis/entraid');
+    const source = options.credential;
+    // Once closed, a token request still in flight never settles: the provider's token manager,
+    // stopped by then, would otherwise throw from its refresh timer (an unhandled rejection).
+    let closed = false;
+    const credential: TokenCredential = {
+      getToken: (scopes, getTokenOptions) =>
+        new Promise((resolve, reject) => {
+          source.getToken(scopes, getTokenOptions).then(
+            (token) => {
+              if (!closed) resolve(token);
+            },
+            (error: unknown) => {
+              if (!closed) reject(error instanceof Error ? error : new Error(String(error)));
+            },
+          );
+        }),
+    };
+    const provider = EntraIdCredentialsProviderFactory.createForDefaultAzureCredential({
+      credential,
+      scopes: REDIS_SCOPE_DEFAULT,
+      tokenManagerConfig: {
+        expirationRefreshRatio: 0.7,
+        // A failed refresh is tried again while the current token still holds (Entra ID
+        // tokens live for hours); should every attempt fail, the next reconnection asks anew.
+        retry: { maxAttempts: 20, initialDelayMs: 1_000, maxDelayMs: 300_000, backoffMultiplier: 2, jitterPercentage: 10, isRetryable: () => true },
+      },
+      onRetryableError: (message) => onError(`redis token refresh failed, retrying: ${message}`),
+      onReAuthenticationError: (error) => onError(`redis re-authentication failed: ${error.message}`),
+    });
+    const stream = oneSubscription(provider);
+    return RedisCache.start(url, stream.provider, prefix, onError, () => {
+      closed = true;
+      stream.dispose();
+    });
+  }
+
+  private static start(
+    url: string,
+    credentialsProvider: StreamingProvider | undefined,
+    prefix: string,
+    onError: (message: string) => void,
+    release?: () => void,
+  ): RedisCache {
     const client = createClient({
       url,
+      ...(credentialsProvider ? { credentialsProvider } : {}),
       disableOfflineQueue: true,
       socket: { connectTimeout: 2_000, reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 5_000) },
     });
@@ -31,7 +101,7 @@ export class RedisCache implements Cache {
     client.on('ready', () => (reported = false));
     // Not awaited: the app starts, and serves from the read store, while Redis is away.
     client.connect().catch(() => {});
-    return new RedisCache(client, prefix);
+    return new RedisCache(client, prefix, release);
   }
 
   /** Resolves once connected (for tests and start-up checks); rejects after `timeoutMs`. */
@@ -103,6 +173,35 @@ export class RedisCache implements Cache {
       else if (this.client.isOpen) await this.client.disconnect();
     } catch {
       /* already closed */
+    } finally {
+      this.release();
     }
   }
+}
+
+/**
+ * node-redis (5.12) subscribes to the token stream on every connection it makes and, when
+ * closed, disposes only its latest subscription: the older ones would send AUTH again on
+ * each refresh and keep the refresh timer, and so the process, alive after close. Here a
+ * new subscription replaces the previous one, and `dispose` ends the last.
+ */
+function oneSubscription(source: StreamingProvider): { provider: StreamingProvider; dispose: () => void } {
+  let current: { dispose: () => void } | undefined;
+  return {
+    provider: {
+      type: 'streaming-credentials-provider',
+      onReAuthenticationError: (error) => source.onReAuthenticationError(error),
+      subscribe: async (listener) => {
+        const [credentials, subscription] = await source.subscribe(listener);
+        // Subscribed first, then the old one let go: the token manager keeps running in between.
+        current?.dispose();
+        current = subscription;
+        return [credentials, subscription];
+      },
+    },
+    dispose: () => {
+      current?.dispose();
+      current = undefined;
+    },
+  };
 }
