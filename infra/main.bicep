@@ -56,8 +56,9 @@ param sqlAdminGroupObjectId string
 @description('E-mail of the first platform administrator (its password is generated into Key Vault).')
 param bootstrapAdminEmail string
 
-@description('Origins of the web and PWA channels allowed by CORS.')
-param corsOrigins array = []
+@minLength(1)
+@description('Origins of the web and PWA channels allowed by CORS (API Management refuses an empty list).')
+param corsOrigins array
 
 @description('E-mail that receives the alerts; empty: alerts fire without notification.')
 param alertEmail string = ''
@@ -73,8 +74,9 @@ param deployerPrincipalType string = 'ServicePrincipal'
 param keyVaultCreateMode string = 'default'
 
 @secure()
-@description('The Function App host key API Management presents; a new one on every deployment. infra/scripts/sync-function-key.sh installs it on the app after the package is deployed, keeping the previous one valid.')
-param apimFunctionKey string = '${newGuid()}${newGuid()}'
+@minLength(32)
+@description('The Function App host key API Management presents, new for each deployment: infra/scripts/function-key.sh prepare makes it (and, on an app that runs, installs it beside the current one first), sync installs it after the package.')
+param apimFunctionKey string
 
 var tags = { 'azd-env-name': environmentName, application: 'farmacias' }
 var token = toLower(uniqueString(subscription().id, environmentName, location))

@@ -121,7 +121,8 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
 
 // The key API Management sends (x-functions-key; the routes are authLevel function) is not
 // declared here: host keys cannot be set on a Flex app before its first package, so
-// infra/scripts/sync-function-key.sh installs it from Key Vault after each deployment.
+// infra/scripts/function-key.sh installs it beside the current one before the template
+// runs (on a running app) and for good after the package.
 
 output name string = site.name
 output defaultHostName string = site.properties.defaultHostName

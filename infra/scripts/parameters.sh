@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Prints the deployment parameters of infra/main.bicep as an ARM parameters document, from
 # the environment (the deploy workflow's repository variables). jq quotes every value, so
-# no value is ever split or expanded by a shell.
+# no value is ever split or expanded by a shell. The file holds this deployment's host key:
+# the workflow writes it to the runner's disk only, and deletes it after use.
 #   infra/scripts/parameters.sh > deploy.parameters.json
 set -euo pipefail
 : "${ENVIRONMENT_NAME:?}" "${AZURE_LOCATION:?}" "${APIM_PUBLISHER_EMAIL:?}" "${SQL_ADMIN_GROUP_NAME:?}"
-: "${SQL_ADMIN_GROUP_OBJECT_ID:?}" "${BOOTSTRAP_ADMIN_EMAIL:?}" "${AZURE_PRINCIPAL_ID:?}"
+: "${SQL_ADMIN_GROUP_OBJECT_ID:?}" "${BOOTSTRAP_ADMIN_EMAIL:?}" "${AZURE_PRINCIPAL_ID:?}" "${WEB_ORIGIN:?}"
+: "${APIM_FUNCTION_KEY:?made by infra/scripts/function-key.sh prepare}"
 
 jq --null-input \
   --arg environmentName "$ENVIRONMENT_NAME" \
@@ -15,10 +17,11 @@ jq --null-input \
   --arg sqlAdminGroupName "$SQL_ADMIN_GROUP_NAME" \
   --arg sqlAdminGroupObjectId "$SQL_ADMIN_GROUP_OBJECT_ID" \
   --arg bootstrapAdminEmail "$BOOTSTRAP_ADMIN_EMAIL" \
-  --arg webOrigin "${WEB_ORIGIN:-}" \
+  --arg webOrigin "$WEB_ORIGIN" \
   --arg alertEmail "${ALERT_EMAIL:-}" \
   --arg deployerPrincipalId "$AZURE_PRINCIPAL_ID" \
   --arg keyVaultCreateMode "${KEY_VAULT_CREATE_MODE:-default}" \
+  --arg apimFunctionKey "$APIM_FUNCTION_KEY" \
   '{
     "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
     contentVersion: "1.0.0.0",
@@ -30,10 +33,11 @@ jq --null-input \
       sqlAdminGroupName: $sqlAdminGroupName,
       sqlAdminGroupObjectId: $sqlAdminGroupObjectId,
       bootstrapAdminEmail: $bootstrapAdminEmail,
-      corsOrigins: (if $webOrigin == "" then [] else [$webOrigin] end),
+      corsOrigins: [$webOrigin],
       alertEmail: $alertEmail,
       deployerPrincipalId: $deployerPrincipalId,
       deployerPrincipalType: "ServicePrincipal",
-      keyVaultCreateMode: $keyVaultCreateMode
+      keyVaultCreateMode: $keyVaultCreateMode,
+      apimFunctionKey: $apimFunctionKey
     } | map_values({ value: . }))
   }'

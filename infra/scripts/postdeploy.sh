@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# azd's postdeploy hook: the host key API Management presents, installed once the package is.
+# azd's postdeploy hook: the host key API Management presents, installed once the package
+# is; then the key leaves azd's environment file (the vault keeps it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-infra/scripts/sync-function-key.sh "$AZURE_RESOURCE_GROUP" "$AZURE_FUNCTION_APP_NAME" "$AZURE_KEY_VAULT_NAME" "$APIM_NAME"
+infra/scripts/function-key.sh sync "$AZURE_RESOURCE_GROUP" "$AZURE_FUNCTION_APP_NAME" "$AZURE_KEY_VAULT_NAME" "$APIM_NAME"
+azd env set APIM_FUNCTION_KEY ""

@@ -162,10 +162,13 @@ describe('infrastructure templates', () => {
     assert.match(functionApp, /\{ name: 'REDIS_CREDENTIAL', value: 'managedidentity' \}/);
   });
 
-  it('declares no host key on the Flex app (the sync script installs it after the package)', () => {
+  it('declares no host key on the Flex app: the app accepts the next key before API Management presents it, and gets it for good after the package', () => {
     assert.doesNotMatch(functionApp, /functionKeys@/);
-    assert.match(read('.github/workflows/deploy.yml'), /functions-action[\s\S]*sync-function-key\.sh/);
-    assert.match(read('infra/scripts/postdeploy.sh'), /sync-function-key\.sh/);
+    const deploy = read('.github/workflows/deploy.yml');
+    assert.match(deploy, /function-key\.sh prepare[\s\S]*az deployment sub create[\s\S]*functions-action[\s\S]*function-key\.sh sync/);
+    assert.match(read('infra/scripts/preprovision.sh'), /function-key\.sh prepare/);
+    assert.match(read('infra/scripts/postdeploy.sh'), /function-key\.sh sync/);
+    assert.doesNotMatch(read('infra/main.bicep'), /param apimFunctionKey string = /, 'no key made up inside the template, out of step with the app');
   });
 });
 
@@ -174,6 +177,7 @@ describe('infrastructure templates', () => {
 const hook = Joi.object({ shell: Joi.string().valid('sh', 'pwsh'), run: Joi.string().required(), interactive: Joi.boolean(), continueOnError: Joi.boolean() });
 const azureYaml = Joi.object({
   name: Joi.string().pattern(/^[a-zA-Z0-9-]+$/).required(),
+  requiredVersions: Joi.object({ azd: Joi.string().pattern(/^[<>=~^ 0-9.]+$/) }),
   infra: Joi.object({ provider: Joi.string().valid('bicep', 'terraform'), path: Joi.string(), module: Joi.string() }),
   services: Joi.object().pattern(Joi.string(), Joi.object({
     project: Joi.string().required(),
@@ -209,7 +213,7 @@ describe('deployment with azd and GitHub Actions', () => {
   it('logs in to Azure afresh before every stage of the deploy job that calls Azure', () => {
     const workflow = parseYaml(read('.github/workflows/deploy.yml')) as { jobs: { deploy: { steps: Array<{ uses?: string; run?: string; name?: string }> } } };
     const steps = workflow.jobs.deploy.steps;
-    const callsAzure = (step: { uses?: string; run?: string }) => /\baz |infra\/scripts\/(seed|refresh|migrate|sync)/.test(step.run ?? '') || /functions-action/.test(step.uses ?? '');
+    const callsAzure = (step: { uses?: string; run?: string }) => /\baz |infra\/scripts\/(seed|refresh|migrate|function-key)/.test(step.run ?? '') || /functions-action/.test(step.uses ?? '');
     let loggedIn = false;
     let stages = 0;
     for (const step of steps) {
