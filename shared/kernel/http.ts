@@ -41,7 +41,7 @@ export function problemResponse(
     ...options.extensions,
     traceId,
   };
-  return { status, body: JSON.stringify(body), headers: { 'content-type': PROBLEM_TYPE, ...options.headers } };
+  return { status, body: JSON.stringify(body), headers: { 'content-type': PROBLEM_TYPE, ...SECURITY_HEADERS, ...options.headers } };
 }
 
 const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
@@ -70,6 +70,33 @@ export function errorResponse(error: unknown, request: HttpRequest, context: Inv
   // The full error goes to the log (and Application Insights); the client gets the trace id.
   context.error('unhandled error', error instanceof Error ? (error.stack ?? error.message) : String(error));
   return problemResponse(500, 'Internal error', 'the request could not be completed; quote the traceId', traceId);
+}
+
+/**
+ * Sent with every response: no MIME sniffing of a JSON body into something executable, and
+ * HTTPS only for two years (browsers ignore HSTS over plain http, so the local host is unaffected).
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'strict-transport-security': 'max-age=63072000; includeSubDomains',
+};
+
+/**
+ * The security headers on a response, and a `Cache-Control` when the handler chose none:
+ * `no-cache` (revalidate with the ETag) on a successful read, `no-store` on anything else
+ * (commands, errors), so no shared cache keeps a personal answer.
+ */
+export function secureResponse(init: HttpResponseInit, method: string): HttpResponseInit {
+  const headers = Object.fromEntries(new Headers(init.headers as ConstructorParameters<typeof Headers>[0]));
+  const status = init.status ?? 200;
+  const read = (method === 'GET' || method === 'HEAD') && ((status >= 200 && status < 300) || status === 304);
+  headers['cache-control'] ??= read ? 'no-cache' : 'no-store';
+  return { ...init, headers: { ...headers, ...SECURITY_HEADERS } };
+}
+
+/** Wraps a route's handler so that every response it gives carries the security headers. */
+export function withSecurityHeaders(handler: HttpHandler): HttpHandler {
+  return async (request, context) => secureResponse(await handler(request, context), request.method);
 }
 
 /** Wraps a handler so that every failure becomes problem+json. */

@@ -1,4 +1,5 @@
 import type { HttpHandler, HttpMethod, InvocationContext, Timer } from '@azure/functions';
+import { withSecurityHeaders } from './http';
 import type { ContainerDefinition } from './ports';
 
 /** The one Service Bus topic every context publishes its domain events to. */
@@ -47,5 +48,5 @@ export interface FunctionModule {
  * identified by the APIs' own bearer tokens. The local host serves without keys.
  */
 export function httpRoute(name: string, method: HttpMethod, route: string, handler: HttpHandler): HttpRouteDeclaration {
-  return { name, methods: [method], route, authLevel: 'function', handler };
+  return { name, methods: [method], route, authLevel: 'function', handler: withSecurityHeaders(handler) };
 }
