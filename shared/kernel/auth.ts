@@ -53,7 +53,7 @@ function verificationKey(services: Services, kid: string): Promise<KeyLike | und
 
 /**
  * Verifies a bearer token: ES256 only (so `alg: none` and HMAC tricks fail), a known `kid`,
- * our issuer and audience, within its lifetime. Anything else is a 401.
+ * `typ: at+jwt`, our issuer and audience, an `exp` and within it. Anything else is a 401.
  */
 export async function authenticate(request: HttpRequest, services: Services): Promise<Principal> {
   const header = request.headers.get('authorization');
@@ -69,7 +69,16 @@ export async function authenticate(request: HttpRequest, services: Services): Pr
         if (!key) throw new errors.JWKSNoMatchingKey();
         return key;
       },
-      { issuer: services.settings.auth.issuer, audience: services.settings.auth.audience, algorithms: ['ES256'], clockTolerance: 5 },
+      {
+        issuer: services.settings.auth.issuer,
+        audience: services.settings.auth.audience,
+        algorithms: ['ES256'],
+        clockTolerance: 5,
+        // An access token (RFC 9068), never an ID token or another JWT signed with the same key,
+        // and never one without an end: jose checks `exp` only when it is present.
+        typ: 'at+jwt',
+        requiredClaims: ['exp', 'iat', 'sub'],
+      },
     );
     if (typeof payload.sub !== 'string') throw new Error('no subject');
     const list = (value: unknown) => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);

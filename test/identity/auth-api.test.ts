@@ -190,7 +190,7 @@ describe('Authentication API', () => {
     };
     const sign = async (payload: Record<string, unknown>, kid?: string, key?: Parameters<SignJWT['sign']>[0]) => {
       const signer = key ? { kid: kid!, key } : await ours();
-      return new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: signer.kid }).sign(signer.key);
+      return new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: signer.kid, typ: 'at+jwt' }).sign(signer.key);
     };
     const stranger = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     const now = () => Math.floor(Date.now() / 1000);
