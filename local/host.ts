@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
+import { CLIENT_IP_HEADER, normaliseAddress, UNKNOWN_ADDRESS } from '../shared/kernel/client-address';
 import { LARGEST_BODY_BYTES, problemResponse } from '../shared/kernel/http';
 import type { EventBus } from '../shared/kernel/ports';
 import type { FunctionModule } from '../shared/kernel/routes';
@@ -77,11 +78,17 @@ async function readBody(request: IncomingMessage): Promise<Buffer | 'too-large' 
   return Buffer.concat(chunks);
 }
 
+/**
+ * The request's headers as a handler sees them. As API Management does in Azure, the host
+ * states the caller's address itself (from the socket) in CLIENT_IP_HEADER and drops any
+ * copy the caller sent: what a caller writes never names the caller.
+ */
 function headersOf(request: IncomingMessage): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    if (value !== undefined && name !== CLIENT_IP_HEADER) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
+  headers[CLIENT_IP_HEADER] = normaliseAddress(request.socket.remoteAddress) ?? UNKNOWN_ADDRESS;
   return headers;
 }
 

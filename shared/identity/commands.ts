@@ -2,6 +2,7 @@ import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { HttpHandler, HttpRequest, InvocationContext } from '@azure/functions';
 import Joi from 'joi';
 import { authenticate, publicJwks, type Principal } from '../kernel/auth';
+import { clientAddressOf } from '../kernel/client-address';
 import { adminOnly } from '../kernel/policies';
 import { commandHandler, loadAggregate, metadataOf, runCommand, type CommandSpec, type SnapshotPolicy } from '../kernel/command';
 import { ConcurrencyConflict, Forbidden, NotFound, OAuthError, TooManyRequests, Unauthorized, UnsupportedMediaType } from '../kernel/errors';
@@ -229,9 +230,9 @@ function scopesOf(roles: string[]): string[] {
   return [...scopes].sort();
 }
 
+/** The caller's address as the platform states it (API Management, or the local host from the socket); never X-Forwarded-For. */
 function clientAddress(request: HttpRequest): string {
-  // Behind API Management the first X-Forwarded-For entry is the caller.
-  return (request.headers.get('x-forwarded-for') ?? 'direct').split(',')[0].trim().slice(0, 64);
+  return clientAddressOf(request);
 }
 
 const failureKeys = (services: Services, email: string, request: HttpRequest) => ({

@@ -143,7 +143,7 @@ describe('Authentication API', () => {
       invoke(throttled.handler('issueToken'), {
         method: 'POST',
         body: { grant_type: 'password', username: `someone${n}@exemplo.com.br`, password: 'guessing again here' },
-        headers: { 'x-forwarded-for': `${address}, 10.0.0.1` },
+        headers: { 'x-farmacias-client-ip': address },
       });
     await attempt(1, '203.0.113.7');
     await attempt(2, '203.0.113.7');
