@@ -65,7 +65,7 @@ async function projectionLag(base: string, ids: string[], auth: Record<string, s
     });
     const { version } = (await command.json()) as { version: number };
     const answered = performance.now();
-    const read = await fetch(`${base}/pharmacies/${id}`, { headers: { 'x-min-version': String(version) } });
+    const read = await fetch(`${base}/pharmacies/${id}`, { headers: { 'x-min-version': String(version), ...auth } });
     const document = (await read.json()) as { version: number };
     if (document.version < version) throw new Error(`projection did not catch up: ${document.version} < ${version}`);
     lags.push(performance.now() - answered);
@@ -75,12 +75,14 @@ async function projectionLag(base: string, ids: string[], auth: Record<string, s
 }
 
 /** Seconds until every pharmacy's read model shows the last version a command returned. */
-async function untilProjected(base: string, latestVersion: Map<string, number>): Promise<number> {
+async function untilProjected(base: string, latestVersion: Map<string, number>, auth: Record<string, string>): Promise<number> {
   const started = performance.now();
   for (const [id, version] of latestVersion) {
     for (;;) {
-      const read = await fetch(`${base}/pharmacies/${id}`, { headers: { 'x-min-version': String(version) } });
+      const read = await fetch(`${base}/pharmacies/${id}`, { headers: { 'x-min-version': String(version), ...auth } });
       if (((await read.json()) as { version: number }).version >= version) break;
+      // Far behind (more than MAX_VERSIONS_AHEAD), the read does not wait: poll gently.
+      await new Promise((resolve) => setTimeout(resolve, 20));
       if (performance.now() - started > 300_000) throw new Error('the projector did not catch up in 5 minutes');
     }
   }
@@ -174,7 +176,7 @@ async function main() {
         } as autocannon.Request,
       ],
     });
-    const drainSeconds = await untilProjected(base, latestVersion);
+    const drainSeconds = await untilProjected(base, latestVersion, asAdmin);
     const lag = await projectionLag(base, ids, asAdmin);
 
     // "Where is this medicine cheapest near me", from the cache, then from the store every time.

@@ -52,8 +52,34 @@ function render<D extends ReadDocument>(view: DocumentView<D>, document: D, now:
 }
 
 /**
+ * How far ahead of the document a reader may ask `X-Min-Version` to wait. A command answers
+ * with the version it wrote, so a writer reading its own write asks for at most a few
+ * versions past what the projection shows; a version far past that will not come in 2 s.
+ */
+export const MAX_VERSIONS_AHEAD = 10;
+
+/**
+ * Whether to honour `X-Min-Version` (a wait of up to 2 s past the cache): only for a caller
+ * with a valid access token (only commands produce the versions worth waiting for, and a
+ * command needs a token), and only a few versions ahead. Anyone else gets the cached read,
+ * so an anonymous caller cannot hold requests open nor send every read to the store.
+ * The token is verified only when the document lags: the usual read costs nothing more.
+ */
+async function mayWaitFor(services: Services, request: HttpRequest, current: number, minVersion: number): Promise<boolean> {
+  if (minVersion <= current || minVersion - current > MAX_VERSIONS_AHEAD) return false;
+  if (!request.headers.has('authorization')) return false;
+  try {
+    await authenticate(request, services);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * One document by id: cache-aside with stale fallback, `X-Min-Version` to wait for a
- * version a command returned, an ETag of the version (and variant), and 304s.
+ * version a command returned (bounded: see mayWaitFor), an ETag of the version (and
+ * variant), and 304s.
  */
 export async function documentResponse<D extends ReadDocument>(
   services: Services,
@@ -65,7 +91,7 @@ export async function documentResponse<D extends ReadDocument>(
   const minVersion = header === null ? undefined : validate(minVersionSchema, header, 'query');
   const load = async () => (await services.readStore.container<D>(view.container).get(id))?.document;
   let { value: document, cache } = await readThrough(services, view.cacheKey(id), load);
-  if (minVersion !== undefined && (document?.version ?? 0) < minVersion) {
+  if (minVersion !== undefined && (await mayWaitFor(services, request, document?.version ?? 0, minVersion))) {
     const caughtUp = await waitForVersion(services, load, minVersion);
     if (caughtUp) {
       document = caughtUp;

@@ -47,7 +47,7 @@ describe('X-Min-Version', () => {
   it('gives up after about 2 s and answers what is there', async () => {
     const { body } = await invoke(app.handler('registerPharmacy'), { method: 'POST', path: 'pharmacies', body: pharmacyBody() });
     const started = performance.now();
-    const read = await invoke(app.handler('getPharmacy'), { params: { id: body.id }, headers: { 'x-min-version': '99' } });
+    const read = await invoke(app.handler('getPharmacy'), { params: { id: body.id }, headers: { 'x-min-version': '5' } });
     const waited = performance.now() - started;
     assert.equal(read.status, 200);
     assert.equal(read.body.version, 1);
