@@ -128,11 +128,13 @@ async function decideAndAppend<Body, Command, Event extends DomainEvent, State, 
   const id = idOf(spec, run);
   const streamId = spec.streamId(id);
   const { state, version, sinceSnapshot } = await loadAggregate(eventStore, spec.decider, spec.snapshots, streamId);
-  if (!spec.identity && version === 0) throw new NotFound(`no such resource: ${id}`);
+  // Who may first, then whether it exists: a 404 before a 403 would tell a caller which ids
+  // (another person's account, another pharmacy's offer) exist. Policies see the initial state.
   if (spec.authorize && run.principal !== 'system') {
     if (!run.principal) throw new Unauthorized('send an access token: Authorization: Bearer <token>', undefined);
     spec.authorize(run.principal, { id, body: run.body, state });
   }
+  if (!spec.identity && version === 0) throw new NotFound(`no such resource: ${id}`);
   checkIfMatch(run.ifMatch, version);
 
   const facts = (spec.facts ? await spec.facts(services, run.body, id) : undefined) as Facts;
