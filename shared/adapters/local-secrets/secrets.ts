@@ -37,7 +37,7 @@ export function localSecrets(file: string): Secrets {
     masterKey: randomBytes(32).toString('base64'),
     indexKey: randomBytes(32).toString('base64'),
   };
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   writeFileSync(file, JSON.stringify(made, null, 2), { mode: 0o600, flag: 'wx' });
   return fromFile(made);
 }

@@ -1,8 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { DataKeyStore } from '../../kernel/ports';
 import { newDataKey, unwrapKey, wrapKey } from '../key-wrapping';
+import { preparePrivateDatabaseFile } from './private-file';
 
 /**
  * Data keys in their own SQLite file, never beside the events. Each key is wrapped with
@@ -25,7 +24,7 @@ export class SqliteDataKeyStore implements DataKeyStore {
   }
 
   static open(file: string, masterKey: Buffer): SqliteDataKeyStore {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    preparePrivateDatabaseFile(file);
     const db = new Database(file);
     db.pragma('journal_mode = DELETE');
     db.pragma('secure_delete = ON');

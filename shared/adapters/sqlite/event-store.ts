@@ -1,7 +1,8 @@
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConcurrencyConflict, IdempotencyKeyReused, ReservationTaken } from '../../kernel/errors';
+import { preparePrivateDatabaseFile } from './private-file';
 import type {
   AppendOptions,
   EventStore,
@@ -103,7 +104,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   static open(file: string): SqliteEventStore {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    preparePrivateDatabaseFile(file);
     const db = new Database(file);
     // WAL keeps readers off the writer's back; NORMAL sync survives a process crash
     // (a power cut may lose the last commits, acceptable for the embedded profile).
