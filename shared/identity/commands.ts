@@ -3,6 +3,7 @@ import type { HttpHandler, HttpRequest, InvocationContext } from '@azure/functio
 import Joi from 'joi';
 import { authenticate, publicJwks, type Principal } from '../kernel/auth';
 import { clientAddressOf } from '../kernel/client-address';
+import { triedBasicAuthentication, withOAuthErrors } from './oauth-errors';
 import { adminOnly } from '../kernel/policies';
 import { commandHandler, loadAggregate, metadataOf, runCommand, type CommandSpec, type SnapshotPolicy } from '../kernel/command';
 import { ConcurrencyConflict, Forbidden, NotFound, OAuthError, TooManyRequests, Unauthorized, UnsupportedMediaType } from '../kernel/errors';
@@ -151,6 +152,8 @@ const eraseSpec: CommandSpec<undefined, UserCommand, UserEvent, User, { emailInd
   },
   toCommand: ({ id, now }) => ({ type: 'EraseUser', userId: id, now }),
   releases: (events, facts) => (events.some((event) => event.type === 'UserErased') && facts.emailIndex ? [{ scope: 'email', value: facts.emailIndex }] : []),
+  // The person's idempotency records (their registration's included) go in the same transaction.
+  erases: (events) => events.flatMap((event) => (event.type === 'UserErased' ? [event.data.userId] : [])),
 };
 
 const refreshSessionSpec: SessionSpec<{ presentedHash: string; newHash: string; expiresAt: Date; subjectActive: boolean }> = {
@@ -169,16 +172,20 @@ const revokeSessionSpec: SessionSpec<{ presentedHash: string }> = {
   toCommand: ({ body, now }) => ({ type: 'RevokeSession', presentedHash: body.presentedHash, now }),
 };
 
+/** A public client (a first-party app) names itself (RFC 6749 §3.2.1), as OAuth libraries do; nothing is granted by it. */
+const publicClientId = Joi.string().max(100);
 const passwordGrant = Joi.object({
   grant_type: Joi.string().valid('password').required(),
   username: Joi.string().max(254).required(),
   password: Joi.string().max(256).required(),
   scope: Joi.string().max(500),
+  client_id: publicClientId,
 });
 const refreshGrant = Joi.object({
   grant_type: Joi.string().valid('refresh_token').required(),
   refresh_token: Joi.string().max(200).required(),
   scope: Joi.string().max(500),
+  client_id: publicClientId,
 });
 const clientGrant = Joi.object({
   grant_type: Joi.string().valid('client_credentials').required(),
@@ -190,6 +197,9 @@ const grantType = Joi.object({ grant_type: Joi.string().max(100).required() }).u
 const revokeSchema = Joi.object({
   token: Joi.string().max(4096).required(),
   token_type_hint: Joi.string().valid('access_token', 'refresh_token'),
+  // Libraries send their client's credentials; revoking needs none (the token is the proof).
+  client_id: publicClientId,
+  client_secret: Joi.string().max(200),
 });
 
 /** OAuth endpoints take form-encoded bodies (RFC 6749) and, for convenience, JSON objects. */
@@ -200,7 +210,16 @@ async function readForm(request: HttpRequest): Promise<Record<string, unknown>> 
     throw new UnsupportedMediaType('send application/x-www-form-urlencoded or application/json');
   }
   const body = await readBodyText(request);
-  if (form) return Object.fromEntries(new URLSearchParams(body));
+  if (form) {
+    const fields: Record<string, string> = {};
+    for (const [name, value] of new URLSearchParams(body)) {
+      // RFC 6749 §3.1: a parameter sent without a value is omitted, and none may be sent twice.
+      if (value === '') continue;
+      if (name in fields) throw new OAuthError(400, 'invalid_request', `${name.slice(0, 40)} is sent more than once`);
+      fields[name] = value;
+    }
+    return fields;
+  }
   try {
     const parsed = JSON.parse(body);
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed;
@@ -323,14 +342,26 @@ async function refreshLogin(services: Services, request: HttpRequest, context: I
   return grantTokens(services, user, next.token);
 }
 
-/** Partner credentials from HTTP Basic (RFC 6749 §2.3.1) or the form. */
+/**
+ * Partner credentials from HTTP Basic (RFC 6749 §2.3.1: each part form-encoded, then
+ * base64) or the form, never both. Basic credentials that do not decode (no colon, a
+ * malformed %-escape) are wrong credentials: the caller then gets invalid_client and a
+ * counted failure, as for a wrong secret.
+ */
 function clientCredentials(request: HttpRequest, form: { client_id?: string; client_secret?: string }) {
-  const basic = /^Basic ([A-Za-z0-9+/=]+)$/.exec(request.headers.get('authorization') ?? '');
-  if (basic) {
-    const [id, secret] = Buffer.from(basic[1], 'base64').toString('utf8').split(':');
-    return { id: decodeURIComponent(id ?? ''), secret: decodeURIComponent(secret ?? '') };
+  if (!triedBasicAuthentication(request)) return { id: form.client_id ?? '', secret: form.client_secret ?? '' };
+  if (form.client_secret !== undefined) throw new OAuthError(400, 'invalid_request', 'authenticate the client one way: HTTP Basic or client_secret in the body');
+  const wrong = { id: '', secret: '' };
+  const basic = /^Basic +([A-Za-z0-9+/]+={0,2})$/i.exec(request.headers.get('authorization')!.trim());
+  const decoded = basic ? Buffer.from(basic[1], 'base64').toString('utf8') : '';
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return wrong;
+  const formDecode = (part: string) => decodeURIComponent(part.replace(/\+/g, ' '));
+  try {
+    return { id: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
+  } catch {
+    return wrong;
   }
-  return { id: form.client_id ?? '', secret: form.client_secret ?? '' };
 }
 
 async function clientLogin(services: Services, request: HttpRequest, form: Record<string, unknown>) {
@@ -461,7 +492,8 @@ export function identityHandlers(
       return jsonResponse(201, { clientId: result.body.id, clientSecret: secret, version: result.body.version }, { 'cache-control': 'no-store' });
     }),
 
-    token: withProblemDetails(async (request, context) => {
+    /** RFC 6749: errors as `application/json` `{ error, error_description }` (see withOAuthErrors). */
+    token: withOAuthErrors(async (request, context) => {
       const s = await services();
       const form = await readForm(request);
       const { grant_type: grant } = validateGrant(grantType, form);
@@ -472,9 +504,9 @@ export function identityHandlers(
     }),
 
     /** RFC 7009: always 200, whether the token was current, rotated, unknown or an access token. */
-    revoke: withProblemDetails(async (request, context) => {
+    revoke: withOAuthErrors(async (request, context) => {
       const s = await services();
-      const { token } = validate(revokeSchema, await readForm(request), 'body');
+      const { token } = validateGrant(revokeSchema, await readForm(request));
       const refresh = parseRefreshToken(token);
       if (refresh) {
         await runCommand(s, revokeSessionSpec, { id: refresh.familyId, body: { presentedHash: refresh.hash }, metadata: metadataOf(request, context), context }).catch(

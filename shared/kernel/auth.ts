@@ -57,9 +57,10 @@ function verificationKey(services: Services, kid: string): Promise<KeyLike | und
  */
 export async function authenticate(request: HttpRequest, services: Services): Promise<Principal> {
   const header = request.headers.get('authorization');
-  if (!header) throw new Unauthorized('send an access token: Authorization: Bearer <token>', undefined);
-  const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(header.trim());
-  if (!match) throw new Unauthorized('the Authorization header is not a bearer token', 'invalid_request');
+  // No bearer credentials (none, or another scheme): a bare challenge; a bearer token that is no JWT: invalid_token.
+  if (!header || !/^Bearer(\s|$)/i.test(header.trim())) throw new Unauthorized('send an access token: Authorization: Bearer <token>', null);
+  const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i.exec(header.trim());
+  if (!match) throw new Unauthorized('the access token is not valid');
   const { jwtVerify, errors } = await loadJose();
   try {
     const { payload } = await jwtVerify(

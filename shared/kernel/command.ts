@@ -1,10 +1,11 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { HttpHandler, HttpRequest, InvocationContext } from '@azure/functions';
 import Joi from 'joi';
 import { fold, type Decider, type DomainEvent } from './decider';
 import { authenticate, type Principal } from './auth';
-import { DomainError, IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed, Unauthorized } from './errors';
+import { DomainError, IdempotencyKeyReused, NotFound, PreconditionFailed, Unauthorized } from './errors';
 import { expectNoBody, jsonResponse, readJsonBody, traceIdOf, traceparentOf, validate, versionOfEtag, withProblemDetails } from './http';
+import { idempotencyOf, idempotencyRecord, sameFingerprint, type IdempotentRequest } from './idempotency';
 import type { EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, Snapshot, StoredEvent } from './ports';
 import type { Policy } from './policies';
 import type { ServiceProvider, Services } from './services';
@@ -12,7 +13,7 @@ import { METRICS } from './telemetry';
 
 /** Ids are UUIDs: v4 (made here), v5 (derived, such as an offer's from its pharmacy and product) or v7. */
 export const uuidSchema = Joi.string().guid({ version: ['uuidv4', 'uuidv5', 'uuidv7'] }).lowercase();
-const idempotencyKeySchema = Joi.string().pattern(/^[\x21-\x7e]{1,128}$/);
+export { idempotencyOf };
 
 export interface CommandInput<Body, Facts> {
   id: string;
@@ -50,6 +51,8 @@ export interface CommandSpec<Body, Command, Event extends DomainEvent, State, Fa
   releases?(events: Event[], facts: Facts): Reservation[];
   /** Secondary index entries for the stream (offers by product), written in the append's transaction. */
   indexes?(events: Event[]): IndexEntry[];
+  /** People the new events erase: their idempotency records are deleted in the append's transaction. */
+  erases?(events: Event[]): string[];
   snapshots: SnapshotPolicy;
 }
 
@@ -69,7 +72,7 @@ export interface CommandRun<Body> {
   principal?: Principal | 'system';
   body: Body;
   ifMatch?: string | null;
-  idempotency?: { key: string; requestHash: string };
+  idempotency?: IdempotentRequest;
   metadata: EventMetadata;
   context: InvocationContext;
   /**
@@ -122,7 +125,7 @@ async function decideAndAppend<Body, Command, Event extends DomainEvent, State, 
 ): Promise<CommandResult> {
   const { eventStore, clock } = services;
   if (run.idempotency) {
-    const earlier = await eventStore.findIdempotentResponse(run.idempotency.key);
+    const earlier = await eventStore.findIdempotentResponse(run.idempotency.key, clock.now());
     if (earlier) return replay(earlier, run.idempotency.requestHash);
   }
   const id = idOf(spec, run);
@@ -131,7 +134,7 @@ async function decideAndAppend<Body, Command, Event extends DomainEvent, State, 
   // Who may first, then whether it exists: a 404 before a 403 would tell a caller which ids
   // (another person's account, another pharmacy's offer) exist. Policies see the initial state.
   if (spec.authorize && run.principal !== 'system') {
-    if (!run.principal) throw new Unauthorized('send an access token: Authorization: Bearer <token>', undefined);
+    if (!run.principal) throw new Unauthorized('send an access token: Authorization: Bearer <token>', null);
     spec.authorize(run.principal, { id, body: run.body, state });
   }
   if (!spec.identity && version === 0) throw new NotFound(`no such resource: ${id}`);
@@ -156,12 +159,14 @@ async function decideAndAppend<Body, Command, Event extends DomainEvent, State, 
       reservations: spec.reservations?.(events, facts) ?? [],
       releases: spec.releases?.(events, facts) ?? [],
       indexes: spec.indexes?.(events) ?? [],
-      idempotency: run.idempotency && { ...run.idempotency, status: result.status, body: result.body, headers: result.headers },
+      // An anonymous command's record belongs to the account it made (a registration), so that account's erasure removes it.
+      idempotency: run.idempotency && idempotencyRecord(services, run.idempotency, { ...result, subject: created ? id : undefined }),
+      erasedSubjects: spec.erases?.(events) ?? [],
     });
   } catch (error) {
     // A concurrent retry with the same key won the race: answer what it answered.
     if (error instanceof IdempotencyKeyReused && run.idempotency) {
-      const earlier = await eventStore.findIdempotentResponse(run.idempotency.key);
+      const earlier = await eventStore.findIdempotentResponse(run.idempotency.key, clock.now());
       if (earlier) return replay(earlier, run.idempotency.requestHash);
     }
     throw error;
@@ -198,7 +203,7 @@ export function commandHandler<Body, Command, Event extends DomainEvent, State, 
       principal,
       ifMatch: request.headers.get('if-match'),
       // Keys are per caller: two partners may both send "order-1".
-      idempotency: idempotencyOf(request, `${spec.name}:${principal?.subject ?? 'anonymous'}`, body),
+      idempotency: idempotencyOf(s, request, `${spec.name}:${principal?.subject ?? 'anonymous'}`, body, principal?.subject),
       metadata: metadataOf(request, context, principal?.subject),
       context,
     });
@@ -274,23 +279,8 @@ export function metadataCausedBy(event: StoredEvent, actor: string): EventMetada
   };
 }
 
-export function idempotencyOf(request: HttpRequest, scope: string, body: unknown) {
-  if (request.method !== 'POST') return undefined;
-  const key = request.headers.get('idempotency-key');
-  if (key === null) return undefined;
-  if (idempotencyKeySchema.validate(key).error) {
-    throw new InvalidInput('the Idempotency-Key header is not valid', [
-      { field: 'Idempotency-Key', message: 'use 1 to 128 visible ASCII characters' },
-    ]);
-  }
-  const requestHash = createHash('sha256')
-    .update(`${request.method} ${new URL(request.url).pathname}\n${JSON.stringify(body ?? null)}`)
-    .digest('base64url');
-  return { key: `${scope}:${key}`, requestHash };
-}
-
 function replay(earlier: IdempotentResponse, requestHash: string): CommandResult {
-  if (earlier.requestHash !== requestHash) {
+  if (!sameFingerprint(earlier.requestHash, requestHash)) {
     throw new IdempotencyKeyReused('this Idempotency-Key was used with another request');
   }
   return { status: earlier.status, body: earlier.body as CommandResult['body'], headers: earlier.headers, replayed: true };

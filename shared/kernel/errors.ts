@@ -94,11 +94,14 @@ export class ServiceUnavailable extends DomainError {
   }
 }
 
-/** No valid credentials: a missing, malformed, expired or forged token. */
+/**
+ * No valid credentials: a missing, malformed, expired or forged token. `error: null` is a
+ * request that sent no bearer token at all: the challenge then names no error (RFC 6750 §3.1).
+ */
 export class Unauthorized extends DomainError {
   readonly status = 401;
   readonly title = 'Unauthorized';
-  constructor(detail: string, error: 'invalid_request' | 'invalid_token' | undefined = 'invalid_token') {
+  constructor(detail: string, error: 'invalid_request' | 'invalid_token' | null = 'invalid_token') {
     super(detail);
     this.headers = { 'www-authenticate': error ? `Bearer realm="farmacias", error="${error}"` : 'Bearer realm="farmacias"' };
   }

@@ -40,6 +40,11 @@ export interface IdempotentResponse {
   status: number;
   body: unknown;
   headers: Record<string, string>;
+  /** The person whose request it answered (see kernel/idempotency.ts): their erasure deletes it. */
+  subject?: string;
+  createdAt: Date;
+  /** From then on the record is never replayed (the key counts as new) and may be purged. */
+  expiresAt: Date;
 }
 
 /** A secondary index entry of the write side: the stream is listed under (name, key). */
@@ -54,6 +59,8 @@ export interface AppendOptions {
   releases?: Reservation[];
   indexes?: IndexEntry[];
   idempotency?: IdempotentResponse;
+  /** Subjects being erased: their idempotency records are deleted in the same transaction. */
+  erasedSubjects?: string[];
 }
 
 /** A part of a stream: the events after a version, at most `limit` of them. */
@@ -79,9 +86,15 @@ export interface EventStore {
    * IdempotencyKeyReused when the key was stored meanwhile.
    */
   append(streamId: string, expectedVersion: number, events: NewEvent[], options?: AppendOptions): Promise<StoredEvent[]>;
-  findIdempotentResponse(key: string): Promise<IdempotentResponse | undefined>;
-  /** Stores an answer that no single append carries (a batch's); IdempotencyKeyReused if the key is taken. */
+  /** The record of a key, unless it expired by `now` (an expired one is as good as none). */
+  findIdempotentResponse(key: string, now: Date): Promise<IdempotentResponse | undefined>;
+  /**
+   * Stores an answer that no single append carries (a batch's); IdempotencyKeyReused if
+   * the key is taken by a record not expired at the new one's `createdAt` (an expired one is replaced).
+   */
   saveIdempotentResponse(response: IdempotentResponse): Promise<void>;
+  /** Deletes the idempotency records expired at `now`; returns how many. */
+  purgeIdempotentResponses(now: Date): Promise<number>;
   /** The stream holding a reserved value (the account of an e-mail's blind index). */
   findReservation(scope: string, value: string): Promise<string | undefined>;
   /** The streams listed under an index key, committed with their appends (so never behind them). */

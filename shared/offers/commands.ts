@@ -13,6 +13,7 @@ import {
 } from '../kernel/command';
 import { authenticate } from '../kernel/auth';
 import { DomainError, IdempotencyKeyReused } from '../kernel/errors';
+import { idempotencyRecord, sameFingerprint } from '../kernel/idempotency';
 import { pharmacyStaff } from '../kernel/policies';
 import { jsonResponse, MAX_BATCH_BODY_BYTES, readJsonBody, validate, withProblemDetails } from '../kernel/http';
 import type { StoredEvent } from '../kernel/ports';
@@ -138,10 +139,10 @@ function publishBatchHandler(services: ServiceProvider): HttpHandler {
     const s = await services();
     const principal = await authenticate(request, s);
     const { items } = validate(batchSchema, await readJsonBody(request, MAX_BATCH_BODY_BYTES), 'body');
-    const idempotency = idempotencyOf(request, `publishOfferBatch:${principal.subject}`, { items });
+    const idempotency = idempotencyOf(s, request, `publishOfferBatch:${principal.subject}`, { items }, principal.subject);
     if (idempotency) {
-      const earlier = await s.eventStore.findIdempotentResponse(idempotency.key);
-      if (earlier && earlier.requestHash !== idempotency.requestHash) {
+      const earlier = await s.eventStore.findIdempotentResponse(idempotency.key, s.clock.now());
+      if (earlier && !sameFingerprint(earlier.requestHash, idempotency.requestHash)) {
         throw new IdempotencyKeyReused('this Idempotency-Key was used with another request');
       }
       if (earlier) return jsonResponse(earlier.status, earlier.body, { 'idempotent-replayed': 'true' });
@@ -179,7 +180,7 @@ function publishBatchHandler(services: ServiceProvider): HttpHandler {
     }
     const body = { results };
     // A concurrent retry may have stored the same answer first; its items were no-ops for us.
-    if (idempotency) await s.eventStore.saveIdempotentResponse({ ...idempotency, status: 200, body, headers: {} }).catch(() => {});
+    if (idempotency) await s.eventStore.saveIdempotentResponse(idempotencyRecord(s, idempotency, { status: 200, body, headers: {} })).catch(() => {});
     return jsonResponse(200, body);
   });
 }

@@ -2,13 +2,28 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ConcurrencyConflict, IdempotencyKeyReused, ReservationTaken } from '../../shared/kernel/errors';
-import type { EventStore, NewEvent } from '../../shared/kernel/ports';
+import type { EventStore, IdempotentResponse, NewEvent } from '../../shared/kernel/ports';
 
 const event = (type = 'Something', data: object = { n: 1 }): NewEvent => ({
   eventId: randomUUID(),
   type,
   data,
   metadata: { correlationId: 'c-1', actor: 'tester' },
+});
+
+const HOUR = 3_600_000;
+/** The records' clock (the platform's), whole milliseconds as both engines keep them. */
+const NOW = new Date(Math.floor(Date.now() / 1000) * 1000);
+
+const record = (key: string, fields: Partial<IdempotentResponse> = {}): IdempotentResponse => ({
+  key,
+  requestHash: 'h1',
+  status: 201,
+  body: { id: 'x', version: 1 },
+  headers: {},
+  createdAt: NOW,
+  expiresAt: new Date(NOW.getTime() + 24 * HOUR),
+  ...fields,
 });
 
 /** The behaviour every EventStore adapter owes the pipeline. */
@@ -87,22 +102,71 @@ export function eventStoreContract(adapter: string, open: () => Promise<EventSto
     it('stores an idempotent response with the append and refuses the key a second time', async () => {
       const store = await open();
       const key = `test:${randomUUID()}`;
-      const response = { key, requestHash: 'h1', status: 201, body: { id: 'x', version: 1 }, headers: { location: '/x' } };
+      const response = record(key, { status: 201, body: { id: 'x', version: 1 }, headers: { location: '/x' }, subject: 'person-1' });
       await store.append(stream(), 0, [event()], { idempotency: response });
-      assert.deepEqual(await store.findIdempotentResponse(key), response);
+      assert.deepEqual(await store.findIdempotentResponse(key, NOW), response);
       const other = stream();
       await assert.rejects(store.append(other, 0, [event()], { idempotency: response }), IdempotencyKeyReused);
       assert.deepEqual(await store.readStream(other), []);
-      assert.equal(await store.findIdempotentResponse(`test:${randomUUID()}`), undefined);
+      assert.equal(await store.findIdempotentResponse(`test:${randomUUID()}`, NOW), undefined);
     });
 
     it('stores a standalone idempotent response once', async () => {
       const store = await open();
       const key = `batch:${randomUUID()}`;
-      const response = { key, requestHash: 'h', status: 200, body: { results: [] }, headers: {} };
+      const response = record(key, { status: 200, body: { results: [] }, headers: {} });
       await store.saveIdempotentResponse(response);
-      assert.deepEqual(await store.findIdempotentResponse(key), response);
+      assert.deepEqual(await store.findIdempotentResponse(key, NOW), response);
       await assert.rejects(store.saveIdempotentResponse({ ...response, requestHash: 'other' }), IdempotencyKeyReused);
+    });
+
+    it('never answers with an expired idempotency record, and lets its key be used afresh', async () => {
+      const store = await open();
+      const key = `test:${randomUUID()}`;
+      const first = record(key, { createdAt: new Date(NOW.getTime() - 2 * HOUR), expiresAt: new Date(NOW.getTime() - HOUR) });
+      await store.saveIdempotentResponse(first);
+      assert.equal(await store.findIdempotentResponse(key, NOW), undefined, 'expired at NOW');
+      assert.deepEqual(await store.findIdempotentResponse(key, new Date(NOW.getTime() - 90 * 60_000)), first, 'alive before');
+      const again = record(key, { requestHash: 'h2', body: { id: 'y', version: 1 } });
+      await store.append(stream(), 0, [event()], { idempotency: again });
+      assert.deepEqual(await store.findIdempotentResponse(key, NOW), again);
+    });
+
+    it('purges the idempotency records expired at a time, and only those', async () => {
+      const store = await open();
+      const [old, young] = [`test:${randomUUID()}`, `test:${randomUUID()}`];
+      const expiresAt = new Date(NOW.getTime() + 10 * HOUR);
+      await store.saveIdempotentResponse(record(old, { createdAt: NOW, expiresAt }));
+      await store.saveIdempotentResponse(record(young, { createdAt: NOW, expiresAt: new Date(expiresAt.getTime() + 1) }));
+      const purged = await store.purgeIdempotentResponses(expiresAt);
+      assert.ok(purged >= 1, `purged ${purged}`);
+      assert.equal(await store.findIdempotentResponse(old, NOW), undefined);
+      assert.equal((await store.findIdempotentResponse(young, NOW))?.key, young);
+      assert.equal(await store.purgeIdempotentResponses(expiresAt), 0, 'nothing else expired then');
+    });
+
+    it('deletes a person’s idempotency records with the append that erases them, and nobody else’s', async () => {
+      const store = await open();
+      const [person, other] = [randomUUID(), randomUUID()];
+      const keys = [`registerUser:anonymous:${randomUUID()}`, `assignRoles:${person}:${randomUUID()}`, `assignRoles:${other}:${randomUUID()}`];
+      await store.append(stream(), 0, [event()], { idempotency: record(keys[0], { subject: person }) });
+      await store.saveIdempotentResponse(record(keys[1], { subject: person }));
+      await store.saveIdempotentResponse(record(keys[2], { subject: other }));
+      await store.append(stream(), 0, [event('Erased')], { erasedSubjects: [person] });
+      assert.equal(await store.findIdempotentResponse(keys[0], NOW), undefined);
+      assert.equal(await store.findIdempotentResponse(keys[1], NOW), undefined);
+      assert.equal((await store.findIdempotentResponse(keys[2], NOW))?.subject, other);
+    });
+
+    it('keeps a person’s idempotency records when the erasing append is refused', async () => {
+      const store = await open();
+      const person = randomUUID();
+      const key = `assignRoles:${person}:${randomUUID()}`;
+      await store.saveIdempotentResponse(record(key, { subject: person }));
+      const account = stream();
+      await store.append(account, 0, [event()]);
+      await assert.rejects(store.append(account, 0, [event()], { erasedSubjects: [person] }), ConcurrencyConflict);
+      assert.equal((await store.findIdempotentResponse(key, NOW))?.subject, person);
     });
 
     it('keeps every appended event in the outbox until it is marked published', async () => {

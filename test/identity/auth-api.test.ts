@@ -112,7 +112,7 @@ describe('Authentication API', () => {
     const inForm = await token({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret });
     assert.equal(inForm.status, 200);
     const wrong = await token({ grant_type: 'client_credentials', client_id: clientId, client_secret: 'guess' });
-    assert.deepEqual([wrong.status, wrong.body.error], [401, 'invalid_client']);
+    assert.deepEqual([wrong.status, wrong.body.error], [400, 'invalid_client'], 'credentials in the form: 400 (401 and a challenge are for HTTP Basic)');
     const greedy = await token({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope: 'pharmacies:write' });
     assert.equal(greedy.body.error, 'invalid_scope');
   });
@@ -134,7 +134,8 @@ describe('Authentication API', () => {
     const blocked = await token({ grant_type: 'password', username: person(6).email, password: person(6).password });
     assert.equal(blocked.status, 429);
     assert.ok(Number(blocked.headers.get('retry-after')) > 0);
-    assert.match(blocked.headers.get('content-type')!, /problem\+json/);
+    assert.match(blocked.headers.get('content-type')!, /^application\/json/, 'the token endpoint answers in OAuth\'s format (RFC 6749 §5.2)');
+    assert.equal(blocked.body.error, 'temporarily_unavailable');
   });
 
   it('throttles failed logins per client address', async () => {

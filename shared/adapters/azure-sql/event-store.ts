@@ -22,6 +22,7 @@ interface EventRow {
   occurred_at: Date;
 }
 
+const PURGE_SLICE = 5000;
 const EVENT_COLUMNS = 'position, event_id, stream_id, version, type, data, metadata, occurred_at';
 
 function toStoredEvent(row: EventRow): StoredEvent {
@@ -80,6 +81,9 @@ export class AzureSqlEventStore implements EventStore {
         if (options.idempotency) await this.insertIdempotency(transaction, options.idempotency);
         await this.reserve(transaction, streamId, options);
         await this.index(transaction, streamId, options);
+        for (const subject of options.erasedSubjects ?? []) {
+          await this.query('DELETE FROM es.idempotency_keys WHERE subject = @subject', { subject }, transaction);
+        }
         return this.insertEvents(transaction, streamId, expectedVersion, events);
       }),
     );
@@ -112,10 +116,22 @@ export class AzureSqlEventStore implements EventStore {
 
   private async insertIdempotency(transaction: Transaction, record: IdempotentResponse) {
     try {
+      // A record expired by the time this one is made no longer holds its key. Times are the app's clock, as ISO 8601 (style 127).
       await this.query(
-        `INSERT INTO es.idempotency_keys ([key], request_hash, status, body, headers, created_at)
-         VALUES (@key, @requestHash, @status, @body, @headers, SYSUTCDATETIME())`,
-        { key: record.key, requestHash: record.requestHash, status: record.status, body: JSON.stringify(record.body), headers: JSON.stringify(record.headers) },
+        `DECLARE @created DATETIME2(3) = CONVERT(DATETIME2(3), @createdAt, 127);
+         DELETE FROM es.idempotency_keys WHERE [key] = @key AND expires_at <= @created;
+         INSERT INTO es.idempotency_keys ([key], request_hash, status, body, headers, subject, created_at, expires_at)
+         VALUES (@key, @requestHash, @status, @body, @headers, NULLIF(@subject, N''), @created, CONVERT(DATETIME2(3), @expiresAt, 127))`,
+        {
+          key: record.key,
+          requestHash: record.requestHash,
+          status: record.status,
+          body: JSON.stringify(record.body),
+          headers: JSON.stringify(record.headers),
+          subject: record.subject ?? '',
+          createdAt: record.createdAt.toISOString(),
+          expiresAt: record.expiresAt.toISOString(),
+        },
         transaction,
       );
     } catch (error) {
@@ -193,12 +209,48 @@ export class AzureSqlEventStore implements EventStore {
     }
   }
 
-  async findIdempotentResponse(key: string): Promise<IdempotentResponse | undefined> {
-    const [row] = await this.query<{ key: string; request_hash: string; status: number; body: string; headers: string }>(
-      'SELECT [key], request_hash, status, body, headers FROM es.idempotency_keys WHERE [key] = @key',
-      { key },
+  async findIdempotentResponse(key: string, now: Date): Promise<IdempotentResponse | undefined> {
+    // Expired: as if never stored, even before the purge deletes it.
+    const [row] = await this.query<{
+      key: string;
+      request_hash: string;
+      status: number;
+      body: string;
+      headers: string;
+      subject: string | null;
+      created_at: Date;
+      expires_at: Date;
+    }>(
+      `SELECT [key], request_hash, status, body, headers, subject, created_at, expires_at FROM es.idempotency_keys
+       WHERE [key] = @key AND expires_at > CONVERT(DATETIME2(3), @now, 127)`,
+      { key, now: now.toISOString() },
     );
-    return row && { key: row.key, requestHash: row.request_hash, status: row.status, body: JSON.parse(row.body), headers: JSON.parse(row.headers) };
+    return (
+      row && {
+        key: row.key,
+        requestHash: row.request_hash,
+        status: row.status,
+        body: JSON.parse(row.body),
+        headers: JSON.parse(row.headers),
+        ...(row.subject === null ? {} : { subject: row.subject }),
+        createdAt: row.created_at,
+        expiresAt: row.expires_at,
+      }
+    );
+  }
+
+  /** In slices, so a large backlog never holds one long lock on the table. */
+  async purgeIdempotentResponses(now: Date): Promise<number> {
+    let purged = 0;
+    for (;;) {
+      const [row] = await this.query<{ deleted: number }>(
+        `DELETE TOP (@slice) FROM es.idempotency_keys WHERE expires_at <= CONVERT(DATETIME2(3), @now, 127);
+         SELECT @@ROWCOUNT AS deleted;`,
+        { slice: PURGE_SLICE, now: now.toISOString() },
+      );
+      purged += row?.deleted ?? 0;
+      if ((row?.deleted ?? 0) < PURGE_SLICE) return purged;
+    }
   }
 
   async saveIdempotentResponse(response: IdempotentResponse): Promise<void> {

@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface LocalCosmos {
@@ -7,19 +8,72 @@ export interface LocalCosmos {
   stop(): Promise<void>;
 }
 
+/** How far a request's `x-ms-date` may be from now, as Cosmos DB allows (15 minutes). */
+const MAX_CLOCK_SKEW_MS = 15 * 60_000;
+
+/**
+ * The resource a request names, as the Cosmos DB REST API signs it: a path ending with an
+ * id (`dbs/db/colls/c/docs/d`) is that resource, of the type before it; a path ending with a
+ * type (`dbs/db/colls/c/docs`, a feed or a create) is that type, under its parent.
+ */
+function resourceOf(url: string): { type: string; id: string } {
+  const segments = new URL(url, 'http://local').pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  if (segments.length === 0) return { type: '', id: '' };
+  if (segments.length % 2 === 0) return { type: segments[segments.length - 2], id: segments.join('/') };
+  return { type: segments[segments.length - 1], id: segments.slice(0, -1).join('/') };
+}
+
+/**
+ * Whether a request carries a master-key signature made with `key` (HMAC-SHA256 over the
+ * verb, resource type, resource id and date) and a date within the allowed skew.
+ */
+export function signedWith(key: string, request: IncomingMessage, now = Date.now()): boolean {
+  const date = request.headers['x-ms-date'];
+  const authorization = request.headers.authorization;
+  if (typeof date !== 'string' || typeof authorization !== 'string') return false;
+  const when = Date.parse(date);
+  if (Number.isNaN(when) || Math.abs(now - when) > MAX_CLOCK_SKEW_MS) return false;
+  // `type=master&ver=1.0&sig=<base64>`, URI-encoded once; the signature's `+` stays a `+`.
+  let token: Map<string, string>;
+  try {
+    token = new Map(decodeURIComponent(authorization).split('&').map((part) => [part.slice(0, part.indexOf('=')), part.slice(part.indexOf('=') + 1)]));
+  } catch {
+    return false;
+  }
+  if (token.get('type') !== 'master' || token.get('ver') !== '1.0') return false;
+  const { type, id } = resourceOf(request.url ?? '/');
+  const text = `${(request.method ?? '').toLowerCase()}\n${type.toLowerCase()}\n${id}\n${date.toLowerCase()}\n\n`;
+  const expected = createHmac('sha256', Buffer.from(key, 'base64')).update(text).digest();
+  const given = Buffer.from(token.get('sig') ?? '', 'base64');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
 /**
  * The Cosmos DB protocol server the local profile reads from: in-process, memory only,
- * plain HTTP on loopback (so no TLS check is ever turned off), on a free port.
+ * plain HTTP on loopback (so no TLS check is ever turned off), on a free port. It answers
+ * only requests signed with a key made at random for this start, which only this process
+ * knows: another local user or a web page cannot read or change the read models.
  */
 export async function startLocalCosmos(): Promise<LocalCosmos> {
   const { createHttpServer } = await import('@vercel/cosmosdb-server');
+  const key = randomBytes(64).toString('base64');
   const server = createHttpServer({ keepAlive: true } as Parameters<typeof createHttpServer>[0]);
+  const serve = server.listeners('request') as RequestListener[];
+  server.removeAllListeners('request');
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (signedWith(key, request)) {
+      for (const listener of serve) listener(request, response);
+      return;
+    }
+    request.resume();
+    response.writeHead(401, { 'content-type': 'application/json', connection: 'keep-alive' });
+    response.end(JSON.stringify({ code: 'Unauthorized', message: 'the request is not signed with this server’s key' }));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    // The local server accepts any key; a random one keeps real keys out of the code.
-    key: randomBytes(64).toString('base64'),
+    key,
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -25,6 +25,17 @@ interface EventRow {
   occurred_at: string;
 }
 
+interface IdempotencyRow {
+  key: string;
+  request_hash: string;
+  status: number;
+  body: string;
+  headers: string;
+  subject: string | null;
+  created_at: string;
+  expires_at: string;
+}
+
 const MIGRATIONS_DIR = join(projectRoot(), 'shared', 'adapters', 'sqlite', 'migrations');
 
 function toStoredEvent(row: EventRow): StoredEvent {
@@ -92,9 +103,12 @@ export class SqliteEventStore implements EventStore {
       index: db.prepare('INSERT OR IGNORE INTO stream_index (name, key, stream_id) VALUES (?, ?, ?)'),
       readIndex: db.prepare('SELECT stream_id FROM stream_index WHERE name = ? AND key = ? ORDER BY stream_id').pluck(),
       insertIdempotency: db.prepare(
-        `INSERT INTO idempotency_keys (key, request_hash, status, body, headers, created_at)
-         VALUES (@key, @requestHash, @status, @body, @headers, @createdAt)`,
+        `INSERT INTO idempotency_keys (key, request_hash, status, body, headers, subject, created_at, expires_at)
+         VALUES (@key, @requestHash, @status, @body, @headers, @subject, @createdAt, @expiresAt)`,
       ),
+      replaceExpiredIdempotency: db.prepare('DELETE FROM idempotency_keys WHERE key = ? AND expires_at <= ?'),
+      forgetIdempotencyOf: db.prepare('DELETE FROM idempotency_keys WHERE subject = ?'),
+      purgeIdempotency: db.prepare('DELETE FROM idempotency_keys WHERE expires_at <= ?'),
       pendingOutbox: db.prepare(
         `SELECT e.* FROM outbox o JOIN events e ON e.event_id = o.event_id
          WHERE o.enqueued_ms <= ? ORDER BY o.position LIMIT ?`,
@@ -157,6 +171,7 @@ export class SqliteEventStore implements EventStore {
       this.reserve(streamId, options);
       for (const { scope, value } of options.releases ?? []) this.statements.release.run(scope, value, streamId);
       for (const { name, key } of options.indexes ?? []) this.statements.index.run(name, key, streamId);
+      for (const subject of options.erasedSubjects ?? []) this.statements.forgetIdempotencyOf.run(subject);
       const occurredAt = new Date().toISOString();
       const now = Date.now();
       return events.map((event, index) => {
@@ -199,6 +214,8 @@ export class SqliteEventStore implements EventStore {
 
   private storeIdempotency(record: IdempotentResponse | undefined) {
     if (!record) return;
+    // A record expired by the time this one is made no longer holds its key.
+    this.statements.replaceExpiredIdempotency.run(record.key, record.createdAt.toISOString());
     if (this.statements.findIdempotency.get(record.key)) {
       throw new IdempotencyKeyReused('this Idempotency-Key was used meanwhile');
     }
@@ -208,22 +225,30 @@ export class SqliteEventStore implements EventStore {
       status: record.status,
       body: JSON.stringify(record.body),
       headers: JSON.stringify(record.headers),
-      createdAt: new Date().toISOString(),
+      subject: record.subject ?? null,
+      createdAt: record.createdAt.toISOString(),
+      expiresAt: record.expiresAt.toISOString(),
     });
   }
 
-  async findIdempotentResponse(key: string): Promise<IdempotentResponse | undefined> {
-    const row = this.statements.findIdempotency.get(key) as
-      | { key: string; request_hash: string; status: number; body: string; headers: string }
-      | undefined;
-    if (!row) return undefined;
+  async findIdempotentResponse(key: string, now: Date): Promise<IdempotentResponse | undefined> {
+    const row = this.statements.findIdempotency.get(key) as IdempotencyRow | undefined;
+    // Expired: as if never stored, even before the purge deletes it.
+    if (!row || row.expires_at <= now.toISOString()) return undefined;
     return {
       key: row.key,
       requestHash: row.request_hash,
       status: row.status,
       body: JSON.parse(row.body),
       headers: JSON.parse(row.headers),
+      ...(row.subject === null ? {} : { subject: row.subject }),
+      createdAt: new Date(row.created_at),
+      expiresAt: new Date(row.expires_at),
     };
+  }
+
+  async purgeIdempotentResponses(now: Date): Promise<number> {
+    return this.statements.purgeIdempotency.run(now.toISOString()).changes;
   }
 
   async pendingOutbox(olderThanMs: number, limit: number): Promise<StoredEvent[]> {

@@ -1,0 +1,108 @@
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import type { HttpRequest } from '@azure/functions';
+import Joi from 'joi';
+import { InvalidInput } from './errors';
+import type { IdempotentResponse, Secrets } from './ports';
+import type { Services } from './services';
+
+/**
+ * Idempotency records: the first answer to a POST with an `Idempotency-Key`, replayed to
+ * retries with the same key and the same request. What a record holds and for how long:
+ * - the request only as a fingerprint: HMAC-SHA-256 under a key derived (HKDF) from the
+ *   blind-index key, over the method, the path and the canonical JSON of the body, so a
+ *   database copy alone cannot test guesses of a password against it;
+ * - the answer (`{ id, version }`, a batch's per-item outcomes), never a token or a secret:
+ *   the token, revocation and client-registration routes take no Idempotency-Key;
+ * - the person it belongs to (the caller, or the account an anonymous registration made),
+ *   so erasing that person deletes it in the erasure's transaction;
+ * - an expiry, IDEMPOTENCY_RECORD_TTL_MS after it was made: an expired record is never
+ *   replayed (its key counts as new) and the purge timer deletes it.
+ */
+export const IDEMPOTENCY_RECORD_TTL_MS = 24 * 60 * 60 * 1000;
+
+const keySchema = Joi.string().pattern(/^[\x21-\x7e]{1,128}$/);
+/** HKDF's info label: this key is for fingerprints only, unrelated to the e-mail index it comes from. */
+const FINGERPRINT_KEY_INFO = 'farmacias/idempotency-request-fingerprint/v1';
+const derivedKeys = new WeakMap<Buffer, Buffer>();
+
+/** The fingerprint key, derived once per index key. */
+export function fingerprintKey(secrets: Pick<Secrets, 'indexKey'>): Buffer {
+  let key = derivedKeys.get(secrets.indexKey);
+  if (!key) {
+    key = Buffer.from(hkdfSync('sha256', secrets.indexKey, Buffer.alloc(0), FINGERPRINT_KEY_INFO, 32));
+    derivedKeys.set(secrets.indexKey, key);
+  }
+  return key;
+}
+
+/** JSON with every object's members sorted (recursively): one text per value, whatever the members' order. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value ?? null, (_key, item: unknown) =>
+    item && typeof item === 'object' && !Array.isArray(item)
+      ? Object.fromEntries(Object.entries(item as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : item,
+  );
+}
+
+/** HMAC-SHA-256 of the method, the path and the canonical body, base64url. */
+export function requestFingerprint(secrets: Pick<Secrets, 'indexKey'>, method: string, path: string, body: unknown): string {
+  return createHmac('sha256', fingerprintKey(secrets)).update(`${method} ${path}\n${canonicalJson(body)}`).digest('base64url');
+}
+
+export function sameFingerprint(a: string, b: string): boolean {
+  const [x, y] = [Buffer.from(a), Buffer.from(b)];
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export interface IdempotentRequest {
+  /** `<scope>:<Idempotency-Key>`; the scope names the command and the caller. */
+  key: string;
+  requestHash: string;
+  /** The caller, when one is known; an anonymous registration's record gets the account it made. */
+  subject?: string;
+}
+
+/** The Idempotency-Key of a POST, scoped, with the request's fingerprint; undefined without one. */
+export function idempotencyOf(
+  services: Pick<Services, 'secrets'>,
+  request: HttpRequest,
+  scope: string,
+  body: unknown,
+  subject?: string,
+): IdempotentRequest | undefined {
+  if (request.method !== 'POST') return undefined;
+  const key = request.headers.get('idempotency-key');
+  if (key === null) return undefined;
+  if (keySchema.validate(key).error) {
+    throw new InvalidInput('the Idempotency-Key header is not valid', [
+      { field: 'Idempotency-Key', message: 'use 1 to 128 visible ASCII characters' },
+    ]);
+  }
+  const requestHash = requestFingerprint(services.secrets, request.method, new URL(request.url).pathname, body);
+  return { key: `${scope}:${key}`, requestHash, ...(subject ? { subject } : {}) };
+}
+
+/** The record to store: the answer, its owner and its lifetime from the platform's clock. */
+export function idempotencyRecord(
+  services: Pick<Services, 'clock'>,
+  request: IdempotentRequest,
+  answer: { status: number; body: unknown; headers: Record<string, string>; subject?: string },
+): IdempotentResponse {
+  const createdAt = services.clock.now();
+  const subject = request.subject ?? answer.subject;
+  return {
+    key: request.key,
+    requestHash: request.requestHash,
+    status: answer.status,
+    body: answer.body,
+    headers: answer.headers,
+    ...(subject ? { subject } : {}),
+    createdAt,
+    expiresAt: new Date(createdAt.getTime() + IDEMPOTENCY_RECORD_TTL_MS),
+  };
+}
+
+/** Deletes the expired records (the purge timer's work); returns how many. */
+export async function purgeIdempotencyRecords(services: Pick<Services, 'eventStore' | 'clock'>): Promise<number> {
+  return services.eventStore.purgeIdempotentResponses(services.clock.now());
+}
