@@ -1,12 +1,12 @@
-import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { HttpHandler, HttpRequest, InvocationContext } from '@azure/functions';
 import Joi from 'joi';
-import { authenticate, publicJwks, type Principal } from '../kernel/auth';
+import { authenticate, checkRevocationWith, publicJwks, type Principal } from '../kernel/auth';
 import { clientAddressOf } from '../kernel/client-address';
 import { triedBasicAuthentication, withOAuthErrors } from './oauth-errors';
 import { adminOnly } from '../kernel/policies';
 import { commandHandler, loadAggregate, metadataOf, runCommand, type CommandSpec, type SnapshotPolicy } from '../kernel/command';
-import { ConcurrencyConflict, Forbidden, NotFound, OAuthError, TooManyRequests, Unauthorized, UnsupportedMediaType } from '../kernel/errors';
+import { ConcurrencyConflict, Forbidden, NotFound, OAuthError, ReservationTaken, TooManyRequests, Unauthorized, UnsupportedMediaType } from '../kernel/errors';
 import { uuidSchema } from '../kernel/command';
 import { jsonResponse, readBodyText, readJsonBody, validate, withProblemDetails } from '../kernel/http';
 import type { EventMetadata } from '../kernel/ports';
@@ -16,15 +16,18 @@ import { normalisePhone } from '../kernel/brazil';
 import { isValidCpf, normaliseCpf } from './domain/cpf';
 import { passwordWeakness } from './domain/password-policy';
 import { sessionDecider, type Session, type SessionCommand, type SessionEvent } from './domain/session';
-import { CLIENT_SCOPES, clientDecider, type Client, type ClientCommand, type ClientEvent } from './domain/client';
+import { acceptedSecretHashes, CLIENT_SCOPES, clientDecider, MAX_SECRET_OVERLAP_SECONDS, type Client, type ClientCommand, type ClientEvent } from './domain/client';
+import { bootstrapDecider, type Bootstrap, type BootstrapCommand, type BootstrapEvent } from './domain/bootstrap';
 import { ROLES, userDecider, type Role, type SealedPersonalData, type User, type UserCommand, type UserEvent } from './domain/user';
 import { decoyHash, hashPassword, verifyPassword } from './passwords';
 import { hashSecret, issueAccessToken, newRefreshToken, parseRefreshToken } from './tokens';
+import { emailProblem } from './domain/email';
 import { emailBlindIndex, normaliseEmail, openPersonalData, sealPersonalData } from './vault';
 
 export const userStreamId = (id: string) => `user-${id}`;
 const sessionStreamId = (id: string) => `session-${id}`;
-const USER_SNAPSHOTS: SnapshotPolicy = { schema: 'user-v1', every: 50 };
+// v2: the state carries its revision and the revision its tokens are valid from.
+const USER_SNAPSHOTS: SnapshotPolicy = { schema: 'user-v2', every: 50 };
 const SESSION_SNAPSHOTS: SnapshotPolicy = { schema: 'session-v1', every: 50 };
 const DAY_MS = 86_400_000;
 
@@ -37,7 +40,14 @@ interface Registration {
 }
 
 export const registerSchema = Joi.object<Registration>({
-  email: Joi.string().email({ tlds: false }).max(254).required(),
+  email: Joi.string()
+    .email({ tlds: false })
+    .max(254)
+    .custom((value: string, helpers) => {
+      const problem = emailProblem(value);
+      return problem ? helpers.message({ custom: problem }) : value;
+    })
+    .required(),
   password: Joi.string()
     .max(256)
     .custom((value: string, helpers) => {
@@ -57,6 +67,31 @@ interface SealedRegistration {
   emailIndex: string;
   personal: SealedPersonalData;
   passwordHash: string;
+  /** The e-mail is the start-up administrator's: the public may not take it (see ensureAdministrator). */
+  reserved: boolean;
+}
+
+/** BOOTSTRAP_ADMIN_EMAIL names an identity of the operator's: never open to public registration. */
+function isReservedEmail(services: Services, email: string): boolean {
+  const reserved = services.settings.bootstrapAdmin?.email;
+  return reserved !== undefined && emailBlindIndex(services, reserved) === emailBlindIndex(services, email);
+}
+
+/** Every account that was ever made an administrator (few): the last-administrator rule counts the active ones. */
+const ADMINISTRATORS = 'administrators';
+const administratorIndex = (events: UserEvent[]) =>
+  events.some((event) => (event.type === 'UserRegistered' || event.type === 'UserRolesAssigned') && event.data.roles.includes('admin'))
+    ? [{ name: ADMINISTRATORS, key: 'all' }]
+    : [];
+
+async function activeAdministrators(services: Services): Promise<string[]> {
+  const streams = await services.eventStore.readIndex(ADMINISTRATORS, 'all');
+  const accounts = await Promise.all(streams.map((streamId) => loadUser(services, streamId.slice(userStreamId('').length))));
+  return accounts.flatMap((account) => (account.status === 'active' && account.roles.includes('admin') ? [account.id] : []));
+}
+
+async function otherAdministrators(services: Services, userId: string): Promise<number> {
+  return (await activeAdministrators(services)).filter((id) => id !== userId).length;
 }
 
 const registerSpec: CommandSpec<Registration, UserCommand, UserEvent, User, SealedRegistration> = {
@@ -69,6 +104,7 @@ const registerSpec: CommandSpec<Registration, UserCommand, UserEvent, User, Seal
   // Personal fields are sealed before they reach the decider: nothing in clear is ever appended.
   facts: async (services, body, id) => ({
     emailIndex: emailBlindIndex(services, body.email),
+    reserved: isReservedEmail(services, body.email),
     passwordHash: await hashPassword(body.password),
     personal: await sealPersonalData(services, id, {
       email: normaliseEmail(body.email),
@@ -77,8 +113,26 @@ const registerSpec: CommandSpec<Registration, UserCommand, UserEvent, User, Seal
       ...(body.phone ? { phone: normalisePhone(body.phone)! } : {}),
     }),
   }),
-  toCommand: ({ id, now, facts }) => ({ type: 'RegisterUser', userId: id, personal: facts.personal, passwordHash: facts.passwordHash, now }),
+  toCommand: ({ id, now, facts }) => ({ type: 'RegisterUser', userId: id, personal: facts.personal, passwordHash: facts.passwordHash, reserved: facts.reserved, now }),
   reservations: (events, facts) => (events.some((event) => event.type === 'UserRegistered') ? [{ scope: 'email', value: facts.emailIndex }] : []),
+};
+
+/** The start-up administrator's account: the reserved e-mail, the operator's password, the admin role from its first event. */
+const bootstrapAdministratorSpec: CommandSpec<Registration, UserCommand, UserEvent, User, SealedRegistration> = {
+  ...registerSpec,
+  name: 'bootstrapAdministrator',
+  toCommand: ({ id, now, facts }) => ({ type: 'BootstrapAdministrator', userId: id, personal: facts.personal, passwordHash: facts.passwordHash, now }),
+  indexes: administratorIndex,
+};
+
+const BOOTSTRAP_ID = 'administrator';
+const bootstrapSpec: CommandSpec<{ userId: string; adopted: boolean }, BootstrapCommand, BootstrapEvent, Bootstrap, undefined> = {
+  name: 'recordBootstrap',
+  decider: bootstrapDecider,
+  streamId: (id) => `bootstrap-${id}`,
+  snapshots: { schema: 'bootstrap-v1', every: 50 },
+  identity: { kind: 'from-body', id: () => BOOTSTRAP_ID, location: () => '/api/auth/me' },
+  toCommand: ({ body, now }) => ({ type: 'RecordBootstrap', userId: body.userId, adopted: body.adopted, now }),
 };
 
 const assignRolesSchema = Joi.object<{ roles: Role[]; pharmacyIds: string[] }>({
@@ -86,18 +140,28 @@ const assignRolesSchema = Joi.object<{ roles: Role[]; pharmacyIds: string[] }>({
   pharmacyIds: Joi.array().items(uuidSchema).max(500).unique().default([]),
 });
 
-export const assignRolesSpec: CommandSpec<{ roles: Role[]; pharmacyIds: string[] }, UserCommand, UserEvent, User, undefined> = {
+export const assignRolesSpec: CommandSpec<{ roles: Role[]; pharmacyIds: string[] }, UserCommand, UserEvent, User, number> = {
   name: 'assignRoles',
   decider: userDecider,
   streamId: userStreamId,
   snapshots: USER_SNAPSHOTS,
   bodySchema: assignRolesSchema,
   authorize: adminOnly(),
-  toCommand: ({ id, body, now }) => ({ type: 'AssignRoles', userId: id, roles: body.roles, pharmacyIds: body.pharmacyIds.map((p) => p.toLowerCase()), now }),
+  facts: (services, _body, id) => otherAdministrators(services, id),
+  toCommand: ({ id, body, now, facts }) => ({
+    type: 'AssignRoles',
+    userId: id,
+    roles: body.roles,
+    pharmacyIds: body.pharmacyIds.map((p) => p.toLowerCase()),
+    otherAdministrators: facts,
+    now,
+  }),
+  indexes: administratorIndex,
 };
 
 const clientStreamId = (id: string) => `client-${id}`;
-const CLIENT_SNAPSHOTS: SnapshotPolicy = { schema: 'client-v1', every: 50 };
+// v2: several secrets (a rotation's overlap) and a disabled status.
+const CLIENT_SNAPSHOTS: SnapshotPolicy = { schema: 'client-v2', every: 50 };
 const registerClientSchema = Joi.object<{ name: string; scopes: string[]; pharmacyIds: string[] }>({
   name: text(120).required(),
   scopes: Joi.array().items(Joi.string().valid(...CLIENT_SCOPES)).min(1).unique().required(),
@@ -139,7 +203,7 @@ const selfOrAdmin = (principal: Principal, { id }: { id: string }) => {
  * index is released in the same transaction, and then the data key is destroyed, which
  * leaves every sealed field of this person unreadable wherever a copy of it lies.
  */
-const eraseSpec: CommandSpec<undefined, UserCommand, UserEvent, User, { emailIndex?: string }> = {
+const eraseSpec: CommandSpec<undefined, UserCommand, UserEvent, User, { emailIndex?: string; otherAdministrators: number }> = {
   name: 'eraseUser',
   decider: userDecider,
   streamId: userStreamId,
@@ -148,9 +212,10 @@ const eraseSpec: CommandSpec<undefined, UserCommand, UserEvent, User, { emailInd
   facts: async (services, _body, id) => {
     const user = await loadUser(services, id);
     const personal = user.status === 'active' ? await openPersonalData(services, id, user.personal) : undefined;
-    return personal ? { emailIndex: emailBlindIndex(services, personal.email) } : {};
+    const others = await otherAdministrators(services, id);
+    return personal ? { emailIndex: emailBlindIndex(services, personal.email), otherAdministrators: others } : { otherAdministrators: others };
   },
-  toCommand: ({ id, now }) => ({ type: 'EraseUser', userId: id, now }),
+  toCommand: ({ id, now, facts }) => ({ type: 'EraseUser', userId: id, otherAdministrators: facts.otherAdministrators, now }),
   releases: (events, facts) => (events.some((event) => event.type === 'UserErased') && facts.emailIndex ? [{ scope: 'email', value: facts.emailIndex }] : []),
   // The person's idempotency records (their registration's included) go in the same transaction.
   erases: (events) => events.flatMap((event) => (event.type === 'UserErased' ? [event.data.userId] : [])),
@@ -254,23 +319,66 @@ function clientAddress(request: HttpRequest): string {
   return clientAddressOf(request);
 }
 
-const failureKeys = (services: Services, email: string, request: HttpRequest) => ({
-  account: `login-failures:account:${emailBlindIndex(services, email)}`,
-  address: `login-failures:address:${clientAddress(request)}`,
-});
+/**
+ * The account's ceiling over all addresses, as a multiple of the per-(account, address)
+ * limit: high enough that no one attacker reaches it alone, low enough to stop a
+ * distributed guess (about 100 guesses a window by default, against scrypt and the list of
+ * common passwords). Above it only a known client (an address this account signed in from
+ * before) gets its password checked.
+ */
+const ACCOUNT_CEILING_FACTOR = 20;
 
-/** Refuses before any password is checked once an account or an address failed too often. */
-async function refuseIfThrottled(services: Services, keys: { account: string; address: string }) {
-  const { maxFailuresPerAccount, maxFailuresPerAddress } = services.settings.auth;
-  for (const [key, limit] of [
-    [keys.account, maxFailuresPerAccount],
-    [keys.address, maxFailuresPerAddress],
-  ] as const) {
-    const window = await services.cache.peekWindow(key);
-    if (window && window.count >= limit) {
-      throw new TooManyRequests('too many failed logins; try again later', window.resetsInSeconds);
-    }
-  }
+interface LoginKeys {
+  /** Attempts on one account from one address: the limit an attacker meets, alone. */
+  pair: string;
+  /** Attempts on one account from anywhere: the ceiling against distributed guessing. */
+  account: string;
+  /** Attempts from one address on any account (credential stuffing), shared with client logins. */
+  address: string;
+  /** Present while this address is a known client of the account: it signed in from there. */
+  known: string;
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 32);
+
+function loginKeys(services: Services, email: string, request: HttpRequest): LoginKeys {
+  const account = emailBlindIndex(services, email);
+  const address = clientAddress(request);
+  return {
+    pair: `login-attempts:pair:${digest(`${account}\n${address}`)}`,
+    account: `login-attempts:account:${account}`,
+    address: `login-failures:address:${address}`,
+    known: `login-known:${digest(`${account}\n${address}`)}`,
+  };
+}
+
+/**
+ * Counts the attempt atomically before any password is checked (INCR in the cache, so
+ * parallel guesses each take a count and at most the limit of them are ever evaluated),
+ * and refuses, with Retry-After, one over a limit: its (account, address) pair's, its
+ * address's, or the account's ceiling unless the address is a known client of the
+ * account. The pair's limit is the attacker's own: it never stops the owner elsewhere.
+ */
+async function refuseIfThrottled(services: Services, keys: LoginKeys) {
+  const { maxFailuresPerAccount: perPair, maxFailuresPerAddress: perAddress, failureWindowSeconds: window } = services.settings.auth;
+  const refuse = (resetsInSeconds: number) => new TooManyRequests('too many login attempts; try again later', resetsInSeconds);
+  const pair = await services.cache.incrementWithin(keys.pair, window);
+  if (pair.count > perPair) throw refuse(pair.resetsInSeconds);
+  const address = await services.cache.incrementWithin(keys.address, window);
+  if (address.count > perAddress) throw refuse(address.resetsInSeconds);
+  const account = await services.cache.incrementWithin(keys.account, window);
+  if (account.count > perPair * ACCOUNT_CEILING_FACTOR && !(await services.cache.get(keys.known))) throw refuse(account.resetsInSeconds);
+}
+
+/** A success takes its counts back and makes the address a known client of the account. */
+async function rememberSuccess(services: Services, keys: LoginKeys) {
+  const remember = services.settings.auth.refreshTokenDays * 86_400;
+  await Promise.all([
+    services.cache.resetWindow(keys.pair),
+    services.cache.uncount(keys.address),
+    services.cache.uncount(keys.account),
+    services.cache.set(keys.known, true, { freshSeconds: remember, staleSeconds: remember }),
+  ]);
 }
 
 async function grantTokens(
@@ -279,7 +387,7 @@ async function grantTokens(
   refreshToken: string,
 ) {
   const scopes = scopesOf(user.roles);
-  const accessToken = await issueAccessToken(services, { subject: user.id, roles: user.roles, scopes, pharmacyIds: user.pharmacyIds });
+  const accessToken = await issueAccessToken(services, { subject: user.id, roles: user.roles, scopes, pharmacyIds: user.pharmacyIds, version: user.revision });
   return jsonResponse(
     200,
     { access_token: accessToken, token_type: 'Bearer', expires_in: services.settings.auth.accessTokenSeconds, refresh_token: refreshToken, scope: scopes.join(' ') },
@@ -290,19 +398,16 @@ async function grantTokens(
 
 async function passwordLogin(services: Services, request: HttpRequest, context: InvocationContext, form: Record<string, unknown>) {
   const { username, password } = validateGrant(passwordGrant, form);
-  const keys = failureKeys(services, username, request);
+  const keys = loginKeys(services, username, request);
   await refuseIfThrottled(services, keys);
   const streamId = await services.eventStore.findReservation('email', emailBlindIndex(services, username));
   const user = streamId ? await loadUser(services, streamId.slice(userStreamId('').length)) : undefined;
   // An unknown account costs the same scrypt as a known one: timing tells nothing.
   const hash = user?.status === 'active' ? user.passwordHash : await decoyHash();
   const valid = (await verifyPassword(password, hash)) && user?.status === 'active';
-  if (!valid || user?.status !== 'active') {
-    const window = services.settings.auth.failureWindowSeconds;
-    await Promise.all([services.cache.incrementWithin(keys.account, window), services.cache.incrementWithin(keys.address, window)]);
-    throw new OAuthError(400, 'invalid_grant', 'the e-mail or the password is wrong');
-  }
-  await services.cache.resetWindow(keys.account);
+  // The attempt was counted before the check: a failure leaves its counts as they are.
+  if (!valid || user?.status !== 'active') throw new OAuthError(400, 'invalid_grant', 'the e-mail or the password is wrong');
+  await rememberSuccess(services, keys);
   const familyId = randomUUID();
   const refresh = newRefreshToken(familyId);
   const expiresAt = new Date(services.clock.now().getTime() + services.settings.auth.refreshTokenDays * DAY_MS);
@@ -377,8 +482,12 @@ async function clientLogin(services: Services, request: HttpRequest, form: Recor
     ? (await loadAggregate(services.eventStore, clientDecider, CLIENT_SNAPSHOTS, clientStreamId(credentials.id.toLowerCase()))).state
     : undefined;
   const presented = Buffer.from(hashSecret(credentials.secret));
-  const expected = Buffer.from(client?.status === 'active' ? client.secretHash : hashSecret(randomUUID()));
-  if (client?.status !== 'active' || presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
+  // Each secret still accepted (two during a rotation's overlap; none once disabled) is compared, a decoy when none is.
+  const accepted = client ? acceptedSecretHashes(client, services.clock.now()) : [];
+  const matches = (accepted.length ? accepted : [hashSecret(randomUUID())])
+    .map((hash) => Buffer.from(hash))
+    .map((expected) => presented.length === expected.length && timingSafeEqual(presented, expected));
+  if (client?.status !== 'active' || !accepted.length || !matches.includes(true)) {
     await services.cache.incrementWithin(address, services.settings.auth.failureWindowSeconds);
     throw new OAuthError(401, 'invalid_client', 'the client credentials are wrong');
   }
@@ -399,21 +508,116 @@ async function clientLogin(services: Services, request: HttpRequest, form: Recor
 }
 
 /**
- * The first administrator, from settings at start-up (BOOTSTRAP_ADMIN_EMAIL and
- * BOOTSTRAP_ADMIN_PASSWORD): made once, given the admin role, left alone afterwards.
+ * The first administrator, from the operator's settings (BOOTSTRAP_ADMIN_EMAIL and
+ * BOOTSTRAP_ADMIN_PASSWORD), made once for the life of the platform and never again: a
+ * `bootstrap-administrator` stream records that it happened, and later starts do nothing.
+ * It is a new account with the operator's password, an administrator from its first event;
+ * an existing account is never promoted (an administrator already holding the e-mail, made
+ * by an earlier version, is adopted as it is). Nothing is made when an administrator exists
+ * already. The public cannot register the reserved e-mail (see isReservedEmail).
+ * Answers the administrator's id, or undefined when the e-mail is held by an account that
+ * is not one (nothing is done: the operator must look).
  */
-export async function ensureAdministrator(services: Services, email: string, password: string, context: InvocationContext): Promise<string> {
+export async function ensureAdministrator(services: Services, email: string, password: string, context: InvocationContext): Promise<string | undefined> {
   const metadata: EventMetadata = { correlationId: 'bootstrap', actor: 'system:bootstrap' };
-  const existing = await services.eventStore.findReservation('email', emailBlindIndex(services, email));
-  const userId =
-    existing?.slice(userStreamId('').length) ??
-    (await runCommand(services, registerSpec, { body: validate(registerSchema, { email, password, name: 'Administrator' }, 'body'), metadata, context })).body.id;
-  const user = await loadUser(services, userId);
-  if (user.status === 'active' && !user.roles.includes('admin')) {
-    await runCommand(services, assignRolesSpec, { id: userId, body: { roles: [...user.roles, 'admin' as const], pharmacyIds: user.pharmacyIds }, principal: 'system', metadata, context });
+  const recorded = async () => (await loadAggregate(services.eventStore, bootstrapDecider, bootstrapSpec.snapshots, bootstrapSpec.streamId(BOOTSTRAP_ID))).state;
+  const earlier = await recorded();
+  if (earlier.status === 'done') return earlier.userId;
+  const record = async (userId: string, adopted: boolean) => {
+    await runCommand(services, bootstrapSpec, { body: { userId, adopted }, metadata, context }).catch((error: unknown) => {
+      if (!(error instanceof ConcurrencyConflict)) throw error;
+    });
+    const done = await recorded();
+    return done.status === 'done' ? done.userId : userId;
+  };
+  const holder = async () => (await services.eventStore.findReservation('email', emailBlindIndex(services, email)))?.slice(userStreamId('').length);
+  let userId = await holder();
+  if (!userId) {
+    // An administrator exists already (the e-mail's first holder was erased, say): none is made.
+    const [administrator] = await activeAdministrators(services);
+    if (administrator) return record(administrator, true);
+    try {
+      const body = validate(registerSchema, { email, password, name: 'Administrator' }, 'body');
+      return record((await runCommand(services, bootstrapAdministratorSpec, { body, metadata, context })).body.id, false);
+    } catch (error) {
+      // Another instance starting at the same moment made it: adopted below.
+      if (!(error instanceof ReservationTaken)) throw error;
+      userId = await holder();
+    }
   }
-  return userId;
+  const user = userId ? await loadUser(services, userId) : undefined;
+  if (user?.status === 'active' && user.roles.includes('admin')) return record(user.id, true);
+  context.warn('BOOTSTRAP_ADMIN_EMAIL belongs to an account that is not an administrator: it was not promoted and no administrator was made');
+  return undefined;
 }
+
+/**
+ * Revocation: a token is refused once its subject was erased, is a disabled client, or
+ * lost a role or a pharmacy after the token's revision (`ver`). The subject's standing is
+ * read from the cache under a generation that every such change moves on (so a reader
+ * racing the change cannot keep the old standing current), and from the event store on a
+ * miss, kept a minute: a cached read per request, a store read per subject per minute.
+ */
+interface Standing {
+  gone: boolean;
+  validFrom: number;
+}
+const STANDING_SECONDS = 60;
+const standingKey = (kind: Principal['kind'], subject: string) => `token-standing:${kind}:${subject}`;
+
+async function loadStanding(services: Services, principal: Principal): Promise<Standing> {
+  if (principal.kind === 'client') {
+    const client = (await loadAggregate(services.eventStore, clientDecider, CLIENT_SNAPSHOTS, clientStreamId(principal.subject))).state;
+    return { gone: client.status === 'disabled', validFrom: 0 };
+  }
+  const user = await loadUser(services, principal.subject);
+  return { gone: user.status === 'erased', validFrom: user.status === 'active' ? user.tokensValidFrom : 0 };
+}
+
+export async function isRevoked(services: Services, principal: Principal): Promise<boolean> {
+  const key = standingKey(principal.kind, principal.subject);
+  let slot: string | undefined;
+  let standing: Standing | undefined;
+  try {
+    slot = `${key}:${await services.cache.counter(`${key}:generation`)}`;
+    const cached = await services.cache.get<Standing>(slot);
+    if (cached?.fresh) standing = cached.value;
+  } catch {
+    // The cache is away: the event store answers, as on a miss.
+  }
+  if (!standing) {
+    standing = await loadStanding(services, principal);
+    if (slot) await services.cache.set(slot, standing, { freshSeconds: STANDING_SECONDS, staleSeconds: STANDING_SECONDS }).catch(() => {});
+  }
+  return standing.gone || (principal.version ?? 0) < standing.validFrom;
+}
+
+/** After a change that takes powers away: the subject's cached standing is read anew from the store. */
+async function takeBackTokens(services: Services, kind: Principal['kind'], subject: string) {
+  await services.cache.increment(`${standingKey(kind, subject)}:generation`).catch(() => {});
+}
+
+const rotateSecretSchema = Joi.object<{ overlapSeconds: number }>({
+  overlapSeconds: Joi.number().integer().min(0).max(MAX_SECRET_OVERLAP_SECONDS).default(86_400),
+});
+
+const rotateClientSecretSpec: CommandSpec<{ secretHash: string; overlapSeconds: number }, ClientCommand, ClientEvent, Client, undefined> = {
+  name: 'rotateClientSecret',
+  decider: clientDecider,
+  streamId: clientStreamId,
+  snapshots: CLIENT_SNAPSHOTS,
+  authorize: adminOnly(),
+  toCommand: ({ body, now }) => ({ type: 'RotateClientSecret', secretHash: body.secretHash, overlapSeconds: body.overlapSeconds, now }),
+};
+
+const disableClientSpec: CommandSpec<undefined, ClientCommand, ClientEvent, Client, undefined> = {
+  name: 'disableClient',
+  decider: clientDecider,
+  streamId: clientStreamId,
+  snapshots: CLIENT_SNAPSHOTS,
+  authorize: adminOnly(),
+  toCommand: ({ now }) => ({ type: 'DisableClient', now }),
+};
 
 /** The caller's own account with its personal fields opened; 401 when the token is no (longer a) person. */
 async function callerAccount(services: Services, request: HttpRequest) {
@@ -435,12 +639,25 @@ async function erase(services: Services, id: string, request: HttpRequest, conte
   });
   // Also when the event was written by an earlier attempt that died before this line.
   await services.dataKeys.destroy(id);
+  await takeBackTokens(services, 'user', id);
   return jsonResponse(200, result.body, { 'cache-control': 'no-store' });
 }
 
 export function identityHandlers(
   services: ServiceProvider,
-): Record<'register' | 'token' | 'revoke' | 'me' | 'jwks' | 'openIdConfiguration' | 'assignRoles' | 'registerClient' | 'myData' | 'eraseMe' | 'eraseUser', HttpHandler> {
+): Record<
+  'register' | 'token' | 'revoke' | 'me' | 'jwks' | 'openIdConfiguration' | 'assignRoles' | 'registerClient' | 'rotateClientSecret' | 'disableClient' | 'myData' | 'eraseMe' | 'eraseUser',
+  HttpHandler
+> {
+  checkRevocationWith(isRevoked);
+  /** A command that takes powers away, then the subject's tokens with them. */
+  const thenTakeBackTokens =
+    (kind: Principal['kind'], handler: HttpHandler): HttpHandler =>
+    async (request, context) => {
+      const response = await handler(request, context);
+      if ((response.status ?? 200) < 300) await takeBackTokens(await services(), kind, String(request.params.id).toLowerCase());
+      return response;
+    };
   return {
     eraseMe: withProblemDetails(async (request, context) => {
       const s = await services();
@@ -475,7 +692,26 @@ export function identityHandlers(
     }),
 
     register: commandHandler(services, registerSpec),
-    assignRoles: commandHandler(services, assignRolesSpec),
+    assignRoles: thenTakeBackTokens('user', commandHandler(services, assignRolesSpec)),
+    disableClient: thenTakeBackTokens('client', commandHandler(services, disableClientSpec)),
+
+    /** A new secret, shown in this answer only; the one it replaces works on for `overlapSeconds` (default a day). */
+    rotateClientSecret: withProblemDetails(async (request, context) => {
+      const s = await services();
+      const principal = await authenticate(request, s);
+      const id = validate(uuidSchema, request.params.id, 'path');
+      const { overlapSeconds } = validate(rotateSecretSchema, await readJsonBody(request), 'body');
+      const secret = randomBytes(32).toString('base64url');
+      const result = await runCommand(s, rotateClientSecretSpec, {
+        id,
+        body: { secretHash: hashSecret(secret), overlapSeconds },
+        principal,
+        metadata: metadataOf(request, context, principal.subject),
+        context,
+      });
+      const previousSecretValidUntil = new Date(s.clock.now().getTime() + overlapSeconds * 1000).toISOString();
+      return jsonResponse(200, { clientId: id, clientSecret: secret, previousSecretValidUntil, version: result.body.version }, { 'cache-control': 'no-store' });
+    }),
 
     /** The client's secret is shown in this answer only; the store keeps its hash. No Idempotency-Key: a replay would have to keep the secret. */
     registerClient: withProblemDetails(async (request, context) => {

@@ -19,6 +19,8 @@ export function identityModule(services: ServiceProvider): FunctionModule {
       httpRoute('openIdConfiguration', 'GET', 'auth/.well-known/openid-configuration', handlers.openIdConfiguration),
       httpRoute('assignRoles', 'POST', 'auth/users/{id}/roles', handlers.assignRoles),
       httpRoute('registerClient', 'POST', 'auth/clients', handlers.registerClient),
+      httpRoute('rotateClientSecret', 'POST', 'auth/clients/{id}/secret', handlers.rotateClientSecret),
+      httpRoute('disableClient', 'POST', 'auth/clients/{id}/disablement', handlers.disableClient),
     ],
     eventHandlers: [],
     timers: [],

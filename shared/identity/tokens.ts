@@ -8,6 +8,8 @@ export interface TokenClaims {
   scopes: string[];
   pharmacyIds: string[];
   clientId?: string;
+  /** The subject's revision at issue (`ver`): a later loss of powers revokes the token. */
+  version?: number;
 }
 
 const signingKeys = new WeakMap<object, ReturnType<typeof importSigningKey>>();
@@ -28,6 +30,7 @@ export async function issueAccessToken(services: Services, claims: TokenClaims):
     scope: claims.scopes.join(' '),
     ...(claims.pharmacyIds.length ? { pharmacyIds: claims.pharmacyIds } : {}),
     ...(claims.clientId ? { client_id: claims.clientId } : {}),
+    ...(claims.version !== undefined ? { ver: claims.version } : {}),
   })
     .setProtectedHeader({ alg: 'ES256', kid: current.kid, typ: 'at+jwt' })
     .setIssuer(services.settings.auth.issuer)

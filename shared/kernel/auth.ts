@@ -9,6 +9,8 @@ export interface Principal {
   roles: string[];
   scopes: string[];
   pharmacyIds: string[];
+  /** The subject's revision the token was issued at (`ver`): see `checkRevocationWith`. */
+  version?: number;
 }
 
 type Jose = typeof import('jose');
@@ -55,7 +57,7 @@ function verificationKey(services: Services, kid: string): Promise<KeyLike | und
  * Verifies a bearer token: ES256 only (so `alg: none` and HMAC tricks fail), a known `kid`,
  * `typ: at+jwt`, our issuer and audience, an `exp` and within it. Anything else is a 401.
  */
-export async function authenticate(request: HttpRequest, services: Services): Promise<Principal> {
+async function verifyAccessToken(request: HttpRequest, services: Services): Promise<Principal> {
   const header = request.headers.get('authorization');
   // No bearer credentials (none, or another scheme): a bare challenge; a bearer token that is no JWT: invalid_token.
   if (!header || !/^Bearer(\s|$)/i.test(header.trim())) throw new Unauthorized('send an access token: Authorization: Bearer <token>', null);
@@ -89,9 +91,29 @@ export async function authenticate(request: HttpRequest, services: Services): Pr
       roles: list(payload.roles),
       scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
       pharmacyIds: list(payload.pharmacyIds),
+      ...(typeof payload.ver === 'number' ? { version: payload.ver } : {}),
     };
   } catch {
     // One answer for every failure: which check failed is not the caller's business.
     throw new Unauthorized('the access token is not valid');
   }
+}
+
+/**
+ * Whether a verified token's subject still holds what the token grants (not erased, not
+ * demoted, not a disabled client). The identity context registers it; it answers from the
+ * cache, the event store being the source of truth behind it.
+ */
+export type RevocationCheck = (services: Services, principal: Principal) => Promise<boolean>;
+let revocationCheck: RevocationCheck | undefined;
+
+export function checkRevocationWith(check: RevocationCheck): void {
+  revocationCheck = check;
+}
+
+/** A valid token (see verifyAccessToken) whose powers were not taken back since it was issued. */
+export async function authenticate(request: HttpRequest, services: Services): Promise<Principal> {
+  const principal = await verifyAccessToken(request, services);
+  if (revocationCheck && (await revocationCheck(services, principal))) throw new Unauthorized('the access token is not valid');
+  return principal;
 }

@@ -217,6 +217,8 @@ export interface Cache {
    * logins); answers the count so far and the seconds until the window ends.
    */
   incrementWithin(key: string, windowSeconds: number): Promise<{ count: number; resetsInSeconds: number }>;
+  /** Takes one count back from an open window (an attempt counted first that then succeeded); never below 0. */
+  uncount(key: string): Promise<void>;
   /** A window's count so far, without counting (undefined when none is open). */
   peekWindow(key: string): Promise<{ count: number; resetsInSeconds: number } | undefined>;
   /** Forgets a window early (a successful login clears its account's failures). */

@@ -17,6 +17,8 @@ interface Fixture {
   productId: string;
   offerId: string;
   userId: string;
+  /** Set by the prepare step of the client-management routes. */
+  clientId?: string;
 }
 
 let gtinSequence = 0;
@@ -26,6 +28,11 @@ const gtin = () => {
   return body + gtinCheckDigit(body);
 };
 const validity = { validFrom: '2026-01-01T00:00:00Z', validUntil: '2099-01-01T00:00:00Z', stock: 'in_stock' };
+
+async function registerClientFor(f: Fixture, admin: (name: string, call: Call) => Promise<unknown>) {
+  const body = { name: 'Parceiro', scopes: ['offers:write'], pharmacyIds: [f.pharmacyId] };
+  f.clientId = ((await admin('registerClient', { method: 'POST', path: 'auth/clients', body })) as { clientId: string }).clientId;
+}
 
 /** Each command route: the request a caller makes, what to prepare first, and who may. */
 const ROUTES: {
@@ -81,6 +88,20 @@ const ROUTES: {
     { route: 'assignRoles', allowed: admins, success: 200, request: (f) => ({ method: 'POST', params: { id: f.userId }, path: `auth/users/${f.userId}/roles`, body: { roles: ['catalog-editor'] } }) },
     { route: 'eraseUser', allowed: admins, success: 200, request: (f) => ({ method: 'DELETE', params: { id: f.userId }, path: `auth/users/${f.userId}` }) },
     { route: 'registerClient', allowed: admins, success: 201, request: (f) => ({ method: 'POST', path: 'auth/clients', body: { name: 'Parceiro', scopes: ['offers:write'], pharmacyIds: [f.pharmacyId] } }) },
+    {
+      route: 'rotateClientSecret',
+      allowed: admins,
+      success: 200,
+      prepare: registerClientFor,
+      request: (f) => ({ method: 'POST', params: { id: f.clientId! }, path: `auth/clients/${f.clientId}/secret`, body: { overlapSeconds: 60 } }),
+    },
+    {
+      route: 'disableClient',
+      allowed: admins,
+      success: 200,
+      prepare: registerClientFor,
+      request: (f) => ({ method: 'POST', params: { id: f.clientId! }, path: `auth/clients/${f.clientId}/disablement` }),
+    },
     { route: 'pharmacyHistory', allowed: admins, success: 200, request: onPharmacy('GET', '/history') },
     { route: 'productHistory', allowed: admins, success: 200, request: onProduct('GET', '/history') },
     { route: 'offerHistory', allowed: admins, success: 200, request: onOffer('GET', '/history') },

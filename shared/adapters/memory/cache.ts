@@ -65,6 +65,11 @@ export class MemoryCache implements Cache {
     return { count: window.count, resetsInSeconds: Math.ceil((window.resetsAt - now) / 1000) };
   }
 
+  async uncount(key: string): Promise<void> {
+    const window = this.windows.get(key);
+    if (window && window.resetsAt > this.now() && window.count > 0) window.count -= 1;
+  }
+
   async peekWindow(key: string): Promise<{ count: number; resetsInSeconds: number } | undefined> {
     const window = this.windows.get(key);
     const now = this.now();

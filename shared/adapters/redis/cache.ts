@@ -144,6 +144,11 @@ export class RedisCache implements Cache {
     return { count: Number(count), resetsInSeconds: Math.max(1, Math.ceil(Number(ttl) / 1000)) };
   }
 
+  /** One script, so atomic: a key that expired meanwhile is not brought back without its expiry. */
+  async uncount(key: string): Promise<void> {
+    await this.client.eval(UNCOUNT, { keys: [this.key(key)] });
+  }
+
   async peekWindow(key: string): Promise<{ count: number; resetsInSeconds: number } | undefined> {
     const [count, ttl] = (await this.client.multi().get(this.key(key)).pTTL(this.key(key)).exec()) as unknown as [string | null, number];
     if (count === null || Number(ttl) <= 0) return undefined;
@@ -178,6 +183,8 @@ export class RedisCache implements Cache {
     }
   }
 }
+
+const UNCOUNT = "if (tonumber(redis.call('GET', KEYS[1]) or '0') > 0) then return redis.call('DECR', KEYS[1]) end return 0";
 
 /**
  * node-redis (5.12) subscribes to the token stream on every connection it makes and, when

@@ -1,5 +1,5 @@
 import type { Decider } from '../../kernel/decider';
-import { Conflict, InvalidInput, NotFound } from '../../kernel/errors';
+import { Conflict, InvalidInput, NotFound, ReservationTaken } from '../../kernel/errors';
 
 export const ROLES = ['customer', 'pharmacist', 'catalog-editor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -24,9 +24,20 @@ export type UserEvent =
   | { type: 'UserErased'; data: { userId: string; erasedAt: string } };
 
 export type UserCommand =
-  | { type: 'RegisterUser'; userId: string; personal: SealedPersonalData; passwordHash: string; now: Date }
-  | { type: 'AssignRoles'; userId: string; roles: Role[]; pharmacyIds: string[]; now: Date }
-  | { type: 'EraseUser'; userId: string; now: Date };
+  | {
+      type: 'RegisterUser';
+      userId: string;
+      personal: SealedPersonalData;
+      passwordHash: string;
+      now: Date;
+      /** The e-mail is the start-up administrator's (BOOTSTRAP_ADMIN_EMAIL): only the bootstrap may take it. */
+      reserved?: boolean;
+    }
+  /** The first administrator, made by the operator's settings at start-up, once (see bootstrap.ts). */
+  | { type: 'BootstrapAdministrator'; userId: string; personal: SealedPersonalData; passwordHash: string; now: Date }
+  /** `otherAdministrators`: active administrators besides this account, read before deciding. */
+  | { type: 'AssignRoles'; userId: string; roles: Role[]; pharmacyIds: string[]; otherAdministrators: number; now: Date }
+  | { type: 'EraseUser'; userId: string; otherAdministrators: number; now: Date };
 
 interface Account {
   id: string;
@@ -34,6 +45,10 @@ interface Account {
   passwordHash: string;
   roles: Role[];
   pharmacyIds: string[];
+  /** The stream version this state reflects: access tokens carry the one they were issued at. */
+  revision: number;
+  /** Tokens issued before this revision are revoked: it moves on every loss of a role or a pharmacy. */
+  tokensValidFrom: number;
 }
 
 export type User = { status: 'none' } | ({ status: 'active' } & Account) | { status: 'erased'; id: string };
@@ -44,10 +59,15 @@ export function evolve(state: User, event: UserEvent): User {
   switch (event.type) {
     case 'UserRegistered': {
       const { userId, personal, passwordHash, roles } = event.data;
-      return { status: 'active', id: userId, personal, passwordHash, roles, pharmacyIds: [] };
+      return { status: 'active', id: userId, personal, passwordHash, roles, pharmacyIds: [], revision: 1, tokensValidFrom: 0 };
     }
-    case 'UserRolesAssigned':
-      return state.status === 'active' ? { ...state, roles: event.data.roles, pharmacyIds: event.data.pharmacyIds } : state;
+    case 'UserRolesAssigned': {
+      if (state.status !== 'active') return state;
+      const { roles, pharmacyIds } = event.data;
+      const revision = state.revision + 1;
+      const lost = state.roles.some((role) => !roles.includes(role)) || state.pharmacyIds.some((id) => !pharmacyIds.includes(id));
+      return { ...state, roles, pharmacyIds, revision, tokensValidFrom: lost ? revision : state.tokensValidFrom };
+    }
     case 'UserErased':
       return state.status === 'none' ? state : { status: 'erased', id: state.id };
   }
@@ -57,13 +77,23 @@ export function decide(command: UserCommand, state: User): UserEvent[] {
   const at = command.now.toISOString();
   switch (command.type) {
     case 'RegisterUser': {
+      // The same answer as an e-mail already registered: the reserved address is not revealed as such.
+      if (command.reserved) throw new ReservationTaken('email', 'this email is already registered');
       if (state.status !== 'none') throw new Conflict('the account exists already');
       // The e-mail's blind index is not in the event: it lives in the reservation, which erasure releases.
       const { userId, personal, passwordHash } = command;
       return [{ type: 'UserRegistered', data: { userId, personal, passwordHash, roles: ['customer'], registeredAt: at } }];
     }
+    case 'BootstrapAdministrator': {
+      if (state.status !== 'none') throw new Conflict('the account exists already');
+      const { userId, personal, passwordHash } = command;
+      return [{ type: 'UserRegistered', data: { userId, personal, passwordHash, roles: ['admin', 'customer'], registeredAt: at } }];
+    }
     case 'AssignRoles': {
       if (state.status !== 'active') throw new NotFound('no such user');
+      if (isLastAdministrator(state, command.otherAdministrators) && !command.roles.includes('admin')) {
+        throw new Conflict('the last administrator cannot be demoted: make another administrator first');
+      }
       if (command.roles.includes('pharmacist') && command.pharmacyIds.length === 0) {
         throw new InvalidInput('a pharmacist works at a pharmacy', [{ field: 'pharmacyIds', message: 'name the pharmacies of a pharmacist' }]);
       }
@@ -75,8 +105,15 @@ export function decide(command: UserCommand, state: User): UserEvent[] {
     case 'EraseUser':
       if (state.status === 'none') throw new NotFound('no such user');
       if (state.status === 'erased') return [];
+      if (isLastAdministrator(state, command.otherAdministrators)) {
+        throw new Conflict('the last administrator cannot be erased: make another administrator first');
+      }
       return [{ type: 'UserErased', data: { userId: state.id, erasedAt: at } }];
   }
+}
+
+function isLastAdministrator(state: User, otherAdministrators: number): boolean {
+  return state.status === 'active' && state.roles.includes('admin') && otherAdministrators === 0;
 }
 
 export const userDecider: Decider<UserCommand, UserEvent, User> = { initialState, evolve, decide };
