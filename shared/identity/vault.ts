@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import type { Services } from '../kernel/services';
+import { canonicalEmail } from './domain/email';
 import type { SealedPersonalData } from './domain/user';
 
 export interface PersonalData {
@@ -51,8 +52,9 @@ export async function openPersonalData(services: Services, subject: string, seal
   };
 }
 
+/** NFC and lower case (see canonicalEmail): the NFC and NFD forms of one address are one account. */
 export function normaliseEmail(email: string): string {
-  return email.trim().toLowerCase();
+  return canonicalEmail(email);
 }
 
 /** A keyed hash of the e-mail: finds an account without storing its e-mail in clear. */
