@@ -21,7 +21,26 @@ export function normaliseAddress(address: string | undefined): string | undefine
   return isIP(bare) ? bare : undefined;
 }
 
-/** The caller's address from the trusted header: an IP address, else `unknown`. */
+/** The first 64 bits of an IPv6 address, written out: `2001:db8:0:1::/64`. */
+function ipv6Prefix64(address: string): string {
+  const withoutZone = address.split('%')[0];
+  // A trailing dotted quad stands for the last two groups.
+  const hex = withoutZone.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a, b, c, d) =>
+    [((+a << 8) | +b).toString(16), ((+c << 8) | +d).toString(16)].join(':'),
+  );
+  const [head, tail] = hex.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail === undefined ? [] : tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((group) => parseInt(group, 16).toString(16)).join(':')}::/64`;
+}
+
+/**
+ * The caller's address from the trusted header: an IPv4 address, or the /64 an IPv6 one
+ * belongs to (one subscriber's network: its addresses are theirs to vary); else `unknown`.
+ */
 export function clientAddressOf(request: HttpRequest): string {
-  return normaliseAddress(request.headers.get(CLIENT_IP_HEADER) ?? undefined) ?? UNKNOWN_ADDRESS;
+  const address = normaliseAddress(request.headers.get(CLIENT_IP_HEADER) ?? undefined);
+  if (!address) return UNKNOWN_ADDRESS;
+  return isIP(address) === 6 ? ipv6Prefix64(address) : address;
 }

@@ -50,6 +50,13 @@ describe('the per-address login limit, behind API Management (the trusted header
     assert.deepEqual(unnamed, [400, 400, 400, 429, 429], 'without the trusted header every caller is one address, whatever X-Forwarded-For says');
     assert.equal((await attempt(300, { [CLIENT_IP_HEADER]: 'not an address' })).status, 429, 'a malformed value is no address either');
   });
+
+  it('counts an IPv6 caller by its /64: rotating addresses within one network does not bypass the limit', async () => {
+    const statuses = [];
+    for (let n = 1; n <= 5; n++) statuses.push((await attempt(400 + n, { [CLIENT_IP_HEADER]: `2001:db8:0:7:${n}::${n}` })).status);
+    assert.deepEqual(statuses, [400, 400, 400, 429, 429]);
+    assert.equal((await attempt(410, { [CLIENT_IP_HEADER]: '2001:db8:0:8::1' })).status, 400, 'the next /64 is another caller');
+  });
 });
 
 /** An HTTP request from a chosen loopback address (127.0.0.0/8 is all local on Linux). */
