@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { RedisCache } from '../../shared/adapters/redis/cache';
 import { isRevoked } from '../../shared/identity/commands';
 import type { EventStore } from '../../shared/kernel/ports';
 import { testApp } from '../support/app';
 import { pharmacyBody } from '../support/fixtures';
 import { invoke } from '../support/http';
+import { skipUnlessReachable } from '../support/reachable';
+
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /**
  * Issue 11, item 5: credentials that could not be taken back. An access token kept its
@@ -134,5 +138,29 @@ describe('attack: using powers that were taken back', () => {
     const services = { ...app.services, eventStore: counting };
     for (let i = 0; i < 50; i++) assert.equal(await isRevoked(services, { subject, kind: 'user', roles: [], scopes: [], pharmacyIds: [], version: 1 }), false);
     assert.ok(reads <= 1, `${reads} loads for 50 checks`);
+  });
+});
+
+describe('attack: a demoted administrator’s token, with the cache on Redis', { skip: skipUnlessReachable('Redis', 'REDIS_URL', redisUrl) }, () => {
+  let app: App;
+  before(async () => {
+    app = await testApp({ REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `test-revocation-${process.pid}-${Date.now()}:` });
+    if (app.services.cache instanceof RedisCache) await app.services.cache.ready();
+  });
+  after(() => app.services.dispose());
+
+  it('is refused on the request after the demotion, though its standing was cached', async () => {
+    const email = `${randomUUID()}@exemplo.com.br`;
+    const { id } = (await invoke(app.handler('registerUser', { as: 'anonymous' }), { method: 'POST', body: { email, password: PASSWORD, name: 'Admin' } })).body;
+    await invoke(app.handler('assignRoles'), { method: 'POST', params: { id }, body: { roles: ['admin', 'customer'] } });
+    const token = (await invoke(app.handler('issueToken', { as: 'anonymous' }), { method: 'POST', body: { grant_type: 'password', username: email, password: PASSWORD } })).body
+      .access_token as string;
+    const me = () => invoke(app.handler('currentUser', { as: 'anonymous' }), { headers: bearer(token) });
+    assert.equal((await me()).status, 200, 'the standing is now cached');
+    const other = (await invoke(app.handler('registerUser', { as: 'anonymous' }), { method: 'POST', body: { email: `${randomUUID()}@exemplo.com.br`, password: PASSWORD, name: 'Outra' } }))
+      .body.id;
+    await invoke(app.handler('assignRoles'), { method: 'POST', params: { id: other }, body: { roles: ['admin'] } });
+    assert.equal((await invoke(app.handler('assignRoles'), { method: 'POST', params: { id }, body: { roles: ['customer'] } })).status, 200);
+    assert.equal((await me()).status, 401);
   });
 });
