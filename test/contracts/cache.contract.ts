@@ -56,6 +56,21 @@ export function cacheContract(adapter: string, open: () => Promise<Cache>) {
       assert.equal(await cache.peekWindow(k), undefined);
     });
 
+    it('counts atomically under parallel increments, and takes a count back without going below zero or opening a window', async () => {
+      const cache = await open();
+      const k = `parallel-${Math.random()}`;
+      const counts = await Promise.all(Array.from({ length: 50 }, () => cache.incrementWithin(k, 60)));
+      assert.deepEqual(
+        counts.map((c) => c.count).sort((a, b) => a - b),
+        Array.from({ length: 50 }, (_, i) => i + 1),
+      );
+      await cache.uncount(k);
+      assert.equal((await cache.peekWindow(k))?.count, 49);
+      const none = `never-${Math.random()}`;
+      await cache.uncount(none);
+      assert.equal(await cache.peekWindow(none), undefined);
+    });
+
     it('answers a ping', async () => {
       await (await open()).ping();
     });
