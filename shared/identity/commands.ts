@@ -276,14 +276,15 @@ async function readForm(request: HttpRequest): Promise<Record<string, unknown>> 
   }
   const body = await readBodyText(request);
   if (form) {
-    const fields: Record<string, string> = {};
+    const fields = new Map<string, string>();
     for (const [name, value] of new URLSearchParams(body)) {
       // RFC 6749 §3.1: a parameter sent without a value is omitted, and none may be sent twice.
       if (value === '') continue;
-      if (name in fields) throw new OAuthError(400, 'invalid_request', `${name.slice(0, 40)} is sent more than once`);
-      fields[name] = value;
+      if (fields.has(name)) throw new OAuthError(400, 'invalid_request', `${name.slice(0, 40)} is sent more than once`);
+      fields.set(name, value);
     }
-    return fields;
+    // Own properties only, `__proto__` and `constructor` included: the schemas refuse them as unknown.
+    return Object.fromEntries(fields);
   }
   try {
     const parsed = JSON.parse(body);

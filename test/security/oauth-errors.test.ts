@@ -117,6 +117,15 @@ describe('the token and revocation endpoints answer errors as OAuth has them', (
         assert.match(response.body.error_description, /more than once/);
       }
       assertOAuthError(await post('revokeToken', 'token=a&token=b'), 400, 'invalid_request');
+      for (const name of ['constructor', 'toString']) {
+        const response = await post('issueToken', `grant_type=client_credentials&${name}=x`);
+        assertOAuthError(response, 400, 'invalid_request');
+        assert.match(response.body.error_description, /is not allowed/, name);
+      }
+      // joi drops a __proto__ member: ignored, and nothing's prototype changes.
+      assertOAuthError(await post('issueToken', 'grant_type=client_credentials&__proto__=x&__proto__=y'), 400, 'invalid_request');
+      assertOAuthError(await post('issueToken', 'grant_type=client_credentials&__proto__=x'), 400, 'invalid_client');
+      assert.equal(({} as Record<string, unknown>).x, undefined);
     });
 
     it('refuses two client authentication methods at once (RFC 6749 §2.3)', async () => {
