@@ -283,7 +283,7 @@ async function readForm(request: HttpRequest): Promise<Record<string, unknown>> 
       if (fields.has(name)) throw new OAuthError(400, 'invalid_request', `${name.slice(0, 40)} is sent more than once`);
       fields.set(name, value);
     }
-    // Own properties only, `__proto__` and `constructor` included: the schemas refuse them as unknown.
+    // Own properties only: `constructor` is refused as unknown, `__proto__` dropped by joi.
     return Object.fromEntries(fields);
   }
   try {
