@@ -381,6 +381,16 @@ describe('the local host over real HTTP', () => {
         ['POST', 'auth/clients', { name: 'X', scopes: ['everything'], pharmacyIds: [id] }, 400, 'an unknown scope'],
         ['POST', 'auth/clients', { name: 'X', scopes: ['offers:write'], pharmacyIds: [] }, 400, 'no pharmacy'],
       ],
+      rotateClientSecret: [
+        ...bodyCases('POST', `auth/clients/${id}/secret`),
+        ['POST', `auth/clients/${id}/secret`, { overlapSeconds: 8 * 86_400 }, 400, 'an overlap over seven days'],
+        ['POST', `auth/clients/${id}/secret`, {}, 404, 'a client that does not exist'],
+      ],
+      disableClient: [
+        ['POST', `auth/clients/${id}/disablement`, { reason: 'x' }, 400, 'a body where none is taken'],
+        ['POST', 'auth/clients/1/disablement', undefined, 400, 'a bad id'],
+        ['POST', `auth/clients/${id}/disablement`, undefined, 404, 'a client that does not exist'],
+      ],
       health: [['GET', 'health?verbose=1', undefined, 200, 'liveness ignores parameters']],
       healthReady: [['GET', 'health/ready', undefined, 200, 'readiness']],
     };
