@@ -133,7 +133,7 @@ var functionsByApi = {
   pharmacies: ['registerPharmacy', 'listPharmacies', 'nearbyPharmacies', 'getPharmacy', 'changePharmacyProfile', 'changeOpeningHours', 'relocatePharmacy', 'closePharmacy', 'reopenPharmacy', 'pharmacyHistory']
   catalog: ['registerProduct', 'searchProducts', 'getProductByGtin', 'getProduct', 'changeProduct', 'discontinueProduct', 'reinstateProduct', 'productHistory', 'listCategories']
   offers: ['publishOffer', 'publishOfferBatch', 'getOffer', 'changeOfferPrice', 'withdrawOffer', 'offerHistory', 'productOffersNear', 'pharmacyOffers']
-  identity: ['registerUser', 'issueToken', 'revokeToken', 'currentUser', 'eraseMe', 'myData', 'eraseUser', 'signingKeys', 'openIdConfiguration', 'assignRoles', 'registerClient']
+  identity: ['registerUser', 'issueToken', 'revokeToken', 'currentUser', 'eraseMe', 'myData', 'eraseUser', 'signingKeys', 'openIdConfiguration', 'assignRoles', 'registerClient', 'rotateClientSecret', 'disableClient']
 }
 
 resource group 'Microsoft.Resources/resourceGroups@2025-04-01' = {
