@@ -15,6 +15,7 @@ import type { ServiceProvider, Services } from '../kernel/services';
 import { normalisePhone } from '../kernel/brazil';
 import { isValidCpf, normaliseCpf } from './domain/cpf';
 import { passwordWeakness } from './domain/password-policy';
+import { isBreachedPassword } from './common-passwords';
 import { sessionDecider, type Session, type SessionCommand, type SessionEvent } from './domain/session';
 import { acceptedSecretHashes, CLIENT_SCOPES, clientDecider, MAX_SECRET_OVERLAP_SECONDS, type Client, type ClientCommand, type ClientEvent } from './domain/client';
 import { bootstrapDecider, type Bootstrap, type BootstrapCommand, type BootstrapEvent } from './domain/bootstrap';
@@ -51,7 +52,8 @@ export const registerSchema = Joi.object<Registration>({
   password: Joi.string()
     .max(256)
     .custom((value: string, helpers) => {
-      const weakness = passwordWeakness(value);
+      const email = (helpers.state.ancestors[0] as { email?: unknown }).email;
+      const weakness = passwordWeakness(value, { email: typeof email === 'string' ? email : undefined, breached: isBreachedPassword });
       return weakness ? helpers.message({ custom: `password: ${weakness}` }) : value;
     })
     .required(),
