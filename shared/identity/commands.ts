@@ -86,15 +86,39 @@ const administratorIndex = (events: UserEvent[]) =>
     ? [{ name: ADMINISTRATORS, key: 'all' }]
     : [];
 
-async function activeAdministrators(services: Services): Promise<string[]> {
+async function activeAdministrators(services: Services): Promise<{ id: string; version: number }[]> {
   const streams = await services.eventStore.readIndex(ADMINISTRATORS, 'all');
-  const accounts = await Promise.all(streams.map((streamId) => loadUser(services, streamId.slice(userStreamId('').length))));
-  return accounts.flatMap((account) => (account.status === 'active' && account.roles.includes('admin') ? [account.id] : []));
+  const accounts = await Promise.all(streams.map((streamId) => loadAggregate(services.eventStore, userDecider, USER_SNAPSHOTS, streamId)));
+  return accounts.flatMap(({ state, version }) => (state.status === 'active' && state.roles.includes('admin') ? [{ id: state.id, version }] : []));
 }
 
-async function otherAdministrators(services: Services, userId: string): Promise<number> {
-  return (await activeAdministrators(services)).filter((id) => id !== userId).length;
+/**
+ * What the last-administrator rule decides on: the other active administrators, and the
+ * administrators as seen (each at its version). A change that takes an administrator away
+ * reserves that view in its append, so two such changes decided on the same view (two
+ * administrators demoting each other at once) cannot both be written: the second is a 409.
+ */
+interface AdministratorFacts {
+  otherAdministrators: number;
+  wasAdministrator: boolean;
+  view: string;
 }
+
+async function administratorFacts(services: Services, userId: string): Promise<AdministratorFacts> {
+  const administrators = await activeAdministrators(services);
+  const seen = administrators.map(({ id, version }) => `${id}@${version}`).sort();
+  return {
+    otherAdministrators: administrators.filter(({ id }) => id !== userId).length,
+    wasAdministrator: administrators.some(({ id }) => id === userId),
+    view: createHash('sha256').update(seen.join(',')).digest('base64url'),
+  };
+}
+
+const ADMINISTRATOR_CHANGE = 'administrator change decided on this view';
+const administratorChange = (events: UserEvent[], facts: AdministratorFacts) =>
+  facts.wasAdministrator && events.some((event) => event.type === 'UserErased' || (event.type === 'UserRolesAssigned' && !event.data.roles.includes('admin')))
+    ? [{ scope: ADMINISTRATOR_CHANGE, value: facts.view }]
+    : [];
 
 const registerSpec: CommandSpec<Registration, UserCommand, UserEvent, User, SealedRegistration> = {
   name: 'registerUser',
@@ -142,23 +166,24 @@ const assignRolesSchema = Joi.object<{ roles: Role[]; pharmacyIds: string[] }>({
   pharmacyIds: Joi.array().items(uuidSchema).max(500).unique().default([]),
 });
 
-export const assignRolesSpec: CommandSpec<{ roles: Role[]; pharmacyIds: string[] }, UserCommand, UserEvent, User, number> = {
+export const assignRolesSpec: CommandSpec<{ roles: Role[]; pharmacyIds: string[] }, UserCommand, UserEvent, User, AdministratorFacts> = {
   name: 'assignRoles',
   decider: userDecider,
   streamId: userStreamId,
   snapshots: USER_SNAPSHOTS,
   bodySchema: assignRolesSchema,
   authorize: adminOnly(),
-  facts: (services, _body, id) => otherAdministrators(services, id),
+  facts: (services, _body, id) => administratorFacts(services, id),
   toCommand: ({ id, body, now, facts }) => ({
     type: 'AssignRoles',
     userId: id,
     roles: body.roles,
     pharmacyIds: body.pharmacyIds.map((p) => p.toLowerCase()),
-    otherAdministrators: facts,
+    otherAdministrators: facts.otherAdministrators,
     now,
   }),
   indexes: administratorIndex,
+  reservations: administratorChange,
 };
 
 const clientStreamId = (id: string) => `client-${id}`;
@@ -205,7 +230,7 @@ const selfOrAdmin = (principal: Principal, { id }: { id: string }) => {
  * index is released in the same transaction, and then the data key is destroyed, which
  * leaves every sealed field of this person unreadable wherever a copy of it lies.
  */
-const eraseSpec: CommandSpec<undefined, UserCommand, UserEvent, User, { emailIndex?: string; otherAdministrators: number }> = {
+const eraseSpec: CommandSpec<undefined, UserCommand, UserEvent, User, { emailIndex?: string } & AdministratorFacts> = {
   name: 'eraseUser',
   decider: userDecider,
   streamId: userStreamId,
@@ -214,10 +239,11 @@ const eraseSpec: CommandSpec<undefined, UserCommand, UserEvent, User, { emailInd
   facts: async (services, _body, id) => {
     const user = await loadUser(services, id);
     const personal = user.status === 'active' ? await openPersonalData(services, id, user.personal) : undefined;
-    const others = await otherAdministrators(services, id);
-    return personal ? { emailIndex: emailBlindIndex(services, personal.email), otherAdministrators: others } : { otherAdministrators: others };
+    const administrators = await administratorFacts(services, id);
+    return personal ? { emailIndex: emailBlindIndex(services, personal.email), ...administrators } : administrators;
   },
   toCommand: ({ id, now, facts }) => ({ type: 'EraseUser', userId: id, otherAdministrators: facts.otherAdministrators, now }),
+  reservations: administratorChange,
   releases: (events, facts) => (events.some((event) => event.type === 'UserErased') && facts.emailIndex ? [{ scope: 'email', value: facts.emailIndex }] : []),
   // The person's idempotency records (their registration's included) go in the same transaction.
   erases: (events) => events.flatMap((event) => (event.type === 'UserErased' ? [event.data.userId] : [])),
@@ -538,7 +564,7 @@ export async function ensureAdministrator(services: Services, email: string, pas
   if (!userId) {
     // An administrator exists already (the e-mail's first holder was erased, say): none is made.
     const [administrator] = await activeAdministrators(services);
-    if (administrator) return record(administrator, true);
+    if (administrator) return record(administrator.id, true);
     try {
       const body = validate(registerSchema, { email, password, name: 'Administrator' }, 'body');
       return record((await runCommand(services, bootstrapAdministratorSpec, { body, metadata, context })).body.id, false);

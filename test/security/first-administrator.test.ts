@@ -80,6 +80,26 @@ describe('attack: becoming administrator through the start-up administrator’s 
     assert.equal(await rolesAfterLogin(a, EMAIL, PASSWORD), 400, 'no account was made for the e-mail');
   });
 
+  it('two administrators demoting each other at the same moment leave one administrator', async () => {
+    const a = await app();
+    const rootId = (await start(a))!;
+    const other = (await register(a, 'second@farmacias.example')).body.id;
+    await invoke(a.handler('assignRoles'), { method: 'POST', params: { id: other }, body: { roles: ['admin'] } });
+    // Appends wait a moment, so both decisions are made before either is written.
+    const store = a.services.eventStore;
+    a.services.eventStore = Object.assign(Object.create(store) as typeof store, {
+      append: async (...args: Parameters<typeof store.append>) => {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return store.append(...args);
+      },
+    });
+    const [first, second] = await Promise.all([
+      invoke(a.handler('assignRoles'), { method: 'POST', params: { id: rootId }, body: { roles: ['customer'] } }),
+      invoke(a.handler('assignRoles'), { method: 'POST', params: { id: other }, body: { roles: ['customer'] } }),
+    ]);
+    assert.deepEqual([first.status, second.status].sort(), [200, 409], JSON.stringify([first.body, second.body]));
+  });
+
   it('refuses to demote or erase the last administrator', async () => {
     const a = await app();
     const rootId = (await start(a))!;
