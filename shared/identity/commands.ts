@@ -6,7 +6,7 @@ import { clientAddressOf } from '../kernel/client-address';
 import { triedBasicAuthentication, withOAuthErrors } from './oauth-errors';
 import { adminOnly } from '../kernel/policies';
 import { commandHandler, loadAggregate, metadataOf, runCommand, type CommandSpec, type SnapshotPolicy } from '../kernel/command';
-import { ConcurrencyConflict, Forbidden, NotFound, OAuthError, ReservationTaken, TooManyRequests, Unauthorized, UnsupportedMediaType } from '../kernel/errors';
+import { ConcurrencyConflict, Forbidden, NotFound, OAuthError, ReservationTaken, ServiceUnavailable, TooManyRequests, Unauthorized, UnsupportedMediaType } from '../kernel/errors';
 import { uuidSchema } from '../kernel/command';
 import { jsonResponse, readBodyText, readJsonBody, validate, withProblemDetails } from '../kernel/http';
 import type { EventMetadata } from '../kernel/ports';
@@ -20,7 +20,7 @@ import { sessionDecider, type Session, type SessionCommand, type SessionEvent } 
 import { acceptedSecretHashes, CLIENT_SCOPES, clientDecider, MAX_SECRET_OVERLAP_SECONDS, type Client, type ClientCommand, type ClientEvent } from './domain/client';
 import { bootstrapDecider, type Bootstrap, type BootstrapCommand, type BootstrapEvent } from './domain/bootstrap';
 import { ROLES, userDecider, type Role, type SealedPersonalData, type User, type UserCommand, type UserEvent } from './domain/user';
-import { decoyHash, hashPassword, verifyPassword } from './passwords';
+import { decoyHash, hashPassword, needsRehash, scryptCost, verifyPassword } from './passwords';
 import { hashSecret, issueAccessToken, newRefreshToken, parseRefreshToken } from './tokens';
 import { emailProblem } from './domain/email';
 import { emailBlindIndex, normaliseEmail, openPersonalData, sealPersonalData } from './vault';
@@ -131,7 +131,7 @@ const registerSpec: CommandSpec<Registration, UserCommand, UserEvent, User, Seal
   facts: async (services, body, id) => ({
     emailIndex: emailBlindIndex(services, body.email),
     reserved: isReservedEmail(services, body.email),
-    passwordHash: await hashPassword(body.password),
+    passwordHash: await hashPassword(body.password, passwordCost(services)),
     personal: await sealPersonalData(services, id, {
       email: normaliseEmail(body.email),
       name: body.name,
@@ -389,6 +389,16 @@ function loginKeys(services: Services, email: string, request: HttpRequest): Log
  * account. The pair's limit is the attacker's own: it never stops the owner elsewhere.
  */
 async function refuseIfThrottled(services: Services, keys: LoginKeys) {
+  try {
+    await countAttempt(services, keys);
+  } catch (error) {
+    if (error instanceof TooManyRequests) throw error;
+    // No counter, no password check: an outage of the cache must not open unlimited guessing.
+    throw new ServiceUnavailable('logging in is unavailable for a moment; try again shortly', 5);
+  }
+}
+
+async function countAttempt(services: Services, keys: LoginKeys) {
   const { maxFailuresPerAccount: perPair, maxFailuresPerAddress: perAddress, failureWindowSeconds: window } = services.settings.auth;
   const refuse = (resetsInSeconds: number) => new TooManyRequests('too many login attempts; try again later', resetsInSeconds);
   const pair = await services.cache.incrementWithin(keys.pair, window);
@@ -402,7 +412,8 @@ async function refuseIfThrottled(services: Services, keys: LoginKeys) {
 /** A success takes its counts back and makes the address a known client of the account. */
 async function rememberSuccess(services: Services, keys: LoginKeys) {
   const remember = services.settings.auth.refreshTokenDays * 86_400;
-  await Promise.all([
+  // The login stands even if the cache fails here: the counts then only run out with their window.
+  await Promise.allSettled([
     services.cache.resetWindow(keys.pair),
     services.cache.uncount(keys.address),
     services.cache.uncount(keys.account),
@@ -425,6 +436,38 @@ async function grantTokens(
   );
 }
 
+/** scrypt's cost from the settings: OWASP's minimum (N=2^17, r=8, p=1) unless tests lower it. */
+const passwordCost = (services: Services) => scryptCost(services.settings.auth.passwordScryptLog2N);
+
+const rehashPasswordSpec: CommandSpec<{ previous: string; passwordHash: string }, UserCommand, UserEvent, User, undefined> = {
+  name: 'rehashPassword',
+  decider: userDecider,
+  streamId: userStreamId,
+  snapshots: USER_SNAPSHOTS,
+  toCommand: ({ id, body, now }) => ({ type: 'RehashPassword', userId: id, ...body, now }),
+};
+
+/**
+ * A hash made at a lower cost than today's (before the cost was raised) is made anew while
+ * the password is at hand, at a successful login: no one has to change a password for it.
+ */
+async function upgradePasswordHash(services: Services, request: HttpRequest, context: InvocationContext, userId: string, password: string, previous: string) {
+  const cost = passwordCost(services);
+  if (!needsRehash(previous, cost)) return;
+  try {
+    await runCommand(services, rehashPasswordSpec, {
+      id: userId,
+      body: { previous, passwordHash: await hashPassword(password, cost) },
+      principal: 'system',
+      metadata: metadataOf(request, context, userId),
+      context,
+    });
+  } catch (error) {
+    // Another login rehashed it meanwhile: that one stands.
+    if (!(error instanceof ConcurrencyConflict)) throw error;
+  }
+}
+
 async function passwordLogin(services: Services, request: HttpRequest, context: InvocationContext, form: Record<string, unknown>) {
   const { username, password } = validateGrant(passwordGrant, form);
   const keys = loginKeys(services, username, request);
@@ -432,11 +475,12 @@ async function passwordLogin(services: Services, request: HttpRequest, context: 
   const streamId = await services.eventStore.findReservation('email', emailBlindIndex(services, username));
   const user = streamId ? await loadUser(services, streamId.slice(userStreamId('').length)) : undefined;
   // An unknown account costs the same scrypt as a known one: timing tells nothing.
-  const hash = user?.status === 'active' ? user.passwordHash : await decoyHash();
+  const hash = user?.status === 'active' ? user.passwordHash : await decoyHash(passwordCost(services));
   const valid = (await verifyPassword(password, hash)) && user?.status === 'active';
   // The attempt was counted before the check: a failure leaves its counts as they are.
   if (!valid || user?.status !== 'active') throw new OAuthError(400, 'invalid_grant', 'the e-mail or the password is wrong');
   await rememberSuccess(services, keys);
+  await upgradePasswordHash(services, request, context, user.id, password, hash);
   const familyId = randomUUID();
   const refresh = newRefreshToken(familyId);
   const expiresAt = new Date(services.clock.now().getTime() + services.settings.auth.refreshTokenDays * DAY_MS);

@@ -107,6 +107,20 @@ describe('attack: locking someone else’s account with wrong passwords', () => 
   });
 });
 
+describe('attack: guessing while the attempt counter is away', () => {
+  it('no counter, no password check: the login answers 503 with Retry-After', async () => {
+    // Nothing listens on port 1: every cache call fails at once (no offline queue).
+    const app = await testApp({ REDIS_URL: 'redis://127.0.0.1:1' });
+    try {
+      const answer = await login(app, 'someone@exemplo.com.br', 'any guess at all', '203.0.113.30');
+      assert.equal(answer.status, 503, JSON.stringify(answer.body));
+      assert.ok(Number(answer.headers.get('retry-after')) > 0);
+    } finally {
+      await app.services.dispose();
+    }
+  });
+});
+
 describe('the attempt counters (cache port), in memory and on Redis', () => {
   const opened: RedisCache[] = [];
   after(() => Promise.all(opened.map((cache) => cache.close())));
