@@ -58,6 +58,8 @@ export interface Settings {
     maxFailuresPerAccount: number;
     maxFailuresPerAddress: number;
     failureWindowSeconds: number;
+    /** scrypt's N is 2 to this (17, OWASP's minimum; lower only for tests, never on Azure). */
+    passwordScryptLog2N: number;
   };
   /** Unset: generated once into DATA_DIR/secrets.json (local profile only). */
   secrets: { signingKeys?: string; masterKey?: string; indexKey?: string };
@@ -111,6 +113,13 @@ const schema = Joi.object({
   LOGIN_MAX_FAILURES_PER_ACCOUNT: Joi.number().integer().min(1).default(5),
   LOGIN_MAX_FAILURES_PER_ADDRESS: Joi.number().integer().min(1).default(20),
   LOGIN_FAILURE_WINDOW_SECONDS: Joi.number().integer().min(1).default(900),
+  // Below 17 only where tests want speed: an instance on Azure refuses to start with less.
+  PASSWORD_SCRYPT_LOG2_N: Joi.number()
+    .integer()
+    .min(10)
+    .max(20)
+    .default(17)
+    .when('WEBSITE_INSTANCE_ID', { is: Joi.exist(), then: Joi.number().min(17) }),
   AUTH_SIGNING_KEYS: Joi.string(),
   PERSONAL_DATA_MASTER_KEY: Joi.string().base64(),
   PERSONAL_DATA_INDEX_KEY: Joi.string().base64(),
@@ -198,6 +207,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       maxFailuresPerAccount: value.LOGIN_MAX_FAILURES_PER_ACCOUNT,
       maxFailuresPerAddress: value.LOGIN_MAX_FAILURES_PER_ADDRESS,
       failureWindowSeconds: value.LOGIN_FAILURE_WINDOW_SECONDS,
+      passwordScryptLog2N: value.PASSWORD_SCRYPT_LOG2_N,
     },
     secrets: { signingKeys: value.AUTH_SIGNING_KEYS, masterKey: value.PERSONAL_DATA_MASTER_KEY, indexKey: value.PERSONAL_DATA_INDEX_KEY },
     runsOnAzure: value.WEBSITE_INSTANCE_ID !== undefined,

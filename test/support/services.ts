@@ -10,7 +10,8 @@ import { READ_CONTAINERS } from '../../shared/platform/app';
 export async function testServices(env: Record<string, string> = {}): Promise<Services & { dispose(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'farmacias-test-'));
   const services = await compose(
-    loadSettings({ DATA_DIR: dataDir, BUS_RETRY_BASE_MS: '5', REQUEST_LOG: 'false', SEED_DEMO_DATA: 'false', ...env }),
+    // scrypt at N=2^14 keeps the suites fast; test/security/password-hashing checks the default cost of 2^17.
+    loadSettings({ DATA_DIR: dataDir, BUS_RETRY_BASE_MS: '5', REQUEST_LOG: 'false', SEED_DEMO_DATA: 'false', PASSWORD_SCRYPT_LOG2_N: '14', ...env }),
     READ_CONTAINERS,
   );
   return {

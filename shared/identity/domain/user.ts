@@ -21,6 +21,8 @@ export type UserEvent =
       data: { userId: string; personal: SealedPersonalData; passwordHash: string; roles: Role[]; registeredAt: string };
     }
   | { type: 'UserRolesAssigned'; data: { userId: string; roles: Role[]; pharmacyIds: string[]; assignedAt: string } }
+  /** The password's hash made anew at today's cost, at a login (the password itself unchanged). */
+  | { type: 'UserPasswordRehashed'; data: { userId: string; passwordHash: string; rehashedAt: string } }
   | { type: 'UserErased'; data: { userId: string; erasedAt: string } };
 
 export type UserCommand =
@@ -37,7 +39,9 @@ export type UserCommand =
   | { type: 'BootstrapAdministrator'; userId: string; personal: SealedPersonalData; passwordHash: string; now: Date }
   /** `otherAdministrators`: active administrators besides this account, read before deciding. */
   | { type: 'AssignRoles'; userId: string; roles: Role[]; pharmacyIds: string[]; otherAdministrators: number; now: Date }
-  | { type: 'EraseUser'; userId: string; otherAdministrators: number; now: Date };
+  | { type: 'EraseUser'; userId: string; otherAdministrators: number; now: Date }
+  /** `previous`: the hash the new one replaces; another change in between wins. */
+  | { type: 'RehashPassword'; userId: string; previous: string; passwordHash: string; now: Date };
 
 interface Account {
   id: string;
@@ -68,6 +72,8 @@ export function evolve(state: User, event: UserEvent): User {
       const lost = state.roles.some((role) => !roles.includes(role)) || state.pharmacyIds.some((id) => !pharmacyIds.includes(id));
       return { ...state, roles, pharmacyIds, revision, tokensValidFrom: lost ? revision : state.tokensValidFrom };
     }
+    case 'UserPasswordRehashed':
+      return state.status === 'active' ? { ...state, passwordHash: event.data.passwordHash, revision: state.revision + 1 } : state;
     case 'UserErased':
       return state.status === 'none' ? state : { status: 'erased', id: state.id };
   }
@@ -109,6 +115,9 @@ export function decide(command: UserCommand, state: User): UserEvent[] {
         throw new Conflict('the last administrator cannot be erased: make another administrator first');
       }
       return [{ type: 'UserErased', data: { userId: state.id, erasedAt: at } }];
+    case 'RehashPassword':
+      if (state.status !== 'active' || state.passwordHash !== command.previous) return [];
+      return [{ type: 'UserPasswordRehashed', data: { userId: state.id, passwordHash: command.passwordHash, rehashedAt: at } }];
   }
 }
 
