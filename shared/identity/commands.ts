@@ -23,7 +23,7 @@ import { ROLES, userDecider, type Role, type SealedPersonalData, type User, type
 import { decoyHash, hashPassword, needsRehash, scryptCost, verifyPassword } from './passwords';
 import { hashSecret, issueAccessToken, newRefreshToken, parseRefreshToken } from './tokens';
 import { emailProblem } from './domain/email';
-import { emailBlindIndex, normaliseEmail, openPersonalData, sealPersonalData } from './vault';
+import { emailBlindIndex, isPlainPasswordHash, normaliseEmail, openPasswordHash, openPersonalData, sealPasswordHash, sealPersonalData } from './vault';
 
 export const userStreamId = (id: string) => `user-${id}`;
 const sessionStreamId = (id: string) => `session-${id}`;
@@ -131,7 +131,7 @@ const registerSpec: CommandSpec<Registration, UserCommand, UserEvent, User, Seal
   facts: async (services, body, id) => ({
     emailIndex: emailBlindIndex(services, body.email),
     reserved: isReservedEmail(services, body.email),
-    passwordHash: await hashPassword(body.password, passwordCost(services)),
+    passwordHash: await sealPasswordHash(services, id, await hashPassword(body.password, passwordCost(services))),
     personal: await sealPersonalData(services, id, {
       email: normaliseEmail(body.email),
       name: body.name,
@@ -448,16 +448,17 @@ const rehashPasswordSpec: CommandSpec<{ previous: string; passwordHash: string }
 };
 
 /**
- * A hash made at a lower cost than today's (before the cost was raised) is made anew while
- * the password is at hand, at a successful login: no one has to change a password for it.
+ * A hash made at a lower cost than today's (before the cost was raised), or kept plain (before
+ * hashes were sealed), is made anew and sealed while the password is at hand, at a successful
+ * login: no one has to change a password for it. `stored` is the hash as the state holds it.
  */
-async function upgradePasswordHash(services: Services, request: HttpRequest, context: InvocationContext, userId: string, password: string, previous: string) {
+async function upgradePasswordHash(services: Services, request: HttpRequest, context: InvocationContext, userId: string, password: string, hash: string, stored: string) {
   const cost = passwordCost(services);
-  if (!needsRehash(previous, cost)) return;
+  if (!needsRehash(hash, cost) && !isPlainPasswordHash(stored)) return;
   try {
     await runCommand(services, rehashPasswordSpec, {
       id: userId,
-      body: { previous, passwordHash: await hashPassword(password, cost) },
+      body: { previous: stored, passwordHash: await sealPasswordHash(services, userId, await hashPassword(password, cost)) },
       principal: 'system',
       metadata: metadataOf(request, context, userId),
       context,
@@ -475,12 +476,13 @@ async function passwordLogin(services: Services, request: HttpRequest, context: 
   const streamId = await services.eventStore.findReservation('email', emailBlindIndex(services, username));
   const user = streamId ? await loadUser(services, streamId.slice(userStreamId('').length)) : undefined;
   // An unknown account costs the same scrypt as a known one: timing tells nothing.
-  const hash = user?.status === 'active' ? user.passwordHash : await decoyHash(passwordCost(services));
+  const opened = user?.status === 'active' ? await openPasswordHash(services, user.id, user.passwordHash) : undefined;
+  const hash = opened ?? (await decoyHash(passwordCost(services)));
   const valid = (await verifyPassword(password, hash)) && user?.status === 'active';
   // The attempt was counted before the check: a failure leaves its counts as they are.
   if (!valid || user?.status !== 'active') throw new OAuthError(400, 'invalid_grant', 'the e-mail or the password is wrong');
   await rememberSuccess(services, keys);
-  await upgradePasswordHash(services, request, context, user.id, password, hash);
+  await upgradePasswordHash(services, request, context, user.id, password, hash, user.passwordHash);
   const familyId = randomUUID();
   const refresh = newRefreshToken(familyId);
   const expiresAt = new Date(services.clock.now().getTime() + services.settings.auth.refreshTokenDays * DAY_MS);

@@ -52,6 +52,30 @@ export async function openPersonalData(services: Services, subject: string, seal
   };
 }
 
+/**
+ * The password's scrypt hash as the events keep it: sealed with the person's data key, like
+ * their personal fields (with its own associated data, so it cannot pass for one of them).
+ * Erasure destroys the key, and with it every copy of the hash in the events, snapshots and
+ * backups: nothing is left to crack offline.
+ */
+export async function sealPasswordHash(services: Services, subject: string, hash: string): Promise<string> {
+  return seal(await services.dataKeys.keyFor(subject), hash, `${subject}:password`);
+}
+
+/** Whether a stored hash is one of the plain `scrypt$…` hashes of events written before sealing. */
+export const isPlainPasswordHash = (stored: string) => stored.startsWith('scrypt$');
+
+/**
+ * The scrypt hash of a stored one. Events written before hashes were sealed hold it plain,
+ * and are read as they are (an upcast, which the next login replaces with a sealed hash);
+ * undefined once the person's key is destroyed.
+ */
+export async function openPasswordHash(services: Services, subject: string, stored: string): Promise<string | undefined> {
+  if (isPlainPasswordHash(stored)) return stored;
+  const key = await services.dataKeys.find(subject);
+  return key ? open(key, stored, `${subject}:password`) : undefined;
+}
+
 /** NFC and lower case (see canonicalEmail): the NFC and NFD forms of one address are one account. */
 export function normaliseEmail(email: string): string {
   return canonicalEmail(email);

@@ -15,6 +15,11 @@ export interface SealedPersonalData {
   phone?: string;
 }
 
+/**
+ * `passwordHash` (registration, rehash): the scrypt hash sealed with the person's data key,
+ * so erasure leaves it unreadable; events written before sealing hold it plain (`scrypt$…`),
+ * read as they are and replaced by a sealed one at the next login (see vault.ts).
+ */
 export type UserEvent =
   | {
       type: 'UserRegistered';
