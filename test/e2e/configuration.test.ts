@@ -18,6 +18,9 @@ const REFERENCE = `@Microsoft.KeyVault(SecretUri=${SECRET_URI})`;
 /** Nothing of a reference (nor a stack) may reach a client. */
 const LEAK = /vault\.azure\.net|SecretUri|KeyVault\(|\n\s+at /;
 
+/** The token and revocation endpoints answer errors as RFC 6749 §5.2 says, not as problem+json. */
+const OAUTH_ROUTES = new Set(['issueToken', 'revokeToken']);
+
 describe('unresolved Key Vault references in the settings', () => {
   it('are named, never echoed, before any other rule, in both reference forms', () => {
     const env = {
@@ -102,7 +105,7 @@ describe('a platform whose configuration is incomplete, over the local host', ()
     assert.doesNotMatch(query.text, LEAK);
   });
 
-  it('no route answers 500: every route but liveness answers 503 problem+json', async () => {
+  it('no route answers 500: every route but liveness answers 503, problem+json (the OAuth endpoints: RFC 6749 JSON)', async () => {
     const routes = modules.flatMap((module) => module.routes);
     const statuses: Record<string, number> = {};
     for (const route of routes) {
@@ -113,7 +116,9 @@ describe('a platform whose configuration is incomplete, over the local host', ()
       assert.notEqual(response.status, 500, `${route.name}: ${JSON.stringify(response.body)}`);
       assert.doesNotMatch(JSON.stringify(response.body ?? {}), LEAK, route.name);
       if (response.status === 503 && route.name !== 'healthReady') {
-        assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/, route.name);
+        const oauth = OAUTH_ROUTES.has(route.name);
+        assert.match(response.headers.get('content-type') ?? '', oauth ? /^application\/json/ : /^application\/problem\+json/, route.name);
+        if (oauth) assert.equal((response.body as { error?: string }).error, 'temporarily_unavailable', route.name);
         assert.ok(response.headers.get('retry-after'), route.name);
       }
     }
