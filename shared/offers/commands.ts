@@ -113,12 +113,31 @@ export const publishOfferSpec: OfferSpec<PublishBody, References> = {
     events.flatMap((event) => (event.type === 'OfferPublished' ? [{ name: OFFERS_BY_PRODUCT, key: event.data.productId }] : [])),
 };
 
-export const withdrawOfDiscontinuedProductSpec: OfferSpec<void> = {
+/** The product a reaction withdraws an offer for (the discontinued one). */
+export interface DiscontinuedProductBody {
+  productId: string;
+}
+
+/**
+ * A reaction's withdrawal. The product's status is read through the catalog's published
+ * module after the offer is loaded and is part of the decision; the append expects the
+ * offer's loaded version. So it withdraws only if the product is discontinued now and
+ * the offer was not republished meanwhile (a republish makes the append conflict, and
+ * the retry reads the product again).
+ */
+export const withdrawOfDiscontinuedProductSpec: OfferSpec<DiscontinuedProductBody, References['product']> = {
   name: 'withdrawOfferOfDiscontinuedProduct',
   decider: offerDecider,
   streamId: offerStreamId,
   snapshots,
-  toCommand: ({ id, now }) => ({ type: 'WithdrawOfferOfDiscontinuedProduct', offerId: id, now }),
+  facts: (services, body) => productStatus(services.eventStore, body.productId.toLowerCase()),
+  toCommand: ({ id, body, now, facts }) => ({
+    type: 'WithdrawOfferOfDiscontinuedProduct',
+    offerId: id,
+    productId: body.productId.toLowerCase(),
+    product: facts,
+    now,
+  }),
 };
 
 export const expireOfferSpec: OfferSpec<void> = {

@@ -12,13 +12,17 @@ import { OFFERS_CONTAINER, type OfferDocument } from './projection';
 const ACTOR = 'system:offers';
 const ATTEMPTS = 5;
 
-/** Runs a reaction's command; a concurrent write to the same offer is simply tried again. */
-async function withdrawOffer(services: Services, offerId: string, cause: StoredEvent, context: InvocationContext) {
+/**
+ * Runs a reaction's withdrawal; a concurrent write to the same offer is simply tried
+ * again. Each attempt reads the offer and the product's status anew (the command's
+ * facts), so it withdraws nothing once the product is active again.
+ */
+async function withdrawOffer(services: Services, offerId: string, productId: string, cause: StoredEvent, context: InvocationContext) {
   for (let attempt = 1; ; attempt++) {
     try {
       return await runCommand(services, withdrawOfDiscontinuedProductSpec, {
         id: offerId,
-        body: undefined,
+        body: { productId },
         principal: 'system',
         metadata: metadataCausedBy(cause, ACTOR),
         context,
@@ -33,6 +37,11 @@ async function withdrawOffer(services: Services, offerId: string, cause: StoredE
  * Product discontinued → each of its active offers is withdrawn, an event in the offer's
  * own stream that names the reason. The offers are found through the write side's index,
  * committed with each offer, so none is missed however far the read models lag.
+ *
+ * It acts on the product as it is when it runs, not on the message: a redelivered or
+ * replayed discontinuation of a product reinstated since does nothing (its offers may
+ * have been republished). Each withdrawal checks the product again against the offer's
+ * current version (see withdrawOfDiscontinuedProductSpec).
  */
 export function withdrawOffersOfDiscontinuedProduct(services: ServiceProvider): EventHandlerDeclaration {
   return {
@@ -43,8 +52,13 @@ export function withdrawOffersOfDiscontinuedProduct(services: ServiceProvider): 
       const s = await services();
       const event = toStoredEvent(message);
       const productId = (event.data as { productId: string }).productId;
+      const status = await productStatus(s.eventStore, productId);
+      if (status !== 'discontinued') {
+        context.log(`product ${productId} is ${status} now: ${event.type} (version ${event.version}) is stale, no offer withdrawn`);
+        return;
+      }
       for (const streamId of await s.eventStore.readIndex(OFFERS_BY_PRODUCT, productId)) {
-        await withdrawOffer(s, streamId.slice(offerStreamId('').length), event, context);
+        await withdrawOffer(s, streamId.slice(offerStreamId('').length), productId, event, context);
       }
     },
   };
@@ -54,7 +68,8 @@ export function withdrawOffersOfDiscontinuedProduct(services: ServiceProvider): 
  * An offer published (or republished) while its product was being discontinued: the
  * check before publishing saw the product active, the discontinuation's reaction may have
  * listed the offers before this one was committed. Checking again after the commit closes
- * that window.
+ * that window. The withdrawal itself checks the product again (a redelivery after the
+ * product was reinstated and the offer republished withdraws nothing).
  */
 export function withdrawOfferPublishedForDiscontinuedProduct(services: ServiceProvider): EventHandlerDeclaration {
   return {
@@ -68,7 +83,7 @@ export function withdrawOfferPublishedForDiscontinuedProduct(services: ServicePr
       const [published] = await s.eventStore.readStream(event.streamId, { limit: 1 });
       const productId = (published?.data as { productId?: string } | undefined)?.productId;
       if (productId && (await productStatus(s.eventStore, productId)) === 'discontinued') {
-        await withdrawOffer(s, offerId, event, context);
+        await withdrawOffer(s, offerId, productId, event, context);
       }
     },
   };

@@ -78,7 +78,7 @@ describe('Offer decider', () => {
 
   describe('withdrawal and expiry', () => {
     const withdraw: OfferCommand = { type: 'WithdrawOffer', offerId, now };
-    const discontinued: OfferCommand = { type: 'WithdrawOfferOfDiscontinuedProduct', offerId, now };
+    const discontinued: OfferCommand = { type: 'WithdrawOfferOfDiscontinuedProduct', offerId, productId, product: 'discontinued', now };
     it('withdraws an active offer', () => given([published]).when(withdraw).then([withdrawn]));
     it('refuses to withdraw twice', () => given([published, withdrawn]).when(withdraw).thenThrows(Conflict));
     it('withdraws for a discontinued product, naming the reason', () =>
@@ -87,6 +87,12 @@ describe('Offer decider', () => {
         .then([{ type: 'OfferWithdrawn', data: { offerId, reason: 'product-discontinued', withdrawnAt: at } }]));
     it('finds nothing more to do on a repeated discontinuation', () =>
       given([published, { type: 'OfferWithdrawn', data: { offerId, reason: 'product-discontinued', withdrawnAt: at } }]).when(discontinued).then([]));
+    it('withdraws nothing for a product active again (a redelivered discontinuation after reinstatement and republishing)', () =>
+      given([published, { type: 'OfferWithdrawn', data: { offerId, reason: 'product-discontinued', withdrawnAt: at } }, { type: 'OfferRevised', data: { offerId, ...terms, revisedAt: at } }])
+        .when({ ...discontinued, product: 'active' })
+        .then([]));
+    it('withdraws nothing for another product than the offer’s', () =>
+      given([published]).when({ ...discontinued, productId: '3b0d6a8e-4a51-4a5e-9f7f-3c2f7a0b9d11' }).then([]));
     it('expires an offer past validUntil', () =>
       given([published]).when({ type: 'ExpireOffer', offerId, now: new Date('2027-01-01T00:00:00Z') }).then([
         { type: 'OfferExpired', data: { offerId, expiredAt: '2027-01-01T00:00:00.000Z' } },

@@ -44,7 +44,12 @@ export type OfferCommand =
   | { type: 'PublishOffer'; offerId: string; pharmacyId: string; productId: string; terms: OfferTerms; references: References; now: Date }
   | { type: 'ChangeOfferPrice'; offerId: string; price: Price; now: Date }
   | { type: 'WithdrawOffer'; offerId: string; now: Date }
-  | { type: 'WithdrawOfferOfDiscontinuedProduct'; offerId: string; now: Date }
+  /**
+   * A reaction's withdrawal: `productId` is the product it acts for, `product` that
+   * product's status read when deciding (after the offer was loaded), so a late or
+   * redelivered discontinuation never withdraws the offer of a product active again.
+   */
+  | { type: 'WithdrawOfferOfDiscontinuedProduct'; offerId: string; productId: string; product: References['product']; now: Date }
   | { type: 'ExpireOffer'; offerId: string; now: Date };
 
 interface Published {
@@ -141,8 +146,9 @@ export function decide(command: OfferCommand, state: Offer): OfferEvent[] {
       requireActive(state);
       return [{ type: 'OfferWithdrawn', data: { offerId: state.id, reason: 'withdrawn-by-pharmacy', withdrawnAt: at } }];
     case 'WithdrawOfferOfDiscontinuedProduct':
-      // A reaction: repeated or late deliveries find nothing more to do.
-      if (state.status !== 'active') return [];
+      // A reaction: it acts on the world as it is now. Repeated or late deliveries find
+      // nothing more to do, and nothing at all once the product is active again.
+      if (state.status !== 'active' || state.productId !== command.productId || command.product !== 'discontinued') return [];
       return [{ type: 'OfferWithdrawn', data: { offerId: state.id, reason: 'product-discontinued', withdrawnAt: at } }];
     case 'ExpireOffer':
       if (state.status !== 'active' || Date.parse(state.terms.validUntil) > command.now.getTime()) return [];
