@@ -3,17 +3,24 @@
 //   npm run dlq -- subscriptions
 //   npm run dlq -- list <subscription> [--limit 20]
 //   npm run dlq -- replay <subscription> [--id <event id>]... [--limit 100]
+//   npm run dlq -- drop <subscription> (--id <id>... | --unreadable)
+// Exit codes: 0 done; 1 a replay failed again; 2 usage; 3 done, but unreadable dead letters
+// (bodies that are no events) were listed or left by a replay: drop them.
 import { InvocationContext } from '@azure/functions';
 import { parseArgs } from 'node:util';
 import { compose, openDeadLetters } from '../shared/kernel/composition';
-import type { StoredEvent } from '../shared/kernel/ports';
+import type { DeadLetter, StoredEvent } from '../shared/kernel/ports';
 import type { EventHandlerDeclaration } from '../shared/kernel/routes';
 import type { Services } from '../shared/kernel/services';
 import { loadSettings } from '../shared/kernel/settings';
 import { appModules, declaredModules, READ_CONTAINERS } from '../shared/platform/app';
 import { runWhenMain } from './cli';
 
-const USAGE = 'usage: npm run dlq -- subscriptions | list <subscription> [--limit N] | replay <subscription> [--id <event id>]... [--limit N]';
+const USAGE =
+  'usage: npm run dlq -- subscriptions | list <subscription> [--limit N] | replay <subscription> [--id <event id>]... [--limit N] | drop <subscription> (--id <id>... | --unreadable)';
+
+/** Listed or left, some dead letters are no events: the work is done, and the code says what remains. */
+const UNREADABLE_LEFT = 3;
 
 function declarations(): EventHandlerDeclaration[] {
   // Declarations only: their services are asked for when a handler runs.
@@ -24,7 +31,7 @@ export async function main(argv: string[], print: (line: string) => void = conso
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { limit: { type: 'string' }, id: { type: 'string', multiple: true } },
+    options: { limit: { type: 'string' }, id: { type: 'string', multiple: true }, unreadable: { type: 'boolean' } },
   });
   const [command, subscription] = positionals;
   const limit = Number(values.limit ?? (command === 'list' ? 20 : 100));
@@ -33,7 +40,8 @@ export async function main(argv: string[], print: (line: string) => void = conso
     return 0;
   }
   const declaration = declarations().find((candidate) => candidate.subscription === subscription);
-  if (!['list', 'replay'].includes(command) || !declaration || !Number.isInteger(limit) || limit < 1) {
+  const dropSelects = command !== 'drop' || (values.id?.length ?? 0) > 0 || values.unreadable === true;
+  if (!['list', 'replay', 'drop'].includes(command) || !declaration || !Number.isInteger(limit) || limit < 1 || !dropSelects) {
     print(declaration || !subscription ? USAGE : `no subscription ${subscription}: see npm run dlq -- subscriptions`);
     return 2;
   }
@@ -52,20 +60,32 @@ export async function main(argv: string[], print: (line: string) => void = conso
   const deadLetters = await openDeadLetters(settings, handlerFor);
   try {
     if (command === 'list') {
+      let unreadable = 0;
       for (const letter of await deadLetters.list(declaration.subscription, limit)) {
         // Routing facts only: an event's data may hold (sealed) personal values.
-        const { id, attempts, reason, event } = letter;
-        print(JSON.stringify({ id, type: event.type, streamId: event.streamId, version: event.version, occurredAt: event.occurredAt, attempts, reason }));
+        print(JSON.stringify(routingFacts(letter)));
+        if (letter.unreadable !== undefined) unreadable += 1;
       }
+      return unreadable > 0 ? UNREADABLE_LEFT : 0;
+    }
+    if (command === 'drop') {
+      const dropped = await deadLetters.drop(declaration.subscription, { ids: values.id, unreadable: values.unreadable });
+      print(JSON.stringify({ dropped: dropped.map(routingFacts) }));
       return 0;
     }
     const outcome = await deadLetters.replay(declaration.subscription, { ids: values.id, limit });
     print(JSON.stringify(outcome));
-    return outcome.failed.length > 0 ? 1 : 0;
+    return outcome.failed.length > 0 ? 1 : outcome.unreadable.length > 0 ? UNREADABLE_LEFT : 0;
   } finally {
     await deadLetters.close();
     await services?.close();
   }
+}
+
+function routingFacts(letter: DeadLetter) {
+  const { id, attempts, reason, event } = letter;
+  if (!event) return { id, unreadable: letter.unreadable, attempts, reason };
+  return { id, type: event.type, streamId: event.streamId, version: event.version, occurredAt: event.occurredAt, attempts, reason };
 }
 
 runWhenMain(module, (argv) => main(argv));

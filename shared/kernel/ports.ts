@@ -126,18 +126,28 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
-/** A delivery the bus gave up on, kept for an operator. */
-export interface DeadLetter {
-  /** The broker's message id: the event id. */
+interface DeadLetterFacts {
+  /**
+   * The broker's message id: the event id. A message without one (never one of ours) is
+   * named by its body (RabbitMQ: `sha256:` and 16 hex digits) or its sequence number
+   * (Service Bus: `seq:<n>`), so that it can be dropped.
+   */
   id: string;
-  event: StoredEvent;
   reason: string;
   attempts: number;
 }
 
+/**
+ * A delivery the bus gave up on, kept for an operator: an event, or a body that is not one
+ * (not JSON, or JSON but no event), which no handler can take and no replay can repair.
+ */
+export type DeadLetter = (DeadLetterFacts & { event: StoredEvent; unreadable?: undefined }) | (DeadLetterFacts & { event?: undefined; unreadable: string });
+
 export interface ReplayOutcome {
   replayed: string[];
   failed: { id: string; reason: string }[];
+  /** Asked for but not replayed: their bodies are no events (see `drop`). Left where they are. */
+  unreadable: string[];
 }
 
 /** The operator's view of a durable bus's dead letters (`npm run dlq`). */
@@ -150,6 +160,11 @@ export interface DeadLetterQueue {
    * failed again.
    */
   replay(subscription: string, options: { ids?: string[]; limit: number }): Promise<ReplayOutcome>;
+  /**
+   * Removes for good the dead letters in `ids`, and every unreadable one when `unreadable`
+   * is set; resolves to the letters removed. The rest stay where they are.
+   */
+  drop(subscription: string, options: { ids?: string[]; unreadable?: boolean }): Promise<DeadLetter[]>;
   close(): Promise<void>;
 }
 

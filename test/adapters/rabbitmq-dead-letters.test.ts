@@ -80,7 +80,7 @@ describe('npm run dlq on RabbitMQ', { skip: skipUnlessReachable('RabbitMQ', 'RAB
     failing = false;
     const replayed = await run(['replay', subscription, '--id', first.eventId]);
     assert.equal(replayed.code, 0);
-    assert.deepEqual(JSON.parse(replayed.lines[0]), { replayed: [first.eventId], failed: [] });
+    assert.deepEqual(JSON.parse(replayed.lines[0]), { replayed: [first.eventId], failed: [], unreadable: [] });
     await bus.idle();
     assert.deepEqual(handled.map((event) => event.eventId), [first.eventId]);
 
@@ -90,5 +90,93 @@ describe('npm run dlq on RabbitMQ', { skip: skipUnlessReachable('RabbitMQ', 'RAB
     await bus.idle();
     assert.deepEqual(handled.map((event) => event.eventId).sort(), [first.eventId, second.eventId].sort());
     assert.deepEqual((await run(['list', subscription])).lines, []);
+  });
+});
+
+describe('npm run dlq on RabbitMQ, with dead letters that are no events', { skip: skipUnlessReachable('RabbitMQ', 'RABBITMQ_URL', url) }, () => {
+  const id = randomUUID().slice(0, 8);
+  const prefix = `test-dlq-unreadable-${id}.`;
+  const exchange = `test-dlq-unreadable-${id}`;
+  const subscription = 'pharmacies-read';
+  const dead = `${prefix}${subscription}.dead`;
+  const handled: StoredEvent[] = [];
+  let failing = true;
+  let bus: RabbitMqEventBus;
+  const saved = { ...process.env };
+
+  before(async () => {
+    Object.assign(process.env, { RABBITMQ_URL: url, RABBITMQ_EXCHANGE: exchange, RABBITMQ_QUEUE_PREFIX: prefix, REQUEST_LOG: 'false' });
+    bus = await RabbitMqEventBus.open({ url, exchange, queuePrefix: prefix, maxAttempts: 1, retryBaseMs: 5, maxConcurrent: 2 });
+    bus.subscribe({
+      name: subscription,
+      eventTypes: ['PharmacyRegistered'],
+      handle: async (event) => {
+        if (failing) throw new Error('read store down');
+        handled.push(event);
+      },
+    });
+    await bus.ready();
+  });
+  after(async () => {
+    await bus.close();
+    process.env = saved;
+    const model = await connect(url);
+    const channel = await model.createChannel();
+    for (const suffix of ['', '.retry', '.dead']) await channel.deleteQueue(`${prefix}${subscription}${suffix}`);
+    await channel.deleteExchange(exchange);
+    await model.close();
+  });
+
+  async function deadLetterRaw(body: string, properties: { messageId?: string } = {}) {
+    const model = await connect(url);
+    const channel = await model.createConfirmChannel();
+    channel.sendToQueue(dead, Buffer.from(body), { persistent: true, ...properties, headers: { 'x-attempt': 1, 'x-reason': 'Unexpected token' } });
+    await channel.waitForConfirms();
+    await model.close();
+  }
+
+  it('lists them as unreadable among the rest, replays the rest and leaves them, and drops them by id or all at once', async () => {
+    const [first, second] = [storedEvent('PharmacyRegistered'), storedEvent('PharmacyRegistered')];
+    await bus.publish([first]);
+    await bus.idle();
+    const secret = 'maria@example.com is not JSON';
+    await deadLetterRaw(secret);
+    await deadLetterRaw('[1, 2]', { messageId: 'not-an-event' });
+    await bus.publish([second]);
+    await bus.idle();
+
+    const listed = await run(['list', subscription]);
+    assert.equal(listed.code, 3, 'listed, and the code says some are unreadable');
+    const letters = listed.lines.map((line) => JSON.parse(line));
+    assert.equal(letters.length, 4);
+    const unreadable = letters.filter((letter) => letter.unreadable);
+    assert.deepEqual(letters.filter((letter) => letter.type === 'PharmacyRegistered').map((letter) => letter.id).sort(), [first.eventId, second.eventId].sort());
+    const [notJson, notEvent] = [unreadable.find((letter) => letter.id !== 'not-an-event'), unreadable.find((letter) => letter.id === 'not-an-event')];
+    assert.match(notJson.id, /^sha256:[0-9a-f]{16}$/);
+    assert.match(notJson.unreadable, /not JSON/);
+    assert.match(notEvent.unreadable, /not an event/);
+    assert.deepEqual([notJson.attempts, notJson.reason], [1, 'Unexpected token']);
+    assert.ok(!listed.lines.join('').includes('maria'), 'never the body');
+    assert.deepEqual((await run(['list', subscription])).lines.map((line) => JSON.parse(line).id), letters.map((letter) => letter.id), 'the same ids again');
+
+    failing = false;
+    const replayed = await run(['replay', subscription]);
+    assert.equal(replayed.code, 3);
+    const outcome = JSON.parse(replayed.lines[0]);
+    assert.deepEqual(outcome.replayed.sort(), [first.eventId, second.eventId].sort());
+    assert.deepEqual(outcome.failed, []);
+    assert.deepEqual(outcome.unreadable.sort(), [notJson.id, notEvent.id].sort());
+    await bus.idle();
+    assert.deepEqual(handled.map((event) => event.eventId).sort(), [first.eventId, second.eventId].sort());
+    assert.deepEqual((await run(['list', subscription])).lines.map((line) => JSON.parse(line).id).sort(), [notJson.id, notEvent.id].sort());
+
+    assert.equal((await run(['drop', subscription])).code, 2, 'drop names what it drops');
+    const byId = await run(['drop', subscription, '--id', notJson.id]);
+    assert.equal(byId.code, 0);
+    assert.deepEqual(JSON.parse(byId.lines[0]).dropped.map((letter: { id: string }) => letter.id), [notJson.id]);
+    assert.deepEqual((await run(['list', subscription])).lines.map((line) => JSON.parse(line).id), [notEvent.id]);
+    const all = await run(['drop', subscription, '--unreadable']);
+    assert.deepEqual(JSON.parse(all.lines[0]).dropped, [{ id: notEvent.id, unreadable: notEvent.unreadable, attempts: 1, reason: 'Unexpected token' }]);
+    assert.deepEqual(await run(['list', subscription]), { code: 0, lines: [] });
   });
 });

@@ -77,7 +77,7 @@ describe('Service Bus bus against a namespace', {
           calm = (await quiet()) ? calm + 1 : 0;
         }
       },
-      deadLettered: async (subscriber) => (await deadLetters.list(subscriber, 100)).map((letter) => letter.event),
+      deadLettered: async (subscriber) => (await deadLetters.list(subscriber, 100)).flatMap((letter) => (letter.event ? [letter.event] : [])),
       dispose: async () => {
         await bus.close();
         await deadLetters.close();

@@ -38,6 +38,31 @@ describe('Offer decider', () => {
       given([published])
         .when(publish({ priceCents: 1199 }))
         .then([{ type: 'OfferRevised', data: { offerId, ...terms, priceCents: 1199, revisedAt: at } }]));
+    describe('after a price change (terms compared by value, not by key order)', () => {
+      const priceChanged: OfferEvent = { type: 'OfferPriceChanged', data: { offerId, priceCents: 999, listPriceCents: 1299, changedAt: at } };
+      it('changes nothing when the current terms are published again', () =>
+        given([published, priceChanged]).when(publish({ priceCents: 999, listPriceCents: 1299 })).then([]));
+      it('changes nothing when the terms come in another key order', () =>
+        given([published, priceChanged])
+          .when({
+            type: 'PublishOffer',
+            offerId,
+            pharmacyId,
+            productId,
+            terms: { stock: 'in_stock', validUntil: terms.validUntil, validFrom: terms.validFrom, listPriceCents: 1299, priceCents: 999 },
+            references: ok,
+            now,
+          })
+          .then([]));
+      it('still revises what did change', () =>
+        given([published, priceChanged])
+          .when(publish({ priceCents: 999, listPriceCents: 1299, stock: 'low' }))
+          .then([{ type: 'OfferRevised', data: { offerId, ...terms, priceCents: 999, listPriceCents: 1299, stock: 'low', revisedAt: at } }]));
+      it('revises when the list price was dropped and is sent again', () =>
+        given([published, { type: 'OfferPriceChanged', data: { offerId, priceCents: 999, changedAt: at } }])
+          .when(publish({ priceCents: 999 }))
+          .then([{ type: 'OfferRevised', data: { offerId, ...terms, priceCents: 999, revisedAt: at } }]));
+    });
     it('brings a withdrawn offer back', () =>
       given([published, withdrawn]).when(publish()).then([{ type: 'OfferRevised', data: { offerId, ...terms, revisedAt: at } }]));
     it('brings an expired offer back', () =>

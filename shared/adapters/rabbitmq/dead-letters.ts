@@ -1,15 +1,17 @@
+import { createHash } from 'node:crypto';
 import { connect, type Channel, type ChannelModel, type GetMessage } from 'amqplib';
-import type { DeadLetter, DeadLetterQueue, ReplayOutcome, StoredEvent } from '../../kernel/ports';
+import type { DeadLetter, DeadLetterQueue, ReplayOutcome } from '../../kernel/ports';
+import { readDeadLetterBody } from '../dead-letter-body';
 
-function toDeadLetter(message: GetMessage): DeadLetter {
-  const event = JSON.parse(message.content.toString()) as StoredEvent;
+/** A body that is no event is shown as unreadable (never the body), not thrown on: the rest of the queue stays reachable. */
+export function toDeadLetter(message: Pick<GetMessage, 'content' | 'properties'>): DeadLetter {
+  const body = readDeadLetterBody(message.content);
   const headers = message.properties.headers ?? {};
-  return {
-    id: String(message.properties.messageId ?? event.eventId),
-    event,
-    reason: String(headers['x-reason'] ?? 'unknown'),
-    attempts: Number(headers['x-attempt'] ?? 0),
-  };
+  const facts = { reason: String(headers['x-reason'] ?? 'unknown'), attempts: Number(headers['x-attempt'] ?? 0) };
+  const messageId = message.properties.messageId as string | undefined;
+  if ('event' in body) return { id: String(messageId ?? body.event.eventId), event: body.event, ...facts };
+  const id = messageId ? String(messageId) : `sha256:${createHash('sha256').update(message.content).digest('hex').slice(0, 16)}`;
+  return { id, unreadable: body.unreadable, ...facts };
 }
 
 /**
@@ -54,7 +56,7 @@ export class RabbitMqDeadLetters implements DeadLetterQueue {
    */
   replay(subscription: string, options: { ids?: string[]; limit: number }): Promise<ReplayOutcome> {
     return this.take(subscription, async (channel, queue) => {
-      const outcome: ReplayOutcome = { replayed: [], failed: [] };
+      const outcome: ReplayOutcome = { replayed: [], failed: [], unreadable: [] };
       const keep: GetMessage[] = [];
       const publisher = await this.model.createConfirmChannel();
       const live = `${this.queuePrefix}${subscription}`;
@@ -62,7 +64,17 @@ export class RabbitMqDeadLetters implements DeadLetterQueue {
         // A message held unacknowledged is not handed out again, so the loop sees each one once.
         for (let message = await channel.get(queue); message; message = await channel.get(queue)) {
           const letter = toDeadLetter(message);
-          if ((options.ids && !options.ids.includes(letter.id)) || outcome.replayed.length + outcome.failed.length >= options.limit) {
+          if (options.ids && !options.ids.includes(letter.id)) {
+            keep.push(message);
+            continue;
+          }
+          // No consumer could take it: it would only come back here. Left for `drop`.
+          if (letter.unreadable !== undefined) {
+            keep.push(message);
+            outcome.unreadable.push(letter.id);
+            continue;
+          }
+          if (outcome.replayed.length + outcome.failed.length >= options.limit) {
             keep.push(message);
             continue;
           }
@@ -82,6 +94,28 @@ export class RabbitMqDeadLetters implements DeadLetterQueue {
         await publisher.close().catch(() => {});
       }
       return outcome;
+    });
+  }
+
+  /** Acknowledges (removes) the dead letters selected; the others are given back. */
+  drop(subscription: string, options: { ids?: string[]; unreadable?: boolean }): Promise<DeadLetter[]> {
+    return this.take(subscription, async (channel, queue) => {
+      const dropped: DeadLetter[] = [];
+      const keep: GetMessage[] = [];
+      try {
+        for (let message = await channel.get(queue); message; message = await channel.get(queue)) {
+          const letter = toDeadLetter(message);
+          if (options.ids?.includes(letter.id) || (options.unreadable && letter.unreadable !== undefined)) {
+            channel.ack(message);
+            dropped.push(letter);
+          } else {
+            keep.push(message);
+          }
+        }
+      } finally {
+        for (const message of keep) channel.nack(message, false, true);
+      }
+      return dropped;
     });
   }
 

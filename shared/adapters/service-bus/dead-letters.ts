@@ -1,16 +1,24 @@
 import type { ServiceBusClient, ServiceBusReceivedMessage } from '@azure/service-bus';
 import type { DeadLetter, DeadLetterQueue, ReplayOutcome, StoredEvent } from '../../kernel/ports';
 import type { ServiceBusConnectionSettings } from '../../kernel/settings';
+import { readDeadLetterBody } from '../dead-letter-body';
 import { openServiceBusClient } from './event-bus';
 
-function toDeadLetter(message: ServiceBusReceivedMessage): DeadLetter {
-  const event = (typeof message.body === 'string' ? JSON.parse(message.body) : message.body) as StoredEvent;
-  return {
-    id: String(message.messageId ?? event.eventId),
-    event,
+type Received = Pick<ServiceBusReceivedMessage, 'body' | 'messageId' | 'sequenceNumber' | 'deadLetterReason' | 'deadLetterErrorDescription' | 'deliveryCount'>;
+
+/**
+ * The body as the SDK decoded it: an object for JSON, else a string or bytes (parsed if
+ * they are JSON). One that is no event is shown as unreadable, never thrown on.
+ */
+export function toDeadLetter(message: Received): DeadLetter {
+  const body = readDeadLetterBody(message.body);
+  const facts = {
     reason: [message.deadLetterReason, message.deadLetterErrorDescription].filter(Boolean).join(': ') || 'unknown',
     attempts: message.deliveryCount ?? 0,
   };
+  if ('event' in body) return { id: String(message.messageId ?? body.event.eventId), event: body.event, ...facts };
+  const id = message.messageId !== undefined ? String(message.messageId) : `seq:${message.sequenceNumber?.toString() ?? 'unknown'}`;
+  return { id, unreadable: body.unreadable, ...facts };
 }
 
 /** The handler of a subscription, run by the operator's process on the app's settings. */
@@ -49,7 +57,7 @@ export class ServiceBusDeadLetters implements DeadLetterQueue {
   async replay(subscription: string, options: { ids?: string[]; limit: number }): Promise<ReplayOutcome> {
     const handle = await this.handlerFor(subscription);
     const receiver = this.receiver(subscription);
-    const outcome: ReplayOutcome = { replayed: [], failed: [] };
+    const outcome: ReplayOutcome = { replayed: [], failed: [], unreadable: [] };
     // Given back only at the end: an abandoned message would come straight back to this loop.
     const held: ServiceBusReceivedMessage[] = [];
     try {
@@ -58,6 +66,12 @@ export class ServiceBusDeadLetters implements DeadLetterQueue {
         if (messages.length === 0) break;
         for (const message of messages) {
           const letter = toDeadLetter(message);
+          if (letter.unreadable !== undefined) {
+            // No handler could take it: left for `drop`.
+            held.push(message);
+            if (!options.ids || options.ids.includes(letter.id)) outcome.unreadable.push(letter.id);
+            continue;
+          }
           const wanted = (!options.ids || options.ids.includes(letter.id)) && outcome.replayed.length + outcome.failed.length < options.limit;
           if (!wanted) {
             held.push(message);
@@ -74,6 +88,32 @@ export class ServiceBusDeadLetters implements DeadLetterQueue {
         }
       }
       return outcome;
+    } finally {
+      for (const message of held) await receiver.abandonMessage(message).catch(() => {});
+      await receiver.close();
+    }
+  }
+
+  /** Completes (removes) the dead letters selected; the others are given back at the end. */
+  async drop(subscription: string, options: { ids?: string[]; unreadable?: boolean }): Promise<DeadLetter[]> {
+    const receiver = this.receiver(subscription);
+    const dropped: DeadLetter[] = [];
+    const held: ServiceBusReceivedMessage[] = [];
+    try {
+      for (;;) {
+        const messages = await receiver.receiveMessages(100, { maxWaitTimeInMs: 2_000 });
+        if (messages.length === 0) break;
+        for (const message of messages) {
+          const letter = toDeadLetter(message);
+          if (options.ids?.includes(letter.id) || (options.unreadable && letter.unreadable !== undefined)) {
+            await receiver.completeMessage(message);
+            dropped.push(letter);
+          } else {
+            held.push(message);
+          }
+        }
+      }
+      return dropped;
     } finally {
       for (const message of held) await receiver.abandonMessage(message).catch(() => {});
       await receiver.close();

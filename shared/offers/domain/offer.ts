@@ -114,7 +114,19 @@ function assertReferences(references: References): void {
   if (references.product === 'discontinued') throw new Conflict('the product is discontinued');
 }
 
-const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/** Same price, field by field: an absent list price equals an undefined one, and key order never matters. */
+const samePrice = (a: Price, b: Price) => a.priceCents === b.priceCents && a.listPriceCents === b.listPriceCents;
+
+/**
+ * Same terms by value. The state's terms are rebuilt by evolve (an `OfferPriceChanged`
+ * moves `listPriceCents` to the end) or read from a snapshot, so their key order is not
+ * the command's; instants compare as instants.
+ */
+const sameTerms = (a: OfferTerms, b: OfferTerms) =>
+  samePrice(a, b) &&
+  Date.parse(a.validFrom) === Date.parse(b.validFrom) &&
+  Date.parse(a.validUntil) === Date.parse(b.validUntil) &&
+  a.stock === b.stock;
 
 function requireActive(state: Offer): asserts state is { status: 'active' } & Published {
   if (state.status === 'none') throw new NotFound('no such offer');
@@ -132,14 +144,13 @@ export function decide(command: OfferCommand, state: Offer): OfferEvent[] {
         return [{ type: 'OfferPublished', data: { offerId, pharmacyId, productId, ...terms, publishedAt: at } }];
       }
       // Publishing the same terms again (a partner's feed repeats itself) changes nothing.
-      if (state.status === 'active' && sameJson(state.terms, command.terms)) return [];
+      if (state.status === 'active' && sameTerms(state.terms, command.terms)) return [];
       return [{ type: 'OfferRevised', data: { offerId: state.id, ...command.terms, revisedAt: at } }];
     }
     case 'ChangeOfferPrice': {
       requireActive(state);
       assertValidPrice(command.price);
-      const current = { priceCents: state.terms.priceCents, listPriceCents: state.terms.listPriceCents };
-      if (sameJson(current, { priceCents: command.price.priceCents, listPriceCents: command.price.listPriceCents })) return [];
+      if (samePrice(state.terms, command.price)) return [];
       return [{ type: 'OfferPriceChanged', data: { offerId: state.id, ...command.price, changedAt: at } }];
     }
     case 'WithdrawOffer':
