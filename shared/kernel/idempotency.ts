@@ -35,8 +35,28 @@ export function fingerprintKey(secrets: Pick<Secrets, 'indexKey'>): Buffer {
   return key;
 }
 
+/** Deeper than any body the APIs accept; a deeper one would overflow the stack below. */
+export const DEEPEST_FINGERPRINTED_BODY = 32;
+
+/** How deeply a JSON value nests, counted without recursion (a hostile body may nest thousands deep). */
+function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const pending: Array<[unknown, number]> = [[value, 0]];
+  while (pending.length > 0) {
+    const [item, depth] = pending.pop()!;
+    if (!item || typeof item !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > DEEPEST_FINGERPRINTED_BODY) return deepest;
+    for (const child of Object.values(item as Record<string, unknown>)) pending.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
 /** JSON with every object's members sorted (recursively): one text per value, whatever the members' order. */
 export function canonicalJson(value: unknown): string {
+  if (nestingDepth(value) > DEEPEST_FINGERPRINTED_BODY) {
+    throw new InvalidInput(`the body nests more than ${DEEPEST_FINGERPRINTED_BODY} levels deep`);
+  }
   return JSON.stringify(value ?? null, (_key, item: unknown) =>
     item && typeof item === 'object' && !Array.isArray(item)
       ? Object.fromEntries(Object.entries(item as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))

@@ -160,4 +160,17 @@ describe('idempotency records', () => {
     }
     assert.ok(!rows.includes(key), 'no record under the key sent to the token or client routes');
   });
+
+  it('a body nested thousands deep with an Idempotency-Key is a 400, not a stack overflow (500)', async () => {
+    const nested = `{"items":[${'['.repeat(2500)}${']'.repeat(2500)}]}`;
+    const response = await invoke(app.handler('publishOfferBatch'), {
+      method: 'POST',
+      path: 'offers/batch',
+      rawBody: nested,
+      headers: { 'idempotency-key': `deep-${randomUUID()}`, 'content-type': 'application/json' },
+    });
+    assert.equal(response.status, 400, JSON.stringify(response.body));
+    assert.match(JSON.stringify(response.body), /nests more than \d+ levels deep/);
+    assert.throws(() => canonicalJson(JSON.parse(nested)), /nests more than/);
+  });
 });
