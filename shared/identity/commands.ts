@@ -188,7 +188,7 @@ export const assignRolesSpec: CommandSpec<{ roles: Role[]; pharmacyIds: string[]
 
 const clientStreamId = (id: string) => `client-${id}`;
 // v2: several secrets (a rotation's overlap) and a disabled status.
-const CLIENT_SNAPSHOTS: SnapshotPolicy = { schema: 'client-v2', every: 50 };
+const CLIENT_SNAPSHOTS: SnapshotPolicy = { schema: 'client-v3', every: 50 };
 const registerClientSchema = Joi.object<{ name: string; scopes: string[]; pharmacyIds: string[] }>({
   name: text(120).required(),
   scopes: Joi.array().items(Joi.string().valid(...CLIENT_SCOPES)).min(1).unique().required(),
@@ -574,6 +574,7 @@ async function clientLogin(services: Services, request: HttpRequest, form: Recor
     roles: [],
     scopes: requested,
     pharmacyIds: client.pharmacyIds,
+    version: client.tokensValidFrom,
   });
   return jsonResponse(
     200,
@@ -643,7 +644,7 @@ const standingKey = (kind: Principal['kind'], subject: string) => `token-standin
 async function loadStanding(services: Services, principal: Principal): Promise<Standing> {
   if (principal.kind === 'client') {
     const client = (await loadAggregate(services.eventStore, clientDecider, CLIENT_SNAPSHOTS, clientStreamId(principal.subject))).state;
-    return { gone: client.status === 'disabled', validFrom: 0 };
+    return { gone: client.status === 'disabled', validFrom: client.status === 'active' ? client.tokensValidFrom : 0 };
   }
   const user = await loadUser(services, principal.subject);
   return { gone: user.status === 'erased', validFrom: user.status === 'active' ? user.tokensValidFrom : 0 };
@@ -770,8 +771,11 @@ export function identityHandlers(
     assignRoles: thenTakeBackTokens('user', commandHandler(services, assignRolesSpec)),
     disableClient: thenTakeBackTokens('client', commandHandler(services, disableClientSpec)),
 
-    /** A new secret, shown in this answer only; the one it replaces works on for `overlapSeconds` (default a day). */
-    rotateClientSecret: withProblemDetails(async (request, context) => {
+    /**
+     * A new secret, shown in this answer only; the one it replaces works on for `overlapSeconds`
+     * (default a day). With no overlap (a leaked secret) the tokens issued so far stop too.
+     */
+    rotateClientSecret: thenTakeBackTokens('client', withProblemDetails(async (request, context) => {
       const s = await services();
       const principal = await authenticate(request, s);
       const id = validate(uuidSchema, request.params.id, 'path');
@@ -786,7 +790,7 @@ export function identityHandlers(
       });
       const previousSecretValidUntil = new Date(s.clock.now().getTime() + overlapSeconds * 1000).toISOString();
       return jsonResponse(200, { clientId: id, clientSecret: secret, previousSecretValidUntil, version: result.body.version }, { 'cache-control': 'no-store' });
-    }),
+    })),
 
     /** The client's secret is shown in this answer only; the store keeps its hash. No Idempotency-Key: a replay would have to keep the secret. */
     registerClient: withProblemDetails(async (request, context) => {

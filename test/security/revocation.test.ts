@@ -123,6 +123,19 @@ describe('attack: using powers that were taken back', () => {
       assert.equal((await clientToken(clientId, second)).body.error, 'invalid_client', 'no overlap asked: the replaced secret stops at once');
       assert.equal((await clientToken(clientId, first)).body.error, 'invalid_client', 'a secret replaced two rotations ago stops');
     });
+
+    it('an emergency rotation (no overlap) also stops the tokens the leaked secret already issued; a planned one lets them run out', async () => {
+      const { pharmacyId, clientId, secret } = await partner();
+      const stolen = (await clientToken(clientId, secret)).body.access_token as string;
+      const planned = await invoke(app.handler('rotateClientSecret'), { method: 'POST', params: { id: clientId }, body: { overlapSeconds: 3600 } });
+      assert.equal((await changeProfile(pharmacyId, stolen)).status, 200, 'a planned rotation takes no token back');
+      const emergency = await invoke(app.handler('rotateClientSecret'), { method: 'POST', params: { id: clientId }, body: { overlapSeconds: 0 } });
+      assert.equal(emergency.status, 200);
+      assert.equal((await changeProfile(pharmacyId, stolen)).status, 401, 'the token the leaked secret issued');
+      const fresh = (await clientToken(clientId, emergency.body.clientSecret as string)).body.access_token as string;
+      assert.equal((await changeProfile(pharmacyId, fresh)).status, 200, 'a token of the new secret');
+      assert.equal((await clientToken(clientId, planned.body.clientSecret as string)).body.error, 'invalid_client');
+    });
   });
 
   it('the check costs a cached read: the event store is read once per subject, not once per request', async () => {

@@ -29,7 +29,16 @@ export interface ClientSecret {
 
 export type Client =
   | { status: 'none' }
-  | { status: 'active' | 'disabled'; id: string; name: string; scopes: string[]; pharmacyIds: string[]; secrets: ClientSecret[] };
+  | {
+      status: 'active' | 'disabled';
+      id: string;
+      name: string;
+      scopes: string[];
+      pharmacyIds: string[];
+      secrets: ClientSecret[];
+      /** Emergency rotations so far (no overlap): tokens carry it, and one made before the latest is refused. */
+      tokensValidFrom: number;
+    };
 
 export const initialState: Client = { status: 'none' };
 
@@ -37,14 +46,16 @@ export function evolve(state: Client, event: ClientEvent): Client {
   switch (event.type) {
     case 'ClientRegistered': {
       const { clientId, name, scopes, pharmacyIds, secretHash } = event.data;
-      return { status: 'active', id: clientId, name, scopes, pharmacyIds, secrets: [{ hash: secretHash }] };
+      return { status: 'active', id: clientId, name, scopes, pharmacyIds, secrets: [{ hash: secretHash }], tokensValidFrom: 0 };
     }
     case 'ClientSecretRotated': {
       if (state.status === 'none') return state;
       const current = state.secrets.find((secret) => !secret.validUntil);
       // Only the secret just replaced overlaps; one replaced before it stops now.
       const previous = current ? [{ hash: current.hash, validUntil: event.data.previousValidUntil }] : [];
-      return { ...state, secrets: [{ hash: event.data.secretHash }, ...previous] };
+      // A rotation without overlap is an emergency (a leaked secret): the tokens it issued go too.
+      const emergency = Date.parse(event.data.previousValidUntil) <= Date.parse(event.data.rotatedAt);
+      return { ...state, secrets: [{ hash: event.data.secretHash }, ...previous], tokensValidFrom: state.tokensValidFrom + (emergency ? 1 : 0) };
     }
     case 'ClientDisabled':
       return state.status === 'none' ? state : { ...state, status: 'disabled', secrets: [] };
