@@ -93,6 +93,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
         { name: 'LOGIN_MAX_FAILURES_PER_ACCOUNT', value: '5' }
         { name: 'LOGIN_MAX_FAILURES_PER_ADDRESS', value: '20' }
         { name: 'LOGIN_FAILURE_WINDOW_SECONDS', value: '900' }
+        { name: 'REGISTRATIONS_PER_ADDRESS_PER_HOUR', value: '10' }
         { name: 'AUTH_SIGNING_KEYS', value: secret(keyVaultUri, 'AUTH-SIGNING-KEYS') }
         { name: 'PERSONAL_DATA_MASTER_KEY', value: secret(keyVaultUri, 'PERSONAL-DATA-MASTER-KEY') }
         { name: 'PERSONAL_DATA_INDEX_KEY', value: secret(keyVaultUri, 'PERSONAL-DATA-INDEX-KEY') }

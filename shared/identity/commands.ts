@@ -120,6 +120,33 @@ const administratorChange = (events: UserEvent[], facts: AdministratorFacts) =>
     ? [{ scope: ADMINISTRATOR_CHANGE, value: facts.view }]
     : [];
 
+/**
+ * The e-mail's blind index, once the e-mail is known to be free: a taken one is refused
+ * before the password is hashed (128 MiB and a core for a third of a second), so repeated
+ * registrations of a taken address cost a lookup. The reservation in the append still
+ * decides a race; the answer (409) is the one registration always gave.
+ */
+async function emailStillFree(services: Services, email: string): Promise<string> {
+  const index = emailBlindIndex(services, email);
+  if (await services.eventStore.findReservation('email', index)) throw new ReservationTaken('email', 'this email is already registered');
+  return index;
+}
+
+/**
+ * Counts a registration against its address (REGISTRATIONS_PER_ADDRESS_PER_HOUR: each hashes
+ * a password at full cost) before anything else runs; over the limit, 429
+ * with Retry-After. Fails closed like logins: without the count, no password is hashed.
+ */
+async function refuseIfRegistrationsThrottled(services: Services, request: HttpRequest) {
+  let window: { count: number; resetsInSeconds: number };
+  try {
+    window = await services.cache.incrementWithin(`registrations:address:${clientAddress(request)}`, 3600);
+  } catch {
+    throw new ServiceUnavailable('registering is unavailable for a moment; try again shortly', 5);
+  }
+  if (window.count > services.settings.auth.registrationsPerAddressPerHour) throw new TooManyRequests('too many registrations from this address; try again later', window.resetsInSeconds);
+}
+
 const registerSpec: CommandSpec<Registration, UserCommand, UserEvent, User, SealedRegistration> = {
   name: 'registerUser',
   decider: userDecider,
@@ -129,7 +156,7 @@ const registerSpec: CommandSpec<Registration, UserCommand, UserEvent, User, Seal
   identity: { kind: 'new', location: () => '/api/auth/me' },
   // Personal fields are sealed before they reach the decider: nothing in clear is ever appended.
   facts: async (services, body, id) => ({
-    emailIndex: emailBlindIndex(services, body.email),
+    emailIndex: await emailStillFree(services, body.email),
     reserved: isReservedEmail(services, body.email),
     passwordHash: await sealPasswordHash(services, id, await hashPassword(body.password, passwordCost(services))),
     personal: await sealPersonalData(services, id, {
@@ -767,7 +794,13 @@ export function identityHandlers(
       );
     }),
 
-    register: commandHandler(services, registerSpec),
+    register: (() => {
+      const register = commandHandler(services, registerSpec);
+      return withProblemDetails(async (request, context) => {
+        await refuseIfRegistrationsThrottled(await services(), request);
+        return register(request, context);
+      });
+    })(),
     assignRoles: thenTakeBackTokens('user', commandHandler(services, assignRolesSpec)),
     disableClient: thenTakeBackTokens('client', commandHandler(services, disableClientSpec)),
 

@@ -57,6 +57,8 @@ export interface Settings {
     refreshTokenDays: number;
     maxFailuresPerAccount: number;
     maxFailuresPerAddress: number;
+    /** Registrations per client address and hour (each hashes a password at full cost). */
+    registrationsPerAddressPerHour: number;
     failureWindowSeconds: number;
     /** scrypt's N is 2 to this (17, OWASP's minimum; lower only for tests, never on Azure). */
     passwordScryptLog2N: number;
@@ -112,6 +114,7 @@ const schema = Joi.object({
   AUTH_REFRESH_TOKEN_DAYS: Joi.number().integer().min(1).max(365).default(30),
   LOGIN_MAX_FAILURES_PER_ACCOUNT: Joi.number().integer().min(1).default(5),
   LOGIN_MAX_FAILURES_PER_ADDRESS: Joi.number().integer().min(1).default(20),
+  REGISTRATIONS_PER_ADDRESS_PER_HOUR: Joi.number().integer().min(1).default(10),
   LOGIN_FAILURE_WINDOW_SECONDS: Joi.number().integer().min(1).default(900),
   // Below 17 only where tests want speed: an instance on Azure refuses to start with less.
   PASSWORD_SCRYPT_LOG2_N: Joi.number()
@@ -206,6 +209,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       refreshTokenDays: value.AUTH_REFRESH_TOKEN_DAYS,
       maxFailuresPerAccount: value.LOGIN_MAX_FAILURES_PER_ACCOUNT,
       maxFailuresPerAddress: value.LOGIN_MAX_FAILURES_PER_ADDRESS,
+      registrationsPerAddressPerHour: value.REGISTRATIONS_PER_ADDRESS_PER_HOUR,
       failureWindowSeconds: value.LOGIN_FAILURE_WINDOW_SECONDS,
       passwordScryptLog2N: value.PASSWORD_SCRYPT_LOG2_N,
     },

@@ -11,7 +11,8 @@ export async function testServices(env: Record<string, string> = {}): Promise<Se
   const dataDir = mkdtempSync(join(tmpdir(), 'farmacias-test-'));
   const services = await compose(
     // scrypt at N=2^14 keeps the suites fast; test/security/password-hashing checks the default cost of 2^17.
-    loadSettings({ DATA_DIR: dataDir, BUS_RETRY_BASE_MS: '5', REQUEST_LOG: 'false', SEED_DEMO_DATA: 'false', PASSWORD_SCRYPT_LOG2_N: '14', ...env }),
+    // Suites register many accounts from one (unknown) address; test/security/registration-cost checks the limit.
+    loadSettings({ DATA_DIR: dataDir, BUS_RETRY_BASE_MS: '5', REQUEST_LOG: 'false', SEED_DEMO_DATA: 'false', PASSWORD_SCRYPT_LOG2_N: '14', REGISTRATIONS_PER_ADDRESS_PER_HOUR: '100000', ...env }),
     READ_CONTAINERS,
   );
   return {
