@@ -32,8 +32,12 @@ async function main() {
     port: settings.localHostPort,
     requestLog: settings.requestLog,
   });
-  // Events a crash left unpublished reach the projectors before anything else.
-  await relayOutbox(services, undefined, 0);
+  // Events a crash left unpublished reach the projectors before anything else, when the bus
+  // is there. When it is not, the host serves anyway (readiness `degraded`): the events stay
+  // in the outbox and the relay's timer publishes them once the bus is back.
+  await relayOutbox(services, undefined, 0).catch((error) =>
+    console.error(`the bus is unavailable (${error instanceof Error ? error.message : error}); the outbox relay will publish the pending events when it returns`),
+  );
   if (settings.seedDemoData && (await services.eventStore.readAll(0, 1)).length === 0) {
     // The seed acts as an administrator whose token this host signs for itself.
     const seedToken = await issueAccessToken(services, { subject: 'system:demo-seed', roles: ['admin'], scopes: [], pharmacyIds: [] });
@@ -43,7 +47,7 @@ async function main() {
       `seeded ${seeded.pharmacies.length} pharmacies, ${seeded.products.length} products and ${seeded.offers} offers through the commands`,
     );
   }
-  await services.bus.idle?.();
+  await services.bus.idle?.().catch(() => {});
   console.log(`Farmácias platform on ${host.url.replace('127.0.0.1', 'localhost')} (events in ${settings.dataDir}/); Ctrl-C stops it`);
 
   let stopping = false;

@@ -10,6 +10,7 @@ import type { EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reserva
 import type { Policy } from './policies';
 import type { ServiceProvider, Services } from './services';
 import { METRICS } from './telemetry';
+import { withTimeout } from './timeout';
 
 /** Ids are UUIDs: v4 (made here), v5 (derived, such as an offer's from its pharmacy and product) or v7. */
 export const uuidSchema = Joi.string().guid({ version: ['uuidv4', 'uuidv5', 'uuidv7'] }).lowercase();
@@ -241,10 +242,24 @@ async function takeSnapshot(eventStore: EventStore, policy: SnapshotPolicy, stre
   }
 }
 
-/** Publishes right away for low lag; a failure is logged and left to the outbox relay. */
+/**
+ * How long a command waits for the bus after its commit. The events are committed and in
+ * the outbox already, so waiting longer buys nothing but a held caller: past this the
+ * command answers and the outbox relay publishes them (a late confirm of this attempt makes
+ * a duplicate, which every consumer drops). A healthy publish takes milliseconds (RabbitMQ
+ * confirms, a Service Bus send on an open link); 2 s leaves room for a Service Bus link
+ * being (re)opened and keeps a command under 3 s with a frozen or unreachable broker.
+ */
+export const PUBLISH_AFTER_COMMIT_TIMEOUT_MS = 2_000;
+
+/** Publishes right away for low lag, bounded; a failure or a timeout is logged and left to the outbox relay. */
 export async function publishAfterCommit(services: Services, events: StoredEvent[], context: InvocationContext) {
   try {
-    await services.bus.publish(events);
+    await withTimeout(
+      services.bus.publish(events),
+      PUBLISH_AFTER_COMMIT_TIMEOUT_MS,
+      `the bus did not take ${events.length} event(s) within ${PUBLISH_AFTER_COMMIT_TIMEOUT_MS} ms`,
+    );
     services.telemetry.metric(METRICS.eventsPublished, events.length, { via: 'command' });
     await services.eventStore.markPublished(events.map((event) => event.eventId));
   } catch (error) {

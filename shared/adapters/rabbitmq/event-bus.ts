@@ -1,5 +1,6 @@
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { EventBus, StoredEvent, Subscriber } from '../../kernel/ports';
+import { withTimeout } from '../../kernel/timeout';
 
 export interface RabbitMqBusOptions {
   url: string;
@@ -19,6 +20,32 @@ export interface RabbitMqBusOptions {
 const ATTEMPT = 'x-attempt';
 
 /**
+ * AMQP heartbeat, in seconds, asked of the broker unless the URL sets `heartbeat`. A
+ * frozen or silently gone broker (a SIGSTOP, a dropped route) sends nothing and closes
+ * nothing: without heartbeats the client notices only when TCP gives up, minutes later.
+ * amqplib closes the connection after two missed beats, so about 10 s here, and the bus
+ * reconnects; 5 s beats cost one tiny frame each way.
+ */
+export const HEARTBEAT_SECONDS = 5;
+/** Opening a connection (TCP, TLS, AMQP handshake): a broker that accepts but never answers fails it. */
+export const CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * The longest `publish` waits for the broker's confirms (the outbox relay's batches; a
+ * command bounds its own wait tighter, PUBLISH_AFTER_COMMIT_TIMEOUT_MS). Past it the
+ * publish fails and the events stay in the outbox; a healthy broker confirms a 500-event
+ * batch in well under a second.
+ */
+export const PUBLISH_TIMEOUT_MS = 10_000;
+
+/** The broker URL with `heartbeat` added when it names none. */
+export function withHeartbeat(url: string, seconds = HEARTBEAT_SECONDS): string {
+  const parsed = new URL(url);
+  if (parsed.searchParams.has('heartbeat')) return url;
+  parsed.searchParams.set('heartbeat', String(seconds));
+  return parsed.toString();
+}
+
+/**
  * The development bus on RabbitMQ (the proposal's choice), with the delivery semantics
  * projectors get from Service Bus:
  * - a durable topic exchange; one durable queue per subscriber, bound to its event types;
@@ -28,7 +55,9 @@ const ATTEMPT = 'x-attempt';
  *   dead-letters it back to the queue after an exponential back-off, and after
  *   `maxAttempts` to `<queue>.dead`; the original is acked only once the copy is confirmed;
  * - it reconnects by itself. While it is away `publish` throws and the outbox keeps the
- *   events, so nothing confirmed is lost and nothing unconfirmed is forgotten.
+ *   events, so nothing confirmed is lost and nothing unconfirmed is forgotten;
+ * - nothing waits on the broker without a bound: heartbeats (HEARTBEAT_SECONDS), a
+ *   connect timeout, and a bound on every publish's confirms (PUBLISH_TIMEOUT_MS).
  */
 export class RabbitMqEventBus implements EventBus {
   private model?: ChannelModel;
@@ -60,7 +89,7 @@ export class RabbitMqEventBus implements EventBus {
   }
 
   private async connect(): Promise<void> {
-    const model = await connect(this.options.url);
+    const model = await connect(withHeartbeat(this.options.url), { timeout: CONNECT_TIMEOUT_MS });
     model.on('error', (error: Error) => this.log(`rabbitmq connection error: ${error.message}`));
     model.on('close', () => {
       this.model = this.publisher = this.consumer = undefined;
@@ -111,22 +140,39 @@ export class RabbitMqEventBus implements EventBus {
     return this.declaring;
   }
 
+  /** Resolves once the broker confirmed every event; rejects when it is away or has not confirmed within PUBLISH_TIMEOUT_MS. */
   async publish(events: StoredEvent[]): Promise<void> {
+    if (!this.publisher) throw new Error('rabbitmq is not connected');
+    await withTimeout(this.publishConfirmed(events), PUBLISH_TIMEOUT_MS, `rabbitmq did not confirm ${events.length} event(s) within ${PUBLISH_TIMEOUT_MS} ms`);
+  }
+
+  private async publishConfirmed(events: StoredEvent[]): Promise<void> {
     // Subscriptions made before this publish are bound first: an unbound event would be routed nowhere.
     await this.declaring;
     const publisher = this.publisher;
     if (!publisher) throw new Error('rabbitmq is not connected');
-    for (const event of events) {
-      publisher.publish(this.options.exchange, event.type, Buffer.from(JSON.stringify(event)), {
-        persistent: true,
-        contentType: 'application/json',
-        messageId: event.eventId,
-        type: event.type,
-        correlationId: event.metadata.correlationId,
-        headers: { 'x-stream-id': event.streamId, 'x-version': event.version, ...(event.metadata.traceparent ? { traceparent: event.metadata.traceparent } : {}) },
-      });
-    }
-    await publisher.waitForConfirms();
+    // Each publish waits for its own confirms, not for every earlier publish's (waitForConfirms would).
+    await Promise.all(
+      events.map(
+        (event) =>
+          new Promise<void>((resolve, reject) => {
+            publisher.publish(
+              this.options.exchange,
+              event.type,
+              Buffer.from(JSON.stringify(event)),
+              {
+                persistent: true,
+                contentType: 'application/json',
+                messageId: event.eventId,
+                type: event.type,
+                correlationId: event.metadata.correlationId,
+                headers: { 'x-stream-id': event.streamId, 'x-version': event.version, ...(event.metadata.traceparent ? { traceparent: event.metadata.traceparent } : {}) },
+              },
+              (error) => (error ? reject(error instanceof Error ? error : new Error('rabbitmq refused the event')) : resolve()),
+            );
+          }),
+      ),
+    );
   }
 
   private async deliver(subscriber: Subscriber, consumer: Channel, message: ConsumeMessage | null) {
@@ -183,7 +229,8 @@ export class RabbitMqEventBus implements EventBus {
     let quiet = 0;
     while (quiet < 2 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 25));
-      quiet = (await this.isQuiet()) ? quiet + 1 : 0;
+      // A broker lost mid-check (its connection closed) counts as not quiet, until the deadline.
+      quiet = (await this.isQuiet().catch(() => false)) ? quiet + 1 : 0;
     }
   }
 

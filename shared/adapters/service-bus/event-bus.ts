@@ -47,10 +47,25 @@ export function subscriptionFilter(eventTypes: readonly string[]): string {
   return `sys.label IN (${eventTypes.map((type) => `'${type.replace(/'/g, "''")}'`).join(', ')})`;
 }
 
+/**
+ * Every operation of the client bounded: the SDK's defaults (60 s per attempt, 3 retries
+ * 30 s apart) hold a send for up to about 5 minutes against a namespace that does not
+ * answer. 10 s per attempt is far above a healthy send (tens of ms, a second or two when a
+ * link and its token are being set up); 2 retries with an exponential back-off from 1 s
+ * (capped at 5 s) ride out a throttle or a link moving; a publish as a whole is cancelled
+ * after PUBLISH_TIMEOUT_MS. A
+ * command does not wait that long: it bounds its own publish (PUBLISH_AFTER_COMMIT_TIMEOUT_MS)
+ * and leaves the rest to the outbox relay.
+ */
+export const SERVICE_BUS_RETRY_OPTIONS = { timeoutInMs: 10_000, maxRetries: 2, retryDelayInMs: 1_000, maxRetryDelayInMs: 5_000, mode: 0 /* RetryMode.Exponential (the SDK is loaded lazily, so not imported here) */ };
+/** The longest one `publish` (all its batches) may take before it is cancelled and left to the outbox. */
+export const PUBLISH_TIMEOUT_MS = 30_000;
+
 export async function openServiceBusClient(connection: ServiceBusConnectionSettings): Promise<ServiceBusClient> {
   const { ServiceBusClient } = await import('@azure/service-bus');
-  if ('connectionString' in connection) return new ServiceBusClient(connection.connectionString);
-  return new ServiceBusClient(connection.fullyQualifiedNamespace, await azureCredential(connection.managedIdentityClientId));
+  const options = { retryOptions: SERVICE_BUS_RETRY_OPTIONS };
+  if ('connectionString' in connection) return new ServiceBusClient(connection.connectionString, options);
+  return new ServiceBusClient(connection.fullyQualifiedNamespace, await azureCredential(connection.managedIdentityClientId), options);
 }
 
 /**
@@ -79,18 +94,19 @@ export class ServiceBusEventBus implements EventBus {
     return this.sender;
   }
 
-  /** Sends in as few batches as the size limit allows; resolves once Service Bus has them all. */
+  /** Sends in as few batches as the size limit allows; resolves once Service Bus has them all, or is cancelled after PUBLISH_TIMEOUT_MS. */
   async publish(events: StoredEvent[]): Promise<void> {
-    let batch = await this.publisher.createMessageBatch();
+    const options = { abortSignal: AbortSignal.timeout(PUBLISH_TIMEOUT_MS) };
+    let batch = await this.publisher.createMessageBatch(options);
     for (const event of events) {
       const message = toServiceBusMessage(event);
       if (batch.tryAddMessage(message)) continue;
       if (batch.count === 0) throw new Error(`event ${event.eventId} is larger than a Service Bus message may be`);
-      await this.publisher.sendMessages(batch);
-      batch = await this.publisher.createMessageBatch();
+      await this.publisher.sendMessages(batch, options);
+      batch = await this.publisher.createMessageBatch(options);
       if (!batch.tryAddMessage(message)) throw new Error(`event ${event.eventId} is larger than a Service Bus message may be`);
     }
-    if (batch.count > 0) await this.publisher.sendMessages(batch);
+    if (batch.count > 0) await this.publisher.sendMessages(batch, options);
   }
 
   subscribe(subscriber: Subscriber): void {
