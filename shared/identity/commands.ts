@@ -414,6 +414,14 @@ function loginKeys(services: Services, email: string, request: HttpRequest): Log
  * and refuses, with Retry-After, one over a limit: its (account, address) pair's, its
  * address's, or the account's ceiling unless the address is a known client of the
  * account. The pair's limit is the attacker's own: it never stops the owner elsewhere.
+ *
+ * Fails closed: when the cache errs, is away, or does not answer within the adapter's
+ * timeout (a frozen Redis costs REDIS_COMMAND_TIMEOUT_MS, then fails at once during the
+ * adapter's pause), the login answers 503 with Retry-After and no password is checked,
+ * never a 500 and never a hang. Failing open would make every cache outage (and any
+ * attacker able to cause one) a window of unlimited guessing against every account; a
+ * count held in each instance instead would multiply the limit by the instances. Logins
+ * are few and retried; signed-in users keep their access and refresh tokens meanwhile.
  */
 async function refuseIfThrottled(services: Services, keys: LoginKeys) {
   try {
@@ -574,7 +582,13 @@ function clientCredentials(request: HttpRequest, form: { client_id?: string; cli
 async function clientLogin(services: Services, request: HttpRequest, form: Record<string, unknown>) {
   const grant = validateGrant(clientGrant, form);
   const address = `login-failures:address:${clientAddress(request)}`;
-  const window = await services.cache.peekWindow(address);
+  let window: Awaited<ReturnType<Services['cache']['peekWindow']>>;
+  try {
+    window = await services.cache.peekWindow(address);
+  } catch {
+    // As for passwords (refuseIfThrottled): without the failure count, no secret is checked.
+    throw new ServiceUnavailable('logging in is unavailable for a moment; try again shortly', 5);
+  }
   if (window && window.count >= services.settings.auth.maxFailuresPerAddress) {
     throw new TooManyRequests('too many failed logins; try again later', window.resetsInSeconds);
   }
@@ -590,7 +604,8 @@ async function clientLogin(services: Services, request: HttpRequest, form: Recor
     .map((hash) => Buffer.from(hash))
     .map((expected) => presented.length === expected.length && timingSafeEqual(presented, expected));
   if (client?.status !== 'active' || !accepted.length || !matches.includes(true)) {
-    await services.cache.incrementWithin(address, services.settings.auth.failureWindowSeconds);
+    // The answer stands if the count fails now (the cache went away since the peek).
+    await services.cache.incrementWithin(address, services.settings.auth.failureWindowSeconds).catch(() => {});
     throw new OAuthError(401, 'invalid_client', 'the client credentials are wrong');
   }
   const requested = grant.scope ? grant.scope.split(' ').filter(Boolean) : client.scopes;
@@ -690,7 +705,8 @@ export async function isRevoked(services: Services, principal: Principal): Promi
   }
   if (!standing) {
     standing = await loadStanding(services, principal);
-    if (slot) await services.cache.set(slot, standing, { freshSeconds: STANDING_SECONDS, staleSeconds: STANDING_SECONDS }).catch(() => {});
+    // Not awaited: the request has its answer; a slow cache must not hold it.
+    if (slot) void services.cache.set(slot, standing, { freshSeconds: STANDING_SECONDS, staleSeconds: STANDING_SECONDS }).catch(() => {});
   }
   return standing.gone || (principal.version ?? 0) < standing.validFrom;
 }

@@ -83,12 +83,15 @@ export async function project<D extends ReadDocument>(
 }
 
 async function invalidate(services: Services, projection: DocumentProjection<ReadDocument>, id: string) {
-  // The document is written; a cache that is down only delays freshness by the fresh TTL.
-  try {
-    await services.cache.invalidate(projection.cacheKeys(id));
-    await Promise.all(projection.cacheGenerations.map((key) => services.cache.increment(key)));
-  } catch {
-    /* the fresh TTL bounds how long a cached copy can lag */
+  // The document is written; a cache that is down or frozen only delays freshness by the
+  // fresh TTL (the fresh TTL bounds how long a cached copy can lag). Each call is bounded by
+  // the adapter's timeout, and they run at once: a frozen cache costs one timeout.
+  const outcomes = await Promise.allSettled([
+    services.cache.invalidate(projection.cacheKeys(id)),
+    ...projection.cacheGenerations.map((key) => services.cache.increment(key)),
+  ]);
+  if (outcomes.some((outcome) => outcome.status === 'rejected')) {
+    services.telemetry.metric(METRICS.cacheError, 1, { operation: 'invalidate' });
   }
 }
 

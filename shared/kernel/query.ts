@@ -16,11 +16,12 @@ interface Cached<T> {
   value: T;
 }
 
-async function tolerate<T>(call: () => Promise<T>): Promise<T | undefined> {
-  // The cache is an accelerator: when it fails, read from the store.
+async function tolerate<T>(services: Services, operation: string, call: () => Promise<T>): Promise<T | undefined> {
+  // The cache is an accelerator: when it fails (each call is bounded by the adapter's timeout), read from the store.
   try {
     return await call();
   } catch {
+    services.telemetry.metric(METRICS.cacheError, 1, { operation });
     return undefined;
   }
 }
@@ -37,8 +38,12 @@ export async function readThrough<T>(
   generationKey?: string,
 ): Promise<ReadResult<T>> {
   const { cache } = services;
-  const generation = generationKey ? ((await tolerate(() => cache.counter(generationKey))) ?? -1) : 0;
-  const cached = await tolerate(() => cache.get<Cached<T>>(key));
+  // Both at once: a cache that does not answer costs one timeout, not two.
+  const [generationRead, cached] = await Promise.all([
+    generationKey ? tolerate(services, 'counter', () => cache.counter(generationKey)) : 0,
+    tolerate(services, 'get', () => cache.get<Cached<T>>(key)),
+  ]);
+  const generation = generationRead ?? -1;
   const counted = (result: ReadResult<T>) => {
     services.telemetry.metric(METRICS.cacheLookup, 1, { result: result.cache });
     return result;
@@ -52,14 +57,19 @@ export async function readThrough<T>(
     services.telemetry.metric(METRICS.cacheLookup, 1, { result: 'unavailable' });
     throw new ServiceUnavailable('the query side is unavailable; try again shortly', 5);
   }
-  if (value !== undefined) await remember(services, key, value, generation);
+  if (value !== undefined) remember(services, key, value, generation);
   return counted({ value, cache: 'miss' });
 }
 
-/** Puts a value just read from the store into the cache, fresh. */
-export async function remember<T>(services: Services, key: string, value: T, generation = 0): Promise<void> {
+/**
+ * Puts a value just read from the store into the cache, fresh, without waiting: the read
+ * has its answer and a slow or absent cache must not hold it (a failure is counted as
+ * `cache.error`). The command is issued at once, so the next read on this instance's
+ * connection already finds it.
+ */
+export function remember<T>(services: Services, key: string, value: T, generation = 0): void {
   const { freshSeconds, staleSeconds } = services.settings.cache;
-  await tolerate(() => services.cache.set<Cached<T>>(key, { generation, value }, { freshSeconds, staleSeconds }));
+  void tolerate(services, 'set', () => services.cache.set<Cached<T>>(key, { generation, value }, { freshSeconds, staleSeconds }));
 }
 
 /**

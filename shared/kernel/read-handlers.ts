@@ -96,7 +96,7 @@ export async function documentResponse<D extends ReadDocument>(
     if (caughtUp) {
       document = caughtUp;
       cache = 'miss';
-      await remember(services, view.cacheKey(id), caughtUp);
+      remember(services, view.cacheKey(id), caughtUp);
     }
   }
   if (!document) throw new NotFound(`no ${view.noun} ${id}`);

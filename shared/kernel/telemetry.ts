@@ -6,6 +6,8 @@ export const METRICS = {
   eventsPublished: 'events.published',
   projectionLag: 'projection.lag_ms',
   cacheLookup: 'cache.lookup',
+  /** A cache call that failed or timed out (dimension `operation`); the request went on without it. */
+  cacheError: 'cache.error',
   circuitState: 'read_store.circuit_open',
   deadLettered: 'bus.dead_lettered',
 } as const;

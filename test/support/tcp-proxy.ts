@@ -7,7 +7,9 @@ import type { AddressInfo } from 'node:net';
  */
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
+  private readonly links = new Set<{ client: Socket; upstream: Socket }>();
   private cutOff = false;
+  private frozen = false;
 
   private server?: Server;
   port = 0;
@@ -28,7 +30,10 @@ export class TcpProxy {
           upstream.destroy();
         });
       }
-      client.pipe(upstream).pipe(client);
+      const link = { client, upstream };
+      proxy.links.add(link);
+      client.on('close', () => proxy.links.delete(link));
+      if (!proxy.frozen) client.pipe(upstream).pipe(client);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     proxy.server = server;
@@ -44,6 +49,27 @@ export class TcpProxy {
 
   restore(): void {
     this.cutOff = false;
+  }
+
+  /**
+   * A frozen service (a stopped process, a lost route): connections stay open and new ones
+   * are accepted, but nothing is forwarded either way until `thaw`; what was sent meanwhile
+   * is delivered then.
+   */
+  freeze(): void {
+    this.frozen = true;
+    for (const { client, upstream } of this.links) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  }
+
+  thaw(): void {
+    if (!this.frozen) return;
+    this.frozen = false;
+    for (const { client, upstream } of this.links) client.pipe(upstream).pipe(client);
   }
 
   async stop(): Promise<void> {

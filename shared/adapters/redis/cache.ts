@@ -19,8 +19,19 @@ export interface EntraIdOptions {
  * deleting the marker and the stale copy stays for outages. Commands fail at once while
  * Redis is unreachable (no offline queue) and the client reconnects by itself: the
  * query side then reads the store, as it does on any cache miss.
+ *
+ * Every call answers within REDIS_COMMAND_TIMEOUT_MS or fails (see `call`): a Redis that
+ * is frozen (a stopped process, a lost route: the connection stays open, nothing answers)
+ * costs a caller at most that long, and after a timeout calls fail at once for
+ * REDIS_PAUSE_AFTER_TIMEOUT_MS, then one call tries Redis again, so a freeze costs the
+ * timeout a few times a second, not on every request.
  */
 export class RedisCache implements Cache {
+  /** Until when calls fail at once after a timeout (0: Redis answers). */
+  private pausedUntil = 0;
+  /** A call trying Redis again after a pause is under way: the others still fail at once. */
+  private probing = false;
+
   private constructor(
     private readonly client: Client,
     private readonly prefix: string,
@@ -99,9 +110,47 @@ export class RedisCache implements Cache {
       reported = true;
     });
     client.on('ready', () => (reported = false));
+    const cache = new RedisCache(client, prefix, release);
+    // A new connection (after a loss) is tried at once.
+    client.on('ready', () => (cache.pausedUntil = 0));
     // Not awaited: the app starts, and serves from the read store, while Redis is away.
     client.connect().catch(() => {});
-    return new RedisCache(client, prefix, release);
+    return cache;
+  }
+
+  /**
+   * One call to Redis, bounded. Fails at once while not connected: node-redis refuses a
+   * plain command then (no offline queue), but queues a MULTI until the next reconnection
+   * (up to 5 s). Fails at once during a pause after a timeout. Otherwise waits at most
+   * REDIS_COMMAND_TIMEOUT_MS: node-redis's own per-command `timeout` only covers a command
+   * not yet written, never one waiting for its reply, so the wait is abandoned here (a
+   * frozen Redis that wakes up answers it later, to nobody).
+   */
+  private async call<T>(operation: string, command: () => Promise<T>): Promise<T> {
+    if (!this.client.isReady) throw new Error(`redis is not connected (${operation})`);
+    if (this.pausedUntil) {
+      if (Date.now() < this.pausedUntil || this.probing) throw new Error(`redis did not answer lately; not asked (${operation})`);
+      this.probing = true;
+    }
+    const probe = this.pausedUntil !== 0;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.pausedUntil = Date.now() + REDIS_PAUSE_AFTER_TIMEOUT_MS;
+        reject(new Error(`redis did not answer ${operation} within ${REDIS_COMMAND_TIMEOUT_MS} ms`));
+      }, REDIS_COMMAND_TIMEOUT_MS);
+    });
+    const pending = command();
+    // Abandoned after a timeout: its later outcome is nobody's (and no unhandled rejection).
+    pending.catch(() => {});
+    try {
+      const result = await Promise.race([pending, timeout]);
+      this.pausedUntil = 0;
+      return result;
+    } finally {
+      clearTimeout(timer);
+      if (probe) this.probing = false;
+    }
   }
 
   /** Resolves once connected (for tests and start-up checks); rejects after `timeoutMs`. */
@@ -118,7 +167,7 @@ export class RedisCache implements Cache {
   }
 
   async get<T>(key: string): Promise<CacheEntry<T> | undefined> {
-    const [value, fresh] = await this.client.mGet([this.key(key), `${this.key(key)}:fresh`]);
+    const [value, fresh] = await this.call('get', () => this.client.mGet([this.key(key), `${this.key(key)}:fresh`]));
     return value === null ? undefined : { value: JSON.parse(value) as T, fresh: fresh !== null };
   }
 
@@ -126,63 +175,80 @@ export class RedisCache implements Cache {
     const multi = this.client.multi().set(this.key(key), JSON.stringify(value), { PX: Math.max(ttl.freshSeconds, ttl.staleSeconds, 1) * 1000 });
     if (ttl.freshSeconds > 0) multi.set(`${this.key(key)}:fresh`, '1', { PX: ttl.freshSeconds * 1000 });
     else multi.del(`${this.key(key)}:fresh`);
-    await multi.exec();
+    await this.call('set', () => multi.exec());
   }
 
   async invalidate(keys: string[]): Promise<void> {
-    if (keys.length) await this.client.del(keys.map((key) => `${this.key(key)}:fresh`));
+    if (keys.length) await this.call('invalidate', () => this.client.del(keys.map((key) => `${this.key(key)}:fresh`)));
   }
 
   async incrementWithin(key: string, windowSeconds: number): Promise<{ count: number; resetsInSeconds: number }> {
     // The window starts with its first count: SET NX sets the expiry once, INCR keeps it.
-    const [, count, ttl] = (await this.client
-      .multi()
-      .set(this.key(key), '0', { PX: windowSeconds * 1000, NX: true })
-      .incr(this.key(key))
-      .pTTL(this.key(key))
-      .exec()) as unknown as [unknown, number, number];
+    const [, count, ttl] = (await this.call('incrementWithin', () =>
+      this.client
+        .multi()
+        .set(this.key(key), '0', { PX: windowSeconds * 1000, NX: true })
+        .incr(this.key(key))
+        .pTTL(this.key(key))
+        .exec(),
+    )) as unknown as [unknown, number, number];
     return { count: Number(count), resetsInSeconds: Math.max(1, Math.ceil(Number(ttl) / 1000)) };
   }
 
   /** One script, so atomic: a key that expired meanwhile is not brought back without its expiry. */
   async uncount(key: string): Promise<void> {
-    await this.client.eval(UNCOUNT, { keys: [this.key(key)] });
+    await this.call('uncount', () => this.client.eval(UNCOUNT, { keys: [this.key(key)] }));
   }
 
   async peekWindow(key: string): Promise<{ count: number; resetsInSeconds: number } | undefined> {
-    const [count, ttl] = (await this.client.multi().get(this.key(key)).pTTL(this.key(key)).exec()) as unknown as [string | null, number];
+    const [count, ttl] = (await this.call('peekWindow', () => this.client.multi().get(this.key(key)).pTTL(this.key(key)).exec())) as unknown as [
+      string | null,
+      number,
+    ];
     if (count === null || Number(ttl) <= 0) return undefined;
     return { count: Number(count), resetsInSeconds: Math.max(1, Math.ceil(Number(ttl) / 1000)) };
   }
 
   async resetWindow(key: string): Promise<void> {
-    await this.client.del(this.key(key));
+    await this.call('resetWindow', () => this.client.del(this.key(key)));
   }
 
   async counter(key: string): Promise<number> {
-    return Number((await this.client.get(this.key(key))) ?? 0);
+    return Number((await this.call('counter', () => this.client.get(this.key(key)))) ?? 0);
   }
 
   async increment(key: string): Promise<number> {
-    return Number(await this.client.incr(this.key(key)));
+    return Number(await this.call('increment', () => this.client.incr(this.key(key))));
   }
 
   async ping(): Promise<void> {
-    await this.client.ping();
+    await this.call('ping', () => this.client.ping());
   }
 
   /** Safe in every state: connected, still reconnecting, or never connected at all. */
   async close(): Promise<void> {
     try {
-      if (this.client.isReady) await this.client.quit();
+      // A frozen Redis never answers QUIT: the connection is then dropped.
+      if (this.client.isReady) await this.call('quit', () => this.client.quit());
       else if (this.client.isOpen) await this.client.disconnect();
     } catch {
-      /* already closed */
+      if (this.client.isOpen) this.client.destroy();
     } finally {
       this.release();
     }
   }
 }
+
+/**
+ * How long one cache call may take. Redis answers in well under a millisecond on the same
+ * machine and in a few milliseconds in the same Azure region (p99.9 included); 200 ms is
+ * far past that, and short next to what a read may cost (the read store answers in tens
+ * of milliseconds and has its own timeout), so a read or a login that meets a frozen
+ * Redis stays well within half a second.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 200;
+/** After a timeout, how long calls fail at once before one tries Redis again. */
+export const REDIS_PAUSE_AFTER_TIMEOUT_MS = 1_000;
 
 const UNCOUNT = "if (tonumber(redis.call('GET', KEYS[1]) or '0') > 0) then return redis.call('DECR', KEYS[1]) end return 0";
 

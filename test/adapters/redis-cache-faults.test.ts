@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { REDIS_COMMAND_TIMEOUT_MS, REDIS_PAUSE_AFTER_TIMEOUT_MS, RedisCache } from '../../shared/adapters/redis/cache';
+import { skipUnlessReachable } from '../support/reachable';
+import { TcpProxy } from '../support/tcp-proxy';
+
+/**
+ * Issue 12, item 4, at the adapter: every call to the cache answers or fails within a
+ * bound, whether Redis is down (a MULTI used to wait for the next reconnection) or frozen
+ * (nothing used to time out), and Redis is used again once it is back.
+ */
+const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const BOUND_MS = REDIS_COMMAND_TIMEOUT_MS + 150;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The call's end, or 'hung' after 5 s (the old code never answered on a frozen Redis). */
+const settled = (call: Promise<unknown>) =>
+  Promise.race([
+    call.then(
+      () => 'answered',
+      (error: Error) => error.message,
+    ),
+    sleep(5_000).then(() => 'hung'),
+  ]);
+
+/** Every operation of the port, each awaited to its end (or 5 s, where the old code hung): the slowest time and the outcomes. */
+async function everyCall(cache: RedisCache) {
+  const calls: [string, () => Promise<unknown>][] = [
+    ['get', () => cache.get('k')],
+    ['set', () => cache.set('k', { v: 1 }, { freshSeconds: 30, staleSeconds: 60 })],
+    ['invalidate', () => cache.invalidate(['k'])],
+    ['incrementWithin', () => cache.incrementWithin('w', 60)],
+    ['uncount', () => cache.uncount('w')],
+    ['peekWindow', () => cache.peekWindow('w')],
+    ['resetWindow', () => cache.resetWindow('w')],
+    ['counter', () => cache.counter('c')],
+    ['increment', () => cache.increment('c')],
+    ['ping', () => cache.ping()],
+  ];
+  const timings: Record<string, { ms: number; outcome: string }> = {};
+  for (const [name, call] of calls) {
+    const started = performance.now();
+    const outcome = await settled(call());
+    timings[name] = { ms: performance.now() - started, outcome: outcome === 'answered' || outcome === 'hung' ? outcome : 'failed' };
+  }
+  return timings;
+}
+
+describe('the Redis cache when Redis is down or frozen', { skip: skipUnlessReachable('Redis', 'REDIS_URL', url) }, () => {
+  const proxies: TcpProxy[] = [];
+  const opened: RedisCache[] = [];
+  after(async () => {
+    for (const proxy of proxies) proxy.thaw();
+    await Promise.all(opened.map((cache) => cache.close()));
+    await Promise.all(proxies.map((proxy) => proxy.stop()));
+  });
+
+  async function behindProxy() {
+    const target = new URL(url);
+    const proxy = await TcpProxy.start(target.hostname, Number(target.port || 6379));
+    proxies.push(proxy);
+    const cache = RedisCache.open(`redis://127.0.0.1:${proxy.port}`, `test-cache-faults-${process.pid}-${Date.now()}:`);
+    opened.push(cache);
+    await cache.ready();
+    return { proxy, cache };
+  }
+
+  it('down: every call fails at once, a MULTI included (it used to wait for the next reconnection), and answers once Redis is back', async () => {
+    const { proxy, cache } = await behindProxy();
+    proxy.cut();
+    // Reconnection attempts back off (100 ms, 200 ms, … up to 5 s): a MULTI used to wait for the next one.
+    await sleep(1_500);
+    for (const [name, { ms, outcome }] of Object.entries(await everyCall(cache))) {
+      assert.equal(outcome, 'failed', name);
+      assert.ok(ms < 50, `${name} took ${ms.toFixed(0)} ms with Redis down`);
+    }
+    proxy.restore();
+    await cache.ready(10_000);
+    for (const [name, { outcome }] of Object.entries(await everyCall(cache))) assert.equal(outcome, 'answered', name);
+  });
+
+  it('frozen: every call fails within the timeout, then at once during the pause; one call tries again after it, and all answer once Redis thaws', async () => {
+    const { proxy, cache } = await behindProxy();
+    proxy.freeze();
+    const first = performance.now();
+    assert.match(await settled(cache.get('k')), /did not answer get within/);
+    const timedOut = performance.now() - first;
+    assert.ok(timedOut >= REDIS_COMMAND_TIMEOUT_MS - 5 && timedOut < BOUND_MS, `the first call gave up after ${timedOut.toFixed(0)} ms`);
+    // Paused: no call waits for the frozen Redis.
+    for (const [name, { ms, outcome }] of Object.entries(await everyCall(cache))) {
+      assert.equal(outcome, 'failed', name);
+      assert.ok(ms < 20, `${name} took ${ms.toFixed(0)} ms during the pause`);
+    }
+    await sleep(REDIS_PAUSE_AFTER_TIMEOUT_MS);
+    // After the pause one call tries Redis (and waits its timeout); the others still fail at once.
+    const probe = cache.counter('c');
+    const started = performance.now();
+    assert.match(await settled(cache.get('k')), /not asked/);
+    assert.ok(performance.now() - started < 20);
+    assert.match(await settled(probe), /did not answer counter within/);
+
+    proxy.thaw();
+    await sleep(REDIS_PAUSE_AFTER_TIMEOUT_MS + 50);
+    await cache.ping();
+    for (const [name, { outcome, ms }] of Object.entries(await everyCall(cache))) {
+      assert.equal(outcome, 'answered', name);
+      assert.ok(ms < BOUND_MS, `${name} took ${ms.toFixed(0)} ms once thawed`);
+    }
+    await cache.set('k', 'back', { freshSeconds: 30, staleSeconds: 60 });
+    assert.deepEqual(await cache.get('k'), { value: 'back', fresh: true });
+  });
+
+  it('close does not hang on a frozen Redis (QUIT is never answered)', async () => {
+    const { proxy, cache } = await behindProxy();
+    proxy.freeze();
+    const started = performance.now();
+    const closed = await Promise.race([cache.close().then(() => 'closed'), sleep(5_000).then(() => 'hung')]);
+    assert.equal(closed, 'closed');
+    assert.ok(performance.now() - started < BOUND_MS);
+  });
+});
