@@ -6,8 +6,8 @@ import { after, describe, it } from 'node:test';
 import { projectRoot } from '../../shared/kernel/project-root';
 import { bicep, run, shellcheck, skipUnlessPresent, tsqlParser } from '../support/validators';
 
-// The real validators over what deploys: the Bicep compiler and linter, Microsoft's T-SQL
-// parser, actionlint and shellcheck. Each suite also shows its validator failing on a
+// The real validators over what deploys: the Bicep compiler and linter (`bicep build
+// infra/main.bicep`, `bicep lint`), Microsoft's T-SQL parser, actionlint and shellcheck. Each suite also shows its validator failing on a
 // broken file, so a validator that silently accepts everything cannot pass.
 
 const root = projectRoot();
