@@ -115,6 +115,11 @@ describe('Pharmacy decider', () => {
     it('records nothing when it stays where it is', () =>
       given([registered]).when({ type: 'RelocatePharmacy', pharmacyId, address: profile.address, location: profile.location, now }).then([]));
 
+    it('records nothing when the same address and location come with their members in another order', () => {
+      const reversed = <T extends object>(value: T) => Object.fromEntries(Object.entries(value).reverse()) as T;
+      return given([registered]).when({ type: 'RelocatePharmacy', pharmacyId, address: reversed(profile.address), location: reversed(profile.location), now }).then([]);
+    });
+
     it('refuses to move a closed pharmacy', () => given([registered, closed]).when(relocate).thenThrows(Conflict));
   });
 

@@ -1,4 +1,4 @@
-import type { Decider } from '../../kernel/decider';
+import { sameValue, type Decider } from '../../kernel/decider';
 import { Conflict, InvalidInput, NotFound } from '../../kernel/errors';
 import { isValidGtin } from './gtin';
 
@@ -102,8 +102,6 @@ function assertConsistent(details: ProductDetails): void {
   }
 }
 
-const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-
 export function decide(command: ProductCommand, state: Product): ProductEvent[] {
   const at = command.now.toISOString();
   switch (command.type) {
@@ -116,7 +114,7 @@ export function decide(command: ProductCommand, state: Product): ProductEvent[] 
       // Catalogue corrections stay possible on discontinued products: the record outlives the sale.
       if (state.status === 'none') throw new NotFound('no such product');
       const changes = Object.fromEntries(
-        Object.entries(command.changes).filter(([field, value]) => !sameJson(state.details[field as keyof ProductDetails], value)),
+        Object.entries(command.changes).filter(([field, value]) => !sameValue(state.details[field as keyof ProductDetails], value)),
       ) as ProductChanges;
       if (Object.keys(changes).length === 0) return [];
       assertConsistent({ ...state.details, ...changes });

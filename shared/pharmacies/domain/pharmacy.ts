@@ -1,4 +1,4 @@
-import type { Decider } from '../../kernel/decider';
+import { sameValue, type Decider } from '../../kernel/decider';
 import { Conflict, InvalidInput, NotFound } from '../../kernel/errors';
 import type { BrazilianState } from '../../kernel/brazil';
 import { isValidCnpj, normaliseCnpj } from './cnpj';
@@ -116,8 +116,6 @@ function requireActive(state: Pharmacy): asserts state is { status: 'active' } &
   if (state.status === 'closed') throw new Conflict('the pharmacy is closed; reopen it first');
 }
 
-const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-
 export function decide(command: PharmacyCommand, state: Pharmacy): PharmacyEvent[] {
   const at = command.now.toISOString();
   switch (command.type) {
@@ -130,7 +128,7 @@ export function decide(command: PharmacyCommand, state: Pharmacy): PharmacyEvent
     case 'ChangePharmacyProfile': {
       requireActive(state);
       const changes = Object.fromEntries(
-        Object.entries(command.changes).filter(([field, value]) => !sameJson(state.profile[field as keyof ProfileChanges], value)),
+        Object.entries(command.changes).filter(([field, value]) => !sameValue(state.profile[field as keyof ProfileChanges], value)),
       ) as ProfileChanges;
       if (Object.keys(changes).length === 0) return [];
       return [{ type: 'PharmacyProfileChanged', data: { pharmacyId: state.id, changes, changedAt: at } }];
@@ -143,7 +141,7 @@ export function decide(command: PharmacyCommand, state: Pharmacy): PharmacyEvent
     }
     case 'RelocatePharmacy': {
       requireActive(state);
-      if (sameJson(state.profile.address, command.address) && sameJson(state.profile.location, command.location)) return [];
+      if (sameValue(state.profile.address, command.address) && sameValue(state.profile.location, command.location)) return [];
       return [{ type: 'PharmacyRelocated', data: { pharmacyId: state.id, address: command.address, location: command.location, relocatedAt: at } }];
     }
     case 'ClosePharmacy':
