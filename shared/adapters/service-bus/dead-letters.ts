@@ -56,64 +56,56 @@ export class ServiceBusDeadLetters implements DeadLetterQueue {
 
   async replay(subscription: string, options: { ids?: string[]; limit: number }): Promise<ReplayOutcome> {
     const handle = await this.handlerFor(subscription);
-    const receiver = this.receiver(subscription);
     const outcome: ReplayOutcome = { replayed: [], failed: [], unreadable: [] };
-    // Given back only at the end: an abandoned message would come straight back to this loop.
-    const held: ServiceBusReceivedMessage[] = [];
-    try {
-      for (;;) {
-        const messages = await receiver.receiveMessages(100, { maxWaitTimeInMs: 2_000 });
-        if (messages.length === 0) break;
-        for (const message of messages) {
-          const letter = toDeadLetter(message);
-          if (letter.unreadable !== undefined) {
-            // No handler could take it: left for `drop`.
-            held.push(message);
-            if (!options.ids || options.ids.includes(letter.id)) outcome.unreadable.push(letter.id);
-            continue;
-          }
-          const wanted = (!options.ids || options.ids.includes(letter.id)) && outcome.replayed.length + outcome.failed.length < options.limit;
-          if (!wanted) {
-            held.push(message);
-            continue;
-          }
-          try {
-            await handle(letter.event);
-            await receiver.completeMessage(message);
-            outcome.replayed.push(letter.id);
-          } catch (error) {
-            held.push(message);
-            outcome.failed.push({ id: letter.id, reason: error instanceof Error ? error.message : String(error) });
-          }
-        }
+    await this.settleEach(subscription, async (letter) => {
+      if (letter.unreadable !== undefined) {
+        // No handler could take it: left for `drop`.
+        if (!options.ids || options.ids.includes(letter.id)) outcome.unreadable.push(letter.id);
+        return false;
       }
-      return outcome;
-    } finally {
-      for (const message of held) await receiver.abandonMessage(message).catch(() => {});
-      await receiver.close();
-    }
+      const wanted = (!options.ids || options.ids.includes(letter.id)) && outcome.replayed.length + outcome.failed.length < options.limit;
+      if (!wanted) return false;
+      try {
+        await handle(letter.event);
+        outcome.replayed.push(letter.id);
+        return true;
+      } catch (error) {
+        outcome.failed.push({ id: letter.id, reason: error instanceof Error ? error.message : String(error) });
+        return false;
+      }
+    });
+    return outcome;
   }
 
   /** Completes (removes) the dead letters selected; the others are given back at the end. */
   async drop(subscription: string, options: { ids?: string[]; unreadable?: boolean }): Promise<DeadLetter[]> {
-    const receiver = this.receiver(subscription);
     const dropped: DeadLetter[] = [];
+    await this.settleEach(subscription, async (letter) => {
+      const chosen = Boolean(options.ids?.includes(letter.id) || (options.unreadable && letter.unreadable !== undefined));
+      if (chosen) dropped.push(letter);
+      return chosen;
+    });
+    return dropped;
+  }
+
+  /**
+   * Receives every dead letter of a subscription once: `complete` says whether to complete
+   * (remove) it. The others are given back only at the end: an abandoned message would come
+   * straight back to this loop.
+   */
+  private async settleEach(subscription: string, complete: (letter: DeadLetter) => Promise<boolean>): Promise<void> {
+    const receiver = this.receiver(subscription);
     const held: ServiceBusReceivedMessage[] = [];
     try {
       for (;;) {
         const messages = await receiver.receiveMessages(100, { maxWaitTimeInMs: 2_000 });
         if (messages.length === 0) break;
         for (const message of messages) {
-          const letter = toDeadLetter(message);
-          if (options.ids?.includes(letter.id) || (options.unreadable && letter.unreadable !== undefined)) {
-            await receiver.completeMessage(message);
-            dropped.push(letter);
-          } else {
-            held.push(message);
-          }
+          // A completion that fails (a lost lock) leaves the letter dead-lettered: handling it again is safe.
+          const completed = (await complete(toDeadLetter(message))) && (await receiver.completeMessage(message).then(() => true, () => false));
+          if (!completed) held.push(message);
         }
       }
-      return dropped;
     } finally {
       for (const message of held) await receiver.abandonMessage(message).catch(() => {});
       await receiver.close();
