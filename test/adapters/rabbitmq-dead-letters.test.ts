@@ -16,6 +16,39 @@ async function run(args: string[]) {
   return { code, lines };
 }
 
+/**
+ * A RabbitMQ bus of the test's own (its exchange and queue prefix) with one subscriber that
+ * fails while `failing` is true, as the dlq tool sees it through the environment; the
+ * queues and exchange are deleted afterwards. Registers its own before/after hooks.
+ */
+function deadLetterBus(prefix: string, exchange: string, subscription: string, maxAttempts: number) {
+  const fixture = { bus: undefined as unknown as RabbitMqEventBus, handled: [] as StoredEvent[], failing: true };
+  const saved = { ...process.env };
+  before(async () => {
+    Object.assign(process.env, { RABBITMQ_URL: url, RABBITMQ_EXCHANGE: exchange, RABBITMQ_QUEUE_PREFIX: prefix, REQUEST_LOG: 'false' });
+    fixture.bus = await RabbitMqEventBus.open({ url, exchange, queuePrefix: prefix, maxAttempts, retryBaseMs: 5, maxConcurrent: 2 });
+    fixture.bus.subscribe({
+      name: subscription,
+      eventTypes: ['PharmacyRegistered'],
+      handle: async (event) => {
+        if (fixture.failing) throw new Error('read store down');
+        fixture.handled.push(event);
+      },
+    });
+    await fixture.bus.ready();
+  });
+  after(async () => {
+    await fixture.bus.close();
+    process.env = saved;
+    const model = await connect(url);
+    const channel = await model.createChannel();
+    for (const suffix of ['', '.retry', '.dead']) await channel.deleteQueue(`${prefix}${subscription}${suffix}`);
+    await channel.deleteExchange(exchange);
+    await model.close();
+  });
+  return fixture;
+}
+
 describe('npm run dlq, without a broker', () => {
   it('lists the subscriptions it knows, each with its event types', async () => {
     const { code, lines } = await run(['subscriptions']);
@@ -37,38 +70,12 @@ describe('npm run dlq on RabbitMQ', { skip: skipUnlessReachable('RabbitMQ', 'RAB
   const prefix = `test-dlq-${id}.`;
   const exchange = `test-dlq-${id}`;
   const subscription = 'pharmacies-read';
-  const handled: StoredEvent[] = [];
-  let failing = true;
-  let bus: RabbitMqEventBus;
-  const saved = { ...process.env };
-
-  before(async () => {
-    Object.assign(process.env, { RABBITMQ_URL: url, RABBITMQ_EXCHANGE: exchange, RABBITMQ_QUEUE_PREFIX: prefix, REQUEST_LOG: 'false' });
-    bus = await RabbitMqEventBus.open({ url, exchange, queuePrefix: prefix, maxAttempts: 2, retryBaseMs: 5, maxConcurrent: 2 });
-    bus.subscribe({
-      name: subscription,
-      eventTypes: ['PharmacyRegistered'],
-      handle: async (event) => {
-        if (failing) throw new Error('read store down');
-        handled.push(event);
-      },
-    });
-    await bus.ready();
-  });
-  after(async () => {
-    await bus.close();
-    process.env = saved;
-    const model = await connect(url);
-    const channel = await model.createChannel();
-    for (const suffix of ['', '.retry', '.dead']) await channel.deleteQueue(`${prefix}${subscription}${suffix}`);
-    await channel.deleteExchange(exchange);
-    await model.close();
-  });
+  const fixture = deadLetterBus(prefix, exchange, subscription, 2);
 
   it('lists a dead letter with its attempts and reason, replays it to the live consumer, and keeps what was not asked for', async () => {
     const [first, second] = [storedEvent('PharmacyRegistered'), storedEvent('PharmacyRegistered')];
-    await bus.publish([first, second]);
-    await bus.idle();
+    await fixture.bus.publish([first, second]);
+    await fixture.bus.idle();
 
     const listed = await run(['list', subscription]);
     assert.equal(listed.code, 0);
@@ -77,18 +84,18 @@ describe('npm run dlq on RabbitMQ', { skip: skipUnlessReachable('RabbitMQ', 'RAB
     assert.deepEqual([letters[0].attempts, letters[0].reason], [2, 'read store down']);
     assert.ok(!listed.lines.join('').includes('"data"'), 'no event data in the listing');
 
-    failing = false;
+    fixture.failing = false;
     const replayed = await run(['replay', subscription, '--id', first.eventId]);
     assert.equal(replayed.code, 0);
     assert.deepEqual(JSON.parse(replayed.lines[0]), { replayed: [first.eventId], failed: [], unreadable: [] });
-    await bus.idle();
-    assert.deepEqual(handled.map((event) => event.eventId), [first.eventId]);
+    await fixture.bus.idle();
+    assert.deepEqual(fixture.handled.map((event) => event.eventId), [first.eventId]);
 
     const left = await run(['list', subscription]);
     assert.deepEqual(left.lines.map((line) => JSON.parse(line).id), [second.eventId]);
     await run(['replay', subscription]);
-    await bus.idle();
-    assert.deepEqual(handled.map((event) => event.eventId).sort(), [first.eventId, second.eventId].sort());
+    await fixture.bus.idle();
+    assert.deepEqual(fixture.handled.map((event) => event.eventId).sort(), [first.eventId, second.eventId].sort());
     assert.deepEqual((await run(['list', subscription])).lines, []);
   });
 });
@@ -99,33 +106,7 @@ describe('npm run dlq on RabbitMQ, with dead letters that are no events', { skip
   const exchange = `test-dlq-unreadable-${id}`;
   const subscription = 'pharmacies-read';
   const dead = `${prefix}${subscription}.dead`;
-  const handled: StoredEvent[] = [];
-  let failing = true;
-  let bus: RabbitMqEventBus;
-  const saved = { ...process.env };
-
-  before(async () => {
-    Object.assign(process.env, { RABBITMQ_URL: url, RABBITMQ_EXCHANGE: exchange, RABBITMQ_QUEUE_PREFIX: prefix, REQUEST_LOG: 'false' });
-    bus = await RabbitMqEventBus.open({ url, exchange, queuePrefix: prefix, maxAttempts: 1, retryBaseMs: 5, maxConcurrent: 2 });
-    bus.subscribe({
-      name: subscription,
-      eventTypes: ['PharmacyRegistered'],
-      handle: async (event) => {
-        if (failing) throw new Error('read store down');
-        handled.push(event);
-      },
-    });
-    await bus.ready();
-  });
-  after(async () => {
-    await bus.close();
-    process.env = saved;
-    const model = await connect(url);
-    const channel = await model.createChannel();
-    for (const suffix of ['', '.retry', '.dead']) await channel.deleteQueue(`${prefix}${subscription}${suffix}`);
-    await channel.deleteExchange(exchange);
-    await model.close();
-  });
+  const fixture = deadLetterBus(prefix, exchange, subscription, 1);
 
   async function deadLetterRaw(body: string, properties: { messageId?: string } = {}) {
     const model = await connect(url);
@@ -137,13 +118,13 @@ describe('npm run dlq on RabbitMQ, with dead letters that are no events', { skip
 
   it('lists them as unreadable among the rest, replays the rest and leaves them, and drops them by id or all at once', async () => {
     const [first, second] = [storedEvent('PharmacyRegistered'), storedEvent('PharmacyRegistered')];
-    await bus.publish([first]);
-    await bus.idle();
+    await fixture.bus.publish([first]);
+    await fixture.bus.idle();
     const secret = 'maria@example.com is not JSON';
     await deadLetterRaw(secret);
     await deadLetterRaw('[1, 2]', { messageId: 'not-an-event' });
-    await bus.publish([second]);
-    await bus.idle();
+    await fixture.bus.publish([second]);
+    await fixture.bus.idle();
 
     const listed = await run(['list', subscription]);
     assert.equal(listed.code, 3, 'listed, and the code says some are unreadable');
@@ -159,15 +140,15 @@ describe('npm run dlq on RabbitMQ, with dead letters that are no events', { skip
     assert.ok(!listed.lines.join('').includes('maria'), 'never the body');
     assert.deepEqual((await run(['list', subscription])).lines.map((line) => JSON.parse(line).id), letters.map((letter) => letter.id), 'the same ids again');
 
-    failing = false;
+    fixture.failing = false;
     const replayed = await run(['replay', subscription]);
     assert.equal(replayed.code, 3);
     const outcome = JSON.parse(replayed.lines[0]);
     assert.deepEqual(outcome.replayed.sort(), [first.eventId, second.eventId].sort());
     assert.deepEqual(outcome.failed, []);
     assert.deepEqual(outcome.unreadable.sort(), [notJson.id, notEvent.id].sort());
-    await bus.idle();
-    assert.deepEqual(handled.map((event) => event.eventId).sort(), [first.eventId, second.eventId].sort());
+    await fixture.bus.idle();
+    assert.deepEqual(fixture.handled.map((event) => event.eventId).sort(), [first.eventId, second.eventId].sort());
     assert.deepEqual((await run(['list', subscription])).lines.map((line) => JSON.parse(line).id).sort(), [notJson.id, notEvent.id].sort());
 
     assert.equal((await run(['drop', subscription])).code, 2, 'drop names what it drops');
