@@ -2,23 +2,16 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { InvocationContext } from '@azure/functions';
-import { gtinCheckDigit } from '../../shared/catalog/domain/gtin';
 import type { StoredEvent } from '../../shared/kernel/ports';
 import { offerIdFor } from '../../shared/offers/commands';
 import { expireOffersTimer, withdrawOfferPublishedForDiscontinuedProduct, withdrawOffersOfDiscontinuedProduct } from '../../shared/offers/reactions';
 import { demoProducts } from '../../local/demo-products';
 import { testApp } from '../support/app';
-import { pharmacyBody } from '../support/fixtures';
+import { pharmacyBody, uniqueGtin } from '../support/fixtures';
 import { invoke } from '../support/http';
 
 const DAY = 86_400_000;
 const context = () => new InvocationContext({ functionName: 'test', logHandler: () => {} });
-let gtins = 0;
-const freshGtin = () => {
-  gtins += 1;
-  const body = `789${String(900_000_000 + (Date.now() % 1000) * 1000 + gtins).slice(-9)}`;
-  return body + gtinCheckDigit(body);
-};
 
 describe('Offers', () => {
   let app: Awaited<ReturnType<typeof testApp>>;
@@ -38,7 +31,7 @@ describe('Offers', () => {
     return body.id as string;
   }
   async function product(name = 'Dipirona Teste 500 mg') {
-    const { body, status } = await post('registerProduct', { ...demoProducts()[0], name, gtin: freshGtin() });
+    const { body, status } = await post('registerProduct', { ...demoProducts()[0], name, gtin: uniqueGtin() });
     assert.equal(status, 201);
     return body.id as string;
   }

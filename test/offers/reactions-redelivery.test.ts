@@ -2,14 +2,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { InvocationContext } from '@azure/functions';
-import { gtinCheckDigit } from '../../shared/catalog/domain/gtin';
 import type { EventStore, StoredEvent } from '../../shared/kernel/ports';
 import type { Services } from '../../shared/kernel/services';
 import { offerIdFor } from '../../shared/offers/commands';
 import { expireOffersTimer, withdrawOfferPublishedForDiscontinuedProduct, withdrawOffersOfDiscontinuedProduct } from '../../shared/offers/reactions';
 import { demoProducts } from '../../local/demo-products';
 import { testApp } from '../support/app';
-import { pharmacyBody } from '../support/fixtures';
+import { pharmacyBody, uniqueGtin } from '../support/fixtures';
 import { invoke } from '../support/http';
 
 /**
@@ -20,12 +19,6 @@ import { invoke } from '../support/http';
 const DAY = 86_400_000;
 const context = () => new InvocationContext({ functionName: 'test', logHandler: () => {} });
 const timerInfo = { isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
-let gtins = 0;
-const freshGtin = () => {
-  gtins += 1;
-  const body = `789${String(800_000_000 + (Date.now() % 1000) * 1000 + gtins).slice(-9)}`;
-  return body + gtinCheckDigit(body);
-};
 
 describe('Offer reactions redelivered', () => {
   let app: Awaited<ReturnType<typeof testApp>>;
@@ -47,7 +40,7 @@ describe('Offer reactions redelivered', () => {
   });
 
   async function productWithOffers(name: string, count: number) {
-    const registered = await post('registerProduct', { ...demoProducts()[0], name, gtin: freshGtin() });
+    const registered = await post('registerProduct', { ...demoProducts()[0], name, gtin: uniqueGtin() });
     assert.equal(registered.status, 201);
     const productId = registered.body.id as string;
     const pharmacies: string[] = [];
@@ -179,7 +172,7 @@ describe('Offer reactions redelivered', () => {
 
   describe('the expiry timer', () => {
     it('does not expire an offer renewed in the event store that the read model still shows as ending', async () => {
-      const registered = await post('registerProduct', { ...demoProducts()[0], name: 'Renewed', gtin: freshGtin() });
+      const registered = await post('registerProduct', { ...demoProducts()[0], name: 'Renewed', gtin: uniqueGtin() });
       const pharmacy = await post('registerPharmacy', pharmacyBody({ tradeName: 'Renewed', location: { lat: -23.56, lon: -46.65 } }));
       const [pharmacyId, productId] = [pharmacy.body.id as string, registered.body.id as string];
       const offerId = offerIdFor(pharmacyId, productId);

@@ -1,3 +1,4 @@
+import { gtinCheckDigit } from '../../shared/catalog/domain/gtin';
 import { cnpjCheckDigits } from '../../shared/pharmacies/domain/cnpj';
 
 export function validCnpj(base = '112223330001'): string {
@@ -34,4 +35,12 @@ export function pharmacyBody(overrides: Record<string, unknown> = {}) {
     services: ['delivery'],
     ...overrides,
   };
+}
+
+let gtins = 0;
+/** A unique valid GTIN-13 per call, so tests never collide on the catalogue's uniqueness rule. */
+export function uniqueGtin(): string {
+  gtins += 1;
+  const body = `789${String(800_000_000 + (Date.now() % 1000) * 1000 + gtins).slice(-9)}`;
+  return body + gtinCheckDigit(body);
 }
