@@ -1,7 +1,8 @@
 // `npm start`: the whole platform in one process on its embedded adapters.
+import { publishLocalReadStore } from '../shared/adapters/cosmos/local-server';
 import { issueAccessToken } from '../shared/identity/tokens';
 import { compose } from '../shared/kernel/composition';
-import { rebuildAll } from '../shared/kernel/projection';
+import { rebuildAll } from '../shared/kernel/rebuild';
 import type { Services } from '../shared/kernel/services';
 import { loadSettings, SettingsError, type Settings } from '../shared/kernel/settings';
 import { appModules, READ_CONTAINERS, READ_PROJECTIONS } from '../shared/platform/app';
@@ -22,9 +23,11 @@ async function main() {
     throw error;
   }
   await bootstrap(services);
-  if (services.readStoreIsEphemeral) {
+  let unpublish = () => {};
+  if (services.ephemeralReadStore) {
     const replayed = await rebuildAll(services, READ_PROJECTIONS);
     console.log(`read models rebuilt from ${replayed} event(s)`);
+    unpublish = publishLocalReadStore(settings.dataDir, services.ephemeralReadStore);
   }
   const host = await startLocalHost({
     modules: appModules(async () => services),
@@ -58,6 +61,7 @@ async function main() {
     await host.stop();
     await services.bus.idle?.();
     await services.close();
+    unpublish();
     process.exit(0);
   };
   process.on('SIGINT', stop);

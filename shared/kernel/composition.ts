@@ -51,7 +51,7 @@ export async function compose(settings: Settings, containers: ContainerDefinitio
     dataKeys,
     telemetry,
     guardRead: await readGuard(settings, telemetry),
-    readStoreIsEphemeral: ephemeral,
+    ...(ephemeral ? { ephemeralReadStore: ephemeral } : {}),
     async close() {
       // Let deliveries in flight finish (bounded): closing the read store under them would dead-letter them.
       await Promise.race([bus.idle?.(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
@@ -123,7 +123,7 @@ async function openReadStore(settings: Settings, containers: ContainerDefinition
       ? new CosmosClient({ endpoint, key: settings.cosmos.key, connectionPolicy })
       : new CosmosClient({ endpoint, aadCredentials: await azureCredential(settings), connectionPolicy });
     const readStore = await CosmosReadStore.open(client, settings.cosmos.database, containers, { createContainers: false });
-    return { readStore, ephemeral: false };
+    return { readStore, ephemeral: undefined };
   }
   const { startLocalCosmos } = await import('../adapters/cosmos/local-server');
   const local = await startLocalCosmos();
@@ -136,7 +136,7 @@ async function openReadStore(settings: Settings, containers: ContainerDefinition
     createContainers: true,
     onClose: local.stop,
   });
-  return { readStore, ephemeral: true };
+  return { readStore, ephemeral: { endpoint: local.endpoint, key: local.key } };
 }
 
 /** The process's one Entra ID credential: the managed identity in Azure, DefaultAzureCredential elsewhere. */

@@ -197,6 +197,8 @@ export interface ReadContainer<D extends ReadDocument> {
   replace(document: D, etag: string): Promise<void>;
   /** Writes unconditionally: for rebuilds only. */
   upsert(document: D): Promise<void>;
+  /** Deletes the document if its etag is still `etag`; throws PreconditionFailed otherwise (repairs only). */
+  delete(id: string, etag: string): Promise<void>;
   queryPage(spec: QuerySpec, pageSize: number, continuation?: string): Promise<QueryPage<D>>;
 }
 

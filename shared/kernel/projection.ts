@@ -114,30 +114,3 @@ export function projectorDeclaration<D extends ReadDocument>(
     },
   };
 }
-
-/** Replays the whole event store into the projections' containers. */
-export async function rebuildAll(services: Services, projections: DocumentProjection<ReadDocument>[]): Promise<number> {
-  const documents = projections.map(() => new Map<string, ReadDocument>());
-  let after = 0;
-  let count = 0;
-  for (;;) {
-    const batch = await services.eventStore.readAll(after, 1000);
-    if (batch.length === 0) break;
-    for (const event of batch) {
-      projections.forEach((projection, index) => {
-        if (!event.streamId.startsWith(projection.streamPrefix) || !projection.eventTypes.includes(event.type)) return;
-        const id = event.streamId.slice(projection.streamPrefix.length);
-        const next = projection.apply(documents[index].get(id), event);
-        if (next) documents[index].set(id, next);
-      });
-    }
-    after = batch[batch.length - 1].position;
-    count += batch.length;
-  }
-  for (const [index, projection] of projections.entries()) {
-    const container = services.readStore.container(projection.container.name);
-    for (const document of documents[index].values()) await container.upsert(document);
-    await Promise.all(projection.cacheGenerations.map((key) => services.cache.increment(key)));
-  }
-  return count;
-}

@@ -15,8 +15,11 @@ export interface Services {
   dataKeys: DataKeyStore;
   guardRead: ReadGuard;
   telemetry: Telemetry;
-  /** Whether the read store forgets on restart and so must be rebuilt from the events. */
-  readStoreIsEphemeral: boolean;
+  /**
+   * Set when the read store is the in-process local server, which forgets on restart (so
+   * must be rebuilt from the events): where operator tools reach it while this process runs.
+   */
+  ephemeralReadStore?: { endpoint: string; key: string };
   close(): Promise<void>;
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startLocalHost } from '../../local/host';
 import { compose } from '../../shared/kernel/composition';
-import { rebuildAll } from '../../shared/kernel/projection';
+import { rebuildAll } from '../../shared/kernel/rebuild';
 import type { Services } from '../../shared/kernel/services';
 import { loadSettings } from '../../shared/kernel/settings';
 import { appModules, READ_CONTAINERS, READ_PROJECTIONS } from '../../shared/platform/app';

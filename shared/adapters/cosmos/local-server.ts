@@ -1,6 +1,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 
 export interface LocalCosmos {
   endpoint: string;
@@ -80,4 +82,38 @@ export async function startLocalCosmos(): Promise<LocalCosmos> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** Where `npm start` tells operator tools on the same DATA_DIR how to reach its read store. */
+export const LOCAL_READ_STORE_FILE = 'read-store.json';
+
+/**
+ * Publishes a running local server's address and key, readable by this user alone (as
+ * `secrets.json` beside it): `npm run rebuild-projections` verifies and repairs the store
+ * the running host serves, not an empty one of its own. Removed when the host stops.
+ */
+export function publishLocalReadStore(dataDir: string, address: { endpoint: string; key: string }): () => void {
+  const file = join(dataDir, LOCAL_READ_STORE_FILE);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  writeFileSync(file, JSON.stringify({ ...address, pid: process.pid }), { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return () => rmSync(file, { force: true });
+}
+
+/** The read store of a host running on `dataDir`, if one runs (a crashed host leaves a file whose process is gone). */
+export function findLocalReadStore(dataDir: string): { endpoint: string; key: string } | undefined {
+  let published: { endpoint?: unknown; key?: unknown; pid?: unknown };
+  try {
+    published = JSON.parse(readFileSync(join(dataDir, LOCAL_READ_STORE_FILE), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof published.endpoint !== 'string' || typeof published.key !== 'string' || typeof published.pid !== 'number') return undefined;
+  try {
+    process.kill(published.pid, 0);
+  } catch (error) {
+    // EPERM: it runs, as another user; ESRCH: it is gone.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+  }
+  return { endpoint: published.endpoint, key: published.key };
 }

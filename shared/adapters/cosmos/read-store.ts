@@ -61,6 +61,15 @@ class CosmosReadContainer<D extends ReadDocument> implements ReadContainer<D> {
     await this.container.items.upsert(document);
   }
 
+  async delete(id: string, etag: string): Promise<void> {
+    try {
+      await this.container.item(id, id).delete({ accessCondition: { type: 'IfMatch', condition: etag } });
+    } catch (error) {
+      if (statusOf(error) === 412 || statusOf(error) === 404) throw new PreconditionFailed(`document ${id} changed`);
+      throw error;
+    }
+  }
+
   async queryPage(spec: QuerySpec, pageSize: number, continuation?: string): Promise<QueryPage<D>> {
     const page = await this.container.items
       .query<Record<string, unknown>>(spec, { maxItemCount: pageSize, continuationToken: continuation })

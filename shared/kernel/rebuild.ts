@@ -1,0 +1,185 @@
+// Read models against the event store: the rebuild at a local start, and the operator's
+// verify and in-place repair of a live read store (`npm run rebuild-projections`).
+import { sameValue } from './decider';
+import { PreconditionFailed } from './errors';
+import type { ReadContainer, ReadDocument, StoredEvent } from './ports';
+import type { DocumentProjection } from './projection';
+import type { Services } from './services';
+import { METRICS } from './telemetry';
+
+const READ_BATCH = 1000;
+const SCAN_PAGE = 500;
+const REPAIR_ATTEMPTS = 5;
+
+export type DifferenceKind = 'missing' | 'extra' | 'different';
+
+export interface Difference {
+  id: string;
+  /** missing: events make it, the store lacks it; extra: the store holds what no event makes; different: both, unequal. */
+  kind: DifferenceKind;
+  expectedVersion?: number;
+  actualVersion?: number;
+}
+
+export interface ProjectionReport {
+  projection: string;
+  container: string;
+  /** Documents the event store makes, and documents the container holds. */
+  expected: number;
+  actual: number;
+  differences: Difference[];
+}
+
+export interface RepairReport extends ProjectionReport {
+  repaired: number;
+}
+
+type Documents = Map<string, ReadDocument>;
+
+function handles(projection: DocumentProjection<ReadDocument>, event: StoredEvent): boolean {
+  return event.streamId.startsWith(projection.streamPrefix) && projection.eventTypes.includes(event.type);
+}
+
+/** Replays the whole event store once: the documents each projection should hold. */
+async function replay(services: Services, projections: DocumentProjection<ReadDocument>[]): Promise<{ documents: Documents[]; events: number }> {
+  const documents = projections.map((): Documents => new Map());
+  let after = 0;
+  let events = 0;
+  for (;;) {
+    const batch = await services.eventStore.readAll(after, READ_BATCH);
+    if (batch.length === 0) return { documents, events };
+    for (const event of batch) {
+      projections.forEach((projection, index) => {
+        if (!handles(projection, event)) return;
+        const id = event.streamId.slice(projection.streamPrefix.length);
+        // An event a projection does not apply leaves the document as it was (as `project` does).
+        const next = projection.apply(documents[index].get(id), event);
+        if (next) documents[index].set(id, next);
+      });
+    }
+    after = batch[batch.length - 1].position;
+    events += batch.length;
+  }
+}
+
+/** One document as its stream makes it now (events appended since the full replay included). */
+async function expectedNow(services: Services, projection: DocumentProjection<ReadDocument>, id: string): Promise<ReadDocument | undefined> {
+  const events = await services.eventStore.readStream(`${projection.streamPrefix}${id}`);
+  return events.filter((event) => handles(projection, event)).reduce<ReadDocument | undefined>((document, event) => projection.apply(document, event) ?? document, undefined);
+}
+
+async function scan(container: ReadContainer<ReadDocument>): Promise<Documents> {
+  const documents: Documents = new Map();
+  let continuation: string | undefined;
+  do {
+    const page = await container.queryPage({ query: 'SELECT * FROM c' }, SCAN_PAGE, continuation);
+    for (const document of page.items) documents.set(document.id, document);
+    continuation = page.continuation;
+  } while (continuation);
+  return documents;
+}
+
+function compare(id: string, expected: ReadDocument | undefined, actual: ReadDocument | undefined): Difference | undefined {
+  if (sameValue(expected, actual)) return undefined;
+  const kind: DifferenceKind = !actual ? 'missing' : !expected ? 'extra' : 'different';
+  return { id, kind, ...(expected ? { expectedVersion: expected.version } : {}), ...(actual ? { actualVersion: actual.version } : {}) };
+}
+
+/**
+ * Projectors keep writing while a live store is verified: a document that differs from the
+ * replay is read again, with its stream, before it counts (a write in flight is no difference).
+ */
+async function confirm(services: Services, projection: DocumentProjection<ReadDocument>, candidate: Difference): Promise<Difference | undefined> {
+  const [expected, actual] = await Promise.all([
+    expectedNow(services, projection, candidate.id),
+    services.readStore.container<ReadDocument>(projection.container.name).get(candidate.id),
+  ]);
+  return compare(candidate.id, expected, actual?.document);
+}
+
+async function verifyOne(services: Services, projection: DocumentProjection<ReadDocument>, expected: Documents): Promise<ProjectionReport> {
+  const actual = await scan(services.readStore.container(projection.container.name));
+  const candidates: Difference[] = [];
+  for (const id of new Set([...expected.keys(), ...actual.keys()])) {
+    const difference = compare(id, expected.get(id), actual.get(id));
+    if (difference) candidates.push(difference);
+  }
+  const differences: Difference[] = [];
+  for (const candidate of candidates) {
+    const confirmed = await confirm(services, projection, candidate);
+    if (confirmed) differences.push(confirmed);
+  }
+  return { projection: projection.name, container: projection.container.name, expected: expected.size, actual: actual.size, differences };
+}
+
+/** Compares every projection's container with a replay of the event store; writes nothing. */
+export async function verifyReadModels(services: Services, projections: DocumentProjection<ReadDocument>[]): Promise<ProjectionReport[]> {
+  const { documents } = await replay(services, projections);
+  const reports: ProjectionReport[] = [];
+  for (const [index, projection] of projections.entries()) reports.push(await verifyOne(services, projection, documents[index]));
+  return reports;
+}
+
+/**
+ * Brings one document in line with its stream, conditionally on the etag it read: a
+ * projector that writes meanwhile wins, and the document is compared again.
+ */
+async function repairDocument(services: Services, projection: DocumentProjection<ReadDocument>, id: string): Promise<boolean> {
+  const container = services.readStore.container<ReadDocument>(projection.container.name);
+  for (let attempt = 1; attempt <= REPAIR_ATTEMPTS; attempt++) {
+    const [expected, actual] = await Promise.all([expectedNow(services, projection, id), container.get(id)]);
+    if (sameValue(expected, actual?.document)) return false;
+    try {
+      if (!actual) await container.create(expected!);
+      else if (!expected) await container.delete(id, actual.etag);
+      else await container.replace(expected, actual.etag);
+      await settled(services, projection.cacheKeys(id).length ? [services.cache.invalidate(projection.cacheKeys(id))] : []);
+      return true;
+    } catch (error) {
+      if (!(error instanceof PreconditionFailed)) throw error;
+    }
+  }
+  throw new Error(`projection ${projection.name}: document ${id} kept changing during the repair; run it again`);
+}
+
+/** Cache calls after a write: a cache that is away only delays freshness (the fresh TTL bounds it). */
+async function settled(services: Services, calls: Promise<unknown>[]): Promise<void> {
+  const outcomes = await Promise.allSettled(calls);
+  if (outcomes.some((outcome) => outcome.status === 'rejected')) services.telemetry.metric(METRICS.cacheError, 1, { operation: 'rebuild' });
+}
+
+function retireCachedLists(services: Services, projection: DocumentProjection<ReadDocument>): Promise<void> {
+  return settled(services, projection.cacheGenerations.map((key) => services.cache.increment(key)));
+}
+
+/**
+ * Verifies, then rewrites in place only the documents that differ (missing ones created,
+ * extra ones deleted), each against its stream as it is at that moment. Queries keep
+ * answering throughout; after a projection change every document differs, so this is the
+ * full rebuild.
+ */
+export async function repairReadModels(services: Services, projections: DocumentProjection<ReadDocument>[]): Promise<RepairReport[]> {
+  const reports: RepairReport[] = [];
+  for (const report of await verifyReadModels(services, projections)) {
+    const projection = projections.find((candidate) => candidate.name === report.projection)!;
+    let repaired = 0;
+    for (const difference of report.differences) if (await repairDocument(services, projection, difference.id)) repaired++;
+    if (repaired > 0) await retireCachedLists(services, projection);
+    reports.push({ ...report, repaired });
+  }
+  return reports;
+}
+
+/**
+ * Fills empty containers from the event store (a local start on the ephemeral store).
+ * Documents are upserted: a container that holds others wants `repairReadModels`.
+ */
+export async function rebuildAll(services: Services, projections: DocumentProjection<ReadDocument>[]): Promise<number> {
+  const { documents, events } = await replay(services, projections);
+  for (const [index, projection] of projections.entries()) {
+    const container = services.readStore.container(projection.container.name);
+    for (const document of documents[index].values()) await container.upsert(document);
+    await retireCachedLists(services, projection);
+  }
+  return events;
+}
