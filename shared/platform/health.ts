@@ -4,6 +4,8 @@ import type { ServiceProvider, Services } from '../kernel/services';
 import { configurationProblem, CONFIGURATION_RETRY_AFTER_SECONDS } from './configuration';
 
 const CHECK_TIMEOUT_MS = 1_000;
+/** A dependency's outage is checked again this soon (the checks take at most CHECK_TIMEOUT_MS). */
+const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
 
 type CheckStatus = 'healthy' | 'unhealthy';
 
@@ -25,6 +27,48 @@ async function timed(check: () => Promise<void>): Promise<{ status: CheckStatus;
   }
 }
 
+type Dependency = 'eventStore' | 'bus' | 'readStore' | 'cache';
+type Capability = 'reads' | 'commands' | 'signIns';
+export type CapabilityStatus = 'available' | 'degraded' | 'unavailable';
+
+/**
+ * What each dependency's absence does to what this instance serves, as the fault tests
+ * measure it (test/e2e/readiness-under-faults.test.ts; the table is in docs/operations.md).
+ * Reads: the read store behind a circuit breaker, stale cached copies while it is away;
+ * without the cache every read goes to the store; without the bus the read models stop
+ * moving. Commands: the event store (decisions, idempotency, the outbox); the bus only
+ * delays their effect on the read models. Sign-ins (password and client logins,
+ * registrations): the event store, and the cache's attempt counters, without which they
+ * fail closed.
+ */
+const IMPACT: Record<Dependency, Partial<Record<Capability, CapabilityStatus>>> = {
+  eventStore: { commands: 'unavailable', signIns: 'unavailable' },
+  bus: { reads: 'degraded' },
+  readStore: { reads: 'degraded' },
+  cache: { reads: 'degraded', signIns: 'unavailable' },
+};
+
+const WORSE: CapabilityStatus[] = ['available', 'degraded', 'unavailable'];
+
+function capabilitiesWithout(away: Dependency[]): Record<Capability, CapabilityStatus> {
+  const capabilities: Record<Capability, CapabilityStatus> = { reads: 'available', commands: 'available', signIns: 'available' };
+  for (const dependency of away) {
+    for (const [capability, impact] of Object.entries(IMPACT[dependency]) as [Capability, CapabilityStatus][]) {
+      if (WORSE.indexOf(impact) > WORSE.indexOf(capabilities[capability])) capabilities[capability] = impact;
+    }
+  }
+  // Stale copies need a cache: with both the read store and the cache away, nothing answers a read.
+  if (away.includes('readStore') && away.includes('cache')) capabilities.reads = 'unavailable';
+  return capabilities;
+}
+
+/**
+ * `unhealthy` (503) when reads or commands are unavailable: the marketplace's main work
+ * cannot be done and someone has to act. `degraded` (200) when the instance serves with
+ * less (the capabilities say what). Nothing routes traffic on this answer (no App Service
+ * health check: with a dependency every instance shares, taking instances out would turn
+ * a partial outage into a whole one), so reads keep answering when it is 503.
+ */
 export async function readiness(services: Services) {
   const [eventStore, bus, readStore, cache] = await Promise.all([
     timed(() => services.eventStore.ping()),
@@ -33,15 +77,15 @@ export async function readiness(services: Services) {
     timed(() => services.cache.ping()),
   ]);
   const checks = { eventStore, bus, readStore, cache };
-  // Commands need the event store alone: while the bus is away the outbox keeps their
-  // events, and queries live on stale cache copies while the read side is away.
+  const away = (Object.keys(checks) as Dependency[]).filter((dependency) => checks[dependency].status === 'unhealthy');
+  const capabilities = capabilitiesWithout(away);
   const status =
-    eventStore.status === 'unhealthy'
+    capabilities.reads === 'unavailable' || capabilities.commands === 'unavailable'
       ? 'unhealthy'
-      : [bus, readStore, cache].some((check) => check.status === 'unhealthy')
-        ? 'degraded'
-        : 'healthy';
-  return { status, checks };
+      : Object.values(capabilities).every((capability) => capability === 'available')
+        ? 'healthy'
+        : 'degraded';
+  return { status, capabilities, checks };
 }
 
 /**
@@ -54,7 +98,8 @@ export function notComposed(error: unknown, durationMs: number) {
   const checks = problem
     ? { configuration: { status: 'unhealthy' as const, durationMs, error: 'misconfigured', settings: problem.settings, detail: problem.reason } }
     : { startup: { status: 'unhealthy' as const, durationMs, error: 'unreachable' } };
-  return { status: 'unhealthy' as const, checks };
+  const capabilities: Record<Capability, CapabilityStatus> = { reads: 'unavailable', commands: 'unavailable', signIns: 'unavailable' };
+  return { status: 'unhealthy' as const, capabilities, checks };
 }
 
 export function healthHandlers(services: ServiceProvider): { live: HttpHandler; ready: HttpHandler } {
@@ -72,7 +117,8 @@ export function healthHandlers(services: ServiceProvider): { live: HttpHandler; 
         return jsonResponse(503, report, { 'cache-control': 'no-store', 'retry-after': String(CONFIGURATION_RETRY_AFTER_SECONDS) });
       }
       const report = await readiness(composed);
-      return jsonResponse(report.status === 'unhealthy' ? 503 : 200, report, { 'cache-control': 'no-store' });
+      if (report.status !== 'unhealthy') return jsonResponse(200, report, { 'cache-control': 'no-store' });
+      return jsonResponse(503, report, { 'cache-control': 'no-store', 'retry-after': String(DEPENDENCY_RETRY_AFTER_SECONDS) });
     }),
   };
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ConnectionPool } from 'mssql';
-import { isTransientSqlError, openPool, sqlConfig, violatedConstraint } from '../../shared/adapters/azure-sql/connection';
+import { isTransientSqlError, openPool, sqlConfig, transientRetry, violatedConstraint } from '../../shared/adapters/azure-sql/connection';
+import { ServiceUnavailable } from '../../shared/kernel/errors';
 import { AzureSqlDataKeyStore } from '../../shared/adapters/azure-sql/data-key-store';
 import { AzureSqlEventStore } from '../../shared/adapters/azure-sql/event-store';
 import { migrate, readMigrations, splitBatches } from '../../shared/adapters/azure-sql/migrate';
@@ -39,6 +40,23 @@ describe('Azure SQL adapter, without a server', () => {
     assert.ok(isTransientSqlError({ code: 'EREQUEST', originalError: { number: 40197 } }));
     for (const number of [2627, 547, 208, 18456]) assert.ok(!isTransientSqlError({ number }), `error ${number}`);
     assert.ok(!isTransientSqlError(new Error('boom')));
+  });
+
+  it('answers 503 with Retry-After, never a 500 or the server’s words, when the database stays unreachable through the retries', async () => {
+    const unreachable = Object.assign(new Error('Failed to connect to sql-secret.database.windows.net:1433'), { code: 'ESOCKET' });
+    let attempts = 0;
+    const outcome = await transientRetry(3).execute(async () => {
+      attempts++;
+      throw unreachable;
+    }).catch((error: unknown) => error);
+    assert.equal(attempts, 3);
+    assert.ok(outcome instanceof ServiceUnavailable);
+    assert.equal(outcome.headers?.['retry-after'], '5');
+    assert.doesNotMatch(outcome.message, /sql-secret/);
+    const refused = Object.assign(new Error('permission denied'), { number: 229 });
+    assert.equal(await transientRetry(3).execute(async () => Promise.reject(refused)).catch((error: unknown) => error), refused, 'a lasting error stays what it is');
+    let tries = 0;
+    assert.equal(await transientRetry(3).execute(async () => (++tries === 1 ? Promise.reject(unreachable) : 'committed')), 'committed');
   });
 
   it('names the constraint a duplicate key violated', () => {

@@ -162,7 +162,7 @@ describe('other configuration errors take the same path', () => {
     await assert.rejects(guarded(), (error: Error) => !(error instanceof ConfigurationIncomplete));
     const ready = await invoke(appModules(() => Promise.reject(new Error('login failed for /secret/path'))).flatMap((m) => m.routes).find((r) => r.name === 'healthReady')!.handler);
     assert.equal(ready.status, 503);
-    assert.deepEqual(ready.body, { status: 'unhealthy', checks: { startup: { status: 'unhealthy', durationMs: ready.body.checks.startup.durationMs, error: 'unreachable' } } });
+    assert.deepEqual(ready.body, { status: 'unhealthy', capabilities: { reads: 'unavailable', commands: 'unavailable', signIns: 'unavailable' }, checks: { startup: { status: 'unhealthy', durationMs: ready.body.checks.startup.durationMs, error: 'unreachable' } } });
     assert.match(ready.logs.join('\n'), /secret\/path/, 'the reason goes to the log');
   });
 });

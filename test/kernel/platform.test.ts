@@ -25,6 +25,17 @@ describe('readiness', () => {
     assert.equal(response.body.status, 'degraded');
     assert.deepEqual(response.body.checks.readStore.status, 'unhealthy');
     assert.equal(response.body.checks.readStore.error, 'unreachable', 'no internal message');
+    assert.deepEqual(response.body.capabilities, { reads: 'degraded', commands: 'available', signIns: 'available' });
+  });
+
+  it('is unhealthy, 503, when the read store and the cache are both down: no stale copy is left to answer a read', async () => {
+    const broken = withBrokenReadStore(app.services);
+    const cacheDown = { ...broken.cache, ping: async () => Promise.reject(new Error('connection refused')) };
+    const health = healthHandlers(async () => ({ ...broken, cache: cacheDown }));
+    const response = await invoke(health.ready);
+    assert.equal(response.status, 503);
+    assert.equal(response.headers.get('retry-after'), '5');
+    assert.deepEqual(response.body.capabilities, { reads: 'unavailable', commands: 'available', signIns: 'unavailable' });
   });
 
   it('is unhealthy, 503, when the event store is down (commands cannot work)', async () => {
@@ -33,6 +44,7 @@ describe('readiness', () => {
     const response = await invoke(health.ready);
     assert.equal(response.status, 503);
     assert.equal(response.body.status, 'unhealthy');
+    assert.deepEqual(response.body.capabilities, { reads: 'available', commands: 'unavailable', signIns: 'unavailable' });
     assert.doesNotMatch(JSON.stringify(response.body), /secret/);
   });
 });

@@ -1,4 +1,5 @@
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
+import { ServiceUnavailable } from '../../kernel/errors';
 import type { config as SqlConfig, ConnectionPool, Transaction } from 'mssql';
 import type { TokenCredential } from '@azure/identity';
 import type { SqlConnectionSettings } from '../../kernel/settings';
@@ -62,15 +63,30 @@ export async function openPool(settings: SqlConnectionSettings): Promise<Connect
   return pool;
 }
 
+/** What a caller sees when the database stays unreachable through the retries: a 503, not a 500. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
 /**
  * A retry policy for whole transactions: transient errors run the operation again with
- * exponential back-off; anything else, or the last failure, goes to the caller.
+ * exponential back-off; anything else goes to the caller as it is. A transient error that
+ * outlasts the retries (the server unreachable, failing over, throttling) becomes
+ * ServiceUnavailable: the client is told to come back, and the error says nothing of the server.
  */
 export function transientRetry(maxAttempts = 5) {
-  return retry(handleWhen(isTransientSqlError), {
+  const policy = retry(handleWhen(isTransientSqlError), {
     maxAttempts: maxAttempts - 1,
     backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5_000 }),
   });
+  return {
+    async execute<T>(work: (context: { attempt: number }) => Promise<T>): Promise<T> {
+      try {
+        return await policy.execute(work);
+      } catch (error) {
+        if (!isTransientSqlError(error)) throw error;
+        throw new ServiceUnavailable('the database is unavailable for a moment; try again shortly', DATABASE_RETRY_AFTER_SECONDS);
+      }
+    },
+  };
 }
 
 /** Runs one statement on a pool or inside a transaction, every value bound as a parameter. */
