@@ -81,6 +81,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
         { name: 'BUS_RETRY_BASE_MS', value: '1000' }
         { name: 'BUS_MAX_CONCURRENT', value: '16' }
         { name: 'READ_STORE_TIMEOUT_MS', value: '2000' }
+        { name: 'DATABASE_CALL_TIMEOUT_MS', value: '10000' }
         { name: 'READ_STORE_BREAKER_THRESHOLD', value: '5' }
         { name: 'READ_STORE_BREAKER_HALF_OPEN_MS', value: '5000' }
         { name: 'OUTBOX_RELAY_MIN_AGE_MS', value: '5000' }

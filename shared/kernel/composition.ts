@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { ContainerDefinition, DataKeyStore, DeadLetterQueue, EventStore, Secrets, StoredEvent, Telemetry } from './ports';
+import { DATABASE_RETRY_AFTER_SECONDS, ServiceUnavailable } from './errors';
 import { systemClock } from './ports';
+import { withCallDeadline } from './timeout';
 import { DOMAIN_EVENTS_TOPIC } from './routes';
 import { LogTelemetry, METRICS, MetricsAggregator } from './telemetry';
 import type { ReadGuard, ServiceProvider, Services } from './services';
@@ -18,7 +20,7 @@ export async function compose(settings: Settings, containers: ContainerDefinitio
   const telemetry = await openTelemetry(settings);
   // The stores and the bus connect at once: a cold start waits for the slowest, not the sum.
   const opened = await Promise.allSettled([
-    openEventStore(settings, secrets),
+    openEventStore(settings, secrets).then(({ eventStore, dataKeys }) => boundedDatabase(settings, eventStore, dataKeys)),
     openBus(settings, telemetry),
     openCache(settings),
     openReadStore(settings, containers),
@@ -81,6 +83,20 @@ function refuseEmbeddedOnAzure(settings: Settings) {
 }
 
 const logLine = (level: string) => (message: string) => console.error(JSON.stringify({ level, msg: message }));
+
+/**
+ * A frozen database server holds a call for as long as the driver's timeouts and retries
+ * (minutes for Azure SQL): each call gets DATABASE_CALL_TIMEOUT_MS, then the caller a 503.
+ * An append that commits after its caller gave up is in the outbox: the relay publishes it,
+ * and a retry with the same Idempotency-Key gets its answer.
+ */
+export function boundedDatabase(settings: Settings, eventStore: EventStore, dataKeys: DataKeyStore) {
+  const unavailable = () => new ServiceUnavailable('the database did not answer in time; the change may still be recorded: retry with the same Idempotency-Key', DATABASE_RETRY_AFTER_SECONDS);
+  return {
+    eventStore: withCallDeadline(eventStore, settings.databaseCallTimeoutMs, unavailable),
+    dataKeys: withCallDeadline(dataKeys, settings.databaseCallTimeoutMs, unavailable),
+  };
+}
 
 /** Azure SQL when configured (data keys beside the events, in their own schema), else SQLite files in DATA_DIR. */
 async function openEventStore(settings: Settings, secrets: Secrets): Promise<{ eventStore: EventStore; dataKeys: DataKeyStore }> {

@@ -85,6 +85,9 @@ export class IdempotencyKeyReused extends DomainError {
   readonly title = 'Idempotency key reused';
 }
 
+/** When a client should try again after the database failed to answer: a failover or a throttle passes in seconds. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
 export class ServiceUnavailable extends DomainError {
   readonly status = 503;
   readonly title = 'Service unavailable';

@@ -47,6 +47,8 @@ export interface Settings {
   /** Unset: no Application Insights SDK is loaded; telemetry goes to JSON log lines. */
   appInsightsConnectionString?: string;
   readStore: { timeoutMs: number; breakerThreshold: number; breakerHalfOpenAfterMs: number };
+  /** The longest any one event-store or data-key call may take before the caller gets a 503. */
+  databaseCallTimeoutMs: number;
   outboxRelayMinAgeMs: number;
   seedDemoData: boolean;
   requestLog: boolean;
@@ -103,6 +105,7 @@ const schema = Joi.object({
   RABBITMQ_EXCHANGE: Joi.string().pattern(/^[\w.:-]{1,200}$/).default('domain-events'),
   RABBITMQ_QUEUE_PREFIX: Joi.string().pattern(/^[\w.:-]{0,100}$/).default('farmacias.'),
   READ_STORE_TIMEOUT_MS: Joi.number().integer().min(50).default(2_000),
+  DATABASE_CALL_TIMEOUT_MS: Joi.number().integer().min(100).default(10_000),
   READ_STORE_BREAKER_THRESHOLD: Joi.number().integer().min(1).default(5),
   READ_STORE_BREAKER_HALF_OPEN_MS: Joi.number().integer().min(100).default(5_000),
   OUTBOX_RELAY_MIN_AGE_MS: Joi.number().integer().min(0).default(5_000),
@@ -199,6 +202,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       breakerThreshold: value.READ_STORE_BREAKER_THRESHOLD,
       breakerHalfOpenAfterMs: value.READ_STORE_BREAKER_HALF_OPEN_MS,
     },
+    databaseCallTimeoutMs: value.DATABASE_CALL_TIMEOUT_MS,
     outboxRelayMinAgeMs: value.OUTBOX_RELAY_MIN_AGE_MS,
     seedDemoData: value.SEED_DEMO_DATA,
     requestLog: value.REQUEST_LOG,

@@ -4,10 +4,10 @@ import { after, before, describe, it } from 'node:test';
 import { CosmosClient } from '@azure/cosmos';
 import { startLocalCosmos, type LocalCosmos } from '../../shared/adapters/cosmos/local-server';
 import { CosmosReadStore } from '../../shared/adapters/cosmos/read-store';
-import { DATABASE_RETRY_AFTER_SECONDS } from '../../shared/adapters/azure-sql/connection';
 import type { RedisCache } from '../../shared/adapters/redis/cache';
-import { ServiceUnavailable } from '../../shared/kernel/errors';
+import { DATABASE_RETRY_AFTER_SECONDS, ServiceUnavailable } from '../../shared/kernel/errors';
 import type { EventStore } from '../../shared/kernel/ports';
+import { boundedDatabase } from '../../shared/kernel/composition';
 import { appModules, READ_CONTAINERS } from '../../shared/platform/app';
 import { startLocalHost, type LocalHost } from '../../local/host';
 import { pharmacyBody } from '../support/fixtures';
@@ -90,10 +90,12 @@ async function hostWithEveryLinkCuttable(cosmos: LocalCosmos, database: string) 
     READ_STORE_TIMEOUT_MS: '500',
     READ_STORE_BREAKER_THRESHOLD: '2',
     READ_STORE_BREAKER_HALF_OPEN_MS: '500',
+    DATABASE_CALL_TIMEOUT_MS: '1500',
   });
   await (composed.cache as RedisCache).ready();
+  // Taken away beneath the composition's call deadline, where a real server fails or hangs.
   const eventStore = switchable(composed.eventStore);
-  const services = { ...composed, eventStore: eventStore.wrapped };
+  const services = { ...composed, eventStore: boundedDatabase(composed.settings, eventStore.wrapped, composed.dataKeys).eventStore };
   const host: LocalHost = await startLocalHost({ modules: appModules(async () => services), services, port: 0, requestLog: false, log: () => {} });
   const token = await tokenFor(services, ADMIN);
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
@@ -175,6 +177,7 @@ const FAULTS: [Dependency, Mode][] = [
   ['readStore', 'down'],
   ['readStore', 'frozen'],
   ['eventStore', 'down'],
+  ['eventStore', 'frozen'],
 ];
 
 describe('readiness under each fault says what requests get (issue 12, item 5)', { skip: servicesMissing() }, () => {

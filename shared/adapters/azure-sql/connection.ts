@@ -1,5 +1,5 @@
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
-import { ServiceUnavailable } from '../../kernel/errors';
+import { DATABASE_RETRY_AFTER_SECONDS, ServiceUnavailable } from '../../kernel/errors';
 import type { config as SqlConfig, ConnectionPool, Transaction } from 'mssql';
 import type { TokenCredential } from '@azure/identity';
 import type { SqlConnectionSettings } from '../../kernel/settings';
@@ -62,9 +62,6 @@ export async function openPool(settings: SqlConnectionSettings): Promise<Connect
   await pool.connect();
   return pool;
 }
-
-/** What a caller sees when the database stays unreachable through the retries: a 503, not a 500. */
-export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 /**
  * A retry policy for whole transactions: transient errors run the operation again with
