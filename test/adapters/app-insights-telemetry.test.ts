@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
+import { suiteNeeding } from '../support/suite';
 import { projectRoot } from '../../shared/kernel/project-root';
 
 const hasOpenssl = (() => {
@@ -23,7 +24,7 @@ const hasOpenssl = (() => {
  * The Application Insights adapter against a stand-in ingestion endpoint (TLS, as the SDK
  * insists): in a child process of its own, so the SDK never loads into other tests.
  */
-describe('Application Insights telemetry', { skip: hasOpenssl ? false : 'openssl is needed to make the stand-in endpoint a certificate' }, () => {
+suiteNeeding('Application Insights telemetry', hasOpenssl ? false : 'openssl is needed to make the stand-in endpoint a certificate', () => {
   const dir = mkdtempSync(join(tmpdir(), 'farmacias-ai-'));
   const received: unknown[] = [];
   /** The Authorization header of each batch, by the instrumentation key of its items. */

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { suiteNeeding } from '../support/suite';
 import { APP_USER_BATCH, checkAppUser, clientIdSid } from '../../shared/adapters/azure-sql/migrate';
 import { main } from '../../tools/db-migrate';
 import { run, skipUnlessPresent, tsqlParser } from '../support/validators';
@@ -57,7 +58,7 @@ describe('the app database user, made from its client id', () => {
 });
 
 const parser = tsqlParser();
-describe('the app user batch (Microsoft ScriptDom)', { skip: skipUnlessPresent(parser, "Microsoft's T-SQL parser", 'install the .NET SDK (tools/validators restores ScriptDom from NuGet)') }, () => {
+suiteNeeding('the app user batch (Microsoft ScriptDom)', skipUnlessPresent(parser, "Microsoft's T-SQL parser", 'install the .NET SDK (tools/validators restores ScriptDom from NuGet)'), () => {
   const scratch = mkdtempSync(join(tmpdir(), 'farmacias-app-user-'));
   after(() => rmSync(scratch, { recursive: true, force: true }));
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { suiteNeeding } from '../support/suite';
 import type { ConnectionPool } from 'mssql';
 import { isTransientSqlError, openPool, sqlConfig, transientRetry, violatedConstraint } from '../../shared/adapters/azure-sql/connection';
 import { ServiceUnavailable } from '../../shared/kernel/errors';
@@ -83,9 +84,7 @@ describe('Azure SQL adapter, without a server', () => {
   });
 });
 
-describe('Azure SQL event store against a server', {
-  skip: connectionString ? false : 'no SQL Server here: set AZURE_SQL_CONNECTION_STRING to run the contract against one (CI starts a SQL Server container)',
-}, () => {
+suiteNeeding('Azure SQL event store against a server', connectionString ? false : 'no SQL Server here: set AZURE_SQL_CONNECTION_STRING to run the contract against one (CI starts a SQL Server container)', () => {
   let pool: ConnectionPool;
   before(async () => {
     pool = await openPool({ connectionString: connectionString! });

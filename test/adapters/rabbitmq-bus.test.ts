@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from 'amqplib';
-import { describe } from 'node:test';
+
+import { suiteNeeding } from '../support/suite';
 import { RabbitMqEventBus } from '../../shared/adapters/rabbitmq/event-bus';
 import { eventBusContract } from '../contracts/event-bus.contract';
 import { skipUnlessReachable } from '../support/reachable';
@@ -8,7 +9,7 @@ import { skipUnlessReachable } from '../support/reachable';
 const url = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const skip = skipUnlessReachable('RabbitMQ', 'RABBITMQ_URL', url);
 
-describe('RabbitMQ bus', { skip }, () => {
+suiteNeeding('RabbitMQ bus', skip, () => {
   eventBusContract('RabbitMQ', async (maxAttempts) => {
     const run = randomUUID().slice(0, 8);
     const options = { url, exchange: `test-events-${run}`, queuePrefix: `test-${run}.`, maxAttempts, retryBaseMs: 10, maxConcurrent: 4 };

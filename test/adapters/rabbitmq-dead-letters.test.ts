@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { suiteNeeding } from '../support/suite';
 import { connect } from 'amqplib';
 import { RabbitMqEventBus } from '../../shared/adapters/rabbitmq/event-bus';
 import type { StoredEvent } from '../../shared/kernel/ports';
@@ -65,7 +66,7 @@ describe('npm run dlq, without a broker', () => {
   });
 });
 
-describe('npm run dlq on RabbitMQ', { skip: skipUnlessReachable('RabbitMQ', 'RABBITMQ_URL', url) }, () => {
+suiteNeeding('npm run dlq on RabbitMQ', skipUnlessReachable('RabbitMQ', 'RABBITMQ_URL', url), () => {
   const id = randomUUID().slice(0, 8);
   const prefix = `test-dlq-${id}.`;
   const exchange = `test-dlq-${id}`;
@@ -100,7 +101,7 @@ describe('npm run dlq on RabbitMQ', { skip: skipUnlessReachable('RabbitMQ', 'RAB
   });
 });
 
-describe('npm run dlq on RabbitMQ, with dead letters that are no events', { skip: skipUnlessReachable('RabbitMQ', 'RABBITMQ_URL', url) }, () => {
+suiteNeeding('npm run dlq on RabbitMQ, with dead letters that are no events', skipUnlessReachable('RabbitMQ', 'RABBITMQ_URL', url), () => {
   const id = randomUUID().slice(0, 8);
   const prefix = `test-dlq-unreadable-${id}.`;
   const exchange = `test-dlq-unreadable-${id}`;

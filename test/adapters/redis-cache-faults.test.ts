@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, it } from 'node:test';
+import { suiteNeeding } from '../support/suite';
 import { REDIS_COMMAND_TIMEOUT_MS, REDIS_PAUSE_AFTER_TIMEOUT_MS, RedisCache } from '../../shared/adapters/redis/cache';
 import { skipUnlessReachable } from '../support/reachable';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -45,7 +46,7 @@ async function everyCall(cache: RedisCache) {
   return timings;
 }
 
-describe('the Redis cache when Redis is down or frozen', { skip: skipUnlessReachable('Redis', 'REDIS_URL', url) }, () => {
+suiteNeeding('the Redis cache when Redis is down or frozen', skipUnlessReachable('Redis', 'REDIS_URL', url), () => {
   const proxies: TcpProxy[] = [];
   const opened: RedisCache[] = [];
   after(async () => {

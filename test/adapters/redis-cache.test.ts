@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, it } from 'node:test';
+import { suiteNeeding } from '../support/suite';
 import { RedisCache } from '../../shared/adapters/redis/cache';
 import { cacheContract } from '../contracts/cache.contract';
 import { skipUnlessReachable } from '../support/reachable';
@@ -7,7 +8,7 @@ import { skipUnlessReachable } from '../support/reachable';
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const skip = skipUnlessReachable('Redis', 'REDIS_URL', url);
 
-describe('Redis cache', { skip }, () => {
+suiteNeeding('Redis cache', skip, () => {
   const opened: RedisCache[] = [];
   after(() => Promise.all(opened.map((cache) => cache.close())));
 
@@ -38,7 +39,7 @@ describe('Redis cache', { skip }, () => {
   });
 });
 
-describe('the app on Redis', { skip }, () => {
+suiteNeeding('the app on Redis', skip, () => {
   it('serves cached reads from Redis, and throttles logins across instances sharing it', async () => {
     const { testApp } = await import('../support/app');
     const { invoke } = await import('../support/http');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
+import { suiteNeeding } from '../support/suite';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { createClient } from 'redis';
 import { RedisCache } from '../../shared/adapters/redis/cache';
@@ -51,7 +52,7 @@ async function waitFor(what: string, condition: () => boolean | Promise<boolean>
   }
 }
 
-describe('Redis cache with Microsoft Entra ID tokens', { skip }, () => {
+suiteNeeding('Redis cache with Microsoft Entra ID tokens', skip, () => {
   const admin = createClient({ url });
   const users: string[] = [];
   const opened: RedisCache[] = [];

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { suiteNeeding } from '../support/suite';
 import { ServiceBusDeadLetters } from '../../shared/adapters/service-bus/dead-letters';
 import { ServiceBusEventBus, subscriptionFilter, toServiceBusMessage } from '../../shared/adapters/service-bus/event-bus';
 import { eventBusContract, storedEvent } from '../contracts/event-bus.contract';
@@ -33,9 +34,7 @@ describe('Service Bus adapter, without a namespace', () => {
   });
 });
 
-describe('Service Bus bus against a namespace', {
-  skip: connectionString ? false : 'no Service Bus here: set ServiceBusConnection to a namespace connection string with Manage rights to run the contract',
-}, () => {
+suiteNeeding('Service Bus bus against a namespace', connectionString ? false : 'no Service Bus here: set ServiceBusConnection to a namespace connection string with Manage rights to run the contract', () => {
   eventBusContract('Service Bus', async (maxAttempts) => {
     const { ServiceBusAdministrationClient } = await import('@azure/service-bus');
     const admin = new ServiceBusAdministrationClient(connectionString!);

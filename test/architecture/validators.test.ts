@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { suiteNeeding } from '../support/suite';
 import { projectRoot } from '../../shared/kernel/project-root';
 import { bicep, run, shellcheck, skipUnlessPresent, tsqlParser } from '../support/validators';
 
@@ -26,7 +27,7 @@ function diagnostics(output: string): string[] {
 }
 
 const compiler = bicep();
-describe('Bicep compiler', { skip: skipUnlessPresent(compiler, 'The Bicep compiler', 'put bicep on PATH, or install the .NET SDK (tools/validators restores it from NuGet)') }, () => {
+suiteNeeding('Bicep compiler', skipUnlessPresent(compiler, 'The Bicep compiler', 'put bicep on PATH, or install the .NET SDK (tools/validators restores it from NuGet)'), () => {
   const bicepRun = (...args: string[]) => run(compiler!.command, [...compiler!.prefix, ...args]);
 
   it('builds infra/main.bicep with no error and no warning', () => {
@@ -80,7 +81,7 @@ describe('Bicep compiler', { skip: skipUnlessPresent(compiler, 'The Bicep compil
 });
 
 const parser = tsqlParser();
-describe('T-SQL migrations (Microsoft ScriptDom)', { skip: skipUnlessPresent(parser, "Microsoft's T-SQL parser", 'install the .NET SDK (tools/validators restores ScriptDom from NuGet)') }, () => {
+suiteNeeding('T-SQL migrations (Microsoft ScriptDom)', skipUnlessPresent(parser, "Microsoft's T-SQL parser", 'install the .NET SDK (tools/validators restores ScriptDom from NuGet)'), () => {
   const parse = (...files: string[]) => run(parser!.command, [...parser!.prefix, ...files]);
 
   it('parses every migration at the Azure SQL language level', () => {
@@ -124,7 +125,7 @@ describe('GitHub workflows (actionlint)', () => {
 });
 
 const checker = shellcheck();
-describe('shell scripts (shellcheck)', { skip: skipUnlessPresent(checker, 'shellcheck', 'install it (apt-get install shellcheck, or scripts/services.sh)') }, () => {
+suiteNeeding('shell scripts (shellcheck)', skipUnlessPresent(checker, 'shellcheck', 'install it (apt-get install shellcheck, or scripts/services.sh)'), () => {
   const scripts = ['.ci/run', ...filesUnder('infra/scripts', '.sh'), ...filesUnder('scripts', '.sh')];
 
   it('finds nothing in .ci/run, infra/scripts and scripts', () => {

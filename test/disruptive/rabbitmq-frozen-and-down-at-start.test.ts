@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
+import { suiteNeeding } from '../support/suite';
 import { SqliteEventStore } from '../../shared/adapters/sqlite/event-store';
 import { PUBLISH_AFTER_COMMIT_TIMEOUT_MS } from '../../shared/kernel/command';
 import { appModules } from '../../shared/platform/app';
@@ -45,7 +46,7 @@ async function call(base: string, token: string, method: string, path: string, b
   return { status: response.status, body: (text ? JSON.parse(text) : {}) as Answer, ms: performance.now() - started };
 }
 
-describe('RabbitMQ frozen, and down at start', { skip: privateRabbitMqUnavailable() }, () => {
+suiteNeeding('RabbitMQ frozen, and down at start', privateRabbitMqUnavailable(), () => {
   let node: RabbitMqNode;
 
   before(async () => {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
+import { suiteNeeding } from '../support/suite';
 import { connect } from 'amqplib';
 import { appModules } from '../../shared/platform/app';
 import { startLocalHost, type LocalHost } from '../../local/host';
@@ -28,7 +29,7 @@ function brokerControl(): string | false {
   }
 }
 
-describe('RabbitMQ restarts during a run', { skip: skipUnlessReachable('RabbitMQ', 'RABBITMQ_URL', url) || brokerControl() }, () => {
+suiteNeeding('RabbitMQ restarts during a run', skipUnlessReachable('RabbitMQ', 'RABBITMQ_URL', url) || brokerControl(), () => {
   const id = randomUUID().slice(0, 8);
   const env = { RABBITMQ_URL: url, RABBITMQ_EXCHANGE: `test-restart-${id}`, RABBITMQ_QUEUE_PREFIX: `test-restart-${id}.`, OUTBOX_RELAY_MIN_AGE_MS: '0' };
   let services: Awaited<ReturnType<typeof testServices>>;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { suiteNeeding } from '../support/suite';
 import { CosmosClient } from '@azure/cosmos';
 import { startLocalCosmos, type LocalCosmos } from '../../shared/adapters/cosmos/local-server';
 import { CosmosReadStore } from '../../shared/adapters/cosmos/read-store';
@@ -85,7 +86,7 @@ describe('the read store stops under a running host', () => {
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-describe('Redis is cut under a running host', { skip: skipUnlessReachable('Redis', 'REDIS_URL', redisUrl) }, () => {
+suiteNeeding('Redis is cut under a running host', skipUnlessReachable('Redis', 'REDIS_URL', redisUrl), () => {
   let proxy: TcpProxy;
   let app: Awaited<ReturnType<typeof hostWith>>;
   before(async () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
+import { suiteNeeding } from '../support/suite';
 import { CosmosClient } from '@azure/cosmos';
 import { startLocalCosmos, type LocalCosmos } from '../../shared/adapters/cosmos/local-server';
 import { CosmosReadStore } from '../../shared/adapters/cosmos/read-store';
@@ -180,7 +181,7 @@ const FAULTS: [Dependency, Mode][] = [
   ['eventStore', 'frozen'],
 ];
 
-describe('readiness under each fault says what requests get (issue 12, item 5)', { skip: servicesMissing() }, () => {
+suiteNeeding('readiness under each fault says what requests get (issue 12, item 5)', servicesMissing(), () => {
   let cosmos: LocalCosmos;
   before(async () => {
     cosmos = await startLocalCosmos();

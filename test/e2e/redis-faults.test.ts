@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
+import { suiteNeeding } from '../support/suite';
 import { RedisCache } from '../../shared/adapters/redis/cache';
 import { appModules } from '../../shared/platform/app';
 import { startLocalHost, type LocalHost } from '../../local/host';
@@ -57,7 +58,7 @@ async function hostOn(proxy: TcpProxy) {
 const skip = skipUnlessReachable('Redis', 'REDIS_URL', redisUrl);
 
 // One host and proxy per fault, so each test stands alone.
-for (const fault of ['down', 'frozen'] as const) describe(`Redis ${fault} under a running host (issue 12, item 4)`, { skip }, () => {
+for (const fault of ['down', 'frozen'] as const) suiteNeeding(`Redis ${fault} under a running host (issue 12, item 4)`, skip, () => {
   let proxy: TcpProxy;
   let app: Awaited<ReturnType<typeof hostOn>>;
   let pharmacyId: string;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { connect } from 'amqplib';
-import { describe, it } from 'node:test';
+import { it } from 'node:test';
+import { suiteNeeding } from '../support/suite';
 import { gtinCheckDigit } from '../../shared/catalog/domain/gtin';
 import { offerIdFor } from '../../shared/offers/commands';
 import { demoProducts } from '../../local/demo-products';
@@ -14,7 +15,7 @@ const rabbitUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const skip = skipUnlessReachable('RabbitMQ', 'RABBITMQ_URL', rabbitUrl) || skipUnlessReachable('Redis', 'REDIS_URL', redisUrl);
 
-describe('the services profile: RabbitMQ and Redis', { skip }, () => {
+suiteNeeding('the services profile: RabbitMQ and Redis', skip, () => {
   it('carries commands to the read models and the offers reaction through RabbitMQ', async () => {
     const run = randomUUID().slice(0, 8);
     const env = { RABBITMQ_URL: rabbitUrl, RABBITMQ_EXCHANGE: `test-domain-events-${run}`, RABBITMQ_QUEUE_PREFIX: `test-${run}.`, REDIS_URL: redisUrl };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
+import { suiteNeeding } from '../support/suite';
 import { MemoryCache } from '../../shared/adapters/memory/cache';
 import { RedisCache } from '../../shared/adapters/redis/cache';
 import type { Cache } from '../../shared/kernel/ports';
@@ -38,7 +39,7 @@ for (const [profile, env, skip] of [
   ['in memory', {}, false],
   ['on Redis', { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `test-throttle-${process.pid}-${Date.now()}:` }, redisSkip],
 ] as const) {
-  describe(`attack: parallel guesses against the login limit (${profile})`, { skip }, () => {
+  suiteNeeding(`attack: parallel guesses against the login limit (${profile})`, skip, () => {
     let app: App;
     after(() => app?.services.dispose());
 

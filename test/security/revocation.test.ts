@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { suiteNeeding } from '../support/suite';
 import { RedisCache } from '../../shared/adapters/redis/cache';
 import { isRevoked } from '../../shared/identity/commands';
 import type { EventStore } from '../../shared/kernel/ports';
@@ -154,7 +155,7 @@ describe('attack: using powers that were taken back', () => {
   });
 });
 
-describe('attack: a demoted administrator’s token, with the cache on Redis', { skip: skipUnlessReachable('Redis', 'REDIS_URL', redisUrl) }, () => {
+suiteNeeding('attack: a demoted administrator’s token, with the cache on Redis', skipUnlessReachable('Redis', 'REDIS_URL', redisUrl), () => {
   let app: App;
   before(async () => {
     app = await testApp({ REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `test-revocation-${process.pid}-${Date.now()}:` });
