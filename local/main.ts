@@ -3,6 +3,7 @@ import { publishLocalReadStore } from '../shared/adapters/cosmos/local-server';
 import { issueAccessToken } from '../shared/identity/tokens';
 import { compose } from '../shared/kernel/composition';
 import { rebuildAll } from '../shared/kernel/rebuild';
+import type { FunctionModule } from '../shared/kernel/routes';
 import type { Services } from '../shared/kernel/services';
 import { loadSettings, SettingsError, type Settings } from '../shared/kernel/settings';
 import { appModules, READ_CONTAINERS, READ_PROJECTIONS } from '../shared/platform/app';
@@ -10,7 +11,7 @@ import { bootstrap } from '../shared/platform/bootstrap';
 import { relayOutbox } from '../shared/platform/outbox-relay';
 import { join } from 'node:path';
 import { seedDemoData, seedDemoUsers } from './demo-data';
-import { startLocalHost } from './host';
+import { startLocalHost, type LocalHost } from './host';
 
 async function main() {
   let settings: Settings;
@@ -29,28 +30,25 @@ async function main() {
     console.log(`read models rebuilt from ${replayed} event(s)`);
     unpublish = publishLocalReadStore(settings.dataDir, services.ephemeralReadStore);
   }
-  const host = await startLocalHost({
-    modules: appModules(async () => services),
-    services,
-    port: settings.localHostPort,
-    requestLog: settings.requestLog,
-  });
+  const modules = appModules(async () => services);
   // Events a crash left unpublished reach the projectors before anything else, when the bus
   // is there. When it is not, the host serves anyway (readiness `degraded`): the events stay
   // in the outbox and the relay's timer publishes them once the bus is back.
   await relayOutbox(services, undefined, 0).catch((error) =>
     console.error(`the bus is unavailable (${error instanceof Error ? error.message : error}); the outbox relay will publish the pending events when it returns`),
   );
-  if (settings.seedDemoData && (await services.eventStore.readAll(0, 1)).length === 0) {
-    // The seed acts as an administrator whose token this host signs for itself.
-    const seedToken = await issueAccessToken(services, { subject: 'system:demo-seed', roles: ['admin'], scopes: [], pharmacyIds: [] });
-    const seeded = await seedDemoData(host, seedToken);
-    await seedDemoUsers(host, seedToken, seeded.pharmacies, join(settings.dataDir, 'demo-partner.json'));
-    console.log(
-      `seeded ${seeded.pharmacies.length} pharmacies, ${seeded.products.length} products and ${seeded.offers} offers through the commands`,
-    );
-  }
+  // The port opens once the demo data is in: a supervisor's first ready answer means a usable platform.
+  if (settings.seedDemoData && (await services.eventStore.readAll(0, 1)).length === 0) await seed(settings, services, modules);
   await services.bus.idle?.().catch(() => {});
+  let host: LocalHost;
+  try {
+    host = await startLocalHost({ modules, services, port: settings.localHostPort, requestLog: settings.requestLog });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    await services.close();
+    unpublish();
+    throw new Error(`port ${settings.localHostPort} is taken: stop what listens there, or set LOCAL_HOST_PORT to another port`);
+  }
   console.log(`Farmácias platform on ${host.url.replace('127.0.0.1', 'localhost')} (events in ${settings.dataDir}/); Ctrl-C stops it`);
 
   let stopping = false;
@@ -66,6 +64,20 @@ async function main() {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/** The demo data, through the real commands, on a host of its own that no one else can reach yet. */
+async function seed(settings: Settings, services: Services, modules: FunctionModule[]) {
+  const seeding = await startLocalHost({ modules: modules.map((module) => ({ ...module, timers: [] })), services, port: 0, requestLog: false });
+  try {
+    // The seed acts as an administrator whose token this host signs for itself.
+    const seedToken = await issueAccessToken(services, { subject: 'system:demo-seed', roles: ['admin'], scopes: [], pharmacyIds: [] });
+    const seeded = await seedDemoData(seeding, seedToken);
+    await seedDemoUsers(seeding, seedToken, seeded.pharmacies, join(settings.dataDir, 'demo-partner.json'));
+    console.log(`seeded ${seeded.pharmacies.length} pharmacies, ${seeded.products.length} products and ${seeded.offers} offers through the commands`);
+  } finally {
+    await seeding.stop();
+  }
 }
 
 /**

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { projectRoot } from '../../shared/kernel/project-root';
+
+/**
+ * `npm start` as a supervisor runs it (issue 13): the signal goes to npm's PID, which must
+ * stop the server, free the port and let go of the SQLite files. The build step is left
+ * out here (`npm run serve` is what `npm start` execs after building): a test must not
+ * rewrite dist/ under the suites that run beside it.
+ */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const listening = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => (socket.destroy(), resolve(true)));
+    socket.on('error', () => resolve(false));
+  });
+
+function serve(env: Record<string, string>) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'farmacias-npm-start-'));
+  let output = '';
+  const child: ChildProcess = spawn('npm', ['run', '--silent', 'serve'], {
+    cwd: projectRoot(),
+    env: { ...process.env, DATA_DIR: dataDir, SEED_DEMO_DATA: 'false', REQUEST_LOG: 'false', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, dataDir, output: () => output, cleanup: () => rmSync(dataDir, { recursive: true, force: true }) };
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    assert.ok(Date.now() < deadline, `${what}: not within ${ms} ms`);
+    await sleep(100);
+  }
+}
+
+describe('npm start under a supervisor', () => {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`${signal} to npm's PID stops the server and frees the port`, async () => {
+      const port = await freePort();
+      const run = serve({ LOCAL_HOST_PORT: String(port) });
+      try {
+        await until('the platform listens', () => run.output().includes('Farmácias platform on'));
+        assert.ok(await listening(port));
+        run.child.kill(signal);
+        const code = await Promise.race([run.exited, sleep(10_000).then(() => 'still running')]);
+        assert.equal(code, 0, `npm ${code === 'still running' ? 'did not stop' : `exited ${code}`}: ${run.output()}`);
+        assert.equal(await listening(port), false, 'nothing holds the port');
+        assert.throws(() => readFileSync(join(run.dataDir, 'read-store.json')), 'the read store address is withdrawn');
+      } finally {
+        run.child.kill('SIGKILL');
+        run.cleanup();
+      }
+    });
+  }
+
+  it('a taken port is named, with the setting that moves it', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    const run = serve({ LOCAL_HOST_PORT: String(port) });
+    try {
+      const code = await Promise.race([run.exited, sleep(30_000).then(() => 'still running')]);
+      assert.equal(code, 1, run.output());
+      assert.match(run.output(), new RegExp(`port ${port} is taken: stop what listens there, or set LOCAL_HOST_PORT`));
+      assert.doesNotMatch(run.output(), /EADDRINUSE|\n\s+at /, 'no raw error or stack');
+    } finally {
+      run.child.kill('SIGKILL');
+      run.cleanup();
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
+  it('opens the port only once the demo data is in', async () => {
+    const port = await freePort();
+    const run = serve({ LOCAL_HOST_PORT: String(port), SEED_DEMO_DATA: 'true' });
+    try {
+      let listeningBeforeSeeded = false;
+      await until(
+        'the platform listens',
+        async () => {
+          const seeded = run.output().includes('seeded ');
+          if (!seeded && (await listening(port))) listeningBeforeSeeded = true;
+          return run.output().includes('Farmácias platform on');
+        },
+        90_000,
+      );
+      assert.equal(listeningBeforeSeeded, false, 'the port answered before the seed was done');
+      const products = (await (await fetch(`http://127.0.0.1:${port}/api/products?limit=1`)).json()) as { items: unknown[] };
+      assert.equal(products.items.length, 1, 'the first answer already has the demo data');
+      run.child.kill('SIGTERM');
+      await run.exited;
+    } finally {
+      run.child.kill('SIGKILL');
+      run.cleanup();
+    }
+  });
+});
