@@ -11,7 +11,7 @@ import { bootstrap } from '../shared/platform/bootstrap';
 import { relayOutbox } from '../shared/platform/outbox-relay';
 import { join } from 'node:path';
 import { seedDemoData, seedDemoUsers } from './demo-data';
-import { startLocalHost, type LocalHost } from './host';
+import { startLocalHost, subscribeEventHandlers, type LocalHost } from './host';
 
 async function main() {
   let settings: Settings;
@@ -31,6 +31,8 @@ async function main() {
     unpublish = publishLocalReadStore(settings.dataDir, services.ephemeralReadStore);
   }
   const modules = appModules(async () => services);
+  // Once, for the seeding host and the serving one alike.
+  subscribeEventHandlers(services.bus, modules, (line) => console.log(line));
   // Events a crash left unpublished reach the projectors before anything else, when the bus
   // is there. When it is not, the host serves anyway (readiness `degraded`): the events stay
   // in the outbox and the relay's timer publishes them once the bus is back.
@@ -42,7 +44,7 @@ async function main() {
   await services.bus.idle?.().catch(() => {});
   let host: LocalHost;
   try {
-    host = await startLocalHost({ modules, services, port: settings.localHostPort, requestLog: settings.requestLog });
+    host = await startLocalHost({ modules, port: settings.localHostPort, requestLog: settings.requestLog });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
     await services.close();
@@ -68,7 +70,7 @@ async function main() {
 
 /** The demo data, through the real commands, on a host of its own that no one else can reach yet. */
 async function seed(settings: Settings, services: Services, modules: FunctionModule[]) {
-  const seeding = await startLocalHost({ modules: modules.map((module) => ({ ...module, timers: [] })), services, port: 0, requestLog: false });
+  const seeding = await startLocalHost({ modules: modules.map((module) => ({ ...module, timers: [] })), port: 0, requestLog: false });
   try {
     // The seed acts as an administrator whose token this host signs for itself.
     const seedToken = await issueAccessToken(services, { subject: 'system:demo-seed', roles: ['admin'], scopes: [], pharmacyIds: [] });

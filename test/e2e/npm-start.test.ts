@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -105,6 +105,10 @@ describe('npm start under a supervisor', () => {
       assert.equal(listeningBeforeSeeded, false, 'the port answered before the seed was done');
       const products = (await (await fetch(`http://127.0.0.1:${port}/api/products?limit=1`)).json()) as { items: unknown[] };
       assert.equal(products.items.length, 1, 'the first answer already has the demo data');
+      // Every read model holds exactly what the seed's events make (each event projected once, none lost).
+      const verify = spawnSync(process.execPath, [join(projectRoot(), 'dist/tools/rebuild-projections.js'), 'verify'], { env: { ...process.env, DATA_DIR: run.dataDir, REQUEST_LOG: 'false' } });
+      assert.equal(verify.status, 0, verify.stdout.toString() + verify.stderr.toString());
+      assert.match(verify.stdout.toString(), /offers: 360 expected from the events, 360 in the store; 0 difference/);
       run.child.kill('SIGTERM');
       await run.exited;
     } finally {
