@@ -39,6 +39,15 @@ describe('Pharmacies handlers (real HttpRequest and InvocationContext)', () => {
     assert.ok(again.body.traceId);
   });
 
+  it('refuses a CNPJ of one repeated character or establishment 0000: 400 naming the field', async () => {
+    for (const cnpj of ['AAAAAAAAAAAA45', '11.222.333/0000-09']) {
+      const refused = await register(pharmacyBody({ cnpj }));
+      assert.equal(refused.status, 400, cnpj);
+      assert.match(refused.headers.get('content-type')!, /^application\/problem\+json/);
+      assert.deepEqual(refused.body.errors.map((e: { field: string }) => e.field), ['cnpj']);
+    }
+  });
+
   it('reads its own write with X-Min-Version, then serves the cache with ETag and 304', async () => {
     const { body } = await register();
     const first = await read(body.id, { 'x-min-version': '1' });
