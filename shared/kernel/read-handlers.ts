@@ -11,6 +11,7 @@ import {
   jsonResponse,
   jsonTextResponse,
   queryObject,
+  type ReadVariant,
   validate,
   withProblemDetails,
 } from './http';
@@ -31,7 +32,7 @@ export interface DocumentView<D extends ReadDocument> {
   container: string;
   cacheKey(id: string): string;
   /** A part of the representation computed at read time ("open"), which the ETag must name. */
-  variant?(document: D, now: Date): string;
+  variant?(document: D, now: Date): ReadVariant;
   present(document: D, now: Date): object;
 }
 

@@ -79,6 +79,23 @@ describe('Pharmacies handlers (real HttpRequest and InvocationContext)', () => {
     assert.equal(after.body.tradeName, 'Outro Nome');
   });
 
+  it('takes If-Match strictly: weak, zero-padded and unknown-variant tags are 412, garbage a 400, * holds', async () => {
+    const { body } = await register();
+    const change = (ifMatch: string) => command('changePharmacyProfile', body.id, { tradeName: 'Novo Nome' }, { 'if-match': ifMatch }, 'PATCH');
+    for (const ifMatch of ['W/"1"', '"0001"', '"1-bogus"']) {
+      const refused = await change(ifMatch);
+      assert.equal(refused.status, 412, ifMatch);
+      assert.match(refused.headers.get('content-type')!, /^application\/problem\+json/);
+    }
+    for (const ifMatch of ['1', 'garbage', '"1" "2"', '*, "1"']) {
+      const refused = await change(ifMatch);
+      assert.equal(refused.status, 400, ifMatch);
+      assert.match(refused.headers.get('content-type')!, /^application\/problem\+json/);
+      assert.deepEqual(refused.body.errors.map((e: { field: string }) => e.field), ['If-Match']);
+    }
+    assert.equal((await change('*')).status, 200);
+  });
+
   it('answers the same version and writes nothing when a change changes nothing', async () => {
     const { body } = await register();
     const same = await command('changePharmacyProfile', body.id, { tradeName: 'Drogaria Teste' }, {}, 'PATCH');
