@@ -164,10 +164,30 @@ export function validate<T>(schema: Joi.Schema<T>, value: unknown, source: Input
   return valid;
 }
 
+/**
+ * The query string, one value per name. A name sent twice is refused rather than one copy
+ * taken silently: `limit=5&limit=500` would otherwise answer a question the caller did not
+ * ask, and a gateway and this host might not pick the same copy.
+ */
 export function queryObject(request: HttpRequest): Record<string, string> {
   const query: Record<string, string> = {};
-  for (const [key, value] of request.query) query[key] = value;
+  for (const [key, value] of request.query) {
+    if (Object.hasOwn(query, key)) {
+      throw new InvalidInput('the query is not valid', [{ field: key, message: `${key} is given more than once; send it once` }]);
+    }
+    query[key] = value;
+  }
   return query;
+}
+
+/** For the routes that take no query parameters: any is refused, as unknown parameters are elsewhere. */
+export function expectNoQuery(request: HttpRequest): void {
+  const names = [...new Set(request.query.keys())];
+  if (names.length === 0) return;
+  throw new InvalidInput(
+    'the query is not valid',
+    names.map((name) => ({ field: name, message: `${name} is not allowed` })),
+  );
 }
 
 /** Opaque paging cursors: base64url JSON, validated on the way back in. */

@@ -391,7 +391,7 @@ describe('the local host over real HTTP', () => {
         ['POST', 'auth/clients/1/disablement', undefined, 400, 'a bad id'],
         ['POST', `auth/clients/${id}/disablement`, undefined, 404, 'a client that does not exist'],
       ],
-      health: [['GET', 'health?verbose=1', undefined, 200, 'liveness ignores parameters']],
+      health: [['GET', 'health?verbose=1', undefined, 400, 'an unknown parameter, refused like everywhere']],
       healthReady: [['GET', 'health/ready', undefined, 200, 'readiness']],
     };
 
