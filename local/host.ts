@@ -1,12 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
 import { CLIENT_IP_HEADER, normaliseAddress, UNKNOWN_ADDRESS } from '../shared/kernel/client-address';
 import { LARGEST_BODY_BYTES, problemResponse } from '../shared/kernel/http';
 import type { EventBus } from '../shared/kernel/ports';
 import type { FunctionModule } from '../shared/kernel/routes';
 import type { Services } from '../shared/kernel/services';
+import { Connections, REQUEST_TIMEOUT_MS } from './connections';
 import { Router } from './router';
 
 const ROUTE_PREFIX = '/api/';
@@ -18,6 +20,8 @@ export interface LocalHostOptions {
   port: number;
   requestLog: boolean;
   log?: (line: string) => void;
+  /** How long a request may take to arrive, headers and body (REQUEST_TIMEOUT_MS unless a test says). */
+  requestTimeoutMs?: number;
 }
 
 export interface LocalHost {
@@ -38,9 +42,14 @@ export function childTraceparent(parent: string | undefined): string {
   return `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
 }
 
-function contextFor(functionName: string, log: (line: string) => void, parentTrace?: string): InvocationContext {
-  const traceParent = childTraceparent(parentTrace);
-  const traceId = traceParent.slice(3, 35);
+/** The trace id a traceparent carries (`00-<trace id>-<span id>-<flags>`). */
+function traceIdIn(traceParent: string): string {
+  return traceParent.slice(3, 35);
+}
+
+/** `traceParent` is the invocation's own span: the request log and the problem body then name the same trace. */
+function contextFor(functionName: string, log: (line: string) => void, traceParent = childTraceparent(undefined)): InvocationContext {
+  const traceId = traceIdIn(traceParent);
   return new InvocationContext({
     invocationId: randomUUID(),
     functionName,
@@ -59,23 +68,40 @@ export function subscribeEventHandlers(bus: EventBus, modules: FunctionModule[],
     bus.subscribe({
       name: consumer.subscription,
       eventTypes: consumer.eventTypes,
-      handle: (event) => consumer.handler(event, contextFor(consumer.name, log, event.metadata.traceparent)),
+      handle: (event) => consumer.handler(event, contextFor(consumer.name, log, childTraceparent(event.metadata.traceparent))),
     });
   }
 }
 
-/** Reads at most LARGEST_BODY_BYTES + 1 bytes: enough to know a body is too large for any route. */
-async function readBody(request: IncomingMessage): Promise<Buffer | 'too-large' | undefined> {
+type BodyRead = Buffer | undefined | 'too-large' | 'aborted';
+
+/**
+ * Reads the body, up to LARGEST_BODY_BYTES: enough to know a body is too large for any
+ * route. A declared length over it is refused before reading. Past the limit the stream is
+ * left flowing without a listener, which discards the rest, rather than destroyed: the
+ * 413 must still reach the caller. A connection that closes mid-body is 'aborted'.
+ */
+function readBody(request: IncomingMessage): Promise<BodyRead> {
   // HTTP/1.1: without Content-Length or Transfer-Encoding a request has no body.
-  if (request.headers['content-length'] === undefined && request.headers['transfer-encoding'] === undefined) return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > LARGEST_BODY_BYTES) return 'too-large';
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  if (request.headers['content-length'] === undefined && request.headers['transfer-encoding'] === undefined) return Promise.resolve(undefined);
+  if (Number(request.headers['content-length']) > LARGEST_BODY_BYTES) return Promise.resolve('too-large');
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const settle = (outcome: BodyRead) => {
+      request.off('data', onData).off('end', onEnd).off('error', onGone).off('close', onClose);
+      resolve(outcome);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > LARGEST_BODY_BYTES) settle('too-large');
+      else chunks.push(chunk);
+    };
+    const onEnd = () => settle(Buffer.concat(chunks));
+    const onGone = () => settle('aborted');
+    const onClose = () => request.complete || onGone();
+    request.on('data', onData).once('end', onEnd).once('error', onGone).once('close', onClose);
+  });
 }
 
 /**
@@ -135,18 +161,14 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     ),
   );
 
-  async function invoke(method: string, url: URL, headers: Record<string, string>, body: Buffer | undefined) {
+  async function invoke(method: string, url: URL, headers: Record<string, string>, body: Buffer | undefined, traceParent: string) {
     const path = url.pathname.startsWith(ROUTE_PREFIX) ? url.pathname.slice(ROUTE_PREFIX.length) : undefined;
     const match = path === undefined ? ({ kind: 'not-found' } as const) : router.match(method, path);
-    const traceParent = childTraceparent(headers.traceparent);
-    const traceId = traceParent.slice(3, 35);
-    if (match.kind === 'not-found') return { name: '-', traceId, init: problemResponse(404, 'Not found', 'no such route', traceId) };
+    const traceId = traceIdIn(traceParent);
+    if (match.kind === 'not-found') return { name: '-', init: problemResponse(404, 'Not found', 'no such route', traceId) };
     if (match.kind === 'method-not-allowed') {
-      return {
-        name: '-',
-        traceId,
-        init: problemResponse(405, 'Method not allowed', `use ${match.allow.join(', ')}`, traceId, { headers: { allow: match.allow.join(', ') } }),
-      };
+      const allow = match.allow.join(', ');
+      return { name: '-', init: problemResponse(405, 'Method not allowed', `use ${allow}`, traceId, { headers: { allow } }) };
     }
     const request = new HttpRequest({
       method,
@@ -155,35 +177,53 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       params: match.params,
       ...(body && body.length ? { body: { bytes: body } } : {}),
     });
-    const init = await match.declaration.handler(request, contextFor(match.declaration.name, log, headers.traceparent));
-    return { name: match.declaration.name, traceId, init };
+    const init = await match.declaration.handler(request, contextFor(match.declaration.name, log, traceParent));
+    return { name: match.declaration.name, init };
   }
 
-  const server: Server = createServer(async (request, response) => {
-    const started = performance.now();
-    let status = 500;
-    let served = { name: '-', traceId: '' };
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    try {
-      const body = await readBody(request);
-      const { init, ...invocation } =
-        body === 'too-large'
-          ? { name: '-', traceId: '', init: problemResponse(413, 'Payload too large', `the body is larger than ${LARGEST_BODY_BYTES} bytes`, randomUUID()) }
-          : await invoke(request.method ?? 'GET', url, headersOf(request), body);
-      served = invocation;
-      status = init.status ?? 200;
-      await writeResponse(response, init);
-    } catch (error) {
-      log(JSON.stringify({ level: 'error', msg: 'local host failure', error: error instanceof Error ? error.message : String(error) }));
-      if (!response.headersSent) await writeResponse(response, problemResponse(500, 'Internal error', 'the request could not be completed', randomUUID()));
-      else response.destroy();
+  /** Answers one request; what it answered (or why it could not), for the request log. */
+  async function serve(request: IncomingMessage, response: ServerResponse, url: URL, traceParent: string): Promise<{ status: number; name: string }> {
+    const traceId = traceIdIn(traceParent);
+    const body = await readBody(request);
+    if (body === 'aborted') return { status: connections.gone(request.socket), name: '-' };
+    if (body === 'too-large') {
+      // Close after the answer: the rest of the body is still on its way, and no next request can follow it.
+      const detail = `the body is larger than ${LARGEST_BODY_BYTES} bytes`;
+      await writeResponse(response, problemResponse(413, 'Payload too large', detail, traceId, { headers: { connection: 'close' } }));
+      return { status: 413, name: '-' };
     }
-    if (options.requestLog) {
-      // The path only: query strings carry coordinates and search terms.
-      const ms = Math.round((performance.now() - started) * 10) / 10;
-      log(JSON.stringify({ level: 'info', method: request.method, path: url.pathname, status, ms, function: served.name, traceId: served.traceId }));
-    }
-  });
+    const { name, init } = await invoke(request.method ?? 'GET', url, headersOf(request), body, traceParent);
+    await writeResponse(response, init);
+    return { status: init.status ?? 200, name };
+  }
+
+  const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const connections = new Connections(requestTimeoutMs, (line) => options.requestLog && log(line));
+  const server: Server = createServer(
+    // Node checks the timeouts every connectionsCheckingInterval: often enough to keep them.
+    { requestTimeout: requestTimeoutMs, headersTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs) },
+    async (request, response) => {
+      const started = performance.now();
+      const url = new URL(request.url ?? '/', 'http://localhost');
+      const traceParent = childTraceparent(headersOf(request).traceparent);
+      const traceId = traceIdIn(traceParent);
+      connections.serving(request.socket, response, traceId);
+      let served = { status: 500, name: '-' };
+      try {
+        served = await serve(request, response, url, traceParent);
+      } catch (error) {
+        log(JSON.stringify({ level: 'error', msg: 'local host failure', traceId, error: error instanceof Error ? error.message : String(error) }));
+        if (!response.headersSent) await writeResponse(response, problemResponse(500, 'Internal error', 'the request could not be completed', traceId));
+        else response.destroy();
+      }
+      if (options.requestLog) {
+        // The path only: query strings carry coordinates and search terms.
+        const ms = Math.round((performance.now() - started) * 10) / 10;
+        log(JSON.stringify({ level: 'info', method: request.method, path: url.pathname, status: served.status, ms, function: served.name, traceId }));
+      }
+    },
+  );
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => connections.refuse(error, socket));
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -200,6 +240,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         new URL(`http://localhost:${port}/api/${path}`),
         { ...(bytes ? { 'content-type': 'application/json' } : {}), ...headers },
         bytes,
+        childTraceparent(headers.traceparent),
       );
       return { status: init.status ?? 200, body: typeof init.body === 'string' && init.body ? JSON.parse(init.body) : undefined };
     },

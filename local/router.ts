@@ -1,7 +1,9 @@
-import type { HttpRouteDeclaration } from '../shared/kernel/routes';
+import type { HttpMethod } from '@azure/functions';
+import { servedMethods, type HttpRouteDeclaration } from '../shared/kernel/routes';
 
 interface CompiledRoute {
   declaration: HttpRouteDeclaration;
+  methods: HttpMethod[];
   pattern: RegExp;
   parameterNames: string[];
   literalSegments: number;
@@ -25,6 +27,7 @@ function compile(declaration: HttpRouteDeclaration): CompiledRoute {
     .join('/');
   return {
     declaration,
+    methods: servedMethods(declaration),
     pattern: new RegExp(`^${source}$`, 'i'),
     parameterNames,
     literalSegments: segments.length - parameterNames.length,
@@ -47,8 +50,8 @@ export class Router {
     for (const route of this.routes) {
       const match = route.pattern.exec(path);
       if (!match) continue;
-      if (!route.declaration.methods.includes(method as never)) {
-        route.declaration.methods.forEach((m) => allow.add(m));
+      if (!route.methods.includes(method as HttpMethod)) {
+        route.methods.forEach((m) => allow.add(m));
         continue;
       }
       let params: Record<string, string>;

@@ -3,7 +3,7 @@ import { commandHandler } from '../kernel/command';
 import { roles } from '../kernel/policies';
 import { text } from '../kernel/schemas';
 import type { ServiceProvider } from '../kernel/services';
-import { gtin14, isValidGtin } from './domain/gtin';
+import { gtin14, gtinProblem } from './domain/gtin';
 import { PRODUCT_SNAPSHOTS, productStreamId } from './status';
 import {
   PRESCRIPTION_RULES,
@@ -16,8 +16,11 @@ import {
 
 export const gtinSchema = Joi.string()
   .max(14)
-  .custom((value: string, helpers) => (isValidGtin(value) ? value : helpers.error('gtin.invalid')))
-  .messages({ 'gtin.invalid': 'gtin must be a GTIN-8, -12, -13 or -14 of digits with a matching check digit' });
+  .custom((value: string, helpers) => {
+    const reason = gtinProblem(value);
+    return reason === undefined ? value : helpers.error('gtin.invalid', { reason });
+  })
+  .messages({ 'gtin.invalid': '{#reason} (a GTIN-8, -12, -13 or -14 with a matching check digit)' });
 
 const details = {
   name: text(200),

@@ -103,7 +103,7 @@ export function productQueries(services: ServiceProvider) {
         limit,
         cursor,
       });
-      return jsonResponse(200, { items: page.items.map(presentProduct), nextCursor: page.nextCursor });
+      return jsonResponse(200, { items: page.items.map(presentProduct), nextCursor: page.nextCursor }, { 'x-cache': page.cache });
     }),
 
     categories: withProblemDetails(async (request) => {

@@ -8,7 +8,7 @@ import { adminOnly } from '../kernel/policies';
 import { commandHandler, loadAggregate, metadataOf, runCommand, type CommandSpec, type SnapshotPolicy } from '../kernel/command';
 import { ConcurrencyConflict, Forbidden, NotFound, OAuthError, ReservationTaken, ServiceUnavailable, TooManyRequests, Unauthorized, UnsupportedMediaType } from '../kernel/errors';
 import { uuidSchema } from '../kernel/command';
-import { jsonResponse, readBodyText, readJsonBody, validate, withProblemDetails } from '../kernel/http';
+import { expectNoQuery, jsonResponse, readBodyText, readJsonBody, validate, withProblemDetails } from '../kernel/http';
 import type { EventMetadata } from '../kernel/ports';
 import { phoneSchema, text } from '../kernel/schemas';
 import type { ServiceProvider, Services } from '../kernel/services';
@@ -782,6 +782,7 @@ export function identityHandlers(
       const s = await services();
       const principal = await authenticate(request, s);
       if (principal.kind !== 'user') throw new Forbidden('a partner client has no personal account to erase');
+      expectNoQuery(request);
       return erase(s, principal.subject, request, context);
     }),
 
@@ -791,6 +792,7 @@ export function identityHandlers(
     myData: withProblemDetails(async (request) => {
       const s = await services();
       const { user, personal } = await callerAccount(s, request);
+      expectNoQuery(request);
       const sessions = await Promise.all(
         (await s.eventStore.readIndex(SESSIONS_BY_SUBJECT, user.id)).map(async (streamId) => {
           const session = (await loadAggregate(s.eventStore, sessionDecider, SESSION_SNAPSHOTS, streamId)).state;
@@ -885,13 +887,18 @@ export function identityHandlers(
     me: withProblemDetails(async (request) => {
       const s = await services();
       const { user, personal } = await callerAccount(s, request);
+      expectNoQuery(request);
       return jsonResponse(200, { id: user.id, ...personal, roles: user.roles, pharmacyIds: user.pharmacyIds }, { 'cache-control': 'no-store' });
     }),
 
-    jwks: withProblemDetails(async () => jsonResponse(200, publicJwks(await services()), { 'cache-control': 'public, max-age=300' })),
+    jwks: withProblemDetails(async (request) => {
+      expectNoQuery(request);
+      return jsonResponse(200, publicJwks(await services()), { 'cache-control': 'public, max-age=300' });
+    }),
 
     // Discovery for API Management's validate-jwt (and partners): it finds the keys from here.
-    openIdConfiguration: withProblemDetails(async () => {
+    openIdConfiguration: withProblemDetails(async (request) => {
+      expectNoQuery(request);
       const { issuer } = (await services()).settings.auth;
       return jsonResponse(
         200,

@@ -3,8 +3,8 @@ import type { HttpHandler, HttpRequest, InvocationContext } from '@azure/functio
 import Joi from 'joi';
 import { fold, type Decider, type DomainEvent } from './decider';
 import { authenticate, type Principal } from './auth';
-import { DomainError, IdempotencyKeyReused, NotFound, PreconditionFailed, Unauthorized } from './errors';
-import { expectNoBody, jsonResponse, readJsonBody, traceIdOf, traceparentOf, validate, versionOfEtag, withProblemDetails } from './http';
+import { DomainError, IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed, Unauthorized } from './errors';
+import { expectNoBody, jsonResponse, readJsonBody, traceIdOf, traceparentOf, parseIfMatch, tagNamesVersion, validate, withProblemDetails } from './http';
 import { idempotencyOf, idempotencyRecord, sameFingerprint, type IdempotentRequest } from './idempotency';
 import type { EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, Snapshot, StoredEvent } from './ports';
 import type { Policy } from './policies';
@@ -267,12 +267,21 @@ export async function publishAfterCommit(services: Services, events: StoredEvent
   }
 }
 
+/**
+ * RFC 9110 §13.1.1: `*` holds when the resource exists; a list holds when one of its tags
+ * names the current version. A header that is not an If-Match at all is a 400, not a 412:
+ * the caller has a bug to fix, not a newer version to fetch.
+ */
 function checkIfMatch(header: string | null | undefined, version: number) {
-  if (header === null || header === undefined || header.trim() === '*') return;
-  const versions = header.split(',').map(versionOfEtag);
-  if (!versions.includes(version)) {
-    throw new PreconditionFailed(`the resource is at version ${version}, not the one in If-Match`);
+  if (header === null || header === undefined) return;
+  const condition = parseIfMatch(header);
+  if (condition === undefined) {
+    throw new InvalidInput('the If-Match header is not valid', [
+      { field: 'If-Match', message: 'send "*" or the entity tags a response sent, quoted, such as "3" or "3-open"' },
+    ]);
   }
+  const holds = condition === '*' ? version > 0 : condition.some((tag) => tagNamesVersion(tag, version));
+  if (!holds) throw new PreconditionFailed(`the resource is at version ${version}, not the one in If-Match`);
 }
 
 /** The metadata of a command a request carries: correlation, cause, trace and, when known, who. */

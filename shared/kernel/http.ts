@@ -164,10 +164,30 @@ export function validate<T>(schema: Joi.Schema<T>, value: unknown, source: Input
   return valid;
 }
 
+/**
+ * The query string, one value per name. A name sent twice is refused rather than one copy
+ * taken silently: `limit=5&limit=500` would otherwise answer a question the caller did not
+ * ask, and a gateway and this host might not pick the same copy.
+ */
 export function queryObject(request: HttpRequest): Record<string, string> {
   const query: Record<string, string> = {};
-  for (const [key, value] of request.query) query[key] = value;
+  for (const [key, value] of request.query) {
+    if (Object.hasOwn(query, key)) {
+      throw new InvalidInput('the query is not valid', [{ field: key, message: `${key} is given more than once; send it once` }]);
+    }
+    query[key] = value;
+  }
   return query;
+}
+
+/** For the routes that take no query parameters: any is refused, as unknown parameters are elsewhere. */
+export function expectNoQuery(request: HttpRequest): void {
+  const names = [...new Set(request.query.keys())];
+  if (names.length === 0) return;
+  throw new InvalidInput(
+    'the query is not valid',
+    names.map((name) => ({ field: name, message: `${name} is not allowed` })),
+  );
 }
 
 /** Opaque paging cursors: base64url JSON, validated on the way back in. */
@@ -191,12 +211,47 @@ export function decodeCursor<T>(cursor: string | undefined, schema: Joi.Schema<T
 }
 
 /**
- * The stream version an entity tag names. Read documents send `"<version>"` or
- * `"<version>-<variant>"` (a variant for fields computed at read time, such as openNow).
+ * The parts of a representation computed at read time that a read's ETag names after its
+ * version (`"3-open"`): a document view's variant is one of these, so a command's If-Match
+ * can recognise every ETag a read sends, and nothing else.
  */
-export function versionOfEtag(tag: string): number | undefined {
-  const match = /^(?:W\/)?"(\d+)(?:-[a-z]+)?"$/.exec(tag.trim());
-  return match ? Number(match[1]) : undefined;
+export const READ_VARIANTS = ['open', 'closed', 'current', 'ended'] as const;
+export type ReadVariant = (typeof READ_VARIANTS)[number];
+
+export interface EntityTag {
+  weak: boolean;
+  opaque: string;
+}
+
+/** One list element of RFC 9110 §5.6.1 holding an entity tag (§8.8.3), or an empty element. */
+const ENTITY_TAG_ELEMENT = /^[ \t]*(?:(W\/)?"([\x21\x23-\x7e\x80-\xff]*)")?[ \t]*(?:,|$)/;
+
+/**
+ * An If-Match header per RFC 9110 §13.1.1: `*`, or a comma-separated list of entity tags
+ * (empty elements ignored, as the list rule asks). Undefined when it is not well formed:
+ * an unquoted tag, text after a tag, `*` inside a list.
+ */
+export function parseIfMatch(header: string): '*' | EntityTag[] | undefined {
+  if (header.trim() === '*') return '*';
+  const tags: EntityTag[] = [];
+  for (let rest = header; rest.length > 0; ) {
+    const element = ENTITY_TAG_ELEMENT.exec(rest);
+    if (!element) return undefined;
+    if (element[2] !== undefined) tags.push({ weak: element[1] !== undefined, opaque: element[2] });
+    rest = rest.slice(element[0].length);
+  }
+  return tags;
+}
+
+/**
+ * Whether an If-Match tag names a stream version, by strong comparison (RFC 9110 §8.8.3.2):
+ * a weak tag never matches, and the opaque part must be exactly what this API sends, `3` or
+ * `3-open`: `03` or `3-bogus` name nothing it ever sent.
+ */
+export function tagNamesVersion(tag: EntityTag, version: number): boolean {
+  if (tag.weak) return false;
+  const sent = String(version);
+  return tag.opaque === sent || READ_VARIANTS.some((variant) => tag.opaque === `${sent}-${variant}`);
 }
 
 export function etagMatches(header: string | null, etag: string): boolean {

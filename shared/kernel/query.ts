@@ -10,6 +10,14 @@ export interface ReadResult<T> {
   cache: CacheOutcome;
 }
 
+/**
+ * What one answer built from several cache reads says in `X-Cache`: stale if any part was,
+ * else a miss if any part came from the store, else a hit.
+ */
+export function worstOutcome(outcomes: CacheOutcome[]): CacheOutcome {
+  return outcomes.includes('stale') ? 'stale' : outcomes.includes('miss') ? 'miss' : 'hit';
+}
+
 interface Cached<T> {
   /** The cache generation the value was read in; lists are retired by bumping it. */
   generation: number;

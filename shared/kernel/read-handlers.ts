@@ -11,11 +11,12 @@ import {
   jsonResponse,
   jsonTextResponse,
   queryObject,
+  type ReadVariant,
   validate,
   withProblemDetails,
 } from './http';
 import type { QuerySpec, ReadDocument } from './ports';
-import { collect, readThrough, remember, waitForVersion } from './query';
+import { collect, readThrough, remember, waitForVersion, worstOutcome, type CacheOutcome } from './query';
 import type { ServiceProvider, Services } from './services';
 
 const noParameters = Joi.object({});
@@ -31,7 +32,7 @@ export interface DocumentView<D extends ReadDocument> {
   container: string;
   cacheKey(id: string): string;
   /** A part of the representation computed at read time ("open"), which the ETag must name. */
-  variant?(document: D, now: Date): string;
+  variant?(document: D, now: Date): ReadVariant;
   present(document: D, now: Date): object;
 }
 
@@ -161,7 +162,7 @@ const MAX_SCANS = 5;
 /**
  * One page of a list with keyset paging (`key > @after ORDER BY key`), which both real
  * Cosmos DB and the local server handle; store pages are cached, read-time filters
- * apply after the cache.
+ * apply after the cache. `cache` is the worst outcome of the store pages read, for `X-Cache`.
  */
 export async function keysetPage<D extends ReadDocument>(services: Services, scan: KeysetScan<D>) {
   const container = services.readStore.container<D>(scan.container);
@@ -169,9 +170,12 @@ export async function keysetPage<D extends ReadDocument>(services: Services, sca
   const items: D[] = [];
   let after = decodeCursor(scan.cursor, keysetCursorSchema)?.after ?? '';
   let exhausted = false;
+  const outcomes: CacheOutcome[] = [];
   for (let pass = 0; pass < MAX_SCANS && items.length <= scan.limit && !exhausted; pass++) {
     const key = `${scan.cacheKey}:${after}:${size}`;
-    const batch = (await readThrough(services, key, () => collect(container, scan.query(after), size), scan.generation)).value ?? [];
+    const read = await readThrough(services, key, () => collect(container, scan.query(after), size), scan.generation);
+    outcomes.push(read.cache);
+    const batch = read.value ?? [];
     exhausted = batch.length < size;
     for (const document of batch) {
       if (items.length > scan.limit) break;
@@ -182,5 +186,5 @@ export async function keysetPage<D extends ReadDocument>(services: Services, sca
   const page = items.slice(0, scan.limit);
   const more = items.length > scan.limit || !exhausted;
   const last = items.length > scan.limit ? scan.keyOf(page[page.length - 1]) : after;
-  return { items: page, nextCursor: more ? encodeCursor({ after: last }) : null };
+  return { items: page, nextCursor: more ? encodeCursor({ after: last }) : null, cache: worstOutcome(outcomes) };
 }

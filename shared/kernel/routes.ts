@@ -50,3 +50,12 @@ export interface FunctionModule {
 export function httpRoute(name: string, method: HttpMethod, route: string, handler: HttpHandler): HttpRouteDeclaration {
   return { name, methods: [method], route, authLevel: 'function', handler: withSecurityHeaders(handler) };
 }
+
+/**
+ * The methods a host serves a route on: its declared ones, and HEAD wherever GET is
+ * (RFC 9110 §9.3.2: the same status and headers, no body; the hosts drop the body).
+ * Declarations keep naming GET alone, as the OpenAPI documents do.
+ */
+export function servedMethods(route: Pick<HttpRouteDeclaration, 'methods'>): HttpMethod[] {
+  return route.methods.includes('GET') && !route.methods.includes('HEAD') ? [...route.methods, 'HEAD'] : route.methods;
+}

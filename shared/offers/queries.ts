@@ -5,7 +5,7 @@ import { uuidSchema } from '../kernel/command';
 import { NotFound } from '../kernel/errors';
 import { jsonResponse, queryObject, validate, withProblemDetails } from '../kernel/http';
 import type { ReadDocument } from '../kernel/ports';
-import { collect, readThrough, type CacheOutcome } from '../kernel/query';
+import { collect, readThrough, worstOutcome } from '../kernel/query';
 import { byIdHandler, historyHandler, keysetPage, limitSchema, type DocumentView } from '../kernel/read-handlers';
 import type { ServiceProvider, Services } from '../kernel/services';
 import { isOpenAt } from '../pharmacies/domain/opening-hours';
@@ -65,8 +65,6 @@ async function cachedDocument<D extends ReadDocument>(services: Services, contai
   return readThrough(services, key, async () => (await services.readStore.container<D>(container).get(id))?.document);
 }
 
-const worst = (outcomes: CacheOutcome[]): CacheOutcome =>
-  outcomes.includes('stale') ? 'stale' : outcomes.includes('miss') ? 'miss' : 'hit';
 
 export function offerQueries(services: ServiceProvider) {
   return {
@@ -133,7 +131,7 @@ export function offerQueries(services: ServiceProvider) {
       return jsonResponse(
         200,
         { product: productSummary(product.value), items },
-        { 'x-cache': worst([product.cache, near.cache, offers.cache ?? 'miss']) },
+        { 'x-cache': worstOutcome([product.cache, near.cache, offers.cache ?? 'miss']) },
       );
     }),
 
@@ -172,7 +170,8 @@ export function offerQueries(services: ServiceProvider) {
           product: product ? productSummary(product) : { id: offer.productId },
         };
       });
-      return jsonResponse(200, { items, nextCursor: page.nextCursor });
+      const cache = worstOutcome([page.cache, pharmacy.cache, ...products.map((product) => product.cache)]);
+      return jsonResponse(200, { items, nextCursor: page.nextCursor }, { 'x-cache': cache });
     }),
 
     history: historyHandler(services, 'offer', offerStreamId),

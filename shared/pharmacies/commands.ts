@@ -4,7 +4,7 @@ import { adminOnly, pharmacyStaff } from '../kernel/policies';
 import { phoneSchema, text } from '../kernel/schemas';
 import type { ServiceProvider } from '../kernel/services';
 import { BRAZILIAN_STATES, normalisePhone, normalisePostalCode, POSTAL_CODE } from '../kernel/brazil';
-import { isValidCnpj } from './domain/cnpj';
+import { cnpjProblem } from './domain/cnpj';
 import { CLOSES_PATTERN, OPENS_PATTERN, WEEK_DAYS, type OpeningInterval } from './domain/opening-hours';
 import {
   DEFAULT_TIME_ZONE,
@@ -19,8 +19,11 @@ import { PHARMACY_SNAPSHOTS, pharmacyStreamId } from './status';
 
 const cnpj = Joi.string()
   .max(18)
-  .custom((value: string, helpers) => (isValidCnpj(value) ? value : helpers.error('cnpj.invalid')))
-  .messages({ 'cnpj.invalid': 'cnpj must be a valid CNPJ (numeric or alphanumeric) with matching check digits' });
+  .custom((value: string, helpers) => {
+    const reason = cnpjProblem(value);
+    return reason === undefined ? value : helpers.error('cnpj.invalid', { reason });
+  })
+  .messages({ 'cnpj.invalid': '{#reason}' });
 
 const phone = phoneSchema;
 

@@ -128,7 +128,8 @@ export function pharmacyQueries(services: ServiceProvider) {
         limit,
         cursor,
       });
-      return jsonResponse(200, { items: page.items.map((document) => presentPharmacy(document, now)), nextCursor: page.nextCursor });
+      const items = page.items.map((document) => presentPharmacy(document, now));
+      return jsonResponse(200, { items, nextCursor: page.nextCursor }, { 'x-cache': page.cache });
     }),
 
     nearby: withProblemDetails(async (request) => {

@@ -1,5 +1,5 @@
 import type { HttpHandler } from '@azure/functions';
-import { jsonResponse, withProblemDetails } from '../kernel/http';
+import { expectNoQuery, jsonResponse, withProblemDetails } from '../kernel/http';
 import type { ServiceProvider, Services } from '../kernel/services';
 import { configurationProblem, CONFIGURATION_RETRY_AFTER_SECONDS } from './configuration';
 
@@ -104,8 +104,12 @@ export function notComposed(error: unknown, durationMs: number) {
 
 export function healthHandlers(services: ServiceProvider): { live: HttpHandler; ready: HttpHandler } {
   return {
-    live: async () => jsonResponse(200, { status: 'healthy' }, { 'cache-control': 'no-store' }),
-    ready: withProblemDetails(async (_request, context) => {
+    live: withProblemDetails(async (request) => {
+      expectNoQuery(request);
+      return jsonResponse(200, { status: 'healthy' }, { 'cache-control': 'no-store' });
+    }),
+    ready: withProblemDetails(async (request, context) => {
+      expectNoQuery(request);
       const started = performance.now();
       let composed: Services;
       try {

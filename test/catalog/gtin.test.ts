@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { gtin14, gtinCheckDigit, isValidGtin } from '../../shared/catalog/domain/gtin';
+import { gtin14, gtinCheckDigit, gtinProblem, isValidGtin } from '../../shared/catalog/domain/gtin';
 
 describe('GTIN', () => {
   it('accepts GTIN-8, -12, -13 and -14 with a matching mod-10 check digit', () => {
@@ -12,6 +12,13 @@ describe('GTIN', () => {
   it('refuses a wrong check digit, other lengths and non-digits', () => {
     for (const gtin of ['96385075', '036000291453', '7891000315508', '789100031550', '789100031550X', '123456789', '', '７８９１０００３１５５０７']) {
       assert.equal(isValidGtin(gtin), false, gtin);
+    }
+  });
+
+  it('refuses all zeros, which passes the check digit but names no product', () => {
+    for (const gtin of ['00000000', '000000000000', '0000000000000', '00000000000000']) {
+      assert.equal(isValidGtin(gtin), false, gtin);
+      assert.equal(gtinProblem(gtin), 'gtin must not be all zeros');
     }
   });
 

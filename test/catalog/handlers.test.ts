@@ -30,6 +30,13 @@ describe('Catalog handlers', () => {
   const search = async (query: string) => (await invoke(app.handler('searchProducts'), { path: `products?${query}` })).body;
   const names = (body: { items: { name: string; brand: string }[] }) => body.items.map((p) => `${p.name} (${p.brand})`);
 
+  it('refuses the all-zero GTIN: 400 naming the field', async () => {
+    const refused = await invoke(app.handler('registerProduct'), { method: 'POST', path: 'products', body: { ...demoProducts()[0], gtin: '00000000' } });
+    assert.equal(refused.status, 400);
+    assert.match(refused.headers.get('content-type')!, /^application\/problem\+json/);
+    assert.deepEqual(refused.body.errors, [{ field: 'gtin', message: 'gtin must not be all zeros (a GTIN-8, -12, -13 or -14 with a matching check digit)' }]);
+  });
+
   it('finds by the start of any word, ignoring case and accents', async () => {
     const dipirona = names(await search('q=dipirona&limit=100'));
     assert.ok(dipirona.includes('Dipirona Sódica 500 mg (Novalgina)'));

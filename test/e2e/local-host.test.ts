@@ -197,7 +197,24 @@ describe('the local host over real HTTP', () => {
     assert.match(missing.headers.get('content-type')!, /problem\+json/);
     const wrong = await call('DELETE', 'pharmacies');
     assert.equal(wrong.status, 405);
-    assert.equal(wrong.headers.get('allow'), 'POST, GET');
+    assert.equal(wrong.headers.get('allow'), 'POST, GET, HEAD');
+  });
+
+  it('answers HEAD on every GET route with the GET\'s status and headers and no body; Allow names HEAD', async () => {
+    for (const path of ['health', 'products?q=dipirona', 'pharmacies/not-a-uuid', 'auth/jwks']) {
+      const get = await fetch(`${host.url}/${path}`);
+      const head = await fetch(`${host.url}/${path}`, { method: 'HEAD' });
+      assert.equal(head.status, get.status, path);
+      assert.equal(head.headers.get('content-type'), get.headers.get('content-type'), path);
+      assert.equal(head.headers.get('content-length'), String(Buffer.byteLength(await get.text())), path);
+      assert.equal(await head.text(), '', path);
+    }
+    const wrong = await fetch(`${host.url}/health`, { method: 'DELETE' });
+    assert.equal(wrong.status, 405);
+    assert.equal(wrong.headers.get('allow'), 'GET, HEAD');
+    const commandsOnly = await fetch(`${host.url}/offers`, { method: 'HEAD' });
+    assert.equal(commandsOnly.status, 405);
+    assert.equal(commandsOnly.headers.get('allow'), 'POST');
   });
 
   describe('bad input never gets a 5xx, on every route', () => {
@@ -391,7 +408,7 @@ describe('the local host over real HTTP', () => {
         ['POST', 'auth/clients/1/disablement', undefined, 400, 'a bad id'],
         ['POST', `auth/clients/${id}/disablement`, undefined, 404, 'a client that does not exist'],
       ],
-      health: [['GET', 'health?verbose=1', undefined, 200, 'liveness ignores parameters']],
+      health: [['GET', 'health?verbose=1', undefined, 400, 'an unknown parameter, refused like everywhere']],
       healthReady: [['GET', 'health/ready', undefined, 200, 'readiness']],
     };
 

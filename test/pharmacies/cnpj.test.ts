@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cnpjCheckDigits, isValidCnpj, normaliseCnpj } from '../../shared/pharmacies/domain/cnpj';
+import { cnpjCheckDigits, cnpjProblem, isValidCnpj, normaliseCnpj } from '../../shared/pharmacies/domain/cnpj';
 
 describe('CNPJ', () => {
   it('accepts numeric CNPJs, printed or bare', () => {
@@ -32,6 +32,15 @@ describe('CNPJ', () => {
     ]) {
       assert.equal(isValidCnpj(cnpj), false, cnpj);
     }
+  });
+
+  it('refuses what passes the arithmetic but is never issued: one repeated character, establishment 0000', () => {
+    for (const cnpj of ['AAAAAAAAAAAA45', 'aaaaaaaaaaaa45', 'ZZZZZZZZZZZZ' + cnpjCheckDigits('ZZZZZZZZZZZZ'), '11.222.333/0000-09']) {
+      assert.equal(isValidCnpj(cnpj), false, cnpj);
+    }
+    assert.equal(cnpjCheckDigits('AAAAAAAAAAAA'), '45', 'the check digits alone would let it through');
+    assert.equal(cnpjProblem('11.222.333/0000-09'), 'cnpj establishment number (after the slash) must not be 0000');
+    assert.equal(isValidCnpj('00.000.000/0001-91'), true, 'a repeated root alone is issued (Banco do Brasil)');
   });
 
   it('normalises to 14 characters without punctuation, letters upper-cased', () => {

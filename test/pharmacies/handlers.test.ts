@@ -39,6 +39,15 @@ describe('Pharmacies handlers (real HttpRequest and InvocationContext)', () => {
     assert.ok(again.body.traceId);
   });
 
+  it('refuses a CNPJ of one repeated character or establishment 0000: 400 naming the field', async () => {
+    for (const cnpj of ['AAAAAAAAAAAA45', '11.222.333/0000-09']) {
+      const refused = await register(pharmacyBody({ cnpj }));
+      assert.equal(refused.status, 400, cnpj);
+      assert.match(refused.headers.get('content-type')!, /^application\/problem\+json/);
+      assert.deepEqual(refused.body.errors.map((e: { field: string }) => e.field), ['cnpj']);
+    }
+  });
+
   it('reads its own write with X-Min-Version, then serves the cache with ETag and 304', async () => {
     const { body } = await register();
     const first = await read(body.id, { 'x-min-version': '1' });
@@ -68,6 +77,23 @@ describe('Pharmacies handlers (real HttpRequest and InvocationContext)', () => {
     assert.equal(viaReadEtag.status, 200, 'an ETag from a read is accepted');
     const after = await read(body.id, { 'x-min-version': '3' });
     assert.equal(after.body.tradeName, 'Outro Nome');
+  });
+
+  it('takes If-Match strictly: weak, zero-padded and unknown-variant tags are 412, garbage a 400, * holds', async () => {
+    const { body } = await register();
+    const change = (ifMatch: string) => command('changePharmacyProfile', body.id, { tradeName: 'Novo Nome' }, { 'if-match': ifMatch }, 'PATCH');
+    for (const ifMatch of ['W/"1"', '"0001"', '"1-bogus"']) {
+      const refused = await change(ifMatch);
+      assert.equal(refused.status, 412, ifMatch);
+      assert.match(refused.headers.get('content-type')!, /^application\/problem\+json/);
+    }
+    for (const ifMatch of ['1', 'garbage', '"1" "2"', '*, "1"']) {
+      const refused = await change(ifMatch);
+      assert.equal(refused.status, 400, ifMatch);
+      assert.match(refused.headers.get('content-type')!, /^application\/problem\+json/);
+      assert.deepEqual(refused.body.errors.map((e: { field: string }) => e.field), ['If-Match']);
+    }
+    assert.equal((await change('*')).status, 200);
   });
 
   it('answers the same version and writes nothing when a change changes nothing', async () => {

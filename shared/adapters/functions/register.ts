@@ -1,5 +1,5 @@
 import type { app as functionsApp } from '@azure/functions';
-import { DOMAIN_EVENTS_TOPIC, SERVICE_BUS_CONNECTION, type FunctionModule } from '../../kernel/routes';
+import { DOMAIN_EVENTS_TOPIC, SERVICE_BUS_CONNECTION, servedMethods, type FunctionModule } from '../../kernel/routes';
 import { loadSettings } from '../../kernel/settings';
 import { withRedeliveryBackoff, type RedeliveryOptions } from './redelivery';
 
@@ -32,7 +32,7 @@ export function registerWithFunctions(
   redelivery: () => RedeliveryOptions = busRedelivery,
 ): void {
   for (const route of module.routes) {
-    app.http(route.name, { methods: route.methods, route: route.route, authLevel: route.authLevel, handler: route.handler });
+    app.http(route.name, { methods: servedMethods(route), route: route.route, authLevel: route.authLevel, handler: route.handler });
   }
   for (const consumer of module.eventHandlers) {
     app.serviceBusTopic(consumer.name, {

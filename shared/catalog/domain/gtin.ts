@@ -14,8 +14,20 @@ export function gtinCheckDigit(body: string): number {
   return (10 - (sum % 10)) % 10;
 }
 
+/**
+ * Why a GTIN is not one, or undefined when it is. All zeros passes the check digit but
+ * names nothing: GS1 allocates no company prefix of zeros, so no product carries it, and
+ * accepting it would let one placeholder barcode reserve a product for good.
+ */
+export function gtinProblem(gtin: string): string | undefined {
+  if (!GTIN.test(gtin)) return 'gtin must be 8, 12, 13 or 14 digits';
+  if (/^0+$/.test(gtin)) return 'gtin must not be all zeros';
+  if (gtinCheckDigit(gtin.slice(0, -1)) !== Number(gtin[gtin.length - 1])) return 'gtin check digit does not match';
+  return undefined;
+}
+
 export function isValidGtin(gtin: string): boolean {
-  return GTIN.test(gtin) && gtinCheckDigit(gtin.slice(0, -1)) === Number(gtin[gtin.length - 1]);
+  return gtinProblem(gtin) === undefined;
 }
 
 /** The 14-digit form: one product has one GTIN-14 whatever length it was written in. */

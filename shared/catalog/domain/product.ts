@@ -1,6 +1,6 @@
 import { sameValue, type Decider } from '../../kernel/decider';
 import { Conflict, InvalidInput, NotFound } from '../../kernel/errors';
-import { isValidGtin } from './gtin';
+import { gtinProblem } from './gtin';
 
 /** Pharmaceutical forms; the list is part of the API contract. */
 export const PRODUCT_FORMS = [
@@ -102,12 +102,17 @@ function assertConsistent(details: ProductDetails): void {
   }
 }
 
+function assertValidGtin(gtin: string): void {
+  const reason = gtinProblem(gtin);
+  if (reason) throw new InvalidInput('the GTIN is not valid', [{ field: 'gtin', message: reason }]);
+}
+
 export function decide(command: ProductCommand, state: Product): ProductEvent[] {
   const at = command.now.toISOString();
   switch (command.type) {
     case 'RegisterProduct':
       if (state.status !== 'none') throw new Conflict('the product is already registered');
-      if (!isValidGtin(command.gtin)) throw new InvalidInput('the GTIN is not valid', [{ field: 'gtin', message: 'check digit does not match' }]);
+      assertValidGtin(command.gtin);
       assertConsistent(command.details);
       return [{ type: 'ProductRegistered', data: { productId: command.productId, gtin: command.gtin, ...command.details, registeredAt: at } }];
     case 'ChangeProduct': {

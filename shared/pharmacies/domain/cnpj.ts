@@ -28,10 +28,27 @@ export function cnpjCheckDigits(base: string): string {
   return `${first}${checkDigit(base + first)}`;
 }
 
-export function isValidCnpj(input: string): boolean {
-  if (!FORMATTED.test(input)) return false;
+/**
+ * Why a CNPJ is not one, or undefined when it is. The twelve-character base is the root
+ * (eight, the company) and the order (four, the establishment: 0001 the head office, then
+ * its branches). Two shapes pass the check-digit arithmetic but are never issued:
+ * - a base of one repeated character (`000000000000`, `AAAAAAAAAAAA`): the old rule against
+ *   repeated digits, extended to the letters the 2026 form allows, for the same reason,
+ *   they are what a form gets filled with, not a registration. A repeated root alone is
+ *   issued (Banco do Brasil is 00.000.000/0001-91), so only the whole base is refused;
+ * - order `0000`: establishments are numbered from 0001, so no establishment has it.
+ */
+export function cnpjProblem(input: string): string | undefined {
   const cnpj = normaliseCnpj(input);
-  // Repeated digits pass the arithmetic but are not issued.
-  if (!NORMALISED.test(cnpj) || /^(\d)\1{13}$/.test(cnpj)) return false;
-  return cnpj.slice(12) === cnpjCheckDigits(cnpj.slice(0, 12));
+  if (!FORMATTED.test(input) || !NORMALISED.test(cnpj)) {
+    return 'cnpj must be 14 characters (12 letters or digits, 2 check digits), printed or bare';
+  }
+  if (/^(.)\1{11}/.test(cnpj)) return 'cnpj must not repeat one character throughout';
+  if (cnpj.slice(8, 12) === '0000') return 'cnpj establishment number (after the slash) must not be 0000';
+  if (cnpj.slice(12) !== cnpjCheckDigits(cnpj.slice(0, 12))) return 'cnpj check digits do not match';
+  return undefined;
+}
+
+export function isValidCnpj(input: string): boolean {
+  return cnpjProblem(input) === undefined;
 }

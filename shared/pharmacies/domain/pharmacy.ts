@@ -1,7 +1,7 @@
 import { sameValue, type Decider } from '../../kernel/decider';
 import { Conflict, InvalidInput, NotFound } from '../../kernel/errors';
 import type { BrazilianState } from '../../kernel/brazil';
-import { isValidCnpj, normaliseCnpj } from './cnpj';
+import { cnpjProblem, normaliseCnpj } from './cnpj';
 import type { GeoPoint } from './geo';
 import { assertValidOpeningHours, isKnownTimeZone, sameOpeningHours, type OpeningInterval } from './opening-hours';
 
@@ -101,9 +101,8 @@ export function evolve(state: Pharmacy, event: PharmacyEvent): Pharmacy {
 }
 
 function assertValidProfile(profile: PharmacyProfile): void {
-  if (!isValidCnpj(profile.cnpj)) {
-    throw new InvalidInput('the CNPJ is not valid', [{ field: 'cnpj', message: 'check digits do not match' }]);
-  }
+  const cnpjReason = cnpjProblem(profile.cnpj);
+  if (cnpjReason) throw new InvalidInput('the CNPJ is not valid', [{ field: 'cnpj', message: cnpjReason }]);
   if (!isKnownTimeZone(profile.timeZone)) {
     throw new InvalidInput('the time zone is not known', [{ field: 'timeZone', message: 'use an IANA name such as America/Sao_Paulo' }]);
   }
