@@ -11,6 +11,7 @@ import type { EventStore } from '../../shared/kernel/ports';
 import { boundedDatabase } from '../../shared/kernel/composition';
 import { appModules, READ_CONTAINERS } from '../../shared/platform/app';
 import { startLocalHost, type LocalHost } from '../../local/host';
+import { ContractChecker } from '../support/contract';
 import { pharmacyBody } from '../support/fixtures';
 import { reachable } from '../support/reachable';
 import { testServices } from '../support/services';
@@ -70,6 +71,10 @@ function switchable(store: EventStore) {
   };
 }
 
+/** Every answer under a fault is checked against the OpenAPI documents too: a 503 must be a declared one. */
+const contract = ContractChecker.load();
+const violations: string[] = [];
+
 async function hostWithEveryLinkCuttable(cosmos: LocalCosmos, database: string) {
   const redis = new URL(redisUrl);
   const rabbit = new URL(rabbitUrl);
@@ -110,6 +115,8 @@ async function hostWithEveryLinkCuttable(cosmos: LocalCosmos, database: string) 
         signal: AbortSignal.timeout(HELD_MS),
       });
       const text = await response.text();
+      const found = (await contract).check({ method, path: `/${path.split('?')[0]}`, status: response.status, contentType: response.headers.get('content-type') ?? '', body: text });
+      violations.push(...found.map((violation) => `${violation.operation}: ${violation.exchange}: ${violation.problem}`));
       return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined, ms: performance.now() - started };
     } catch {
       return { status: 0, headers: new Headers(), body: undefined, ms: performance.now() - started };
@@ -221,6 +228,7 @@ suiteNeeding('readiness under each fault says what requests get (issue 12, item 
         const { detail, ...capabilities } = observed;
         assert.deepEqual(ready.body.capabilities, capabilities, detail);
         assert.equal(ready.status, capabilities.reads === 'unavailable' || capabilities.commands === 'unavailable' ? 503 : 200);
+        assert.deepEqual(violations.splice(0), [], 'answers under the fault that the OpenAPI documents do not declare');
 
         app.give(dependency);
         const started = Date.now();
