@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { projectRoot } from '../../shared/kernel/project-root';
+import { suiteNeeding } from '../support/suite';
+
+/**
+ * The walk-through in docs/apis.md ("Trying them locally"), pasted as a newcomer would,
+ * against the platform as `npm start` runs it (demo data included): every request must
+ * succeed (curl --fail-with-body), so the examples cannot drift from the APIs.
+ */
+const GUIDE = join(projectRoot(), 'docs/apis.md');
+
+function examples(): string {
+  const text = readFileSync(GUIDE, 'utf8');
+  const section = text.slice(text.indexOf('## Trying them locally'), text.indexOf('\n## ', text.indexOf('## Trying them locally') + 5));
+  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1]).join('\n');
+}
+
+function toolsMissing(): string | false {
+  if (process.env.CI === 'true') return false;
+  const missing = ['bash', 'curl'].filter((tool) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).status !== 0);
+  return missing.length ? `needs ${missing.join(' and ')} to run the documentation's shell examples (required under CI=true)` : false;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+suiteNeeding('docs/apis.md, pasted into a shell', toolsMissing(), () => {
+  it('names every id through a variable, never a placeholder to edit', () => {
+    const script = examples();
+    assert.ok(script.split('\n').length > 40, 'the walk-through is there');
+    assert.doesNotMatch(script, /<[a-z-]+>/i, 'a <placeholder> a newcomer would have to replace');
+  });
+
+  it('runs from top to bottom against a freshly seeded platform, every request answered 2xx', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'farmacias-docs-'));
+    const port = await freePort();
+    const env = { ...process.env, DATA_DIR: dataDir, LOCAL_HOST_PORT: String(port), REQUEST_LOG: 'false' };
+    const platform = spawn(process.execPath, [join(projectRoot(), 'dist/local/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    platform.stdout.on('data', (chunk) => (output += chunk));
+    platform.stderr.on('data', (chunk) => (output += chunk));
+    try {
+      const deadline = Date.now() + 90_000;
+      while (!output.includes('Farmácias platform on')) {
+        assert.ok(Date.now() < deadline && platform.exitCode === null, `the platform did not start: ${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      // A failing request stops the script with its answer, instead of printing it and going on.
+      const script = `set -euo pipefail\ncurl() { command curl --fail-with-body --max-time 20 "$@"; }\n${examples()}`;
+      const run = spawnSync('bash', ['-c', script], { env: { ...env, API: `http://127.0.0.1:${port}/api` }, encoding: 'utf8', timeout: 120_000 });
+      assert.equal(run.status, 0, `the walk-through stopped:\n${run.stderr}\n${run.stdout.slice(-2000)}`);
+      assert.match(run.stdout, /"results":\[\{"index":0,"status":201/, 'the partner feed published its good line');
+      assert.match(run.stdout, /"index":1,"status":400/, 'and refused its bad one on its own');
+    } finally {
+      platform.kill('SIGTERM');
+      await new Promise((resolve) => platform.once('exit', resolve));
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
