@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { problemResponse } from '../shared/kernel/http';
+import { traceRandomHex } from './trace-random';
 
 /**
  * How long a request may take to arrive, headers and body, before it is answered 408 and
@@ -90,7 +90,7 @@ export class Connections {
       socket.destroy();
       return;
     }
-    const traceId = inFlight?.traceId ?? randomBytes(16).toString('hex');
+    const traceId = inFlight?.traceId ?? traceRandomHex(16);
     if (inFlight) inFlight.refusedWith = refusal.status;
     // A request being served is logged by its handler; one Node never handed over, here.
     else this.log(JSON.stringify({ level: 'info', status: refusal.status, error: error.code, traceId }));

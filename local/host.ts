@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -10,6 +10,7 @@ import type { FunctionModule } from '../shared/kernel/routes';
 import type { Services } from '../shared/kernel/services';
 import { Connections, REQUEST_TIMEOUT_MS } from './connections';
 import { Router } from './router';
+import { traceRandomHex } from './trace-random';
 
 const ROUTE_PREFIX = '/api/';
 
@@ -38,8 +39,8 @@ const TRACEPARENT = /^00-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
  * request's `traceparent` header, an event's metadata), as the Functions host does.
  */
 export function childTraceparent(parent: string | undefined): string {
-  const traceId = (parent && TRACEPARENT.exec(parent)?.[1]) || randomBytes(16).toString('hex');
-  return `00-${traceId}-${randomBytes(8).toString('hex')}-01`;
+  const traceId = (parent && TRACEPARENT.exec(parent)?.[1]) || traceRandomHex(16);
+  return `00-${traceId}-${traceRandomHex(8)}-01`;
 }
 
 /** The trace id a traceparent carries (`00-<trace id>-<span id>-<flags>`). */
