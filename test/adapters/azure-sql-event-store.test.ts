@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { suiteNeeding } from '../support/suite';
 import type { ConnectionPool } from 'mssql';
-import { isTransientSqlError, openPool, sqlConfig, transientRetry, violatedConstraint } from '../../shared/adapters/azure-sql/connection';
+import { isTransientSqlError, openPool, poolConfig, sqlConfig, transientRetry, violatedConstraint } from '../../shared/adapters/azure-sql/connection';
 import { ServiceUnavailable } from '../../shared/kernel/errors';
 import { AzureSqlDataKeyStore } from '../../shared/adapters/azure-sql/data-key-store';
 import { AzureSqlEventStore } from '../../shared/adapters/azure-sql/event-store';
@@ -58,6 +58,18 @@ describe('Azure SQL adapter, without a server', () => {
     assert.equal(await transientRetry(3).execute(async () => Promise.reject(refused)).catch((error: unknown) => error), refused, 'a lasting error stays what it is');
     let tries = 0;
     assert.equal(await transientRetry(3).execute(async () => (++tries === 1 ? Promise.reject(unreachable) : 'committed')), 'committed');
+  });
+
+  it('lends pooled connections after a socket check, not a SELECT 1 round trip, whether configured by identity or by connection string', async () => {
+    const mssql = await import('mssql');
+    const credential = { getToken: async () => ({ token: 't', expiresOnTimestamp: Date.now() + 3_600_000 }) };
+    const byIdentity = sqlConfig({ server: 'farmacias.database.windows.net', database: 'farmacias' }, credential);
+    const byString = sqlConfig({ connectionString: 'Server=localhost,1433;Database=farmacias;User Id=sa;Password=x;Encrypt=true;TrustServerCertificate=true' });
+    for (const config of [byIdentity, byString]) {
+      const pool = new mssql.ConnectionPool(poolConfig(mssql, config));
+      assert.equal((pool as unknown as { config: { validateConnection?: unknown } }).config.validateConnection, 'socket');
+    }
+    assert.equal((poolConfig(mssql, byString) as { database?: string }).database, 'farmacias', 'the string is parsed, not replaced');
   });
 
   it('names the constraint a duplicate key violated', () => {
