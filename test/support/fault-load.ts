@@ -21,6 +21,7 @@ export interface Sample {
   /** 0: no answer (the connection failed, or the request was held past its timeout). */
   status: number;
   ms: number;
+  /** The phase it started and ended in; `<start>><end>` for one that straddled a change (it belongs to neither). */
   phase: string;
 }
 
@@ -174,7 +175,7 @@ export class SteadyLoad {
   private async call(kind: Kind, name: string, method: string, path: string, body?: unknown, token: string | undefined = this.token) {
     const phase = this.phase;
     const answer = await request(this.base(), token, method, path, body);
-    this.samples.push({ kind, name, status: answer.status, ms: answer.ms, phase });
+    this.samples.push({ kind, name, status: answer.status, ms: answer.ms, phase: phase === this.phase ? phase : `${phase}>${this.phase}` });
     return answer;
   }
 
@@ -243,6 +244,11 @@ export class SteadyLoad {
   /** The answers of a kind in a phase. */
   of(kind: Kind, phase: string): Sample[] {
     return this.samples.filter((sample) => sample.kind === kind && sample.phase === phase);
+  }
+
+  /** Reads and commands, in any phase (straddling ones too), that got no answer or a 5xx: none may. */
+  failures(): Sample[] {
+    return this.samples.filter((sample) => sample.kind !== 'login' && (sample.status === 0 || sample.status >= 500));
   }
 }
 
