@@ -13,7 +13,8 @@ import { pharmacyBody, uniqueGtin } from './fixtures';
  * so that a test can compare latencies across phases and check nothing acknowledged was lost.
  */
 
-export type Kind = 'command' | 'read' | 'login';
+/** `readiness`: GET health/ready, named by the status it reports (healthy, degraded, unhealthy). */
+export type Kind = 'command' | 'read' | 'login' | 'readiness';
 
 export interface Sample {
   kind: Kind;
@@ -141,7 +142,7 @@ export class SteadyLoad {
     private readonly base: () => string,
     private readonly token: string,
     private readonly world: World,
-    private readonly pace: { commandsPerSecond: number; readsPerSecond: number; loginsPerSecond?: number },
+    private readonly pace: { commandsPerSecond: number; readsPerSecond: number; loginsPerSecond?: number; readinessPerSecond?: number },
   ) {}
 
   start(): void {
@@ -150,6 +151,7 @@ export class SteadyLoad {
       this.loop(this.pace.commandsPerSecond, (n) => this.command(n)),
       this.loop(this.pace.readsPerSecond, (n) => this.read(n)),
       ...(this.pace.loginsPerSecond && this.world.user ? [this.loop(this.pace.loginsPerSecond, () => this.login())] : []),
+      ...(this.pace.readinessPerSecond ? [this.loop(this.pace.readinessPerSecond, () => this.readiness())] : []),
     ];
   }
 
@@ -172,11 +174,17 @@ export class SteadyLoad {
     }
   }
 
-  private async call(kind: Kind, name: string, method: string, path: string, body?: unknown, token: string | undefined = this.token) {
+  private async call(kind: Kind, name: string | ((answer: Answer) => string), method: string, path: string, body?: unknown, token: string | null = this.token) {
     const phase = this.phase;
-    const answer = await request(this.base(), token, method, path, body);
-    this.samples.push({ kind, name, status: answer.status, ms: answer.ms, phase: phase === this.phase ? phase : `${phase}>${this.phase}` });
+    const answer = await request(this.base(), token ?? undefined, method, path, body);
+    const named = typeof name === 'string' ? name : name(answer);
+    this.samples.push({ kind, name: named, status: answer.status, ms: answer.ms, phase: phase === this.phase ? phase : `${phase}>${this.phase}` });
     return answer;
+  }
+
+  /** What readiness says (recorded, not judged: issue 12 item 5 is about what it should say). */
+  private async readiness() {
+    await this.call('readiness', (answer) => String(answer.body?.status ?? 'no answer'), 'GET', 'health/ready', undefined, null);
   }
 
   private async command(n: number) {
@@ -238,7 +246,7 @@ export class SteadyLoad {
 
   private async login() {
     const { email, password } = this.world.user!;
-    await this.call('login', 'passwordLogin', 'POST', 'auth/token', new URLSearchParams({ grant_type: 'password', username: email, password }).toString(), undefined);
+    await this.call('login', 'passwordLogin', 'POST', 'auth/token', new URLSearchParams({ grant_type: 'password', username: email, password }).toString(), null);
   }
 
   /** The answers of a kind in a phase. */
@@ -248,7 +256,14 @@ export class SteadyLoad {
 
   /** Reads and commands, in any phase (straddling ones too), that got no answer or a 5xx: none may. */
   failures(): Sample[] {
-    return this.samples.filter((sample) => sample.kind !== 'login' && (sample.status === 0 || sample.status >= 500));
+    return this.samples.filter((sample) => (sample.kind === 'read' || sample.kind === 'command') && (sample.status === 0 || sample.status >= 500));
+  }
+
+  /** `200 degraded×5, 200 healthy×1`: what readiness answered in a phase. */
+  readinessIn(phase: string): string {
+    const counts = new Map<string, number>();
+    for (const sample of this.of('readiness', phase)) counts.set(`${sample.status} ${sample.name}`, (counts.get(`${sample.status} ${sample.name}`) ?? 0) + 1);
+    return [...counts].map(([answer, count]) => `${answer}×${count}`).join(', ') || 'not asked';
   }
 }
 
