@@ -43,7 +43,9 @@ async function freePort(): Promise<number> {
 
 /** `npm start`'s entry as a child process, with its output kept for the failure messages. */
 class AppProcess {
+  /** This run's output (for its 'serving' line), and every run's (for the failure messages). */
   output = '';
+  history = '';
   private child?: ChildProcess;
 
   constructor(
@@ -56,10 +58,15 @@ class AppProcess {
     const started = Date.now();
     // Each run's own output: the last run's 'serving' line must not count for this one.
     this.output = '';
+    this.history += `--- started at ${new Date().toISOString()}\n`;
     const child = spawn(process.execPath, [join(__dirname, '../../local/main.js')], { env: { ...process.env, ...this.env, CI: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    child.stdout!.on('data', (chunk) => (this.output += chunk));
-    child.stderr!.on('data', (chunk) => (this.output += chunk));
+    for (const stream of [child.stdout!, child.stderr!]) {
+      stream.on('data', (chunk) => {
+        this.output += chunk;
+        this.history += chunk;
+      });
+    }
     const exited = new Promise<string>((resolve) => child.once('exit', (code) => resolve(`exited with ${code}`)));
     const serving = until('the app says it serves', 60_000, async () => this.output.includes('Farmácias platform on')).then(() => 'serving');
     assert.equal(await Promise.race([serving, exited]), 'serving', `the app did not start:\n${this.output}`);
@@ -100,7 +107,7 @@ describe('The app killed with commands in flight, and restarted', { skip: privat
     services = await compose(loadSettings(shared), READ_CONTAINERS);
     token = await tokenFor(services, ADMIN);
     app = new AppProcess(
-      { ...shared, RABBITMQ_URL: node.url, RABBITMQ_EXCHANGE: `test-killed-${id}`, RABBITMQ_QUEUE_PREFIX: `test-killed-${id}.`, BUS_RETRY_BASE_MS: '5', LOCAL_HOST_PORT: String(port) },
+      { ...shared, RABBITMQ_URL: node.url, RABBITMQ_EXCHANGE: `test-killed-${id}`, RABBITMQ_QUEUE_PREFIX: `test-killed-${id}.`, LOCAL_HOST_PORT: String(port) },
       `http://127.0.0.1:${port}/api`,
     );
     await app.start();
@@ -191,7 +198,7 @@ describe('The app killed with commands in flight, and restarted', { skip: privat
       const differences = await readModelDifferences(services);
       last = differences.summary;
       return differences.count === 0;
-    }).catch((error: Error) => assert.fail(`${error.message}; last: ${last}\n${app.output.slice(-3000)}`));
+    }).catch((error: Error) => assert.fail(`${error.message}; last: ${last}\n${app.history.slice(-6000)}`));
     const lost = await lostCommands(services, acknowledged);
     assert.deepEqual(lost, [], `${lost.length} acknowledged command(s) missing from the event store`);
     return { ms, summary: last };
