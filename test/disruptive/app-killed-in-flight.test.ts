@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { CosmosClient } from '@azure/cosmos';
 import { CosmosReadStore } from '../../shared/adapters/cosmos/read-store';
 import { startLocalCosmos, type LocalCosmos } from '../../shared/adapters/cosmos/local-server';
@@ -20,6 +20,7 @@ import { pharmacyBody } from '../support/fixtures';
 import { lostCommands, offerBody, readModelDifferences, request, seedWorld, until, type Acknowledged, type Answer, type World } from '../support/fault-load';
 import { privateRabbitMqUnavailable, RabbitMqNode } from '../support/rabbitmq-node';
 import { ADMIN, tokenFor } from '../support/tokens';
+import { suiteNeeding } from '../support/suite';
 
 /**
  * Issue 12's fault suite, the app itself: `npm start`'s process is killed (SIGKILL: no
@@ -83,7 +84,7 @@ class AppProcess {
   }
 }
 
-describe('The app killed with commands in flight, and restarted', { skip: privateRabbitMqUnavailable() }, () => {
+suiteNeeding('The app killed with commands in flight, and restarted', privateRabbitMqUnavailable(), () => {
   let node: RabbitMqNode;
   let cosmos: LocalCosmos;
   let dataDir: string;

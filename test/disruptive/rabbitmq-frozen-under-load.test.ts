@@ -1,7 +1,7 @@
 // A RabbitMQ node of the test's own (spare ports, own data), frozen under steady load: run alone, after the main suite (see `npm test`).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { PUBLISH_AFTER_COMMIT_TIMEOUT_MS } from '../../shared/kernel/command';
 import { appModules } from '../../shared/platform/app';
 import { startLocalHost, type LocalHost } from '../../local/host';
@@ -9,6 +9,7 @@ import { describeLatency, lostCommands, percentile, readModelDifferences, seedWo
 import { privateRabbitMqUnavailable, RabbitMqNode } from '../support/rabbitmq-node';
 import { testServices } from '../support/services';
 import { ADMIN, tokenFor } from '../support/tokens';
+import { suiteNeeding } from '../support/suite';
 
 /**
  * Issue 12's fault suite, the broker frozen (SIGSTOP on its Erlang VM: connections open,
@@ -23,7 +24,7 @@ const COMMAND_BOUND_MS = PUBLISH_AFTER_COMMIT_TIMEOUT_MS + 1_000;
 const READ_SLACK_MS = 250;
 const CONVERGENCE_BOUND_MS = 45_000;
 
-describe('RabbitMQ frozen under steady load', { skip: privateRabbitMqUnavailable() }, () => {
+suiteNeeding('RabbitMQ frozen under steady load', privateRabbitMqUnavailable(), () => {
   let node: RabbitMqNode;
   let services: Awaited<ReturnType<typeof testServices>>;
   let host: LocalHost;

@@ -1,13 +1,14 @@
 // A RabbitMQ node of the test's own (spare ports, own data), killed and stopped under steady load: run alone, after the main suite (see `npm test`).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { appModules } from '../../shared/platform/app';
 import { startLocalHost, type LocalHost } from '../../local/host';
 import { describeLatency, lostCommands, readModelDifferences, request, seedWorld, SteadyLoad, until } from '../support/fault-load';
 import { privateRabbitMqUnavailable, RabbitMqNode } from '../support/rabbitmq-node';
 import { testServices } from '../support/services';
 import { ADMIN, tokenFor } from '../support/tokens';
+import { suiteNeeding } from '../support/suite';
 
 /**
  * Issue 12's fault suite, the broker: while RabbitMQ is killed (SIGKILL on its Erlang VM:
@@ -23,7 +24,7 @@ const READ_SLACK_MS = 250;
 /** The relay runs every 10 s and takes rows older than 5 s; a reconnection waits for its back-off: well within this. */
 const CONVERGENCE_BOUND_MS = 45_000;
 
-describe('RabbitMQ killed and stopped under steady load', { skip: privateRabbitMqUnavailable() }, () => {
+suiteNeeding('RabbitMQ killed and stopped under steady load', privateRabbitMqUnavailable(), () => {
   let node: RabbitMqNode;
   let services: Awaited<ReturnType<typeof testServices>>;
   let host: LocalHost;

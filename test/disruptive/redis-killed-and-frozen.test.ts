@@ -1,6 +1,6 @@
 // A Redis of the test's own (spare port, own folder), killed and frozen under steady load: run alone, after the main suite (see `npm test`).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import type { RedisCache } from '../../shared/adapters/redis/cache';
 import { appModules } from '../../shared/platform/app';
 import { startLocalHost, type LocalHost } from '../../local/host';
@@ -8,6 +8,7 @@ import { describeLatency, lostCommands, percentile, readModelDifferences, reques
 import { privateRedisUnavailable, RedisNode } from '../support/redis-node';
 import { testServices } from '../support/services';
 import { ADMIN, tokenFor } from '../support/tokens';
+import { suiteNeeding } from '../support/suite';
 
 /**
  * Issue 12's fault suite, Redis: the cache is an optimisation. While it is killed or
@@ -22,7 +23,7 @@ const READ_SLACK_MS = 250;
 /** No request may come near a hang: well above any bound the app sets itself. */
 const SLOWEST_MS = 2_000;
 
-describe('Redis killed and frozen under steady load', { skip: privateRedisUnavailable() }, () => {
+suiteNeeding('Redis killed and frozen under steady load', privateRedisUnavailable(), () => {
   let redis: RedisNode;
   let services: Awaited<ReturnType<typeof testServices>>;
   let host: LocalHost;

@@ -125,6 +125,13 @@ export async function seedWorld(base: string, token: string, options: { pharmaci
 
 const pick = <T>(items: T[], n: number) => items[n % items.length];
 
+/** `degraded (signIns unavailable)`: the status and each capability not fully available. */
+function describeReadiness(body: Record<string, unknown> | undefined): string {
+  if (!body) return 'no answer';
+  const limited = Object.entries((body.capabilities ?? {}) as Record<string, string>).filter(([, status]) => status !== 'available');
+  return `${String(body.status)}${limited.length ? ` (${limited.map(([capability, status]) => `${capability} ${status}`).join(', ')})` : ''}`;
+}
+
 /**
  * The load: one sequential loop per kind, each at its own pace (a slow answer delays its
  * loop, it does not pile requests up). Commands cycle through registering, changing,
@@ -184,7 +191,7 @@ export class SteadyLoad {
 
   /** What readiness says (recorded, not judged: issue 12 item 5 is about what it should say). */
   private async readiness() {
-    await this.call('readiness', (answer) => String(answer.body?.status ?? 'no answer'), 'GET', 'health/ready', undefined, null);
+    await this.call('readiness', (answer) => describeReadiness(answer.body), 'GET', 'health/ready', undefined, null);
   }
 
   private async command(n: number) {
