@@ -1,6 +1,8 @@
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { connect } from 'amqplib';
-
+import { it } from 'node:test';
+import type { StoredEvent } from '../../shared/kernel/ports';
 import { suiteNeeding } from '../support/suite';
 import { RabbitMqEventBus } from '../../shared/adapters/rabbitmq/event-bus';
 import { eventBusContract } from '../contracts/event-bus.contract';
@@ -39,5 +41,47 @@ suiteNeeding('RabbitMQ bus', skip, () => {
         await model.close();
       },
     };
+  });
+});
+
+suiteNeeding('RabbitMQ bus, idle right after subscribing', skip, () => {
+  /**
+   * `npm start` subscribes every handler, then waits for the bus to be idle: the queues are
+   * still being declared then. Checking a queue not declared yet closed the consumer
+   * channel (404), so the declarations after it failed: their subscriptions were never
+   * bound, and the events published meanwhile were confirmed and routed nowhere (the app
+   * killed test of the fault suite lost a ProductRegistered this way, on a fresh broker).
+   */
+  it('leaves every subscription bound: an event published next reaches each subscriber', async () => {
+    const run = randomUUID().slice(0, 8);
+    const options = { url, exchange: `test-idle-${run}`, queuePrefix: `test-idle-${run}.`, maxAttempts: 3, retryBaseMs: 10, maxConcurrent: 4 };
+    const bus = await RabbitMqEventBus.open(options);
+    const names = Array.from({ length: 6 }, (_, i) => `subscriber-${i}`);
+    const received = new Set<string>();
+    try {
+      for (const name of names) bus.subscribe({ name, eventTypes: [`Happened${name}`, `AlsoHappened${name}`], handle: async () => void received.add(name) });
+      await bus.idle();
+      const events: StoredEvent[] = names.map((name, i) => ({
+        eventId: randomUUID(),
+        position: i + 1,
+        streamId: `idle-${run}`,
+        version: i + 1,
+        type: `Happened${name}`,
+        data: {},
+        metadata: { correlationId: run },
+        occurredAt: new Date().toISOString(),
+      }));
+      await bus.publish(events);
+      const deadline = Date.now() + 5_000;
+      while (received.size < names.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(names.filter((name) => !received.has(name)), [], 'subscribers whose event was routed nowhere');
+    } finally {
+      await bus.close();
+      const model = await connect(url);
+      const channel = await model.createChannel();
+      for (const name of names) for (const suffix of ['', '.retry', '.dead']) await channel.deleteQueue(`${options.queuePrefix}${name}${suffix}`);
+      await channel.deleteExchange(options.exchange);
+      await model.close();
+    }
   });
 });

@@ -154,6 +154,32 @@ export class RabbitMqNode {
     }
   }
 
+  /**
+   * Stops the node as an operator would (SIGTERM: RabbitMQ closes its connections with a
+   * shutdown reason and flushes its queues) and waits until its VM is gone.
+   */
+  async shutdown(): Promise<void> {
+    const pid = this.pid;
+    if (!pid) return;
+    this.pid = undefined;
+    try {
+      process.kill(pid, 'SIGCONT');
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    for (let i = 0; i < 300; i++) {
+      try {
+        process.kill(pid, 0);
+        await sleep(100);
+      } catch {
+        return;
+      }
+    }
+    // Not gone within 30 s: killed, so that the test goes on (and a restart finds its ports free).
+    process.kill(pid, 'SIGKILL');
+  }
+
   /** Starts the node again on the same ports and data (durable queues and their messages come back). */
   async restart(): Promise<void> {
     await this.boot();

@@ -235,6 +235,10 @@ export class RabbitMqEventBus implements EventBus {
   }
 
   private async isQuiet(): Promise<boolean> {
+    // Only queues declared already: checking one still being declared (idle right after
+    // subscribing, as `npm start` does on a fresh broker) is a 404, which closes the
+    // consumer channel and leaves the declarations after it unbound.
+    await this.declaring;
     if (this.inFlight > 0) return false;
     if (!this.consumer) return true;
     for (const subscriber of this.subscribers) {

@@ -1,0 +1,106 @@
+// A RabbitMQ node of the test's own (spare ports, own data), killed and stopped under steady load: run alone, after the main suite (see `npm test`).
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, it } from 'node:test';
+import { appModules } from '../../shared/platform/app';
+import { startLocalHost, type LocalHost } from '../../local/host';
+import { describeLatency, lostCommands, readModelDifferences, request, seedWorld, SteadyLoad, until } from '../support/fault-load';
+import { privateRabbitMqUnavailable, RabbitMqNode } from '../support/rabbitmq-node';
+import { testServices } from '../support/services';
+import { ADMIN, tokenFor } from '../support/tokens';
+import { suiteNeeding } from '../support/suite';
+
+/**
+ * Issue 12's fault suite, the broker: while RabbitMQ is killed (SIGKILL on its Erlang VM:
+ * no goodbye, the client sees a reset) or stopped (SIGTERM: it closes its connections
+ * itself), commands are accepted (their events wait in the outbox) and reads answer from
+ * the read store; once it is back, the bus reconnects by itself, the outbox drains, every
+ * read model equals a rebuild and no acknowledged command is missing from the event store.
+ */
+const DOWN_MS = 5_000;
+/** A command while the broker is away: the publish fails at once or within its bound (2 s), the rest is the command itself. */
+const COMMAND_BOUND_MS = 3_000;
+const READ_SLACK_MS = 250;
+/** The relay runs every 10 s and takes rows older than 5 s; a reconnection waits for its back-off: well within this. */
+const CONVERGENCE_BOUND_MS = 45_000;
+
+suiteNeeding('RabbitMQ killed and stopped under steady load', privateRabbitMqUnavailable(), () => {
+  let node: RabbitMqNode;
+  let services: Awaited<ReturnType<typeof testServices>>;
+  let host: LocalHost;
+  let load: SteadyLoad;
+
+  before(async () => {
+    node = await RabbitMqNode.start();
+    const id = randomUUID().slice(0, 8);
+    services = await testServices({ RABBITMQ_URL: node.url, RABBITMQ_EXCHANGE: `test-faults-${id}`, RABBITMQ_QUEUE_PREFIX: `test-faults-${id}.` });
+    host = await startLocalHost({ modules: appModules(async () => services), services, port: 0, requestLog: false, log: () => {} });
+    const token = await tokenFor(services, ADMIN);
+    const world = await seedWorld(host.url, token);
+    // The seed reaches the read models before the reads start.
+    await until('the seed is projected', 30_000, async () => (await readModelDifferences(services)).count === 0);
+    load = new SteadyLoad(() => host.url, token, world, { commandsPerSecond: 5, readsPerSecond: 10, readinessPerSecond: 1 });
+    load.start();
+    await load.run(4_000);
+  });
+  after(async () => {
+    await load?.stop();
+    await host?.stop();
+    await services?.dispose();
+    await node?.dispose();
+  });
+
+  async function fault(t: { diagnostic(message: string): void }, phase: string, takeDown: () => Promise<void>) {
+    load.phase = phase;
+    const downAt = Date.now();
+    await takeDown();
+    await load.run(DOWN_MS);
+    // Booting takes seconds: the load goes on meanwhile, still in the fault's phase.
+    await node.restart();
+    const backAt = Date.now();
+    load.phase = `after-${phase}`;
+
+    const healthy = load.of('read', 'healthy');
+    const reads = load.of('read', phase);
+    const commands = load.of('command', phase);
+    t.diagnostic(`broker ${phase} for ${Math.round((backAt - downAt) / 1000)} s`);
+    t.diagnostic(`reads healthy ${describeLatency(healthy)}; ${phase} ${describeLatency(reads)}`);
+    t.diagnostic(`commands healthy ${describeLatency(load.of('command', 'healthy'))}; ${phase} ${describeLatency(commands)}`);
+    // Recorded, not judged here: what readiness should say under each fault is issue 12 item 5.
+    t.diagnostic(`readiness healthy ${load.readinessIn('healthy')}; ${phase} ${load.readinessIn(phase)}`);
+    assert.ok(reads.length > 20 && commands.length > 10, 'the load ran through the fault');
+    assert.deepEqual(load.failures(), [], 'no read or command went unanswered or answered 5xx, at any time (requests across a phase change too)');
+    assert.deepEqual(reads.filter((read) => read.status !== 200), [], `every read answers 200 with the broker ${phase}`);
+    assert.deepEqual(commands.filter((command) => command.status < 200 || command.status >= 300), [], `every command is accepted with the broker ${phase}`);
+    const slowestCommand = Math.max(...commands.map((command) => command.ms));
+    assert.ok(slowestCommand < COMMAND_BOUND_MS, `a command took ${Math.round(slowestCommand)} ms with the broker ${phase}`);
+    const p95 = (samples: typeof reads) => [...samples.map((sample) => sample.ms)].sort((a, b) => a - b)[Math.floor(samples.length * 0.95)];
+    assert.ok(p95(reads) <= p95(healthy) + READ_SLACK_MS, `reads p95 ${Math.round(p95(reads))} ms with the broker ${phase}, healthy ${Math.round(p95(healthy))} ms`);
+
+    // The bus reconnects by itself (its back-off reaches 5 s between attempts); readiness says when.
+    const reconnected = await until(`the bus reconnects after the broker was ${phase}`, CONVERGENCE_BOUND_MS, async () => {
+      const checks = (await request(host.url, undefined, 'GET', 'health/ready')).body?.checks as { bus?: { status: string } } | undefined;
+      return checks?.bus?.status === 'healthy';
+    });
+    // Converged: nothing left in the outbox and every read model equal to a rebuild, with the load still running.
+    let last = '';
+    const drained = await until(`the outbox drains and the read models equal a rebuild after the broker was ${phase}`, CONVERGENCE_BOUND_MS, async () => {
+      if ((await services.eventStore.pendingOutbox(0, 1)).length > 0) return (last = 'outbox not empty'), false;
+      const differences = await readModelDifferences(services);
+      last = differences.summary;
+      return differences.count === 0;
+    }).catch((error: Error) => assert.fail(`${error.message}; last: ${last}`));
+    const lost = await lostCommands(services, load.acknowledged);
+    assert.deepEqual(lost, [], `${lost.length} acknowledged command(s) missing from the event store`);
+    t.diagnostic(
+      `after the broker was ${phase}: bus reconnected ${reconnected} ms after it accepted connections again, outbox drained and read models = rebuild ` +
+        `${Date.now() - backAt} ms after (${drained} ms after the reconnection; the relay runs every 10 s on rows older than 5 s); ` +
+        `${load.acknowledged.length} acknowledged commands, 0 lost; ${last}`,
+    );
+  }
+
+  it('killed (SIGKILL on the Erlang VM): commands accepted, reads served; then the outbox drains and all converges', (t) =>
+    fault(t, 'killed', () => node.stop()));
+
+  it('stopped (SIGTERM): commands accepted, reads served; then the outbox drains and all converges', (t) => fault(t, 'stopped', () => node.shutdown()));
+});
