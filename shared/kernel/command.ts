@@ -10,7 +10,7 @@ import type { EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reserva
 import type { Policy } from './policies';
 import type { ServiceProvider, Services } from './services';
 import { METRICS } from './telemetry';
-import { withTimeout } from './timeout';
+import { TimedOut, withTimeout } from './timeout';
 
 /** Ids are UUIDs: v4 (made here), v5 (derived, such as an offer's from its pharmacy and product) or v7. */
 export const uuidSchema = Joi.string().guid({ version: ['uuidv4', 'uuidv5', 'uuidv7'] }).lowercase();
@@ -252,8 +252,22 @@ async function takeSnapshot(eventStore: EventStore, policy: SnapshotPolicy, stre
  */
 export const PUBLISH_AFTER_COMMIT_TIMEOUT_MS = 2_000;
 
+/**
+ * After a publish timed out, commands stop waiting for this bus for a while: a frozen
+ * broker goes unnoticed by its client until the heartbeats give up (10 to 15 s), and every
+ * command would wait the whole bound meanwhile. They still publish, in the background.
+ */
+export const BUS_PAUSE_AFTER_TIMEOUT_MS = 5_000;
+const busPausedUntil = new WeakMap<object, number>();
+
 /** Publishes right away for low lag, bounded; a failure or a timeout is logged and left to the outbox relay. */
 export async function publishAfterCommit(services: Services, events: StoredEvent[], context: InvocationContext) {
+  const publishing = publishBounded(services, events, context);
+  if ((busPausedUntil.get(services.bus) ?? 0) > Date.now()) return;
+  await publishing;
+}
+
+async function publishBounded(services: Services, events: StoredEvent[], context: InvocationContext) {
   try {
     await withTimeout(
       services.bus.publish(events),
@@ -263,6 +277,7 @@ export async function publishAfterCommit(services: Services, events: StoredEvent
     services.telemetry.metric(METRICS.eventsPublished, events.length, { via: 'command' });
     await services.eventStore.markPublished(events.map((event) => event.eventId));
   } catch (error) {
+    if (error instanceof TimedOut) busPausedUntil.set(services.bus, Date.now() + BUS_PAUSE_AFTER_TIMEOUT_MS);
     context.warn('publish after commit failed; the outbox relay will retry', error instanceof Error ? error.message : '');
   }
 }

@@ -85,3 +85,51 @@ suiteNeeding('RabbitMQ bus, idle right after subscribing', skip, () => {
     }
   });
 });
+
+suiteNeeding('RabbitMQ bus, a subscription the broker refuses to bind', skip, () => {
+  /**
+   * A failed declaration was only logged: the broker went on confirming events that no
+   * queue of that subscription received, and nothing would ever replay them. Now publishing
+   * refuses while a subscription is unbound (the events stay in the outbox), and once the
+   * cause is gone the reconnection binds it and the next publish reaches it.
+   */
+  it('refuses to publish until every subscription is bound, then delivers', async () => {
+    const run = randomUUID().slice(0, 8);
+    const options = { url, exchange: `test-unbound-${run}`, queuePrefix: `test-unbound-${run}.`, maxAttempts: 3, retryBaseMs: 10, maxConcurrent: 4 };
+    const admin = await connect(url);
+    const channel = await admin.createChannel();
+    // A queue of the same name with other arguments: the bus's declaration of it fails (406).
+    await channel.assertQueue(`${options.queuePrefix}blocked`, { durable: false, autoDelete: false, arguments: { 'x-max-length': 1 } });
+    const logs: string[] = [];
+    const bus = await RabbitMqEventBus.open({ ...options, log: (line) => logs.push(line) });
+    const received: string[] = [];
+    const event = (type: string): StoredEvent => ({
+      eventId: randomUUID(), position: 1, streamId: `unbound-${run}`, version: 1, type, data: {}, metadata: { correlationId: run }, occurredAt: new Date().toISOString(),
+    });
+    try {
+      bus.subscribe({ name: 'blocked', eventTypes: ['Happened'], handle: async (e) => void received.push(e.eventId) });
+      await bus.ready();
+      const refused = event('Happened');
+      // Refused either way: the subscription is unbound, or its failure took the connection down to redeclare everything.
+      await assert.rejects(bus.publish([refused]), /blocked not bound yet; the events stay in the outbox|rabbitmq is not connected/);
+      assert.ok(logs.some((line) => line.includes('subscribe failed for blocked')), logs.join('\n'));
+
+      await channel.deleteQueue(`${options.queuePrefix}blocked`);
+      const delivered = event('Happened');
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const outcome = await bus.publish([delivered]).then(() => 'published', (error: Error) => error.message);
+        if (outcome === 'published') break;
+        assert.ok(Date.now() < deadline, `still refused: ${outcome}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      while (!received.includes(delivered.eventId) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(received, [delivered.eventId], 'the event published once bound reaches the subscriber; the refused one stayed with its caller');
+    } finally {
+      await bus.close();
+      for (const suffix of ['', '.retry', '.dead']) await channel.deleteQueue(`${options.queuePrefix}blocked${suffix}`).catch(() => {});
+      await channel.deleteExchange(options.exchange).catch(() => {});
+      await admin.close().catch(() => {});
+    }
+  });
+});

@@ -23,8 +23,8 @@ const ATTEMPT = 'x-attempt';
  * AMQP heartbeat, in seconds, asked of the broker unless the URL sets `heartbeat`. A
  * frozen or silently gone broker (a SIGSTOP, a dropped route) sends nothing and closes
  * nothing: without heartbeats the client notices only when TCP gives up, minutes later.
- * amqplib closes the connection after two missed beats, so about 10 s here, and the bus
- * reconnects; 5 s beats cost one tiny frame each way.
+ * amqplib closes the connection after two missed beats, so 10 to 15 s here (measured by
+ * the fault suite), and the bus reconnects; 5 s beats cost one tiny frame each way.
  */
 export const HEARTBEAT_SECONDS = 5;
 /** Opening a connection (TCP, TLS, AMQP handshake): a broker that accepts but never answers fails it. */
@@ -68,6 +68,13 @@ export class RabbitMqEventBus implements EventBus {
   private closed = false;
   private reconnecting?: NodeJS.Timeout;
   private declaring: Promise<void> = Promise.resolve();
+  /**
+   * Subscriptions not (yet) bound on the broker. While any is, `publish` refuses: the
+   * broker would confirm events routed to no queue for it, and that projection or reaction
+   * would never see them. Refused, they stay in the outbox until the binding is made.
+   */
+  private readonly unbound = new Set<Subscriber>();
+  private lastConnectFailure?: string;
 
   private constructor(private readonly options: RabbitMqBusOptions) {}
 
@@ -99,10 +106,14 @@ export class RabbitMqEventBus implements EventBus {
     await publisher.assertExchange(this.options.exchange, 'topic', { durable: true });
     const consumer = await model.createChannel();
     await consumer.prefetch(this.options.maxConcurrent);
+    // A channel the broker closes on an error (a failed declaration) takes the connection
+    // with it: the reconnection declares every subscription afresh on new channels.
+    for (const channel of [publisher, consumer]) channel.on('close', () => void model.close().catch(() => {}));
     this.model = model;
     this.publisher = publisher;
     this.consumer = consumer;
     for (const subscriber of this.subscribers) await this.declare(subscriber);
+    this.unbound.clear();
     this.log('rabbitmq connected', 'info');
   }
 
@@ -113,7 +124,12 @@ export class RabbitMqEventBus implements EventBus {
       this.reconnecting = undefined;
       try {
         await this.connect();
-      } catch {
+        this.lastConnectFailure = undefined;
+      } catch (error) {
+        // Said once per reason, not at every attempt of a long outage.
+        const reason = error instanceof Error ? error.message : String(error);
+        if (reason !== this.lastConnectFailure) this.log(`rabbitmq reconnection failed: ${reason}`);
+        this.lastConnectFailure = reason;
         this.scheduleReconnect(attempt + 1);
       }
     }, delay);
@@ -121,7 +137,8 @@ export class RabbitMqEventBus implements EventBus {
 
   private async declare(subscriber: Subscriber) {
     const consumer = this.consumer;
-    if (!consumer) return;
+    // Not connected: the connection, when it comes, declares every subscription.
+    if (!consumer) throw new Error('rabbitmq is not connected');
     const queue = this.queueOf(subscriber);
     await consumer.assertQueue(queue, { durable: true });
     await consumer.assertQueue(`${queue}.retry`, { durable: true, deadLetterExchange: '', deadLetterRoutingKey: queue });
@@ -132,7 +149,13 @@ export class RabbitMqEventBus implements EventBus {
 
   subscribe(subscriber: Subscriber): void {
     this.subscribers.push(subscriber);
-    this.declaring = this.declaring.then(() => this.declare(subscriber)).catch((error) => this.log(`subscribe failed: ${error.message}`));
+    this.unbound.add(subscriber);
+    this.declaring = this.declaring
+      .then(async () => {
+        await this.declare(subscriber);
+        this.unbound.delete(subscriber);
+      })
+      .catch((error) => this.log(`subscribe failed for ${subscriber.name} (publishing waits for it): ${error.message}`));
   }
 
   /** Resolves once every subscription made so far is declared on the broker. */
@@ -149,6 +172,10 @@ export class RabbitMqEventBus implements EventBus {
   private async publishConfirmed(events: StoredEvent[]): Promise<void> {
     // Subscriptions made before this publish are bound first: an unbound event would be routed nowhere.
     await this.declaring;
+    if (this.unbound.size > 0) {
+      const names = [...this.unbound].map((subscriber) => subscriber.name).join(', ');
+      throw new Error(`rabbitmq: ${names} not bound yet; the events stay in the outbox until it is`);
+    }
     const publisher = this.publisher;
     if (!publisher) throw new Error('rabbitmq is not connected');
     // Each publish waits for its own confirms, not for every earlier publish's (waitForConfirms would).
