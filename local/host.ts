@@ -10,6 +10,7 @@ import type { FunctionModule } from '../shared/kernel/routes';
 import type { Services } from '../shared/kernel/services';
 import { Connections, REQUEST_TIMEOUT_MS } from './connections';
 import { Router } from './router';
+import { relayOutbox } from '../shared/platform/outbox-relay';
 import { traceRandomHex } from './trace-random';
 
 const ROUTE_PREFIX = '/api/';
@@ -139,11 +140,23 @@ async function writeResponse(response: ServerResponse, init: HttpResponseInit) {
  * http://localhost:<port>/api, delivers events to the declared projectors through the
  * in-process bus and runs the declared timers on their schedules.
  */
+/** What piled up in the outbox while the bus was away goes as soon as it is back, not at the relay timer's next turn. */
+export function relayWhenTheBusReturns(services: Services, log: (line: string) => void): void {
+  services.bus.onReconnected?.(() => {
+    relayOutbox(services, undefined, 0).catch((error) =>
+      log(JSON.stringify({ level: 'warning', msg: 'outbox relay after the bus returned failed; the relay timer retries', error: error instanceof Error ? error.message : String(error) })),
+    );
+  });
+}
+
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const log = options.log ?? ((line: string) => console.log(line));
   const router = new Router(options.modules.flatMap((module) => module.routes));
 
-  if (options.services) subscribeEventHandlers(options.services.bus, options.modules, log);
+  if (options.services) {
+    subscribeEventHandlers(options.services.bus, options.modules, log);
+    relayWhenTheBusReturns(options.services, log);
+  }
 
   const { Cron } = await import('croner');
   const jobs = options.modules.flatMap((module) =>

@@ -11,7 +11,7 @@ import { bootstrap } from '../shared/platform/bootstrap';
 import { relayOutbox } from '../shared/platform/outbox-relay';
 import { join } from 'node:path';
 import { seedDemoData, seedDemoUsers } from './demo-data';
-import { startLocalHost, subscribeEventHandlers, type LocalHost } from './host';
+import { relayWhenTheBusReturns, startLocalHost, subscribeEventHandlers, type LocalHost } from './host';
 
 async function main() {
   let settings: Settings;
@@ -39,6 +39,7 @@ async function main() {
   await relayOutbox(services, undefined, 0).catch((error) =>
     console.error(`the bus is unavailable (${error instanceof Error ? error.message : error}); the outbox relay will publish the pending events when it returns`),
   );
+  relayWhenTheBusReturns(services, (line) => console.error(line));
   // The port opens once the demo data is in: a supervisor's first ready answer means a usable platform.
   if (settings.seedDemoData && (await services.eventStore.readAll(0, 1)).length === 0) await seed(settings, services, modules);
   await services.bus.idle?.().catch(() => {});

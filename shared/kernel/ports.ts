@@ -122,6 +122,8 @@ export interface EventBus {
   subscribe(subscriber: Subscriber): void;
   /** Embedded buses only: resolves once every delivery so far has been handled. */
   idle?(): Promise<void>;
+  /** Buses that reconnect by themselves: `listener` runs after each reconnection (the outbox relay need not wait for its timer). */
+  onReconnected?(listener: () => void): void;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

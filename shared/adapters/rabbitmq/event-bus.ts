@@ -75,6 +75,7 @@ export class RabbitMqEventBus implements EventBus {
    */
   private readonly unbound = new Set<Subscriber>();
   private lastConnectFailure?: string;
+  private readonly reconnectedListeners: (() => void)[] = [];
 
   private constructor(private readonly options: RabbitMqBusOptions) {}
 
@@ -125,6 +126,7 @@ export class RabbitMqEventBus implements EventBus {
       try {
         await this.connect();
         this.lastConnectFailure = undefined;
+        for (const listener of this.reconnectedListeners) listener();
       } catch (error) {
         // Said once per reason, not at every attempt of a long outage.
         const reason = error instanceof Error ? error.message : String(error);
@@ -156,6 +158,10 @@ export class RabbitMqEventBus implements EventBus {
         this.unbound.delete(subscriber);
       })
       .catch((error) => this.log(`subscribe failed for ${subscriber.name} (publishing waits for it): ${error.message}`));
+  }
+
+  onReconnected(listener: () => void): void {
+    this.reconnectedListeners.push(listener);
   }
 
   /** Resolves once every subscription made so far is declared on the broker. */
