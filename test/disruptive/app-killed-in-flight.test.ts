@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
@@ -21,6 +20,7 @@ import { lostCommands, offerBody, readModelDifferences, request, seedWorld, unti
 import { privateRabbitMqUnavailable, RabbitMqNode } from '../support/rabbitmq-node';
 import { ADMIN, tokenFor } from '../support/tokens';
 import { suiteNeeding } from '../support/suite';
+import { freePort } from '../support/free-port';
 
 /**
  * Issue 12's fault suite, the app itself: `npm start`'s process is killed (SIGKILL: no
@@ -34,13 +34,6 @@ import { suiteNeeding } from '../support/suite';
 const IN_FLIGHT = 8;
 const CONVERGENCE_BOUND_MS = 45_000;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** `npm start`'s entry as a child process, with its output kept for the failure messages. */
 class AppProcess {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { projectRoot } from '../../shared/kernel/project-root';
 import { suiteNeeding } from '../support/suite';
+import { freePort } from '../support/free-port';
 
 /**
  * The walk-through in docs/apis.md ("Trying them locally"), pasted as a newcomer would,
@@ -27,13 +27,6 @@ function toolsMissing(): string | false {
   return missing.length ? `needs ${missing.join(' and ')} to run the documentation's shell examples (required under CI=true)` : false;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 suiteNeeding('docs/apis.md, pasted into a shell', toolsMissing(), () => {
   it('names every id through a variable, never a placeholder to edit', () => {
