@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { connect } from 'amqplib';
 import { freePort } from './free-port';
+import { endProcess } from './processes';
 
 const SERVER = process.env.RABBITMQ_SERVER_BIN ?? '/usr/sbin/rabbitmq-server';
 
@@ -126,51 +127,21 @@ export class RabbitMqNode {
     if (this.pid) process.kill(this.pid, 'SIGCONT');
   }
 
-  /** Kills the node (as a crash would) and waits until its port is closed. */
+  /** Kills the node (as a crash would) and waits until its VM is gone. */
   async stop(): Promise<void> {
     const pid = this.pid;
-    if (!pid) return;
     this.pid = undefined;
-    try {
-      process.kill(pid, 'SIGCONT');
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      return;
-    }
-    for (let i = 0; i < 100; i++) {
-      try {
-        process.kill(pid, 0);
-        await sleep(100);
-      } catch {
-        return;
-      }
-    }
+    if (pid) await endProcess(pid, 'SIGKILL', 10_000);
   }
 
   /**
    * Stops the node as an operator would (SIGTERM: RabbitMQ closes its connections with a
-   * shutdown reason and flushes its queues) and waits until its VM is gone.
+   * shutdown reason and flushes its queues) and waits until its VM is gone (killed after 30 s).
    */
   async shutdown(): Promise<void> {
     const pid = this.pid;
-    if (!pid) return;
     this.pid = undefined;
-    try {
-      process.kill(pid, 'SIGCONT');
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-    for (let i = 0; i < 300; i++) {
-      try {
-        process.kill(pid, 0);
-        await sleep(100);
-      } catch {
-        return;
-      }
-    }
-    // Not gone within 30 s: killed, so that the test goes on (and a restart finds its ports free).
-    process.kill(pid, 'SIGKILL');
+    if (pid) await endProcess(pid, 'SIGTERM', 30_000);
   }
 
   /** Starts the node again on the same ports and data (durable queues and their messages come back). */

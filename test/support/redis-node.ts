@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port';
+import { endProcess } from './processes';
 
 const SERVER = process.env.REDIS_SERVER_BIN ?? '/usr/bin/redis-server';
 
@@ -95,22 +96,8 @@ export class RedisNode {
   /** Kills Redis (as a crash would: no shutdown, nothing saved) and waits until the process is gone. */
   async kill(): Promise<void> {
     const pid = this.pid;
-    if (!pid) return;
     this.pid = undefined;
-    try {
-      process.kill(pid, 'SIGCONT');
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      return;
-    }
-    for (let i = 0; i < 100; i++) {
-      try {
-        process.kill(pid, 0);
-        await sleep(50);
-      } catch {
-        return;
-      }
-    }
+    if (pid) await endProcess(pid, 'SIGKILL', 5_000);
   }
 
   /** Starts Redis again on the same port (empty: nothing was saved). */
