@@ -1,5 +1,6 @@
 // `npm start`: the whole platform in one process on its embedded adapters.
-import { publishLocalReadStore } from '../shared/adapters/cosmos/local-server';
+import { createServer } from 'node:net';
+import { findLocalReadStore, publishLocalReadStore } from '../shared/adapters/cosmos/local-server';
 import { issueAccessToken } from '../shared/identity/tokens';
 import { compose } from '../shared/kernel/composition';
 import { rebuildAll } from '../shared/kernel/rebuild';
@@ -18,6 +19,8 @@ async function main() {
   let services: Services;
   try {
     settings = loadSettings();
+    // Before anything subscribes or publishes: a second start would take the running one's deliveries.
+    await refuseASecondStart(settings);
     services = await compose(settings, READ_CONTAINERS);
   } catch (error) {
     if (error instanceof SettingsError) return serveMisconfigured(error);
@@ -67,6 +70,20 @@ async function main() {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/** Another host on this DATA_DIR, or anything on the port, stops this start before it touches the bus. */
+async function refuseASecondStart(settings: Settings) {
+  if (findLocalReadStore(settings.dataDir)) {
+    throw new Error(`the platform already runs on DATA_DIR ${settings.dataDir}: stop it, or set DATA_DIR to another folder`);
+  }
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`port ${settings.localHostPort} is taken: stop what listens there, or set LOCAL_HOST_PORT to another port`) : error),
+    );
+    probe.listen(settings.localHostPort, '127.0.0.1', () => probe.close(() => resolve()));
+  });
 }
 
 /** The demo data, through the real commands, on a host of its own that no one else can reach yet. */

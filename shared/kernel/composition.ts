@@ -91,7 +91,8 @@ const logLine = (level: string) => (message: string) => console.error(JSON.strin
  * and a retry with the same Idempotency-Key gets its answer.
  */
 export function boundedDatabase(settings: Settings, eventStore: EventStore, dataKeys: DataKeyStore) {
-  const unavailable = () => new ServiceUnavailable('the database did not answer in time; the change may still be recorded: retry with the same Idempotency-Key', DATABASE_RETRY_AFTER_SECONDS);
+  const unavailable = (timedOut: Error) =>
+    new ServiceUnavailable('the database did not answer in time; the change may still be recorded: retry with the same Idempotency-Key', DATABASE_RETRY_AFTER_SECONDS, { cause: timedOut });
   return {
     eventStore: withCallDeadline(eventStore, settings.databaseCallTimeoutMs, unavailable),
     dataKeys: withCallDeadline(dataKeys, settings.databaseCallTimeoutMs, unavailable),

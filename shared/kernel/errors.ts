@@ -91,9 +91,10 @@ export const DATABASE_RETRY_AFTER_SECONDS = 5;
 export class ServiceUnavailable extends DomainError {
   readonly status = 503;
   readonly title = 'Service unavailable';
-  constructor(detail: string, retryAfterSeconds: number) {
+  constructor(detail: string, retryAfterSeconds: number, options?: { cause?: unknown }) {
     super(detail);
     this.headers = { 'retry-after': String(retryAfterSeconds) };
+    if (options?.cause !== undefined) this.cause = options.cause;
   }
 }
 

@@ -64,6 +64,8 @@ export function traceIdOf(request: HttpRequest, context: InvocationContext): str
 export function errorResponse(error: unknown, request: HttpRequest, context: InvocationContext): HttpResponseInit {
   const traceId = traceIdOf(request, context);
   if (error instanceof DomainError) {
+    // A dependency away is the operator's business: what failed goes to the log, not to the client.
+    if (error.status === 503 && error.cause !== undefined) context.warn('dependency unavailable', error.cause instanceof Error ? error.cause.message : String(error.cause));
     const { errors, headers, extensions } = error;
     return problemResponse(error.status, error.title, error.message, traceId, { errors, headers, extensions });
   }

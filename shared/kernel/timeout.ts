@@ -24,17 +24,17 @@ export function withTimeout<T>(work: Promise<T>, ms: number, message: string): P
 
 /**
  * The same object, each of its methods bounded by `ms`: a call that has not settled by
- * then rejects with `unavailable()`, and goes on in the background (see withTimeout).
+ * then rejects with `unavailable(timedOut)`, and goes on in the background (see withTimeout).
  * `exempt` methods (close) run unbounded.
  */
-export function withCallDeadline<T extends object>(target: T, ms: number, unavailable: () => Error, exempt: string[] = ['close']): T {
+export function withCallDeadline<T extends object>(target: T, ms: number, unavailable: (timedOut: TimedOut) => Error, exempt: string[] = ['close']): T {
   return new Proxy(target, {
     get(object, property, receiver) {
       const value = Reflect.get(object, property, receiver);
       if (typeof value !== 'function' || exempt.includes(String(property))) return value;
       return (...args: unknown[]) =>
         withTimeout(Promise.resolve().then(() => value.apply(object, args)), ms, `${String(property)} exceeded ${ms} ms`).catch((error: unknown) => {
-          throw error instanceof TimedOut ? unavailable() : error;
+          throw error instanceof TimedOut ? unavailable(error) : error;
         });
     },
   });

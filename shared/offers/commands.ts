@@ -12,7 +12,7 @@ import {
   type SnapshotPolicy,
 } from '../kernel/command';
 import { authenticate } from '../kernel/auth';
-import { DomainError, IdempotencyKeyReused } from '../kernel/errors';
+import { DomainError, IdempotencyKeyReused, ServiceUnavailable } from '../kernel/errors';
 import { idempotencyRecord, sameFingerprint } from '../kernel/idempotency';
 import { pharmacyStaff } from '../kernel/policies';
 import { jsonResponse, MAX_BATCH_BODY_BYTES, readJsonBody, validate, withProblemDetails } from '../kernel/http';
@@ -189,7 +189,9 @@ function publishBatchHandler(services: ServiceProvider): HttpHandler {
           const result = await runCommand(s, spec, { body: validate(publishSchema, item, 'body'), principal, metadata, context, publishLater: committed });
           results.push({ index, status: result.status, id: result.body.id, version: result.body.version });
         } catch (error) {
-          if (!(error instanceof DomainError)) throw error;
+          // A dependency away fails the whole feed (503, nothing recorded under its key): item
+          // by item it would wait out each item's deadline and store 503s a retry replays.
+          if (!(error instanceof DomainError) || error instanceof ServiceUnavailable) throw error;
           const errors = error.errors.length ? { errors: error.errors } : {};
           results.push({ index, status: error.status, error: { title: error.title, detail: error.message, ...errors } });
         }

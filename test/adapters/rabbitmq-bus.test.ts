@@ -133,3 +133,46 @@ suiteNeeding('RabbitMQ bus, a subscription the broker refuses to bind', skip, ()
     }
   });
 });
+
+suiteNeeding('RabbitMQ bus, a subscription whose queue disappears', skip, () => {
+  /**
+   * A queue deleted under a running bus (by an operator, or a broker node replaced without
+   * its data) cancels the consumer: the broker then confirms events routed nowhere for that
+   * subscription. The bus stops publishing, reconnects, declares the queue again, and
+   * nothing published after that is lost; nothing is confirmed meanwhile.
+   */
+  it('declares it again before publishing anything more', async () => {
+    const run = randomUUID().slice(0, 8);
+    const options = { url, exchange: `test-cancel-${run}`, queuePrefix: `test-cancel-${run}.`, maxAttempts: 3, retryBaseMs: 10, maxConcurrent: 4 };
+    const bus = await RabbitMqEventBus.open(options);
+    const admin = await connect(url);
+    const channel = await admin.createChannel();
+    const received: string[] = [];
+    const event = (): StoredEvent => ({
+      eventId: randomUUID(), position: 1, streamId: `cancel-${run}`, version: 1, type: 'Happened', data: {}, metadata: { correlationId: run }, occurredAt: new Date().toISOString(),
+    });
+    let reconnected = 0;
+    bus.onReconnected(() => reconnected++);
+    try {
+      bus.subscribe({ name: 'watched', eventTypes: ['Happened'], handle: async (e) => void received.push(e.eventId) });
+      await bus.ready();
+      await channel.deleteQueue(`${options.queuePrefix}watched`);
+      const deadline = Date.now() + 15_000;
+      const after = event();
+      for (;;) {
+        // Refused until the queue is declared again; accepted after, and then delivered.
+        const outcome = await bus.publish([after]).then(() => 'published', (error: Error) => error.message);
+        if (outcome === 'published' && reconnected > 0) break;
+        assert.ok(Date.now() < deadline, `not published again: ${outcome}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      while (!received.includes(after.eventId) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.ok(received.includes(after.eventId), 'the event published after the queue came back reached the subscriber');
+    } finally {
+      await bus.close();
+      for (const suffix of ['', '.retry', '.dead']) await channel.deleteQueue(`${options.queuePrefix}watched${suffix}`).catch(() => {});
+      await channel.deleteExchange(options.exchange).catch(() => {});
+      await admin.close().catch(() => {});
+    }
+  });
+});

@@ -65,6 +65,32 @@ describe('npm start under a supervisor', () => {
     });
   }
 
+  it('a second start on the same DATA_DIR stops before it touches the bus, and leaves the running one as it was', async () => {
+    const first = serve({ LOCAL_HOST_PORT: String(await freePort()) });
+    try {
+      await until('the first platform listens', () => first.output().includes('Farmácias platform on'));
+      const published = readFileSync(join(first.dataDir, 'read-store.json'), 'utf8');
+      const second = spawn('npm', ['run', '--silent', 'serve'], {
+        cwd: projectRoot(),
+        env: { ...process.env, DATA_DIR: first.dataDir, LOCAL_HOST_PORT: String(await freePort()), SEED_DEMO_DATA: 'false', REQUEST_LOG: 'false' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      second.stdout!.on('data', (chunk) => (output += chunk));
+      second.stderr!.on('data', (chunk) => (output += chunk));
+      const code = await new Promise<number | null>((resolve) => second.on('exit', resolve));
+      assert.equal(code, 1, output);
+      assert.match(output, /the platform already runs on DATA_DIR .*: stop it, or set DATA_DIR to another folder/);
+      assert.doesNotMatch(output, /read models rebuilt/, 'it stopped before composing anything');
+      assert.equal(readFileSync(join(first.dataDir, 'read-store.json'), 'utf8'), published, 'the running host still publishes its store');
+    } finally {
+      // SIGTERM, which npm passes on: a SIGKILL would leave the server it exec'd running.
+      first.child.kill('SIGTERM');
+      await Promise.race([first.exited, sleep(10_000)]);
+      first.cleanup();
+    }
+  });
+
   it('a taken port is named, with the setting that moves it', async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
@@ -76,7 +102,8 @@ describe('npm start under a supervisor', () => {
       assert.match(run.output(), new RegExp(`port ${port} is taken: stop what listens there, or set LOCAL_HOST_PORT`));
       assert.doesNotMatch(run.output(), /EADDRINUSE|\n\s+at /, 'no raw error or stack');
     } finally {
-      run.child.kill('SIGKILL');
+      run.child.kill('SIGTERM');
+      await Promise.race([run.exited, sleep(10_000)]);
       run.cleanup();
       await new Promise((resolve) => taken.close(resolve));
     }
@@ -106,7 +133,8 @@ describe('npm start under a supervisor', () => {
       run.child.kill('SIGTERM');
       await run.exited;
     } finally {
-      run.child.kill('SIGKILL');
+      run.child.kill('SIGTERM');
+      await Promise.race([run.exited, sleep(10_000)]);
       run.cleanup();
     }
   });

@@ -9,6 +9,8 @@ import { demoProducts } from '../../local/demo-products';
 import { testApp } from '../support/app';
 import { pharmacyBody, uniqueGtin } from '../support/fixtures';
 import { invoke } from '../support/http';
+import { ServiceUnavailable } from '../../shared/kernel/errors';
+import { appModules } from '../../shared/platform/app';
 
 const DAY = 86_400_000;
 const context = () => new InvocationContext({ functionName: 'test', logHandler: () => {} });
@@ -221,6 +223,33 @@ describe('Offers', () => {
       assert.deepEqual(calls, [2]);
       const streams = [first, second].map((productId) => `offer-${offerIdFor(pharmacyId, productId)}`);
       assert.equal((await app.services.eventStore.pendingOutbox(0, 10_000)).filter((e) => streams.includes(e.streamId)).length, 0, 'marked published');
+    });
+
+    it('fails as a whole with 503 when the database is away, records nothing under its key, and a retry then publishes', async () => {
+      const [pharmacyId, productId] = [await pharmacyAt(-23.56, -46.65, 'Fora'), await product('Fora A')];
+      const batch = { items: [offer(pharmacyId, productId, 1000), offer(pharmacyId, productId, 900)] };
+      const headers = { 'idempotency-key': `feed-${randomUUID()}` };
+      const store = app.services.eventStore;
+      let away = true;
+      // As the Azure SQL adapter answers once its retries give up, or the call deadline passes.
+      const flaky = new Proxy(store, {
+        get: (target, property, receiver) => {
+          const value = Reflect.get(target, property, receiver);
+          if (typeof value !== 'function' || !['readStream', 'readSnapshot'].includes(String(property))) return value;
+          return (...args: unknown[]) => (away ? Promise.reject(new ServiceUnavailable('the database is unavailable for a moment', 5)) : value.apply(target, args));
+        },
+      });
+      const modules = appModules(async () => ({ ...app.services, eventStore: flaky }));
+      const route = modules.flatMap((module) => module.routes).find((candidate) => candidate.name === 'publishOfferBatch')!;
+      const asAdmin = { authorization: `Bearer ${app.adminToken}`, ...headers };
+      const refused = await invoke(route.handler, { method: 'POST', body: batch, headers: asAdmin });
+      assert.equal(refused.status, 503, JSON.stringify(refused.body));
+      assert.equal(refused.headers.get('retry-after'), '5');
+      away = false;
+      const retried = await invoke(route.handler, { method: 'POST', body: batch, headers: asAdmin });
+      assert.equal(retried.status, 200);
+      assert.equal(retried.headers.get('idempotent-replayed'), null, 'the failed attempt left no answer to replay');
+      assert.deepEqual(retried.body.results.map((result: { status: number }) => result.status), [201, 200]);
     });
 
     it('replays a retried batch with the same Idempotency-Key, writing nothing, and 422s another body', async () => {

@@ -95,7 +95,8 @@ export function transientRetry(maxAttempts = 5) {
         return await policy.execute(work);
       } catch (error) {
         if (!isTransientSqlError(error)) throw error;
-        throw new ServiceUnavailable('the database is unavailable for a moment; try again shortly', DATABASE_RETRY_AFTER_SECONDS);
+        // The SQL error stays the cause, for the log; the client is told nothing of the server.
+        throw new ServiceUnavailable('the database is unavailable for a moment; the change may still be recorded: retry with the same Idempotency-Key', DATABASE_RETRY_AFTER_SECONDS, { cause: error });
       }
     },
   };

@@ -97,7 +97,11 @@ export function publishLocalReadStore(dataDir: string, address: { endpoint: stri
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   writeFileSync(file, JSON.stringify({ ...address, pid: process.pid }), { mode: 0o600 });
   chmodSync(file, 0o600);
-  return () => rmSync(file, { force: true });
+  // Only our own: a second start on this DATA_DIR that gives up must not withdraw the running host's store.
+  return () => {
+    if (findLocalReadStore(dataDir) && JSON.parse(readFileSync(file, 'utf8')).pid !== process.pid) return;
+    rmSync(file, { force: true });
+  };
 }
 
 /** The read store of a host running on `dataDir`, if one runs (a crashed host leaves a file whose process is gone). */

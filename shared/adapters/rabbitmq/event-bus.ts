@@ -100,9 +100,14 @@ export class RabbitMqEventBus implements EventBus {
     const model = await connect(withHeartbeat(this.options.url), { timeout: CONNECT_TIMEOUT_MS });
     model.on('error', (error: Error) => this.log(`rabbitmq connection error: ${error.message}`));
     model.on('close', () => {
+      // A late close of a connection already replaced must not orphan the current one.
+      if (this.model !== undefined && this.model !== model) return;
       this.model = this.publisher = this.consumer = undefined;
       if (!this.closed) this.scheduleReconnect(1);
     });
+    // Until this connection has declared every subscription, publishing waits: a broker that
+    // came back without its queues (a new node, a deleted queue) would confirm events routed nowhere.
+    for (const subscriber of this.subscribers) this.unbound.add(subscriber);
     const publisher = await model.createConfirmChannel();
     await publisher.assertExchange(this.options.exchange, 'topic', { durable: true });
     const consumer = await model.createChannel();
@@ -126,13 +131,20 @@ export class RabbitMqEventBus implements EventBus {
       try {
         await this.connect();
         this.lastConnectFailure = undefined;
-        for (const listener of this.reconnectedListeners) listener();
       } catch (error) {
         // Said once per reason, not at every attempt of a long outage.
         const reason = error instanceof Error ? error.message : String(error);
         if (reason !== this.lastConnectFailure) this.log(`rabbitmq reconnection failed: ${reason}`);
         this.lastConnectFailure = reason;
         this.scheduleReconnect(attempt + 1);
+        return;
+      }
+      for (const listener of this.reconnectedListeners) {
+        try {
+          listener();
+        } catch (error) {
+          this.log(`a reconnection listener failed: ${error instanceof Error ? error.message : String(error)}`);
+        }
       }
     }, delay);
   }
@@ -209,7 +221,14 @@ export class RabbitMqEventBus implements EventBus {
   }
 
   private async deliver(subscriber: Subscriber, consumer: Channel, message: ConsumeMessage | null) {
-    if (!message) return;
+    if (!message) {
+      // The broker cancelled the consumer (its queue was deleted): events for this subscription
+      // would be routed nowhere. Publishing stops, and a new connection declares it again.
+      this.log(`rabbitmq cancelled the consumer of ${subscriber.name}; reconnecting to declare it again`);
+      this.unbound.add(subscriber);
+      await this.model?.close().catch(() => {});
+      return;
+    }
     const attempt = Number(message.properties.headers?.[ATTEMPT] ?? 1);
     this.inFlight += 1;
     try {
