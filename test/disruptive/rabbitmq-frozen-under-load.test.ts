@@ -3,12 +3,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { PUBLISH_AFTER_COMMIT_TIMEOUT_MS } from '../../shared/kernel/command';
-import { appModules } from '../../shared/platform/app';
-import { startLocalHost, type LocalHost } from '../../local/host';
-import { describeLatency, lostCommands, percentile, readModelDifferences, seedWorld, SteadyLoad, until } from '../support/fault-load';
+import { converged, describeLatency, lostCommands, percentile, SteadyLoad, underSteadyLoad } from '../support/fault-load';
 import { privateRabbitMqUnavailable, RabbitMqNode } from '../support/rabbitmq-node';
-import { testServices } from '../support/services';
-import { ADMIN, tokenFor } from '../support/tokens';
 import { suiteNeeding } from '../support/suite';
 
 /**
@@ -26,27 +22,19 @@ const CONVERGENCE_BOUND_MS = 45_000;
 
 suiteNeeding('RabbitMQ frozen under steady load', privateRabbitMqUnavailable(), () => {
   let node: RabbitMqNode;
-  let services: Awaited<ReturnType<typeof testServices>>;
-  let host: LocalHost;
+  let platform: Awaited<ReturnType<typeof underSteadyLoad>>;
+  let services: typeof platform.services;
   let load: SteadyLoad;
 
   before(async () => {
     node = await RabbitMqNode.start();
     const id = randomUUID().slice(0, 8);
-    services = await testServices({ RABBITMQ_URL: node.url, RABBITMQ_EXCHANGE: `test-frozen-load-${id}`, RABBITMQ_QUEUE_PREFIX: `test-frozen-load-${id}.` });
-    host = await startLocalHost({ modules: appModules(async () => services), services, port: 0, requestLog: false, log: () => {} });
-    const token = await tokenFor(services, ADMIN);
-    const world = await seedWorld(host.url, token);
-    await until('the seed is projected', 30_000, async () => (await readModelDifferences(services)).count === 0);
-    load = new SteadyLoad(() => host.url, token, world, { commandsPerSecond: 5, readsPerSecond: 10, readinessPerSecond: 1 });
-    load.start();
-    await load.run(4_000);
+    platform = await underSteadyLoad({ RABBITMQ_URL: node.url, RABBITMQ_EXCHANGE: `test-frozen-load-${id}`, RABBITMQ_QUEUE_PREFIX: `test-frozen-load-${id}.` });
+    ({ services, load } = platform);
   });
   after(async () => {
     node?.thaw();
-    await load?.stop();
-    await host?.stop();
-    await services?.dispose();
+    await platform?.stop();
     await node?.dispose();
   });
 
@@ -77,18 +65,12 @@ suiteNeeding('RabbitMQ frozen under steady load', privateRabbitMqUnavailable(), 
     const p95 = (samples: typeof reads) => percentile(samples.map((sample) => sample.ms), 95);
     assert.ok(p95(reads) <= p95(healthy) + READ_SLACK_MS, `reads p95 ${Math.round(p95(reads))} ms with the broker frozen, healthy ${Math.round(p95(healthy))} ms`);
 
-    let last = '';
-    const converged = await until('the outbox drains and the read models equal a rebuild after the thaw', CONVERGENCE_BOUND_MS, async () => {
-      if ((await services.eventStore.pendingOutbox(0, 1)).length > 0) return (last = 'outbox not empty'), false;
-      const differences = await readModelDifferences(services);
-      last = differences.summary;
-      return differences.count === 0;
-    }).catch((error: Error) => assert.fail(`${error.message}; last: ${last}`));
+    const after = await converged(services, 'the outbox drains and the read models equal a rebuild after the thaw', CONVERGENCE_BOUND_MS);
     const lost = await lostCommands(services, load.acknowledged);
     assert.deepEqual(lost, [], `${lost.length} acknowledged command(s) missing from the event store`);
     t.diagnostic(
-      `after the thaw: outbox drained and read models = rebuild ${converged} ms after (${Date.now() - thawedAt} ms); ` +
-        `${load.acknowledged.length} acknowledged commands, 0 lost; ${last}`,
+      `after the thaw: outbox drained and read models = rebuild ${after.ms} ms after (${Date.now() - thawedAt} ms); ` +
+        `${load.acknowledged.length} acknowledged commands, 0 lost; ${after.summary}`,
     );
   });
 });

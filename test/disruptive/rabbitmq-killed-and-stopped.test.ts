@@ -2,12 +2,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
-import { appModules } from '../../shared/platform/app';
-import { startLocalHost, type LocalHost } from '../../local/host';
-import { describeLatency, lostCommands, readModelDifferences, request, seedWorld, SteadyLoad, until } from '../support/fault-load';
+import { converged, describeLatency, lostCommands, percentile, request, SteadyLoad, underSteadyLoad, until } from '../support/fault-load';
 import { privateRabbitMqUnavailable, RabbitMqNode } from '../support/rabbitmq-node';
-import { testServices } from '../support/services';
-import { ADMIN, tokenFor } from '../support/tokens';
 import { suiteNeeding } from '../support/suite';
 
 /**
@@ -26,27 +22,19 @@ const CONVERGENCE_BOUND_MS = 45_000;
 
 suiteNeeding('RabbitMQ killed and stopped under steady load', privateRabbitMqUnavailable(), () => {
   let node: RabbitMqNode;
-  let services: Awaited<ReturnType<typeof testServices>>;
-  let host: LocalHost;
+  let platform: Awaited<ReturnType<typeof underSteadyLoad>>;
+  let services: typeof platform.services;
+  let host: typeof platform.host;
   let load: SteadyLoad;
 
   before(async () => {
     node = await RabbitMqNode.start();
     const id = randomUUID().slice(0, 8);
-    services = await testServices({ RABBITMQ_URL: node.url, RABBITMQ_EXCHANGE: `test-faults-${id}`, RABBITMQ_QUEUE_PREFIX: `test-faults-${id}.` });
-    host = await startLocalHost({ modules: appModules(async () => services), services, port: 0, requestLog: false, log: () => {} });
-    const token = await tokenFor(services, ADMIN);
-    const world = await seedWorld(host.url, token);
-    // The seed reaches the read models before the reads start.
-    await until('the seed is projected', 30_000, async () => (await readModelDifferences(services)).count === 0);
-    load = new SteadyLoad(() => host.url, token, world, { commandsPerSecond: 5, readsPerSecond: 10, readinessPerSecond: 1 });
-    load.start();
-    await load.run(4_000);
+    platform = await underSteadyLoad({ RABBITMQ_URL: node.url, RABBITMQ_EXCHANGE: `test-faults-${id}`, RABBITMQ_QUEUE_PREFIX: `test-faults-${id}.` });
+    ({ services, host, load } = platform);
   });
   after(async () => {
-    await load?.stop();
-    await host?.stop();
-    await services?.dispose();
+    await platform?.stop();
     await node?.dispose();
   });
 
@@ -74,7 +62,7 @@ suiteNeeding('RabbitMQ killed and stopped under steady load', privateRabbitMqUna
     assert.deepEqual(commands.filter((command) => command.status < 200 || command.status >= 300), [], `every command is accepted with the broker ${phase}`);
     const slowestCommand = Math.max(...commands.map((command) => command.ms));
     assert.ok(slowestCommand < COMMAND_BOUND_MS, `a command took ${Math.round(slowestCommand)} ms with the broker ${phase}`);
-    const p95 = (samples: typeof reads) => [...samples.map((sample) => sample.ms)].sort((a, b) => a - b)[Math.floor(samples.length * 0.95)];
+    const p95 = (samples: typeof reads) => percentile(samples.map((sample) => sample.ms), 95);
     assert.ok(p95(reads) <= p95(healthy) + READ_SLACK_MS, `reads p95 ${Math.round(p95(reads))} ms with the broker ${phase}, healthy ${Math.round(p95(healthy))} ms`);
 
     // The bus reconnects by itself (its back-off reaches 5 s between attempts); readiness says when.
@@ -83,19 +71,13 @@ suiteNeeding('RabbitMQ killed and stopped under steady load', privateRabbitMqUna
       return checks?.bus?.status === 'healthy';
     });
     // Converged: nothing left in the outbox and every read model equal to a rebuild, with the load still running.
-    let last = '';
-    const drained = await until(`the outbox drains and the read models equal a rebuild after the broker was ${phase}`, CONVERGENCE_BOUND_MS, async () => {
-      if ((await services.eventStore.pendingOutbox(0, 1)).length > 0) return (last = 'outbox not empty'), false;
-      const differences = await readModelDifferences(services);
-      last = differences.summary;
-      return differences.count === 0;
-    }).catch((error: Error) => assert.fail(`${error.message}; last: ${last}`));
+    const drained = await converged(services, `the outbox drains and the read models equal a rebuild after the broker was ${phase}`, CONVERGENCE_BOUND_MS);
     const lost = await lostCommands(services, load.acknowledged);
     assert.deepEqual(lost, [], `${lost.length} acknowledged command(s) missing from the event store`);
     t.diagnostic(
       `after the broker was ${phase}: bus reconnected ${reconnected} ms after it accepted connections again, outbox drained and read models = rebuild ` +
-        `${Date.now() - backAt} ms after (${drained} ms after the reconnection, which relays the outbox at once); ` +
-        `${load.acknowledged.length} acknowledged commands, 0 lost; ${last}`,
+        `${Date.now() - backAt} ms after (${drained.ms} ms after the reconnection, which relays the outbox at once); ` +
+        `${load.acknowledged.length} acknowledged commands, 0 lost; ${drained.summary}`,
     );
   }
 

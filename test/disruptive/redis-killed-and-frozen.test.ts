@@ -2,12 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import type { RedisCache } from '../../shared/adapters/redis/cache';
-import { appModules } from '../../shared/platform/app';
-import { startLocalHost, type LocalHost } from '../../local/host';
-import { describeLatency, lostCommands, percentile, readModelDifferences, request, seedWorld, SteadyLoad, until, type World } from '../support/fault-load';
+import { describeLatency, lostCommands, percentile, readModelDifferences, request, SteadyLoad, underSteadyLoad, until, type World } from '../support/fault-load';
 import { privateRedisUnavailable, RedisNode } from '../support/redis-node';
-import { testServices } from '../support/services';
-import { ADMIN, tokenFor } from '../support/tokens';
 import { suiteNeeding } from '../support/suite';
 
 /**
@@ -25,29 +21,24 @@ const SLOWEST_MS = 2_000;
 
 suiteNeeding('Redis killed and frozen under steady load', privateRedisUnavailable(), () => {
   let redis: RedisNode;
-  let services: Awaited<ReturnType<typeof testServices>>;
-  let host: LocalHost;
+  let platform: Awaited<ReturnType<typeof underSteadyLoad>>;
+  let services: typeof platform.services;
+  let host: typeof platform.host;
   let load: SteadyLoad;
   let world: World;
   let token: string;
 
   before(async () => {
     redis = await RedisNode.start();
-    services = await testServices({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'faults:', LOGIN_MAX_FAILURES_PER_ACCOUNT: '1000', LOGIN_MAX_FAILURES_PER_ADDRESS: '1000' });
-    await (services.cache as RedisCache).ready();
-    host = await startLocalHost({ modules: appModules(async () => services), services, port: 0, requestLog: false, log: () => {} });
-    token = await tokenFor(services, ADMIN);
-    world = await seedWorld(host.url, token, { withUser: true });
-    await services.bus.idle?.();
-    load = new SteadyLoad(() => host.url, token, world, { commandsPerSecond: 5, readsPerSecond: 10, loginsPerSecond: 1, readinessPerSecond: 1 });
-    load.start();
-    await load.run(4_000);
+    platform = await underSteadyLoad(
+      { REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'faults:', LOGIN_MAX_FAILURES_PER_ACCOUNT: '1000', LOGIN_MAX_FAILURES_PER_ADDRESS: '1000' },
+      { withUser: true, loginsPerSecond: 1, composed: (services) => (services.cache as RedisCache).ready() },
+    );
+    ({ services, host, load, world, token } = platform);
   });
   after(async () => {
     redis?.thaw();
-    await load?.stop();
-    await host?.stop();
-    await services?.dispose();
+    await platform?.stop();
     await redis?.dispose();
   });
 

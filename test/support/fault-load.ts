@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { offerIdFor } from '../../shared/offers/commands';
 import { verifyReadModels } from '../../shared/kernel/rebuild';
 import type { Services } from '../../shared/kernel/services';
-import { READ_PROJECTIONS } from '../../shared/platform/app';
+import { appModules, READ_PROJECTIONS } from '../../shared/platform/app';
+import { startLocalHost } from '../../local/host';
 import { demoProducts } from '../../local/demo-products';
 import { pharmacyBody, uniqueGtin } from './fixtures';
+import { testServices } from './services';
+import { ADMIN, tokenFor } from './tokens';
 
 /**
  * Steady command, read and login load against a running host, for the fault suite
@@ -321,4 +324,47 @@ export async function until(what: string, deadlineMs: number, check: () => Promi
     await sleep(250);
   }
   return Date.now() - started;
+}
+
+/** The platform on a local host over the given dependencies, seeded, under steady load for a few healthy seconds. */
+export async function underSteadyLoad(
+  env: Record<string, string>,
+  options: { withUser?: boolean; loginsPerSecond?: number; composed?: (services: Services) => Promise<void> } = {},
+) {
+  const services = await testServices(env);
+  await options.composed?.(services);
+  const host = await startLocalHost({ modules: appModules(async () => services), services, port: 0, requestLog: false, log: () => {} });
+  const token = await tokenFor(services, ADMIN);
+  const world = await seedWorld(host.url, token, { withUser: options.withUser });
+  // The seed reaches the read models before the reads start.
+  await until('the seed is projected', 30_000, async () => (await readModelDifferences(services)).count === 0);
+  const load = new SteadyLoad(() => host.url, token, world, { commandsPerSecond: 5, readsPerSecond: 10, readinessPerSecond: 1, loginsPerSecond: options.loginsPerSecond });
+  load.start();
+  await load.run(4_000);
+  return {
+    services,
+    host,
+    token,
+    world,
+    load,
+    async stop() {
+      await load.stop();
+      await host.stop();
+      await services.dispose();
+    },
+  };
+}
+
+/** Waits until nothing is left in the outbox and every read model equals a rebuild; the time it took, and the last comparison. */
+export async function converged(services: Services, what: string, deadlineMs: number): Promise<{ ms: number; summary: string }> {
+  let last = '';
+  const ms = await until(what, deadlineMs, async () => {
+    if ((await services.eventStore.pendingOutbox(0, 1)).length > 0) return (last = 'outbox not empty'), false;
+    const differences = await readModelDifferences(services);
+    last = differences.summary;
+    return differences.count === 0;
+  }).catch((error: Error) => {
+    throw new Error(`${error.message}; last: ${last}`);
+  });
+  return { ms, summary: last };
 }
