@@ -21,6 +21,7 @@ import { privateRabbitMqUnavailable, RabbitMqNode } from '../support/rabbitmq-no
 import { ADMIN, tokenFor } from '../support/tokens';
 import { suiteNeeding } from '../support/suite';
 import { freePort } from '../support/free-port';
+import { childEnv } from '../support/child-env';
 
 /**
  * Issue 12's fault suite, the app itself: `npm start`'s process is killed (SIGKILL: no
@@ -53,7 +54,7 @@ class AppProcess {
     // Each run's own output: the last run's 'serving' line must not count for this one.
     this.output = '';
     this.history += `--- started at ${new Date().toISOString()}\n`;
-    const child = spawn(process.execPath, [join(__dirname, '../../local/main.js')], { env: { ...process.env, ...this.env, CI: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(__dirname, '../../local/main.js')], { env: childEnv({ ...this.env, CI: '' }), stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     for (const stream of [child.stdout!, child.stderr!]) {
       stream.on('data', (chunk) => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { projectRoot } from '../../shared/kernel/project-root';
+import { childEnv } from '../support/child-env';
 import { suiteNeeding } from '../support/suite';
 import { freePort } from '../support/free-port';
 
@@ -19,6 +20,17 @@ function examples(): string {
   const text = readFileSync(GUIDE, 'utf8');
   const section = text.slice(text.indexOf('## Trying them locally'), text.indexOf('\n## ', text.indexOf('## Trying them locally') + 5));
   return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1]).join('\n');
+}
+
+function runScript(script: string, env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const bash = spawn('bash', ['-c', script], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+    let stdout = '';
+    let stderr = '';
+    bash.stdout.on('data', (chunk) => (stdout += chunk));
+    bash.stderr.on('data', (chunk) => (stderr += chunk));
+    bash.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 function toolsMissing(): string | false {
@@ -38,7 +50,7 @@ suiteNeeding('docs/apis.md, pasted into a shell', toolsMissing(), () => {
   it('runs from top to bottom against a freshly seeded platform, every request answered 2xx', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'farmacias-docs-'));
     const port = await freePort();
-    const env = { ...process.env, DATA_DIR: dataDir, LOCAL_HOST_PORT: String(port), REQUEST_LOG: 'false' };
+    const env = childEnv({ DATA_DIR: dataDir, LOCAL_HOST_PORT: String(port), REQUEST_LOG: 'false' });
     const platform = spawn(process.execPath, [join(projectRoot(), 'dist/local/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     platform.stdout.on('data', (chunk) => (output += chunk));
@@ -51,7 +63,8 @@ suiteNeeding('docs/apis.md, pasted into a shell', toolsMissing(), () => {
       }
       // A failing request stops the script with its answer, instead of printing it and going on.
       const script = `set -euo pipefail\ncurl() { command curl --fail-with-body --max-time 20 "$@"; }\n${examples()}`;
-      const run = spawnSync('bash', ['-c', script], { env: { ...env, API: `http://127.0.0.1:${port}/api` }, encoding: 'utf8', timeout: 120_000 });
+      // Not spawnSync: the platform's output must keep flowing (a full pipe would stall it) while the script runs.
+      const run = await runScript(script, { ...env, API: `http://127.0.0.1:${port}/api` });
       assert.equal(run.status, 0, `the walk-through stopped:\n${run.stderr}\n${run.stdout.slice(-2000)}`);
       assert.match(run.stdout, /"results":\[\{"index":0,"status":201/, 'the partner feed published its good line');
       assert.match(run.stdout, /"index":1,"status":400/, 'and refused its bad one on its own');

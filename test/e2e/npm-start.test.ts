@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { projectRoot } from '../../shared/kernel/project-root';
+import { childEnv } from '../support/child-env';
 import { freePort } from '../support/free-port';
 
 /**
@@ -28,7 +29,7 @@ function serve(env: Record<string, string>) {
   let output = '';
   const child: ChildProcess = spawn('npm', ['run', '--silent', 'serve'], {
     cwd: projectRoot(),
-    env: { ...process.env, DATA_DIR: dataDir, SEED_DEMO_DATA: 'false', REQUEST_LOG: 'false', ...env },
+    env: childEnv({ DATA_DIR: dataDir, SEED_DEMO_DATA: 'false', REQUEST_LOG: 'false', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (chunk) => (output += chunk));
@@ -72,7 +73,7 @@ describe('npm start under a supervisor', () => {
       const published = readFileSync(join(first.dataDir, 'read-store.json'), 'utf8');
       const second = spawn('npm', ['run', '--silent', 'serve'], {
         cwd: projectRoot(),
-        env: { ...process.env, DATA_DIR: first.dataDir, LOCAL_HOST_PORT: String(await freePort()), SEED_DEMO_DATA: 'false', REQUEST_LOG: 'false' },
+        env: childEnv({ DATA_DIR: first.dataDir, LOCAL_HOST_PORT: String(await freePort()), SEED_DEMO_DATA: 'false', REQUEST_LOG: 'false' }),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let output = '';
@@ -127,7 +128,7 @@ describe('npm start under a supervisor', () => {
       const products = (await (await fetch(`http://127.0.0.1:${port}/api/products?limit=1`)).json()) as { items: unknown[] };
       assert.equal(products.items.length, 1, 'the first answer already has the demo data');
       // Every read model holds exactly what the seed's events make (each event projected once, none lost).
-      const verify = spawnSync(process.execPath, [join(projectRoot(), 'dist/tools/rebuild-projections.js'), 'verify'], { env: { ...process.env, DATA_DIR: run.dataDir, REQUEST_LOG: 'false' } });
+      const verify = spawnSync(process.execPath, [join(projectRoot(), 'dist/tools/rebuild-projections.js'), 'verify'], { env: childEnv({ DATA_DIR: run.dataDir, REQUEST_LOG: 'false' }) });
       assert.equal(verify.status, 0, verify.stdout.toString() + verify.stderr.toString());
       assert.match(verify.stdout.toString(), /offers: 360 expected from the events, 360 in the store; 0 difference/);
       run.child.kill('SIGTERM');
