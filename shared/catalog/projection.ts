@@ -57,5 +57,5 @@ export const productsProjection: DocumentProjection<ProductDocument> = {
   eventTypes: PRODUCT_EVENT_TYPES,
   apply: applyProductEvent,
   cacheKeys: (id) => [productCacheKey(id)],
-  cacheGenerations: [PRODUCTS_GENERATION],
+  cacheGenerations: () => [PRODUCTS_GENERATION],
 };

@@ -19,8 +19,11 @@ export interface DocumentProjection<D extends ReadDocument> {
   apply(document: D | undefined, event: StoredEvent): D | undefined;
   /** By-id cache keys to invalidate when a document changes. */
   cacheKeys(id: string): string[];
-  /** Cache generations to bump, which retires the cached lists of this container. */
-  cacheGenerations: string[];
+  /**
+   * Cache generations to bump when this document changes, which retires the cached lists
+   * it may appear in: as narrow as the lists allow, so that writes elsewhere leave them cached.
+   */
+  cacheGenerations(document: D): string[];
 }
 
 const MAX_WRITE_ATTEMPTS = 10;
@@ -73,7 +76,7 @@ export async function project<D extends ReadDocument>(
     try {
       if (current) await container.replace(next, current.etag);
       else await container.create(next);
-      await invalidate(services, projection, id);
+      await invalidate(services, projection, id, next);
       return 'projected';
     } catch (error) {
       if (!(error instanceof PreconditionFailed)) throw error;
@@ -82,13 +85,13 @@ export async function project<D extends ReadDocument>(
   throw new Error(`projection ${projection.name}: document ${id} kept changing; retry later`);
 }
 
-async function invalidate(services: Services, projection: DocumentProjection<ReadDocument>, id: string) {
+async function invalidate<D extends ReadDocument>(services: Services, projection: DocumentProjection<D>, id: string, document: D) {
   // The document is written; a cache that is down or frozen only delays freshness by the
   // fresh TTL (the fresh TTL bounds how long a cached copy can lag). Each call is bounded by
   // the adapter's timeout, and they run at once: a frozen cache costs one timeout.
   const outcomes = await Promise.allSettled([
     services.cache.invalidate(projection.cacheKeys(id)),
-    ...projection.cacheGenerations.map((key) => services.cache.increment(key)),
+    ...projection.cacheGenerations(document).map((key) => services.cache.increment(key)),
   ]);
   if (outcomes.some((outcome) => outcome.status === 'rejected')) {
     services.telemetry.metric(METRICS.cacheError, 1, { operation: 'invalidate' });

@@ -122,19 +122,20 @@ export async function verifyReadModels(services: Services, projections: Document
 
 /**
  * Brings one document in line with its stream, conditionally on the etag it read: a
- * projector that writes meanwhile wins, and the document is compared again.
+ * projector that writes meanwhile wins, and the document is compared again. Resolves to
+ * the versions it replaced and wrote (their cached lists go), or nothing when it matched.
  */
-async function repairDocument(services: Services, projection: DocumentProjection<ReadDocument>, id: string): Promise<boolean> {
+async function repairDocument(services: Services, projection: DocumentProjection<ReadDocument>, id: string): Promise<ReadDocument[]> {
   const container = services.readStore.container<ReadDocument>(projection.container.name);
   for (let attempt = 1; attempt <= REPAIR_ATTEMPTS; attempt++) {
     const [expected, actual] = await Promise.all([expectedNow(services, projection, id), container.get(id)]);
-    if (sameValue(expected, actual?.document)) return false;
+    if (sameValue(expected, actual?.document)) return [];
     try {
       if (!actual) await container.create(expected!);
       else if (!expected) await container.delete(id, actual.etag);
       else await container.replace(expected, actual.etag);
       await settled(services, projection.cacheKeys(id).length ? [services.cache.invalidate(projection.cacheKeys(id))] : []);
-      return true;
+      return [expected, actual?.document].filter((document): document is ReadDocument => document !== undefined);
     } catch (error) {
       if (!(error instanceof PreconditionFailed)) throw error;
     }
@@ -148,8 +149,11 @@ async function settled(services: Services, calls: Promise<unknown>[]): Promise<v
   if (outcomes.some((outcome) => outcome.status === 'rejected')) services.telemetry.metric(METRICS.cacheError, 1, { operation: 'rebuild' });
 }
 
-function retireCachedLists(services: Services, projection: DocumentProjection<ReadDocument>): Promise<void> {
-  return settled(services, projection.cacheGenerations.map((key) => services.cache.increment(key)));
+/** Bumps each generation the documents touch, once. */
+function retireCachedLists(services: Services, projection: DocumentProjection<ReadDocument>, documents: Iterable<ReadDocument>): Promise<void> {
+  const generations = new Set<string>();
+  for (const document of documents) for (const key of projection.cacheGenerations(document)) generations.add(key);
+  return settled(services, [...generations].map((key) => services.cache.increment(key)));
 }
 
 /**
@@ -163,8 +167,13 @@ export async function repairReadModels(services: Services, projections: Document
   for (const report of await verifyReadModels(services, projections)) {
     const projection = projections.find((candidate) => candidate.name === report.projection)!;
     let repaired = 0;
-    for (const difference of report.differences) if (await repairDocument(services, projection, difference.id)) repaired++;
-    if (repaired > 0) await retireCachedLists(services, projection);
+    const touched: ReadDocument[] = [];
+    for (const difference of report.differences) {
+      const documents = await repairDocument(services, projection, difference.id);
+      if (documents.length > 0) repaired++;
+      touched.push(...documents);
+    }
+    await retireCachedLists(services, projection, touched);
     reports.push({ ...report, repaired });
   }
   return reports;
@@ -179,7 +188,7 @@ export async function rebuildAll(services: Services, projections: DocumentProjec
   for (const [index, projection] of projections.entries()) {
     const container = services.readStore.container(projection.container.name);
     for (const document of documents[index].values()) await container.upsert(document);
-    await retireCachedLists(services, projection);
+    await retireCachedLists(services, projection, documents[index].values());
   }
   return events;
 }

@@ -3,7 +3,12 @@ import type { ReadDocument, StoredEvent } from '../kernel/ports';
 import { OFFER_EVENT_TYPES, type OfferEvent, type OfferTerms, type WithdrawalReason } from './domain/offer';
 
 export const OFFERS_CONTAINER = { name: 'offers', partitionKeyPath: '/id' };
-export const OFFERS_GENERATION = 'gen:offers';
+/**
+ * Offer lists are per product (near a point) and per pharmacy: an offer's change retires
+ * only those two, so a partner feed writing other products' prices leaves "near me" cached.
+ */
+export const offersOfProductGeneration = (productId: string) => `gen:offers:product:${productId}`;
+export const offersOfPharmacyGeneration = (pharmacyId: string) => `gen:offers:pharmacy:${pharmacyId}`;
 export const offerCacheKey = (id: string) => `offer:${id}`;
 
 export interface OfferDocument extends ReadDocument, OfferTerms {
@@ -62,5 +67,5 @@ export const offersProjection: DocumentProjection<OfferDocument> = {
   eventTypes: OFFER_EVENT_TYPES,
   apply: applyOfferEvent,
   cacheKeys: (id) => [offerCacheKey(id)],
-  cacheGenerations: [OFFERS_GENERATION],
+  cacheGenerations: (offer) => [offersOfProductGeneration(offer.productId), offersOfPharmacyGeneration(offer.pharmacyId)],
 };

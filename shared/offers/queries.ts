@@ -12,7 +12,7 @@ import { isOpenAt } from '../pharmacies/domain/opening-hours';
 import { PHARMACIES_CONTAINER, pharmacyCacheKey, type PharmacyDocument } from '../pharmacies/projection';
 import { activePharmaciesNear } from '../pharmacies/queries';
 import { offerStreamId } from './commands';
-import { OFFERS_CONTAINER, OFFERS_GENERATION, offerCacheKey, type OfferDocument } from './projection';
+import { OFFERS_CONTAINER, offerCacheKey, offersOfPharmacyGeneration, offersOfProductGeneration, type OfferDocument } from './projection';
 
 const offerView: DocumentView<OfferDocument> = {
   noun: 'offer',
@@ -101,7 +101,7 @@ export function offerQueries(services: ServiceProvider) {
                 },
                 ids.length,
               ),
-            OFFERS_GENERATION,
+            offersOfProductGeneration(productId),
           )
         : { value: [] as OfferDocument[], cache: 'hit' as const };
       const now = s.clock.now();
@@ -144,7 +144,7 @@ export function offerQueries(services: ServiceProvider) {
       const page = await keysetPage<OfferDocument>(s, {
         container: OFFERS_CONTAINER.name,
         cacheKey: `offers:pharmacy:${pharmacyId}`,
-        generation: OFFERS_GENERATION,
+        generation: offersOfPharmacyGeneration(pharmacyId),
         query: (after) => ({
           query: "SELECT * FROM c WHERE c.pharmacyId = @pharmacy AND c.status = 'active' AND c.id > @after ORDER BY c.id",
           parameters: [

@@ -61,5 +61,5 @@ export const pharmaciesProjection: DocumentProjection<PharmacyDocument> = {
   eventTypes: PHARMACY_EVENT_TYPES,
   apply: applyPharmacyEvent,
   cacheKeys: (id) => [pharmacyCacheKey(id)],
-  cacheGenerations: [PHARMACIES_GENERATION],
+  cacheGenerations: () => [PHARMACIES_GENERATION],
 };

@@ -56,6 +56,36 @@ describe('Offers', () => {
   };
   const history = async (offerId: string) => (await get('offerHistory', `offers/${offerId}/history`, { id: offerId })).body.items;
 
+  it('keeps a product’s "near me" and a pharmacy’s offer list cached while other products and pharmacies change (issue 14)', async () => {
+    const [near, far] = [await pharmacyAt(-23.5615, -46.656, 'Cache Perto'), await pharmacyAt(-23.5616, -46.6561, 'Cache Outra')];
+    const [watched, other] = [await product('Cache Vigiado'), await product('Cache Outro')];
+    await post('publishOffer', offer(near, watched, 1000));
+    await post('publishOffer', offer(near, other, 2000));
+    await post('publishOffer', offer(far, other, 2100));
+    await app.settle();
+    const nearMe = () => get('productOffersNear', `products/${watched}/offers?lat=${here.lat}&lon=${here.lon}&radiusKm=5`, { id: watched });
+    const listOf = (pharmacyId: string) => get('pharmacyOffers', `pharmacies/${pharmacyId}/offers`, { id: pharmacyId });
+    await nearMe();
+    await listOf(far);
+    await listOf(near);
+    assert.equal((await nearMe()).headers.get('x-cache'), 'hit');
+    assert.equal((await listOf(far)).headers.get('x-cache'), 'hit');
+
+    // A feed writing another product's prices, here and elsewhere: the watched product's answer stays cached.
+    await post('publishOffer', offer(near, other, 1900));
+    await app.settle();
+    assert.equal((await nearMe()).headers.get('x-cache'), 'hit', 'another product’s offer retired this product’s "near me"');
+    assert.equal((await listOf(far)).headers.get('x-cache'), 'hit', 'another pharmacy’s offer retired this pharmacy’s list');
+    assert.equal((await listOf(near)).headers.get('x-cache'), 'miss', 'the pharmacy whose offer changed lists it afresh');
+
+    // The watched product's own offer: its "near me" is read afresh, with the new price.
+    await post('publishOffer', offer(near, watched, 900));
+    await app.settle();
+    const fresh = await nearMe();
+    assert.equal(fresh.headers.get('x-cache'), 'miss');
+    assert.deepEqual(fresh.body.items.map((item: { priceCents: number }) => item.priceCents), [900]);
+  });
+
   it('publishes once per pharmacy and product: 201, then 200 for an update, nothing for a repeat', async () => {
     const [pharmacyId, productId] = [await pharmacyAt(-23.56, -46.65, 'Drogaria Um'), await product()];
     const first = await post('publishOffer', offer(pharmacyId, productId, 1000));
