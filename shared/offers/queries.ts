@@ -105,29 +105,33 @@ export function offerQueries(services: ServiceProvider) {
           )
         : { value: [] as OfferDocument[], cache: 'hit' as const };
       const now = s.clock.now();
-      const items = (offers.value ?? [])
+      // Ranked on the bare numbers, and only the top `limit` built: a city holds thousands of offers.
+      const openAt = new Map<string, boolean>();
+      const isOpen = (pharmacy: PharmacyDocument) => {
+        if (!openAt.has(pharmacy.id)) openAt.set(pharmacy.id, isOpenAt(pharmacy.openingHours, pharmacy.timeZone, now));
+        return openAt.get(pharmacy.id)!;
+      };
+      const ranked = (offers.value ?? [])
         .filter((offer) => isOnSale(offer, now))
-        .map((offer) => {
-          const { pharmacy, distanceKm } = byPharmacy.get(offer.pharmacyId)!;
-          return {
-            ...offerSummary(offer),
-            distanceKm,
-            pharmacy: {
-              id: pharmacy.id,
-              tradeName: pharmacy.tradeName,
-              address: pharmacy.address,
-              location: pharmacy.location,
-              openNow: isOpenAt(pharmacy.openingHours, pharmacy.timeZone, now),
-            },
-          };
-        })
-        .filter((item) => openNow === undefined || item.pharmacy.openNow === openNow)
+        .map((offer) => ({ offer, ...byPharmacy.get(offer.pharmacyId)! }))
+        .filter(({ pharmacy }) => openNow === undefined || isOpen(pharmacy) === openNow)
         .sort((a, b) =>
           sort === 'price'
-            ? a.priceCents - b.priceCents || a.distanceKm - b.distanceKm
-            : a.distanceKm - b.distanceKm || a.priceCents - b.priceCents,
+            ? a.offer.priceCents - b.offer.priceCents || a.distanceKm - b.distanceKm
+            : a.distanceKm - b.distanceKm || a.offer.priceCents - b.offer.priceCents,
         )
         .slice(0, limit);
+      const items = ranked.map(({ offer, pharmacy, distanceKm }) => ({
+        ...offerSummary(offer),
+        distanceKm,
+        pharmacy: {
+          id: pharmacy.id,
+          tradeName: pharmacy.tradeName,
+          address: pharmacy.address,
+          location: pharmacy.location,
+          openNow: isOpen(pharmacy),
+        },
+      }));
       return jsonResponse(
         200,
         { product: productSummary(product.value), items },
