@@ -8,7 +8,7 @@ import { expireOffersTimer } from '../../shared/offers/reactions';
 import { appModules, READ_PROJECTIONS } from '../../shared/platform/app';
 import { demoProducts } from '../../local/demo-products';
 import { testApp } from '../support/app';
-import { pharmacyBody, uniqueGtin } from '../support/fixtures';
+import { offerBody, pharmacyBody, uniqueGtin } from '../support/fixtures';
 import { invoke } from '../support/http';
 
 /**
@@ -53,14 +53,7 @@ describe('Every handler given its triggers again after the world changed', () =>
     await app.settle();
     return answer.body as { id: string; version: number };
   };
-  const offer = (pharmacyId: string, productId: string, priceCents: number, validDays = 10) => ({
-    pharmacyId,
-    productId,
-    priceCents,
-    validFrom: new Date(Date.now() - DAY).toISOString(),
-    validUntil: new Date(Date.now() + validDays * DAY).toISOString(),
-    stock: 'in_stock',
-  });
+  const offer = (pharmacyId: string, productId: string, priceCents: number, validDays = 10) => offerBody(pharmacyId, productId, priceCents, validDays);
   const lastType = async (streamId: string) => (await app.services.eventStore.readStream(streamId)).at(-1)?.type;
   const offerStream = (pharmacy: number, productId: string) => `offer-${offerIdFor(world.pharmacies[pharmacy], productId)}`;
   const allEvents = async () => {

@@ -5,7 +5,7 @@ import type { Services } from '../../shared/kernel/services';
 import { appModules, READ_PROJECTIONS } from '../../shared/platform/app';
 import { startLocalHost } from '../../local/host';
 import { demoProducts } from '../../local/demo-products';
-import { pharmacyBody, uniqueGtin } from './fixtures';
+import { offerBody, pharmacyBody, uniqueGtin } from './fixtures';
 import { testServices } from './services';
 import { ADMIN, tokenFor } from './tokens';
 
@@ -40,7 +40,6 @@ export interface Acknowledged {
 export const REQUEST_TIMEOUT_MS = 10_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const DAY = 86_400_000;
 
 /** The streams the commands write, by the projections' prefixes. */
 const PREFIX = Object.fromEntries(READ_PROJECTIONS.map((projection) => [projection.container.name, projection.streamPrefix])) as Record<'pharmacies' | 'products' | 'offers', string>;
@@ -90,14 +89,6 @@ export interface World {
   user?: { email: string; password: string };
 }
 
-export const offerBody = (pharmacyId: string, productId: string, priceCents: number, validDays = 30) => ({
-  pharmacyId,
-  productId,
-  priceCents,
-  validFrom: new Date(Date.now() - DAY).toISOString(),
-  validUntil: new Date(Date.now() + validDays * DAY).toISOString(),
-  stock: 'in_stock',
-});
 
 function expectCreated(answer: Answer, what: string): string {
   if (answer.status !== 201 && answer.status !== 200) throw new Error(`${what}: ${answer.status} ${JSON.stringify(answer.body)}`);

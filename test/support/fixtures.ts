@@ -44,3 +44,14 @@ export function uniqueGtin(): string {
   const body = `789${String(800_000_000 + (Date.now() % 1000) * 1000 + gtins).slice(-9)}`;
   return body + gtinCheckDigit(body);
 }
+
+const DAY_MS = 86_400_000;
+/** An offer valid from a day ago for `validDays` days, in stock. */
+export const offerBody = (pharmacyId: string, productId: string, priceCents: number, validDays = 30) => ({
+  pharmacyId,
+  productId,
+  priceCents,
+  validFrom: new Date(Date.now() - DAY_MS).toISOString(),
+  validUntil: new Date(Date.now() + validDays * DAY_MS).toISOString(),
+  stock: 'in_stock',
+});
