@@ -29,7 +29,7 @@ port_open() {
 }
 
 wait_for_port() {
-  local name="$1" port="$2" seconds="$3"
+  local name="$1" port="$2" seconds="$3" # $4: a folder of logs to show on failure
   for _ in $(seq 1 "$seconds"); do
     if port_open "$port"; then
       echo "$name answers on 127.0.0.1:$port"
@@ -38,6 +38,10 @@ wait_for_port() {
     sleep 1
   done
   echo "$name did not start within $seconds s" >&2
+  if [ -n "${4:-}" ]; then
+    # What the service said last is the fastest way to know why.
+    find "$4" -maxdepth 1 -type f -newermt "$((seconds + 60)) seconds ago" -exec tail -n 30 {} + >&2 2>/dev/null || true
+  fi
   exit 1
 }
 
@@ -53,15 +57,28 @@ start_redis() {
   wait_for_port Redis 6379 30
 }
 
+# The test broker keeps its data in a folder of its own, emptied at every start: the suites
+# declare queues of their own on every run, and a broker that has to recover thousands of
+# them after an unclean stop takes minutes to open its port. Nothing in it outlives a start.
+RABBITMQ_DATA=/var/tmp/farmacias-rabbitmq
+
 start_rabbitmq() {
   if port_open 5672; then
     echo "RabbitMQ answers on 127.0.0.1:5672"
     return
   fi
-  echo "starting RabbitMQ"
-  PATH="$PATH:/usr/sbin" as_root rabbitmq-server -detached || true
+  if pgrep -f "$RABBITMQ_DATA" >/dev/null 2>&1; then
+    echo "RabbitMQ is booting already"
+  else
+    echo "starting RabbitMQ (data in $RABBITMQ_DATA, emptied)"
+    as_root rm -rf "$RABBITMQ_DATA"
+    as_root mkdir -p "$RABBITMQ_DATA"
+    if id -u rabbitmq >/dev/null 2>&1; then as_root chown rabbitmq:rabbitmq "$RABBITMQ_DATA"; fi
+    as_root env PATH="$PATH:/usr/sbin" RABBITMQ_MNESIA_BASE="$RABBITMQ_DATA" \
+      rabbitmq-server -detached || true
+  fi
   # The node takes a while to boot; its AMQP port opening is the sign it is ready.
-  wait_for_port RabbitMQ 5672 120
+  wait_for_port RabbitMQ 5672 120 /var/log/rabbitmq
 }
 
 install_missing

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { connect } from 'amqplib';
+import { deleteBusTopology } from '../support/rabbitmq-topology';
 import { it } from 'node:test';
 import type { StoredEvent } from '../../shared/kernel/ports';
 import { suiteNeeding } from '../support/suite';
@@ -31,14 +32,7 @@ suiteNeeding('RabbitMQ bus', skip, () => {
       deadLettered: (subscriber) => bus.deadLettered(subscriber),
       dispose: async () => {
         await bus.close();
-        // Durable test queues would outlive the run: remove them.
-        const model = await connect(url);
-        const channel = await model.createChannel();
-        for (const name of subscribers) {
-          for (const suffix of ['', '.retry', '.dead']) await channel.deleteQueue(`${options.queuePrefix}${name}${suffix}`);
-        }
-        await channel.deleteExchange(options.exchange);
-        await model.close();
+        await deleteBusTopology(url, options, subscribers);
       },
     };
   });
@@ -77,11 +71,7 @@ suiteNeeding('RabbitMQ bus, idle right after subscribing', skip, () => {
       assert.deepEqual(names.filter((name) => !received.has(name)), [], 'subscribers whose event was routed nowhere');
     } finally {
       await bus.close();
-      const model = await connect(url);
-      const channel = await model.createChannel();
-      for (const name of names) for (const suffix of ['', '.retry', '.dead']) await channel.deleteQueue(`${options.queuePrefix}${name}${suffix}`);
-      await channel.deleteExchange(options.exchange);
-      await model.close();
+      await deleteBusTopology(url, options, names);
     }
   });
 });

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { after, before, it } from 'node:test';
 import { suiteNeeding } from '../support/suite';
-import { connect } from 'amqplib';
+import { deletePlatformTopology } from '../support/rabbitmq-topology';
 import { appModules } from '../../shared/platform/app';
 import { startLocalHost, type LocalHost } from '../../local/host';
 import { pharmacyBody } from '../support/fixtures';
@@ -44,12 +44,8 @@ suiteNeeding('RabbitMQ restarts during a run', skipUnlessReachable('RabbitMQ', '
   after(async () => {
     await host.stop();
     await services.dispose();
-    const model = await connect(url);
-    const channel = await model.createChannel();
     const subscriptions = appModules(async () => services).flatMap((module) => module.eventHandlers.map((handler) => handler.subscription));
-    for (const name of subscriptions) for (const suffix of ['', '.retry', '.dead']) await channel.deleteQueue(`${env.RABBITMQ_QUEUE_PREFIX}${name}${suffix}`);
-    await channel.deleteExchange(env.RABBITMQ_EXCHANGE);
-    await model.close();
+    await deletePlatformTopology(url, env, subscriptions);
   });
 
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {

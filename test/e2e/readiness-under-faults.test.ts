@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { suiteNeeding } from '../support/suite';
+import { deletePlatformTopology } from '../support/rabbitmq-topology';
 import { CosmosClient } from '@azure/cosmos';
 import { startLocalCosmos, type LocalCosmos } from '../../shared/adapters/cosmos/local-server';
 import { CosmosReadStore } from '../../shared/adapters/cosmos/read-store';
@@ -84,7 +85,7 @@ async function hostWithEveryLinkCuttable(cosmos: LocalCosmos, database: string) 
     readStore: await TcpProxy.start('127.0.0.1', Number(new URL(cosmos.endpoint).port)),
   };
   const id = randomUUID().slice(0, 8);
-  const composed = await testServices({
+  const env = {
     REDIS_URL: `redis://127.0.0.1:${proxies.cache.port}`,
     REDIS_KEY_PREFIX: `test-ready-${id}:`,
     RABBITMQ_URL: `amqp://${rabbit.username}:${rabbit.password}@127.0.0.1:${proxies.bus.port}`,
@@ -97,7 +98,8 @@ async function hostWithEveryLinkCuttable(cosmos: LocalCosmos, database: string) 
     READ_STORE_BREAKER_THRESHOLD: '2',
     READ_STORE_BREAKER_HALF_OPEN_MS: '500',
     DATABASE_CALL_TIMEOUT_MS: '1500',
-  });
+  };
+  const composed = await testServices(env);
   await (composed.cache as RedisCache).ready();
   // Taken away beneath the composition's call deadline, where a real server fails or hangs.
   const eventStore = switchable(composed.eventStore);
@@ -138,6 +140,8 @@ async function hostWithEveryLinkCuttable(cosmos: LocalCosmos, database: string) 
     await host.stop();
     await composed.dispose();
     for (const proxy of Object.values(proxies)) await proxy.stop();
+    const subscriptions = appModules(async () => services).flatMap((module) => module.eventHandlers.map((handler) => handler.subscription));
+    await deletePlatformTopology(rabbitUrl, env, subscriptions);
   };
   return { services, call, take, give, stop };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { connect } from 'amqplib';
+import { deletePlatformTopology } from '../support/rabbitmq-topology';
 import { it } from 'node:test';
 import { suiteNeeding } from '../support/suite';
 import { gtinCheckDigit } from '../../shared/catalog/domain/gtin';
@@ -39,11 +39,7 @@ suiteNeeding('the services profile: RabbitMQ and Redis', skip, () => {
     } finally {
       const names = app.modules.flatMap((m) => m.eventHandlers.map((h) => h.subscription));
       await app.services.dispose();
-      const model = await connect(rabbitUrl);
-      const channel = await model.createChannel();
-      for (const name of names) for (const suffix of ['', '.retry', '.dead']) await channel.deleteQueue(`${env.RABBITMQ_QUEUE_PREFIX}${name}${suffix}`);
-      await channel.deleteExchange(env.RABBITMQ_EXCHANGE);
-      await model.close();
+      await deletePlatformTopology(rabbitUrl, env, names);
     }
   });
 });
