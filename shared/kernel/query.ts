@@ -70,6 +70,55 @@ export async function readThrough<T>(
 }
 
 /**
+ * Cache-aside for documents by id, many at once: every key asked of the cache together
+ * (Redis pipelines them), and the ids without a fresh entry read from the store in one
+ * call, not one read each. When the store cannot answer, stale copies stand in; an id with
+ * neither makes the whole answer a quick 503, as a single read would. Ids the store does
+ * not know are absent from the map.
+ */
+export async function readManyThrough<D extends ReadDocument>(
+  services: Services,
+  ids: readonly string[],
+  keyOf: (id: string) => string,
+  loadMany: (ids: string[]) => Promise<D[]>,
+): Promise<{ values: Map<string, D>; cache: CacheOutcome }> {
+  const unique = [...new Set(ids)];
+  const cached = await Promise.all(unique.map((id) => tolerate(services, 'get', () => services.cache.get<Cached<D>>(keyOf(id)))));
+  const values = new Map<string, D>();
+  const staleCopies = new Map<string, D | undefined>();
+  // Documents by id are remembered in generation 0 (no generation key), as readThrough does.
+  unique.forEach((id, index) => {
+    const entry = cached[index];
+    if (entry?.fresh && entry.value.generation === 0) values.set(id, entry.value.value);
+    else staleCopies.set(id, entry?.value.value);
+  });
+  const missing = [...staleCopies.keys()];
+  const lookups = (result: CacheOutcome | 'unavailable', count: number) => {
+    if (count > 0) services.telemetry.metric(METRICS.cacheLookup, count, { result });
+  };
+  lookups('hit', values.size);
+  if (missing.length === 0) return { values, cache: 'hit' };
+  let loaded: D[];
+  try {
+    loaded = await services.guardRead(() => loadMany(missing));
+  } catch {
+    if ([...staleCopies.values()].some((copy) => copy === undefined)) {
+      lookups('unavailable', missing.length);
+      throw new ServiceUnavailable('the query side is unavailable; try again shortly', 5);
+    }
+    for (const [id, copy] of staleCopies) values.set(id, copy!);
+    lookups('stale', missing.length);
+    return { values, cache: 'stale' };
+  }
+  for (const document of loaded) {
+    values.set(document.id, document);
+    remember(services, keyOf(document.id), document);
+  }
+  lookups('miss', missing.length);
+  return { values, cache: 'miss' };
+}
+
+/**
  * Puts a value just read from the store into the cache, fresh, without waiting: the read
  * has its answer and a slow or absent cache must not hold it (a failure is counted as
  * `cache.error`). The command is issued at once, so the next read on this instance's

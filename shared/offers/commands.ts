@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { HttpHandler } from '@azure/functions';
 import Joi from 'joi';
-import { productStatus } from '../catalog/status';
+import { productStatus } from '../catalog/published';
 import {
   commandHandler,
   idempotencyOf,
@@ -18,7 +18,7 @@ import { pharmacyStaff } from '../kernel/policies';
 import { jsonResponse, MAX_BATCH_BODY_BYTES, readJsonBody, validate, withProblemDetails } from '../kernel/http';
 import type { StoredEvent } from '../kernel/ports';
 import type { ServiceProvider, Services } from '../kernel/services';
-import { pharmacyStatus } from '../pharmacies/status';
+import { pharmacyStatus } from '../pharmacies/published';
 import { offerDecider, STOCK_LEVELS, type Offer, type OfferCommand, type OfferEvent, type OfferTerms, type Price, type References } from './domain/offer';
 
 /** Fixed namespace of offer ids (UUID v5): one id per pharmacy and product, forever. */

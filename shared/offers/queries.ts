@@ -1,16 +1,13 @@
 import { createHash } from 'node:crypto';
 import Joi from 'joi';
-import { PRODUCTS_CONTAINER, productCacheKey, type ProductDocument } from '../catalog/projection';
+import { productSummaries, productSummary } from '../catalog/published';
 import { uuidSchema } from '../kernel/command';
 import { NotFound } from '../kernel/errors';
 import { jsonResponse, queryObject, validate, withProblemDetails } from '../kernel/http';
-import type { ReadDocument } from '../kernel/ports';
 import { collect, readThrough, worstOutcome } from '../kernel/query';
 import { byIdHandler, historyHandler, keysetPage, limitSchema, type DocumentView } from '../kernel/read-handlers';
-import type { ServiceProvider, Services } from '../kernel/services';
-import { isOpenAt } from '../pharmacies/domain/opening-hours';
-import { PHARMACIES_CONTAINER, pharmacyCacheKey, type PharmacyDocument } from '../pharmacies/projection';
-import { activePharmaciesNear } from '../pharmacies/queries';
+import type { ServiceProvider } from '../kernel/services';
+import { activePharmaciesNear, isPharmacyOpenAt, pharmacySummary, type PharmacySummary } from '../pharmacies/published';
 import { offerStreamId } from './commands';
 import { OFFERS_CONTAINER, offerCacheKey, offersOfPharmacyGeneration, offersOfProductGeneration, type OfferDocument } from './projection';
 
@@ -44,11 +41,6 @@ function offerSummary(offer: OfferDocument) {
   };
 }
 
-/** A product as offer listings show it. */
-function productSummary(product: ProductDocument) {
-  return { id: product.id, name: product.name, presentation: product.presentation, gtin: product.gtin };
-}
-
 const nearSchema = Joi.object({
   lat: Joi.number().min(-90).max(90).required(),
   lon: Joi.number().min(-180).max(180).required(),
@@ -59,11 +51,6 @@ const nearSchema = Joi.object({
 });
 
 const pharmacyOffersSchema = Joi.object({ limit: limitSchema(20, 100), cursor: Joi.string().max(512) });
-
-/** A document by id through the cache, for joins: a product or a pharmacy of a listing. */
-async function cachedDocument<D extends ReadDocument>(services: Services, container: string, key: string, id: string) {
-  return readThrough(services, key, async () => (await services.readStore.container<D>(container).get(id))?.document);
-}
 
 
 export function offerQueries(services: ServiceProvider) {
@@ -79,7 +66,7 @@ export function offerQueries(services: ServiceProvider) {
       const s = await services();
       const productId = validate(uuidSchema, request.params.id, 'path');
       const { lat, lon, radiusKm, openNow, sort, limit } = validate(nearSchema, queryObject(request), 'query');
-      const product = await cachedDocument<ProductDocument>(s, PRODUCTS_CONTAINER.name, productCacheKey(productId), productId);
+      const product = await productSummary(s, productId);
       if (!product.value) throw new NotFound(`no product ${productId}`);
       const near = await activePharmaciesNear(s, { lat, lon }, radiusKm);
       const byPharmacy = new Map(near.pharmacies.map((entry) => [entry.pharmacy.id, entry]));
@@ -107,8 +94,8 @@ export function offerQueries(services: ServiceProvider) {
       const now = s.clock.now();
       // Ranked on the bare numbers, and only the top `limit` built: a city holds thousands of offers.
       const openAt = new Map<string, boolean>();
-      const isOpen = (pharmacy: PharmacyDocument) => {
-        if (!openAt.has(pharmacy.id)) openAt.set(pharmacy.id, isOpenAt(pharmacy.openingHours, pharmacy.timeZone, now));
+      const isOpen = (pharmacy: PharmacySummary) => {
+        if (!openAt.has(pharmacy.id)) openAt.set(pharmacy.id, isPharmacyOpenAt(pharmacy, now));
         return openAt.get(pharmacy.id)!;
       };
       const ranked = (offers.value ?? [])
@@ -134,7 +121,7 @@ export function offerQueries(services: ServiceProvider) {
       }));
       return jsonResponse(
         200,
-        { product: productSummary(product.value), items },
+        { product: product.value, items },
         { 'x-cache': worstOutcome([product.cache, near.cache, offers.cache ?? 'miss']) },
       );
     }),
@@ -162,19 +149,13 @@ export function offerQueries(services: ServiceProvider) {
         cursor,
       });
       // After the page, so that a bad cursor reads as such.
-      const pharmacy = await cachedDocument<PharmacyDocument>(s, PHARMACIES_CONTAINER.name, pharmacyCacheKey(pharmacyId), pharmacyId);
+      const [pharmacy, products] = await Promise.all([pharmacySummary(s, pharmacyId), productSummaries(s, page.items.map((offer) => offer.productId))]);
       if (!pharmacy.value) throw new NotFound(`no pharmacy ${pharmacyId}`);
-      const products = await Promise.all(
-        page.items.map((offer) => cachedDocument<ProductDocument>(s, PRODUCTS_CONTAINER.name, productCacheKey(offer.productId), offer.productId)),
-      );
-      const items = page.items.map((offer, index) => {
-        const product = products[index].value;
-        return {
-          ...offerSummary(offer),
-          product: product ? productSummary(product) : { id: offer.productId },
-        };
-      });
-      const cache = worstOutcome([page.cache, pharmacy.cache, ...products.map((product) => product.cache)]);
+      const items = page.items.map((offer) => ({
+        ...offerSummary(offer),
+        product: products.summaries.get(offer.productId) ?? { id: offer.productId },
+      }));
+      const cache = worstOutcome([page.cache, pharmacy.cache, products.cache]);
       return jsonResponse(200, { items, nextCursor: page.nextCursor }, { 'x-cache': cache });
     }),
 

@@ -1,5 +1,5 @@
 import type { InvocationContext, Timer } from '@azure/functions';
-import { productStatus } from '../catalog/status';
+import { productStatus } from '../catalog/published';
 import { metadataCausedBy, runCommand } from '../kernel/command';
 import { ConcurrencyConflict } from '../kernel/errors';
 import type { StoredEvent } from '../kernel/ports';

@@ -9,7 +9,7 @@ import { after, before, it } from 'node:test';
 import { CosmosClient } from '@azure/cosmos';
 import { CosmosReadStore } from '../../shared/adapters/cosmos/read-store';
 import { startLocalCosmos, type LocalCosmos } from '../../shared/adapters/cosmos/local-server';
-import { productStatus } from '../../shared/catalog/status';
+import { productStatus } from '../../shared/catalog/published';
 import { compose } from '../../shared/kernel/composition';
 import type { Services } from '../../shared/kernel/services';
 import { loadSettings } from '../../shared/kernel/settings';

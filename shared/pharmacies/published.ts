@@ -1,0 +1,36 @@
+import { readThrough, type CacheOutcome, type ReadResult } from '../kernel/query';
+import type { Services } from '../kernel/services';
+import type { GeoPoint } from './domain/geo';
+import { isOpenAt } from './domain/opening-hours';
+import type { PharmacyProfile } from './domain/pharmacy';
+import { PHARMACIES_CONTAINER, pharmacyCacheKey, type PharmacyDocument } from './projection';
+import { activePharmaciesNear as pharmaciesNear } from './queries';
+
+/**
+ * What other contexts may use of Pharmacies: these functions and types, and nothing else
+ * of this folder (its containers, cache keys and document shapes may change with it).
+ */
+export { pharmacyStatus } from './status';
+
+/** A pharmacy as other contexts show it beside their own data. */
+export type PharmacySummary = { id: string } & Pick<PharmacyProfile, 'tradeName' | 'address' | 'location' | 'openingHours' | 'timeZone'>;
+
+/**
+ * Active pharmacies within `radiusKm` of a point, closest first, with their distances; the
+ * answer is shared with the cache, so read-only.
+ */
+export const activePharmaciesNear: (
+  services: Services,
+  center: GeoPoint,
+  radiusKm: number,
+) => Promise<{ pharmacies: readonly { pharmacy: PharmacySummary; distanceKm: number }[]; cache: CacheOutcome }> = pharmaciesNear;
+
+/** Whether the pharmacy is open at `now`, in its own time zone. */
+export function isPharmacyOpenAt(pharmacy: PharmacySummary, now: Date): boolean {
+  return isOpenAt(pharmacy.openingHours, pharmacy.timeZone, now);
+}
+
+/** One pharmacy, active or closed, through the cache (undefined when none has that id). */
+export async function pharmacySummary(services: Services, id: string): Promise<ReadResult<PharmacySummary>> {
+  return readThrough(services, pharmacyCacheKey(id), async () => (await services.readStore.container<PharmacyDocument>(PHARMACIES_CONTAINER.name).get(id))?.document);
+}
