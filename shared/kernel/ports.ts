@@ -183,7 +183,7 @@ export interface VersionedDocument<D> {
 
 export interface QuerySpec {
   query: string;
-  parameters?: { name: string; value: string | number | boolean | null | string[] }[];
+  parameters?: { name: string; value: string | number | boolean | null | readonly string[] }[];
 }
 
 export interface QueryPage<D> {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import Joi from 'joi';
 import { productSummaries, productSummary } from '../catalog/published';
 import { uuidSchema } from '../kernel/command';
@@ -70,12 +69,13 @@ export function offerQueries(services: ServiceProvider) {
       if (!product.value) throw new NotFound(`no product ${productId}`);
       const near = await activePharmaciesNear(s, { lat, lon }, radiusKm);
       const byPharmacy = new Map(near.pharmacies.map((entry) => [entry.pharmacy.id, entry]));
-      const ids = [...byPharmacy.keys()].sort();
-      const offers = ids.length
+      const { key: area, pharmacyIds } = near.area;
+      // Cached for the whole area, not this point's circle: everyone searching this product
+      // from the same grid cell and radius shares the entry; the circle is cut below.
+      const offers = pharmacyIds.length
         ? await readThrough(
             s,
-            // The pharmacies in reach, hashed: a box in a city can hold thousands.
-            `offers:product:${productId}:${createHash('sha1').update(ids.join(',')).digest('base64url')}`,
+            `offers:product:${productId}:area:${area}`,
             () =>
               collect(
                 s.readStore.container<OfferDocument>(OFFERS_CONTAINER.name),
@@ -83,10 +83,10 @@ export function offerQueries(services: ServiceProvider) {
                   query: "SELECT * FROM c WHERE c.productId = @product AND c.status = 'active' AND ARRAY_CONTAINS(@pharmacies, c.pharmacyId)",
                   parameters: [
                     { name: '@product', value: productId },
-                    { name: '@pharmacies', value: ids },
+                    { name: '@pharmacies', value: pharmacyIds },
                   ],
                 },
-                ids.length,
+                pharmacyIds.length,
               ),
             offersOfProductGeneration(productId),
           )
@@ -99,7 +99,7 @@ export function offerQueries(services: ServiceProvider) {
         return openAt.get(pharmacy.id)!;
       };
       const ranked = (offers.value ?? [])
-        .filter((offer) => isOnSale(offer, now))
+        .filter((offer) => byPharmacy.has(offer.pharmacyId) && isOnSale(offer, now))
         .map((offer) => ({ offer, ...byPharmacy.get(offer.pharmacyId)! }))
         .filter(({ pharmacy }) => openNow === undefined || isOpen(pharmacy) === openNow)
         .sort((a, b) =>

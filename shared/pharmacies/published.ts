@@ -4,7 +4,9 @@ import type { GeoPoint } from './domain/geo';
 import { isOpenAt } from './domain/opening-hours';
 import type { PharmacyProfile } from './domain/pharmacy';
 import { PHARMACIES_CONTAINER, pharmacyCacheKey, type PharmacyDocument } from './projection';
-import { activePharmaciesNear as pharmaciesNear } from './queries';
+import { activePharmaciesNear as pharmaciesNear, type SearchArea } from './queries';
+
+export type { SearchArea };
 
 /**
  * What other contexts may use of Pharmacies: these functions and types, and nothing else
@@ -16,14 +18,15 @@ export { pharmacyStatus } from './status';
 export type PharmacySummary = { id: string } & Pick<PharmacyProfile, 'tradeName' | 'address' | 'location' | 'openingHours' | 'timeZone'>;
 
 /**
- * Active pharmacies within `radiusKm` of a point, closest first, with their distances; the
- * answer is shared with the cache, so read-only.
+ * Active pharmacies within `radiusKm` of a point, closest first, with their distances, and
+ * the searched area (every active pharmacy of the grid box: a cache key shared by all
+ * points of the same cell and radius). Shared with the cache, so read-only.
  */
 export const activePharmaciesNear: (
   services: Services,
   center: GeoPoint,
   radiusKm: number,
-) => Promise<{ pharmacies: readonly { pharmacy: PharmacySummary; distanceKm: number }[]; cache: CacheOutcome }> = pharmaciesNear;
+) => Promise<{ pharmacies: readonly { pharmacy: PharmacySummary; distanceKm: number }[]; cache: CacheOutcome; area: SearchArea }> = pharmaciesNear;
 
 /** Whether the pharmacy is open at `now`, in its own time zone. */
 export function isPharmacyOpenAt(pharmacy: PharmacySummary, now: Date): boolean {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import Joi from 'joi';
 import { jsonResponse, queryObject, validate, withProblemDetails } from '../kernel/http';
 import type { QuerySpec } from '../kernel/ports';
@@ -84,10 +85,33 @@ function listQuery(filters: ListFilters, after: string): QuerySpec {
   return { query: `SELECT * FROM c WHERE ${conditions.join(' AND ')} ORDER BY c.id`, parameters };
 }
 
+/** The pharmacies of a searched area, sorted, and a short key for them. */
+export interface SearchArea {
+  key: string;
+  pharmacyIds: readonly string[];
+}
+
+// The box's documents come from the cache: the memory cache hands back the same array
+// while the entry lives, so its area is worked out once, not on every search.
+const areas = new WeakMap<readonly PharmacyDocument[], SearchArea>();
+
+function areaOf(documents: readonly PharmacyDocument[]): SearchArea {
+  let area = areas.get(documents);
+  if (!area) {
+    const pharmacyIds = documents.map((pharmacy) => pharmacy.id).sort();
+    area = { key: createHash('sha1').update(pharmacyIds.join(',')).digest('base64url'), pharmacyIds };
+    areas.set(documents, area);
+  }
+  return area;
+}
+
 /**
  * Active pharmacies within `radiusKm` of a point, closest first: a bounding-box query
  * (cached per box on a 0.01° grid), then exact distances. Other contexts use it too
- * ("where is this medicine cheapest near me").
+ * ("where is this medicine cheapest near me"). `area` is every active pharmacy of the
+ * box, the same for every point of the same grid cell and radius, and changes only when
+ * those pharmacies do: results joined by pharmacy and cached under it are shared by
+ * everyone searching from that cell.
  */
 export async function activePharmaciesNear(services: Services, center: GeoPoint, radiusKm: number) {
   const box = boundingBox(center, radiusKm);
@@ -107,7 +131,7 @@ export async function activePharmaciesNear(services: Services, center: GeoPoint,
     .map((pharmacy) => ({ pharmacy, distanceKm: Math.round(distanceKm(center, pharmacy.location) * 1000) / 1000 }))
     .filter(({ distanceKm }) => distanceKm <= radiusKm)
     .sort((a, b) => a.distanceKm - b.distanceKm || a.pharmacy.id.localeCompare(b.pharmacy.id));
-  return { pharmacies, cache };
+  return { pharmacies, cache, area: areaOf(documents) };
 }
 
 export function pharmacyQueries(services: ServiceProvider) {

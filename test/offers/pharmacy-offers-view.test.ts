@@ -5,29 +5,12 @@ import { productSummaries } from '../../shared/catalog/published';
 import { ServiceUnavailable } from '../../shared/kernel/errors';
 import type { Services } from '../../shared/kernel/services';
 import { offerQueries } from '../../shared/offers/queries';
+import { countingReads } from '../support/counting-reads';
 import { testApp, withBrokenReadStore } from '../support/app';
 import { pharmacyBody, uniqueGtin } from '../support/fixtures';
 import { invoke } from '../support/http';
 
 const DAY = 86_400_000;
-
-/** The same services, counting every read-store request by container and kind. */
-function countingReads(services: Services) {
-  const counts: Record<string, number> = {};
-  const count = (name: string, kind: string) => (counts[`${name}.${kind}`] = (counts[`${name}.${kind}`] ?? 0) + 1);
-  const readStore = {
-    ...services.readStore,
-    container: (name: string) => {
-      const inner = services.readStore.container(name);
-      return {
-        ...inner,
-        get: (id: string) => (count(name, 'get'), inner.get(id)),
-        queryPage: (...args: Parameters<typeof inner.queryPage>) => (count(name, 'query'), inner.queryPage(...args)),
-      };
-    },
-  } as Services['readStore'];
-  return { services: { ...services, readStore }, counts, reset: () => Object.keys(counts).forEach((key) => delete counts[key]) };
-}
 
 describe("A pharmacy's offers: the products of a page read together, not one by one (issue 14, item 1)", () => {
   let app: Awaited<ReturnType<typeof testApp>>;
