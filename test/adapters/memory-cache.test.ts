@@ -105,4 +105,38 @@ describe('memory cache', () => {
       assert.ok(estimate >= json * 0.9 && estimate <= json * 1.1, `${estimate} against ${json}`);
     }
   });
+
+  it('bounds its rate-limit windows: ended ones go first, then the longest open', async () => {
+    // Given room for 10 windows, 5 of them ended
+    let now = 0;
+    const cache = new MemoryCache(MB, () => now, 10);
+    for (let i = 0; i < 5; i++) await cache.incrementWithin(`ended:${i}`, 1);
+    now = 2000;
+    for (let i = 0; i < 5; i++) await cache.incrementWithin(`open:${i}`, 60);
+    // When 5 more open
+    for (let i = 5; i < 10; i++) await cache.incrementWithin(`open:${i}`, 60);
+    // Then all 10 open ones are kept
+    for (let i = 0; i < 10; i++) assert.equal((await cache.peekWindow(`open:${i}`))?.count, 1, `open:${i}`);
+    // When a further one opens, past the bound with none ended, the oldest ones go down to nine tenths
+    await cache.incrementWithin('open:10', 60);
+    assert.equal(await cache.peekWindow('open:0'), undefined);
+    assert.equal(await cache.peekWindow('open:1'), undefined);
+    for (let i = 2; i <= 10; i++) assert.ok(await cache.peekWindow(`open:${i}`), `open:${i}`);
+  });
+
+  it('bounds its counters, and a forgotten counter never reads a generation it had', async () => {
+    // Given room for 10 counters, the first bumped to 3 with an entry cached under that generation
+    const cache = new MemoryCache(MB, Date.now, 50_000, 10);
+    for (let i = 0; i < 3; i++) await cache.increment('gen:0');
+    const before = await cache.counter('gen:0');
+    for (let i = 1; i < 10; i++) await cache.increment(`gen:${i}`);
+    assert.equal(await cache.counter('gen:9'), 1);
+    // When an eleventh is bumped
+    await cache.increment('gen:10');
+    // Then the first ones are forgotten and read a generation higher than any they had
+    assert.ok((await cache.counter('gen:0')) > before);
+    assert.equal(await cache.counter('gen:5'), 1, 'recently bumped ones keep theirs');
+    const fresh = await cache.counter('never');
+    assert.equal(await cache.increment('never'), fresh + 1);
+  });
 });

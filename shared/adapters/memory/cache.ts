@@ -17,11 +17,13 @@ interface Slot {
 const SLOT_OVERHEAD_BYTES = 200;
 
 /**
- * Rate-limit windows are bounded by count, the bound the cache's entry count had: each is
- * a key and two numbers, and they do not share the byte bound of the cached values (a
- * flood of large cached reads would otherwise evict the login throttling's windows).
+ * Rate-limit windows and generation counters are bounded by count: each is a key and a
+ * number or two (with a 50-character key, 250 and 175 bytes of heap measured), so 50 000
+ * of each stay near 21 MB. They do not share the byte bound of the cached values: a flood
+ * of large cached reads would otherwise evict the login throttling's windows.
  */
 export const DEFAULT_MAX_WINDOWS = 50_000;
+export const DEFAULT_MAX_COUNTERS = 50_000;
 
 /**
  * An entry larger than this share of the bound is not cached: a few of them would empty
@@ -70,12 +72,16 @@ export class MemoryCache implements Cache {
   private readonly slots = new Map<string, Slot>();
   private bytes = 0;
   private readonly counters = new Map<string, number>();
+  /** What an unknown counter reads: 0 until counters were shed (see `shedCounters`). */
+  private counterBase = 0;
+  private highestCount = 0;
   private readonly windows = new Map<string, { count: number; resetsAt: number }>();
 
   constructor(
     private readonly maxBytes: number,
     private readonly now: () => number = Date.now,
     private readonly maxWindows = DEFAULT_MAX_WINDOWS,
+    private readonly maxCounters = DEFAULT_MAX_COUNTERS,
   ) {}
 
   /** The estimated bytes of the entries held now (never more than the bound). */
@@ -135,10 +141,12 @@ export class MemoryCache implements Cache {
     let window = this.windows.get(key);
     if (!window || window.resetsAt <= now) {
       window = { count: 0, resetsAt: now + windowSeconds * 1000 };
+      // Re-inserted, so the map's order stays the order the windows opened in.
+      this.windows.delete(key);
       this.windows.set(key, window);
+      if (this.windows.size > this.maxWindows) this.shedWindows(now);
     }
     window.count += 1;
-    if (this.windows.size > this.maxWindows) this.dropEndedWindows(now);
     return { count: window.count, resetsInSeconds: Math.ceil((window.resetsAt - now) / 1000) };
   }
 
@@ -158,18 +166,49 @@ export class MemoryCache implements Cache {
     this.windows.delete(key);
   }
 
-  private dropEndedWindows(now: number) {
+  /**
+   * Over the bound: the ended windows go, and if that is not enough, the longest open
+   * ones, down to nine tenths of the bound so that the next thousands of new windows do not
+   * each pay a full pass. Forgetting an open window forgives its count; the bound puts the
+   * instance's memory first (instances that share throttling use Redis, which has its own).
+   */
+  private shedWindows(now: number) {
     for (const [key, window] of this.windows) if (window.resetsAt <= now) this.windows.delete(key);
+    const target = Math.max(1, Math.floor(this.maxWindows * 0.9));
+    for (const key of this.windows.keys()) {
+      if (this.windows.size <= target) break;
+      this.windows.delete(key);
+    }
   }
 
   async counter(key: string): Promise<number> {
-    return this.counters.get(key) ?? 0;
+    return this.counters.get(key) ?? this.counterBase;
   }
 
   async increment(key: string): Promise<number> {
-    const next = (this.counters.get(key) ?? 0) + 1;
+    const next = (this.counters.get(key) ?? this.counterBase) + 1;
+    this.highestCount = Math.max(this.highestCount, next);
+    // Re-inserted, so the first keys are those bumped longest ago.
+    this.counters.delete(key);
     this.counters.set(key, next);
+    if (this.counters.size > this.maxCounters) this.shedCounters();
     return next;
+  }
+
+  /**
+   * Over the bound: the counters bumped longest ago go, down to nine tenths of the bound.
+   * A forgotten counter must not read a value it had before, or an entry cached under that
+   * generation would pass as current: from now on an unknown counter starts above every
+   * value any counter has had (callers compare generations for equality, never with 0), so
+   * entries cached under a forgotten generation miss once and are read again.
+   */
+  private shedCounters() {
+    const target = Math.max(1, Math.floor(this.maxCounters * 0.9));
+    for (const key of this.counters.keys()) {
+      if (this.counters.size <= target) break;
+      this.counters.delete(key);
+    }
+    this.counterBase = Math.max(this.highestCount, this.counterBase) + 1;
   }
 
   async ping(): Promise<void> {}
