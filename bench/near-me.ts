@@ -27,7 +27,7 @@ function cnpj(index: number): string {
 
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'farmacias-near-me-'));
-  const services = await compose(loadSettings({ DATA_DIR: dataDir, REQUEST_LOG: 'false', SEED_DEMO_DATA: 'false', CACHE_MAX_ENTRIES: '100000' }), READ_CONTAINERS);
+  const services = await compose(loadSettings({ DATA_DIR: dataDir, REQUEST_LOG: 'false', SEED_DEMO_DATA: 'false' }), READ_CONTAINERS);
   const host = await startLocalHost({ modules: appModules(async () => services), services, port: 0, requestLog: false, log: () => {} });
   try {
     const token = await issueAccessToken(services, { subject: 'system:bench', roles: ['admin'], scopes: [], pharmacyIds: [] });

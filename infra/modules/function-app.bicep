@@ -75,7 +75,6 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
         // Behaviour (the code's defaults, written out so an operator sees and tunes them here).
         { name: 'CACHE_FRESH_SECONDS', value: '30' }
         { name: 'CACHE_STALE_SECONDS', value: '86400' }
-        { name: 'CACHE_MAX_ENTRIES', value: '50000' }
         { name: 'BUS_MAX_ATTEMPTS', value: string(busMaxAttempts) }
         // Service Bus redelivers at once; the app waits base × 2^(delivery−1), capped at 20 s.
         { name: 'BUS_RETRY_BASE_MS', value: '1000' }

@@ -228,7 +228,7 @@ async function openCache(settings: Settings) {
     return RedisCache.open(settings.cache.redisUrl, settings.cache.redisKeyPrefix, logLine('warning'));
   }
   const { MemoryCache } = await import('../adapters/memory/cache');
-  return new MemoryCache(settings.cache.maxEntries);
+  return new MemoryCache(settings.cache.memoryMaxBytes);
 }
 
 async function loadSecrets(settings: Settings) {

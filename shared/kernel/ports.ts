@@ -242,7 +242,10 @@ export interface Cache {
   peekWindow(key: string): Promise<{ count: number; resetsInSeconds: number } | undefined>;
   /** Forgets a window early (a successful login clears its account's failures). */
   resetWindow(key: string): Promise<void>;
-  /** A counter (for cache generations); starts at 0. */
+  /**
+   * A counter (for cache generations); starts at 0. Callers only compare generations for
+   * equality: the in-memory cache, once it has shed counters, starts unknown ones higher.
+   */
   counter(key: string): Promise<number>;
   increment(key: string): Promise<number>;
   ping(): Promise<void>;

@@ -36,7 +36,7 @@ export interface Settings {
    * Entra ID tokens of the app's credential (in Azure the managed identity `managedIdentityClientId`).
    * `redisKeyPrefix` keeps environments that share one Redis apart.
    */
-  cache: { freshSeconds: number; staleSeconds: number; maxEntries: number; redisUrl?: string; redisCredential: 'key' | 'managedidentity'; redisKeyPrefix: string };
+  cache: { freshSeconds: number; staleSeconds: number; memoryMaxBytes: number; redisUrl?: string; redisCredential: 'key' | 'managedidentity'; redisKeyPrefix: string };
   bus: {
     maxAttempts: number;
     retryBaseMs: number;
@@ -88,7 +88,8 @@ const schema = Joi.object({
   COSMOS_DATABASE: Joi.string().pattern(/^[A-Za-z0-9-]{1,255}$/).default('farmacias'),
   CACHE_FRESH_SECONDS: Joi.number().integer().min(0).default(30),
   CACHE_STALE_SECONDS: Joi.number().integer().min(0).default(86_400),
-  CACHE_MAX_ENTRIES: Joi.number().integer().min(100).default(50_000),
+  // The embedded cache's bound in MiB of estimated value size; 64 of a Functions instance's 2 048 MB (see docs/settings.md).
+  MEMORY_CACHE_MAX_MB: Joi.number().integer().min(1).default(64),
   // With Microsoft Entra ID the URL is required, and carries no user or password (they would override the tokens).
   REDIS_URL: Joi.string()
     .uri({ scheme: ['redis', 'rediss'] })
@@ -177,7 +178,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     cache: {
       freshSeconds: value.CACHE_FRESH_SECONDS,
       staleSeconds: value.CACHE_STALE_SECONDS,
-      maxEntries: value.CACHE_MAX_ENTRIES,
+      memoryMaxBytes: value.MEMORY_CACHE_MAX_MB * 1024 * 1024,
       redisUrl: value.REDIS_URL,
       redisCredential: value.REDIS_CREDENTIAL,
       redisKeyPrefix: value.REDIS_KEY_PREFIX,

@@ -1,28 +1,142 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MemoryCache } from '../../shared/adapters/memory/cache';
+import { approximateSize, MemoryCache } from '../../shared/adapters/memory/cache';
 import { cacheContract } from '../contracts/cache.contract';
 
-cacheContract('memory', async () => new MemoryCache(1000));
+const MB = 1024 * 1024;
+
+cacheContract('memory', async () => new MemoryCache(MB));
+
+/** A list of offer-like documents estimated at about `bytes`. */
+function offers(bytes: number, tag = 'x') {
+  const one = { id: `${tag}-00000000-0000-0000-0000-000000000000`, pharmacyId: 'a86b2571-f376-480b-b507-30c502031434', priceCents: 1061, stock: 'in_stock' };
+  return Array.from({ length: Math.round(bytes / (approximateSize(one) + 1)) }, () => one);
+}
 
 describe('memory cache', () => {
+  const ttl = { freshSeconds: 60, staleSeconds: 3600 };
+
   it('forgets an entry once its stale time is over', async () => {
+    // Given an entry fresh for 10 s and kept for 100 s
     let now = 0;
-    const cache = new MemoryCache(1000, () => now);
+    const cache = new MemoryCache(MB, () => now);
     await cache.set('k', 'v', { freshSeconds: 10, staleSeconds: 100 });
+    // When 50 s have passed, then it answers as a stale copy
     now = 50_000;
     assert.deepEqual(await cache.get('k'), { value: 'v', fresh: false });
+    // When 100 s have passed, then it is gone, and so are its bytes
     now = 100_000;
     assert.equal(await cache.get('k'), undefined);
+    assert.deepEqual(cache.size, { entries: 0, bytes: 0 });
   });
 
-  it('stays within its bound, evicting the least recently used', async () => {
-    const cache = new MemoryCache(100);
-    const ttl = { freshSeconds: 60, staleSeconds: 60 };
-    for (let i = 0; i < 100; i++) await cache.set(`k${i}`, i, ttl);
-    await cache.get('k0');
-    await cache.set('k100', 100, ttl);
-    assert.ok(await cache.get('k0'), 'recently read');
-    assert.equal(await cache.get('k1'), undefined, 'least recently used');
+  it('keeps invalidated entries as stale copies, and a new value is fresh again', async () => {
+    const cache = new MemoryCache(MB);
+    await cache.set('k', offers(1000), ttl);
+    await cache.invalidate(['k']);
+    assert.equal((await cache.get('k'))?.fresh, false);
+    await cache.set('k', 'w', ttl);
+    assert.deepEqual(await cache.get('k'), { value: 'w', fresh: true });
+  });
+
+  it('evicts the least recently used entries, reads counting as use, until the total fits', async () => {
+    // Given a 1 MB cache holding eight entries of 0.12 MB (0.96 MB), the first one read since
+    const cache = new MemoryCache(MB);
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    for (const key of keys) await cache.set(key, offers(0.12 * MB, key), ttl);
+    await cache.get('a');
+    // When an entry of 0.24 MB comes in
+    await cache.set('new', offers(0.24 * MB, 'new'), ttl);
+    // Then the two least recently used go (b, then c), and the one read stays
+    assert.equal(await cache.get('b'), undefined);
+    assert.equal(await cache.get('c'), undefined);
+    for (const key of ['a', 'd', 'e', 'f', 'g', 'h', 'new']) assert.ok(await cache.get(key), `${key} is kept`);
+    assert.ok(cache.size.bytes <= MB);
+  });
+
+  it('stays under its byte bound with many large values', async () => {
+    // Given a 4 MB cache
+    const cache = new MemoryCache(4 * MB);
+    const value = offers(600_000);
+    // When 200 values of 600 KB are set (120 MB in all)
+    for (let i = 0; i < 200; i++) {
+      await cache.set(`near:${i}`, value, ttl);
+      assert.ok(cache.size.bytes <= 4 * MB, `after ${i + 1}: ${cache.size.bytes} bytes`);
+    }
+    // Then it holds the newest six (6 × 600 KB fit in 4 MB, 7 do not), the total matches them, and the first ones are gone
+    assert.equal(cache.size.entries, 6);
+    const each = approximateSize(value);
+    assert.ok(cache.size.bytes >= 6 * each && cache.size.bytes < 6 * (each + 1000));
+    assert.equal(await cache.get('near:0'), undefined);
+    assert.ok(await cache.get('near:199'));
+  });
+
+  it('refuses an entry larger than a quarter of its bound, and drops the value it had under that key', async () => {
+    // Given a 1 MB cache holding a small value under a key
+    const cache = new MemoryCache(MB);
+    await cache.set('near', 'small', ttl);
+    await cache.set('other', 'kept', ttl);
+    // When a 300 KB value is set under that key
+    await cache.set('near', offers(300_000), ttl);
+    // Then neither answers for it, and the rest stays
+    assert.equal(await cache.get('near'), undefined);
+    assert.deepEqual(await cache.get('other'), { value: 'kept', fresh: true });
+    assert.equal(cache.size.entries, 1);
+    // And just under a quarter is cached
+    await cache.set('near', offers(240_000), ttl);
+    assert.ok(await cache.get('near'));
+  });
+
+  it('counts a replaced entry once', async () => {
+    const cache = new MemoryCache(MB);
+    await cache.set('k', offers(100_000), ttl);
+    const once = cache.size.bytes;
+    await cache.set('k', offers(100_000), ttl);
+    assert.equal(cache.size.bytes, once);
+    await cache.set('k', 'v', ttl);
+    assert.ok(cache.size.bytes < 1000);
+  });
+
+  it('estimates a document within a tenth of the length of its JSON', () => {
+    const product = { id: 'e54a1dbd-89a2-4bf8-90e5-754cee5570ae', name: 'Novalgina', activeIngredients: ['dipirona sódica'], generic: false, version: 1, searchPrefixes: ['no', 'nov', 'nova'] };
+    for (const value of [offers(600_000), offers(1000), product, 'texto']) {
+      const json = JSON.stringify(value).length;
+      const estimate = approximateSize(value);
+      assert.ok(estimate >= json * 0.9 && estimate <= json * 1.1, `${estimate} against ${json}`);
+    }
+  });
+
+  it('bounds its rate-limit windows: ended ones go first, then the longest open', async () => {
+    // Given room for 10 windows, 5 of them ended
+    let now = 0;
+    const cache = new MemoryCache(MB, () => now, 10);
+    for (let i = 0; i < 5; i++) await cache.incrementWithin(`ended:${i}`, 1);
+    now = 2000;
+    for (let i = 0; i < 5; i++) await cache.incrementWithin(`open:${i}`, 60);
+    // When 5 more open
+    for (let i = 5; i < 10; i++) await cache.incrementWithin(`open:${i}`, 60);
+    // Then all 10 open ones are kept
+    for (let i = 0; i < 10; i++) assert.equal((await cache.peekWindow(`open:${i}`))?.count, 1, `open:${i}`);
+    // When a further one opens, past the bound with none ended, the oldest ones go down to nine tenths
+    await cache.incrementWithin('open:10', 60);
+    assert.equal(await cache.peekWindow('open:0'), undefined);
+    assert.equal(await cache.peekWindow('open:1'), undefined);
+    for (let i = 2; i <= 10; i++) assert.ok(await cache.peekWindow(`open:${i}`), `open:${i}`);
+  });
+
+  it('bounds its counters, and a forgotten counter never reads a generation it had', async () => {
+    // Given room for 10 counters, the first bumped to 3 with an entry cached under that generation
+    const cache = new MemoryCache(MB, Date.now, 50_000, 10);
+    for (let i = 0; i < 3; i++) await cache.increment('gen:0');
+    const before = await cache.counter('gen:0');
+    for (let i = 1; i < 10; i++) await cache.increment(`gen:${i}`);
+    assert.equal(await cache.counter('gen:9'), 1);
+    // When an eleventh is bumped
+    await cache.increment('gen:10');
+    // Then the first ones are forgotten and read a generation higher than any they had
+    assert.ok((await cache.counter('gen:0')) > before);
+    assert.equal(await cache.counter('gen:5'), 1, 'recently bumped ones keep theirs');
+    const fresh = await cache.counter('never');
+    assert.equal(await cache.increment('never'), fresh + 1);
   });
 });

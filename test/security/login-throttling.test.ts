@@ -127,7 +127,7 @@ describe('the attempt counters (cache port), in memory and on Redis', () => {
   after(() => Promise.all(opened.map((cache) => cache.close())));
 
   for (const [profile, make, skip] of [
-    ['in memory', async (): Promise<Cache> => new MemoryCache(1000), false],
+    ['in memory', async (): Promise<Cache> => new MemoryCache(1024 * 1024), false],
     [
       'on Redis',
       async (): Promise<Cache> => {

@@ -4,29 +4,97 @@ interface Slot {
   value: unknown;
   freshUntil: number;
   staleUntil: number;
+  /** The slot's share of the byte bound, as estimated when it was set. */
+  bytes: number;
 }
 
 /**
- * The embedded cache: a bounded LRU map of entries that stay fresh for their fresh TTL
- * and remain as stale fallbacks until their stale TTL. Values are kept by reference, so
- * callers treat what they get as read-only.
+ * What a slot costs beyond its key and value (the map entry, the slot object and its
+ * numbers; a slot holding `true` under a 50-character key measured 261 bytes of heap):
+ * without it a flood of tiny entries (a `true` per known login client) would count for a
+ * few bytes each and the bound would admit millions of them.
+ */
+const SLOT_OVERHEAD_BYTES = 200;
+
+/**
+ * Rate-limit windows and generation counters are bounded by count: each is a key and a
+ * number or two (with a 50-character key, 250 and 175 bytes of heap measured), so 50 000
+ * of each stay near 21 MB. They do not share the byte bound of the cached values: a flood
+ * of large cached reads would otherwise evict the login throttling's windows.
+ */
+export const DEFAULT_MAX_WINDOWS = 50_000;
+export const DEFAULT_MAX_COUNTERS = 50_000;
+
+/**
+ * An entry larger than this share of the bound is not cached: a few of them would empty
+ * the cache of everything else at each miss.
+ */
+const LARGEST_SHARE = 4;
+
+/**
+ * A cheap estimate of what a JSON-like value weighs, close to the length of its JSON text:
+ * strings count their length, numbers 8, each property its name and punctuation. A walk
+ * of the value costs a fraction of serialising it (about 0.3 ms against 2 ms for a
+ * 600 KB list of offers), and it runs on the read path at every miss. Values here are
+ * documents of the read store, the same ones the Redis adapter serialises, so they hold
+ * no cycles.
+ */
+export function approximateSize(value: unknown): number {
+  switch (typeof value) {
+    case 'string':
+      return value.length + 2;
+    case 'number':
+      return 8;
+    case 'boolean':
+      return 5;
+    case 'object': {
+      if (value === null) return 4;
+      let size = 2;
+      if (Array.isArray(value)) {
+        for (const item of value) size += approximateSize(item) + 1;
+        return size;
+      }
+      for (const key in value) size += key.length + 4 + approximateSize((value as Record<string, unknown>)[key]);
+      return size;
+    }
+    default:
+      return 0;
+  }
+}
+
+/**
+ * The embedded cache: an LRU map of entries bounded by their approximate size in bytes
+ * (see `approximateSize`), that stay fresh for their fresh TTL and remain as stale
+ * fallbacks until their stale TTL. Values are kept by reference, so callers treat what
+ * they get as read-only.
  */
 export class MemoryCache implements Cache {
   private readonly slots = new Map<string, Slot>();
+  private bytes = 0;
   private readonly counters = new Map<string, number>();
+  /** What an unknown counter reads: 0 until counters were shed (see `shedCounters`). */
+  private counterBase = 0;
+  private highestCount = 0;
   private readonly windows = new Map<string, { count: number; resetsAt: number }>();
 
   constructor(
-    private readonly maxEntries: number,
+    private readonly maxBytes: number,
     private readonly now: () => number = Date.now,
+    private readonly maxWindows = DEFAULT_MAX_WINDOWS,
+    private readonly maxCounters = DEFAULT_MAX_COUNTERS,
   ) {}
+
+  /** The estimated bytes of the entries held now (never more than the bound). */
+  get size(): { entries: number; bytes: number } {
+    return { entries: this.slots.size, bytes: this.bytes };
+  }
 
   async get<T>(key: string): Promise<CacheEntry<T> | undefined> {
     const slot = this.slots.get(key);
     if (!slot) return undefined;
     const now = this.now();
     if (now >= slot.staleUntil) {
-      this.slots.delete(key);
+      this.drop(key, slot);
       return undefined;
     }
     // Re-insert to mark it the most recently used.
@@ -37,13 +105,28 @@ export class MemoryCache implements Cache {
 
   async set<T>(key: string, value: T, ttl: CacheTtl): Promise<void> {
     const now = this.now();
-    this.slots.delete(key);
+    const previous = this.slots.get(key);
+    // Dropped even when the new value is refused: the old one must not answer in its place.
+    if (previous) this.drop(key, previous);
+    const bytes = SLOT_OVERHEAD_BYTES + key.length + approximateSize(value);
+    if (bytes > this.maxBytes / LARGEST_SHARE) return;
     this.slots.set(key, {
       value,
       freshUntil: now + ttl.freshSeconds * 1000,
       staleUntil: now + Math.max(ttl.freshSeconds, ttl.staleSeconds) * 1000,
+      bytes,
     });
-    while (this.slots.size > this.maxEntries) this.slots.delete(this.slots.keys().next().value as string);
+    this.bytes += bytes;
+    // The map keeps insertion order and reads re-insert, so the first key is the least recently used.
+    for (const [oldest, slot] of this.slots) {
+      if (this.bytes <= this.maxBytes) break;
+      this.drop(oldest, slot);
+    }
+  }
+
+  private drop(key: string, slot: Slot) {
+    this.slots.delete(key);
+    this.bytes -= slot.bytes;
   }
 
   async invalidate(keys: string[]): Promise<void> {
@@ -58,10 +141,12 @@ export class MemoryCache implements Cache {
     let window = this.windows.get(key);
     if (!window || window.resetsAt <= now) {
       window = { count: 0, resetsAt: now + windowSeconds * 1000 };
+      // Re-inserted, so the map's order stays the order the windows opened in.
+      this.windows.delete(key);
       this.windows.set(key, window);
+      if (this.windows.size > this.maxWindows) this.shedWindows(now);
     }
     window.count += 1;
-    if (this.windows.size > this.maxEntries) this.dropEndedWindows(now);
     return { count: window.count, resetsInSeconds: Math.ceil((window.resetsAt - now) / 1000) };
   }
 
@@ -81,23 +166,55 @@ export class MemoryCache implements Cache {
     this.windows.delete(key);
   }
 
-  private dropEndedWindows(now: number) {
+  /**
+   * Over the bound: the ended windows go, and if that is not enough, the longest open
+   * ones, down to nine tenths of the bound so that the next thousands of new windows do not
+   * each pay a full pass. Forgetting an open window forgives its count; the bound puts the
+   * instance's memory first (instances that share throttling use Redis, which has its own).
+   */
+  private shedWindows(now: number) {
     for (const [key, window] of this.windows) if (window.resetsAt <= now) this.windows.delete(key);
+    const target = Math.max(1, Math.floor(this.maxWindows * 0.9));
+    for (const key of this.windows.keys()) {
+      if (this.windows.size <= target) break;
+      this.windows.delete(key);
+    }
   }
 
   async counter(key: string): Promise<number> {
-    return this.counters.get(key) ?? 0;
+    return this.counters.get(key) ?? this.counterBase;
   }
 
   async increment(key: string): Promise<number> {
-    const next = (this.counters.get(key) ?? 0) + 1;
+    const next = (this.counters.get(key) ?? this.counterBase) + 1;
+    this.highestCount = Math.max(this.highestCount, next);
+    // Re-inserted, so the first keys are those bumped longest ago.
+    this.counters.delete(key);
     this.counters.set(key, next);
+    if (this.counters.size > this.maxCounters) this.shedCounters();
     return next;
+  }
+
+  /**
+   * Over the bound: the counters bumped longest ago go, down to nine tenths of the bound.
+   * A forgotten counter must not read a value it had before, or an entry cached under that
+   * generation would pass as current: from now on an unknown counter starts above every
+   * value any counter has had (callers compare generations for equality, never with 0), so
+   * entries cached under a forgotten generation miss once and are read again.
+   */
+  private shedCounters() {
+    const target = Math.max(1, Math.floor(this.maxCounters * 0.9));
+    for (const key of this.counters.keys()) {
+      if (this.counters.size <= target) break;
+      this.counters.delete(key);
+    }
+    this.counterBase = Math.max(this.highestCount, this.counterBase) + 1;
   }
 
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {
     this.slots.clear();
+    this.bytes = 0;
   }
 }
