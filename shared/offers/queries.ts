@@ -6,7 +6,8 @@ import { jsonResponse, queryObject, validate, withProblemDetails } from '../kern
 import { collect, readThrough, worstOutcome } from '../kernel/query';
 import { byIdHandler, historyHandler, keysetPage, limitSchema, type DocumentView } from '../kernel/read-handlers';
 import type { ServiceProvider } from '../kernel/services';
-import { activePharmaciesNear, isPharmacyOpenAt, pharmacySummary, type PharmacySummary } from '../pharmacies/published';
+import { activePharmaciesNear, pharmacySummary } from '../pharmacies/published';
+import { rankNearMe } from './near-me';
 import { offerStreamId } from './commands';
 import { OFFERS_CONTAINER, offerCacheKey, offersOfPharmacyGeneration, offersOfProductGeneration, type OfferDocument } from './projection';
 
@@ -24,9 +25,6 @@ export function isCurrent(offer: OfferDocument, now: Date): boolean {
   const at = now.getTime();
   return offer.status === 'active' && Date.parse(offer.validFrom) <= at && at < Date.parse(offer.validUntil);
 }
-
-/** Offered to customers: current, and in stock or low. */
-const isOnSale = (offer: OfferDocument, now: Date) => isCurrent(offer, now) && offer.stock !== 'out_of_stock';
 
 /** An offer as listings show it, beside its pharmacy or its product. */
 function offerSummary(offer: OfferDocument) {
@@ -68,7 +66,6 @@ export function offerQueries(services: ServiceProvider) {
       const product = await productSummary(s, productId);
       if (!product.value) throw new NotFound(`no product ${productId}`);
       const near = await activePharmaciesNear(s, { lat, lon }, radiusKm);
-      const byPharmacy = new Map(near.pharmacies.map((entry) => [entry.pharmacy.id, entry]));
       const { key: area, pharmacyIds } = near.area;
       // Cached for the whole area, not this point's circle: everyone searching this product
       // from the same grid cell and radius shares the entry; the circle is cut below.
@@ -91,24 +88,8 @@ export function offerQueries(services: ServiceProvider) {
             offersOfProductGeneration(productId),
           )
         : { value: [] as OfferDocument[], cache: 'hit' as const };
-      const now = s.clock.now();
-      // Ranked on the bare numbers, and only the top `limit` built: a city holds thousands of offers.
-      const openAt = new Map<string, boolean>();
-      const isOpen = (pharmacy: PharmacySummary) => {
-        if (!openAt.has(pharmacy.id)) openAt.set(pharmacy.id, isPharmacyOpenAt(pharmacy, now));
-        return openAt.get(pharmacy.id)!;
-      };
-      const ranked = (offers.value ?? [])
-        .filter((offer) => byPharmacy.has(offer.pharmacyId) && isOnSale(offer, now))
-        .map((offer) => ({ offer, ...byPharmacy.get(offer.pharmacyId)! }))
-        .filter(({ pharmacy }) => openNow === undefined || isOpen(pharmacy) === openNow)
-        .sort((a, b) =>
-          sort === 'price'
-            ? a.offer.priceCents - b.offer.priceCents || a.distanceKm - b.distanceKm
-            : a.distanceKm - b.distanceKm || a.offer.priceCents - b.offer.priceCents,
-        )
-        .slice(0, limit);
-      const items = ranked.map(({ offer, pharmacy, distanceKm }) => ({
+      const ranked = rankNearMe(offers.value ?? [], near, { now: s.clock.now(), sort, openNow, limit });
+      const items = ranked.map(({ offer, pharmacy, distanceKm, openNow: open }) => ({
         ...offerSummary(offer),
         distanceKm,
         pharmacy: {
@@ -116,7 +97,7 @@ export function offerQueries(services: ServiceProvider) {
           tradeName: pharmacy.tradeName,
           address: pharmacy.address,
           location: pharmacy.location,
-          openNow: isOpen(pharmacy),
+          openNow: open,
         },
       }));
       return jsonResponse(

@@ -17,16 +17,28 @@ export { pharmacyStatus } from './status';
 /** A pharmacy as other contexts show it beside their own data. */
 export type PharmacySummary = { id: string } & Pick<PharmacyProfile, 'tradeName' | 'address' | 'location' | 'openingHours' | 'timeZone'>;
 
+/** A pharmacy within the searched circle, with its distance from the centre. */
+export interface PharmacyInReach {
+  pharmacy: PharmacySummary;
+  distanceKm: number;
+}
+
 /**
- * Active pharmacies within `radiusKm` of a point, closest first, with their distances, and
- * the searched area (every active pharmacy of the grid box: a cache key shared by all
- * points of the same cell and radius). Shared with the cache, so read-only.
+ * Active pharmacies within `radiusKm` of a point: `within(id)` for one (undefined when it
+ * is not active or not in the circle), `closestFirst()` for all; and the searched area
+ * (every active pharmacy of the grid box: a cache key shared by all points of the same
+ * cell and radius). What it hands back is shared with the cache, so read-only.
  */
 export const activePharmaciesNear: (
   services: Services,
   center: GeoPoint,
   radiusKm: number,
-) => Promise<{ pharmacies: readonly { pharmacy: PharmacySummary; distanceKm: number }[]; cache: CacheOutcome; area: SearchArea }> = pharmaciesNear;
+) => Promise<{
+  cache: CacheOutcome;
+  area: SearchArea;
+  within(pharmacyId: string): PharmacyInReach | undefined;
+  closestFirst(): readonly PharmacyInReach[];
+}> = pharmaciesNear;
 
 /** Whether the pharmacy is open at `now`, in its own time zone. */
 export function isPharmacyOpenAt(pharmacy: PharmacySummary, now: Date): boolean {

@@ -91,27 +91,41 @@ export interface SearchArea {
   pharmacyIds: readonly string[];
 }
 
-// The box's documents come from the cache: the memory cache hands back the same array
-// while the entry lives, so its area is worked out once, not on every search.
-const areas = new WeakMap<readonly PharmacyDocument[], SearchArea>();
+interface PreparedBox {
+  area: SearchArea;
+  byId: Map<string, PharmacyDocument>;
+}
 
-function areaOf(documents: readonly PharmacyDocument[]): SearchArea {
-  let area = areas.get(documents);
-  if (!area) {
+// The box's documents come from the cache: the memory cache hands back the same array
+// while the entry lives, so its index and area are worked out once, not on every search.
+const preparedBoxes = new WeakMap<readonly PharmacyDocument[], PreparedBox>();
+
+function prepared(documents: readonly PharmacyDocument[]): PreparedBox {
+  let box = preparedBoxes.get(documents);
+  if (!box) {
     const pharmacyIds = documents.map((pharmacy) => pharmacy.id).sort();
-    area = { key: createHash('sha1').update(pharmacyIds.join(',')).digest('base64url'), pharmacyIds };
-    areas.set(documents, area);
+    box = {
+      area: { key: createHash('sha1').update(pharmacyIds.join(',')).digest('base64url'), pharmacyIds },
+      byId: new Map(documents.map((pharmacy) => [pharmacy.id, pharmacy])),
+    };
+    preparedBoxes.set(documents, box);
   }
-  return area;
+  return box;
+}
+
+export interface PharmacyInReach {
+  pharmacy: PharmacyDocument;
+  distanceKm: number;
 }
 
 /**
- * Active pharmacies within `radiusKm` of a point, closest first: a bounding-box query
- * (cached per box on a 0.01° grid), then exact distances. Other contexts use it too
- * ("where is this medicine cheapest near me"). `area` is every active pharmacy of the
- * box, the same for every point of the same grid cell and radius, and changes only when
- * those pharmacies do: results joined by pharmacy and cached under it are shared by
- * everyone searching from that cell.
+ * Active pharmacies within `radiusKm` of a point: a bounding-box query (cached per box on
+ * a 0.01° grid), then exact distances, worked out only for what the caller asks: `within`
+ * for one pharmacy (a join that stops at its top few), `closestFirst` for all of them.
+ * Other contexts use it too ("where is this medicine cheapest near me"). `area` is every
+ * active pharmacy of the box, the same for every point of the same grid cell and radius,
+ * and changes only when those pharmacies do: results joined by pharmacy and cached under
+ * it are shared by everyone searching from that cell.
  */
 export async function activePharmaciesNear(services: Services, center: GeoPoint, radiusKm: number) {
   const box = boundingBox(center, radiusKm);
@@ -127,11 +141,24 @@ export async function activePharmaciesNear(services: Services, center: GeoPoint,
     () => collect(container(services), spec, MAX_BOX_DOCUMENTS),
     PHARMACIES_GENERATION,
   );
-  const pharmacies = documents
-    .map((pharmacy) => ({ pharmacy, distanceKm: Math.round(distanceKm(center, pharmacy.location) * 1000) / 1000 }))
-    .filter(({ distanceKm }) => distanceKm <= radiusKm)
-    .sort((a, b) => a.distanceKm - b.distanceKm || a.pharmacy.id.localeCompare(b.pharmacy.id));
-  return { pharmacies, cache, area: areaOf(documents) };
+  const { area, byId } = prepared(documents);
+  const reach = (pharmacy: PharmacyDocument): PharmacyInReach | undefined => {
+    const distance = Math.round(distanceKm(center, pharmacy.location) * 1000) / 1000;
+    return distance <= radiusKm ? { pharmacy, distanceKm: distance } : undefined;
+  };
+  return {
+    cache,
+    area,
+    within: (pharmacyId: string) => {
+      const pharmacy = byId.get(pharmacyId);
+      return pharmacy && reach(pharmacy);
+    },
+    closestFirst: (): PharmacyInReach[] =>
+      documents
+        .map(reach)
+        .filter((entry) => entry !== undefined)
+        .sort((a, b) => a.distanceKm - b.distanceKm || a.pharmacy.id.localeCompare(b.pharmacy.id)),
+  };
 }
 
 export function pharmacyQueries(services: ServiceProvider) {
@@ -159,13 +186,14 @@ export function pharmacyQueries(services: ServiceProvider) {
     nearby: withProblemDetails(async (request) => {
       const s = await services();
       const { lat, lon, radiusKm, openNow, limit } = validate(nearbySchema, queryObject(request), 'query');
-      const { pharmacies, cache } = await activePharmaciesNear(s, { lat, lon }, radiusKm);
+      const near = await activePharmaciesNear(s, { lat, lon }, radiusKm);
       const now = s.clock.now();
-      const items = pharmacies
+      const items = near
+        .closestFirst()
         .map(({ pharmacy, distanceKm }) => ({ ...presentPharmacy(pharmacy, now), distanceKm }))
         .filter((pharmacy) => openNow === undefined || pharmacy.openNow === openNow)
         .slice(0, limit);
-      return jsonResponse(200, { items }, { 'x-cache': cache });
+      return jsonResponse(200, { items }, { 'x-cache': near.cache });
     }),
 
     history: historyHandler(services, 'pharmacy', (id) => `pharmacy-${id}`),

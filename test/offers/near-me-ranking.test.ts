@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { rankNearMe } from '../../shared/offers/near-me';
+import type { OfferDocument } from '../../shared/offers/projection';
+import type { PharmacyInReach, PharmacySummary } from '../../shared/pharmacies/published';
+import { isPharmacyOpenAt } from '../../shared/pharmacies/published';
+
+const NOW = new Date('2026-11-27T12:00:00Z');
+
+/** A small deterministic generator: the same cases on every run. */
+function random(seed: number) {
+  return () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+}
+
+function world(seed: number) {
+  const next = random(seed);
+  const pick = <T>(values: readonly T[]) => values[Math.floor(next() * values.length)];
+  const pharmacies: PharmacySummary[] = Array.from({ length: 60 }, (_, index) => ({
+    id: `p-${String(index).padStart(3, '0')}`,
+    tradeName: `Drogaria ${index}`,
+    address: { street: 'Rua A', number: '1', district: 'Centro', city: 'São Paulo', state: 'SP', postalCode: '01000-000' },
+    location: { lat: -23.5, lon: -46.6 },
+    timeZone: 'America/Sao_Paulo',
+    openingHours: pick([[], [{ day: 'fri' as const, opens: '08:00', closes: '22:00' }]]),
+  }));
+  // Few distinct distances and prices: ties on both, the case a walk that stops early can get wrong.
+  const distances = new Map(pharmacies.map((pharmacy) => [pharmacy.id, pick([0.5, 1, 1, 2.25, 3, 7])]));
+  const offers: OfferDocument[] = pharmacies.map((pharmacy, index) => ({
+    id: `o-${index}`,
+    version: 1,
+    pharmacyId: pharmacy.id,
+    productId: 'product',
+    priceCents: pick([990, 1000, 1000, 1250, 1500]),
+    discountPercent: 0,
+    stock: pick(['in_stock', 'low', 'out_of_stock'] as const),
+    validFrom: pick(['2026-01-01T00:00:00Z', '2026-12-01T00:00:00Z']),
+    validUntil: pick(['2026-11-27T12:00:00Z', '2027-01-01T00:00:00Z']),
+    status: pick(['active', 'active', 'active', 'withdrawn'] as const),
+    publishedAt: '2026-01-01T00:00:00Z',
+    updatedAt: '2026-01-01T00:00:00Z',
+  }));
+  const reach = (pharmacy: PharmacySummary): PharmacyInReach | undefined => {
+    const distanceKm = distances.get(pharmacy.id)!;
+    return distanceKm <= 5 ? { pharmacy, distanceKm } : undefined;
+  };
+  const near = {
+    within: (id: string) => reach(pharmacies.find((pharmacy) => pharmacy.id === id)!),
+    closestFirst: () =>
+      pharmacies
+        .map(reach)
+        .filter((entry) => entry !== undefined)
+        .sort((a, b) => a.distanceKm - b.distanceKm || a.pharmacy.id.localeCompare(b.pharmacy.id)),
+  };
+  return { offers, near };
+}
+
+/** What the ranking must equal: every offer joined, filtered and sorted, then cut. */
+function everyOfferRanked(offers: OfferDocument[], near: ReturnType<typeof world>['near'], sort: 'price' | 'distance', openNow: boolean | undefined, limit: number) {
+  const at = NOW.getTime();
+  return near
+    .closestFirst()
+    .flatMap((reach) => offers.filter((offer) => offer.pharmacyId === reach.pharmacy.id).map((offer) => ({ offer, ...reach, openNow: isPharmacyOpenAt(reach.pharmacy, NOW) })))
+    .filter(({ offer }) => offer.status === 'active' && Date.parse(offer.validFrom) <= at && at < Date.parse(offer.validUntil) && offer.stock !== 'out_of_stock')
+    .filter((entry) => openNow === undefined || entry.openNow === openNow)
+    .sort((a, b) =>
+      sort === 'price' ? a.offer.priceCents - b.offer.priceCents || a.distanceKm - b.distanceKm : a.distanceKm - b.distanceKm || a.offer.priceCents - b.offer.priceCents,
+    )
+    .slice(0, limit);
+}
+
+/** Ties may come in either order: compare what decides the ranking. */
+const shape = (ranked: { offer: OfferDocument; distanceKm: number; openNow: boolean }[]) => ranked.map(({ offer, distanceKm, openNow }) => `${offer.priceCents}@${distanceKm}:${openNow}`);
+
+describe('"Near me" ranking: stops at its top limit and answers what ranking every offer would (issue 14, item 2)', () => {
+  it('given 200 generated cities with ties in price and distance, every sort, filter and limit agrees with ranking every offer', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const { offers, near } = world(seed);
+      for (const sort of ['price', 'distance'] as const) {
+        for (const openNow of [undefined, true, false]) {
+          for (const limit of [1, 3, 10, 100]) {
+            const fast = rankNearMe(offers, near, { now: NOW, sort, openNow, limit });
+            const slow = everyOfferRanked(offers, near, sort, openNow, limit);
+            assert.deepEqual(shape(fast), shape(slow), `seed ${seed}, sort ${sort}, openNow ${openNow}, limit ${limit}`);
+            assert.equal(new Set(fast.map(({ offer }) => offer.id)).size, fast.length, 'no offer twice');
+          }
+        }
+      }
+    }
+  });
+
+  it('given a cached offers array, a second search with another clock sees validity as of its own now', () => {
+    const { offers, near } = world(7);
+    const before = rankNearMe(offers, near, { now: new Date('2026-06-01T00:00:00Z'), sort: 'price', limit: 100 });
+    const after = rankNearMe(offers, near, { now: new Date('2026-12-15T00:00:00Z'), sort: 'price', limit: 100 });
+    assert.ok(before.every(({ offer }) => offer.validFrom === '2026-01-01T00:00:00Z'));
+    assert.ok(after.some(({ offer }) => offer.validFrom === '2026-12-01T00:00:00Z'), 'offers that start in December count in December');
+  });
+});
