@@ -112,6 +112,14 @@ var subscriptions = [
     eventTypes: ['OfferPublished', 'OfferRevised', 'OfferPriceChanged', 'OfferWithdrawn', 'OfferExpired']
   }
   {
+    name: 'offers-by-product-read'
+    eventTypes: ['OfferPublished', 'OfferRevised', 'OfferPriceChanged', 'OfferWithdrawn', 'OfferExpired']
+  }
+  {
+    name: 'offers-by-pharmacy-read'
+    eventTypes: ['OfferPublished', 'OfferRevised', 'OfferPriceChanged', 'OfferWithdrawn', 'OfferExpired']
+  }
+  {
     name: 'offers-product-discontinued'
     eventTypes: ['ProductDiscontinued']
   }
@@ -121,9 +129,11 @@ var subscriptions = [
   }
 ]
 var containers = [
-  { name: 'pharmacies', partitionKeyPath: '/id' }
-  { name: 'products', partitionKeyPath: '/id' }
-  { name: 'offers', partitionKeyPath: '/id' }
+  { name: 'pharmacies', partitionKeyPath: '/id', compositeIndexes: [['/status', '/id'], ['/status', '/address/state', '/id'], ['/status', '/cityKey', '/id']] }
+  { name: 'products', partitionKeyPath: '/id', compositeIndexes: [['/status', '/sortKey'], ['/status', '/category', '/sortKey'], ['/status', '/prescription', '/sortKey']] }
+  { name: 'offers', partitionKeyPath: '/id', compositeIndexes: [] }
+  { name: 'offers-by-product', partitionKeyPath: '/productId', compositeIndexes: [] }
+  { name: 'offers-by-pharmacy', partitionKeyPath: '/pharmacyId', compositeIndexes: [['/pharmacyId', '/status', '/id']] }
 ]
 
 // The HTTP functions of each API (a drift test keeps these equal to the routes the code

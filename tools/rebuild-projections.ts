@@ -1,5 +1,5 @@
 // The read models against the event store, with the settings of the environment it runs in:
-//   npm run rebuild-projections -- verify [--only pharmacies|products|offers] [--show 20]
+//   npm run rebuild-projections -- verify [--only <container>] [--show 20]
 //   npm run rebuild-projections -- repair [--only …]   (also with no command)
 // verify writes nothing: exit 0 when every container matches a replay, 4 when some differ.
 // repair rewrites in place only the documents that differ, each conditionally on its etag,
@@ -12,7 +12,7 @@ import { loadSettings } from '../shared/kernel/settings';
 import { READ_CONTAINERS, READ_PROJECTIONS } from '../shared/platform/app';
 import { runWhenMain } from './cli';
 
-const USAGE = 'usage: rebuild-projections [verify|repair] [--only pharmacies|products|offers] [--show N]';
+const USAGE = 'usage: rebuild-projections [verify|repair] [--only <container>] [--show N]';
 export const DIFFERENCES_FOUND = 4;
 
 function describe(report: ProjectionReport, show: number, print: (line: string) => void) {

@@ -4,7 +4,7 @@
 param name string
 param location string
 param tags object
-@description('[{ name, partitionKeyPath }]: the containers the code declares.')
+@description('[{ name, partitionKeyPath, compositeIndexes }]: the containers the code declares, each composite index a list of paths (ascending).')
 param containers array
 @allowed(['serverless', 'autoscale'])
 param capacityMode string
@@ -42,8 +42,9 @@ resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2026-03-15
   }
 }
 
-// Point reads by id dominate; queries filter on these paths (offers by product and
-// pharmacy, products by category and search words) and order by id, name or price.
+// Point reads by id dominate; the lists read containers partitioned by the key they
+// filter on, and each query that filters on equality and orders by another path has its
+// composite index (declared in code beside the container, in step with main.bicep).
 resource readContainers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2026-03-15' = [
   for container in containers: {
     parent: database
@@ -57,10 +58,7 @@ resource readContainers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/cont
           automatic: true
           includedPaths: [{ path: '/*' }]
           excludedPaths: [{ path: '/"_etag"/?' }, { path: '/openingHours/*' }, { path: '/description/?' }]
-          compositeIndexes: [
-            [{ path: '/productId', order: 'ascending' }, { path: '/priceCents', order: 'ascending' }]
-            [{ path: '/pharmacyId', order: 'ascending' }, { path: '/id', order: 'ascending' }]
-          ]
+          compositeIndexes: [for index in container.compositeIndexes: map(index, path => { path: path, order: 'ascending' })]
         }
       }
     }

@@ -4,7 +4,16 @@ import { searchKey, wordPrefixes } from '../kernel/text';
 import { gtin14 } from './domain/gtin';
 import { PRODUCT_EVENT_TYPES, type ProductDetails, type ProductEvent } from './domain/product';
 
-export const PRODUCTS_CONTAINER = { name: 'products', partitionKeyPath: '/id' };
+export const PRODUCTS_CONTAINER = {
+  name: 'products',
+  partitionKeyPath: '/id',
+  // The search: status, then category or prescription, ordered by name (keyset paging).
+  compositeIndexes: [
+    ['/status', '/sortKey'],
+    ['/status', '/category', '/sortKey'],
+    ['/status', '/prescription', '/sortKey'],
+  ],
+};
 export const PRODUCTS_GENERATION = 'gen:products';
 export const productCacheKey = (id: string) => `product:${id}`;
 

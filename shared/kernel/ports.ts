@@ -184,6 +184,19 @@ export interface VersionedDocument<D> {
 export interface QuerySpec {
   query: string;
   parameters?: { name: string; value: string | number | boolean | null | readonly string[] }[];
+  /**
+   * The one partition the query reads, where its filter names one (the value of the
+   * container's partition key path): it then costs that partition alone, not every one.
+   * The WHERE clause must filter on it too (the local server ignores this option).
+   */
+  partitionKey?: string;
+}
+
+/** What a read-store adapter tells of each query it runs (to count the partitions queries touch). */
+export interface QueryRecord {
+  container: string;
+  /** Absent: the query was not confined to one partition, and fans out to every one. */
+  partitionKey?: string;
 }
 
 export interface QueryPage<D> {
@@ -191,8 +204,12 @@ export interface QueryPage<D> {
   continuation?: string;
 }
 
+/**
+ * A container of the read store. Where its partition key path is not `/id`, `get` and
+ * `delete` take the document's partition key value too (a point read needs both).
+ */
 export interface ReadContainer<D extends ReadDocument> {
-  get(id: string): Promise<VersionedDocument<D> | undefined>;
+  get(id: string, partitionKey?: string): Promise<VersionedDocument<D> | undefined>;
   /** Creates the document; throws PreconditionFailed when it exists already. */
   create(document: D): Promise<void>;
   /** Replaces the document if its etag is still `etag`; throws PreconditionFailed otherwise. */
@@ -200,13 +217,25 @@ export interface ReadContainer<D extends ReadDocument> {
   /** Writes unconditionally: for rebuilds only. */
   upsert(document: D): Promise<void>;
   /** Deletes the document if its etag is still `etag`; throws PreconditionFailed otherwise (repairs only). */
-  delete(id: string, etag: string): Promise<void>;
+  delete(id: string, etag: string, partitionKey?: string): Promise<void>;
   queryPage(spec: QuerySpec, pageSize: number, continuation?: string): Promise<QueryPage<D>>;
 }
 
 export interface ContainerDefinition {
   name: string;
+  /** A top-level field (`/id`, `/productId`): its value never changes for a document. */
   partitionKeyPath: string;
+  /**
+   * The composite indexes its queries need (paths, all ascending): one per query that
+   * filters on equality and orders by another path, equality paths first. Bicep declares
+   * the same (a drift test keeps them equal).
+   */
+  compositeIndexes?: readonly (readonly string[])[];
+}
+
+/** The value of a document's partition key under `definition`. */
+export function partitionKeyOf(definition: ContainerDefinition, document: ReadDocument): string {
+  return String((document as unknown as Record<string, unknown>)[definition.partitionKeyPath.slice(1)]);
 }
 
 export interface ReadStore {

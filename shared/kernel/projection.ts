@@ -24,6 +24,30 @@ export interface DocumentProjection<D extends ReadDocument> {
    * it may appear in: as narrow as the lists allow, so that writes elsewhere leave them cached.
    */
   cacheGenerations(document: D): string[];
+  /**
+   * For a container partitioned by another field than `/id`: that field's value, read off
+   * the stream's first event (a partition key never changes, so the first event names it).
+   */
+  partitionKeyOf?(first: StoredEvent): string;
+}
+
+// Streams' partition keys, learnt once per process: a bounded map, oldest forgotten first.
+const knownPartitionKeys = new Map<string, string>();
+const KNOWN_PARTITION_KEYS = 50_000;
+
+/** The partition of the document an event projects to, or undefined for `/id` containers. */
+async function partitionKeyFor<D extends ReadDocument>(services: Services, projection: DocumentProjection<D>, event: StoredEvent): Promise<string | undefined> {
+  if (!projection.partitionKeyOf) return undefined;
+  if (event.version === 1) return projection.partitionKeyOf(event);
+  const known = `${projection.name}:${event.streamId}`;
+  let partitionKey = knownPartitionKeys.get(known);
+  if (partitionKey === undefined) {
+    const [first] = await services.eventStore.readStream(event.streamId, { limit: 1 });
+    partitionKey = projection.partitionKeyOf(first);
+    if (knownPartitionKeys.size >= KNOWN_PARTITION_KEYS) knownPartitionKeys.delete(knownPartitionKeys.keys().next().value!);
+    knownPartitionKeys.set(known, partitionKey);
+  }
+  return partitionKey;
 }
 
 const MAX_WRITE_ATTEMPTS = 10;
@@ -62,8 +86,9 @@ export async function project<D extends ReadDocument>(
   if (!event.streamId.startsWith(projection.streamPrefix)) return 'ignored';
   const id = event.streamId.slice(projection.streamPrefix.length);
   const container = services.readStore.container<D>(projection.container.name);
+  const partitionKey = await partitionKeyFor(services, projection, event);
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
-    const current = await container.get(id);
+    const current = await container.get(id, partitionKey);
     const currentVersion = current?.document.version ?? 0;
     if (event.version <= currentVersion) return 'duplicate';
     // A gap: fetch the missing events (this one included) from the store, apply them in order.

@@ -2,7 +2,7 @@
 // verify and in-place repair of a live read store (`npm run rebuild-projections`).
 import { sameValue } from './decider';
 import { PreconditionFailed } from './errors';
-import type { ReadContainer, ReadDocument, StoredEvent } from './ports';
+import { partitionKeyOf, type ReadContainer, type ReadDocument, type StoredEvent } from './ports';
 import type { DocumentProjection } from './projection';
 import type { Services } from './services';
 import { METRICS } from './telemetry';
@@ -19,6 +19,8 @@ export interface Difference {
   kind: DifferenceKind;
   expectedVersion?: number;
   actualVersion?: number;
+  /** The document's partition, where its container is not partitioned by `/id`. */
+  partitionKey?: string;
 }
 
 export interface ProjectionReport {
@@ -79,10 +81,17 @@ async function scan(container: ReadContainer<ReadDocument>): Promise<Documents> 
   return documents;
 }
 
-function compare(id: string, expected: ReadDocument | undefined, actual: ReadDocument | undefined): Difference | undefined {
+function compare(projection: DocumentProjection<ReadDocument>, id: string, expected: ReadDocument | undefined, actual: ReadDocument | undefined): Difference | undefined {
   if (sameValue(expected, actual)) return undefined;
   const kind: DifferenceKind = !actual ? 'missing' : !expected ? 'extra' : 'different';
-  return { id, kind, ...(expected ? { expectedVersion: expected.version } : {}), ...(actual ? { actualVersion: actual.version } : {}) };
+  const partitioned = projection.container.partitionKeyPath !== '/id';
+  return {
+    id,
+    kind,
+    ...(expected ? { expectedVersion: expected.version } : {}),
+    ...(actual ? { actualVersion: actual.version } : {}),
+    ...(partitioned ? { partitionKey: partitionKeyOf(projection.container, (expected ?? actual)!) } : {}),
+  };
 }
 
 /**
@@ -92,16 +101,16 @@ function compare(id: string, expected: ReadDocument | undefined, actual: ReadDoc
 async function confirm(services: Services, projection: DocumentProjection<ReadDocument>, candidate: Difference): Promise<Difference | undefined> {
   const [expected, actual] = await Promise.all([
     expectedNow(services, projection, candidate.id),
-    services.readStore.container<ReadDocument>(projection.container.name).get(candidate.id),
+    services.readStore.container<ReadDocument>(projection.container.name).get(candidate.id, candidate.partitionKey),
   ]);
-  return compare(candidate.id, expected, actual?.document);
+  return compare(projection, candidate.id, expected, actual?.document);
 }
 
 async function verifyOne(services: Services, projection: DocumentProjection<ReadDocument>, expected: Documents): Promise<ProjectionReport> {
   const actual = await scan(services.readStore.container(projection.container.name));
   const candidates: Difference[] = [];
   for (const id of new Set([...expected.keys(), ...actual.keys()])) {
-    const difference = compare(id, expected.get(id), actual.get(id));
+    const difference = compare(projection, id, expected.get(id), actual.get(id));
     if (difference) candidates.push(difference);
   }
   const differences: Difference[] = [];
@@ -125,14 +134,14 @@ export async function verifyReadModels(services: Services, projections: Document
  * projector that writes meanwhile wins, and the document is compared again. Resolves to
  * the versions it replaced and wrote (their cached lists go), or nothing when it matched.
  */
-async function repairDocument(services: Services, projection: DocumentProjection<ReadDocument>, id: string): Promise<ReadDocument[]> {
+async function repairDocument(services: Services, projection: DocumentProjection<ReadDocument>, { id, partitionKey }: Difference): Promise<ReadDocument[]> {
   const container = services.readStore.container<ReadDocument>(projection.container.name);
   for (let attempt = 1; attempt <= REPAIR_ATTEMPTS; attempt++) {
-    const [expected, actual] = await Promise.all([expectedNow(services, projection, id), container.get(id)]);
+    const [expected, actual] = await Promise.all([expectedNow(services, projection, id), container.get(id, partitionKey)]);
     if (sameValue(expected, actual?.document)) return [];
     try {
       if (!actual) await container.create(expected!);
-      else if (!expected) await container.delete(id, actual.etag);
+      else if (!expected) await container.delete(id, actual.etag, partitionKey);
       else await container.replace(expected, actual.etag);
       await settled(services, projection.cacheKeys(id).length ? [services.cache.invalidate(projection.cacheKeys(id))] : []);
       return [expected, actual?.document].filter((document): document is ReadDocument => document !== undefined);
@@ -169,7 +178,7 @@ export async function repairReadModels(services: Services, projections: Document
     let repaired = 0;
     const touched: ReadDocument[] = [];
     for (const difference of report.differences) {
-      const documents = await repairDocument(services, projection, difference.id);
+      const documents = await repairDocument(services, projection, difference);
       if (documents.length > 0) repaired++;
       touched.push(...documents);
     }

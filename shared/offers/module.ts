@@ -2,7 +2,14 @@ import { projectorDeclaration } from '../kernel/projection';
 import { httpRoute, type FunctionModule } from '../kernel/routes';
 import type { ServiceProvider } from '../kernel/services';
 import { offerCommands } from './commands';
-import { OFFERS_CONTAINER, offersProjection } from './projection';
+import {
+  OFFERS_BY_PHARMACY_CONTAINER,
+  OFFERS_BY_PRODUCT_CONTAINER,
+  OFFERS_CONTAINER,
+  offersByPharmacyProjection,
+  offersByProductProjection,
+  offersProjection,
+} from './projection';
 import { offerQueries } from './queries';
 import { expireOffersTimer, withdrawOfferPublishedForDiscontinuedProduct, withdrawOffersOfDiscontinuedProduct } from './reactions';
 
@@ -24,10 +31,12 @@ export function offersModule(services: ServiceProvider): FunctionModule {
     ],
     eventHandlers: [
       projectorDeclaration(services, offersProjection),
+      projectorDeclaration(services, offersByProductProjection),
+      projectorDeclaration(services, offersByPharmacyProjection),
       withdrawOffersOfDiscontinuedProduct(services),
       withdrawOfferPublishedForDiscontinuedProduct(services),
     ],
     timers: [expireOffersTimer(services)],
-    containers: [OFFERS_CONTAINER],
+    containers: [OFFERS_CONTAINER, OFFERS_BY_PRODUCT_CONTAINER, OFFERS_BY_PHARMACY_CONTAINER],
   };
 }

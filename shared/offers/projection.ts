@@ -2,7 +2,20 @@ import type { DocumentProjection } from '../kernel/projection';
 import type { ReadDocument, StoredEvent } from '../kernel/ports';
 import { OFFER_EVENT_TYPES, type OfferEvent, type OfferTerms, type WithdrawalReason } from './domain/offer';
 
+/** Offers by id: what `GET /offers/{id}` and the expiry timer read. */
 export const OFFERS_CONTAINER = { name: 'offers', partitionKeyPath: '/id' };
+/**
+ * The same documents partitioned by product: "cheapest near me" reads one product's
+ * offers, so its query stays in one partition at any size (a product's offers across the
+ * country are tens of megabytes, far below a partition's 20 GB).
+ */
+export const OFFERS_BY_PRODUCT_CONTAINER = { name: 'offers-by-product', partitionKeyPath: '/productId' };
+/** And by pharmacy: a pharmacy's offers page reads one partition. */
+export const OFFERS_BY_PHARMACY_CONTAINER = {
+  name: 'offers-by-pharmacy',
+  partitionKeyPath: '/pharmacyId',
+  compositeIndexes: [['/pharmacyId', '/status', '/id']],
+};
 /**
  * Offer lists are per product (near a point) and per pharmacy: an offer's change retires
  * only those two, so a partner feed writing other products' prices leaves "near me" cached.
@@ -67,5 +80,33 @@ export const offersProjection: DocumentProjection<OfferDocument> = {
   eventTypes: OFFER_EVENT_TYPES,
   apply: applyOfferEvent,
   cacheKeys: (id) => [offerCacheKey(id)],
-  cacheGenerations: (offer) => [offersOfProductGeneration(offer.productId), offersOfPharmacyGeneration(offer.pharmacyId)],
+  // The lists read the containers below: their projectors retire them once written there.
+  cacheGenerations: () => [],
+};
+
+/** The product and pharmacy of an offer never change: its first event names both. */
+const publishedFor = (first: StoredEvent) => (first as unknown as Extract<OfferEvent, { type: 'OfferPublished' }>).data;
+
+export const offersByProductProjection: DocumentProjection<OfferDocument> = {
+  name: 'offersByProductProjector',
+  subscription: 'offers-by-product-read',
+  container: OFFERS_BY_PRODUCT_CONTAINER,
+  streamPrefix: 'offer-',
+  eventTypes: OFFER_EVENT_TYPES,
+  apply: applyOfferEvent,
+  cacheKeys: () => [],
+  cacheGenerations: (offer) => [offersOfProductGeneration(offer.productId)],
+  partitionKeyOf: (first) => publishedFor(first).productId,
+};
+
+export const offersByPharmacyProjection: DocumentProjection<OfferDocument> = {
+  name: 'offersByPharmacyProjector',
+  subscription: 'offers-by-pharmacy-read',
+  container: OFFERS_BY_PHARMACY_CONTAINER,
+  streamPrefix: 'offer-',
+  eventTypes: OFFER_EVENT_TYPES,
+  apply: applyOfferEvent,
+  cacheKeys: () => [],
+  cacheGenerations: (offer) => [offersOfPharmacyGeneration(offer.pharmacyId)],
+  partitionKeyOf: (first) => publishedFor(first).pharmacyId,
 };

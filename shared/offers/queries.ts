@@ -9,7 +9,7 @@ import type { ServiceProvider } from '../kernel/services';
 import { activePharmaciesNear, pharmacySummary } from '../pharmacies/published';
 import { rankNearMe } from './near-me';
 import { offerStreamId } from './commands';
-import { OFFERS_CONTAINER, offerCacheKey, offersOfPharmacyGeneration, offersOfProductGeneration, type OfferDocument } from './projection';
+import { OFFERS_BY_PHARMACY_CONTAINER, OFFERS_BY_PRODUCT_CONTAINER, OFFERS_CONTAINER, offerCacheKey, offersOfPharmacyGeneration, offersOfProductGeneration, type OfferDocument } from './projection';
 
 const offerView: DocumentView<OfferDocument> = {
   noun: 'offer',
@@ -75,13 +75,14 @@ export function offerQueries(services: ServiceProvider) {
             `offers:product:${productId}:area:${area}`,
             () =>
               collect(
-                s.readStore.container<OfferDocument>(OFFERS_CONTAINER.name),
+                s.readStore.container<OfferDocument>(OFFERS_BY_PRODUCT_CONTAINER.name),
                 {
                   query: "SELECT * FROM c WHERE c.productId = @product AND c.status = 'active' AND ARRAY_CONTAINS(@pharmacies, c.pharmacyId)",
                   parameters: [
                     { name: '@product', value: productId },
                     { name: '@pharmacies', value: pharmacyIds },
                   ],
+                  partitionKey: productId,
                 },
                 pharmacyIds.length,
               ),
@@ -114,7 +115,7 @@ export function offerQueries(services: ServiceProvider) {
       const { limit, cursor } = validate(pharmacyOffersSchema, queryObject(request), 'query');
       const now = s.clock.now();
       const page = await keysetPage<OfferDocument>(s, {
-        container: OFFERS_CONTAINER.name,
+        container: OFFERS_BY_PHARMACY_CONTAINER.name,
         cacheKey: `offers:pharmacy:${pharmacyId}`,
         generation: offersOfPharmacyGeneration(pharmacyId),
         query: (after) => ({
@@ -123,6 +124,7 @@ export function offerQueries(services: ServiceProvider) {
             { name: '@pharmacy', value: pharmacyId },
             { name: '@after', value: after },
           ],
+          partitionKey: pharmacyId,
         }),
         keyOf: (offer) => offer.id,
         matches: (offer) => isCurrent(offer, now),

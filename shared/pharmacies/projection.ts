@@ -3,7 +3,16 @@ import type { ReadDocument, StoredEvent } from '../kernel/ports';
 import { searchKey } from '../kernel/text';
 import { PHARMACY_EVENT_TYPES, type PharmacyEvent, type PharmacyProfile } from './domain/pharmacy';
 
-export const PHARMACIES_CONTAINER = { name: 'pharmacies', partitionKeyPath: '/id' };
+export const PHARMACIES_CONTAINER = {
+  name: 'pharmacies',
+  partitionKeyPath: '/id',
+  // The list: status, then state or city, ordered by id (keyset paging).
+  compositeIndexes: [
+    ['/status', '/id'],
+    ['/status', '/address/state', '/id'],
+    ['/status', '/cityKey', '/id'],
+  ],
+};
 export const PHARMACIES_GENERATION = 'gen:pharmacies';
 export const pharmacyCacheKey = (id: string) => `pharmacy:${id}`;
 

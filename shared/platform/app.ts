@@ -5,7 +5,14 @@ import { catalogModule } from '../catalog/module';
 import { PRODUCTS_CONTAINER, productsProjection } from '../catalog/projection';
 import { identityModule } from '../identity/module';
 import { offersModule } from '../offers/module';
-import { OFFERS_CONTAINER, offersProjection } from '../offers/projection';
+import {
+  OFFERS_BY_PHARMACY_CONTAINER,
+  OFFERS_BY_PRODUCT_CONTAINER,
+  OFFERS_CONTAINER,
+  offersByPharmacyProjection,
+  offersByProductProjection,
+  offersProjection,
+} from '../offers/projection';
 import { pharmaciesModule } from '../pharmacies/module';
 import { PHARMACIES_CONTAINER, pharmaciesProjection } from '../pharmacies/projection';
 import type { DocumentProjection } from '../kernel/projection';
@@ -14,10 +21,16 @@ import { guardConfiguration } from './configuration';
 import { platformModule } from './module';
 
 /** Every read container the modules use: created locally, declared in Bicep for Azure. */
-export const READ_CONTAINERS: ContainerDefinition[] = [PHARMACIES_CONTAINER, PRODUCTS_CONTAINER, OFFERS_CONTAINER];
+export const READ_CONTAINERS: ContainerDefinition[] = [
+  PHARMACIES_CONTAINER,
+  PRODUCTS_CONTAINER,
+  OFFERS_CONTAINER,
+  OFFERS_BY_PRODUCT_CONTAINER,
+  OFFERS_BY_PHARMACY_CONTAINER,
+];
 
 /** Every document projection, for full rebuilds. */
-export const READ_PROJECTIONS = [pharmaciesProjection, productsProjection, offersProjection] as unknown as DocumentProjection<ReadDocument>[];
+export const READ_PROJECTIONS = [pharmaciesProjection, productsProjection, offersProjection, offersByProductProjection, offersByPharmacyProjection] as unknown as DocumentProjection<ReadDocument>[];
 
 /**
  * Every module of the app, as both hosts serve it. A composition that fails on its

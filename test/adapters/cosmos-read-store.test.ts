@@ -4,7 +4,7 @@ import { CosmosClient } from '@azure/cosmos';
 import { startLocalCosmos, type LocalCosmos } from '../../shared/adapters/cosmos/local-server';
 import { CosmosReadStore } from '../../shared/adapters/cosmos/read-store';
 import { PreconditionFailed } from '../../shared/kernel/errors';
-import type { ReadDocument } from '../../shared/kernel/ports';
+import type { QueryRecord, ReadDocument } from '../../shared/kernel/ports';
 
 interface Doc extends ReadDocument {
   name: string;
@@ -14,11 +14,20 @@ interface Doc extends ReadDocument {
 describe('Cosmos read store (the SDK against the local server)', () => {
   let local: LocalCosmos;
   let store: CosmosReadStore;
+  const queries: QueryRecord[] = [];
 
   before(async () => {
     local = await startLocalCosmos();
     const client = new CosmosClient({ endpoint: local.endpoint, key: local.key, connectionPolicy: { enableEndpointDiscovery: false } });
-    store = await CosmosReadStore.open(client, 'test', [{ name: 'docs', partitionKeyPath: '/id' }], { createContainers: true, onClose: local.stop });
+    store = await CosmosReadStore.open(
+      client,
+      'test',
+      [
+        { name: 'docs', partitionKeyPath: '/id' },
+        { name: 'by-owner', partitionKeyPath: '/owner' },
+      ],
+      { createContainers: true, onClose: local.stop, onQuery: (query) => queries.push(query) },
+    );
   });
   after(() => store.close());
 
@@ -30,6 +39,25 @@ describe('Cosmos read store (the SDK against the local server)', () => {
     assert.ok(read?.etag);
     await assert.rejects(docs.create({ id: 'a', version: 1, name: 'A', tags: [] }), PreconditionFailed);
     assert.equal(await docs.get('missing'), undefined);
+  });
+
+  it('in a container partitioned by another path: reads, replaces and deletes by id and partition key, and confines a query to one partition', async () => {
+    const owned = store.container<Doc & { owner: string }>('by-owner');
+    await owned.create({ id: 'x', version: 1, name: 'X', tags: [], owner: 'ana' });
+    await owned.create({ id: 'y', version: 1, name: 'Y', tags: [], owner: 'bia' });
+    const read = (await owned.get('x', 'ana'))!;
+    assert.equal(read.document.name, 'X');
+    assert.equal(await owned.get('x', 'bia'), undefined, 'another partition holds no x');
+    await owned.replace({ ...read.document, version: 2, name: 'X2' }, read.etag);
+    assert.equal((await owned.get('x', 'ana'))?.document.name, 'X2');
+    queries.length = 0;
+    const page = await owned.queryPage({ query: 'SELECT * FROM c WHERE c.owner = @owner', parameters: [{ name: '@owner', value: 'bia' }], partitionKey: 'bia' }, 10);
+    assert.deepEqual(page.items.map((doc) => doc.id), ['y']);
+    await owned.queryPage({ query: 'SELECT * FROM c' }, 10);
+    assert.deepEqual(queries, [{ container: 'by-owner', partitionKey: 'bia' }, { container: 'by-owner' }], 'each query told with its partition, or none');
+    const y = (await owned.get('y', 'bia'))!;
+    await owned.delete('y', y.etag, 'bia');
+    assert.equal(await owned.get('y', 'bia'), undefined);
   });
 
   it('replaces only while the etag still matches', async () => {

@@ -85,10 +85,17 @@ describe('infrastructure templates', () => {
     assert.match(read('infra/modules/service-bus.bicep'), /param topicName string = 'domain-events'/);
   });
 
-  it('declares every Cosmos DB container the code reads, with its partition key', () => {
+  it('declares every Cosmos DB container the code reads, with its partition key and composite indexes', () => {
     const block = read('infra/main.bicep').split('var containers = [')[1].split('\n]')[0];
-    const declared = [...block.matchAll(/\{ name: '([^']+)', partitionKeyPath: '([^']+)' \}/g)].map((m) => ({ name: m[1], partitionKeyPath: m[2] }));
-    assert.deepEqual(declared, READ_CONTAINERS.map(({ name, partitionKeyPath }) => ({ name, partitionKeyPath })));
+    const declared = [...block.matchAll(/\{ name: '([^']+)', partitionKeyPath: '([^']+)', compositeIndexes: (\[.*\]) \}/g)].map((m) => ({
+      name: m[1],
+      partitionKeyPath: m[2],
+      compositeIndexes: JSON.parse(m[3].replaceAll("'", '"')),
+    }));
+    assert.deepEqual(
+      declared,
+      READ_CONTAINERS.map(({ name, partitionKeyPath, compositeIndexes = [] }) => ({ name, partitionKeyPath, compositeIndexes })),
+    );
   });
 
   it('imports into API Management the OpenAPI document of every module with routes (which the OpenAPI test matches to the routes)', () => {

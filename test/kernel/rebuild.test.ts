@@ -10,7 +10,9 @@ import { READ_PROJECTIONS } from '../../shared/platform/app';
 import { pharmaciesProjection } from '../../shared/pharmacies/projection';
 import { DIFFERENCES_FOUND, main as rebuildProjections } from '../../tools/rebuild-projections';
 import { testApp } from '../support/app';
-import { pharmacyBody } from '../support/fixtures';
+import { pharmacyBody, uniqueGtin } from '../support/fixtures';
+import { demoProducts } from '../../local/demo-products';
+import { OFFERS_BY_PRODUCT_CONTAINER, offersByProductProjection } from '../../shared/offers/projection';
 import { invoke } from '../support/http';
 
 type App = Awaited<ReturnType<typeof testApp>>;
@@ -62,6 +64,41 @@ describe('verify and repair a live read store against the event store', () => {
     assert.equal((await app.services.readStore.container('pharmacies').get(intact))!.etag, before, 'a matching document is not rewritten');
     assert.equal((await app.services.readStore.container('pharmacies').get(stray)), undefined);
     for (const verified of await verifyReadModels(app.services, READ_PROJECTIONS)) assert.deepEqual(verified.differences, [], verified.container);
+  });
+
+  it('in a container partitioned by product: finds and repairs each damage in its own partition (the migration that fills a new container)', async () => {
+    const [pharmacyId] = await registerPharmacies(app, 1);
+    const products = [];
+    for (let i = 0; i < 3; i++) {
+      const product = await invoke(app.handler('registerProduct'), { method: 'POST', body: { ...demoProducts()[0], name: `Reparotol ${i}`, gtin: uniqueGtin() } });
+      products.push(product.body.id as string);
+    }
+    const validity = { validFrom: '2026-01-01T00:00:00Z', validUntil: '2099-01-01T00:00:00Z' };
+    const offers = [];
+    for (const productId of products) {
+      offers.push((await invoke(app.handler('publishOffer'), { method: 'POST', body: { pharmacyId, productId, priceCents: 990, stock: 'in_stock', ...validity } })).body.id as string);
+    }
+    await app.settle();
+    const byProduct = app.services.readStore.container<ReadDocument & { priceCents: number; productId: string }>(OFFERS_BY_PRODUCT_CONTAINER.name);
+    const [lost, edited] = offers;
+    await byProduct.delete(lost, (await byProduct.get(lost, products[0]))!.etag, products[0]);
+    const changed = (await byProduct.get(edited, products[1]))!;
+    await byProduct.replace({ ...changed.document, priceCents: 1 }, changed.etag);
+    const onlyByProduct = READ_PROJECTIONS.filter((projection) => projection.name === offersByProductProjection.name);
+
+    const [report] = await verifyReadModels(app.services, onlyByProduct);
+    assert.deepEqual(
+      report.differences.sort((a, b) => a.kind.localeCompare(b.kind)),
+      [
+        { id: edited, kind: 'different', expectedVersion: 1, actualVersion: 1, partitionKey: products[1] },
+        { id: lost, kind: 'missing', expectedVersion: 1, partitionKey: products[0] },
+      ],
+    );
+    const [repair] = await repairReadModels(app.services, onlyByProduct);
+    assert.equal(repair.repaired, 2);
+    assert.equal((await byProduct.get(lost, products[0]))?.document.productId, products[0]);
+    assert.equal((await byProduct.get(edited, products[1]))?.document.priceCents, 990);
+    assert.deepEqual((await verifyReadModels(app.services, onlyByProduct))[0].differences, []);
   });
 
   it('a projector writing during the verify is no difference; one writing during the repair wins, and the repair compares again', async () => {

@@ -45,8 +45,11 @@ describe('"Near me" cached per product, grid cell and radius, not per point (iss
     invoke(offerQueries(async () => services).cheapestNear, { path: `products/${productId}/offers?lat=${point.lat}&lon=${point.lon}&radiusKm=5`, params: { id: productId } });
 
   it('given a search from A, a search from B in the same cell reads nothing from the store and answers for B', async () => {
-    const fromA = await near(app.services, A);
+    const first = countingReads(app.services);
+    const fromA = await near(first.services, A);
     assert.equal(fromA.status, 200, JSON.stringify(fromA.body));
+    // The offers in one partition, the product's; the pharmacies' box still fans out (cached per box).
+    assert.deepEqual(first.counts, { 'products.get': 1, 'pharmacies.query': 1, 'offers-by-product.partition-query': 1 });
     const counting = countingReads(app.services);
     const fromB = await near(counting.services, B);
     assert.equal(fromB.headers.get('x-cache'), 'hit');

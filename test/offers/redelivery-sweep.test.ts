@@ -26,7 +26,7 @@ const context = () => new InvocationContext({ functionName: 'redelivery', logHan
 const timerInfo = { isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
 
 /** Every handler of an event the app declares, by name: a new one fails this test until its redelivery is thought through here. */
-const SWEPT_HANDLERS = ['pharmaciesProjector', 'productsProjector', 'offersProjector', 'withdrawOffersOfDiscontinuedProduct', 'withdrawOfferPublishedForDiscontinuedProduct'];
+const SWEPT_HANDLERS = ['pharmaciesProjector', 'productsProjector', 'offersProjector', 'offersByProductProjector', 'offersByPharmacyProjector', 'withdrawOffersOfDiscontinuedProduct', 'withdrawOfferPublishedForDiscontinuedProduct'];
 /** Timers: the expiry reacts to the offers' state (swept below); the outbox relay and the idempotency purge act on no event. */
 const TIMERS = ['outboxRelay', 'purgeIdempotencyRecords', 'expireOffers'];
 
