@@ -29,7 +29,7 @@ export interface LocalHostOptions {
 export interface LocalHost {
   url: string;
   /** Runs a request through the router and handler, without a socket (seeding, tests). */
-  dispatch(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: unknown }>;
+  dispatch(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: unknown; headers: Record<string, string> }>;
   stop(): Promise<void>;
 }
 
@@ -120,8 +120,13 @@ function headersOf(request: IncomingMessage): Record<string, string> {
   return headers;
 }
 
+/** A response's headers as a plain object of its own, whichever form the handler gave them in. */
+function responseHeaders(init: HttpResponseInit): Record<string, string> {
+  return init.headers instanceof Headers ? Object.fromEntries(init.headers) : { ...((init.headers as Record<string, string>) ?? {}) };
+}
+
 async function writeResponse(response: ServerResponse, init: HttpResponseInit) {
-  const headers = init.headers instanceof Headers ? Object.fromEntries(init.headers) : (init.headers as Record<string, string>) ?? {};
+  const headers = responseHeaders(init);
   let body: string | Uint8Array | undefined;
   if (init.jsonBody !== undefined) {
     body = JSON.stringify(init.jsonBody);
@@ -256,7 +261,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         bytes,
         childTraceparent(headers.traceparent),
       );
-      return { status: init.status ?? 200, body: typeof init.body === 'string' && init.body ? JSON.parse(init.body) : undefined };
+      return {
+        status: init.status ?? 200,
+        body: typeof init.body === 'string' && init.body ? JSON.parse(init.body) : undefined,
+        headers: responseHeaders(init),
+      };
     },
     async stop() {
       jobs.forEach((job) => job.stop());

@@ -1,0 +1,241 @@
+// `npm run bench:scale`: the platform on a national-shaped data set, in process (embedded
+// profile: SQLite, the local Cosmos DB server, the memory cache). Reports, in one run:
+// - per hot query, the read-store requests one cold call makes and whether each stays in
+//   one partition (a point read, or a query that names its partition) or fans out;
+// - the "near me" cache hit ratio while a partner feed writes at a steady rate, beside
+//   the same reads with no feed;
+// - the sustained partner-feed rate with its projections counted, commands per second,
+//   and the process's resident memory.
+// Sizes: BENCH_PHARMACIES (3 000), BENCH_PRODUCTS (500), BENCH_OFFERS_PER_PHARMACY (20),
+// BENCH_SECONDS (10, each timed phase). Loopback only; every loop is bounded.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { demoProducts } from '../local/demo-products';
+import { startLocalHost, type LocalHost } from '../local/host';
+import { gtinCheckDigit } from '../shared/catalog/domain/gtin';
+import { issueAccessToken } from '../shared/identity/tokens';
+import { compose } from '../shared/kernel/composition';
+import { loadSettings } from '../shared/kernel/settings';
+import { cnpjCheckDigits } from '../shared/pharmacies/domain/cnpj';
+import { appModules, READ_CONTAINERS } from '../shared/platform/app';
+import { countingReads } from '../test/support/counting-reads';
+
+const PHARMACIES = Number(process.env.BENCH_PHARMACIES) || 3_000;
+const PRODUCTS = Number(process.env.BENCH_PRODUCTS) || 500;
+const OFFERS_PER_PHARMACY = Math.min(Number(process.env.BENCH_OFFERS_PER_PHARMACY) || 20, PRODUCTS);
+const SECONDS = Number(process.env.BENCH_SECONDS) || 10;
+const FEED_OFFERS_PER_SECOND = 500;
+const DAY = 86_400_000;
+
+/** Metropolitan areas and their share of the pharmacies (roughly their share of people). */
+const METROS = [
+  { name: 'São Paulo', state: 'SP', lat: -23.5505, lon: -46.6333, share: 0.36 },
+  { name: 'Rio de Janeiro', state: 'RJ', lat: -22.9068, lon: -43.1729, share: 0.22 },
+  { name: 'Belo Horizonte', state: 'MG', lat: -19.9167, lon: -43.9345, share: 0.1 },
+  { name: 'Brasília', state: 'DF', lat: -15.7939, lon: -47.8828, share: 0.08 },
+  { name: 'Salvador', state: 'BA', lat: -12.9777, lon: -38.5016, share: 0.08 },
+  { name: 'Recife', state: 'PE', lat: -8.0476, lon: -34.877, share: 0.08 },
+  { name: 'Porto Alegre', state: 'RS', lat: -30.0346, lon: -51.2177, share: 0.08 },
+];
+
+/** A small deterministic generator, so two runs build the same country. */
+let seed = 42;
+const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+/** Product popularity: Zipf-like, a few products make most searches and offers. */
+const popularProduct = (count: number) => Math.min(count - 1, Math.floor(count ** random()) - 1);
+/** A point about `spreadKm` around a centre (denser near it). */
+const around = (center: { lat: number; lon: number }, spreadKm: number) => {
+  const distance = spreadKm * Math.sqrt(random()) * random();
+  const angle = random() * 2 * Math.PI;
+  return {
+    lat: Number((center.lat + (distance / 111.32) * Math.cos(angle)).toFixed(5)),
+    lon: Number((center.lon + (distance / (111.32 * Math.cos((center.lat * Math.PI) / 180))) * Math.sin(angle)).toFixed(5)),
+  };
+};
+
+function cnpj(index: number): string {
+  const base = `${String(20_000_000 + index).padStart(8, '0')}0001`;
+  return base + cnpjCheckDigits(base);
+}
+
+function gtin(index: number): string {
+  const body = `789${String(100_000_000 + index).padStart(9, '0')}`;
+  return body + gtinCheckDigit(body);
+}
+
+interface World {
+  products: string[];
+  pharmacies: { id: string; metro: (typeof METROS)[number] }[];
+  offers: { offerId: string; pharmacyId: string; productId: string }[];
+}
+
+async function seedCountry(host: LocalHost, asAdmin: Record<string, string>): Promise<World> {
+  const template = demoProducts()[0];
+  const products: string[] = [];
+  for (let index = 0; index < PRODUCTS; index++) {
+    const created = await host.dispatch('POST', 'products', { ...template, name: `Produto ${index}`, gtin: gtin(index) }, asAdmin);
+    products.push((created.body as { id: string }).id);
+  }
+  const pharmacies: World['pharmacies'] = [];
+  for (const metro of METROS) {
+    const count = Math.round(PHARMACIES * metro.share);
+    for (let n = 0; n < count; n++) {
+      const index = pharmacies.length;
+      const body = {
+        cnpj: cnpj(index), tradeName: `Drogaria ${index}`, legalName: `Drogaria ${index} Ltda`, phone: '(11) 3456-7890',
+        address: { street: 'Rua Principal', number: String(index + 1), district: 'Centro', city: metro.name, state: metro.state, postalCode: '01310-100' },
+        location: around(metro, 25), timeZone: 'America/Sao_Paulo',
+        openingHours: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((day) => ({ day, opens: '00:00', closes: '24:00' })), services: [],
+      };
+      const created = await host.dispatch('POST', 'pharmacies', body, asAdmin);
+      pharmacies.push({ id: (created.body as { id: string }).id, metro });
+    }
+  }
+  const validity = { validFrom: new Date(Date.now() - DAY).toISOString(), validUntil: new Date(Date.now() + 30 * DAY).toISOString(), stock: 'in_stock' };
+  const items = pharmacies.flatMap(({ id }) => {
+    const chosen = new Set<number>();
+    while (chosen.size < OFFERS_PER_PHARMACY) chosen.add(chosen.size < OFFERS_PER_PHARMACY / 2 ? popularProduct(PRODUCTS) : Math.floor(random() * PRODUCTS));
+    return [...chosen].map((product) => ({ pharmacyId: id, productId: products[product], priceCents: 500 + Math.floor(random() * 2_000), ...validity }));
+  });
+  const offers: World['offers'] = [];
+  for (let start = 0; start < items.length; start += 500) {
+    const answer = await host.dispatch('POST', 'offers/batch', { items: items.slice(start, start + 500) }, asAdmin);
+    for (const [index, result] of (answer.body as { results: { id?: string }[] }).results.entries()) {
+      const item = items[start + index];
+      if (result.id) offers.push({ offerId: result.id, pharmacyId: item.pharmacyId, productId: item.productId });
+    }
+  }
+  return { products, pharmacies, offers };
+}
+
+type Recorder = ReturnType<typeof countingReads>;
+
+/** One cold call of each hot query, with the read-store requests it made. */
+async function queryShapes(host: LocalHost, recorder: Recorder, world: World, settle: () => Promise<void>) {
+  const metro = METROS[0];
+  const productId = world.products[1];
+  const pharmacy = world.pharmacies[7].id;
+  const offer = world.offers[world.offers.length - 3].offerId;
+  const point = around(metro, 10);
+  const shapes: [string, string][] = [
+    ['near me (product, 5 km)', `products/${productId}/offers?lat=${point.lat}&lon=${point.lon}&radiusKm=5`],
+    ["a pharmacy's offers", `pharmacies/${pharmacy}/offers`],
+    ['offer by id', `offers/${offer}`],
+    ['product by id', `products/${world.products[2]}`],
+    ['pharmacy by id', `pharmacies/${world.pharmacies[8].id}`],
+    ['pharmacies nearby (5 km)', `pharmacies/nearby?lat=${point.lat + 0.05}&lon=${point.lon}&radiusKm=5`],
+    ['product search', 'products?q=produto%2012'],
+    ['categories', 'categories'],
+  ];
+  console.log('\nquery                          store requests (cold)                       all single-partition');
+  for (const [name, path] of shapes) {
+    await settle();
+    recorder.reset();
+    const answer = await host.dispatch('GET', path);
+    if (answer.status !== 200) throw new Error(`${name}: ${answer.status} ${JSON.stringify(answer.body)}`);
+    const requests = Object.entries(recorder.counts).map(([key, count]) => `${count}× ${key}`).join(', ') || 'none (cached by an earlier one)';
+    const single = Object.keys(recorder.counts).every((key) => !key.endsWith('.query'));
+    console.log(`${name.padEnd(30)} ${requests.padEnd(44)} ${single ? 'yes' : 'no'}`);
+  }
+}
+
+/** Searches "near me" from a fixed set of neighbourhoods for popular products; counts X-Cache. */
+async function nearMeLoad(host: LocalHost, world: World, seconds: number, alongside: () => Promise<void> = async () => {}) {
+  const neighbourhoods = METROS.flatMap((metro) => Array.from({ length: 30 }, () => around(metro, 20)));
+  const outcomes: Record<string, number> = {};
+  const deadline = Date.now() + seconds * 1000;
+  let calls = 0;
+  const reader = (async () => {
+    while (Date.now() < deadline) {
+      const place = neighbourhoods[Math.floor(random() * neighbourhoods.length)];
+      // A person moves a little between searches; the cache keys by grid cell, not by point.
+      const point = { lat: (place.lat + (random() - 0.5) * 0.002).toFixed(5), lon: (place.lon + (random() - 0.5) * 0.002).toFixed(5) };
+      const productId = world.products[popularProduct(Math.min(50, world.products.length))];
+      const answer = await host.dispatch('GET', `products/${productId}/offers?lat=${point.lat}&lon=${point.lon}&radiusKm=5`);
+      const cache = answer.headers['x-cache'] ?? String(answer.status);
+      outcomes[cache] = (outcomes[cache] ?? 0) + 1;
+      calls++;
+    }
+  })();
+  await Promise.all([reader, alongside()]);
+  return { calls, outcomes, hitRatio: (outcomes.hit ?? 0) / Math.max(1, calls) };
+}
+
+/** Price changes from partner feeds at a steady rate, in batches of 100, for `seconds`. */
+function steadyFeed(host: LocalHost, asAdmin: Record<string, string>, world: World, seconds: number) {
+  return async () => {
+    const deadline = Date.now() + seconds * 1000;
+    const validity = { validFrom: new Date(Date.now() - DAY).toISOString(), validUntil: new Date(Date.now() + 30 * DAY).toISOString(), stock: 'in_stock' };
+    let written = 0;
+    const started = Date.now();
+    while (Date.now() < deadline) {
+      const items = Array.from({ length: 100 }, () => {
+        const offer = world.offers[Math.floor(random() * world.offers.length)];
+        return { pharmacyId: offer.pharmacyId, productId: offer.productId, priceCents: 500 + Math.floor(random() * 2_000), ...validity };
+      });
+      await host.dispatch('POST', 'offers/batch', { items }, asAdmin);
+      written += items.length;
+      const ahead = (written / FEED_OFFERS_PER_SECOND) * 1000 - (Date.now() - started);
+      if (ahead > 0) await new Promise((resolve) => setTimeout(resolve, ahead));
+    }
+  };
+}
+
+async function main() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'farmacias-scale-'));
+  const composed = await compose(loadSettings({ DATA_DIR: dataDir, REQUEST_LOG: 'false', SEED_DEMO_DATA: 'false', MEMORY_CACHE_MAX_MB: '512' }), READ_CONTAINERS);
+  const recorder = countingReads(composed);
+  const services = recorder.services;
+  const host = await startLocalHost({ modules: appModules(async () => services), services, port: 0, requestLog: false, log: () => {} });
+  const settle = async () => {
+    await services.bus.idle?.();
+  };
+  try {
+    const token = await issueAccessToken(services, { subject: 'system:bench', roles: ['admin'], scopes: [], pharmacyIds: [] });
+    const asAdmin = { authorization: `Bearer ${token}` };
+    let started = performance.now();
+    const world = await seedCountry(host, asAdmin);
+    await settle();
+    console.log(
+      `a country of ${world.pharmacies.length} pharmacies in ${METROS.length} metropolitan areas, ${world.products.length} products, ` +
+        `${world.offers.length} offers, seeded through the commands in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+    await queryShapes(host, recorder, world, settle);
+
+    const quiet = await nearMeLoad(host, world, SECONDS);
+    const fed = await nearMeLoad(host, world, SECONDS, steadyFeed(host, asAdmin, world, SECONDS));
+    await settle();
+    console.log(`\n"near me" for the 50 most searched products from ${METROS.length * 30} neighbourhoods, ${SECONDS} s each:`);
+    console.log(`  no feed:                        ${quiet.calls} calls, hit ratio ${(quiet.hitRatio * 100).toFixed(1)} % ${JSON.stringify(quiet.outcomes)}`);
+    console.log(`  feed writing ${FEED_OFFERS_PER_SECOND} prices/s:     ${fed.calls} calls, hit ratio ${(fed.hitRatio * 100).toFixed(1)} % ${JSON.stringify(fed.outcomes)}`);
+
+    // The feed as fast as it goes, new offers (10 batches of 500), until the projections have them too.
+    const validity = { validFrom: new Date(Date.now() - DAY).toISOString(), validUntil: new Date(Date.now() + 30 * DAY).toISOString(), stock: 'in_stock' };
+    const fresh = world.pharmacies.slice(0, 100).flatMap(({ id }) => world.products.slice(-50).map((productId) => ({ pharmacyId: id, productId, priceCents: 999, ...validity })));
+    started = performance.now();
+    for (let start = 0; start < fresh.length; start += 500) await host.dispatch('POST', 'offers/batch', { items: fresh.slice(start, start + 500) }, asAdmin);
+    const accepted = performance.now() - started;
+    await settle();
+    const projected = performance.now() - started;
+    console.log(`\npartner feed: ${fresh.length} new offers in batches of 500: accepted at ${Math.round(fresh.length / (accepted / 1000))}/s, ` + `${Math.round(fresh.length / (projected / 1000))}/s with the projections counted`);
+
+    const changes = world.offers.slice(0, 2_000);
+    started = performance.now();
+    for (const [index, offer] of changes.entries()) await host.dispatch('POST', `offers/${offer.offerId}/price`, { priceCents: 600 + (index % 900) }, asAdmin);
+    const commanded = performance.now() - started;
+    await settle();
+    const withProjections = performance.now() - started;
+    console.log(`commands (price changes, one at a time): ${Math.round(changes.length / (commanded / 1000))}/s accepted, ${Math.round(changes.length / (withProjections / 1000))}/s with the projections counted`);
+    console.log(`resident memory: ${Math.round(process.memoryUsage().rss / 1024 / 1024)} MB`);
+  } finally {
+    await host.stop();
+    await composed.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
