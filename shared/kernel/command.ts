@@ -3,14 +3,15 @@ import type { HttpHandler, HttpRequest, InvocationContext } from '@azure/functio
 import Joi from 'joi';
 import { fold, type Decider, type DomainEvent } from './decider';
 import { authenticate, type Principal } from './auth';
-import { DomainError, IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed, Unauthorized } from './errors';
+import { ConcurrencyConflict, DomainError, IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed, Unauthorized } from './errors';
 import { expectNoBody, jsonResponse, readJsonBody, traceIdOf, traceparentOf, parseIfMatch, tagNamesVersion, validate, withProblemDetails } from './http';
 import { idempotencyOf, idempotencyRecord, sameFingerprint, type IdempotentRequest } from './idempotency';
-import type { EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, Snapshot, StoredEvent } from './ports';
+import type { EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, StoredEvent } from './ports';
 import type { Policy } from './policies';
 import type { ServiceProvider, Services } from './services';
 import { METRICS } from './telemetry';
 import { TimedOut, withTimeout } from './timeout';
+import { aggregateCacheOf } from './aggregate-cache';
 
 /** Ids are UUIDs: v4 (made here), v5 (derived, such as an offer's from its pharmacy and product) or v7. */
 export const uuidSchema = Joi.string().guid({ version: ['uuidv4', 'uuidv5', 'uuidv7'] }).lowercase();
@@ -154,6 +155,10 @@ async function decideAndAppend<Body, Command, Event extends DomainEvent, State, 
   if (events.length === 0) return result;
 
   const newEvents = events.map((event) => ({ eventId: randomUUID(), type: event.type, data: event.data, metadata: run.metadata }));
+  const newState = fold({ ...spec.decider, initialState: state }, events);
+  // Due snapshots go with the append (same transaction): no write of their own on the request path.
+  const snapshotDue = sinceSnapshot + events.length >= spec.snapshots.every;
+  const cache = aggregateCacheOf(eventStore);
   let stored: StoredEvent[];
   try {
     stored = await eventStore.append(streamId, version, newEvents, {
@@ -163,8 +168,10 @@ async function decideAndAppend<Body, Command, Event extends DomainEvent, State, 
       // An anonymous command's record belongs to the account it made (a registration), so that account's erasure removes it.
       idempotency: run.idempotency && idempotencyRecord(services, run.idempotency, { ...result, subject: created ? id : undefined }),
       erasedSubjects: spec.erases?.(events) ?? [],
+      ...(snapshotDue ? { snapshot: { schema: spec.snapshots.schema, snapshot: { version: newVersion, state: newState } } } : {}),
     });
   } catch (error) {
+    if (error instanceof ConcurrencyConflict) cache.forget(streamId, spec.snapshots.schema);
     // A concurrent retry with the same key won the race: answer what it answered.
     if (error instanceof IdempotencyKeyReused && run.idempotency) {
       const earlier = await eventStore.findIdempotentResponse(run.idempotency.key, clock.now());
@@ -172,12 +179,9 @@ async function decideAndAppend<Body, Command, Event extends DomainEvent, State, 
     }
     throw error;
   }
+  cache.set(streamId, spec.snapshots.schema, { version: newVersion, state: newState, sinceSnapshot: snapshotDue ? 0 : sinceSnapshot + events.length });
   if (run.publishLater) run.publishLater.push(...stored);
   else await publishAfterCommit(services, stored, run.context);
-  if (sinceSnapshot + events.length >= spec.snapshots.every) {
-    const snapshot = { version: newVersion, state: fold({ ...spec.decider, initialState: state }, events) };
-    await takeSnapshot(eventStore, spec.snapshots, streamId, snapshot, run.context);
-  }
   return { ...result, events };
 }
 
@@ -216,30 +220,27 @@ function toResponse(result: CommandResult) {
   return jsonResponse(result.status, result.body, { ...result.headers, ...(result.replayed ? { 'idempotent-replayed': 'true' } : {}) });
 }
 
-/** Loads an aggregate's state from its latest snapshot and the events after it. */
+/**
+ * Loads an aggregate's state: from the state this instance kept (see AggregateCache) or the
+ * latest snapshot, whichever is newer, and the events after it, in one read. The events are
+ * always read, so a write by another instance is never missed.
+ */
 export async function loadAggregate<Event extends DomainEvent, State>(
   eventStore: EventStore,
   decider: Pick<Decider<unknown, Event, State>, 'initialState' | 'evolve'>,
   snapshots: SnapshotPolicy,
   streamId: string,
 ) {
-  const snapshot = await eventStore.readSnapshot(streamId, snapshots.schema);
-  const events = (await eventStore.readStream(streamId, { afterVersion: snapshot?.version ?? 0 })) as unknown as (Event & StoredEvent)[];
-  const initialState = snapshot ? (snapshot.state as State) : decider.initialState;
-  return {
-    state: fold({ ...decider, initialState }, events),
-    version: events.length ? events[events.length - 1].version : (snapshot?.version ?? 0),
-    sinceSnapshot: events.length,
-  };
-}
-
-/** A snapshot only speeds loading up: failing to take one costs nothing but time. */
-async function takeSnapshot(eventStore: EventStore, policy: SnapshotPolicy, streamId: string, snapshot: Snapshot, context: InvocationContext) {
-  try {
-    await eventStore.writeSnapshot(streamId, policy.schema, snapshot);
-  } catch (error) {
-    context.warn('snapshot not taken', error instanceof Error ? error.message : '');
-  }
+  const cache = aggregateCacheOf(eventStore);
+  const cached = cache.get(streamId, snapshots.schema);
+  const { snapshot, events } = await eventStore.loadStream(streamId, snapshots.schema, cached?.version ?? 0);
+  const tail = events as unknown as (Event & StoredEvent)[];
+  const base = snapshot ? { version: snapshot.version, state: snapshot.state as State, sinceSnapshot: 0 } : cached && { ...cached, state: cached.state as State };
+  const state = fold({ ...decider, initialState: base ? base.state : decider.initialState }, tail);
+  const version = tail.length ? tail[tail.length - 1].version : (base?.version ?? 0);
+  const sinceSnapshot = (base?.sinceSnapshot ?? 0) + tail.length;
+  if (version > 0 && (tail.length > 0 || snapshot)) cache.set(streamId, snapshots.schema, { version, state, sinceSnapshot });
+  return { state, version, sinceSnapshot };
 }
 
 /**
