@@ -12,6 +12,7 @@ import type { ServiceProvider, Services } from './services';
 import { METRICS } from './telemetry';
 import { TimedOut, withTimeout } from './timeout';
 import { aggregateCacheOf } from './aggregate-cache';
+import { markPublishedSoon } from './outbox-marks';
 
 /** Ids are UUIDs: v4 (made here), v5 (derived, such as an offer's from its pharmacy and product) or v7. */
 export const uuidSchema = Joi.string().guid({ version: ['uuidv4', 'uuidv5', 'uuidv7'] }).lowercase();
@@ -276,7 +277,10 @@ async function publishBounded(services: Services, events: StoredEvent[], context
       `the bus did not take ${events.length} event(s) within ${PUBLISH_AFTER_COMMIT_TIMEOUT_MS} ms`,
     );
     services.telemetry.metric(METRICS.eventsPublished, events.length, { via: 'command' });
-    await services.eventStore.markPublished(events.map((event) => event.eventId));
+    // Off the caller's path, gathered with other commands' marks; a mark lost leaves only a duplicate for the relay to send.
+    markPublishedSoon(services.eventStore, events.map((event) => event.eventId), (error) =>
+      context.warn('published events not marked; the outbox relay will publish them again', error instanceof Error ? error.message : ''),
+    );
   } catch (error) {
     if (error instanceof TimedOut) busPausedUntil.set(services.bus, Date.now() + BUS_PAUSE_AFTER_TIMEOUT_MS);
     context.warn('publish after commit failed; the outbox relay will retry', error instanceof Error ? error.message : '');
