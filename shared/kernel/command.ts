@@ -61,7 +61,8 @@ export interface CommandSpec<Body, Command, Event extends DomainEvent, State, Fa
 
 /**
  * Snapshot the state every `every` events, so a long stream loads from its tail. Bump
- * `schema` whenever the state's shape (or `evolve`) changes: old snapshots are then ignored.
+ * `schema` whenever the state's shape (or `evolve`) changes: old snapshots, and the states
+ * instances keep between commands (keyed by it too), are then ignored.
  */
 export interface SnapshotPolicy {
   schema: string;
@@ -97,10 +98,11 @@ export interface CommandResult {
 
 /**
  * The command pipeline, whatever brought the command (an HTTP request, a batch item, a
- * reaction to an event, a timer): load the stream (snapshot + tail) → decide → append
- * with the expected version (reservations, index entries, idempotency record and outbox
- * rows in the same transaction) → publish after commit → `{ id, version }`. The outbox
- * relay publishes what this did not.
+ * reaction to an event, a timer): load the stream (the kept state or the snapshot, and
+ * the tail after it, in one read) → decide → append with the expected version
+ * (reservations, index entries, idempotency record, outbox rows and a due snapshot in the
+ * same transaction) → publish after commit (the outbox marks written later, gathered) →
+ * `{ id, version }`. The outbox relay publishes what this did not.
  */
 export async function runCommand<Body, Command, Event extends DomainEvent, State, Facts>(
   services: Services,
