@@ -3,14 +3,16 @@ import type { HttpHandler, HttpRequest, InvocationContext } from '@azure/functio
 import Joi from 'joi';
 import { fold, type Decider, type DomainEvent } from './decider';
 import { authenticate, type Principal } from './auth';
-import { DomainError, IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed, Unauthorized } from './errors';
+import { ConcurrencyConflict, DomainError, IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed, Unauthorized } from './errors';
 import { expectNoBody, jsonResponse, readJsonBody, traceIdOf, traceparentOf, parseIfMatch, tagNamesVersion, validate, withProblemDetails } from './http';
 import { idempotencyOf, idempotencyRecord, sameFingerprint, type IdempotentRequest } from './idempotency';
-import type { EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, Snapshot, StoredEvent } from './ports';
+import type { EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, StoredEvent } from './ports';
 import type { Policy } from './policies';
 import type { ServiceProvider, Services } from './services';
 import { METRICS } from './telemetry';
 import { TimedOut, withTimeout } from './timeout';
+import { aggregateCacheOf } from './aggregate-cache';
+import { markPublishedSoon } from './outbox-marks';
 
 /** Ids are UUIDs: v4 (made here), v5 (derived, such as an offer's from its pharmacy and product) or v7. */
 export const uuidSchema = Joi.string().guid({ version: ['uuidv4', 'uuidv5', 'uuidv7'] }).lowercase();
@@ -59,7 +61,8 @@ export interface CommandSpec<Body, Command, Event extends DomainEvent, State, Fa
 
 /**
  * Snapshot the state every `every` events, so a long stream loads from its tail. Bump
- * `schema` whenever the state's shape (or `evolve`) changes: old snapshots are then ignored.
+ * `schema` whenever the state's shape (or `evolve`) changes: old snapshots, and the states
+ * instances keep between commands (keyed by it too), are then ignored.
  */
 export interface SnapshotPolicy {
   schema: string;
@@ -95,10 +98,11 @@ export interface CommandResult {
 
 /**
  * The command pipeline, whatever brought the command (an HTTP request, a batch item, a
- * reaction to an event, a timer): load the stream (snapshot + tail) → decide → append
- * with the expected version (reservations, index entries, idempotency record and outbox
- * rows in the same transaction) → publish after commit → `{ id, version }`. The outbox
- * relay publishes what this did not.
+ * reaction to an event, a timer): load the stream (the kept state or the snapshot, and
+ * the tail after it, in one read) → decide → append with the expected version
+ * (reservations, index entries, idempotency record, outbox rows and a due snapshot in the
+ * same transaction) → publish after commit (the outbox marks written later, gathered) →
+ * `{ id, version }`. The outbox relay publishes what this did not.
  */
 export async function runCommand<Body, Command, Event extends DomainEvent, State, Facts>(
   services: Services,
@@ -154,6 +158,10 @@ async function decideAndAppend<Body, Command, Event extends DomainEvent, State, 
   if (events.length === 0) return result;
 
   const newEvents = events.map((event) => ({ eventId: randomUUID(), type: event.type, data: event.data, metadata: run.metadata }));
+  const newState = fold({ ...spec.decider, initialState: state }, events);
+  // Due snapshots go with the append (same transaction): no write of their own on the request path.
+  const snapshotDue = sinceSnapshot + events.length >= spec.snapshots.every;
+  const cache = aggregateCacheOf(eventStore);
   let stored: StoredEvent[];
   try {
     stored = await eventStore.append(streamId, version, newEvents, {
@@ -163,8 +171,10 @@ async function decideAndAppend<Body, Command, Event extends DomainEvent, State, 
       // An anonymous command's record belongs to the account it made (a registration), so that account's erasure removes it.
       idempotency: run.idempotency && idempotencyRecord(services, run.idempotency, { ...result, subject: created ? id : undefined }),
       erasedSubjects: spec.erases?.(events) ?? [],
+      ...(snapshotDue ? { snapshot: { schema: spec.snapshots.schema, snapshot: { version: newVersion, state: newState } } } : {}),
     });
   } catch (error) {
+    if (error instanceof ConcurrencyConflict) cache.forget(streamId, spec.snapshots.schema);
     // A concurrent retry with the same key won the race: answer what it answered.
     if (error instanceof IdempotencyKeyReused && run.idempotency) {
       const earlier = await eventStore.findIdempotentResponse(run.idempotency.key, clock.now());
@@ -172,12 +182,9 @@ async function decideAndAppend<Body, Command, Event extends DomainEvent, State, 
     }
     throw error;
   }
+  cache.set(streamId, spec.snapshots.schema, { version: newVersion, state: newState, sinceSnapshot: snapshotDue ? 0 : sinceSnapshot + events.length });
   if (run.publishLater) run.publishLater.push(...stored);
   else await publishAfterCommit(services, stored, run.context);
-  if (sinceSnapshot + events.length >= spec.snapshots.every) {
-    const snapshot = { version: newVersion, state: fold({ ...spec.decider, initialState: state }, events) };
-    await takeSnapshot(eventStore, spec.snapshots, streamId, snapshot, run.context);
-  }
   return { ...result, events };
 }
 
@@ -216,30 +223,27 @@ function toResponse(result: CommandResult) {
   return jsonResponse(result.status, result.body, { ...result.headers, ...(result.replayed ? { 'idempotent-replayed': 'true' } : {}) });
 }
 
-/** Loads an aggregate's state from its latest snapshot and the events after it. */
+/**
+ * Loads an aggregate's state: from the state this instance kept (see AggregateCache) or the
+ * latest snapshot, whichever is newer, and the events after it, in one read. The events are
+ * always read, so a write by another instance is never missed.
+ */
 export async function loadAggregate<Event extends DomainEvent, State>(
   eventStore: EventStore,
   decider: Pick<Decider<unknown, Event, State>, 'initialState' | 'evolve'>,
   snapshots: SnapshotPolicy,
   streamId: string,
 ) {
-  const snapshot = await eventStore.readSnapshot(streamId, snapshots.schema);
-  const events = (await eventStore.readStream(streamId, { afterVersion: snapshot?.version ?? 0 })) as unknown as (Event & StoredEvent)[];
-  const initialState = snapshot ? (snapshot.state as State) : decider.initialState;
-  return {
-    state: fold({ ...decider, initialState }, events),
-    version: events.length ? events[events.length - 1].version : (snapshot?.version ?? 0),
-    sinceSnapshot: events.length,
-  };
-}
-
-/** A snapshot only speeds loading up: failing to take one costs nothing but time. */
-async function takeSnapshot(eventStore: EventStore, policy: SnapshotPolicy, streamId: string, snapshot: Snapshot, context: InvocationContext) {
-  try {
-    await eventStore.writeSnapshot(streamId, policy.schema, snapshot);
-  } catch (error) {
-    context.warn('snapshot not taken', error instanceof Error ? error.message : '');
-  }
+  const cache = aggregateCacheOf(eventStore);
+  const cached = cache.get(streamId, snapshots.schema);
+  const { snapshot, events } = await eventStore.loadStream(streamId, snapshots.schema, cached?.version ?? 0);
+  const tail = events as unknown as (Event & StoredEvent)[];
+  const base = snapshot ? { version: snapshot.version, state: snapshot.state as State, sinceSnapshot: 0 } : cached && { ...cached, state: cached.state as State };
+  const state = fold({ ...decider, initialState: base ? base.state : decider.initialState }, tail);
+  const version = tail.length ? tail[tail.length - 1].version : (base?.version ?? 0);
+  const sinceSnapshot = (base?.sinceSnapshot ?? 0) + tail.length;
+  if (version > 0 && (tail.length > 0 || snapshot)) cache.set(streamId, snapshots.schema, { version, state, sinceSnapshot });
+  return { state, version, sinceSnapshot };
 }
 
 /**
@@ -275,7 +279,10 @@ async function publishBounded(services: Services, events: StoredEvent[], context
       `the bus did not take ${events.length} event(s) within ${PUBLISH_AFTER_COMMIT_TIMEOUT_MS} ms`,
     );
     services.telemetry.metric(METRICS.eventsPublished, events.length, { via: 'command' });
-    await services.eventStore.markPublished(events.map((event) => event.eventId));
+    // Off the caller's path, gathered with other commands' marks; a mark lost leaves only a duplicate for the relay to send.
+    markPublishedSoon(services.eventStore, events.map((event) => event.eventId), (error) =>
+      context.warn('published events not marked; the outbox relay will publish them again', error instanceof Error ? error.message : ''),
+    );
   } catch (error) {
     if (error instanceof TimedOut) busPausedUntil.set(services.bus, Date.now() + BUS_PAUSE_AFTER_TIMEOUT_MS);
     context.warn('publish after commit failed; the outbox relay will retry', error instanceof Error ? error.message : '');

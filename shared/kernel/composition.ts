@@ -3,6 +3,7 @@ import type { ContainerDefinition, DataKeyStore, DeadLetterQueue, EventStore, Se
 import { DATABASE_RETRY_AFTER_SECONDS, ServiceUnavailable } from './errors';
 import { systemClock } from './ports';
 import { withCallDeadline } from './timeout';
+import { flushPublishedMarks } from './outbox-marks';
 import { DOMAIN_EVENTS_TOPIC } from './routes';
 import { LogTelemetry, METRICS, MetricsAggregator } from './telemetry';
 import type { ReadGuard, ServiceProvider, Services } from './services';
@@ -61,6 +62,8 @@ export async function compose(settings: Settings, containers: ContainerDefinitio
       await readStore.close();
       await cache.close();
       await dataKeys.close();
+      // The published marks still gathered, while the store is open (else the relay would publish those events again).
+      await flushPublishedMarks(eventStore);
       await eventStore.close();
       await telemetry.flush();
       if (telemetry instanceof LogTelemetry) telemetry.stop();

@@ -61,6 +61,11 @@ export interface AppendOptions {
   idempotency?: IdempotentResponse;
   /** Subjects being erased: their idempotency records are deleted in the same transaction. */
   erasedSubjects?: string[];
+  /**
+   * The stream's state after these events, stored in the same transaction (kept unless a
+   * newer one of the schema is stored): a snapshot costs the command no write of its own.
+   */
+  snapshot?: { schema: string; snapshot: Snapshot };
 }
 
 /** A part of a stream: the events after a version, at most `limit` of them. */
@@ -73,6 +78,14 @@ export interface StreamSlice {
 export interface Snapshot {
   version: number;
   state: unknown;
+}
+
+/** What loading an aggregate needs, in one read: a snapshot newer than what the caller holds, and the events after. */
+export interface StreamLoad {
+  /** The snapshot of the schema, only when newer than `afterVersion`. */
+  snapshot?: Snapshot;
+  /** The events after the snapshot's version, or after `afterVersion` when no newer snapshot was found. */
+  events: StoredEvent[];
 }
 
 export interface EventStore {
@@ -100,6 +113,12 @@ export interface EventStore {
   /** The streams listed under an index key, committed with their appends (so never behind them). */
   readIndex(name: string, key: string): Promise<string[]>;
   readSnapshot(streamId: string, schema: string): Promise<Snapshot | undefined>;
+  /**
+   * Loads a stream for its aggregate in one read: the snapshot of `schema` when newer than
+   * `afterVersion` (the version the caller holds already, 0 for none), and the events after
+   * whichever of the two is newer.
+   */
+  loadStream(streamId: string, schema: string, afterVersion: number): Promise<StreamLoad>;
   /** Keeps the snapshot unless a newer one of the same schema is stored already. */
   writeSnapshot(streamId: string, schema: string, snapshot: Snapshot): Promise<void>;
   /** Outbox rows still unpublished and older than `olderThanMs`, oldest first. */

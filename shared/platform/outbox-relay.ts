@@ -1,5 +1,6 @@
 import type { InvocationContext } from '@azure/functions';
 import type { Services } from '../kernel/services';
+import { flushPublishedMarks } from '../kernel/outbox-marks';
 import { METRICS } from '../kernel/telemetry';
 
 const BATCH = 500;
@@ -16,6 +17,8 @@ export async function relayOutbox(
   minAgeMs = services.settings.outboxRelayMinAgeMs,
 ): Promise<number> {
   let published = 0;
+  // Marks the commands gathered go first, so that what they published is not published again.
+  await flushPublishedMarks(services.eventStore);
   for (;;) {
     const pending = await services.eventStore.pendingOutbox(minAgeMs, BATCH);
     if (pending.length === 0) break;

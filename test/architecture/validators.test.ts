@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { suiteNeeding } from '../support/suite';
 import { projectRoot } from '../../shared/kernel/project-root';
+import { APPEND_BATCH, LOAD_STREAM_BATCH } from '../../shared/adapters/azure-sql/event-store';
 import { bicep, run, shellcheck, skipUnlessPresent, tsqlParser } from '../support/validators';
 
 // The real validators over what deploys: the Bicep compiler and linter (`bicep build
@@ -90,6 +91,17 @@ suiteNeeding('T-SQL migrations (Microsoft ScriptDom)', skipUnlessPresent(parser,
     const result = parse(...migrations);
     assert.equal(result.status, 0, result.output);
     for (const file of migrations) assert.match(result.output, new RegExp(`${file.replace(/\./g, '\\.')}: \\d+ batches parsed`));
+  });
+
+  it('parses the event store’s batches (an append, a load), each one batch sent in one round trip', () => {
+    const files = Object.entries({ append: APPEND_BATCH, 'load-stream': LOAD_STREAM_BATCH }).map(([name, text]) => {
+      const file = join(scratch, `${name}.sql`);
+      writeFileSync(file, `${text}\n`);
+      return file;
+    });
+    const result = parse(...files);
+    assert.equal(result.status, 0, result.output);
+    for (const file of files) assert.match(result.output, new RegExp(`${relative(scratch, file).replace(/\./g, '\\.')}: 1 batches parsed`));
   });
 
   it('reports a broken statement with its line', () => {

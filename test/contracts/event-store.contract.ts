@@ -217,6 +217,47 @@ export function eventStoreContract(adapter: string, open: () => Promise<EventSto
       assert.equal(await store.readSnapshot(id, 'thing-v2'), undefined, 'another schema is another snapshot');
     });
 
+    it('loads a stream in one read: a snapshot newer than the version held, and the events after the newer of the two', async () => {
+      const store = await open();
+      const id = stream();
+      assert.deepEqual(await store.loadStream(id, 'thing-v1', 0), { events: [] }, 'an unknown stream');
+      await store.append(id, 0, [event('A'), event('B'), event('C'), event('D')]);
+      const whole = await store.loadStream(id, 'thing-v1', 0);
+      assert.equal(whole.snapshot, undefined);
+      assert.deepEqual(whole.events.map((e) => [e.type, e.version]), [['A', 1], ['B', 2], ['C', 3], ['D', 4]]);
+      await store.writeSnapshot(id, 'thing-v1', { version: 2, state: { seen: ['A', 'B'] } });
+      const fromSnapshot = await store.loadStream(id, 'thing-v1', 0);
+      assert.deepEqual(fromSnapshot.snapshot, { version: 2, state: { seen: ['A', 'B'] } });
+      assert.deepEqual(fromSnapshot.events.map((e) => e.type), ['C', 'D']);
+      const held = await store.loadStream(id, 'thing-v1', 3);
+      assert.equal(held.snapshot, undefined, 'a snapshot older than the state held is not sent');
+      assert.deepEqual(held.events.map((e) => e.type), ['D']);
+      assert.deepEqual((await store.loadStream(id, 'thing-v1', 4)).events, [], 'nothing new');
+      assert.equal((await store.loadStream(id, 'thing-v2', 0)).snapshot, undefined, 'another schema');
+    });
+
+    it('stores a snapshot with the append that reaches it, and none with an append refused', async () => {
+      const store = await open();
+      const id = stream();
+      await store.append(id, 0, [event('A'), event('B')], { snapshot: { schema: 'thing-v1', snapshot: { version: 2, state: { n: 2 } } } });
+      assert.deepEqual(await store.readSnapshot(id, 'thing-v1'), { version: 2, state: { n: 2 } });
+      await assert.rejects(store.append(id, 1, [event('C')], { snapshot: { schema: 'thing-v1', snapshot: { version: 3, state: { n: 3 } } } }), ConcurrencyConflict);
+      assert.equal((await store.readSnapshot(id, 'thing-v1'))?.version, 2);
+      await store.writeSnapshot(id, 'thing-v1', { version: 10, state: { n: 10 } });
+      await store.append(id, 2, [event('C')], { snapshot: { schema: 'thing-v1', snapshot: { version: 3, state: { n: 3 } } } });
+      assert.equal((await store.readSnapshot(id, 'thing-v1'))?.version, 10, 'a newer one is kept');
+    });
+
+    it('names the scope of the reservation that is taken, whichever of several it is', async () => {
+      const store = await open();
+      const [cnpj, email] = [randomUUID(), randomUUID()];
+      await store.append(stream(), 0, [event()], { reservations: [{ scope: 'email', value: email }] });
+      const refused = await store.append(stream(), 0, [event()], { reservations: [{ scope: 'cnpj', value: cnpj }, { scope: 'email', value: email }] }).catch((error: unknown) => error);
+      assert.ok(refused instanceof ReservationTaken, String(refused));
+      assert.equal(refused.scope, 'email');
+      assert.equal(await store.findReservation('cnpj', cnpj), undefined, 'the free one is not kept either');
+    });
+
     it('answers a ping', async () => {
       await (await open()).ping();
     });

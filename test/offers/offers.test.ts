@@ -10,6 +10,7 @@ import { testApp } from '../support/app';
 import { pharmacyBody, uniqueGtin } from '../support/fixtures';
 import { invoke } from '../support/http';
 import { ServiceUnavailable } from '../../shared/kernel/errors';
+import { flushPublishedMarks } from '../../shared/kernel/outbox-marks';
 import { appModules } from '../../shared/platform/app';
 
 const DAY = 86_400_000;
@@ -252,6 +253,8 @@ describe('Offers', () => {
       }
       assert.deepEqual(calls, [2]);
       const streams = [first, second].map((productId) => `offer-${offerIdFor(pharmacyId, productId)}`);
+      // Marked off the request path, within MARK_PUBLISHED_AFTER_MS; flushed here rather than waited for.
+      await flushPublishedMarks(app.services.eventStore);
       assert.equal((await app.services.eventStore.pendingOutbox(0, 10_000)).filter((e) => streams.includes(e.streamId)).length, 0, 'marked published');
     });
 
@@ -265,7 +268,7 @@ describe('Offers', () => {
       const flaky = new Proxy(store, {
         get: (target, property, receiver) => {
           const value = Reflect.get(target, property, receiver);
-          if (typeof value !== 'function' || !['readStream', 'readSnapshot'].includes(String(property))) return value;
+          if (typeof value !== 'function' || !['readStream', 'readSnapshot', 'loadStream'].includes(String(property))) return value;
           return (...args: unknown[]) => (away ? Promise.reject(new ServiceUnavailable('the database is unavailable for a moment', 5)) : value.apply(target, args));
         },
       });

@@ -108,3 +108,18 @@ export async function queryRows<R>(runner: ConnectionPool | Transaction, sql: st
   for (const [name, value] of Object.entries(parameters)) request.input(name, value);
   return (await request.query<R>(sql)).recordset ?? [];
 }
+
+/** Runs one batch that answers several result sets (a snapshot and the events after it), every value bound as a parameter. */
+export async function queryRecordsets(runner: ConnectionPool | Transaction, sql: string, parameters: Record<string, string | number>): Promise<unknown[][]> {
+  const request = runner.request();
+  for (const [name, value] of Object.entries(parameters)) request.input(name, value);
+  const { recordsets } = await request.query(sql);
+  return Array.isArray(recordsets) ? (recordsets as unknown[][]) : [];
+}
+
+/** The error number SQL Server raised (THROW's own number for the batches' signals), wherever the driver put it. */
+export function sqlErrorNumber(error: unknown): number | undefined {
+  const { number, originalError } = (error ?? {}) as { number?: unknown; originalError?: { number?: unknown; info?: { number?: unknown } } };
+  for (const candidate of [number, originalError?.number, originalError?.info?.number]) if (typeof candidate === 'number') return candidate;
+  return undefined;
+}

@@ -7,9 +7,10 @@ import type {
   NewEvent,
   Snapshot,
   StoredEvent,
+  StreamLoad,
   StreamSlice,
 } from '../../kernel/ports';
-import { queryRows, transientRetry, violatedConstraint } from './connection';
+import { queryRecordsets, queryRows, sqlErrorNumber, transientRetry, violatedConstraint } from './connection';
 
 interface EventRow {
   position: string | number;
@@ -39,13 +40,216 @@ function toStoredEvent(row: EventRow): StoredEvent {
   };
 }
 
+/** The signals of APPEND_BATCH (THROW numbers), each mapped to its domain error by appendError. */
+export const APPEND_SIGNALS = {
+  /** The stream is not at the expected version; the message is `version <current>`, or none for a duplicate event. */
+  conflict: 50001,
+  /** A reserved value is held by another stream; the message is the reservation's ordinal in @reservations. */
+  reservationTaken: 50002,
+  idempotencyKeyReused: 50003,
+  /** The stream's lock was not granted within its timeout. */
+  busy: 50004,
+} as const;
+
 /**
- * The production event store on Azure SQL. An append is one transaction: an application
- * lock on the stream serialises writers of that stream (and only of that stream), then
- * the expected-version check, the idempotency record, reservations, index entries, the
- * events and their outbox rows. Transient faults run the whole transaction again; a
- * retry that finds its own events committed (the first attempt's commit answer was lost)
- * returns them instead of reporting a conflict.
+ * An append in one round trip: the whole transaction runs on the server, every value a
+ * bound parameter (lists as JSON through OPENJSON). An application lock on the stream
+ * serialises its writers (and only them); then the expected-version check, the idempotency
+ * record (first: a racing retry must be answered as a retry, not as a taken CNPJ), the
+ * reservations in order, the releases, index entries, the erased subjects' records, the
+ * events with their outbox rows and a due snapshot; the stored events are the answer.
+ * A refusal is a THROW of APPEND_SIGNALS; a duplicate key raced past the checks is turned
+ * into the signal of the step it hit; anything else (a deadlock, a failover) is thrown again
+ * as it was, for the transient retry. XACT_ABORT rolls everything back on any error,
+ * a client timeout included. A retry (@retry = 1) whose first attempt committed (its answer
+ * was lost) finds its first event stored in this stream and answers the events it stored.
+ */
+export const APPEND_BATCH = `SET XACT_ABORT ON;
+SET NOCOUNT ON;
+DECLARE @first INT;
+IF @retry = 1
+  SELECT @first = version FROM es.events WHERE event_id = @firstEventId AND stream_id = @streamId;
+IF @first IS NOT NULL
+  SELECT TOP (@count) ${EVENT_COLUMNS} FROM es.events WHERE stream_id = @streamId AND version >= @first ORDER BY version;
+ELSE
+BEGIN
+  DECLARE @stage NVARCHAR(16) = N'lock', @message NVARCHAR(2048), @granted INT, @current INT, @i INT = 0, @n INT,
+    @scope NVARCHAR(100), @value NVARCHAR(200), @holder NVARCHAR(200), @now DATETIME2(3) = SYSUTCDATETIME();
+  BEGIN TRY
+    BEGIN TRANSACTION;
+    EXEC @granted = sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 10000;
+    IF @granted < 0
+      THROW 50004, N'the stream is busy', 1;
+    SELECT @current = COALESCE(MAX(version), 0) FROM es.events WHERE stream_id = @streamId;
+    IF @current <> @expectedVersion
+    BEGIN
+      SET @message = CONCAT(N'version ', @current);
+      THROW 50001, @message, 1;
+    END;
+
+    SET @stage = N'idempotency';
+    IF @hasIdempotency = 1
+    BEGIN
+      -- A record expired by the time this one is made no longer holds its key. Times are the app's clock, as ISO 8601 (style 127).
+      DELETE FROM es.idempotency_keys WHERE [key] = @idempotencyKey AND expires_at <= CONVERT(DATETIME2(3), @createdAt, 127);
+      INSERT INTO es.idempotency_keys ([key], request_hash, status, body, headers, subject, created_at, expires_at)
+      VALUES (@idempotencyKey, @requestHash, @status, @body, @headers, NULLIF(@subject, N''),
+        CONVERT(DATETIME2(3), @createdAt, 127), CONVERT(DATETIME2(3), @expiresAt, 127));
+    END;
+
+    SET @stage = N'reservation';
+    SELECT @n = COUNT(*) FROM OPENJSON(@reservations);
+    WHILE @i < @n
+    BEGIN
+      SELECT @scope = r.scope, @value = r.value
+      FROM OPENJSON(@reservations) WITH (ordinal INT, scope NVARCHAR(100), value NVARCHAR(200)) AS r WHERE r.ordinal = @i;
+      SET @holder = NULL;
+      SELECT @holder = stream_id FROM es.reservations WITH (UPDLOCK, HOLDLOCK) WHERE scope = @scope AND value = @value;
+      IF @holder IS NULL
+        INSERT INTO es.reservations (scope, value, stream_id, reserved_at) VALUES (@scope, @value, @streamId, @now);
+      ELSE IF @holder <> @streamId COLLATE Latin1_General_100_BIN2
+      BEGIN
+        SET @message = CONCAT(N'', @i);
+        THROW 50002, @message, 1;
+      END;
+      SET @i += 1;
+    END;
+
+    SET @stage = N'release';
+    IF @releases <> N'[]'
+      DELETE r FROM es.reservations AS r
+      JOIN OPENJSON(@releases) WITH (scope NVARCHAR(100), value NVARCHAR(200)) AS x
+        ON r.scope = x.scope COLLATE Latin1_General_100_BIN2 AND r.value = x.value COLLATE Latin1_General_100_BIN2
+      WHERE r.stream_id = @streamId;
+
+    SET @stage = N'index';
+    IF @indexes <> N'[]'
+      INSERT INTO es.stream_index (name, [key], stream_id)
+      SELECT DISTINCT x.name, x.[key], @streamId FROM OPENJSON(@indexes) WITH (name NVARCHAR(100), [key] NVARCHAR(200)) AS x
+      WHERE NOT EXISTS (
+        SELECT 1 FROM es.stream_index AS s
+        WHERE s.name = x.name COLLATE Latin1_General_100_BIN2 AND s.[key] = x.[key] COLLATE Latin1_General_100_BIN2 AND s.stream_id = @streamId);
+
+    SET @stage = N'erasure';
+    IF @erased <> N'[]'
+      DELETE FROM es.idempotency_keys
+      WHERE subject IN (SELECT x.subject COLLATE Latin1_General_100_BIN2 FROM OPENJSON(@erased) WITH (subject NVARCHAR(200) '$') AS x);
+
+    -- Identities follow the ORDER BY of the INSERT ... SELECT, as SQL Server guarantees.
+    SET @stage = N'events';
+    INSERT INTO es.events (event_id, stream_id, version, type, data, metadata, occurred_at)
+    SELECT e.eventId, @streamId, e.version, e.type, e.data, e.metadata, @now
+    FROM OPENJSON(@events) WITH (ordinal INT, eventId NVARCHAR(64), version INT, type NVARCHAR(100), data NVARCHAR(MAX), metadata NVARCHAR(4000)) AS e
+    ORDER BY e.ordinal;
+    INSERT INTO es.outbox (event_id, position, enqueued_at)
+    SELECT event_id, position, @now FROM es.events WHERE stream_id = @streamId AND version > @expectedVersion;
+
+    SET @stage = N'snapshot';
+    IF @snapshotSchema <> N''
+    BEGIN
+      UPDATE es.snapshots WITH (UPDLOCK, SERIALIZABLE) SET version = @snapshotVersion, state = @snapshotState, taken_at = @now
+      WHERE stream_id = @streamId AND [schema] = @snapshotSchema AND version < @snapshotVersion;
+      IF @@ROWCOUNT = 0 AND NOT EXISTS (SELECT 1 FROM es.snapshots WITH (UPDLOCK, SERIALIZABLE) WHERE stream_id = @streamId AND [schema] = @snapshotSchema)
+        INSERT INTO es.snapshots (stream_id, [schema], version, state, taken_at) VALUES (@streamId, @snapshotSchema, @snapshotVersion, @snapshotState, @now);
+    END;
+
+    SELECT ${EVENT_COLUMNS} FROM es.events WHERE stream_id = @streamId AND version > @expectedVersion ORDER BY version;
+    COMMIT TRANSACTION;
+  END TRY
+  BEGIN CATCH
+    IF XACT_STATE() <> 0
+      ROLLBACK TRANSACTION;
+    IF ERROR_NUMBER() IN (2601, 2627) AND @stage = N'idempotency'
+      THROW 50003, N'the idempotency key was stored meanwhile', 1;
+    IF ERROR_NUMBER() IN (2601, 2627) AND @stage = N'reservation'
+    BEGIN
+      SET @message = CONCAT(N'', @i);
+      THROW 50002, @message, 1;
+    END;
+    IF ERROR_NUMBER() IN (2601, 2627) AND @stage = N'events'
+      THROW 50001, N'a duplicate event', 1;
+    THROW;
+  END CATCH;
+END;`;
+
+/**
+ * A stream's load in one round trip: the snapshot of the schema when newer than what the
+ * caller holds (@afterVersion), then the events after whichever is newer. Events are never
+ * changed, so the two reads agree without a transaction.
+ */
+export const LOAD_STREAM_BATCH = `SET NOCOUNT ON;
+DECLARE @snapshotVersion INT, @state NVARCHAR(MAX);
+SELECT @snapshotVersion = version, @state = state FROM es.snapshots
+WHERE stream_id = @streamId AND [schema] = @schema AND version > @afterVersion;
+SELECT @snapshotVersion AS version, @state AS state WHERE @snapshotVersion IS NOT NULL;
+SELECT ${EVENT_COLUMNS} FROM es.events WHERE stream_id = @streamId AND version > COALESCE(@snapshotVersion, @afterVersion) ORDER BY version;`;
+
+/** The parameters of APPEND_BATCH: absent options are empty lists, 0 flags and empty strings, never NULL (untyped). */
+function appendParameters(streamId: string, expectedVersion: number, events: NewEvent[], options: AppendOptions, retrying: boolean) {
+  const idempotency = options.idempotency;
+  const snapshot = options.snapshot;
+  return {
+    streamId,
+    expectedVersion,
+    resource: `stream:${streamId}`.slice(0, 255),
+    retry: retrying && events.length > 0 ? 1 : 0,
+    firstEventId: events[0]?.eventId ?? '',
+    count: events.length,
+    hasIdempotency: idempotency ? 1 : 0,
+    idempotencyKey: idempotency?.key ?? '',
+    requestHash: idempotency?.requestHash ?? '',
+    status: idempotency?.status ?? 0,
+    body: idempotency ? JSON.stringify(idempotency.body) : '',
+    headers: idempotency ? JSON.stringify(idempotency.headers) : '',
+    subject: idempotency?.subject ?? '',
+    createdAt: idempotency?.createdAt.toISOString() ?? '',
+    expiresAt: idempotency?.expiresAt.toISOString() ?? '',
+    reservations: JSON.stringify((options.reservations ?? []).map(({ scope, value }, ordinal) => ({ ordinal, scope, value }))),
+    releases: JSON.stringify((options.releases ?? []).map(({ scope, value }) => ({ scope, value }))),
+    indexes: JSON.stringify((options.indexes ?? []).map(({ name, key }) => ({ name, key }))),
+    erased: JSON.stringify(options.erasedSubjects ?? []),
+    events: JSON.stringify(
+      events.map((event, index) => ({
+        ordinal: index,
+        eventId: event.eventId,
+        version: expectedVersion + index + 1,
+        type: event.type,
+        data: JSON.stringify(event.data),
+        metadata: JSON.stringify(event.metadata),
+      })),
+    ),
+    snapshotSchema: snapshot?.schema ?? '',
+    snapshotVersion: snapshot?.snapshot.version ?? 0,
+    snapshotState: snapshot ? JSON.stringify(snapshot.snapshot.state) : '',
+  };
+}
+
+/** The domain error an append's signal stands for; any other error as it is. */
+function appendError(error: unknown, options: AppendOptions): unknown {
+  const message = error instanceof Error ? error.message : '';
+  switch (sqlErrorNumber(error)) {
+    case APPEND_SIGNALS.conflict: {
+      const current = /^version (\d+)$/.exec(message)?.[1];
+      return new ConcurrencyConflict(current === undefined ? 'the resource changed meanwhile; reload and retry' : `the resource changed meanwhile (version ${current}); reload and retry`);
+    }
+    case APPEND_SIGNALS.reservationTaken: {
+      const scope = options.reservations?.[Number(message)]?.scope ?? 'value';
+      return new ReservationTaken(scope, `this ${scope} is already registered`);
+    }
+    case APPEND_SIGNALS.idempotencyKeyReused:
+      return new IdempotencyKeyReused('this Idempotency-Key was used meanwhile');
+    case APPEND_SIGNALS.busy:
+      return new ConcurrencyConflict('the resource is busy; retry');
+    default:
+      return error;
+  }
+}
+
+/**
+ * The production event store on Azure SQL. An append is one transaction in one round
+ * trip (APPEND_BATCH); loading an aggregate is one read (LOAD_STREAM_BATCH). Transient
+ * faults run the whole batch again; a retry that finds its own events committed (the
+ * first attempt's commit answer was lost) returns them instead of reporting a conflict.
  */
 export class AzureSqlEventStore implements EventStore {
   private readonly retry = transientRetry();
@@ -61,6 +265,13 @@ export class AzureSqlEventStore implements EventStore {
     return rows.map(toStoredEvent);
   }
 
+  async loadStream(streamId: string, schema: string, afterVersion: number): Promise<StreamLoad> {
+    const [snapshots = [], events = []] = await this.retry.execute(() => queryRecordsets(this.pool, LOAD_STREAM_BATCH, { streamId, schema, afterVersion }));
+    const [snapshot] = snapshots as { version: number; state: string }[];
+    const tail = (events as EventRow[]).map(toStoredEvent);
+    return snapshot ? { snapshot: { version: snapshot.version, state: JSON.parse(snapshot.state) }, events: tail } : { events: tail };
+  }
+
   async readAll(afterPosition: number, limit: number): Promise<StoredEvent[]> {
     const rows = await this.query<EventRow>(
       `SELECT TOP (@limit) ${EVENT_COLUMNS} FROM es.events WHERE position > @after ORDER BY position`,
@@ -70,47 +281,13 @@ export class AzureSqlEventStore implements EventStore {
   }
 
   async append(streamId: string, expectedVersion: number, events: NewEvent[], options: AppendOptions = {}): Promise<StoredEvent[]> {
-    return this.retry.execute(({ attempt }) =>
-      this.inTransaction(async (transaction) => {
-        if (attempt > 0 && events.length > 0) {
-          const committed = await this.committedEarlier(transaction, streamId, events);
-          if (committed) return committed;
-        }
-        await this.lockStream(transaction, streamId, expectedVersion);
-        // The key first: a racing retry must be answered as a retry, not as a taken CNPJ.
-        if (options.idempotency) await this.insertIdempotency(transaction, options.idempotency);
-        await this.reserve(transaction, streamId, options);
-        await this.index(transaction, streamId, options);
-        for (const subject of options.erasedSubjects ?? []) {
-          await this.query('DELETE FROM es.idempotency_keys WHERE subject = @subject', { subject }, transaction);
-        }
-        return this.insertEvents(transaction, streamId, expectedVersion, events);
-      }),
-    );
-  }
-
-  private async committedEarlier(transaction: Transaction, streamId: string, events: NewEvent[]) {
-    const first = await this.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM es.events WHERE event_id = @eventId`, { eventId: events[0].eventId }, transaction);
-    if (first.length === 0 || first[0].stream_id !== streamId) return undefined;
-    const rows = await this.query<EventRow>(
-      `SELECT TOP (@count) ${EVENT_COLUMNS} FROM es.events WHERE stream_id = @streamId AND version >= @from ORDER BY version`,
-      { streamId, from: first[0].version, count: events.length },
-      transaction,
-    );
-    return rows.map(toStoredEvent);
-  }
-
-  private async lockStream(transaction: Transaction, streamId: string, expectedVersion: number) {
-    const [row] = await this.query<{ granted: number; current: number }>(
-      `DECLARE @granted INT;
-       EXEC @granted = sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 10000;
-       SELECT @granted AS granted, COALESCE((SELECT MAX(version) FROM es.events WHERE stream_id = @streamId), 0) AS [current];`,
-      { resource: `stream:${streamId}`.slice(0, 255), streamId },
-      transaction,
-    );
-    if (row.granted < 0) throw new ConcurrencyConflict('the resource is busy; retry');
-    if (row.current !== expectedVersion) {
-      throw new ConcurrencyConflict(`the resource changed meanwhile (version ${row.current}); reload and retry`);
+    try {
+      const rows = await this.retry.execute(({ attempt }) =>
+        queryRows<EventRow>(this.pool, APPEND_BATCH, appendParameters(streamId, expectedVersion, events, options, attempt > 0)),
+      );
+      return rows.map(toStoredEvent);
+    } catch (error) {
+      throw appendError(error, options);
     }
   }
 
@@ -136,75 +313,6 @@ export class AzureSqlEventStore implements EventStore {
       );
     } catch (error) {
       if (violatedConstraint(error)) throw new IdempotencyKeyReused('this Idempotency-Key was used meanwhile');
-      throw error;
-    }
-  }
-
-  private async reserve(transaction: Transaction, streamId: string, options: AppendOptions) {
-    for (const { scope, value } of options.reservations ?? []) {
-      try {
-        const [holder] = await this.query<{ stream_id: string }>(
-          `SELECT stream_id FROM es.reservations WITH (UPDLOCK, HOLDLOCK) WHERE scope = @scope AND value = @value;`,
-          { scope, value },
-          transaction,
-        );
-        if (holder?.stream_id === streamId) continue;
-        if (holder) throw new ReservationTaken(scope, `this ${scope} is already registered`);
-        await this.query(
-          'INSERT INTO es.reservations (scope, value, stream_id, reserved_at) VALUES (@scope, @value, @streamId, SYSUTCDATETIME())',
-          { scope, value, streamId },
-          transaction,
-        );
-      } catch (error) {
-        if (violatedConstraint(error)) throw new ReservationTaken(scope, `this ${scope} is already registered`);
-        throw error;
-      }
-    }
-    for (const { scope, value } of options.releases ?? []) {
-      await this.query('DELETE FROM es.reservations WHERE scope = @scope AND value = @value AND stream_id = @streamId', { scope, value, streamId }, transaction);
-    }
-  }
-
-  private async index(transaction: Transaction, streamId: string, options: AppendOptions) {
-    for (const { name, key } of options.indexes ?? []) {
-      await this.query(
-        `IF NOT EXISTS (SELECT 1 FROM es.stream_index WHERE name = @name AND [key] = @key AND stream_id = @streamId)
-           INSERT INTO es.stream_index (name, [key], stream_id) VALUES (@name, @key, @streamId)`,
-        { name, key, streamId },
-        transaction,
-      );
-    }
-  }
-
-  /** One statement for the events (identity in ORDER BY order, as SQL Server guarantees) and one for their outbox rows. */
-  private async insertEvents(transaction: Transaction, streamId: string, expectedVersion: number, events: NewEvent[]) {
-    if (events.length === 0) return [];
-    const payload = JSON.stringify(
-      events.map((event, index) => ({
-        ordinal: index,
-        eventId: event.eventId,
-        version: expectedVersion + index + 1,
-        type: event.type,
-        data: JSON.stringify(event.data),
-        metadata: JSON.stringify(event.metadata),
-      })),
-    );
-    try {
-      const rows = await this.query<EventRow>(
-        `DECLARE @now DATETIME2(3) = SYSUTCDATETIME();
-         INSERT INTO es.events (event_id, stream_id, version, type, data, metadata, occurred_at)
-         SELECT e.eventId, @streamId, e.version, e.type, e.data, e.metadata, @now
-         FROM OPENJSON(@events) WITH (ordinal INT, eventId NVARCHAR(64), version INT, type NVARCHAR(100), data NVARCHAR(MAX), metadata NVARCHAR(4000)) AS e
-         ORDER BY e.ordinal;
-         INSERT INTO es.outbox (event_id, position, enqueued_at)
-         SELECT event_id, position, @now FROM es.events WHERE stream_id = @streamId AND version > @expectedVersion;
-         SELECT ${EVENT_COLUMNS} FROM es.events WHERE stream_id = @streamId AND version > @expectedVersion ORDER BY version;`,
-        { streamId, expectedVersion, events: payload },
-        transaction,
-      );
-      return rows.map(toStoredEvent);
-    } catch (error) {
-      if (violatedConstraint(error)) throw new ConcurrencyConflict('the resource changed meanwhile; reload and retry');
       throw error;
     }
   }

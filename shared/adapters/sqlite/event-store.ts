@@ -10,6 +10,7 @@ import type {
   NewEvent,
   Snapshot,
   StoredEvent,
+  StreamLoad,
   StreamSlice,
 } from '../../kernel/ports';
 import { projectRoot } from '../../kernel/project-root';
@@ -75,7 +76,8 @@ export function migrate(db: Database.Database, directory = MIGRATIONS_DIR): numb
 /**
  * The embedded event store. better-sqlite3 is synchronous, so each append is one
  * uninterrupted transaction: the expected-version check, the events, the outbox rows,
- * the reservations and the idempotency record commit together or not at all.
+ * the reservations, the idempotency record and a due snapshot commit together or not at
+ * all, in the command's one commit.
  */
 export class SqliteEventStore implements EventStore {
   private readonly statements;
@@ -85,6 +87,7 @@ export class SqliteEventStore implements EventStore {
       streamVersion: db.prepare('SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?').pluck(),
       readStream: db.prepare('SELECT * FROM events WHERE stream_id = ? AND version > ? ORDER BY version LIMIT ?'),
       readSnapshot: db.prepare('SELECT version, state FROM snapshots WHERE stream_id = ? AND schema = ?'),
+      readNewerSnapshot: db.prepare('SELECT version, state FROM snapshots WHERE stream_id = ? AND schema = ? AND version > ?'),
       writeSnapshot: db.prepare(
         `INSERT INTO snapshots (stream_id, schema, version, state, taken_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (stream_id, schema) DO UPDATE SET version = excluded.version, state = excluded.state, taken_at = excluded.taken_at
@@ -153,7 +156,19 @@ export class SqliteEventStore implements EventStore {
   }
 
   async writeSnapshot(streamId: string, schema: string, snapshot: Snapshot): Promise<void> {
+    this.storeSnapshot(streamId, schema, snapshot);
+  }
+
+  private storeSnapshot(streamId: string, schema: string, snapshot: Snapshot) {
     this.statements.writeSnapshot.run(streamId, schema, snapshot.version, JSON.stringify(snapshot.state), new Date().toISOString());
+  }
+
+  /** Events are never changed, so the snapshot and the events after it need no transaction to agree. */
+  async loadStream(streamId: string, schema: string, afterVersion: number): Promise<StreamLoad> {
+    const row = this.statements.readNewerSnapshot.get(streamId, schema, afterVersion) as { version: number; state: string } | undefined;
+    const snapshot = row && { version: row.version, state: JSON.parse(row.state) };
+    const events = (this.statements.readStream.all(streamId, snapshot?.version ?? afterVersion, -1) as EventRow[]).map(toStoredEvent);
+    return snapshot ? { snapshot, events } : { events };
   }
 
   async readAll(afterPosition: number, limit: number): Promise<StoredEvent[]> {
@@ -172,6 +187,7 @@ export class SqliteEventStore implements EventStore {
       for (const { scope, value } of options.releases ?? []) this.statements.release.run(scope, value, streamId);
       for (const { name, key } of options.indexes ?? []) this.statements.index.run(name, key, streamId);
       for (const subject of options.erasedSubjects ?? []) this.statements.forgetIdempotencyOf.run(subject);
+      if (options.snapshot) this.storeSnapshot(streamId, options.snapshot.schema, options.snapshot.snapshot);
       const occurredAt = new Date().toISOString();
       const now = Date.now();
       return events.map((event, index) => {

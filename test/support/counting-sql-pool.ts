@@ -1,0 +1,201 @@
+import type { ConnectionPool } from 'mssql';
+import { APPEND_BATCH, APPEND_SIGNALS, LOAD_STREAM_BATCH } from '../../shared/adapters/azure-sql/event-store';
+import type { StoredEvent } from '../../shared/kernel/ports';
+
+type Parameters = Record<string, string | number>;
+
+interface EventRow {
+  position: number;
+  event_id: string;
+  stream_id: string;
+  version: number;
+  type: string;
+  data: string;
+  metadata: string;
+  occurred_at: Date;
+}
+
+interface IdempotencyRow {
+  key: string;
+  request_hash: string;
+  status: number;
+  body: string;
+  headers: string;
+  subject: string | null;
+  created_at: Date;
+  expires_at: Date;
+}
+
+/** What a round trip was, by the statement the adapter sent. */
+export type Trip = 'append' | 'load' | 'idempotency lookup' | 'mark published' | 'BEGIN' | 'COMMIT' | 'ROLLBACK';
+
+/** SQL Server's answer to a statement: the first result set and all of them, as mssql gives them. */
+const answer = (...recordsets: unknown[][]) => ({ recordset: recordsets[0] ?? [], recordsets, rowsAffected: [] as number[] });
+
+/**
+ * A stand-in for an mssql ConnectionPool that counts every round trip to the server (each
+ * `query` or `batch`, and a transaction's `begin`, `commit` and `rollback`) and answers the
+ * Azure SQL adapter's statements from memory, as the server would: the version check, the
+ * idempotency record, reservations and the outbox of APPEND_BATCH, the snapshot and tail of
+ * LOAD_STREAM_BATCH. A statement it does not know fails the test: a new round trip on the
+ * command path is noticed, not answered.
+ */
+export class CountingSqlPool {
+  readonly trips: Trip[] = [];
+  /** The version each load read after: 0 for a cold one, the kept state's version for a warm one. */
+  readonly loadedAfter: number[] = [];
+  private readonly events: EventRow[] = [];
+  private readonly outbox = new Set<string>();
+  private readonly idempotency = new Map<string, IdempotencyRow>();
+  private readonly reservations = new Map<string, string>();
+  private readonly snapshots = new Map<string, { version: number; state: string }>();
+  /** Runs before the next append is answered; throwing from it fails that round trip. */
+  beforeNextAppend?: (parameters: Parameters) => void;
+  /** Runs after the next append is stored, before its answer: throwing from it loses the answer of a committed append. */
+  afterNextAppend?: () => void;
+
+  get pool(): ConnectionPool {
+    return this as unknown as ConnectionPool;
+  }
+
+  /** Copies events stored elsewhere (the embedded store), as if committed here earlier. */
+  seed(events: StoredEvent[]) {
+    for (const event of events) {
+      this.events.push({
+        position: this.events.length + 1,
+        event_id: event.eventId,
+        stream_id: event.streamId,
+        version: event.version,
+        type: event.type,
+        data: JSON.stringify(event.data),
+        metadata: JSON.stringify(event.metadata),
+        occurred_at: new Date(event.occurredAt),
+      });
+    }
+  }
+
+  request() {
+    return new CountingRequest(this);
+  }
+
+  transaction() {
+    return {
+      begin: async () => void this.trips.push('BEGIN'),
+      commit: async () => void this.trips.push('COMMIT'),
+      rollback: async () => void this.trips.push('ROLLBACK'),
+      request: () => new CountingRequest(this),
+    };
+  }
+
+  async close() {}
+
+  /** The trips made since the last call. */
+  take(): Trip[] {
+    return this.trips.splice(0);
+  }
+
+  run(sql: string, parameters: Parameters) {
+    if (sql === APPEND_BATCH) return this.append(parameters);
+    if (sql === LOAD_STREAM_BATCH) return this.load(parameters);
+    if (/^SELECT \[key\], request_hash/.test(sql)) return this.findIdempotency(parameters);
+    if (/^DELETE FROM es\.outbox/.test(sql)) {
+      this.trips.push('mark published');
+      for (const id of JSON.parse(String(parameters.ids)) as string[]) this.outbox.delete(id);
+      return answer([]);
+    }
+    throw new Error(`a statement the counting pool does not know: ${sql.slice(0, 80)}`);
+  }
+
+  private streamRows(streamId: unknown, after: number) {
+    return this.events.filter((row) => row.stream_id === streamId && row.version > after).sort((a, b) => a.version - b.version);
+  }
+
+  private load(p: Parameters) {
+    this.trips.push('load');
+    this.loadedAfter.push(Number(p.afterVersion));
+    const snapshot = this.snapshots.get(`${p.streamId}\u0000${p.schema}`);
+    const newer = snapshot && snapshot.version > Number(p.afterVersion) ? snapshot : undefined;
+    return answer(newer ? [newer] : [], this.streamRows(p.streamId, newer?.version ?? Number(p.afterVersion)));
+  }
+
+  private findIdempotency(p: Parameters) {
+    this.trips.push('idempotency lookup');
+    const row = this.idempotency.get(String(p.key));
+    return answer(row && row.expires_at > new Date(String(p.now)) ? [row] : []);
+  }
+
+  private append(p: Parameters) {
+    this.trips.push('append');
+    const hook = this.beforeNextAppend;
+    this.beforeNextAppend = undefined;
+    hook?.(p);
+    if (p.retry === 1) {
+      const first = this.events.find((row) => row.event_id === p.firstEventId && row.stream_id === p.streamId);
+      if (first) return answer(this.streamRows(p.streamId, first.version - 1).slice(0, Number(p.count)));
+    }
+    const current = Math.max(0, ...this.streamRows(p.streamId, 0).map((row) => row.version));
+    if (current !== p.expectedVersion) throw signal(APPEND_SIGNALS.conflict, `version ${current}`);
+    if (p.hasIdempotency === 1) {
+      const held = this.idempotency.get(String(p.idempotencyKey));
+      if (held && held.expires_at > new Date(String(p.createdAt))) throw signal(APPEND_SIGNALS.idempotencyKeyReused, 'the idempotency key was stored meanwhile');
+    }
+    const reservations = JSON.parse(String(p.reservations)) as { ordinal: number; scope: string; value: string }[];
+    for (const { ordinal, scope, value } of reservations) {
+      const holder = this.reservations.get(`${scope}\u0000${value}`);
+      if (holder !== undefined && holder !== p.streamId) throw signal(APPEND_SIGNALS.reservationTaken, String(ordinal));
+    }
+    // Every check passed: the transaction's writes.
+    if (p.hasIdempotency === 1) {
+      this.idempotency.set(String(p.idempotencyKey), {
+        key: String(p.idempotencyKey),
+        request_hash: String(p.requestHash),
+        status: Number(p.status),
+        body: String(p.body),
+        headers: String(p.headers),
+        subject: p.subject === '' ? null : String(p.subject),
+        created_at: new Date(String(p.createdAt)),
+        expires_at: new Date(String(p.expiresAt)),
+      });
+    }
+    for (const { scope, value } of reservations) this.reservations.set(`${scope}\u0000${value}`, String(p.streamId));
+    const now = new Date();
+    for (const event of JSON.parse(String(p.events)) as { eventId: string; version: number; type: string; data: string; metadata: string }[]) {
+      this.events.push({ position: this.events.length + 1, event_id: event.eventId, stream_id: String(p.streamId), version: event.version, type: event.type, data: event.data, metadata: event.metadata, occurred_at: now });
+      this.outbox.add(event.eventId);
+    }
+    if (p.snapshotSchema !== '') this.snapshots.set(`${p.streamId}\u0000${p.snapshotSchema}`, { version: Number(p.snapshotVersion), state: String(p.snapshotState) });
+    const after = this.afterNextAppend;
+    this.afterNextAppend = undefined;
+    after?.();
+    return answer(this.streamRows(p.streamId, Number(p.expectedVersion)));
+  }
+
+  /** Event ids still in the outbox. */
+  pending(): string[] {
+    return [...this.outbox];
+  }
+}
+
+/** An error as mssql reports a THROW: its number and message. */
+function signal(number: number, message: string) {
+  return Object.assign(new Error(message), { name: 'RequestError', code: 'EREQUEST', number });
+}
+
+class CountingRequest {
+  private readonly parameters: Parameters = {};
+
+  constructor(private readonly pool: CountingSqlPool) {}
+
+  input(name: string, value: string | number) {
+    this.parameters[name] = value;
+    return this;
+  }
+
+  async query(sql: string) {
+    return this.pool.run(sql, this.parameters);
+  }
+
+  async batch(sql: string) {
+    return this.pool.run(sql, this.parameters);
+  }
+}
