@@ -67,7 +67,10 @@ start_rabbitmq() {
     echo "RabbitMQ answers on 127.0.0.1:5672"
     return
   fi
-  if pgrep -f "$RABBITMQ_DATA" >/dev/null 2>&1; then
+  # A node still booting (its port not open yet) must keep its folder. Its command line does
+  # not name that folder (RABBITMQ_MNESIA_BASE reaches it through the environment), so the
+  # node is found by what every RabbitMQ node's runtime runs: `-s rabbit boot`.
+  if pgrep -f -- 'beam\.smp.* -s rabbit boot' >/dev/null 2>&1; then
     echo "RabbitMQ is booting already"
   else
     echo "starting RabbitMQ (data in $RABBITMQ_DATA, emptied)"
