@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { HttpHandler } from '@azure/functions';
-import { AzureSqlEventStore } from '../../shared/adapters/azure-sql/event-store';
+import { APPEND_BATCH, AzureSqlEventStore } from '../../shared/adapters/azure-sql/event-store';
 import { ConcurrencyConflict, IdempotencyKeyReused, ReservationTaken } from '../../shared/kernel/errors';
 import { flushPublishedMarks } from '../../shared/kernel/outbox-marks';
 import type { EventBus, StoredEvent } from '../../shared/kernel/ports';
@@ -110,6 +110,18 @@ describe('Azure SQL round trips of a command', () => {
     const versions = (await store.loadStream(`offer-${offerId}`, 'no-snapshots', 0)).events.map((event) => event.version);
     assert.deepEqual(versions, [...new Set(versions)], 'no event twice');
     assert.equal(response.body.version, versions[versions.length - 1]);
+  });
+
+  it('looks for a retry’s own events only once it holds the stream’s lock', () => {
+    // Given the append batch. The fake pool above answers from memory and cannot show this:
+    // under read committed snapshot (Azure SQL's default) a look before the lock misses a
+    // first attempt still running on the server, whose commit then makes the retry a conflict.
+    const lock = APPEND_BATCH.indexOf('EXEC @granted = sp_getapplock');
+    const look = APPEND_BATCH.indexOf('SELECT @first = version');
+    // When the two steps are found
+    // Then the look comes after the lock, inside the transaction
+    assert.ok(lock > APPEND_BATCH.indexOf('BEGIN TRANSACTION') && lock > 0, 'the lock is taken in the transaction');
+    assert.ok(look > lock, 'the retry looks for its events under the lock');
   });
 
   it('maps the batch’s signals to the domain errors: conflict with the version, the scope of the reservation taken, the key reused, busy', async () => {

@@ -62,24 +62,31 @@ export const APPEND_SIGNALS = {
  * into the signal of the step it hit; anything else (a deadlock, a failover) is thrown again
  * as it was, for the transient retry. XACT_ABORT rolls everything back on any error,
  * a client timeout included. A retry (@retry = 1) whose first attempt committed (its answer
- * was lost) finds its first event stored in this stream and answers the events it stored.
+ * was lost) finds its first event stored in this stream, looked for under the stream's
+ * lock, and answers the events it stored.
  */
 export const APPEND_BATCH = `SET XACT_ABORT ON;
 SET NOCOUNT ON;
-DECLARE @first INT;
-IF @retry = 1
-  SELECT @first = version FROM es.events WHERE event_id = @firstEventId AND stream_id = @streamId;
-IF @first IS NOT NULL
-  SELECT TOP (@count) ${EVENT_COLUMNS} FROM es.events WHERE stream_id = @streamId AND version >= @first ORDER BY version;
-ELSE
-BEGIN
-  DECLARE @stage NVARCHAR(16) = N'lock', @message NVARCHAR(2048), @granted INT, @current INT, @i INT = 0, @n INT,
-    @scope NVARCHAR(100), @value NVARCHAR(200), @holder NVARCHAR(200), @now DATETIME2(3) = SYSUTCDATETIME();
-  BEGIN TRY
-    BEGIN TRANSACTION;
-    EXEC @granted = sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 10000;
-    IF @granted < 0
-      THROW 50004, N'the stream is busy', 1;
+DECLARE @first INT, @stage NVARCHAR(16) = N'lock', @message NVARCHAR(2048), @granted INT, @current INT, @i INT = 0, @n INT,
+  @scope NVARCHAR(100), @value NVARCHAR(200), @holder NVARCHAR(200), @now DATETIME2(3) = SYSUTCDATETIME();
+BEGIN TRY
+  BEGIN TRANSACTION;
+  EXEC @granted = sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 10000;
+  IF @granted < 0
+    THROW 50004, N'the stream is busy', 1;
+  -- Under the stream's lock: a first attempt still running on the server (its connection
+  -- lost, not yet noticed) has committed or rolled back by now. Read before the lock, under
+  -- read committed snapshot, its uncommitted events were invisible, and its commit then
+  -- turned this retry into a conflict for a change that was recorded.
+  IF @retry = 1
+    SELECT @first = version FROM es.events WHERE event_id = @firstEventId AND stream_id = @streamId;
+  IF @first IS NOT NULL
+  BEGIN
+    SELECT TOP (@count) ${EVENT_COLUMNS} FROM es.events WHERE stream_id = @streamId AND version >= @first ORDER BY version;
+    COMMIT TRANSACTION;
+  END
+  ELSE
+  BEGIN
     SELECT @current = COALESCE(MAX(version), 0) FROM es.events WHERE stream_id = @streamId;
     IF @current <> @expectedVersion
     BEGIN
@@ -155,22 +162,22 @@ BEGIN
 
     SELECT ${EVENT_COLUMNS} FROM es.events WHERE stream_id = @streamId AND version > @expectedVersion ORDER BY version;
     COMMIT TRANSACTION;
-  END TRY
-  BEGIN CATCH
-    IF XACT_STATE() <> 0
-      ROLLBACK TRANSACTION;
-    IF ERROR_NUMBER() IN (2601, 2627) AND @stage = N'idempotency'
-      THROW 50003, N'the idempotency key was stored meanwhile', 1;
-    IF ERROR_NUMBER() IN (2601, 2627) AND @stage = N'reservation'
-    BEGIN
-      SET @message = CONCAT(N'', @i);
-      THROW 50002, @message, 1;
-    END;
-    IF ERROR_NUMBER() IN (2601, 2627) AND @stage = N'events'
-      THROW 50001, N'a duplicate event', 1;
-    THROW;
-  END CATCH;
-END;`;
+  END;
+END TRY
+BEGIN CATCH
+  IF XACT_STATE() <> 0
+    ROLLBACK TRANSACTION;
+  IF ERROR_NUMBER() IN (2601, 2627) AND @stage = N'idempotency'
+    THROW 50003, N'the idempotency key was stored meanwhile', 1;
+  IF ERROR_NUMBER() IN (2601, 2627) AND @stage = N'reservation'
+  BEGIN
+    SET @message = CONCAT(N'', @i);
+    THROW 50002, @message, 1;
+  END;
+  IF ERROR_NUMBER() IN (2601, 2627) AND @stage = N'events'
+    THROW 50001, N'a duplicate event', 1;
+  THROW;
+END CATCH;`;
 
 /**
  * A stream's load in one round trip: the snapshot of the schema when newer than what the
