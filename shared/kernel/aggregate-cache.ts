@@ -1,4 +1,5 @@
 import type { EventStore } from './ports';
+import { approximateSize } from './size';
 
 /** An aggregate's state at a version, as this instance last loaded or wrote it. */
 export interface CachedAggregate {
@@ -9,10 +10,12 @@ export interface CachedAggregate {
 }
 
 /**
- * Enough for the streams an instance touches in a busy minute; each entry is one small
- * state. Past it the least recently used go, and cost a snapshot read again.
+ * Enough for the streams an instance touches in a busy minute, bounded by weight, not
+ * count: a state may grow with its stream (a session's used refresh tokens), and 10 000
+ * such states held 346 MB in a review. Past the bound the least recently used go, and
+ * cost a snapshot read again; a state heavier than a sixteenth of it is not kept at all.
  */
-export const AGGREGATE_CACHE_ENTRIES = 10_000;
+export const AGGREGATE_CACHE_BYTES = 32 * 1024 * 1024;
 
 /**
  * Aggregate states kept between commands, per event store, least recently used first out.
@@ -21,9 +24,13 @@ export const AGGREGATE_CACHE_ENTRIES = 10_000;
  * (evolve returns a new state), so a cached state is never changed in place.
  */
 export class AggregateCache {
-  private readonly entries = new Map<string, CachedAggregate>();
+  private readonly entries = new Map<string, CachedAggregate & { bytes: number }>();
+  private bytes = 0;
 
-  constructor(private readonly capacity = AGGREGATE_CACHE_ENTRIES) {}
+  constructor(
+    private readonly capacityBytes = AGGREGATE_CACHE_BYTES,
+    private readonly largestBytes = capacityBytes / 16,
+  ) {}
 
   get(streamId: string, schema: string): CachedAggregate | undefined {
     const key = keyOf(streamId, schema);
@@ -41,14 +48,30 @@ export class AggregateCache {
     const known = this.entries.get(key);
     // Two commands of one stream may finish out of order: the newer version stays.
     if (known && known.version > entry.version) return;
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+    this.forget(streamId, schema);
+    const bytes = key.length + approximateSize(entry.state) + 64;
+    if (bytes > this.largestBytes) return;
+    this.entries.set(key, { ...entry, bytes });
+    this.bytes += bytes;
+    for (const [oldest, { bytes: weight }] of this.entries) {
+      if (this.bytes <= this.capacityBytes) break;
+      this.entries.delete(oldest);
+      this.bytes -= weight;
+    }
   }
 
   /** After a conflict: the next load starts from the snapshot again (a restored database may be behind the cache). */
   forget(streamId: string, schema: string): void {
-    this.entries.delete(keyOf(streamId, schema));
+    const key = keyOf(streamId, schema);
+    const known = this.entries.get(key);
+    if (!known) return;
+    this.entries.delete(key);
+    this.bytes -= known.bytes;
+  }
+
+  /** The estimated weight of the kept states. */
+  get weight(): number {
+    return this.bytes;
   }
 
   get size(): number {

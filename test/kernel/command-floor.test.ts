@@ -42,7 +42,8 @@ const event = (type = 'Counted') => ({ eventId: randomUUID(), type, data: {}, me
 
 describe('aggregate state kept between commands', () => {
   it('keeps the most recently used states, up to its capacity, and never goes back to an older version', () => {
-    const cache = new AggregateCache(2);
+    // Room for two of these small states (about 71 bytes each), not three.
+    const cache = new AggregateCache(160, 160);
     cache.set('a', 's', { version: 1, state: 'a1', sinceSnapshot: 1 });
     cache.set('b', 's', { version: 1, state: 'b1', sinceSnapshot: 1 });
     cache.get('a', 's');
@@ -53,6 +54,19 @@ describe('aggregate state kept between commands', () => {
     cache.set('a', 's', { version: 2, state: 'a2', sinceSnapshot: 2 });
     assert.equal(cache.get('a', 's')?.state, 'a3', 'a command finishing late does not replace a newer state');
     assert.equal(cache.get('a', 'other-schema'), undefined, 'per snapshot schema');
+  });
+
+  it('given states that grow with their streams, the kept ones stay under the byte bound, and one too heavy is not kept', () => {
+    const cache = new AggregateCache(1024 * 1024);
+    const session = (refreshes: number) => ({ usedHashes: Array.from({ length: refreshes }, (_, i) => `hash-${i}-${'x'.repeat(40)}`) });
+    for (let i = 0; i < 2_000; i++) cache.set(`session-${i}`, 's', { version: 500, state: session(50), sinceSnapshot: 1 });
+    assert.ok(cache.weight <= 1024 * 1024, `${cache.weight} bytes kept`);
+    assert.ok(cache.size > 100 && cache.size < 2_000, `${cache.size} states kept: the newest, as many as fit`);
+    assert.ok(cache.get('session-1999', 's'));
+    cache.set('huge', 's', { version: 1, state: session(5_000), sinceSnapshot: 1 });
+    assert.equal(cache.get('huge', 's'), undefined, 'a state heavier than a sixteenth of the bound is loaded each time instead');
+    cache.forget('session-1999', 's');
+    assert.equal(cache.get('session-1999', 's'), undefined);
   });
 
   it('reads only the events after the kept version, and still folds in what another instance appended', async () => {

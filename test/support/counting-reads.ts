@@ -1,22 +1,29 @@
+import type { ReadContainer, ReadDocument } from '../../shared/kernel/ports';
 import type { Services } from '../../shared/kernel/services';
 
 /**
  * The same services, counting every read-store request by container and kind: `get`,
  * `partition-query` (confined to one partition) or `query` (fans out to every partition).
+ * Writes pass through uncounted.
  */
 export function countingReads(services: Services) {
   const counts: Record<string, number> = {};
   const count = (name: string, kind: string) => (counts[`${name}.${kind}`] = (counts[`${name}.${kind}`] ?? 0) + 1);
+  const counted = (name: string, inner: ReadContainer<ReadDocument>) =>
+    new Proxy(inner, {
+      get(target, property) {
+        if (property === 'get') return (...args: Parameters<typeof target.get>) => (count(name, 'get'), target.get(...args));
+        if (property === 'queryPage') {
+          return (...args: Parameters<typeof target.queryPage>) => (count(name, args[0].partitionKey === undefined ? 'query' : 'partition-query'), target.queryPage(...args));
+        }
+        const value = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
   const readStore = {
-    ...services.readStore,
-    container: (name: string) => {
-      const inner = services.readStore.container(name);
-      return {
-        ...inner,
-        get: (...args: Parameters<typeof inner.get>) => (count(name, 'get'), inner.get(...args)),
-        queryPage: (...args: Parameters<typeof inner.queryPage>) => (count(name, args[0].partitionKey === undefined ? 'query' : 'partition-query'), inner.queryPage(...args)),
-      };
-    },
+    container: (name: string) => counted(name, services.readStore.container(name)),
+    ping: () => services.readStore.ping(),
+    close: () => services.readStore.close(),
   } as Services['readStore'];
   return { services: { ...services, readStore }, counts, reset: () => Object.keys(counts).forEach((key) => delete counts[key]) };
 }
