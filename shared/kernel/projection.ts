@@ -23,7 +23,7 @@ export interface DocumentProjection<D extends ReadDocument> {
    * Cache generations to bump when this document changes, which retires the cached lists
    * it may appear in: as narrow as the lists allow, so that writes elsewhere leave them cached.
    */
-  cacheGenerations(document: D): string[];
+  cacheGenerations(document: D, services: Services): string[] | Promise<string[]>;
   /**
    * For a container partitioned by another field than `/id`: that field's value, read off
    * the stream's first event (a partition key never changes, so the first event names it).
@@ -116,7 +116,7 @@ async function invalidate<D extends ReadDocument>(services: Services, projection
   // the adapter's timeout, and they run at once: a frozen cache costs one timeout.
   const outcomes = await Promise.allSettled([
     services.cache.invalidate(projection.cacheKeys(id)),
-    ...projection.cacheGenerations(document).map((key) => services.cache.increment(key)),
+    (async () => Promise.all((await projection.cacheGenerations(document, services)).map((key) => services.cache.increment(key))))(),
   ]);
   if (outcomes.some((outcome) => outcome.status === 'rejected')) {
     services.telemetry.metric(METRICS.cacheError, 1, { operation: 'invalidate' });

@@ -43,14 +43,16 @@ export async function readThrough<T>(
   services: Services,
   key: string,
   load: () => Promise<T | undefined>,
-  generationKey?: string,
+  generationKeys?: string | readonly string[],
 ): Promise<ReadResult<T>> {
   const { cache } = services;
-  // Both at once: a cache that does not answer costs one timeout, not two.
+  const counters = generationKeys === undefined ? [] : typeof generationKeys === 'string' ? [generationKeys] : generationKeys;
+  // All at once: a cache that does not answer costs one timeout, not two.
   const [generationRead, cached] = await Promise.all([
-    generationKey ? tolerate(services, 'counter', () => cache.counter(generationKey)) : 0,
+    tolerate(services, 'counter', async () => (await Promise.all(counters.map((counter) => cache.counter(counter)))).reduce((sum, value) => sum + value, 0)),
     tolerate(services, 'get', () => cache.get<Cached<T>>(key)),
   ]);
+  // Counters only grow, so their sum changes whenever any of them does.
   const generation = generationRead ?? -1;
   const counted = (result: ReadResult<T>) => {
     services.telemetry.metric(METRICS.cacheLookup, 1, { result: result.cache });

@@ -159,9 +159,9 @@ async function settled(services: Services, calls: Promise<unknown>[]): Promise<v
 }
 
 /** Bumps each generation the documents touch, once. */
-function retireCachedLists(services: Services, projection: DocumentProjection<ReadDocument>, documents: Iterable<ReadDocument>): Promise<void> {
+async function retireCachedLists(services: Services, projection: DocumentProjection<ReadDocument>, documents: Iterable<ReadDocument>): Promise<void> {
   const generations = new Set<string>();
-  for (const document of documents) for (const key of projection.cacheGenerations(document)) generations.add(key);
+  for (const document of documents) for (const key of await projection.cacheGenerations(document, services)) generations.add(key);
   return settled(services, [...generations].map((key) => services.cache.increment(key)));
 }
 

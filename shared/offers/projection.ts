@@ -1,4 +1,5 @@
 import type { DocumentProjection } from '../kernel/projection';
+import { pharmacyLocation, type BoundingBox, type GeoPoint } from '../pharmacies/published';
 import type { ReadDocument, StoredEvent } from '../kernel/ports';
 import { OFFER_EVENT_TYPES, type OfferEvent, type OfferTerms, type WithdrawalReason } from './domain/offer';
 
@@ -22,6 +23,27 @@ export const OFFERS_BY_PHARMACY_CONTAINER = {
  */
 export const offersOfProductGeneration = (productId: string) => `gen:offers:product:${productId}`;
 export const offersOfPharmacyGeneration = (pharmacyId: string) => `gen:offers:pharmacy:${pharmacyId}`;
+
+/**
+ * "Near me" lists are retired per product and coarse cell (0.1°, about 11 km), so a
+ * partner feed in one city leaves the product's lists elsewhere cached. A search reads
+ * the counters of the cells its box covers, and the product's own (bumped instead when an
+ * offer's pharmacy cannot be placed).
+ */
+const CELLS_PER_DEGREE = 10;
+export const cellOf = (point: GeoPoint) => `${Math.floor(point.lat * CELLS_PER_DEGREE)}:${Math.floor(point.lon * CELLS_PER_DEGREE)}`;
+export const offersOfProductInCellGeneration = (productId: string, cell: string) => `gen:offers:product:${productId}:cell:${cell}`;
+
+/** The generations a "near me" list of this product over this box depends on. */
+export function nearMeGenerations(productId: string, bounds: BoundingBox): string[] {
+  const keys = [offersOfProductGeneration(productId)];
+  for (let lat = Math.floor(bounds.minLat * CELLS_PER_DEGREE); lat <= Math.floor(bounds.maxLat * CELLS_PER_DEGREE); lat++) {
+    for (let lon = Math.floor(bounds.minLon * CELLS_PER_DEGREE); lon <= Math.floor(bounds.maxLon * CELLS_PER_DEGREE); lon++) {
+      keys.push(offersOfProductInCellGeneration(productId, `${lat}:${lon}`));
+    }
+  }
+  return keys;
+}
 export const offerCacheKey = (id: string) => `offer:${id}`;
 
 export interface OfferDocument extends ReadDocument, OfferTerms {
@@ -95,7 +117,11 @@ export const offersByProductProjection: DocumentProjection<OfferDocument> = {
   eventTypes: OFFER_EVENT_TYPES,
   apply: applyOfferEvent,
   cacheKeys: () => [],
-  cacheGenerations: (offer) => [offersOfProductGeneration(offer.productId)],
+  cacheGenerations: async (offer, services) => {
+    // A read through the cache (a pharmacy's place seldom changes); unplaced, the product's lists everywhere go.
+    const location = await pharmacyLocation(services, offer.pharmacyId).catch(() => undefined);
+    return [location ? offersOfProductInCellGeneration(offer.productId, cellOf(location)) : offersOfProductGeneration(offer.productId)];
+  },
   partitionKeyOf: (first) => publishedFor(first).productId,
 };
 

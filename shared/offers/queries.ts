@@ -9,7 +9,7 @@ import type { ServiceProvider } from '../kernel/services';
 import { activePharmaciesNear, pharmacySummary } from '../pharmacies/published';
 import { rankNearMe } from './near-me';
 import { offerStreamId } from './commands';
-import { OFFERS_BY_PHARMACY_CONTAINER, OFFERS_BY_PRODUCT_CONTAINER, OFFERS_CONTAINER, offerCacheKey, offersOfPharmacyGeneration, offersOfProductGeneration, type OfferDocument } from './projection';
+import { OFFERS_BY_PHARMACY_CONTAINER, OFFERS_BY_PRODUCT_CONTAINER, OFFERS_CONTAINER, offerCacheKey, offersOfPharmacyGeneration, nearMeGenerations, type OfferDocument } from './projection';
 
 const offerView: DocumentView<OfferDocument> = {
   noun: 'offer',
@@ -86,7 +86,7 @@ export function offerQueries(services: ServiceProvider) {
                 },
                 pharmacyIds.length,
               ),
-            offersOfProductGeneration(productId),
+            nearMeGenerations(productId, near.area.bounds),
           )
         : { value: [] as OfferDocument[], cache: 'hit' as const };
       const ranked = rankNearMe(offers.value ?? [], near, { now: s.clock.now(), sort, openNow, limit });

@@ -1,6 +1,8 @@
 import { readThrough, type CacheOutcome, type ReadResult } from '../kernel/query';
 import type { Services } from '../kernel/services';
-import type { GeoPoint } from './domain/geo';
+import type { BoundingBox, GeoPoint } from './domain/geo';
+
+export type { BoundingBox, GeoPoint };
 import { isOpenAt } from './domain/opening-hours';
 import type { PharmacyProfile } from './domain/pharmacy';
 import { PHARMACIES_CONTAINER, pharmacyCacheKey, type PharmacyDocument } from './projection';
@@ -43,6 +45,14 @@ export const activePharmaciesNear: (
 /** Whether the pharmacy is open at `now`, in its own time zone. */
 export function isPharmacyOpenAt(pharmacy: PharmacySummary, now: Date): boolean {
   return isOpenAt(pharmacy.openingHours, pharmacy.timeZone, now);
+}
+
+/**
+ * Where a pharmacy is (undefined when none has that id), through the cache: a projector
+ * of another context files what it writes under the pharmacy's place.
+ */
+export async function pharmacyLocation(services: Services, id: string): Promise<GeoPoint | undefined> {
+  return (await pharmacySummary(services, id)).value?.location;
 }
 
 /** One pharmacy, active or closed, through the cache (undefined when none has that id). */

@@ -7,7 +7,7 @@ import { byIdHandler, historyHandler, keysetPage, limitSchema, type DocumentView
 import type { ServiceProvider, Services } from '../kernel/services';
 import { BRAZILIAN_STATES } from '../kernel/brazil';
 import { searchKey } from '../kernel/text';
-import { boundingBox, distanceKm, type GeoPoint } from './domain/geo';
+import { boundingBox, distanceKm, type BoundingBox, type GeoPoint } from './domain/geo';
 import { isOpenAt } from './domain/opening-hours';
 import { PHARMACY_SERVICES } from './domain/pharmacy';
 import {
@@ -89,6 +89,8 @@ function listQuery(filters: ListFilters, after: string): QuerySpec {
 export interface SearchArea {
   key: string;
   pharmacyIds: readonly string[];
+  /** The searched box (the circle widened to the grid). */
+  bounds: BoundingBox;
 }
 
 interface PreparedBox {
@@ -100,12 +102,12 @@ interface PreparedBox {
 // while the entry lives, so its index and area are worked out once, not on every search.
 const preparedBoxes = new WeakMap<readonly PharmacyDocument[], PreparedBox>();
 
-function prepared(documents: readonly PharmacyDocument[]): PreparedBox {
+function prepared(documents: readonly PharmacyDocument[], bounds: BoundingBox): PreparedBox {
   let box = preparedBoxes.get(documents);
   if (!box) {
     const pharmacyIds = documents.map((pharmacy) => pharmacy.id).sort();
     box = {
-      area: { key: createHash('sha1').update(pharmacyIds.join(',')).digest('base64url'), pharmacyIds },
+      area: { key: createHash('sha1').update(pharmacyIds.join(',')).digest('base64url'), pharmacyIds, bounds },
       byId: new Map(documents.map((pharmacy) => [pharmacy.id, pharmacy])),
     };
     preparedBoxes.set(documents, box);
@@ -141,7 +143,7 @@ export async function activePharmaciesNear(services: Services, center: GeoPoint,
     () => collect(container(services), spec, MAX_BOX_DOCUMENTS),
     PHARMACIES_GENERATION,
   );
-  const { area, byId } = prepared(documents);
+  const { area, byId } = prepared(documents, box);
   const reach = (pharmacy: PharmacyDocument): PharmacyInReach | undefined => {
     const distance = Math.round(distanceKm(center, pharmacy.location) * 1000) / 1000;
     return distance <= radiusKm ? { pharmacy, distanceKm: distance } : undefined;

@@ -61,6 +61,26 @@ describe('"Near me" cached per product, grid cell and radius, not per point (iss
     }
   });
 
+  it('given a price change of this product in another city, the entry here stays cached; one here retires it', async () => {
+    const validity = { validFrom: new Date(Date.now() - DAY).toISOString(), validUntil: new Date(Date.now() + DAY).toISOString() };
+    const recife = (await post('registerPharmacy', pharmacyBody({ location: { lat: -8.0476, lon: -34.877 } }))).body.id;
+    const far = await post('publishOffer', { pharmacyId: recife, productId, priceCents: 650, stock: 'in_stock', ...validity });
+    assert.equal(far.status, 201);
+    await app.settle();
+    // A registration anywhere retires the pharmacies' boxes (they are few and rare): read this one again first.
+    await near(app.services, A);
+    const changed = await invoke(app.handler('changeOfferPrice'), { method: 'POST', params: { id: far.body.id }, body: { priceCents: 640 } });
+    assert.equal(changed.status, 200, JSON.stringify(changed.body));
+    await app.settle();
+    assert.equal((await near(app.services, A)).headers.get('x-cache'), 'hit', 'a price in Recife leaves São Paulo cached');
+    const here = (await near(app.services, A)).body.items[1];
+    assert.equal((await invoke(app.handler('changeOfferPrice'), { method: 'POST', params: { id: here.offerId }, body: { priceCents: here.priceCents + 1 } })).status, 200);
+    await app.settle();
+    const after = await near(app.services, A);
+    assert.equal(after.headers.get('x-cache'), 'miss');
+    assert.equal(after.body.items.find((item: { offerId: string }) => item.offerId === here.offerId).priceCents, here.priceCents + 1);
+  });
+
   it('given a price change of this product, both points see it: the entry is retired by the product, not kept by the area', async () => {
     const cheapest = (await near(app.services, A)).body.items[0];
     const changed = await invoke(app.handler('changeOfferPrice'), { method: 'POST', params: { id: cheapest.offerId }, body: { priceCents: 100 } });

@@ -35,13 +35,14 @@ describe("A pharmacy's offers: the products of a page read together, not one by 
   }
   const page = (services: Services) => invoke(offerQueries(async () => services).atPharmacy, { path: `pharmacies/${pharmacyId}/offers?limit=20`, params: { id: pharmacyId } });
 
-  it('given a cold cache, a page of 15 offers costs one query of the pharmacy\'s partition, one products query and one pharmacy read', async () => {
+  it('given a cold cache, a page of 15 offers costs one query of the pharmacy\'s partition and one products query', async () => {
     const counting = countingReads(app.services);
     const answer = await page(counting.services);
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
     assert.deepEqual(answer.body.items.map((item: { product: { name: string } }) => item.product.name).sort(), [...productNames].sort());
     assert.equal(answer.headers.get('x-cache'), 'miss');
-    assert.deepEqual(counting.counts, { 'offers-by-pharmacy.partition-query': 1, 'products.query': 1, 'pharmacies.get': 1 });
+    // The pharmacy itself is in the cache already: the projector that placed its offers read it.
+    assert.deepEqual(counting.counts, { 'offers-by-pharmacy.partition-query': 1, 'products.query': 1 });
   });
 
   it('given a warm cache, the same page reads nothing from the store', async () => {
