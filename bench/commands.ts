@@ -5,18 +5,11 @@
 // neither the projector nor a broker is measured; no token either. 8 pharmacies, one
 // product; 500 commands to warm up, then BENCH_COMMANDS (default 3 000) timed, one after
 // the other, in 3 rounds: µs per command (wall and CPU) and commands per second.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { runBench, withLocalPlatform } from './local-platform';
 import { InvocationContext } from '@azure/functions';
-import { issueAccessToken } from '../shared/identity/tokens';
 import { runCommand } from '../shared/kernel/command';
-import { compose } from '../shared/kernel/composition';
 import type { EventBus } from '../shared/kernel/ports';
-import { loadSettings } from '../shared/kernel/settings';
 import { publishOfferSpec } from '../shared/offers/commands';
-import { appModules, READ_CONTAINERS } from '../shared/platform/app';
-import { startLocalHost } from '../local/host';
 import { demoProducts } from '../local/demo-products';
 import { cnpjCheckDigits } from '../shared/pharmacies/domain/cnpj';
 import { gtinCheckDigit } from '../shared/catalog/domain/gtin';
@@ -27,12 +20,7 @@ const PHARMACIES = 8;
 const DAY = 86_400_000;
 
 async function main() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'farmacias-commands-'));
-  const services = await compose(loadSettings({ DATA_DIR: dataDir, REQUEST_LOG: 'false', SEED_DEMO_DATA: 'false' }), READ_CONTAINERS);
-  const host = await startLocalHost({ modules: appModules(async () => services), services, port: 0, requestLog: false, log: () => {} });
-  try {
-    const token = await issueAccessToken(services, { subject: 'system:bench', roles: ['admin'], scopes: [], pharmacyIds: [] });
-    const asAdmin = { authorization: `Bearer ${token}` };
+  await withLocalPlatform('commands', {}, async ({ host, services, asAdmin }) => {
     const gtinBody = '789555000002';
     const product = await host.dispatch('POST', 'products', { ...demoProducts()[0], name: 'Bench', gtin: gtinBody + gtinCheckDigit(gtinBody) }, asAdmin);
     const productId = (product.body as { id: string }).id;
@@ -72,14 +60,7 @@ async function main() {
         `round ${round}: ${perRound} commands, ${((wall * 1000) / perRound).toFixed(0)} µs per command (CPU ${((used.user + used.system) / perRound).toFixed(0)} µs), ${(perRound / (wall / 1000)).toFixed(0)} commands/s`,
       );
     }
-  } finally {
-    await host.stop();
-    await services.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
 }
 
-main().catch((error) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+runBench(main);

@@ -3,14 +3,7 @@
 // product; after one call fills the cache, 3 rounds of 200 cached calls are timed in
 // process (no HTTP, no socket), each round's mean printed, with a bare JSON answer of
 // the same size timed beside it as the baseline of the same run.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { issueAccessToken } from '../shared/identity/tokens';
-import { compose } from '../shared/kernel/composition';
-import { loadSettings } from '../shared/kernel/settings';
-import { appModules, READ_CONTAINERS } from '../shared/platform/app';
-import { startLocalHost } from '../local/host';
+import { runBench, withLocalPlatform } from './local-platform';
 import { demoProducts } from '../local/demo-products';
 import { cnpjCheckDigits } from '../shared/pharmacies/domain/cnpj';
 import { gtinCheckDigit } from '../shared/catalog/domain/gtin';
@@ -26,12 +19,7 @@ function cnpj(index: number): string {
 }
 
 async function main() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'farmacias-near-me-'));
-  const services = await compose(loadSettings({ DATA_DIR: dataDir, REQUEST_LOG: 'false', SEED_DEMO_DATA: 'false' }), READ_CONTAINERS);
-  const host = await startLocalHost({ modules: appModules(async () => services), services, port: 0, requestLog: false, log: () => {} });
-  try {
-    const token = await issueAccessToken(services, { subject: 'system:bench', roles: ['admin'], scopes: [], pharmacyIds: [] });
-    const asAdmin = { authorization: `Bearer ${token}` };
+  await withLocalPlatform('near-me', {}, async ({ host, services, asAdmin }) => {
     const gtinBody = '789555000001';
     const product = await host.dispatch('POST', 'products', { ...demoProducts()[0], name: 'Bench', gtin: gtinBody + gtinCheckDigit(gtinBody) }, asAdmin);
     const productId = (product.body as { id: string }).id;
@@ -64,14 +52,7 @@ async function main() {
       const baseline = ((performance.now() - started) / CALLS) * 1000;
       console.log(`round ${round}: cached "near me" ${handler.toFixed(0)} µs per call; the bare answer (serialise + parse) ${baseline.toFixed(0)} µs`);
     }
-  } finally {
-    await host.stop();
-    await services.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
 }
 
-main().catch((error) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+runBench(main);

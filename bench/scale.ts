@@ -11,17 +11,12 @@
 // Cosmos DB server scans a whole container for every query, so store-bound figures here
 // (misses, projections) are the local server's, not Cosmos DB's: the shapes (requests and
 // partitions per query) and the cache's behaviour are what carry over.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { runBench, withLocalPlatform } from './local-platform';
+import type { LocalHost } from '../local/host';
+import type { Services } from '../shared/kernel/services';
 import { demoProducts } from '../local/demo-products';
-import { startLocalHost, type LocalHost } from '../local/host';
 import { gtinCheckDigit } from '../shared/catalog/domain/gtin';
-import { issueAccessToken } from '../shared/identity/tokens';
-import { compose } from '../shared/kernel/composition';
-import { loadSettings } from '../shared/kernel/settings';
 import { cnpjCheckDigits } from '../shared/pharmacies/domain/cnpj';
-import { appModules, READ_CONTAINERS } from '../shared/platform/app';
 import { countingReads } from '../test/support/counting-reads';
 
 const PHARMACIES = Number(process.env.BENCH_PHARMACIES) || 1_000;
@@ -174,6 +169,8 @@ async function nearMeLoad(host: LocalHost, world: World, seconds: number, alongs
       const cache = await nearMe(host, world, place, popularProduct(SEARCHED_PRODUCTS));
       outcomes[cache] = (outcomes[cache] ?? 0) + 1;
       calls++;
+      // A cached answer resolves without I/O: yield, as requests arriving on sockets do, or the feed and projectors never run.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   })();
   await Promise.all([reader, alongside()]);
@@ -201,22 +198,15 @@ function steadyFeed(host: LocalHost, asAdmin: Record<string, string>, offers: Wo
 }
 
 async function main() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'farmacias-scale-'));
   // The local server's full scans outlast the read timeout that protects requests in Azure.
   // Fresh entries for an hour: the ratio below shows what invalidation retires, not what the 30 s TTL would.
-  const settings = loadSettings({
-    DATA_DIR: dataDir, REQUEST_LOG: 'false', SEED_DEMO_DATA: 'false', MEMORY_CACHE_MAX_MB: '512', READ_STORE_TIMEOUT_MS: '60000', CACHE_FRESH_SECONDS: '3600',
-  });
-  const composed = await compose(settings, READ_CONTAINERS);
-  const recorder = countingReads(composed);
-  const services = recorder.services;
-  const host = await startLocalHost({ modules: appModules(async () => services), services, port: 0, requestLog: false, log: () => {} });
-  const settle = async () => {
-    await services.bus.idle?.();
-  };
-  try {
-    const token = await issueAccessToken(services, { subject: 'system:bench', roles: ['admin'], scopes: [], pharmacyIds: [] });
-    const asAdmin = { authorization: `Bearer ${token}` };
+  const env = { MEMORY_CACHE_MAX_MB: '512', READ_STORE_TIMEOUT_MS: '60000', CACHE_FRESH_SECONDS: '3600' };
+  let recorder: Recorder | undefined;
+  const recorded = (services: Services) => (recorder = countingReads(services)).services;
+  await withLocalPlatform('scale', env, async ({ host, services, asAdmin }) => {
+    const settle = async () => {
+      await services.bus.idle?.();
+    };
     let started = performance.now();
     const world = await seedCountry(host, asAdmin);
     await settle();
@@ -224,7 +214,7 @@ async function main() {
       `a country of ${world.pharmacies.length} pharmacies in ${METROS.length} metropolitan areas, ${world.products.length} products, ` +
         `${world.offers.length} offers, seeded through the commands in ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
-    await queryShapes(host, recorder, world, settle);
+    await queryShapes(host, recorder!, world, settle);
 
     started = performance.now();
     await warmNearMe(host, world);
@@ -265,14 +255,7 @@ async function main() {
         `${Math.round(changes.length / (withProjections / 1000))}/s with the projections counted (npm run bench:commands times them alone)`,
     );
     console.log(`resident memory: ${Math.round(process.memoryUsage().rss / 1024 / 1024)} MB`);
-  } finally {
-    await host.stop();
-    await composed.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  }, recorded);
 }
 
-main().catch((error) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+runBench(main);
