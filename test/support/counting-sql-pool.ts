@@ -1,30 +1,11 @@
 import type { ConnectionPool } from 'mssql';
-import { APPEND_BATCH, APPEND_SIGNALS, LOAD_STREAM_BATCH } from '../../shared/adapters/azure-sql/event-store';
+import { APPEND_BATCH, APPEND_SIGNALS, LOAD_STREAM_BATCH, type EventRow as AzureEventRow, type IdempotencyRow } from '../../shared/adapters/azure-sql/event-store';
 import type { StoredEvent } from '../../shared/kernel/ports';
 
 type Parameters = Record<string, string | number>;
 
-interface EventRow {
-  position: number;
-  event_id: string;
-  stream_id: string;
-  version: number;
-  type: string;
-  data: string;
-  metadata: string;
-  occurred_at: Date;
-}
-
-interface IdempotencyRow {
-  key: string;
-  request_hash: string;
-  status: number;
-  body: string;
-  headers: string;
-  subject: string | null;
-  created_at: Date;
-  expires_at: Date;
-}
+/** The pool hands rows over with positions as numbers. */
+type EventRow = Omit<AzureEventRow, 'position'> & { position: number };
 
 /** What a round trip was, by the statement the adapter sent. */
 export type Trip = 'append' | 'load' | 'idempotency lookup' | 'mark published' | 'BEGIN' | 'COMMIT' | 'ROLLBACK';

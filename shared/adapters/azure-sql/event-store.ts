@@ -12,7 +12,20 @@ import type {
 } from '../../kernel/ports';
 import { queryRecordsets, queryRows, sqlErrorNumber, transientRetry, violatedConstraint } from './connection';
 
-interface EventRow {
+/** A row of es.idempotency_keys as the driver hands it over. */
+export interface IdempotencyRow {
+  key: string;
+  request_hash: string;
+  status: number;
+  body: string;
+  headers: string;
+  subject: string | null;
+  created_at: Date;
+  expires_at: Date;
+}
+
+/** A row of es.events as the driver hands it over. */
+export interface EventRow {
   position: string | number;
   event_id: string;
   stream_id: string;
@@ -326,16 +339,7 @@ export class AzureSqlEventStore implements EventStore {
 
   async findIdempotentResponse(key: string, now: Date): Promise<IdempotentResponse | undefined> {
     // Expired: as if never stored, even before the purge deletes it.
-    const [row] = await this.query<{
-      key: string;
-      request_hash: string;
-      status: number;
-      body: string;
-      headers: string;
-      subject: string | null;
-      created_at: Date;
-      expires_at: Date;
-    }>(
+    const [row] = await this.query<IdempotencyRow>(
       `SELECT [key], request_hash, status, body, headers, subject, created_at, expires_at FROM es.idempotency_keys
        WHERE [key] = @key AND expires_at > CONVERT(DATETIME2(3), @now, 127)`,
       { key, now: now.toISOString() },
