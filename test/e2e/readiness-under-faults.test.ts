@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { suiteNeeding } from '../support/suite';
 import { deletePlatformTopology } from '../support/rabbitmq-topology';
+import { timedCaller } from '../support/timed-call';
 import { CosmosClient } from '@azure/cosmos';
 import { startLocalCosmos, type LocalCosmos } from '../../shared/adapters/cosmos/local-server';
 import { CosmosReadStore } from '../../shared/adapters/cosmos/read-store';
@@ -106,24 +107,10 @@ async function hostWithEveryLinkCuttable(cosmos: LocalCosmos, database: string) 
   const services = { ...composed, eventStore: boundedDatabase(composed.settings, eventStore.wrapped, composed.dataKeys).eventStore };
   const host: LocalHost = await startLocalHost({ modules: appModules(async () => services), services, port: 0, requestLog: false, log: () => {} });
   const token = await tokenFor(services, ADMIN);
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const started = performance.now();
-    const form = typeof body === 'string';
-    try {
-      const response = await fetch(`${host.url}/${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json' } : {}), ...headers },
-        body: body ? (form ? body : JSON.stringify(body)) : undefined,
-        signal: AbortSignal.timeout(HELD_MS),
-      });
-      const text = await response.text();
-      const found = (await contract).check({ method, path: `/${path.split('?')[0]}`, status: response.status, contentType: response.headers.get('content-type') ?? '', body: text });
-      violations.push(...found.map((violation) => `${violation.operation}: ${violation.exchange}: ${violation.problem}`));
-      return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined, ms: performance.now() - started };
-    } catch {
-      return { status: 0, headers: new Headers(), body: undefined, ms: performance.now() - started };
-    }
-  };
+  const call = timedCaller(host.url, token, HELD_MS, async ({ method, path, status, contentType, text }) => {
+    const found = (await contract).check({ method, path: `/${path.split('?')[0]}`, status, contentType, body: text });
+    violations.push(...found.map((violation) => `${violation.operation}: ${violation.exchange}: ${violation.problem}`));
+  });
   const take = (dependency: Dependency, mode: Mode) => {
     if (dependency === 'eventStore') return eventStore.set(mode);
     if (mode === 'down') proxies[dependency].cut();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { suiteNeeding } from '../support/suite';
+import { timedCaller } from '../support/timed-call';
 import { RedisCache } from '../../shared/adapters/redis/cache';
 import { appModules } from '../../shared/platform/app';
 import { startLocalHost, type LocalHost } from '../../local/host';
@@ -36,22 +37,7 @@ async function hostOn(proxy: TcpProxy) {
   const host: LocalHost = await startLocalHost({ modules: appModules(async () => services), services, port: 0, requestLog: false, log: () => {} });
   const token = await tokenFor(services, ADMIN);
   /** One request; the old code hung on a frozen Redis, so a request gives up after 8 s (and the test fails on its bound). */
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const started = performance.now();
-    const form = typeof body === 'string';
-    try {
-      const response = await fetch(`${host.url}/${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json' } : {}), ...headers },
-        body: body ? (form ? body : JSON.stringify(body)) : undefined,
-        signal: AbortSignal.timeout(8_000),
-      });
-      const text = await response.text();
-      return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined, ms: performance.now() - started };
-    } catch {
-      return { status: 0, headers: new Headers(), body: undefined, ms: performance.now() - started };
-    }
-  };
+  const call = timedCaller(host.url, token, 8_000);
   return { services, call, stop: async () => (await host.stop(), await services.dispose()) };
 }
 
