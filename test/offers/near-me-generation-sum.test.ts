@@ -47,4 +47,23 @@ describe('"Near me" entries shared by boxes with the same pharmacies but differe
     assert.equal(narrow.status, 200, JSON.stringify(narrow.body));
     assert.deepEqual(narrow.body.items.map((item: { priceCents: number }) => item.priceCents), [710], `x-cache: ${narrow.headers.get('x-cache')}`);
   });
+
+  it('given P moves away, its price changes there, and P moves back, the search here shows the new price', async () => {
+    const here = await near(1);
+    const before = here.body.items.map((item: { priceCents: number }) => item.priceCents);
+    const p = here.body.items[0].pharmacy.id as string;
+    const relocate = async (location: { lat: number; lon: number }) => {
+      const moved = await invoke(app.handler('relocatePharmacy'), { method: 'POST', params: { id: p }, body: { address: pharmacyBody().address, location } });
+      assert.equal(moved.status, 200, JSON.stringify(moved.body));
+      await app.settle();
+    };
+    await relocate({ lat: -15.8, lon: -47.9 });
+    assert.deepEqual((await near(1)).body.items, []);
+    const changed = await invoke(app.handler('changeOfferPrice'), { method: 'POST', params: { id: offerAtP }, body: { priceCents: before[0] + 5 } });
+    assert.equal(changed.status, 200, JSON.stringify(changed.body));
+    await app.settle();
+    await relocate(X);
+    const back = await near(1);
+    assert.deepEqual(back.body.items.map((item: { priceCents: number }) => item.priceCents), [before[0] + 5], `x-cache: ${back.headers.get('x-cache')}`);
+  });
 });
