@@ -34,11 +34,24 @@ const CELLS_PER_DEGREE = 10;
 export const cellOf = (point: GeoPoint) => `${Math.floor(point.lat * CELLS_PER_DEGREE)}:${Math.floor(point.lon * CELLS_PER_DEGREE)}`;
 export const offersOfProductInCellGeneration = (productId: string, cell: string) => `gen:offers:product:${productId}:cell:${cell}`;
 
+/** The 0.1° cells a box covers: [minLat, maxLat, minLon, maxLon] in cell numbers. */
+const cellRange = (bounds: BoundingBox) =>
+  [bounds.minLat, bounds.maxLat, bounds.minLon, bounds.maxLon].map((degrees) => Math.floor(degrees * CELLS_PER_DEGREE)) as [number, number, number, number];
+
+/**
+ * Names the set of counters a "near me" entry's generation sums: it belongs in the entry's
+ * key, since a sum only tells a change from the same counters (two boxes with the same
+ * pharmacies but different cells would otherwise share an entry, and one's extra cell could
+ * offset the other's bump).
+ */
+export const nearMeCells = (bounds: BoundingBox) => cellRange(bounds).join(':');
+
 /** The generations a "near me" list of this product over this box depends on. */
 export function nearMeGenerations(productId: string, bounds: BoundingBox): string[] {
   const keys = [offersOfProductGeneration(productId)];
-  for (let lat = Math.floor(bounds.minLat * CELLS_PER_DEGREE); lat <= Math.floor(bounds.maxLat * CELLS_PER_DEGREE); lat++) {
-    for (let lon = Math.floor(bounds.minLon * CELLS_PER_DEGREE); lon <= Math.floor(bounds.maxLon * CELLS_PER_DEGREE); lon++) {
+  const [minLat, maxLat, minLon, maxLon] = cellRange(bounds);
+  for (let lat = minLat; lat <= maxLat; lat++) {
+    for (let lon = minLon; lon <= maxLon; lon++) {
       keys.push(offersOfProductInCellGeneration(productId, `${lat}:${lon}`));
     }
   }

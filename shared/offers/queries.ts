@@ -9,7 +9,7 @@ import type { ServiceProvider } from '../kernel/services';
 import { activePharmaciesNear, pharmacySummary } from '../pharmacies/published';
 import { rankNearMe } from './near-me';
 import { offerStreamId } from './commands';
-import { OFFERS_BY_PHARMACY_CONTAINER, OFFERS_BY_PRODUCT_CONTAINER, OFFERS_CONTAINER, offerCacheKey, offersOfPharmacyGeneration, nearMeGenerations, type OfferDocument } from './projection';
+import { OFFERS_BY_PHARMACY_CONTAINER, OFFERS_BY_PRODUCT_CONTAINER, OFFERS_CONTAINER, offerCacheKey, offersOfPharmacyGeneration, nearMeCells, nearMeGenerations, type OfferDocument } from './projection';
 
 const offerView: DocumentView<OfferDocument> = {
   noun: 'offer',
@@ -72,7 +72,8 @@ export function offerQueries(services: ServiceProvider) {
       const offers = pharmacyIds.length
         ? await readThrough(
             s,
-            `offers:product:${productId}:area:${area}`,
+            // The cells too: the generation is a sum over them, comparable only to the same cells' sum.
+            `offers:product:${productId}:area:${area}:cells:${nearMeCells(near.area.bounds)}`,
             () =>
               collect(
                 s.readStore.container<OfferDocument>(OFFERS_BY_PRODUCT_CONTAINER.name),

@@ -106,8 +106,12 @@ function prepared(documents: readonly PharmacyDocument[], bounds: BoundingBox): 
   let box = preparedBoxes.get(documents);
   if (!box) {
     const pharmacyIds = documents.map((pharmacy) => pharmacy.id).sort();
+    // Each pharmacy's version too: results joined by pharmacy were retired under the cells it
+    // stood in, so one that moved away and back (its offers changed elsewhere meanwhile) must
+    // not find the entry cached before it left.
+    const versions = documents.map((pharmacy) => `${pharmacy.id}@${pharmacy.version}`).sort();
     box = {
-      area: { key: createHash('sha1').update(pharmacyIds.join(',')).digest('base64url'), pharmacyIds, bounds },
+      area: { key: createHash('sha1').update(versions.join(',')).digest('base64url'), pharmacyIds, bounds },
       byId: new Map(documents.map((pharmacy) => [pharmacy.id, pharmacy])),
     };
     preparedBoxes.set(documents, box);
