@@ -291,8 +291,9 @@ export interface Cache {
   /** Forgets a window early (a successful login clears its account's failures). */
   resetWindow(key: string): Promise<void>;
   /**
-   * A counter (for cache generations); starts at 0. Callers only compare generations for
-   * equality: the in-memory cache, once it has shed counters, starts unknown ones higher.
+   * A counter (for cache generations). Callers only compare generations (or sums of
+   * them) for equality, and a counter never comes back to a value it had: one lost (shed
+   * by the memory cache, evicted by Redis) starts again above every value it had.
    */
   counter(key: string): Promise<number>;
   increment(key: string): Promise<number>;

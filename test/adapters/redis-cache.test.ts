@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
+import { createClient } from 'redis';
 import { suiteNeeding } from '../support/suite';
 import { RedisCache } from '../../shared/adapters/redis/cache';
 import { cacheContract } from '../contracts/cache.contract';
@@ -17,6 +18,26 @@ suiteNeeding('Redis cache', skip, () => {
     opened.push(cache);
     await cache.ready();
     return cache;
+  });
+
+  it('given a counter Redis evicted, it comes back above every value it had, so no old generation matches again', async () => {
+    const prefix = `test-${process.pid}-evicted:`;
+    const cache = RedisCache.open(url, prefix);
+    const admin = createClient({ url });
+    await admin.connect();
+    try {
+      const before = await cache.increment('gen');
+      await cache.increment('gen');
+      const had = await cache.counter('gen');
+      await admin.del(`${prefix}gen`);
+      const again = await cache.counter('gen');
+      assert.ok(again > had && again > before, `${again} after ${had}`);
+      assert.equal(await cache.counter('gen'), again, 'and stays there until bumped');
+    } finally {
+      await admin.del(`${prefix}gen`);
+      await admin.quit();
+      await cache.close();
+    }
   });
 
   it('keeps stale copies past invalidation with their own TTL, not forever', async () => {

@@ -213,8 +213,17 @@ export class RedisCache implements Cache {
     await this.call('resetWindow', () => this.client.del(this.key(key)));
   }
 
+  /**
+   * An unknown counter starts at the clock's milliseconds, set once (SET NX): Redis may
+   * evict a counter (the cache evicts any key when full), and a counter that came back
+   * at 0 could meet a generation an old cached list was stored with. Started from the
+   * clock it comes back above every value it had (a counter is bumped far less often
+   * than once a millisecond).
+   */
   async counter(key: string): Promise<number> {
-    return Number((await this.call('counter', () => this.client.get(this.key(key)))) ?? 0);
+    const start = Date.now();
+    const known = await this.call('counter', () => this.client.set(this.key(key), String(start), { NX: true, GET: true }));
+    return known === null ? start : Number(known);
   }
 
   async increment(key: string): Promise<number> {
