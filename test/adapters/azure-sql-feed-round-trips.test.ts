@@ -120,4 +120,20 @@ describe('Azure SQL round trips of a 500-item partner feed', () => {
       ['idempotency lookup', 'load many', 'load many', 'append many', 'load', 'append', 'BEGIN', 'save idempotency', 'COMMIT'],
     );
   });
+
+  it('runs each item alone when the store cannot take the batch as a whole (a stream busy), with the same answers', async () => {
+    sql.beforeNextAppendMany = () => {
+      throw Object.assign(new Error('a stream is busy'), { name: 'RequestError', number: 50004 });
+    };
+    sql.take();
+    const response = await send({ items: items(() => 650).slice(0, 2) });
+    assert.deepEqual(
+      response.body.results.map((result: { status: number; version: number }) => [result.status, result.version]),
+      [[200, 4], [200, 4]],
+    );
+    assert.deepEqual(
+      sql.take().filter((trip) => trip !== 'mark published'),
+      ['idempotency lookup', 'load many', 'load many', 'append many', 'load', 'append', 'load', 'append', 'BEGIN', 'save idempotency', 'COMMIT'],
+    );
+  });
 });
