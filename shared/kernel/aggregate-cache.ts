@@ -93,3 +93,8 @@ export function aggregateCacheOf(eventStore: EventStore): AggregateCache {
   }
   return cache;
 }
+
+/** A view of an event store (see batchingLoads) keeps and finds the states its store keeps. */
+export function shareAggregateCache(view: EventStore, eventStore: EventStore) {
+  caches.set(view, aggregateCacheOf(eventStore));
+}

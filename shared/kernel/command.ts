@@ -3,15 +3,16 @@ import type { HttpHandler, HttpRequest, InvocationContext } from '@azure/functio
 import Joi from 'joi';
 import { fold, type Decider, type DomainEvent } from './decider';
 import { authenticate, type Principal } from './auth';
-import { ConcurrencyConflict, DomainError, IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed, Unauthorized } from './errors';
+import { ConcurrencyConflict, DomainError, IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed, ServiceUnavailable, Unauthorized } from './errors';
 import { expectNoBody, jsonResponse, readJsonBody, traceIdOf, traceparentOf, parseIfMatch, tagNamesVersion, validate, withProblemDetails } from './http';
 import { idempotencyOf, idempotencyRecord, sameFingerprint, type IdempotentRequest } from './idempotency';
-import type { EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, StoredEvent } from './ports';
+import type { EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, StoredEvent, StreamAppend, StreamAppendOutcome } from './ports';
 import type { Policy } from './policies';
 import type { ServiceProvider, Services } from './services';
 import { METRICS } from './telemetry';
 import { TimedOut, withTimeout } from './timeout';
 import { aggregateCacheOf } from './aggregate-cache';
+import { batchingLoads } from './batched-loads';
 import { markPublishedSoon } from './outbox-marks';
 
 /** Ids are UUIDs: v4 (made here), v5 (derived, such as an offer's from its pharmacy and product) or v7. */
@@ -123,6 +124,107 @@ export async function runCommand<Body, Command, Event extends DomainEvent, State
   }
 }
 
+/** One command's outcome in a batch: its result, or the domain error that refused it. */
+export type BatchOutcome = { result: CommandResult } | { error: DomainError };
+
+/**
+ * The command pipeline for many commands of one spec at once (a partner feed's items), in
+ * a few round trips whatever their number: the streams loaded together, then the facts
+ * read together (see batchingLoads), each command decided on its own, and all the appends
+ * committed in one transaction (EventStore.appendMany). A command whose stream changed
+ * meanwhile, or whose stream an earlier command of the batch writes, then runs alone
+ * through runCommand after the batch, in the batch's order: each answer is what running
+ * them one by one would have answered. A domain error refuses its command only; a
+ * dependency away (ServiceUnavailable, or any other error) fails the whole batch.
+ * For commands without idempotency records of their own, reservations, releases or erasures.
+ */
+export async function runCommandBatch<Body, Command, Event extends DomainEvent, State, Facts>(
+  services: Services,
+  spec: CommandSpec<Body, Command, Event, State, Facts>,
+  runs: CommandRun<Body>[],
+): Promise<BatchOutcome[]> {
+  if (spec.reservations || spec.releases || spec.erases || runs.some((run) => run.idempotency)) {
+    throw new Error(`${spec.name} cannot run as a batch: reservations, releases, erasures and per-command keys need single appends`);
+  }
+  const started = performance.now();
+  const outcomes: (BatchOutcome | undefined)[] = runs.map(() => undefined);
+  const refuse = (index: number, error: unknown) => {
+    if (!(error instanceof DomainError) || error instanceof ServiceUnavailable) throw error;
+    outcomes[index] = { error };
+  };
+  // Later commands on a stream already in the batch run alone, after it.
+  const alone: number[] = [];
+  const streams = new Set<string>();
+  const ids = runs.map((run, index) => {
+    try {
+      const id = idOf(spec, run);
+      if (!streams.has(spec.streamId(id))) return streams.add(spec.streamId(id)) && id;
+      alone.push(index);
+      return undefined;
+    } catch (error) {
+      refuse(index, error);
+      return undefined;
+    }
+  });
+
+  const loads = { ...services, eventStore: batchingLoads(services.eventStore) };
+  const decisions = await Promise.all(
+    runs.map(async (run, index) => {
+      const id = ids[index];
+      if (id === undefined) return undefined;
+      try {
+        return await decide(loads, spec, run, id);
+      } catch (error) {
+        refuse(index, error);
+        return undefined;
+      }
+    }),
+  );
+  const appending = decisions.flatMap((decided, index) => (decided?.append ? [{ index, decided, append: decided.append }] : []));
+  for (const [index, decided] of decisions.entries()) if (decided && !decided.append) outcomes[index] = { result: decided.result };
+
+  let appended: StreamAppendOutcome[];
+  try {
+    appended = appending.length ? await services.eventStore.appendMany(appending.map(({ append }) => append)) : [];
+  } catch (error) {
+    // The store could not take the batch as a whole (a stream busy): each command then runs alone.
+    if (!(error instanceof ConcurrencyConflict)) throw error;
+    appended = appending.map(() => ({ conflict: { current: -1 } }));
+  }
+  const published: StoredEvent[] = [];
+  for (const [k, { index, decided }] of appending.entries()) {
+    const outcome = appended[k];
+    if ('conflict' in outcome) {
+      aggregateCacheOf(services.eventStore).forget(decided.streamId, spec.snapshots.schema);
+      alone.push(index);
+      continue;
+    }
+    keepDecided(services.eventStore, spec.snapshots, decided);
+    (runs[index].publishLater ?? published).push(...outcome.stored);
+    outcomes[index] = { result: { ...decided.result, events: decided.events } };
+  }
+  const elapsed = performance.now() - started;
+  for (const outcome of outcomes) {
+    if (!outcome) continue;
+    const status = 'error' in outcome ? `rejected-${outcome.error.status}` : outcome.result.events?.length ? 'accepted' : 'unchanged';
+    services.telemetry.metric(METRICS.commandDuration, elapsed, { command: spec.name, outcome: status });
+  }
+
+  try {
+    for (const index of alone.sort((a, b) => a - b)) {
+      try {
+        outcomes[index] = { result: await runCommand(services, spec, { ...runs[index], publishLater: runs[index].publishLater ?? published }) };
+      } catch (error) {
+        refuse(index, error);
+      }
+    }
+  } finally {
+    // Committed is committed: published even when a later command failed the batch.
+    if (published.length > 0) await publishAfterCommit(services, published, runs[0].context);
+  }
+  return outcomes as BatchOutcome[];
+}
+
 async function decideAndAppend<Body, Command, Event extends DomainEvent, State, Facts>(
   services: Services,
   spec: CommandSpec<Body, Command, Event, State, Facts>,
@@ -133,7 +235,69 @@ async function decideAndAppend<Body, Command, Event extends DomainEvent, State, 
     const earlier = await eventStore.findIdempotentResponse(run.idempotency.key, clock.now());
     if (earlier) return replay(earlier, run.idempotency.requestHash);
   }
-  const id = idOf(spec, run);
+  const decided = await decide(services, spec, run, idOf(spec, run));
+  // Nothing changed (the same values again): answer the current version, write nothing.
+  if (!decided.append) return decided.result;
+  const { streamId, version, events, facts, result, created, append } = decided;
+  const cache = aggregateCacheOf(eventStore);
+  let stored: StoredEvent[];
+  try {
+    stored = await eventStore.append(streamId, version, append.events, {
+      ...append.options,
+      reservations: spec.reservations?.(events, facts) ?? [],
+      releases: spec.releases?.(events, facts) ?? [],
+      // An anonymous command's record belongs to the account it made (a registration), so that account's erasure removes it.
+      idempotency: run.idempotency && idempotencyRecord(services, run.idempotency, { ...result, subject: created ? result.body.id : undefined }),
+      erasedSubjects: spec.erases?.(events) ?? [],
+    });
+  } catch (error) {
+    if (error instanceof ConcurrencyConflict) cache.forget(streamId, spec.snapshots.schema);
+    // A concurrent retry with the same key won the race: answer what it answered.
+    if (error instanceof IdempotencyKeyReused && run.idempotency) {
+      const earlier = await eventStore.findIdempotentResponse(run.idempotency.key, clock.now());
+      if (earlier) return replay(earlier, run.idempotency.requestHash);
+    }
+    throw error;
+  }
+  keepDecided(eventStore, spec.snapshots, decided);
+  if (run.publishLater) run.publishLater.push(...stored);
+  else await publishAfterCommit(services, stored, run.context);
+  return { ...result, events };
+}
+
+/** After its append committed: the stream's new state, kept for the next command on it. */
+function keepDecided<Event extends DomainEvent, State, Facts>(eventStore: EventStore, snapshots: SnapshotPolicy, decided: Decided<Event, State, Facts>) {
+  const { streamId, newState, snapshotDue, sinceSnapshot, events, result } = decided;
+  aggregateCacheOf(eventStore).set(streamId, snapshots.schema, {
+    version: result.body.version,
+    state: newState,
+    sinceSnapshot: snapshotDue ? 0 : sinceSnapshot + events.length,
+  });
+}
+
+/** What deciding a command made: its answer and, when it changed something, the append to make. */
+interface Decided<Event extends DomainEvent, State, Facts> {
+  streamId: string;
+  version: number;
+  sinceSnapshot: number;
+  created: boolean;
+  facts: Facts;
+  events: Event[];
+  newState: State;
+  snapshotDue: boolean;
+  result: CommandResult;
+  /** Absent when the command changed nothing. */
+  append?: StreamAppend;
+}
+
+/** Load → authorize → decide, the pipeline's steps before the append (`services.eventStore` does the reads). */
+async function decide<Body, Command, Event extends DomainEvent, State, Facts>(
+  services: Services,
+  spec: CommandSpec<Body, Command, Event, State, Facts>,
+  run: CommandRun<Body>,
+  id: string,
+): Promise<Decided<Event, State, Facts>> {
+  const { eventStore, clock } = services;
   const streamId = spec.streamId(id);
   const { state, version, sinceSnapshot } = await loadAggregate(eventStore, spec.decider, spec.snapshots, streamId);
   // Who may first, then whether it exists: a 404 before a 403 would tell a caller which ids
@@ -154,38 +318,26 @@ async function decideAndAppend<Body, Command, Event extends DomainEvent, State, 
     body: { id, version: newVersion },
     headers: { etag: `"${newVersion}"`, ...(created && spec.identity ? { location: spec.identity.location(id) } : {}) },
   };
-  // Nothing changed (the same values again): answer the current version, write nothing.
-  if (events.length === 0) return result;
-
-  const newEvents = events.map((event) => ({ eventId: randomUUID(), type: event.type, data: event.data, metadata: run.metadata }));
+  const decided = { streamId, version, sinceSnapshot, created, facts, events, newState: state, snapshotDue: false, result };
+  if (events.length === 0) return decided;
   const newState = fold({ ...spec.decider, initialState: state }, events);
   // Due snapshots go with the append (same transaction): no write of their own on the request path.
   const snapshotDue = sinceSnapshot + events.length >= spec.snapshots.every;
-  const cache = aggregateCacheOf(eventStore);
-  let stored: StoredEvent[];
-  try {
-    stored = await eventStore.append(streamId, version, newEvents, {
-      reservations: spec.reservations?.(events, facts) ?? [],
-      releases: spec.releases?.(events, facts) ?? [],
-      indexes: spec.indexes?.(events) ?? [],
-      // An anonymous command's record belongs to the account it made (a registration), so that account's erasure removes it.
-      idempotency: run.idempotency && idempotencyRecord(services, run.idempotency, { ...result, subject: created ? id : undefined }),
-      erasedSubjects: spec.erases?.(events) ?? [],
-      ...(snapshotDue ? { snapshot: { schema: spec.snapshots.schema, snapshot: { version: newVersion, state: newState } } } : {}),
-    });
-  } catch (error) {
-    if (error instanceof ConcurrencyConflict) cache.forget(streamId, spec.snapshots.schema);
-    // A concurrent retry with the same key won the race: answer what it answered.
-    if (error instanceof IdempotencyKeyReused && run.idempotency) {
-      const earlier = await eventStore.findIdempotentResponse(run.idempotency.key, clock.now());
-      if (earlier) return replay(earlier, run.idempotency.requestHash);
-    }
-    throw error;
-  }
-  cache.set(streamId, spec.snapshots.schema, { version: newVersion, state: newState, sinceSnapshot: snapshotDue ? 0 : sinceSnapshot + events.length });
-  if (run.publishLater) run.publishLater.push(...stored);
-  else await publishAfterCommit(services, stored, run.context);
-  return { ...result, events };
+  const newEvents = events.map((event) => ({ eventId: randomUUID(), type: event.type, data: event.data, metadata: run.metadata }));
+  return {
+    ...decided,
+    newState,
+    snapshotDue,
+    append: {
+      streamId,
+      expectedVersion: version,
+      events: newEvents,
+      options: {
+        indexes: spec.indexes?.(events) ?? [],
+        ...(snapshotDue ? { snapshot: { schema: spec.snapshots.schema, snapshot: { version: newVersion, state: newState } } } : {}),
+      },
+    },
+  };
 }
 
 function idOf<Body>(spec: { identity?: Identity<Body> }, run: CommandRun<Body>): string {

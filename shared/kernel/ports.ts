@@ -88,6 +88,34 @@ export interface StreamLoad {
   events: StoredEvent[];
 }
 
+/** One stream's load in a `loadStreams`: as the arguments of `loadStream`. */
+export interface StreamLoadRequest {
+  streamId: string;
+  schema: string;
+  afterVersion: number;
+}
+
+/**
+ * One stream's part of an `appendMany`. Only what a feed's items write: index entries and
+ * a due snapshot (reservations, idempotency records and erasures stay single appends,
+ * where a refusal is that command's answer).
+ */
+export interface StreamAppend {
+  streamId: string;
+  expectedVersion: number;
+  events: NewEvent[];
+  options?: Pick<AppendOptions, 'indexes' | 'snapshot'>;
+}
+
+/** What `appendMany` did with one stream: its events stored, or nothing (it was at `current`, not the expected version). */
+export type StreamAppendOutcome = { stored: StoredEvent[] } | { conflict: { current: number } };
+
+/** `appendMany` takes each stream once: two appends to one stream in a transaction would expect the same version. */
+export function assertDistinctStreams(appends: readonly StreamAppend[]) {
+  const streams = new Set(appends.map((append) => append.streamId));
+  if (streams.size !== appends.length) throw new Error('appendMany takes each stream once');
+}
+
 export interface EventStore {
   readStream(streamId: string, slice?: StreamSlice): Promise<StoredEvent[]>;
   /** Events after a global position, in order: for rebuilding read models. */
@@ -99,6 +127,13 @@ export interface EventStore {
    * IdempotencyKeyReused when the key was stored meanwhile.
    */
   append(streamId: string, expectedVersion: number, events: NewEvent[], options?: AppendOptions): Promise<StoredEvent[]>;
+  /**
+   * Appends to many streams in one transaction (one round trip where the store has them),
+   * each with its outbox rows, index entries and due snapshot. A stream not at its expected
+   * version is left out and reported as a conflict; the others commit. The outcomes are in
+   * the order of `appends`; a stream may appear once only.
+   */
+  appendMany(appends: StreamAppend[]): Promise<StreamAppendOutcome[]>;
   /** The record of a key, unless it expired by `now` (an expired one is as good as none). */
   findIdempotentResponse(key: string, now: Date): Promise<IdempotentResponse | undefined>;
   /**
@@ -119,6 +154,8 @@ export interface EventStore {
    * whichever of the two is newer.
    */
   loadStream(streamId: string, schema: string, afterVersion: number): Promise<StreamLoad>;
+  /** `loadStream` for many streams in one read; the loads are in the order of `requests`. */
+  loadStreams(requests: StreamLoadRequest[]): Promise<StreamLoad[]>;
   /** Keeps the snapshot unless a newer one of the same schema is stored already. */
   writeSnapshot(streamId: string, schema: string, snapshot: Snapshot): Promise<void>;
   /** Outbox rows still unpublished and older than `olderThanMs`, oldest first. */

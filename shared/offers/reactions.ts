@@ -80,8 +80,10 @@ export function withdrawOfferPublishedForDiscontinuedProduct(services: ServicePr
       const s = await services();
       const event = toStoredEvent(message);
       const offerId = event.streamId.slice(offerStreamId('').length);
-      const [published] = await s.eventStore.readStream(event.streamId, { limit: 1 });
-      const productId = (published?.data as { productId?: string } | undefined)?.productId;
+      // An offer's product never changes (its id derives from it): a publication names it,
+      // a revision does not, so only a revision costs the read of the stream's first event.
+      const first = event.type === 'OfferPublished' ? event : (await s.eventStore.readStream(event.streamId, { limit: 1 }))[0];
+      const productId = (first?.data as { productId?: string } | undefined)?.productId;
       if (productId && (await productStatus(s.eventStore, productId)) === 'discontinued') {
         await withdrawOffer(s, offerId, productId, event, context);
       }

@@ -258,6 +258,50 @@ export function eventStoreContract(adapter: string, open: () => Promise<EventSto
       assert.equal(await store.findReservation('cnpj', cnpj), undefined, 'the free one is not kept either');
     });
 
+    it('appends to many streams in one transaction: a stream at another version is reported and left out, the others commit with outbox, index and snapshot', async () => {
+      const store = await open();
+      const [fresh, moved, held, key] = [stream(), stream(), stream(), randomUUID()];
+      await store.append(moved, 0, [event('Earlier')]);
+      await store.append(held, 0, [event('Earlier')]);
+      const outcomes = await store.appendMany([
+        { streamId: fresh, expectedVersion: 0, events: [event('A'), event('B')], options: { indexes: [{ name: 'offers-by-product', key }] } },
+        { streamId: moved, expectedVersion: 0, events: [event('Late')], options: { indexes: [{ name: 'offers-by-product', key }] } },
+        { streamId: held, expectedVersion: 1, events: [event('C')], options: { snapshot: { schema: 'thing-v1', snapshot: { version: 2, state: { n: 2 } } } } },
+      ]);
+      assert.deepEqual(outcomes[1], { conflict: { current: 1 } });
+      assert.ok('stored' in outcomes[0] && 'stored' in outcomes[2]);
+      assert.deepEqual(outcomes[0].stored.map((e) => [e.streamId, e.version, e.type]), [[fresh, 1, 'A'], [fresh, 2, 'B']]);
+      assert.deepEqual(outcomes[2].stored.map((e) => [e.streamId, e.version, e.type]), [[held, 2, 'C']]);
+      assert.deepEqual((await store.readStream(fresh)).map((e) => e.eventId), outcomes[0].stored.map((e) => e.eventId));
+      assert.deepEqual((await store.readStream(moved)).map((e) => e.type), ['Earlier'], 'the conflicting stream got nothing');
+      assert.deepEqual(await store.readIndex('offers-by-product', key), [fresh], 'nor an index entry');
+      assert.deepEqual(await store.readSnapshot(held, 'thing-v1'), { version: 2, state: { n: 2 } });
+      const pending = new Set((await store.pendingOutbox(0, 100_000)).map((e) => e.eventId));
+      for (const stored of [...outcomes[0].stored, ...outcomes[2].stored]) assert.ok(pending.has(stored.eventId), 'in the outbox');
+      assert.deepEqual(await store.appendMany([]), []);
+      await assert.rejects(store.appendMany([{ streamId: fresh, expectedVersion: 2, events: [event()] }, { streamId: fresh, expectedVersion: 2, events: [event()] }]));
+    });
+
+    it('loads many streams in one call, each as loadStream would', async () => {
+      const store = await open();
+      const [a, b, none] = [stream(), stream(), stream()];
+      await store.append(a, 0, [event('A1'), event('A2'), event('A3')], { snapshot: { schema: 'thing-v1', snapshot: { version: 2, state: { n: 2 } } } });
+      await store.append(b, 0, [event('B1')]);
+      const requests = [
+        { streamId: a, schema: 'thing-v1', afterVersion: 0 },
+        { streamId: b, schema: 'thing-v1', afterVersion: 0 },
+        { streamId: none, schema: 'thing-v1', afterVersion: 0 },
+        { streamId: a, schema: 'other-v1', afterVersion: 1 },
+      ];
+      const loads = await store.loadStreams(requests);
+      const one = await Promise.all(requests.map((r) => store.loadStream(r.streamId, r.schema, r.afterVersion)));
+      assert.deepEqual(loads, one);
+      assert.deepEqual(loads[0].snapshot, { version: 2, state: { n: 2 } });
+      assert.deepEqual(loads[0].events.map((e) => e.type), ['A3']);
+      assert.deepEqual(loads[3].events.map((e) => e.type), ['A2', 'A3']);
+      assert.deepEqual(await store.loadStreams([]), []);
+    });
+
     it('answers a ping', async () => {
       await (await open()).ping();
     });

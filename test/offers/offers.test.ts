@@ -268,7 +268,7 @@ describe('Offers', () => {
       const flaky = new Proxy(store, {
         get: (target, property, receiver) => {
           const value = Reflect.get(target, property, receiver);
-          if (typeof value !== 'function' || !['readStream', 'readSnapshot', 'loadStream'].includes(String(property))) return value;
+          if (typeof value !== 'function' || !['readStream', 'readSnapshot', 'loadStream', 'loadStreams'].includes(String(property))) return value;
           return (...args: unknown[]) => (away ? Promise.reject(new ServiceUnavailable('the database is unavailable for a moment', 5)) : value.apply(target, args));
         },
       });

@@ -1,5 +1,13 @@
 import type { ConnectionPool } from 'mssql';
-import { APPEND_BATCH, APPEND_SIGNALS, LOAD_STREAM_BATCH, type EventRow as AzureEventRow, type IdempotencyRow } from '../../shared/adapters/azure-sql/event-store';
+import {
+  APPEND_BATCH,
+  APPEND_MANY_BATCH,
+  APPEND_SIGNALS,
+  LOAD_STREAM_BATCH,
+  LOAD_STREAMS_BATCH,
+  type EventRow as AzureEventRow,
+  type IdempotencyRow,
+} from '../../shared/adapters/azure-sql/event-store';
 import type { StoredEvent } from '../../shared/kernel/ports';
 
 type Parameters = Record<string, string | number>;
@@ -8,7 +16,7 @@ type Parameters = Record<string, string | number>;
 type EventRow = Omit<AzureEventRow, 'position'> & { position: number };
 
 /** What a round trip was, by the statement the adapter sent. */
-export type Trip = 'append' | 'load' | 'idempotency lookup' | 'mark published' | 'BEGIN' | 'COMMIT' | 'ROLLBACK';
+export type Trip = 'append' | 'append many' | 'load' | 'load many' | 'idempotency lookup' | 'save idempotency' | 'mark published' | 'BEGIN' | 'COMMIT' | 'ROLLBACK';
 
 /** SQL Server's answer to a statement: the first result set and all of them, as mssql gives them. */
 const answer = (...recordsets: unknown[][]) => ({ recordset: recordsets[0] ?? [], recordsets, rowsAffected: [] as number[] });
@@ -17,8 +25,9 @@ const answer = (...recordsets: unknown[][]) => ({ recordset: recordsets[0] ?? []
  * A stand-in for an mssql ConnectionPool that counts every round trip to the server (each
  * `query` or `batch`, and a transaction's `begin`, `commit` and `rollback`) and answers the
  * Azure SQL adapter's statements from memory, as the server would: the version check, the
- * idempotency record, reservations and the outbox of APPEND_BATCH, the snapshot and tail of
- * LOAD_STREAM_BATCH. A statement it does not know fails the test: a new round trip on the
+ * idempotency record, reservations and the outbox of APPEND_BATCH, the per-stream version
+ * checks, outbox and snapshots of APPEND_MANY_BATCH, the snapshot and tail of
+ * LOAD_STREAM_BATCH and LOAD_STREAMS_BATCH, a standalone idempotency record. A statement it does not know fails the test: a new round trip on the
  * command path is noticed, not answered.
  */
 export class CountingSqlPool {
@@ -32,6 +41,8 @@ export class CountingSqlPool {
   private readonly snapshots = new Map<string, { version: number; state: string }>();
   /** Runs before the next append is answered; throwing from it fails that round trip. */
   beforeNextAppend?: (parameters: Parameters) => void;
+  /** Runs before the next appendMany is answered (the streams' JSON as the adapter sent it): a concurrent writer's moment. */
+  beforeNextAppendMany?: (streams: { streamId: string; expectedVersion: number }[]) => void;
   /** Runs after the next append is stored, before its answer: throwing from it loses the answer of a committed append. */
   afterNextAppend?: () => void;
 
@@ -78,6 +89,9 @@ export class CountingSqlPool {
   run(sql: string, parameters: Parameters) {
     if (sql === APPEND_BATCH) return this.append(parameters);
     if (sql === LOAD_STREAM_BATCH) return this.load(parameters);
+    if (sql === APPEND_MANY_BATCH) return this.appendMany(parameters);
+    if (sql === LOAD_STREAMS_BATCH) return this.loadMany(parameters);
+    if (/^DECLARE @created DATETIME2\(3\)/.test(sql)) return this.saveIdempotency(parameters);
     if (/^SELECT \[key\], request_hash/.test(sql)) return this.findIdempotency(parameters);
     if (/^DELETE FROM es\.outbox/.test(sql)) {
       this.trips.push('mark published');
@@ -97,6 +111,72 @@ export class CountingSqlPool {
     const snapshot = this.snapshots.get(`${p.streamId}\u0000${p.schema}`);
     const newer = snapshot && snapshot.version > Number(p.afterVersion) ? snapshot : undefined;
     return answer(newer ? [newer] : [], this.streamRows(p.streamId, newer?.version ?? Number(p.afterVersion)));
+  }
+
+  private loadMany(p: Parameters) {
+    this.trips.push('load many');
+    const requests = JSON.parse(String(p.streams)) as { ordinal: number; streamId: string; schema: string; afterVersion: number }[];
+    const snapshots: { ordinal: number; version: number; state: string }[] = [];
+    const events: (EventRow & { ordinal: number })[] = [];
+    for (const { ordinal, streamId, schema, afterVersion } of requests) {
+      this.loadedAfter.push(afterVersion);
+      const snapshot = this.snapshots.get(`${streamId}\u0000${schema}`);
+      const newer = snapshot && snapshot.version > afterVersion ? snapshot : undefined;
+      if (newer) snapshots.push({ ordinal, ...newer });
+      events.push(...this.streamRows(streamId, newer?.version ?? afterVersion).map((row) => ({ ordinal, ...row })));
+    }
+    return answer(snapshots, events);
+  }
+
+  private appendMany(p: Parameters) {
+    this.trips.push('append many');
+    type Append = { ordinal: number; streamId: string; expectedVersion: number; firstEventId: string; eventCount: number; snapshotSchema: string; snapshotVersion: number; snapshotState: string };
+    const streams = JSON.parse(String(p.streams)) as Append[];
+    const hook = this.beforeNextAppendMany;
+    this.beforeNextAppendMany = undefined;
+    hook?.(streams);
+    const events = JSON.parse(String(p.events)) as { stream: number; eventId: string; version: number; type: string; data: string; metadata: string }[];
+    const conflicts: { ordinal: number; current: number }[] = [];
+    const answered: (EventRow & { ordinal: number })[] = [];
+    const now = new Date();
+    for (const append of streams) {
+      const first = p.retry === 1 ? this.events.find((row) => row.event_id === append.firstEventId && row.stream_id === append.streamId) : undefined;
+      if (first) {
+        answered.push(...this.streamRows(append.streamId, first.version - 1).slice(0, append.eventCount).map((row) => ({ ordinal: append.ordinal, ...row })));
+        continue;
+      }
+      const current = Math.max(0, ...this.streamRows(append.streamId, 0).map((row) => row.version));
+      if (current !== append.expectedVersion) {
+        conflicts.push({ ordinal: append.ordinal, current });
+        continue;
+      }
+      for (const event of events.filter((candidate) => candidate.stream === append.ordinal)) {
+        this.events.push({ position: this.events.length + 1, event_id: event.eventId, stream_id: append.streamId, version: event.version, type: event.type, data: event.data, metadata: event.metadata, occurred_at: now });
+        this.outbox.add(event.eventId);
+      }
+      if (append.snapshotSchema !== '') this.snapshots.set(`${append.streamId}\u0000${append.snapshotSchema}`, { version: append.snapshotVersion, state: append.snapshotState });
+      answered.push(...this.streamRows(append.streamId, append.expectedVersion).map((row) => ({ ordinal: append.ordinal, ...row })));
+    }
+    return answer(conflicts, answered);
+  }
+
+  private saveIdempotency(p: Parameters) {
+    this.trips.push('save idempotency');
+    const held = this.idempotency.get(String(p.key));
+    if (held && held.expires_at > new Date(String(p.createdAt))) {
+      throw Object.assign(new Error("Violation of PRIMARY KEY constraint 'pk_idempotency_keys'"), { name: 'RequestError', number: 2627 });
+    }
+    this.idempotency.set(String(p.key), {
+      key: String(p.key),
+      request_hash: String(p.requestHash),
+      status: Number(p.status),
+      body: String(p.body),
+      headers: String(p.headers),
+      subject: p.subject === '' ? null : String(p.subject),
+      created_at: new Date(String(p.createdAt)),
+      expires_at: new Date(String(p.expiresAt)),
+    });
+    return answer([]);
   }
 
   private findIdempotency(p: Parameters) {

@@ -7,9 +7,13 @@ import type {
   NewEvent,
   Snapshot,
   StoredEvent,
+  StreamAppend,
+  StreamAppendOutcome,
   StreamLoad,
+  StreamLoadRequest,
   StreamSlice,
 } from '../../kernel/ports';
+import { assertDistinctStreams } from '../../kernel/ports';
 import { queryRecordsets, queryRows, sqlErrorNumber, transientRetry, violatedConstraint } from './connection';
 
 /** A row of es.idempotency_keys as the driver hands it over. */
@@ -204,6 +208,152 @@ WHERE stream_id = @streamId AND [schema] = @schema AND version > @afterVersion;
 SELECT @snapshotVersion AS version, @state AS state WHERE @snapshotVersion IS NOT NULL;
 SELECT ${EVENT_COLUMNS} FROM es.events WHERE stream_id = @streamId AND version > COALESCE(@snapshotVersion, @afterVersion) ORDER BY version;`;
 
+/**
+ * Many streams' loads in one round trip (a feed's offers, or the pharmacies and products
+ * its items name): LOAD_STREAM_BATCH for each row of @streams, tagged with its ordinal.
+ * The snapshots are read once into a table variable, so the events read after them agree
+ * with the snapshot answered even if a newer one is written meanwhile.
+ */
+export const LOAD_STREAMS_BATCH = `SET NOCOUNT ON;
+DECLARE @loads TABLE (ordinal INT PRIMARY KEY, stream_id NVARCHAR(200) COLLATE Latin1_General_100_BIN2 NOT NULL, after_version INT NOT NULL,
+  snapshot_version INT NULL, state NVARCHAR(MAX) NULL);
+INSERT INTO @loads (ordinal, stream_id, after_version, snapshot_version, state)
+SELECT r.ordinal, r.streamId, r.afterVersion, s.version, s.state
+FROM OPENJSON(@streams) WITH (ordinal INT, streamId NVARCHAR(200), [schema] NVARCHAR(100), afterVersion INT) AS r
+LEFT JOIN es.snapshots AS s
+  ON s.stream_id = r.streamId COLLATE Latin1_General_100_BIN2 AND s.[schema] = r.[schema] COLLATE Latin1_General_100_BIN2 AND s.version > r.afterVersion;
+SELECT ordinal, snapshot_version AS version, state FROM @loads WHERE snapshot_version IS NOT NULL;
+SELECT l.ordinal, ${EVENT_COLUMNS.split(', ').map((column) => `e.${column}`).join(', ')}
+FROM @loads AS l JOIN es.events AS e ON e.stream_id = l.stream_id AND e.version > COALESCE(l.snapshot_version, l.after_version)
+ORDER BY l.ordinal, e.version;`;
+
+/**
+ * Many streams' appends in one transaction and one round trip (a partner feed's items).
+ * Each stream is locked with the same application lock a single append takes, in the
+ * order of @streams (the adapter sorts them by stream id, so two batches sharing streams
+ * take them in the same order and cannot deadlock). Then each stream's version is read
+ * under its lock: a stream not at its expected version is left out and answered in the
+ * first result set with its current version; the others' events, outbox rows, index
+ * entries and due snapshots are written set-based. The second result set holds the stored
+ * events, tagged with their stream's ordinal. A retry (@retry = 1) whose first attempt
+ * committed finds each accepted stream's first event stored, and answers those events.
+ * XACT_ABORT rolls everything back on any error.
+ */
+export const APPEND_MANY_BATCH = `SET XACT_ABORT ON;
+SET NOCOUNT ON;
+DECLARE @i INT = 0, @n INT, @resource NVARCHAR(255), @granted INT, @now DATETIME2(3) = SYSUTCDATETIME();
+DECLARE @appends TABLE (ordinal INT PRIMARY KEY, stream_id NVARCHAR(200) COLLATE Latin1_General_100_BIN2 NOT NULL, resource NVARCHAR(255) NOT NULL,
+  expected_version INT NOT NULL, first_event_id NVARCHAR(64) NOT NULL, event_count INT NOT NULL, current_version INT NULL, from_version INT NULL,
+  snapshot_schema NVARCHAR(100) NOT NULL, snapshot_version INT NOT NULL, snapshot_state NVARCHAR(MAX) NOT NULL);
+INSERT INTO @appends (ordinal, stream_id, resource, expected_version, first_event_id, event_count, snapshot_schema, snapshot_version, snapshot_state)
+SELECT a.ordinal, a.streamId, a.resource, a.expectedVersion, a.firstEventId, a.eventCount, a.snapshotSchema, a.snapshotVersion, a.snapshotState
+FROM OPENJSON(@streams) WITH (ordinal INT, streamId NVARCHAR(200), resource NVARCHAR(255), expectedVersion INT, firstEventId NVARCHAR(64),
+  eventCount INT, snapshotSchema NVARCHAR(100), snapshotVersion INT, snapshotState NVARCHAR(MAX)) AS a;
+SELECT @n = COUNT(*) FROM @appends;
+BEGIN TRY
+  BEGIN TRANSACTION;
+  WHILE @i < @n
+  BEGIN
+    SELECT @resource = resource FROM @appends WHERE ordinal = @i;
+    EXEC @granted = sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 10000;
+    IF @granted < 0
+      THROW 50004, N'a stream is busy', 1;
+    SET @i += 1;
+  END;
+
+  -- Under the locks: a first attempt that committed left each accepted stream's first event (see APPEND_BATCH).
+  IF @retry = 1
+    UPDATE a SET from_version = e.version - 1
+    FROM @appends AS a JOIN es.events AS e ON e.event_id = a.first_event_id AND e.stream_id = a.stream_id;
+  UPDATE a SET current_version = COALESCE((SELECT MAX(e.version) FROM es.events AS e WHERE e.stream_id = a.stream_id), 0)
+  FROM @appends AS a WHERE a.from_version IS NULL;
+  UPDATE @appends SET from_version = expected_version WHERE from_version IS NULL AND current_version = expected_version;
+
+  -- Identities follow the ORDER BY of the INSERT ... SELECT, as SQL Server guarantees.
+  INSERT INTO es.events (event_id, stream_id, version, type, data, metadata, occurred_at)
+  SELECT e.eventId, a.stream_id, e.version, e.type, e.data, e.metadata, @now
+  FROM OPENJSON(@events) WITH (stream INT, ordinal INT, eventId NVARCHAR(64), version INT, type NVARCHAR(100), data NVARCHAR(MAX), metadata NVARCHAR(4000)) AS e
+  JOIN @appends AS a ON a.ordinal = e.stream
+  WHERE a.current_version = a.expected_version
+  ORDER BY e.stream, e.ordinal;
+  INSERT INTO es.outbox (event_id, position, enqueued_at)
+  SELECT e.event_id, e.position, @now
+  FROM @appends AS a JOIN es.events AS e ON e.stream_id = a.stream_id AND e.version > a.expected_version
+  WHERE a.current_version = a.expected_version;
+
+  INSERT INTO es.stream_index (name, [key], stream_id)
+  SELECT DISTINCT x.name, x.[key], a.stream_id
+  FROM OPENJSON(@indexes) WITH (stream INT, name NVARCHAR(100), [key] NVARCHAR(200)) AS x
+  JOIN @appends AS a ON a.ordinal = x.stream
+  WHERE a.current_version = a.expected_version AND NOT EXISTS (
+    SELECT 1 FROM es.stream_index AS s
+    WHERE s.name = x.name COLLATE Latin1_General_100_BIN2 AND s.[key] = x.[key] COLLATE Latin1_General_100_BIN2 AND s.stream_id = a.stream_id);
+
+  UPDATE s SET version = a.snapshot_version, state = a.snapshot_state, taken_at = @now
+  FROM es.snapshots AS s WITH (UPDLOCK, SERIALIZABLE)
+  JOIN @appends AS a ON s.stream_id = a.stream_id AND s.[schema] = a.snapshot_schema
+  WHERE a.current_version = a.expected_version AND a.snapshot_schema <> N'' AND s.version < a.snapshot_version;
+  INSERT INTO es.snapshots (stream_id, [schema], version, state, taken_at)
+  SELECT a.stream_id, a.snapshot_schema, a.snapshot_version, a.snapshot_state, @now
+  FROM @appends AS a
+  WHERE a.current_version = a.expected_version AND a.snapshot_schema <> N'' AND NOT EXISTS (
+    SELECT 1 FROM es.snapshots AS s WITH (UPDLOCK, SERIALIZABLE) WHERE s.stream_id = a.stream_id AND s.[schema] = a.snapshot_schema);
+
+  SELECT ordinal, current_version AS [current] FROM @appends WHERE from_version IS NULL ORDER BY ordinal;
+  SELECT a.ordinal, ${EVENT_COLUMNS.split(', ').map((column) => `e.${column}`).join(', ')}
+  FROM @appends AS a JOIN es.events AS e ON e.stream_id = a.stream_id AND e.version > a.from_version AND e.version <= a.from_version + a.event_count
+  ORDER BY a.ordinal, e.version;
+  COMMIT TRANSACTION;
+END TRY
+BEGIN CATCH
+  IF XACT_STATE() <> 0
+    ROLLBACK TRANSACTION;
+  IF ERROR_NUMBER() IN (2601, 2627)
+    THROW 50001, N'a duplicate event', 1;
+  THROW;
+END CATCH;`;
+
+/** The lock order of APPEND_MANY_BATCH: the positions in `appends`, sorted by stream id; ordinal k is `appends[order[k]]`. */
+function lockOrder(appends: StreamAppend[]): number[] {
+  const key = (index: number) => appends[index].streamId;
+  return appends.map((_, index) => index).sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+/** The parameters of APPEND_MANY_BATCH, the streams numbered in lock order. */
+function appendManyParameters(appends: StreamAppend[], order: number[], retrying: boolean) {
+  const sorted = order.map((index) => appends[index]);
+  return {
+    retry: retrying ? 1 : 0,
+    streams: JSON.stringify(
+      sorted.map(({ streamId, expectedVersion, events, options = {} }, ordinal) => ({
+        ordinal,
+        streamId,
+        resource: `stream:${streamId}`.slice(0, 255),
+        expectedVersion,
+        firstEventId: events[0]?.eventId ?? '',
+        eventCount: events.length,
+        snapshotSchema: options.snapshot?.schema ?? '',
+        snapshotVersion: options.snapshot?.snapshot.version ?? 0,
+        snapshotState: options.snapshot ? JSON.stringify(options.snapshot.snapshot.state) : '',
+      })),
+    ),
+    events: JSON.stringify(
+      sorted.flatMap(({ expectedVersion, events }, stream) =>
+        events.map((event, index) => ({
+          stream,
+          ordinal: index,
+          eventId: event.eventId,
+          version: expectedVersion + index + 1,
+          type: event.type,
+          data: JSON.stringify(event.data),
+          metadata: JSON.stringify(event.metadata),
+        })),
+      ),
+    ),
+    indexes: JSON.stringify(sorted.flatMap(({ options = {} }, stream) => (options.indexes ?? []).map(({ name, key }) => ({ stream, name, key })))),
+  };
+}
+
 /** The parameters of APPEND_BATCH: absent options are empty lists, 0 flags and empty strings, never NULL (untyped). */
 function appendParameters(streamId: string, expectedVersion: number, events: NewEvent[], options: AppendOptions, retrying: boolean) {
   const idempotency = options.idempotency;
@@ -292,6 +442,18 @@ export class AzureSqlEventStore implements EventStore {
     return snapshot ? { snapshot: { version: snapshot.version, state: JSON.parse(snapshot.state) }, events: tail } : { events: tail };
   }
 
+  async loadStreams(requests: StreamLoadRequest[]): Promise<StreamLoad[]> {
+    if (requests.length === 0) return [];
+    const streams = JSON.stringify(requests.map(({ streamId, schema, afterVersion }, ordinal) => ({ ordinal, streamId, schema, afterVersion })));
+    const [snapshots = [], events = []] = await this.retry.execute(() => queryRecordsets(this.pool, LOAD_STREAMS_BATCH, { streams }));
+    const loads: StreamLoad[] = requests.map(() => ({ events: [] }));
+    for (const row of snapshots as { ordinal: number; version: number; state: string }[]) {
+      loads[row.ordinal].snapshot = { version: row.version, state: JSON.parse(row.state) };
+    }
+    for (const row of events as (EventRow & { ordinal: number })[]) loads[row.ordinal].events.push(toStoredEvent(row));
+    return loads;
+  }
+
   async readAll(afterPosition: number, limit: number): Promise<StoredEvent[]> {
     const rows = await this.query<EventRow>(
       `SELECT TOP (@limit) ${EVENT_COLUMNS} FROM es.events WHERE position > @after ORDER BY position`,
@@ -308,6 +470,26 @@ export class AzureSqlEventStore implements EventStore {
       return rows.map(toStoredEvent);
     } catch (error) {
       throw appendError(error, options);
+    }
+  }
+
+  async appendMany(appends: StreamAppend[]): Promise<StreamAppendOutcome[]> {
+    assertDistinctStreams(appends);
+    if (appends.length === 0) return [];
+    try {
+      const order = lockOrder(appends);
+      const [conflicts = [], events = []] = await this.retry.execute(({ attempt }) =>
+        queryRecordsets(this.pool, APPEND_MANY_BATCH, appendManyParameters(appends, order, attempt > 0)),
+      );
+      const outcomes: StreamAppendOutcome[] = appends.map(() => ({ stored: [] }));
+      for (const row of conflicts as { ordinal: number; current: number }[]) outcomes[order[row.ordinal]] = { conflict: { current: row.current } };
+      for (const row of events as (EventRow & { ordinal: number })[]) {
+        const outcome = outcomes[order[row.ordinal]];
+        if ('stored' in outcome) outcome.stored.push(toStoredEvent(row));
+      }
+      return outcomes;
+    } catch (error) {
+      throw appendError(error, {});
     }
   }
 

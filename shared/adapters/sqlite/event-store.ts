@@ -10,9 +10,13 @@ import type {
   NewEvent,
   Snapshot,
   StoredEvent,
+  StreamAppend,
+  StreamAppendOutcome,
   StreamLoad,
+  StreamLoadRequest,
   StreamSlice,
 } from '../../kernel/ports';
+import { assertDistinctStreams } from '../../kernel/ports';
 import { projectRoot } from '../../kernel/project-root';
 
 interface EventRow {
@@ -181,31 +185,52 @@ export class SqliteEventStore implements EventStore {
       if (current !== expectedVersion) {
         throw new ConcurrencyConflict(`the resource changed meanwhile (version ${current}); reload and retry`);
       }
-      // The key first: a racing retry must be answered as a retry, not as a taken CNPJ.
-      this.storeIdempotency(options.idempotency);
-      this.reserve(streamId, options);
-      for (const { scope, value } of options.releases ?? []) this.statements.release.run(scope, value, streamId);
-      for (const { name, key } of options.indexes ?? []) this.statements.index.run(name, key, streamId);
-      for (const subject of options.erasedSubjects ?? []) this.statements.forgetIdempotencyOf.run(subject);
-      if (options.snapshot) this.storeSnapshot(streamId, options.snapshot.schema, options.snapshot.snapshot);
-      const occurredAt = new Date().toISOString();
-      const now = Date.now();
-      return events.map((event, index) => {
-        const version = expectedVersion + index + 1;
-        const row = {
-          eventId: event.eventId,
-          streamId,
-          version,
-          type: event.type,
-          data: JSON.stringify(event.data),
-          metadata: JSON.stringify(event.metadata),
-          occurredAt,
-        };
-        const position = Number(this.insertEvent(row).lastInsertRowid);
-        this.statements.insertOutbox.run(event.eventId, position, now);
-        return { ...event, streamId, version, position, occurredAt };
-      });
+      return this.write(streamId, expectedVersion, events, options);
     })();
+  }
+
+  /** One transaction for all streams: a stream at another version is skipped and reported, the rest commit. */
+  async appendMany(appends: StreamAppend[]): Promise<StreamAppendOutcome[]> {
+    assertDistinctStreams(appends);
+    return this.db.transaction(() =>
+      appends.map(({ streamId, expectedVersion, events, options = {} }): StreamAppendOutcome => {
+        const current = this.statements.streamVersion.get(streamId) as number;
+        if (current !== expectedVersion) return { conflict: { current } };
+        return { stored: this.write(streamId, expectedVersion, events, options) };
+      }),
+    )();
+  }
+
+  async loadStreams(requests: StreamLoadRequest[]): Promise<StreamLoad[]> {
+    return Promise.all(requests.map(({ streamId, schema, afterVersion }) => this.loadStream(streamId, schema, afterVersion)));
+  }
+
+  /** An append's writes, inside the caller's transaction, after its version check. */
+  private write(streamId: string, expectedVersion: number, events: NewEvent[], options: AppendOptions): StoredEvent[] {
+    // The key first: a racing retry must be answered as a retry, not as a taken CNPJ.
+    this.storeIdempotency(options.idempotency);
+    this.reserve(streamId, options);
+    for (const { scope, value } of options.releases ?? []) this.statements.release.run(scope, value, streamId);
+    for (const { name, key } of options.indexes ?? []) this.statements.index.run(name, key, streamId);
+    for (const subject of options.erasedSubjects ?? []) this.statements.forgetIdempotencyOf.run(subject);
+    if (options.snapshot) this.storeSnapshot(streamId, options.snapshot.schema, options.snapshot.snapshot);
+    const occurredAt = new Date().toISOString();
+    const now = Date.now();
+    return events.map((event, index) => {
+      const version = expectedVersion + index + 1;
+      const row = {
+        eventId: event.eventId,
+        streamId,
+        version,
+        type: event.type,
+        data: JSON.stringify(event.data),
+        metadata: JSON.stringify(event.metadata),
+        occurredAt,
+      };
+      const position = Number(this.insertEvent(row).lastInsertRowid);
+      this.statements.insertOutbox.run(event.eventId, position, now);
+      return { ...event, streamId, version, position, occurredAt };
+    });
   }
 
   private insertEvent(row: Record<string, unknown>) {

@@ -1,0 +1,43 @@
+import { shareAggregateCache } from './aggregate-cache';
+import type { EventStore, StreamLoad, StreamLoadRequest } from './ports';
+
+interface PendingLoad {
+  request: StreamLoadRequest;
+  resolve(load: StreamLoad): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * The event store as many concurrent commands see it (a feed's items): the `loadStream`s
+ * asked for within one turn of the event loop go out as one `loadStreams`, so loading
+ * 500 offers, or the pharmacies and products their items name, is one round trip instead
+ * of one each, without the callers (loadAggregate, the contexts' published status
+ * functions) knowing. Everything else goes to the store as it is, and the view keeps the
+ * states the store's aggregate cache keeps.
+ */
+export function batchingLoads(eventStore: EventStore): EventStore {
+  let pending: PendingLoad[] = [];
+  const flush = () => {
+    const batch = pending;
+    pending = [];
+    eventStore.loadStreams(batch.map((load) => load.request)).then(
+      (loads) => batch.forEach((load, index) => load.resolve(loads[index])),
+      (error: unknown) => batch.forEach((load) => load.reject(error)),
+    );
+  };
+  const loadStream = (streamId: string, schema: string, afterVersion: number) =>
+    new Promise<StreamLoad>((resolve, reject) => {
+      // setImmediate, not a microtask: callers that await a few promises before loading still join this batch.
+      if (pending.length === 0) setImmediate(flush);
+      pending.push({ request: { streamId, schema, afterVersion }, resolve, reject });
+    });
+  const view = new Proxy(eventStore, {
+    get(target, property) {
+      if (property === 'loadStream') return loadStream;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  shareAggregateCache(view, eventStore);
+  return view;
+}

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { HttpHandler } from '@azure/functions';
+import { AzureSqlEventStore } from '../../shared/adapters/azure-sql/event-store';
+import { flushPublishedMarks } from '../../shared/kernel/outbox-marks';
+import type { EventBus, StoredEvent } from '../../shared/kernel/ports';
+import { MAX_BATCH_ITEMS, offerIdFor } from '../../shared/offers/commands';
+import { appModules } from '../../shared/platform/app';
+import { demoProducts } from '../../local/demo-products';
+import { testApp } from '../support/app';
+import { CountingSqlPool } from '../support/counting-sql-pool';
+import { pharmacyBody, uniqueGtin } from '../support/fixtures';
+import { invoke } from '../support/http';
+
+/** Issue 14 item 3: a 500-item partner feed costs at most this many Azure SQL round trips. */
+const MOST_ROUND_TRIPS = 10;
+const DAY = 86_400_000;
+
+/**
+ * The round trips of the partner feed (POST /offers/batch, through the HTTP handler and
+ * runCommandBatch) on the Azure SQL adapter, counted by the pool that answers its batches
+ * from memory (test/support/counting-sql-pool). Before the feed ran as one batch, each
+ * item cost its own loads and append: about 5 000 round trips for 500 items.
+ */
+describe('Azure SQL round trips of a 500-item partner feed', () => {
+  let app: Awaited<ReturnType<typeof testApp>>;
+  let sql: CountingSqlPool;
+  let store: AzureSqlEventStore;
+  let feed: HttpHandler;
+  const published: StoredEvent[][] = [];
+  let pharmacyId: string;
+  const productIds: string[] = [];
+
+  before(async () => {
+    app = await testApp();
+    const post = (name: string, body: unknown) => invoke(app.handler(name), { method: 'POST', body });
+    pharmacyId = (await post('registerPharmacy', pharmacyBody({ tradeName: 'Feed em lote' }))).body.id as string;
+    for (let n = 0; n < MAX_BATCH_ITEMS; n++) {
+      productIds.push((await post('registerProduct', { ...demoProducts()[0], name: `Lote ${n} 500 mg`, gtin: uniqueGtin() })).body.id as string);
+    }
+    // The pharmacy and products as committed earlier on the server; the feed's reads and writes go through the adapter.
+    sql = new CountingSqlPool();
+    sql.seed(await app.services.eventStore.readAll(0, 100_000));
+    store = new AzureSqlEventStore(sql.pool);
+    const bus: EventBus = {
+      publish: async (events) => void published.push(events),
+      subscribe: () => {},
+      ping: async () => {},
+      close: async () => {},
+    };
+    feed = appModules(async () => ({ ...app.services, eventStore: store, bus }))
+      .flatMap((module) => module.routes)
+      .find((candidate) => candidate.name === 'publishOfferBatch')!.handler;
+  });
+  after(() => app.services.dispose());
+
+  const validFrom = new Date(Date.now() - DAY).toISOString();
+  const validUntil = new Date(Date.now() + 10 * DAY).toISOString();
+  const items = (priceOf: (n: number) => number) =>
+    productIds.map((productId, n) => ({
+      pharmacyId,
+      productId,
+      priceCents: priceOf(n),
+      validFrom,
+      validUntil,
+      stock: 'in_stock',
+    }));
+  const send = (body: unknown) =>
+    invoke(feed, { method: 'POST', body, headers: { 'idempotency-key': `feed-${randomUUID()}`, authorization: `Bearer ${app.adminToken}` } });
+
+  it(`costs at most ${MOST_ROUND_TRIPS} round trips for ${MAX_BATCH_ITEMS} items, new or updated: the key, two loads, one append, the answer's record`, async (t) => {
+    sql.take();
+    const started = performance.now();
+    const first = await send({ items: items(() => 1000) });
+    const firstMs = performance.now() - started;
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.deepEqual(new Set(first.body.results.map((result: { status: number }) => result.status)), new Set([201]));
+    const created = sql.take();
+
+    // Half the prices change, half stay: 200 for all, new versions only where something changed.
+    const again = performance.now();
+    const second = await send({ items: items((n) => (n % 2 === 0 ? 900 : 1000)) });
+    const secondMs = performance.now() - again;
+    assert.deepEqual(
+      second.body.results.map((result: { index: number; status: number; version: number }) => [result.index, result.status, result.version]),
+      productIds.map((_, n) => [n, 200, n % 2 === 0 ? 2 : 1]),
+    );
+    const updated = sql.take();
+    t.diagnostic(`round trips: new ${created.length} (${created.join(', ')}) in ${firstMs.toFixed(0)} ms; updated ${updated.length} (${updated.join(', ')}) in ${secondMs.toFixed(0)} ms`);
+    // The published events' marks go off the request path, gathered: they may land during a feed, and are counted too.
+    for (const trips of [created, updated]) {
+      assert.ok(trips.length <= MOST_ROUND_TRIPS, trips.join(', '));
+      assert.deepEqual(
+        trips.filter((trip) => trip !== 'mark published'),
+        ['idempotency lookup', 'load many', 'load many', 'append many', 'BEGIN', 'save idempotency', 'COMMIT'],
+      );
+    }
+
+    // The events of each feed went to the bus in one call, and their marks in one round trip each at most.
+    assert.deepEqual(published.map((events) => events.length), [MAX_BATCH_ITEMS, MAX_BATCH_ITEMS / 2]);
+    await flushPublishedMarks(store);
+    const marks = [...created, ...updated, ...sql.take()].filter((trip) => trip === 'mark published');
+    assert.ok(marks.length >= 1 && marks.length <= 2, marks.join(', '));
+    assert.deepEqual(sql.pending(), []);
+  });
+
+  it('answers an item whose offer changed meanwhile as if run alone (it reruns after the batch), the others committed in the batch', async () => {
+    const stream = `offer-${offerIdFor(pharmacyId, productIds[1])}`;
+    sql.beforeNextAppendMany = () =>
+      sql.seed([{ eventId: randomUUID(), streamId: stream, version: 2, position: 0, type: 'OfferPriceChanged', data: { offerId: offerIdFor(pharmacyId, productIds[1]), priceCents: 1, changedAt: new Date().toISOString() }, metadata: { correlationId: 'elsewhere' }, occurredAt: new Date().toISOString() }]);
+    sql.take();
+    const response = await send({ items: items(() => 700).slice(0, 3) });
+    assert.deepEqual(
+      response.body.results.map((result: { status: number; version: number }) => [result.status, result.version]),
+      [[200, 3], [200, 3], [200, 3]],
+    );
+    assert.deepEqual(
+      sql.take().filter((trip) => trip !== 'mark published'),
+      ['idempotency lookup', 'load many', 'load many', 'append many', 'load', 'append', 'BEGIN', 'save idempotency', 'COMMIT'],
+    );
+  });
+
+  it('runs each item alone when the store cannot take the batch as a whole (a stream busy), with the same answers', async () => {
+    sql.beforeNextAppendMany = () => {
+      throw Object.assign(new Error('a stream is busy'), { name: 'RequestError', number: 50004 });
+    };
+    sql.take();
+    const response = await send({ items: items(() => 650).slice(0, 2) });
+    assert.deepEqual(
+      response.body.results.map((result: { status: number; version: number }) => [result.status, result.version]),
+      [[200, 4], [200, 4]],
+    );
+    assert.deepEqual(
+      sql.take().filter((trip) => trip !== 'mark published'),
+      ['idempotency lookup', 'load many', 'load many', 'append many', 'load', 'append', 'load', 'append', 'BEGIN', 'save idempotency', 'COMMIT'],
+    );
+  });
+});
