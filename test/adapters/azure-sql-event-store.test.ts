@@ -5,13 +5,28 @@ import type { ConnectionPool } from 'mssql';
 import { isTransientSqlError, openPool, poolConfig, sqlConfig, transientRetry, violatedConstraint } from '../../shared/adapters/azure-sql/connection';
 import { ServiceUnavailable } from '../../shared/kernel/errors';
 import { AzureSqlDataKeyStore } from '../../shared/adapters/azure-sql/data-key-store';
-import { AzureSqlEventStore } from '../../shared/adapters/azure-sql/event-store';
+import { APPEND_MANY_BATCH, AzureSqlEventStore, LOAD_STREAMS_BATCH } from '../../shared/adapters/azure-sql/event-store';
 import { migrate, readMigrations, splitBatches } from '../../shared/adapters/azure-sql/migrate';
 import { eventStoreContract } from '../contracts/event-store.contract';
 
 const connectionString = process.env.AZURE_SQL_CONNECTION_STRING;
 
 describe('Azure SQL adapter, without a server', () => {
+  it("compares a table variable's text columns with the store's binary-collated keys in their collation", () => {
+    // A table variable's column takes the database's default collation; compared with an
+    // es.* key (Latin1_General_100_BIN2) without COLLATE, the batch fails to compile (Msg 468).
+    for (const [name, batch] of Object.entries({ APPEND_MANY_BATCH, LOAD_STREAMS_BATCH })) {
+      for (const [, body] of batch.matchAll(/DECLARE @\w+ TABLE \(([\s\S]*?)\);/g)) {
+        for (const [, column, collate] of body.matchAll(/(\w+) NVARCHAR\(\w+\)( COLLATE \w+)?/g)) {
+          if (collate) continue;
+          // A comparison of two qualified columns (an UPDATE's `SET state = a.x` is an assignment).
+          const compared = new RegExp(`\\w+\\.[\\w\\[\\]]+\\s*(=|<>)\\s*\\w+\\.${column}\\b(?!\\s*COLLATE)|\\b\\w+\\.${column}\\s*(=|<>)\\s*\\w+\\.`);
+          assert.doesNotMatch(batch, compared, `${name}: ${column} is compared with a binary key but has the default collation`);
+        }
+      }
+    }
+  });
+
   it('splits a migration at GO lines, as sqlcmd does, and drops comment-only batches', () => {
     assert.deepEqual(splitBatches('CREATE TABLE a (x INT);\nGO\n-- only a comment\ngo\nCREATE TABLE b (y INT);\n  GO  \n'), [
       'CREATE TABLE a (x INT);',

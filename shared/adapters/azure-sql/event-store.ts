@@ -243,8 +243,8 @@ export const APPEND_MANY_BATCH = `SET XACT_ABORT ON;
 SET NOCOUNT ON;
 DECLARE @i INT = 0, @n INT, @resource NVARCHAR(255), @granted INT, @now DATETIME2(3) = SYSUTCDATETIME();
 DECLARE @appends TABLE (ordinal INT PRIMARY KEY, stream_id NVARCHAR(200) COLLATE Latin1_General_100_BIN2 NOT NULL, resource NVARCHAR(255) NOT NULL,
-  expected_version INT NOT NULL, first_event_id NVARCHAR(64) NOT NULL, event_count INT NOT NULL, current_version INT NULL, from_version INT NULL,
-  snapshot_schema NVARCHAR(100) NOT NULL, snapshot_version INT NOT NULL, snapshot_state NVARCHAR(MAX) NOT NULL);
+  expected_version INT NOT NULL, first_event_id NVARCHAR(64) COLLATE Latin1_General_100_BIN2 NOT NULL, event_count INT NOT NULL, current_version INT NULL, from_version INT NULL,
+  snapshot_schema NVARCHAR(100) COLLATE Latin1_General_100_BIN2 NOT NULL, snapshot_version INT NOT NULL, snapshot_state NVARCHAR(MAX) NOT NULL);
 INSERT INTO @appends (ordinal, stream_id, resource, expected_version, first_event_id, event_count, snapshot_schema, snapshot_version, snapshot_state)
 SELECT a.ordinal, a.streamId, a.resource, a.expectedVersion, a.firstEventId, a.eventCount, a.snapshotSchema, a.snapshotVersion, a.snapshotState
 FROM OPENJSON(@streams) WITH (ordinal INT, streamId NVARCHAR(200), resource NVARCHAR(255), expectedVersion INT, firstEventId NVARCHAR(64),
