@@ -62,15 +62,24 @@ start_redis() {
 # them after an unclean stop takes minutes to open its port. Nothing in it outlives a start.
 RABBITMQ_DATA=/var/tmp/farmacias-rabbitmq
 
+# Whether a node of this broker (port not open yet: still booting) runs: such a node must
+# keep its folder. Every RabbitMQ node's runtime runs `-s rabbit boot`, but neither its data
+# folder nor its name is on the command line (they reach it through the environment), and
+# the fault suites start private nodes of their own: this one is told by its environment.
+test_broker_running() {
+  local pid
+  for pid in $(pgrep -f -- '-s rabbit boot' 2>/dev/null); do
+    as_root cat "/proc/$pid/environ" 2>/dev/null | tr '\0' '\n' | grep -qx "RABBITMQ_MNESIA_BASE=$RABBITMQ_DATA" && return 0
+  done
+  return 1
+}
+
 start_rabbitmq() {
   if port_open 5672; then
     echo "RabbitMQ answers on 127.0.0.1:5672"
     return
   fi
-  # A node still booting (its port not open yet) must keep its folder. Its command line does
-  # not name that folder (RABBITMQ_MNESIA_BASE reaches it through the environment), so the
-  # node is found by what every RabbitMQ node's runtime runs: `-s rabbit boot`.
-  if pgrep -f -- 'beam\.smp.* -s rabbit boot' >/dev/null 2>&1; then
+  if test_broker_running; then
     echo "RabbitMQ is booting already"
   else
     echo "starting RabbitMQ (data in $RABBITMQ_DATA, emptied)"
