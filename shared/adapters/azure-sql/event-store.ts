@@ -43,6 +43,18 @@ export interface EventRow {
 const PURGE_SLICE = 5000;
 const EVENT_COLUMNS = 'position, event_id, stream_id, version, type, data, metadata, occurred_at';
 
+/** One stream's new events as the batches' OPENJSON reads them: the versions after `expectedVersion`, in order. */
+function eventRows(expectedVersion: number, events: NewEvent[]) {
+  return events.map((event, index) => ({
+    ordinal: index,
+    eventId: event.eventId,
+    version: expectedVersion + index + 1,
+    type: event.type,
+    data: JSON.stringify(event.data),
+    metadata: JSON.stringify(event.metadata),
+  }));
+}
+
 function toStoredEvent(row: EventRow): StoredEvent {
   return {
     // BIGINT arrives as a string; positions stay far below 2^53.
@@ -337,19 +349,7 @@ function appendManyParameters(appends: StreamAppend[], order: number[], retrying
         snapshotState: options.snapshot ? JSON.stringify(options.snapshot.snapshot.state) : '',
       })),
     ),
-    events: JSON.stringify(
-      sorted.flatMap(({ expectedVersion, events }, stream) =>
-        events.map((event, index) => ({
-          stream,
-          ordinal: index,
-          eventId: event.eventId,
-          version: expectedVersion + index + 1,
-          type: event.type,
-          data: JSON.stringify(event.data),
-          metadata: JSON.stringify(event.metadata),
-        })),
-      ),
-    ),
+    events: JSON.stringify(sorted.flatMap(({ expectedVersion, events }, stream) => eventRows(expectedVersion, events).map((row) => ({ stream, ...row })))),
     indexes: JSON.stringify(sorted.flatMap(({ options = {} }, stream) => (options.indexes ?? []).map(({ name, key }) => ({ stream, name, key })))),
   };
 }
@@ -378,16 +378,7 @@ function appendParameters(streamId: string, expectedVersion: number, events: New
     releases: JSON.stringify((options.releases ?? []).map(({ scope, value }) => ({ scope, value }))),
     indexes: JSON.stringify((options.indexes ?? []).map(({ name, key }) => ({ name, key }))),
     erased: JSON.stringify(options.erasedSubjects ?? []),
-    events: JSON.stringify(
-      events.map((event, index) => ({
-        ordinal: index,
-        eventId: event.eventId,
-        version: expectedVersion + index + 1,
-        type: event.type,
-        data: JSON.stringify(event.data),
-        metadata: JSON.stringify(event.metadata),
-      })),
-    ),
+    events: JSON.stringify(eventRows(expectedVersion, events)),
     snapshotSchema: snapshot?.schema ?? '',
     snapshotVersion: snapshot?.snapshot.version ?? 0,
     snapshotState: snapshot ? JSON.stringify(snapshot.snapshot.state) : '',
