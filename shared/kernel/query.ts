@@ -49,7 +49,10 @@ export async function readThrough<T>(
   const counters = generationKeys === undefined ? [] : typeof generationKeys === 'string' ? [generationKeys] : generationKeys;
   // All at once: a cache that does not answer costs one timeout, not two.
   const [generationRead, cached] = await Promise.all([
-    tolerate(services, 'counter', async () => (await Promise.all(counters.map((counter) => cache.counter(counter)))).reduce((sum, value) => sum + value, 0)),
+    // A by-id read has no generation: no counter call, no extra promise on the hot path.
+    counters.length === 0
+      ? 0
+      : tolerate(services, 'counter', async () => (await Promise.all(counters.map((counter) => cache.counter(counter)))).reduce((sum, value) => sum + value, 0)),
     tolerate(services, 'get', () => cache.get<Cached<T>>(key)),
   ]);
   // Counters only grow, so their sum changes whenever any of them does.

@@ -15,6 +15,20 @@ type Parameters = Record<string, string | number>;
 /** The pool hands rows over with positions as numbers. */
 type EventRow = Omit<AzureEventRow, 'position'> & { position: number };
 
+/** The idempotency record a batch's parameters describe, as the table would hold it. */
+function idempotencyRow(key: string, p: Parameters): IdempotencyRow {
+  return {
+    key,
+    request_hash: String(p.requestHash),
+    status: Number(p.status),
+    body: String(p.body),
+    headers: String(p.headers),
+    subject: p.subject === '' ? null : String(p.subject),
+    created_at: new Date(String(p.createdAt)),
+    expires_at: new Date(String(p.expiresAt)),
+  };
+}
+
 /** What a round trip was, by the statement the adapter sent. */
 export type Trip = 'append' | 'append many' | 'load' | 'load many' | 'idempotency lookup' | 'save idempotency' | 'mark published' | 'BEGIN' | 'COMMIT' | 'ROLLBACK';
 
@@ -166,16 +180,7 @@ export class CountingSqlPool {
     if (held && held.expires_at > new Date(String(p.createdAt))) {
       throw Object.assign(new Error("Violation of PRIMARY KEY constraint 'pk_idempotency_keys'"), { name: 'RequestError', number: 2627 });
     }
-    this.idempotency.set(String(p.key), {
-      key: String(p.key),
-      request_hash: String(p.requestHash),
-      status: Number(p.status),
-      body: String(p.body),
-      headers: String(p.headers),
-      subject: p.subject === '' ? null : String(p.subject),
-      created_at: new Date(String(p.createdAt)),
-      expires_at: new Date(String(p.expiresAt)),
-    });
+    this.idempotency.set(String(p.key), idempotencyRow(String(p.key), p));
     return answer([]);
   }
 
@@ -207,16 +212,7 @@ export class CountingSqlPool {
     }
     // Every check passed: the transaction's writes.
     if (p.hasIdempotency === 1) {
-      this.idempotency.set(String(p.idempotencyKey), {
-        key: String(p.idempotencyKey),
-        request_hash: String(p.requestHash),
-        status: Number(p.status),
-        body: String(p.body),
-        headers: String(p.headers),
-        subject: p.subject === '' ? null : String(p.subject),
-        created_at: new Date(String(p.createdAt)),
-        expires_at: new Date(String(p.expiresAt)),
-      });
+      this.idempotency.set(String(p.idempotencyKey), idempotencyRow(String(p.idempotencyKey), p));
     }
     for (const { scope, value } of reservations) this.reservations.set(`${scope}\u0000${value}`, String(p.streamId));
     const now = new Date();
