@@ -129,7 +129,7 @@ var subscriptions = [
   }
 ]
 var containers = [
-  { name: 'pharmacies', partitionKeyPath: '/id', compositeIndexes: [['/status', '/id'], ['/status', '/address/state', '/id'], ['/status', '/cityKey', '/id']] }
+  { name: 'pharmacies', partitionKeyPath: '/id', compositeIndexes: [['/status', '/id'], ['/status', '/address/state', '/id'], ['/status', '/cityKey', '/id']], spatialIndexes: ['/position/?'] }
   { name: 'products', partitionKeyPath: '/id', compositeIndexes: [['/status', '/sortKey'], ['/status', '/category', '/sortKey'], ['/status', '/prescription', '/sortKey']] }
   { name: 'offers', partitionKeyPath: '/id', compositeIndexes: [] }
   { name: 'offers-by-product', partitionKeyPath: '/productId', compositeIndexes: [] }

@@ -4,7 +4,7 @@
 param name string
 param location string
 param tags object
-@description('[{ name, partitionKeyPath, compositeIndexes }]: the containers the code declares, each composite index a list of paths (ascending).')
+@description('[{ name, partitionKeyPath, compositeIndexes, spatialIndexes? }]: the containers the code declares, each composite index a list of paths (ascending), each spatial index the path of a GeoJSON Point.')
 param containers array
 @allowed(['serverless', 'autoscale'])
 param capacityMode string
@@ -59,6 +59,7 @@ resource readContainers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/cont
           includedPaths: [{ path: '/*' }]
           excludedPaths: [{ path: '/"_etag"/?' }, { path: '/openingHours/*' }, { path: '/description/?' }]
           compositeIndexes: [for index in container.compositeIndexes: map(index, path => { path: path, order: 'ascending' })]
+          spatialIndexes: map(container.?spatialIndexes ?? [], path => { path: path, types: ['Point'] })
         }
       }
     }

@@ -239,7 +239,7 @@ export interface VersionedDocument<D> {
 
 export interface QuerySpec {
   query: string;
-  parameters?: { name: string; value: string | number | boolean | null | readonly string[] }[];
+  parameters?: { name: string; value: string | number | boolean | null | readonly string[] | GeoJsonGeometry }[];
   /**
    * The one partition the query reads, where its filter names one (the value of the
    * container's partition key path): it then costs that partition alone, not every one.
@@ -287,7 +287,14 @@ export interface ContainerDefinition {
    * the same (a drift test keeps them equal).
    */
   compositeIndexes?: readonly (readonly string[])[];
+  /** Paths holding GeoJSON Points (`/position/?`) that `ST_WITHIN`/`ST_DISTANCE` filter on: a spatial index each. */
+  spatialIndexes?: readonly string[];
 }
+
+/** A GeoJSON geometry as Cosmos DB's spatial functions take it (coordinates: longitude first). */
+export type GeoJsonGeometry =
+  | { type: 'Point'; coordinates: readonly [number, number] }
+  | { type: 'Polygon'; coordinates: readonly (readonly (readonly [number, number])[])[] };
 
 /** The value of a document's partition key under `definition`. */
 export function partitionKeyOf(definition: ContainerDefinition, document: ReadDocument): string {

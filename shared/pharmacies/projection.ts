@@ -1,6 +1,7 @@
 import type { DocumentProjection } from '../kernel/projection';
 import type { ReadDocument, StoredEvent } from '../kernel/ports';
 import { searchKey } from '../kernel/text';
+import { geoJsonPoint } from './domain/geo';
 import { PHARMACY_EVENT_TYPES, type PharmacyEvent, type PharmacyProfile } from './domain/pharmacy';
 
 export const PHARMACIES_CONTAINER = {
@@ -12,6 +13,8 @@ export const PHARMACIES_CONTAINER = {
     ['/status', '/address/state', '/id'],
     ['/status', '/cityKey', '/id'],
   ],
+  // "Near a point": ST_WITHIN on the location as GeoJSON, served by a spatial index.
+  spatialIndexes: ['/position/?'],
 };
 export const PHARMACIES_GENERATION = 'gen:pharmacies';
 export const pharmacyCacheKey = (id: string) => `pharmacy:${id}`;
@@ -22,9 +25,20 @@ export interface PharmacyDocument extends ReadDocument, PharmacyProfile {
   registeredAt: string;
   updatedAt: string;
   cityKey: string;
+  /** The location as a GeoJSON Point (derived from `location`), for the spatial index. */
+  position: { type: 'Point'; coordinates: [number, number] };
 }
 
+/**
+ * The event applied, with the GeoJSON position derived afresh from the location: a document
+ * written before positions existed gains one with its next event (or the rebuild's repair).
+ */
 function applyPharmacyEvent(document: PharmacyDocument | undefined, stored: StoredEvent): PharmacyDocument | undefined {
+  const next = applyToProfile(document, stored);
+  return next && { ...next, position: geoJsonPoint(next.location) };
+}
+
+function applyToProfile(document: PharmacyDocument | undefined, stored: StoredEvent): Omit<PharmacyDocument, 'position'> | undefined {
   const event = stored as unknown as PharmacyEvent;
   const stamp = { version: stored.version, updatedAt: stored.occurredAt };
   if (event.type === 'PharmacyRegistered') {

@@ -7,7 +7,7 @@ import { byIdHandler, historyHandler, keysetPage, limitSchema, type DocumentView
 import type { ServiceProvider, Services } from '../kernel/services';
 import { BRAZILIAN_STATES } from '../kernel/brazil';
 import { searchKey } from '../kernel/text';
-import { boundingBox, distanceKm, type BoundingBox, type GeoPoint } from './domain/geo';
+import { boundingBox, boxPolygon, distanceKm, inBox, type BoundingBox, type GeoPoint } from './domain/geo';
 import { isOpenAt } from './domain/opening-hours';
 import { PHARMACY_SERVICES } from './domain/pharmacy';
 import {
@@ -19,7 +19,7 @@ import {
 
 /** The API's view of a pharmacy: the document without search keys, with openNow for `now`. */
 export function presentPharmacy(document: PharmacyDocument, now: Date) {
-  const { cityKey: _cityKey, ...pharmacy } = document;
+  const { cityKey: _cityKey, position: _position, ...pharmacy } = document;
   return { ...pharmacy, openNow: isOpenAt(document.openingHours, document.timeZone, now) };
 }
 
@@ -50,8 +50,10 @@ const nearbySchema = Joi.object({
   limit: limitSchema(20, 100),
 });
 
-/** Nearby searches scan a bounding box; this bounds the documents one box may bring back. */
+/** Nearby searches read a bounding box; this bounds the documents one box may bring back. */
 const MAX_BOX_DOCUMENTS = 5_000;
+/** Wider than the ~90 m a 100 km great-circle edge bows (see boxPolygon); one grid step. */
+const BOX_QUERY_MARGIN_DEGREES = 0.01;
 
 function container(services: Services) {
   return services.readStore.container<PharmacyDocument>(PHARMACIES_CONTAINER.name);
@@ -125,6 +127,19 @@ export interface PharmacyInReach {
 }
 
 /**
+ * The active pharmacies in a box, through the spatial index on their GeoJSON position. The
+ * query's polygon is a little wider than the box (its edges are great circles); the cut to
+ * the box itself is exact, so a search's area is the box's pharmacies and nothing more.
+ */
+async function activePharmaciesInBox(services: Services, box: BoundingBox): Promise<PharmacyDocument[]> {
+  const spec: QuerySpec = {
+    query: "SELECT * FROM c WHERE c.status = 'active' AND ST_WITHIN(c.position, @area)",
+    parameters: [{ name: '@area', value: boxPolygon(box, BOX_QUERY_MARGIN_DEGREES) }],
+  };
+  return (await collect(container(services), spec, MAX_BOX_DOCUMENTS)).filter((pharmacy) => inBox(pharmacy.location, box));
+}
+
+/**
  * Active pharmacies within `radiusKm` of a point: a bounding-box query (cached per box on
  * a 0.01° grid), then exact distances, worked out only for what the caller asks: `within`
  * for one pharmacy (a join that stops at its top few), `closestFirst` for all of them.
@@ -135,16 +150,10 @@ export interface PharmacyInReach {
  */
 export async function activePharmaciesNear(services: Services, center: GeoPoint, radiusKm: number) {
   const box = boundingBox(center, radiusKm);
-  const spec: QuerySpec = {
-    query:
-      "SELECT * FROM c WHERE c.status = 'active' AND c.location.lat >= @minLat AND c.location.lat <= @maxLat" +
-      ' AND c.location.lon >= @minLon AND c.location.lon <= @maxLon',
-    parameters: Object.entries(box).map(([name, value]) => ({ name: `@${name}`, value })),
-  };
   const { value: documents = [], cache } = await readThrough(
     services,
     `pharmacies:box:${Object.values(box).join(':')}`,
-    () => collect(container(services), spec, MAX_BOX_DOCUMENTS),
+    () => activePharmaciesInBox(services, box),
     PHARMACIES_GENERATION,
   );
   const { area, byId } = prepared(documents, box);

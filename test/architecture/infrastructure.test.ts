@@ -85,16 +85,15 @@ describe('infrastructure templates', () => {
     assert.match(read('infra/modules/service-bus.bicep'), /param topicName string = 'domain-events'/);
   });
 
-  it('declares every Cosmos DB container the code reads, with its partition key and composite indexes', () => {
+  it('declares every Cosmos DB container the code reads, with its partition key, composite and spatial indexes', () => {
     const block = read('infra/main.bicep').split('var containers = [')[1].split('\n]')[0];
-    const declared = [...block.matchAll(/\{ name: '([^']+)', partitionKeyPath: '([^']+)', compositeIndexes: (\[.*\]) \}/g)].map((m) => ({
-      name: m[1],
-      partitionKeyPath: m[2],
-      compositeIndexes: JSON.parse(m[3].replaceAll("'", '"')),
-    }));
+    const bicepList = (text: string | undefined) => JSON.parse((text ?? '[]').replaceAll("'", '"')) as unknown;
+    const declared = [
+      ...block.matchAll(/\{ name: '([^']+)', partitionKeyPath: '([^']+)', compositeIndexes: (\[.*?\])(?:, spatialIndexes: (\[.*?\]))? \}/g),
+    ].map((m) => ({ name: m[1], partitionKeyPath: m[2], compositeIndexes: bicepList(m[3]), spatialIndexes: bicepList(m[4]) }));
     assert.deepEqual(
       declared,
-      READ_CONTAINERS.map(({ name, partitionKeyPath, compositeIndexes = [] }) => ({ name, partitionKeyPath, compositeIndexes })),
+      READ_CONTAINERS.map(({ name, partitionKeyPath, compositeIndexes = [], spatialIndexes = [] }) => ({ name, partitionKeyPath, compositeIndexes, spatialIndexes })),
     );
   });
 

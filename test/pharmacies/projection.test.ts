@@ -5,7 +5,7 @@ import { CosmosClient } from '@azure/cosmos';
 import { CosmosReadStore } from '../../shared/adapters/cosmos/read-store';
 import { startLocalCosmos, type LocalCosmos } from '../../shared/adapters/cosmos/local-server';
 import { project, projectorDeclaration } from '../../shared/kernel/projection';
-import { rebuildAll } from '../../shared/kernel/rebuild';
+import { rebuildAll, repairReadModels, verifyReadModels } from '../../shared/kernel/rebuild';
 import type { ReadDocument, StoredEvent } from '../../shared/kernel/ports';
 import type { Services } from '../../shared/kernel/services';
 import { InvocationContext } from '@azure/functions';
@@ -69,6 +69,27 @@ describe('pharmacies projection converges', () => {
     assert.equal(document?.cityKey, 'niteroi');
     assert.equal(document?.status, 'active');
     assert.deepEqual(document?.services, ['vaccination']);
+  });
+
+  it('keeps the location as a GeoJSON Point, longitude first, for the spatial index, and moves it with a relocation', async () => {
+    const target = await freshReadSide();
+    const registered = await projectAll(target, history.slice(0, 1));
+    const { lat, lon } = registered!.location;
+    assert.deepEqual(registered?.position, { type: 'Point', coordinates: [lon, lat] });
+    const relocated = await projectAll(target, history);
+    assert.deepEqual(relocated?.position, { type: 'Point', coordinates: [-43.1, -22.88] });
+  });
+
+  it('a document written before positions existed is reported by verify and given one by repair (the upgrade)', async () => {
+    const target = await freshReadSide();
+    const current = await projectAll(target, history);
+    const container = target.readStore.container<PharmacyDocument>(PHARMACIES_CONTAINER.name);
+    const { position: _position, ...withoutPosition } = current!;
+    await container.upsert(withoutPosition as PharmacyDocument);
+    const [report] = await verifyReadModels(target, [pharmaciesProjection as never]);
+    assert.deepEqual(report.differences.map(({ id, kind }) => ({ id, kind })), [{ id: pharmacyId, kind: 'different' }]);
+    await repairReadModels(target, [pharmaciesProjection as never]);
+    assert.deepEqual((await container.get(pharmacyId))?.document.position, current?.position);
   });
 
   it('with duplicates and any order, the document is the same as in order', async () => {

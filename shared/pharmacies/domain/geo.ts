@@ -39,3 +39,31 @@ export function boundingBox(center: GeoPoint, radiusKm: number): BoundingBox {
     maxLon: Math.min(180, up(center.lon + dLon)),
   };
 }
+
+/** A point as GeoJSON, which Cosmos DB's spatial index and functions read: longitude first. */
+export function geoJsonPoint(point: GeoPoint): { type: 'Point'; coordinates: [number, number] } {
+  return { type: 'Point', coordinates: [point.lon, point.lat] };
+}
+
+/** Whether the point lies in the box, edges included. */
+export function inBox(point: GeoPoint, box: BoundingBox): boolean {
+  return point.lat >= box.minLat && point.lat <= box.maxLat && point.lon >= box.minLon && point.lon <= box.maxLon;
+}
+
+/**
+ * The box as a GeoJSON polygon widened by `marginDegrees` on every side. Cosmos DB reads a
+ * polygon's edges as great-circle arcs, not as parallels, so a box edge 100 km long bows up
+ * to ~90 m towards the pole at Brazil's latitudes; a margin wider than that keeps every point
+ * of the box inside (callers cut back to the box exactly). The ring runs counter-clockwise:
+ * clockwise would mean the rest of the globe.
+ */
+export function boxPolygon(box: BoundingBox, marginDegrees: number): { type: 'Polygon'; coordinates: [number, number][][] } {
+  const south = Math.max(-90, box.minLat - marginDegrees);
+  const north = Math.min(90, box.maxLat + marginDegrees);
+  const west = Math.max(-180, box.minLon - marginDegrees);
+  const east = Math.min(180, box.maxLon + marginDegrees);
+  return {
+    type: 'Polygon',
+    coordinates: [[[west, south], [east, south], [east, north], [west, north], [west, south]]],
+  };
+}
