@@ -41,3 +41,21 @@ export function batchingLoads(eventStore: EventStore): EventStore {
   shareAggregateCache(view, eventStore);
   return view;
 }
+
+const sharedViews = new WeakMap<EventStore, EventStore>();
+
+/**
+ * The one `batchingLoads` view of an event store for the whole process: handlers of a
+ * subscription that the bus runs several at a time (maxConcurrentCalls, a RabbitMQ
+ * prefetch) share it, so the loads of the deliveries in flight go out together, while each
+ * delivery still succeeds or fails, and is settled, on its own. A failed read fails the
+ * deliveries that shared it, each of which the bus then redelivers by itself.
+ */
+export function sharedBatchingLoads(eventStore: EventStore): EventStore {
+  let view = sharedViews.get(eventStore);
+  if (!view) {
+    view = batchingLoads(eventStore);
+    sharedViews.set(eventStore, view);
+  }
+  return view;
+}

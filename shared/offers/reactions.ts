@@ -1,8 +1,11 @@
 import type { InvocationContext, Timer } from '@azure/functions';
+import Joi from 'joi';
 import { productStatus } from '../catalog/published';
-import { metadataCausedBy, runCommand } from '../kernel/command';
+import { sharedBatchingLoads } from '../kernel/batched-loads';
+import { loadAggregate, metadataCausedBy, runCommand, uuidSchema } from '../kernel/command';
 import { ConcurrencyConflict } from '../kernel/errors';
-import type { StoredEvent } from '../kernel/ports';
+import { validate } from '../kernel/http';
+import type { EventStore, StoredEvent } from '../kernel/ports';
 import { toStoredEvent } from '../kernel/projection';
 import type { EventHandlerDeclaration, TimerDeclaration } from '../kernel/routes';
 import type { ServiceProvider, Services } from '../kernel/services';
@@ -64,12 +67,40 @@ export function withdrawOffersOfDiscontinuedProduct(services: ServiceProvider): 
   };
 }
 
+/** What the published check reads of its message: the offer's stream and, in a publication, its product. */
+const checkedEventSchema = Joi.object({
+  streamId: Joi.string().pattern(/^offer-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/).required(),
+  type: Joi.string().valid('OfferPublished', 'OfferRevised').required(),
+  data: Joi.when('type', { is: 'OfferPublished', then: Joi.object({ productId: uuidSchema.required() }).unknown(), otherwise: Joi.object() }),
+}).unknown();
+
+/**
+ * The offer's product. An offer's product never changes (its id derives from it): a
+ * publication names it, a revision does not, so a revision loads the offer's aggregate
+ * (the kept state and its tail, in the shared batched read). An offer the store does not
+ * hold has none.
+ */
+async function productOfOffer(eventStore: EventStore, event: StoredEvent): Promise<string | undefined> {
+  if (event.type === 'OfferPublished') return (event.data as { productId: string }).productId;
+  const { decider, snapshots } = withdrawOfDiscontinuedProductSpec;
+  const { state } = await loadAggregate(eventStore, decider, snapshots, event.streamId);
+  return state.status === 'none' ? undefined : state.productId;
+}
+
 /**
  * An offer published (or republished) while its product was being discontinued: the
  * check before publishing saw the product active, the discontinuation's reaction may have
  * listed the offers before this one was committed. Checking again after the commit closes
  * that window. The withdrawal itself checks the product again (a redelivery after the
  * product was reinstated and the offer republished withdraws nothing).
+ *
+ * A partner feed publishes hundreds of these at once, and the bus runs several of them at
+ * a time: their reads go through the process's shared batched view of the event store
+ * (sharedBatchingLoads), so the deliveries in flight cost one read per step together
+ * instead of one each. Each is still its own delivery, settled, retried and dead-lettered
+ * on its own; the reads are the event store's own (the kept states are only a starting
+ * point for the tail), so a product is checked as it is now. The rare withdrawal runs as
+ * its own command, on the store itself.
  */
 export function withdrawOfferPublishedForDiscontinuedProduct(services: ServiceProvider): EventHandlerDeclaration {
   return {
@@ -78,14 +109,12 @@ export function withdrawOfferPublishedForDiscontinuedProduct(services: ServicePr
     eventTypes: ['OfferPublished', 'OfferRevised'],
     handler: async (message, context) => {
       const s = await services();
-      const event = toStoredEvent(message);
-      const offerId = event.streamId.slice(offerStreamId('').length);
-      // An offer's product never changes (its id derives from it): a publication names it,
-      // a revision does not, so only a revision costs the read of the stream's first event.
-      const first = event.type === 'OfferPublished' ? event : (await s.eventStore.readStream(event.streamId, { limit: 1 }))[0];
-      const productId = (first?.data as { productId?: string } | undefined)?.productId;
-      if (productId && (await productStatus(s.eventStore, productId)) === 'discontinued') {
-        await withdrawOffer(s, offerId, productId, event, context);
+      // Checked before any read: a message no handler can take must not fail the reads it would share.
+      const event = validate(checkedEventSchema, toStoredEvent(message), 'body') as StoredEvent;
+      const loads = sharedBatchingLoads(s.eventStore);
+      const productId = await productOfOffer(loads, event);
+      if (productId && (await productStatus(loads, productId)) === 'discontinued') {
+        await withdrawOffer(s, event.streamId.slice(offerStreamId('').length), productId, event, context);
       }
     },
   };

@@ -221,6 +221,46 @@ describe('Offers', () => {
       const events = await app.services.eventStore.readStream(`offer-${offerId}`);
       assert.deepEqual(events.map((e) => e.type), ['OfferPublished', 'OfferWithdrawn']);
     });
+
+    it('catches a revision committed after the discontinuation, finding the product from the offer; the publication alone does not repeat it', async () => {
+      const productId = await product('Revisado Teste');
+      const pharmacyId = await pharmacyAt(-23.561, -46.655, 'Revisada');
+      await post('publishOffer', offer(pharmacyId, productId, 100));
+      await post('discontinueProduct', undefined, { id: productId });
+      await app.settle();
+      // A republication whose check saw the product active and whose commit lands after the reaction withdrew the offer.
+      const offerId = offerIdFor(pharmacyId, productId);
+      const [published, withdrawn] = await app.services.eventStore.readStream(`offer-${offerId}`);
+      assert.equal(withdrawn.type, 'OfferWithdrawn');
+      const { pharmacyId: _pharmacy, productId: _product, ...terms } = offer(pharmacyId, productId, 90);
+      const [revised] = await app.services.eventStore.append(`offer-${offerId}`, 2, [
+        { eventId: randomUUID(), type: 'OfferRevised', data: { offerId, ...terms, revisedAt: new Date().toISOString() }, metadata: { correlationId: 'race' } },
+      ]);
+      const guard = withdrawOfferPublishedForDiscontinuedProduct(async () => app.services);
+      await guard.handler(JSON.stringify(revised), context());
+      await guard.handler(published, context());
+      const events = await app.services.eventStore.readStream(`offer-${offerId}`);
+      assert.deepEqual(events.map((e) => e.type), ['OfferPublished', 'OfferWithdrawn', 'OfferRevised', 'OfferWithdrawn']);
+      assert.equal(events[3].metadata.causationId, revised.eventId);
+    });
+
+    it('does nothing for a revision of an offer the store does not hold, and refuses a message that names no offer or product', async () => {
+      const guard = withdrawOfferPublishedForDiscontinuedProduct(async () => app.services);
+      const offerId = randomUUID();
+      const revision = {
+        position: 1, eventId: randomUUID(), streamId: `offer-${offerId}`, version: 2, type: 'OfferRevised',
+        data: { offerId }, metadata: { correlationId: 'lost' }, occurredAt: new Date().toISOString(),
+      };
+      await guard.handler(revision, context());
+      assert.deepEqual(await app.services.eventStore.readStream(`offer-${offerId}`), []);
+      for (const invalid of [
+        { ...revision, streamId: 'product-1' },
+        { ...revision, type: 'OfferPublished', data: { offerId, productId: 'not-a-uuid' } },
+        { ...revision, type: 'OfferPublished', data: { offerId } },
+      ]) {
+        await assert.rejects(guard.handler(invalid, context()), (error: Error) => error.name === 'InvalidInput', JSON.stringify(invalid));
+      }
+    });
   });
 
   describe('the partner feed', () => {

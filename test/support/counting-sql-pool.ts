@@ -29,8 +29,11 @@ function idempotencyRow(key: string, p: Parameters): IdempotencyRow {
   };
 }
 
+/** The adapter's readStream statement (with TOP when a slice has a limit). */
+const READ_STREAM = /^SELECT +(TOP \(@limit\) +)?[\w, ]+ FROM es\.events WHERE stream_id = @streamId AND version > @after ORDER BY version$/;
+
 /** What a round trip was, by the statement the adapter sent. */
-export type Trip = 'append' | 'append many' | 'load' | 'load many' | 'idempotency lookup' | 'save idempotency' | 'mark published' | 'BEGIN' | 'COMMIT' | 'ROLLBACK';
+export type Trip = 'append' | 'append many' | 'load' | 'load many' | 'read stream' | 'idempotency lookup' | 'save idempotency' | 'mark published' | 'BEGIN' | 'COMMIT' | 'ROLLBACK';
 
 /** SQL Server's answer to a statement: the first result set and all of them, as mssql gives them. */
 const answer = (...recordsets: unknown[][]) => ({ recordset: recordsets[0] ?? [], recordsets, rowsAffected: [] as number[] });
@@ -41,7 +44,7 @@ const answer = (...recordsets: unknown[][]) => ({ recordset: recordsets[0] ?? []
  * Azure SQL adapter's statements from memory, as the server would: the version check, the
  * idempotency record, reservations and the outbox of APPEND_BATCH, the per-stream version
  * checks, outbox and snapshots of APPEND_MANY_BATCH, the snapshot and tail of
- * LOAD_STREAM_BATCH and LOAD_STREAMS_BATCH, a standalone idempotency record. A statement it does not know fails the test: a new round trip on the
+ * LOAD_STREAM_BATCH and LOAD_STREAMS_BATCH, a stream's read, a standalone idempotency record. A statement it does not know fails the test: a new round trip on the
  * command path is noticed, not answered.
  */
 export class CountingSqlPool {
@@ -107,6 +110,7 @@ export class CountingSqlPool {
     if (sql === LOAD_STREAMS_BATCH) return this.loadMany(parameters);
     if (/^DECLARE @created DATETIME2\(3\)/.test(sql)) return this.saveIdempotency(parameters);
     if (/^SELECT \[key\], request_hash/.test(sql)) return this.findIdempotency(parameters);
+    if (READ_STREAM.test(sql)) return this.readStream(parameters);
     if (/^DELETE FROM es\.outbox/.test(sql)) {
       this.trips.push('mark published');
       for (const id of JSON.parse(String(parameters.ids)) as string[]) this.outbox.delete(id);
@@ -117,6 +121,12 @@ export class CountingSqlPool {
 
   private streamRows(streamId: unknown, after: number) {
     return this.events.filter((row) => row.stream_id === streamId && row.version > after).sort((a, b) => a.version - b.version);
+  }
+
+  /** EventStore.readStream: a stream's events after a version, the first `limit` of them when given. */
+  private readStream(p: Parameters) {
+    this.trips.push('read stream');
+    return answer(this.streamRows(p.streamId, Number(p.after)).slice(0, p.limit === undefined ? undefined : Number(p.limit)));
   }
 
   private load(p: Parameters) {
