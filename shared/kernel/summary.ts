@@ -43,6 +43,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * It writes even when nothing changed: a writer that read the same etag before a source
  * write, and counted before it too, must find the etag changed and count again; skipping
  * the write would let that older count land last.
+ *
+ * The argument takes each read to see every write that finished before it. Cosmos DB at
+ * Session consistency promises that within one client (one instance) only: another
+ * instance's write may reach the replica a read hits milliseconds late. Then the counts
+ * are off until the next product event or a `rebuild-projections` repair (`verify`
+ * reports it), never for good.
  */
 export async function refreshSummary<V>(services: Services, summary: SummaryDocument<V>): Promise<SummaryRecord<V>> {
   const container = services.readStore.container<SummaryRecord<V>>(summary.container.name);
