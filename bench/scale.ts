@@ -137,7 +137,7 @@ async function queryShapes(host: LocalHost, recorder: Recorder, world: World, se
     const answer = await host.dispatch('GET', path);
     if (answer.status !== 200) throw new Error(`${name}: ${answer.status} ${JSON.stringify(answer.body)}`);
     const requests = Object.entries(recorder.counts).map(([key, count]) => `${count}× ${key}`).join(', ') || 'none (cached by an earlier one)';
-    const single = Object.keys(recorder.counts).every((key) => !key.endsWith('.query'));
+    const single = Object.keys(recorder.counts).every((key) => !key.endsWith('.query') && !key.endsWith('.count'));
     console.log(`${name.padEnd(30)} ${requests.padEnd(44)} ${single ? 'yes' : 'no'}`);
   }
 }

@@ -7,7 +7,7 @@ import { rebuildAll } from '../shared/kernel/rebuild';
 import type { FunctionModule } from '../shared/kernel/routes';
 import type { Services } from '../shared/kernel/services';
 import { loadSettings, SettingsError, type Settings } from '../shared/kernel/settings';
-import { appModules, READ_CONTAINERS, READ_PROJECTIONS } from '../shared/platform/app';
+import { appModules, READ_CONTAINERS, READ_PROJECTIONS, READ_SUMMARIES } from '../shared/platform/app';
 import { bootstrap } from '../shared/platform/bootstrap';
 import { relayOutbox } from '../shared/platform/outbox-relay';
 import { join } from 'node:path';
@@ -29,7 +29,7 @@ async function main() {
   await bootstrap(services);
   let unpublish = () => {};
   if (services.ephemeralReadStore) {
-    const replayed = await rebuildAll(services, READ_PROJECTIONS);
+    const replayed = await rebuildAll(services, READ_PROJECTIONS, READ_SUMMARIES);
     console.log(`read models rebuilt from ${replayed} event(s)`);
     unpublish = publishLocalReadStore(settings.dataDir, services.ephemeralReadStore);
   }

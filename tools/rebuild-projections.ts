@@ -1,15 +1,17 @@
 // The read models against the event store, with the settings of the environment it runs in:
 //   npm run rebuild-projections -- verify [--only <container>] [--show 20]
 //   npm run rebuild-projections -- repair [--only …]   (also with no command)
+// Summary documents (catalog-summaries) are recounted from the container they summarise,
+// after it; `--only products` includes the summaries of products.
 // verify writes nothing: exit 0 when every container matches a replay, 4 when some differ.
 // repair rewrites in place only the documents that differ, each conditionally on its etag,
 // while the app keeps serving and projecting.
 import { parseArgs } from 'node:util';
 import { findLocalReadStore } from '../shared/adapters/cosmos/local-server';
 import { compose } from '../shared/kernel/composition';
-import { repairReadModels, verifyReadModels, type ProjectionReport } from '../shared/kernel/rebuild';
+import { repairReadModels, repairSummaries, verifyReadModels, verifySummaries, type ProjectionReport } from '../shared/kernel/rebuild';
 import { loadSettings } from '../shared/kernel/settings';
-import { READ_CONTAINERS, READ_PROJECTIONS } from '../shared/platform/app';
+import { READ_CONTAINERS, READ_PROJECTIONS, READ_SUMMARIES } from '../shared/platform/app';
 import { runWhenMain } from './cli';
 
 const USAGE = 'usage: rebuild-projections [verify|repair] [--only <container>] [--show N]';
@@ -17,7 +19,8 @@ export const DIFFERENCES_FOUND = 4;
 
 function describe(report: ProjectionReport, show: number, print: (line: string) => void) {
   const counts = ['missing', 'extra', 'different'].map((kind) => `${report.differences.filter((d) => d.kind === kind).length} ${kind}`).join(', ');
-  print(`${report.container}: ${report.expected} expected from the events, ${report.actual} in the store; ${report.differences.length} difference(s) (${counts})`);
+  const basis = report.countedFrom ? `a recount of ${report.countedFrom}` : 'the events';
+  print(`${report.container}: ${report.expected} expected from ${basis}, ${report.actual} in the store; ${report.differences.length} difference(s) (${counts})`);
   for (const difference of report.differences.slice(0, show)) {
     const versions = `expected v${difference.expectedVersion ?? '-'}, stored v${difference.actualVersion ?? '-'}`;
     print(`  ${difference.kind} ${difference.id} (${versions})`);
@@ -34,8 +37,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     return 2;
   }
   const projections = READ_PROJECTIONS.filter((projection) => !values.only || projection.container.name === values.only);
-  if (projections.length === 0) {
-    print(`no read model ${values.only}: one of ${READ_PROJECTIONS.map((p) => p.container.name).join(', ')}`);
+  // A summary goes with the container it counts: repairing that one calls for a recount.
+  const summaries = READ_SUMMARIES.filter((summary) => !values.only || [summary.container.name, summary.source.name].includes(values.only));
+  if (projections.length === 0 && summaries.length === 0) {
+    print(`no read model ${values.only}: one of ${[...READ_PROJECTIONS, ...READ_SUMMARIES].map((p) => p.container.name).join(', ')}`);
     return 2;
   }
   const settings = loadSettings(env);
@@ -51,11 +56,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   const services = await compose({ ...settings, seedDemoData: false }, READ_CONTAINERS);
   try {
     if (command === 'verify') {
-      const reports = await verifyReadModels(services, projections);
+      const reports = [...(await verifyReadModels(services, projections)), ...(await verifySummaries(services, summaries))];
       for (const report of reports) describe(report, show, print);
       return reports.some((report) => report.differences.length > 0) ? DIFFERENCES_FOUND : 0;
     }
-    for (const report of await repairReadModels(services, projections)) {
+    // The summaries after the containers they count, so that they count the repaired ones.
+    const repairs = await repairReadModels(services, projections);
+    for (const report of [...repairs, ...(await repairSummaries(services, summaries))]) {
       describe(report, show, print);
       print(`  repaired ${report.repaired} document(s)`);
     }

@@ -2,7 +2,7 @@ import { projectorDeclaration } from '../kernel/projection';
 import { httpRoute, type FunctionModule } from '../kernel/routes';
 import type { ServiceProvider } from '../kernel/services';
 import { productCommands } from './commands';
-import { PRODUCTS_CONTAINER, productsProjection } from './projection';
+import { CATALOG_SUMMARIES_CONTAINER, PRODUCTS_CONTAINER, productsProjection } from './projection';
 import { productQueries } from './queries';
 
 /** The Catalog API: products and categories, declared once for both hosts. */
@@ -24,6 +24,6 @@ export function catalogModule(services: ServiceProvider): FunctionModule {
     ],
     eventHandlers: [projectorDeclaration(services, productsProjection)],
     timers: [],
-    containers: [PRODUCTS_CONTAINER],
+    containers: [PRODUCTS_CONTAINER, CATALOG_SUMMARIES_CONTAINER],
   };
 }

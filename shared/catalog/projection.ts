@@ -1,8 +1,10 @@
 import type { DocumentProjection } from '../kernel/projection';
 import type { ReadDocument, StoredEvent } from '../kernel/ports';
+import type { Services } from '../kernel/services';
+import { refreshSummary, type SummaryDocument } from '../kernel/summary';
 import { searchKey, wordPrefixes } from '../kernel/text';
 import { gtin14 } from './domain/gtin';
-import { PRODUCT_EVENT_TYPES, type ProductDetails, type ProductEvent } from './domain/product';
+import { PRODUCT_CATEGORIES, PRODUCT_EVENT_TYPES, type ProductDetails, type ProductEvent } from './domain/product';
 
 export const PRODUCTS_CONTAINER = {
   name: 'products',
@@ -14,6 +16,8 @@ export const PRODUCTS_CONTAINER = {
     ['/status', '/prescription', '/sortKey'],
   ],
 };
+/** The catalogue's summaries: a few small documents, each read by id. */
+export const CATALOG_SUMMARIES_CONTAINER = { name: 'catalog-summaries', partitionKeyPath: '/id' };
 export const PRODUCTS_GENERATION = 'gen:products';
 export const productCacheKey = (id: string) => `product:${id}`;
 
@@ -67,4 +71,35 @@ export const productsProjection: DocumentProjection<ProductDocument> = {
   apply: applyProductEvent,
   cacheKeys: (id) => [productCacheKey(id)],
   cacheGenerations: () => [PRODUCTS_GENERATION],
+  // Every category, not just the product's: a redelivered category change no longer knows
+  // the category it left, and 8 index-only counts on a rare event cost little.
+  afterWrite: async (_document, services) => {
+    await refreshSummary(services, activeProductsByCategory);
+  },
+};
+
+export type CategoryCounts = Record<ProductDetails['category'], number>;
+
+const ACTIVE_IN_CATEGORY = "SELECT VALUE COUNT(1) FROM c WHERE c.status = 'active' AND c.category = @category";
+
+/**
+ * Active products per category, one index-only COUNT per category (GROUP BY is not
+ * available everywhere the read store runs): a handful of request units, never a scan.
+ */
+async function countActiveByCategory(services: Services): Promise<CategoryCounts> {
+  const products = services.readStore.container<ProductDocument>(PRODUCTS_CONTAINER.name);
+  const counts = await Promise.all(
+    PRODUCT_CATEGORIES.map((category) => products.count({ query: ACTIVE_IN_CATEGORY, parameters: [{ name: '@category', value: category }] })),
+  );
+  return Object.fromEntries(PRODUCT_CATEGORIES.map((category, index) => [category, counts[index]])) as CategoryCounts;
+}
+
+/** What `GET /categories` answers, in one point read. */
+export const activeProductsByCategory: SummaryDocument<CategoryCounts> = {
+  name: 'activeProductsByCategory',
+  container: CATALOG_SUMMARIES_CONTAINER,
+  id: 'active-products-by-category',
+  source: PRODUCTS_CONTAINER,
+  compute: countActiveByCategory,
+  generation: 'gen:catalog:categories',
 };

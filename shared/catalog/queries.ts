@@ -5,11 +5,12 @@ import type { QuerySpec } from '../kernel/ports';
 import { readThrough } from '../kernel/query';
 import { byIdHandler, documentResponse, historyHandler, keysetPage, limitSchema, type DocumentView } from '../kernel/read-handlers';
 import type { ServiceProvider } from '../kernel/services';
+import { readSummary } from '../kernel/summary';
 import { searchWords } from '../kernel/text';
 import { gtinSchema } from './commands';
 import { gtin14 } from './domain/gtin';
 import { PRESCRIPTION_RULES, PRODUCT_CATEGORIES } from './domain/product';
-import { PRODUCTS_CONTAINER, PRODUCTS_GENERATION, productCacheKey, type ProductDocument } from './projection';
+import { activeProductsByCategory, PRODUCTS_CONTAINER, PRODUCTS_GENERATION, productCacheKey, type ProductDocument } from './projection';
 
 /** The API's view of a product: the document without its search keys. */
 export function presentProduct(document: ProductDocument) {
@@ -68,9 +69,6 @@ function searchQuery(filters: SearchFilters, after: string): QuerySpec {
   return { query: `SELECT * FROM c WHERE ${conditions.join(' AND ')} ORDER BY c.sortKey`, parameters };
 }
 
-/** Counting scans the active products' categories; a catalogue of this size is cached between changes. */
-const MAX_CATEGORY_SCAN = 100_000;
-
 export function productQueries(services: ServiceProvider) {
   return {
     byId: byIdHandler(services, productView),
@@ -109,27 +107,11 @@ export function productQueries(services: ServiceProvider) {
     categories: withProblemDetails(async (request) => {
       const s = await services();
       validate(Joi.object({}), queryObject(request), 'query');
-      const { value: counts = {}, cache } = await readThrough(
-        s,
-        'products:categories',
-        async () => {
-          const container = s.readStore.container<ProductDocument>(PRODUCTS_CONTAINER.name);
-          const counts: Record<string, number> = {};
-          let continuation: string | undefined;
-          let scanned = 0;
-          do {
-            const page = await container.queryPage({ query: "SELECT * FROM c WHERE c.status = 'active'" }, 1000, continuation);
-            for (const product of page.items) counts[product.category] = (counts[product.category] ?? 0) + 1;
-            scanned += page.items.length;
-            continuation = page.continuation;
-          } while (continuation && scanned < MAX_CATEGORY_SCAN);
-          return counts;
-        },
-        PRODUCTS_GENERATION,
-      );
+      // One point read of the counts the products projector keeps; its write bumps the generation.
+      const { value: counts, cache } = await readThrough(s, 'catalog:categories', () => readSummary(s, activeProductsByCategory), activeProductsByCategory.generation);
       return jsonResponse(
         200,
-        { items: PRODUCT_CATEGORIES.map((category) => ({ category, activeProducts: counts[category] ?? 0 })) },
+        { items: PRODUCT_CATEGORIES.map((category) => ({ category, activeProducts: counts?.[category] ?? 0 })) },
         { 'x-cache': cache },
       );
     }),

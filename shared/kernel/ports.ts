@@ -275,6 +275,11 @@ export interface ReadContainer<D extends ReadDocument> {
   /** Deletes the document if its etag is still `etag`; throws PreconditionFailed otherwise (repairs only). */
   delete(id: string, etag: string, partitionKey?: string): Promise<void>;
   queryPage(spec: QuerySpec, pageSize: number, continuation?: string): Promise<QueryPage<D>>;
+  /**
+   * What a `SELECT VALUE COUNT(1) FROM c WHERE …` query counts: on Cosmos DB an
+   * index-only aggregate (its cost grows with the index entries it matches, no document is read).
+   */
+  count(spec: QuerySpec): Promise<number>;
 }
 
 export interface ContainerDefinition {

@@ -29,6 +29,13 @@ export interface DocumentProjection<D extends ReadDocument> {
    * the stream's first event (a partition key never changes, so the first event names it).
    */
   partitionKeyOf?(first: StoredEvent): string;
+  /**
+   * Runs after every delivery that wrote the document or found it written already (a
+   * duplicate or an older event): what derives from the container (a summary's recount) is
+   * done again on a redelivery, so a crash between the write and this step loses nothing.
+   * Its failure fails the delivery, which the bus retries.
+   */
+  afterWrite?(document: D, services: Services): Promise<void>;
 }
 
 // Streams' partition keys, learnt once per process: a bounded map, oldest forgotten first.
@@ -90,7 +97,10 @@ export async function project<D extends ReadDocument>(
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
     const current = await container.get(id, partitionKey);
     const currentVersion = current?.document.version ?? 0;
-    if (event.version <= currentVersion) return 'duplicate';
+    if (current && event.version <= currentVersion) {
+      await projection.afterWrite?.(current.document, services);
+      return 'duplicate';
+    }
     // A gap: fetch the missing events (this one included) from the store, apply them in order.
     const events =
       event.version === currentVersion + 1
@@ -101,11 +111,13 @@ export async function project<D extends ReadDocument>(
     try {
       if (current) await container.replace(next, current.etag);
       else await container.create(next);
-      await invalidate(services, projection, id, next);
-      return 'projected';
     } catch (error) {
       if (!(error instanceof PreconditionFailed)) throw error;
+      continue;
     }
+    await invalidate(services, projection, id, next);
+    await projection.afterWrite?.(next, services);
+    return 'projected';
   }
   throw new Error(`projection ${projection.name}: document ${id} kept changing; retry later`);
 }

@@ -5,6 +5,7 @@ import { PreconditionFailed } from './errors';
 import { partitionKeyOf, type ReadContainer, type ReadDocument, type StoredEvent } from './ports';
 import type { DocumentProjection } from './projection';
 import type { Services } from './services';
+import { refreshSummary, verifySummary, type SummaryDocument } from './summary';
 import { METRICS } from './telemetry';
 
 const READ_BATCH = 1000;
@@ -30,6 +31,8 @@ export interface ProjectionReport {
   expected: number;
   actual: number;
   differences: Difference[];
+  /** A summary's: the container whose recount it was compared with (else the event store's replay). */
+  countedFrom?: string;
 }
 
 export interface RepairReport extends ProjectionReport {
@@ -123,6 +126,7 @@ async function verifyOne(services: Services, projection: DocumentProjection<Read
 
 /** Compares every projection's container with a replay of the event store; writes nothing. */
 export async function verifyReadModels(services: Services, projections: DocumentProjection<ReadDocument>[]): Promise<ProjectionReport[]> {
+  if (projections.length === 0) return [];
   const { documents } = await replay(services, projections);
   const reports: ProjectionReport[] = [];
   for (const [index, projection] of projections.entries()) reports.push(await verifyOne(services, projection, documents[index]));
@@ -189,15 +193,50 @@ export async function repairReadModels(services: Services, projections: Document
 }
 
 /**
- * Fills empty containers from the event store (a local start on the ephemeral store).
- * Documents are upserted: a container that holds others wants `repairReadModels`.
+ * Compares each summary document with a recount of its source container (the event store
+ * makes the source; verify that first); writes nothing.
  */
-export async function rebuildAll(services: Services, projections: DocumentProjection<ReadDocument>[]): Promise<number> {
+export async function verifySummaries(services: Services, summaries: SummaryDocument<unknown>[]): Promise<ProjectionReport[]> {
+  const reports: ProjectionReport[] = [];
+  for (const summary of summaries) {
+    const difference = await verifySummary(services, summary);
+    reports.push({
+      projection: summary.name,
+      container: summary.container.name,
+      expected: 1,
+      actual: difference?.kind === 'missing' ? 0 : 1,
+      differences: difference ? [{ id: summary.id, ...difference }] : [],
+      countedFrom: summary.source.name,
+    });
+  }
+  return reports;
+}
+
+/**
+ * Rewrites each summary document that differs from a recount (after its source is
+ * repaired: run it after `repairReadModels`); the first fill of a new one after an upgrade.
+ */
+export async function repairSummaries(services: Services, summaries: SummaryDocument<unknown>[]): Promise<RepairReport[]> {
+  const reports: RepairReport[] = [];
+  for (const [index, report] of (await verifySummaries(services, summaries)).entries()) {
+    if (report.differences.length > 0) await refreshSummary(services, summaries[index]);
+    reports.push({ ...report, repaired: report.differences.length });
+  }
+  return reports;
+}
+
+/**
+ * Fills empty containers from the event store (a local start on the ephemeral store), then
+ * counts the summaries of what they hold. Documents are upserted: a container that holds
+ * others wants `repairReadModels`.
+ */
+export async function rebuildAll(services: Services, projections: DocumentProjection<ReadDocument>[], summaries: SummaryDocument<unknown>[] = []): Promise<number> {
   const { documents, events } = await replay(services, projections);
   for (const [index, projection] of projections.entries()) {
     const container = services.readStore.container(projection.container.name);
     for (const document of documents[index].values()) await container.upsert(document);
     await retireCachedLists(services, projection, documents[index].values());
   }
+  for (const summary of summaries) await refreshSummary(services, summary);
   return events;
 }

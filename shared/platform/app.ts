@@ -2,7 +2,7 @@ import type { ContainerDefinition } from '../kernel/ports';
 import type { FunctionModule } from '../kernel/routes';
 import type { ServiceProvider } from '../kernel/services';
 import { catalogModule } from '../catalog/module';
-import { PRODUCTS_CONTAINER, productsProjection } from '../catalog/projection';
+import { activeProductsByCategory, CATALOG_SUMMARIES_CONTAINER, PRODUCTS_CONTAINER, productsProjection } from '../catalog/projection';
 import { identityModule } from '../identity/module';
 import { offersModule } from '../offers/module';
 import {
@@ -17,6 +17,7 @@ import { pharmaciesModule } from '../pharmacies/module';
 import { PHARMACIES_CONTAINER, pharmaciesProjection } from '../pharmacies/projection';
 import type { DocumentProjection } from '../kernel/projection';
 import type { ReadDocument } from '../kernel/ports';
+import type { SummaryDocument } from '../kernel/summary';
 import { guardConfiguration } from './configuration';
 import { platformModule } from './module';
 
@@ -24,6 +25,7 @@ import { platformModule } from './module';
 export const READ_CONTAINERS: ContainerDefinition[] = [
   PHARMACIES_CONTAINER,
   PRODUCTS_CONTAINER,
+  CATALOG_SUMMARIES_CONTAINER,
   OFFERS_CONTAINER,
   OFFERS_BY_PRODUCT_CONTAINER,
   OFFERS_BY_PHARMACY_CONTAINER,
@@ -31,6 +33,9 @@ export const READ_CONTAINERS: ContainerDefinition[] = [
 
 /** Every document projection, for full rebuilds. */
 export const READ_PROJECTIONS = [pharmaciesProjection, productsProjection, offersProjection, offersByProductProjection, offersByPharmacyProjection] as unknown as DocumentProjection<ReadDocument>[];
+
+/** Every summary document, recounted after its source by the rebuild tool. */
+export const READ_SUMMARIES = [activeProductsByCategory] as SummaryDocument<unknown>[];
 
 /**
  * Every module of the app, as both hosts serve it. A composition that fails on its

@@ -83,6 +83,19 @@ describe('Cosmos read store (the SDK against the local server)', () => {
     assert.equal(second.continuation, undefined);
   });
 
+  it('counts with SELECT VALUE COUNT(1), across partitions or confined to one, and tells each count as a query', async () => {
+    const owned = store.container<Doc & { owner: string }>('by-owner');
+    for (const [id, owner, name] of [['c1', 'caio', 'Contado'], ['c2', 'caio', 'Contado'], ['c3', 'dora', 'Contado'], ['c4', 'dora', 'Outro']]) {
+      await owned.create({ id, version: 1, name, tags: [], owner });
+    }
+    queries.length = 0;
+    const named = (name: string) => ({ query: 'SELECT VALUE COUNT(1) FROM c WHERE c.name = @name', parameters: [{ name: '@name', value: name }] });
+    assert.equal(await owned.count(named('Contado')), 3, 'the partitions summed');
+    assert.equal(await owned.count({ query: 'SELECT VALUE COUNT(1) FROM c WHERE c.owner = @owner AND c.name = @name', parameters: [...named('Contado').parameters, { name: '@owner', value: 'dora' }], partitionKey: 'dora' }), 1);
+    assert.equal(await owned.count(named('Ninguém')), 0);
+    assert.deepEqual(queries, [{ container: 'by-owner' }, { container: 'by-owner', partitionKey: 'dora' }, { container: 'by-owner' }]);
+  });
+
   it('answers a ping', async () => {
     await store.ping();
   });

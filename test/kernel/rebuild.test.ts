@@ -4,9 +4,11 @@ import { after, before, describe, it } from 'node:test';
 import { findLocalReadStore, publishLocalReadStore } from '../../shared/adapters/cosmos/local-server';
 import { project } from '../../shared/kernel/projection';
 import type { ReadDocument } from '../../shared/kernel/ports';
-import { repairReadModels, verifyReadModels } from '../../shared/kernel/rebuild';
+import { repairReadModels, repairSummaries, verifyReadModels, verifySummaries } from '../../shared/kernel/rebuild';
+import type { SummaryRecord } from '../../shared/kernel/summary';
+import { activeProductsByCategory, CATALOG_SUMMARIES_CONTAINER, type CategoryCounts } from '../../shared/catalog/projection';
 import type { Services } from '../../shared/kernel/services';
-import { READ_PROJECTIONS } from '../../shared/platform/app';
+import { READ_PROJECTIONS, READ_SUMMARIES } from '../../shared/platform/app';
 import { pharmaciesProjection } from '../../shared/pharmacies/projection';
 import { DIFFERENCES_FOUND, main as rebuildProjections } from '../../tools/rebuild-projections';
 import { testApp } from '../support/app';
@@ -101,6 +103,38 @@ describe('verify and repair a live read store against the event store', () => {
     assert.deepEqual((await verifyReadModels(app.services, onlyByProduct))[0].differences, []);
   });
 
+  it('checks the category counts against a recount of the products, and repairs them (the first fill of the document after an upgrade)', async () => {
+    for (let i = 0; i < 2; i++) {
+      await invoke(app.handler('registerProduct'), { method: 'POST', body: { ...demoProducts()[0], name: `Contagem ${i}`, gtin: uniqueGtin(), category: 'vitamins' } });
+    }
+    await app.settle();
+    const summaries = app.services.readStore.container<SummaryRecord<CategoryCounts>>(CATALOG_SUMMARIES_CONTAINER.name);
+    const { id } = activeProductsByCategory;
+    const right = (await summaries.get(id))!;
+    assert.deepEqual((await verifySummaries(app.services, READ_SUMMARIES))[0].differences, []);
+
+    await summaries.replace({ ...right.document, summary: { ...right.document.summary, vitamins: 99 } }, right.etag);
+    const [different] = await verifySummaries(app.services, READ_SUMMARIES);
+    assert.deepEqual(different, {
+      projection: 'activeProductsByCategory',
+      container: 'catalog-summaries',
+      expected: 1,
+      actual: 1,
+      differences: [{ id, kind: 'different', actualVersion: right.document.version }],
+      countedFrom: 'products',
+    });
+    await summaries.delete(id, (await summaries.get(id))!.etag);
+    const [missing] = await verifySummaries(app.services, READ_SUMMARIES);
+    assert.deepEqual([missing.actual, missing.differences], [0, [{ id, kind: 'missing' }]]);
+
+    const [repair] = await repairSummaries(app.services, READ_SUMMARIES);
+    assert.equal(repair.repaired, 1);
+    assert.deepEqual((await summaries.get(id))!.document.summary, right.document.summary);
+    assert.deepEqual((await verifySummaries(app.services, READ_SUMMARIES))[0].differences, []);
+    const [nothing] = await repairSummaries(app.services, READ_SUMMARIES);
+    assert.equal(nothing.repaired, 0, 'a matching summary is not rewritten');
+  });
+
   it('a projector writing during the verify is no difference; one writing during the repair wins, and the repair compares again', async () => {
     const [id] = await registerPharmacies(app, 1);
     // An event appended and projected after the replay read the last batch: the scan sees a newer document than the replay.
@@ -186,6 +220,12 @@ describe('npm run rebuild-projections', () => {
       lines.length = 0;
       assert.equal(await rebuildProjections(['verify'], env, print), 0);
       assert.deepEqual(lines.filter((line) => !/ 0 difference\(s\)/.test(line)), []);
+      lines.length = 0;
+      assert.equal(await rebuildProjections(['verify', '--only', 'products'], env, print), 0, 'the repair filled the counts too (no product yet: all zero)');
+      assert.deepEqual(lines, [
+        'products: 0 expected from the events, 0 in the store; 0 difference(s) (0 missing, 0 extra, 0 different)',
+        'catalog-summaries: 1 expected from a recount of products, 1 in the store; 0 difference(s) (0 missing, 0 extra, 0 different)',
+      ], 'a summary goes with the container it counts');
 
       assert.equal(await rebuildProjections(['verify', '--only', 'nothing'], env, print), 2);
       assert.equal(await rebuildProjections(['rebuild'], env, print), 2);

@@ -3,8 +3,8 @@ import type { Services } from '../../shared/kernel/services';
 
 /**
  * The same services, counting every read-store request by container and kind: `get`,
- * `partition-query` (confined to one partition) or `query` (fans out to every partition).
- * Writes pass through uncounted.
+ * `partition-query` (confined to one partition), `query` (fans out to every partition), and
+ * the same for aggregates, `partition-count` and `count`. Writes pass through uncounted.
  */
 export function countingReads(services: Services) {
   const counts: Record<string, number> = {};
@@ -15,6 +15,9 @@ export function countingReads(services: Services) {
         if (property === 'get') return (...args: Parameters<typeof target.get>) => (count(name, 'get'), target.get(...args));
         if (property === 'queryPage') {
           return (...args: Parameters<typeof target.queryPage>) => (count(name, args[0].partitionKey === undefined ? 'query' : 'partition-query'), target.queryPage(...args));
+        }
+        if (property === 'count') {
+          return (...args: Parameters<typeof target.count>) => (count(name, args[0].partitionKey === undefined ? 'count' : 'partition-count'), target.count(...args));
         }
         const value = Reflect.get(target, property, target);
         return typeof value === 'function' ? value.bind(target) : value;

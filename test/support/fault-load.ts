@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { offerIdFor } from '../../shared/offers/commands';
-import { verifyReadModels } from '../../shared/kernel/rebuild';
+import { verifyReadModels, verifySummaries } from '../../shared/kernel/rebuild';
 import type { Services } from '../../shared/kernel/services';
-import { appModules, READ_PROJECTIONS } from '../../shared/platform/app';
+import { appModules, READ_PROJECTIONS, READ_SUMMARIES } from '../../shared/platform/app';
 import { startLocalHost } from '../../local/host';
 import { demoProducts } from '../../local/demo-products';
 import { offerBody, pharmacyBody, uniqueGtin } from './fixtures';
@@ -299,7 +299,8 @@ export async function lostCommands(services: Services, acknowledged: Acknowledge
 
 /** Every read model against a rebuild from the event store: the differences, and a line to print. */
 export async function readModelDifferences(services: Services): Promise<{ count: number; summary: string }> {
-  const reports = await verifyReadModels(services, READ_PROJECTIONS);
+  // The summaries too: a kill between a product's write and its recount must be repaired by the redelivery.
+  const reports = [...(await verifyReadModels(services, READ_PROJECTIONS)), ...(await verifySummaries(services, READ_SUMMARIES))];
   const count = reports.reduce((sum, report) => sum + report.differences.length, 0);
   const summary = reports
     .map((report) => `${report.container}: ${report.actual}/${report.expected}${report.differences.length ? ` ${JSON.stringify(report.differences.slice(0, 5))}` : ''}`)

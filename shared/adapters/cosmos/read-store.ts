@@ -88,6 +88,14 @@ class CosmosReadContainer<D extends ReadDocument> implements ReadContainer<D> {
       ...(page.hasMoreResults && page.continuationToken ? { continuation: page.continuationToken } : {}),
     };
   }
+
+  async count(spec: QuerySpec): Promise<number> {
+    const { partitionKey, ...query } = spec;
+    this.record?.({ container: this.definition.name, ...(partitionKey === undefined ? {} : { partitionKey }) });
+    // Across partitions the SDK may hand back one partial count per partition: their sum is the count.
+    const { resources } = await this.container.items.query<number>(query, partitionKey === undefined ? {} : { partitionKey }).fetchAll();
+    return resources.reduce((sum, value) => sum + value, 0);
+  }
 }
 
 export class CosmosReadStore implements ReadStore {
