@@ -2,7 +2,8 @@ import { projectorDeclaration } from '../kernel/projection';
 import { httpRoute, type FunctionModule } from '../kernel/routes';
 import type { ServiceProvider } from '../kernel/services';
 import { productCommands } from './commands';
-import { CATALOG_SUMMARIES_CONTAINER, PRODUCTS_CONTAINER, productsProjection } from './projection';
+import { summaryRecountTimer } from '../kernel/summary';
+import { activeProductsByCategory, CATALOG_SUMMARIES_CONTAINER, PRODUCTS_CONTAINER, productsProjection } from './projection';
 import { productQueries } from './queries';
 
 /** The Catalog API: products and categories, declared once for both hosts. */
@@ -23,7 +24,8 @@ export function catalogModule(services: ServiceProvider): FunctionModule {
       httpRoute('listCategories', 'GET', 'categories', queries.categories),
     ],
     eventHandlers: [projectorDeclaration(services, productsProjection)],
-    timers: [],
+    // Every 10 minutes: bounds how long counts no event corrects can stay off (see summaryRecountTimer).
+    timers: [summaryRecountTimer(services, activeProductsByCategory, '0 */10 * * * *')],
     containers: [PRODUCTS_CONTAINER, CATALOG_SUMMARIES_CONTAINER],
   };
 }

@@ -9,6 +9,14 @@ export const BRAZILIAN_STATES = [
 ] as const;
 export type BrazilianState = (typeof BRAZILIAN_STATES)[number];
 
+/**
+ * Where "near a point" may search: Brazil's extent, islands included (5.3° N to 33.8° S,
+ * 28.8° W to 74° W), with a margin. Also what keeps a searched box's polygon valid: away
+ * from the poles and the antimeridian, where its edges' great-circle bow stays far below
+ * the query's one-grid-step margin (at most ~130 m for a 50 km radius at 34° S).
+ */
+export const BRAZIL_EXTENT = { minLat: -35, maxLat: 6, minLon: -75, maxLon: -28 } as const;
+
 export const POSTAL_CODE = /^\d{5}-?\d{3}$/;
 
 /** CEP in its printed form, `01310-100`, whether or not it came with the dash. */

@@ -1,7 +1,8 @@
 import { sameValue } from './decider';
 import { PreconditionFailed } from './errors';
 import type { ContainerDefinition, ReadDocument } from './ports';
-import type { Services } from './services';
+import type { TimerDeclaration } from './routes';
+import type { ServiceProvider, Services } from './services';
 import { METRICS } from './telemetry';
 
 /**
@@ -47,20 +48,15 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * The argument takes each read to see every write that finished before it. Cosmos DB at
  * Session consistency promises that within one client (one instance) only: another
  * instance's write may reach the replica a read hits milliseconds late. Then the counts
- * are off until the next product event or a `rebuild-projections` repair (`verify`
- * reports it), never for good.
+ * are off until the next product event or the next periodic recount (`summaryRecountTimer`,
+ * every few minutes), whichever comes first.
  */
 export async function refreshSummary<V>(services: Services, summary: SummaryDocument<V>): Promise<SummaryRecord<V>> {
   const container = services.readStore.container<SummaryRecord<V>>(summary.container.name);
-  let firstSeen: number | undefined;
+  // No shortcut on seeing others' writes land: a first read from a lagging replica would make
+  // them look younger than this call's source write, and its count would be lost.
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
     const current = await container.get(summary.id);
-    const seen = current?.document.version ?? 0;
-    firstSeen ??= seen;
-    // Two writes landed since this call's first read: the second one's writer read the first,
-    // which is younger than that read, so it counted after the source write this call follows.
-    // Nothing is left to do (under contention, most contenders end here, without counting).
-    if (current && seen >= firstSeen + 2) return current.document;
     const next: SummaryRecord<V> = { id: summary.id, version: (current?.document.version ?? 0) + 1, summary: await summary.compute(services) };
     try {
       if (current) await container.replace(next, current.etag);
@@ -74,6 +70,22 @@ export async function refreshSummary<V>(services: Services, summary: SummaryDocu
     }
   }
   throw new Error(`summary ${summary.name}: document ${summary.id} kept changing; retry later`);
+}
+
+/**
+ * Recounts a summary on a schedule, whatever happened: what no event will correct (a count
+ * read from a lagging replica, a source write by an older deployment during an upgrade)
+ * lasts until the next run at most. A few index-only counts and one small write a run.
+ */
+export function summaryRecountTimer<V>(services: ServiceProvider, summary: SummaryDocument<V>, schedule: string): TimerDeclaration {
+  return {
+    name: `recount${summary.name[0].toUpperCase()}${summary.name.slice(1)}`,
+    schedule,
+    handler: async (_timer, context) => {
+      const record = await refreshSummary(await services(), summary);
+      context.log(`summary ${summary.name} recounted (version ${record.version})`);
+    },
+  };
 }
 
 async function retireCachedAnswers<V>(services: Services, summary: SummaryDocument<V>): Promise<void> {

@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import { BRAZIL_EXTENT } from '../kernel/brazil';
 import { productSummaries, productSummary } from '../catalog/published';
 import { uuidSchema } from '../kernel/command';
 import { NotFound } from '../kernel/errors';
@@ -39,8 +40,8 @@ function offerSummary(offer: OfferDocument) {
 }
 
 const nearSchema = Joi.object({
-  lat: Joi.number().min(-90).max(90).required(),
-  lon: Joi.number().min(-180).max(180).required(),
+  lat: Joi.number().min(BRAZIL_EXTENT.minLat).max(BRAZIL_EXTENT.maxLat).required(),
+  lon: Joi.number().min(BRAZIL_EXTENT.minLon).max(BRAZIL_EXTENT.maxLon).required(),
   radiusKm: Joi.number().greater(0).max(50).default(5),
   openNow: Joi.boolean(),
   sort: Joi.string().valid('price', 'distance').default('price'),

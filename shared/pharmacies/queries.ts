@@ -5,7 +5,7 @@ import type { QuerySpec } from '../kernel/ports';
 import { collect, readThrough } from '../kernel/query';
 import { byIdHandler, historyHandler, keysetPage, limitSchema, type DocumentView } from '../kernel/read-handlers';
 import type { ServiceProvider, Services } from '../kernel/services';
-import { BRAZILIAN_STATES } from '../kernel/brazil';
+import { BRAZIL_EXTENT, BRAZILIAN_STATES } from '../kernel/brazil';
 import { searchKey } from '../kernel/text';
 import { boundingBox, boxPolygon, distanceKm, inBox, type BoundingBox, type GeoPoint } from './domain/geo';
 import { isOpenAt } from './domain/opening-hours';
@@ -43,8 +43,8 @@ const listSchema = Joi.object({
 });
 
 const nearbySchema = Joi.object({
-  lat: Joi.number().min(-90).max(90).required(),
-  lon: Joi.number().min(-180).max(180).required(),
+  lat: Joi.number().min(BRAZIL_EXTENT.minLat).max(BRAZIL_EXTENT.maxLat).required(),
+  lon: Joi.number().min(BRAZIL_EXTENT.minLon).max(BRAZIL_EXTENT.maxLon).required(),
   radiusKm: Joi.number().greater(0).max(50).default(5),
   openNow: Joi.boolean(),
   limit: limitSchema(20, 100),

@@ -157,34 +157,6 @@ describe('active products per category: one document the products projector reco
     assert.equal((await stored())!.version, written.version);
   });
 
-  it('given two recounts that land between its read and its write, when its write is refused, then it ends without counting again (the second counted after its read)', async () => {
-    const before = (await stored())!;
-    let replaces = 0;
-    let counts = 0;
-    const contested = withContainer(app.services, CATALOG_SUMMARIES_CONTAINER.name, (real) => ({
-      replace: async (document, etag) => {
-        if (replaces++ === 0) {
-          for (const category of ['baby', 'baby'] as const) {
-            await register(category);
-            await app.settle();
-          }
-        }
-        return real.replace(document, etag);
-      },
-    }));
-    const counting = withContainer(contested, PRODUCTS_CONTAINER.name, (real) => ({
-      count: async (spec) => {
-        counts++;
-        return real.count(spec);
-      },
-    }));
-    const found = await refreshSummary(counting, activeProductsByCategory);
-    assert.equal(replaces, 1, 'its one write was refused, and not tried again');
-    assert.equal(counts, PRODUCT_CATEGORIES.length, 'one count per category, once');
-    assert.equal(found.version, before.version + 2);
-    assert.deepEqual(found.summary, { ...before.summary, baby: before.summary.baby + 2 });
-  });
-
   it('answers from one point read, cached until the projector writes; without the document (before the rebuild), from one COUNT per category', async () => {
     await app.settle();
     const expected = await recountedByHand();

@@ -269,8 +269,9 @@ describe('the local host over real HTTP', () => {
       nearbyPharmacies: [
         ['GET', 'pharmacies/nearby', undefined, 400, 'no coordinates'],
         ['GET', 'pharmacies/nearby?lat=100&lon=0', undefined, 400, 'latitude out of range'],
-        ['GET', 'pharmacies/nearby?lat=0&lon=0&radiusKm=500', undefined, 400, 'radius over the maximum'],
-        ['GET', 'pharmacies/nearby?lat=0&lon=0&radiusKm=-1', undefined, 400, 'a negative radius'],
+        ['GET', 'pharmacies/nearby?lat=48.85&lon=2.35', undefined, 400, 'a point outside Brazil (Paris)'],
+        ['GET', 'pharmacies/nearby?lat=-23.56&lon=-46.65&radiusKm=500', undefined, 400, 'radius over the maximum'],
+        ['GET', 'pharmacies/nearby?lat=-23.56&lon=-46.65&radiusKm=-1', undefined, 400, 'a negative radius'],
         ['GET', 'pharmacies/nearby?lat=x&lon=0', undefined, 400, 'latitude not a number'],
       ],
       pharmacyHistory: [
@@ -350,10 +351,10 @@ describe('the local host over real HTTP', () => {
       ],
       productOffersNear: [
         ['GET', `products/${id}/offers`, undefined, 400, 'no coordinates'],
-        ['GET', `products/${id}/offers?lat=0&lon=0&sort=rating`, undefined, 400, 'an unknown sort'],
-        ['GET', `products/${id}/offers?lat=0&lon=0&radiusKm=51`, undefined, 400, 'radius over the maximum'],
-        ['GET', 'products/x/offers?lat=0&lon=0', undefined, 400, 'a bad id'],
-        ['GET', `products/${id}/offers?lat=0&lon=0`, undefined, 404, 'a product that does not exist'],
+        ['GET', `products/${id}/offers?lat=-23.56&lon=-46.65&sort=rating`, undefined, 400, 'an unknown sort'],
+        ['GET', `products/${id}/offers?lat=-23.56&lon=-46.65&radiusKm=51`, undefined, 400, 'radius over the maximum'],
+        ['GET', 'products/x/offers?lat=-23.56&lon=-46.65', undefined, 400, 'a bad id'],
+        ['GET', `products/${id}/offers?lat=-23.56&lon=-46.65`, undefined, 404, 'a product that does not exist'],
       ],
       pharmacyOffers: [
         ['GET', 'pharmacies/x/offers', undefined, 400, 'a bad id'],
