@@ -22,7 +22,12 @@ export function batchingLoads(eventStore: EventStore): EventStore {
     pending = [];
     eventStore.loadStreams(batch.map((load) => load.request)).then(
       (loads) => batch.forEach((load, index) => load.resolve(loads[index])),
-      (error: unknown) => batch.forEach((load) => load.reject(error)),
+      (error: unknown) => {
+        // One stream the store cannot read must not fail the others that shared its read:
+        // each is tried alone, and only what fails alone fails.
+        if (batch.length === 1) return batch[0].reject(error);
+        for (const { request, resolve, reject } of batch) eventStore.loadStream(request.streamId, request.schema, request.afterVersion).then(resolve, reject);
+      },
     );
   };
   const loadStream = (streamId: string, schema: string, afterVersion: number) =>
