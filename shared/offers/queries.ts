@@ -2,11 +2,12 @@ import Joi from 'joi';
 import { productSummaries, productSummary } from '../catalog/published';
 import { uuidSchema } from '../kernel/command';
 import { NotFound } from '../kernel/errors';
-import { jsonResponse, queryObject, validate, withProblemDetails } from '../kernel/http';
+import { jsonResponse, jsonTextResponse, queryObject, validate, withProblemDetails } from '../kernel/http';
 import { collect, readThrough, worstOutcome } from '../kernel/query';
 import { byIdHandler, historyHandler, keysetPage, limitSchema, type DocumentView } from '../kernel/read-handlers';
 import type { ServiceProvider } from '../kernel/services';
 import { activePharmaciesNear, pharmacySummary } from '../pharmacies/published';
+import { nearMeAnswerText, offerSummary } from './listing';
 import { rankNearMe } from './near-me';
 import { offerStreamId } from './commands';
 import { OFFERS_BY_PHARMACY_CONTAINER, OFFERS_BY_PRODUCT_CONTAINER, OFFERS_CONTAINER, offerCacheKey, offersOfPharmacyGeneration, nearMeCells, nearMeGenerations, type OfferDocument } from './projection';
@@ -24,18 +25,6 @@ const offerView: DocumentView<OfferDocument> = {
 export function isCurrent(offer: OfferDocument, now: Date): boolean {
   const at = now.getTime();
   return offer.status === 'active' && Date.parse(offer.validFrom) <= at && at < Date.parse(offer.validUntil);
-}
-
-/** An offer as listings show it, beside its pharmacy or its product. */
-function offerSummary(offer: OfferDocument) {
-  return {
-    offerId: offer.id,
-    priceCents: offer.priceCents,
-    listPriceCents: offer.listPriceCents ?? null,
-    discountPercent: offer.discountPercent,
-    stock: offer.stock,
-    validUntil: offer.validUntil,
-  };
 }
 
 const nearSchema = Joi.object({
@@ -91,22 +80,9 @@ export function offerQueries(services: ServiceProvider) {
           )
         : { value: [] as OfferDocument[], cache: 'hit' as const };
       const ranked = rankNearMe(offers.value ?? [], near, { now: s.clock.now(), sort, openNow, limit });
-      const items = ranked.map(({ offer, pharmacy, distanceKm, openNow: open }) => ({
-        ...offerSummary(offer),
-        distanceKm,
-        pharmacy: {
-          id: pharmacy.id,
-          tradeName: pharmacy.tradeName,
-          address: pharmacy.address,
-          location: pharmacy.location,
-          openNow: open,
-        },
-      }));
-      return jsonResponse(
-        200,
-        { product: product.value, items },
-        { 'x-cache': worstOutcome([product.cache, near.cache, offers.cache ?? 'miss']) },
-      );
+      return jsonTextResponse(200, nearMeAnswerText(product.value, ranked), {
+        'x-cache': worstOutcome([product.cache, near.cache, offers.cache ?? 'miss']),
+      });
     }),
 
     /** A pharmacy's current offers, with each product's name, presentation and GTIN as they are now. */
