@@ -4,6 +4,7 @@ import { uuidSchema } from '../kernel/command';
 import { NotFound } from '../kernel/errors';
 import { jsonResponse, jsonTextResponse, queryObject, validate, withProblemDetails } from '../kernel/http';
 import { collect, readThrough, worstOutcome } from '../kernel/query';
+import { rememberingValidator } from '../kernel/remembered-validation';
 import { byIdHandler, historyHandler, keysetPage, limitSchema, type DocumentView } from '../kernel/read-handlers';
 import type { ServiceProvider } from '../kernel/services';
 import { activePharmaciesNear, pharmacySummary } from '../pharmacies/published';
@@ -36,6 +37,9 @@ const nearSchema = Joi.object({
   limit: limitSchema(20, 100),
 });
 
+// The hottest query of the API, from a few positions per neighbourhood: see rememberingValidator.
+const validNearQuery = rememberingValidator(nearSchema, 'query');
+
 const pharmacyOffersSchema = Joi.object({ limit: limitSchema(20, 100), cursor: Joi.string().max(512) });
 
 
@@ -51,7 +55,7 @@ export function offerQueries(services: ServiceProvider) {
     cheapestNear: withProblemDetails(async (request) => {
       const s = await services();
       const productId = validate(uuidSchema, request.params.id, 'path');
-      const { lat, lon, radiusKm, openNow, sort, limit } = validate(nearSchema, queryObject(request), 'query');
+      const { lat, lon, radiusKm, openNow, sort, limit } = validNearQuery(queryObject(request));
       const product = await productSummary(s, productId);
       if (!product.value) throw new NotFound(`no product ${productId}`);
       const near = await activePharmaciesNear(s, { lat, lon }, radiusKm);
