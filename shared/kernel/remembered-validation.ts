@@ -4,9 +4,12 @@ import { validate, type InputSource } from './http';
 /** How many valid inputs a remembering validator keeps by default. */
 export const REMEMBERED_INPUTS = 1_000;
 
+/** What a request hands a validator: a path parameter, or the query's names and values. */
+export type TextInput = string | Readonly<Record<string, string>>;
+
 /**
- * `validate` for a hot route's query, remembering the answers for the last `capacity`
- * valid inputs by their text. Joi's coercion of a query's numbers runs several regular
+ * `validate` for a hot route's path or query, remembering the answers for the last
+ * `capacity` valid inputs by their text. Joi's coercion of a query's numbers runs several regular
  * expressions each, a large share of a cached search's time, and the same query text
  * repeats (a client refreshing, a map panned back, positions rounded). Every input is
  * still validated by joi the first time it is seen; an invalid one is not kept, so it is
@@ -14,14 +17,14 @@ export const REMEMBERED_INPUTS = 1_000;
  * input alone (no default computed at validation time, such as now). The values handed
  * out are frozen: callers share them.
  */
-export function rememberingValidator<T extends object>(
+export function rememberingValidator<T>(
   schema: Joi.Schema<T>,
   source: InputSource,
   capacity = REMEMBERED_INPUTS,
-): (input: Readonly<Record<string, string>>) => Readonly<T> {
+): (input: TextInput) => Readonly<T> {
   const remembered = new Map<string, Readonly<T>>();
   return (input) => {
-    // Unambiguous for an object of strings: names and values are quoted and escaped.
+    // Unambiguous for a string or an object of strings: names and values are quoted and escaped.
     const text = JSON.stringify(input);
     const known = remembered.get(text);
     if (known !== undefined) return known;

@@ -37,8 +37,10 @@ const nearSchema = Joi.object({
   limit: limitSchema(20, 100),
 });
 
-// The hottest query of the API, from a few positions per neighbourhood: see rememberingValidator.
+// The hottest query of the API, from a few positions per neighbourhood, on the products
+// most searched: see rememberingValidator.
 const validNearQuery = rememberingValidator(nearSchema, 'query');
+const validProductId = rememberingValidator(uuidSchema, 'path');
 
 const pharmacyOffersSchema = Joi.object({ limit: limitSchema(20, 100), cursor: Joi.string().max(512) });
 
@@ -54,7 +56,7 @@ export function offerQueries(services: ServiceProvider) {
      */
     cheapestNear: withProblemDetails(async (request) => {
       const s = await services();
-      const productId = validate(uuidSchema, request.params.id, 'path');
+      const productId = validProductId(request.params.id);
       const { lat, lon, radiusKm, openNow, sort, limit } = validNearQuery(queryObject(request));
       const product = await productSummary(s, productId);
       if (!product.value) throw new NotFound(`no product ${productId}`);

@@ -42,6 +42,14 @@ describe('A remembering validator: joi once per distinct valid input, the same a
     }
   });
 
+  it('given a path parameter, when validated twice, then both get the converted text and an invalid one is refused', () => {
+    const valid = rememberingValidator(Joi.string().guid().lowercase(), 'path');
+    const id = 'A86B2571-F376-480B-B507-30C502031434';
+    assert.equal(valid(id), id.toLowerCase());
+    assert.equal(valid(id), id.toLowerCase());
+    assert.throws(() => valid('not-an-id'), (error: unknown) => error instanceof InvalidInput && error.errors?.[0]?.field === 'path');
+  });
+
   it('given more distinct inputs than its capacity, when the first is asked again, then joi runs for it again', () => {
     const { schema, counted } = countedSchema();
     const valid = rememberingValidator(schema, 'query', 2);
