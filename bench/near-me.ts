@@ -1,6 +1,7 @@
 // `npm run bench:near-me`: the cached "near me" handler at city density, the issue's hot
 // path. N pharmacies (BENCH_PHARMACIES, default 1 500) within the radius all offer one
-// product; after one call fills the cache, 3 rounds of 200 cached calls are timed in
+// product; after one call fills the cache, 3 rounds of 200 cached calls (BENCH_CALLS: more
+// reach V8's steady state, which 200 calls on a loaded machine may not) are timed in
 // process (no HTTP, no socket), each round's mean printed, with a bare JSON answer of
 // the same size timed beside it as the baseline of the same run. Each figure is wall time
 // and the process's CPU time per call (less noisy on a shared machine); the route's
@@ -14,7 +15,7 @@ import { cnpjCheckDigits } from '../shared/pharmacies/domain/cnpj';
 import { gtinCheckDigit } from '../shared/catalog/domain/gtin';
 
 const PHARMACIES = Number(process.env.BENCH_PHARMACIES) || 1_500;
-const CALLS = 200;
+const CALLS = Number(process.env.BENCH_CALLS) || 200;
 const DAY = 86_400_000;
 const center = { lat: -23.5614, lon: -46.6559 };
 
