@@ -3,11 +3,13 @@ import { BRAZIL_EXTENT } from '../kernel/brazil';
 import { productSummaries, productSummary } from '../catalog/published';
 import { uuidSchema } from '../kernel/command';
 import { NotFound } from '../kernel/errors';
-import { jsonResponse, queryObject, validate, withProblemDetails } from '../kernel/http';
+import { jsonResponse, jsonTextResponse, queryObject, validate, withProblemDetails } from '../kernel/http';
 import { collect, readThrough, worstOutcome } from '../kernel/query';
+import { rememberingValidator } from '../kernel/remembered-validation';
 import { byIdHandler, historyHandler, keysetPage, limitSchema, type DocumentView } from '../kernel/read-handlers';
 import type { ServiceProvider } from '../kernel/services';
 import { activePharmaciesNear, pharmacySummary } from '../pharmacies/published';
+import { nearMeAnswerText, offerSummary } from './listing';
 import { rankNearMe } from './near-me';
 import { offerStreamId } from './commands';
 import { OFFERS_BY_PHARMACY_CONTAINER, OFFERS_BY_PRODUCT_CONTAINER, OFFERS_CONTAINER, offerCacheKey, offersOfPharmacyGeneration, nearMeCells, nearMeGenerations, type OfferDocument } from './projection';
@@ -27,18 +29,6 @@ export function isCurrent(offer: OfferDocument, now: Date): boolean {
   return offer.status === 'active' && Date.parse(offer.validFrom) <= at && at < Date.parse(offer.validUntil);
 }
 
-/** An offer as listings show it, beside its pharmacy or its product. */
-function offerSummary(offer: OfferDocument) {
-  return {
-    offerId: offer.id,
-    priceCents: offer.priceCents,
-    listPriceCents: offer.listPriceCents ?? null,
-    discountPercent: offer.discountPercent,
-    stock: offer.stock,
-    validUntil: offer.validUntil,
-  };
-}
-
 const nearSchema = Joi.object({
   lat: Joi.number().min(BRAZIL_EXTENT.minLat).max(BRAZIL_EXTENT.maxLat).required(),
   lon: Joi.number().min(BRAZIL_EXTENT.minLon).max(BRAZIL_EXTENT.maxLon).required(),
@@ -47,6 +37,11 @@ const nearSchema = Joi.object({
   sort: Joi.string().valid('price', 'distance').default('price'),
   limit: limitSchema(20, 100),
 });
+
+// The hottest query of the API, from a few positions per neighbourhood, on the products
+// most searched: see rememberingValidator.
+const validNearQuery = rememberingValidator(nearSchema, 'query');
+const validProductId = rememberingValidator(uuidSchema, 'path');
 
 const pharmacyOffersSchema = Joi.object({ limit: limitSchema(20, 100), cursor: Joi.string().max(512) });
 
@@ -62,8 +57,8 @@ export function offerQueries(services: ServiceProvider) {
      */
     cheapestNear: withProblemDetails(async (request) => {
       const s = await services();
-      const productId = validate(uuidSchema, request.params.id, 'path');
-      const { lat, lon, radiusKm, openNow, sort, limit } = validate(nearSchema, queryObject(request), 'query');
+      const productId = validProductId(request.params.id);
+      const { lat, lon, radiusKm, openNow, sort, limit } = validNearQuery(queryObject(request));
       const product = await productSummary(s, productId);
       if (!product.value) throw new NotFound(`no product ${productId}`);
       const near = await activePharmaciesNear(s, { lat, lon }, radiusKm);
@@ -92,22 +87,9 @@ export function offerQueries(services: ServiceProvider) {
           )
         : { value: [] as OfferDocument[], cache: 'hit' as const };
       const ranked = rankNearMe(offers.value ?? [], near, { now: s.clock.now(), sort, openNow, limit });
-      const items = ranked.map(({ offer, pharmacy, distanceKm, openNow: open }) => ({
-        ...offerSummary(offer),
-        distanceKm,
-        pharmacy: {
-          id: pharmacy.id,
-          tradeName: pharmacy.tradeName,
-          address: pharmacy.address,
-          location: pharmacy.location,
-          openNow: open,
-        },
-      }));
-      return jsonResponse(
-        200,
-        { product: product.value, items },
-        { 'x-cache': worstOutcome([product.cache, near.cache, offers.cache ?? 'miss']) },
-      );
+      return jsonTextResponse(200, nearMeAnswerText(product.value, ranked), {
+        'x-cache': worstOutcome([product.cache, near.cache, offers.cache ?? 'miss']),
+      });
     }),
 
     /** A pharmacy's current offers, with each product's name, presentation and GTIN as they are now. */

@@ -54,6 +54,21 @@ describe('memory cache', () => {
     assert.ok(cache.size.bytes <= MB);
   });
 
+  it('given reads of an entry in the newer half and of one in the older half, both outlive the rest of the older half', async () => {
+    // Given eight entries of 0.12 MB in a 1 MB cache; f, in the newer half, is read (and left in place), then a (moved to the back)
+    const cache = new MemoryCache(MB);
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    for (const key of keys) await cache.set(key, offers(0.12 * MB, key), ttl);
+    await cache.get('f');
+    await cache.get('a');
+    // When two entries of 0.24 MB come in
+    await cache.set('new', offers(0.24 * MB, 'new'), ttl);
+    await cache.set('newer', offers(0.24 * MB, 'newer'), ttl);
+    // Then the four oldest unread go, and both read entries stay
+    for (const key of ['b', 'c', 'd', 'e']) assert.equal(await cache.get(key), undefined, `${key} went`);
+    for (const key of ['a', 'f', 'g', 'h', 'new', 'newer']) assert.ok(await cache.get(key), `${key} is kept`);
+  });
+
   it('stays under its byte bound with many large values', async () => {
     // Given a 4 MB cache
     const cache = new MemoryCache(4 * MB);

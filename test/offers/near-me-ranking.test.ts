@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { rankNearMe } from '../../shared/offers/near-me';
+import { nearMeAnswerText } from '../../shared/offers/listing';
+import { rankNearMe, type RankedOffer } from '../../shared/offers/near-me';
 import type { OfferDocument } from '../../shared/offers/projection';
 import type { PharmacyInReach, PharmacySummary } from '../../shared/pharmacies/published';
 import { isPharmacyOpenAt } from '../../shared/pharmacies/published';
@@ -94,5 +95,54 @@ describe('"Near me" ranking: stops at its top limit and answers what ranking eve
     const after = rankNearMe(offers, near, { now: new Date('2026-12-15T00:00:00Z'), sort: 'price', limit: 100 });
     assert.ok(before.every(({ offer }) => offer.validFrom === '2026-01-01T00:00:00Z'));
     assert.ok(after.some(({ offer }) => offer.validFrom === '2026-12-01T00:00:00Z'), 'offers that start in December count in December');
+  });
+});
+
+const PRODUCT = { id: 'product', name: 'Dipirona "gotas"', presentation: '500 mg/mL, 20 mL', gtin: '7891234567895' };
+
+/** The answer as the handler built it before it was rendered from parts: every field spelled out, then serialised. */
+function serialisedAnswer(ranked: RankedOffer[]) {
+  const items = ranked.map(({ offer, pharmacy, distanceKm, openNow }) => ({
+    offerId: offer.id,
+    priceCents: offer.priceCents,
+    listPriceCents: offer.listPriceCents ?? null,
+    discountPercent: offer.discountPercent,
+    stock: offer.stock,
+    validUntil: offer.validUntil,
+    distanceKm,
+    pharmacy: { id: pharmacy.id, tradeName: pharmacy.tradeName, address: pharmacy.address, location: pharmacy.location, openNow },
+  }));
+  return JSON.stringify({ product: PRODUCT, items });
+}
+
+describe('"Near me" answer text: rendered from parts kept per document, the same text as serialising the answer', () => {
+  it('given 200 generated cities, every sort, filter and limit renders what JSON.stringify gives, twice over (the kept parts reused)', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const { offers, near } = world(seed);
+      for (const sort of ['price', 'distance'] as const) {
+        for (const openNow of [undefined, true, false]) {
+          const ranked = rankNearMe(offers, near, { now: NOW, sort, openNow, limit: 20 });
+          assert.equal(nearMeAnswerText(PRODUCT, ranked), serialisedAnswer(ranked), `seed ${seed}, sort ${sort}, openNow ${openNow}`);
+          assert.equal(nearMeAnswerText(PRODUCT, ranked), serialisedAnswer(ranked), `seed ${seed} again`);
+        }
+      }
+    }
+  });
+
+  it('given text that JSON must escape, a list price, an odd distance and no items, the text still parses to the answer', () => {
+    const pharmacy: PharmacySummary = {
+      id: 'p-1',
+      tradeName: 'Drogaria "Boa" \\ Saúde\n\u2028',
+      address: { street: 'Rua "A"', number: '1', district: 'Centro', city: 'São Paulo', state: 'SP', postalCode: '01000-000' },
+      location: { lat: -23.5, lon: -46.6 },
+      timeZone: 'America/Sao_Paulo',
+      openingHours: [],
+    };
+    const { offers } = world(3);
+    const offer = { ...offers[0], listPriceCents: 1_990, discountPercent: 50 };
+    const ranked: RankedOffer[] = [{ offer, pharmacy, distanceKm: 0.1 + 0.2, openNow: false }];
+    assert.equal(nearMeAnswerText(PRODUCT, ranked), serialisedAnswer(ranked));
+    assert.deepEqual(JSON.parse(nearMeAnswerText(PRODUCT, ranked)).items[0].pharmacy.tradeName, pharmacy.tradeName);
+    assert.equal(nearMeAnswerText(PRODUCT, []), serialisedAnswer([]));
   });
 });
