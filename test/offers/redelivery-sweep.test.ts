@@ -3,6 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { InvocationContext } from '@azure/functions';
 import type { StoredEvent } from '../../shared/kernel/ports';
 import { verifyReadModels } from '../../shared/kernel/rebuild';
+import { verifySummary } from '../../shared/kernel/summary';
+import { activeProductsByCategory } from '../../shared/catalog/projection';
 import { offerIdFor } from '../../shared/offers/commands';
 import { expireOffersTimer } from '../../shared/offers/reactions';
 import { appModules, READ_PROJECTIONS } from '../../shared/platform/app';
@@ -28,7 +30,7 @@ const timerInfo = { isPastDue: false, schedule: { adjustForDST: true }, schedule
 /** Every handler of an event the app declares, by name: a new one fails this test until its redelivery is thought through here. */
 const SWEPT_HANDLERS = ['pharmaciesProjector', 'productsProjector', 'offersProjector', 'offersByProductProjector', 'offersByPharmacyProjector', 'withdrawOffersOfDiscontinuedProduct', 'withdrawOfferPublishedForDiscontinuedProduct'];
 /** Timers: the expiry reacts to the offers' state (swept below); the outbox relay and the idempotency purge act on no event. */
-const TIMERS = ['outboxRelay', 'purgeIdempotencyRecords', 'expireOffers'];
+const TIMERS = ['outboxRelay', 'purgeIdempotencyRecords', 'expireOffers', 'recountActiveProductsByCategory'];
 
 describe('Every handler given its triggers again after the world changed', () => {
   let app: Awaited<ReturnType<typeof testApp>>;
@@ -142,5 +144,14 @@ describe('Every handler given its triggers again after the world changed', () =>
     for (const i of [0, 1]) assert.equal(await lastType(offerStream(i, world.other)), 'OfferRevised');
     const reports = await verifyReadModels(app.services, READ_PROJECTIONS);
     assert.deepEqual(reports.flatMap((report) => report.differences), []);
+  });
+
+  it('the category recount, run twice after the world changed, appends nothing and leaves the counts equal to a recount', async () => {
+    const before = (await allEvents()).length;
+    const recount = appModules(async () => app.services).flatMap((module) => module.timers).find((timer) => timer.name === 'recountActiveProductsByCategory')!;
+    await recount.handler(timerInfo, context());
+    await recount.handler(timerInfo, context());
+    assert.equal((await allEvents()).length, before);
+    assert.equal(await verifySummary(app.services, activeProductsByCategory, 0), undefined);
   });
 });
