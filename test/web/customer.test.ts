@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { demoProducts } from '../../local/demo-products';
+import { startLocalHost, type LocalHost } from '../../local/host';
+import { webApp } from '../../local/web-app';
+import { projectRoot } from '../../shared/kernel/project-root';
+import { appModules } from '../../shared/platform/app';
+import { launchChromium, screenshot, skipUnlessChromium } from '../support/browser';
+import { pharmacyBody, uniqueGtin } from '../support/fixtures';
+import { testServices } from '../support/services';
+import { suiteNeeding } from '../support/suite';
+import { ADMIN, tokenFor } from '../support/tokens';
+
+const PAULISTA = { lat: -23.5614, lon: -46.6559 };
+const DAY = 86_400_000;
+const WEEK = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+
+/** A weekday that is not today in São Paulo: hours only on it make a pharmacy closed now. */
+function notTodayInSaoPaulo(): (typeof WEEK)[number] {
+  const today = new Intl.DateTimeFormat('en-US', { weekday: 'short', timeZone: 'America/Sao_Paulo' }).format(new Date()).toLowerCase();
+  return WEEK[(WEEK.findIndex((day) => today.startsWith(day)) + 3) % 7];
+}
+
+suiteNeeding('the customer view in Chromium: search, where, cheapest first, open now', skipUnlessChromium(), () => {
+  let services: Awaited<ReturnType<typeof testServices>>;
+  let host: LocalHost;
+  let browser: Browser;
+  let site = '';
+  const productName = `Lorazetil ${Date.now() % 100_000} mg`;
+  // Cheapest first: the closed one is the cheapest of all, so the open-now filter shows.
+  const pharmacies = [
+    { name: 'Drogaria Fechada Agora', priceCents: 990, place: { lat: -23.5630, lon: -46.6540 }, closed: true },
+    { name: 'Drogaria Mais Barata', priceCents: 1290, place: { lat: -23.5650, lon: -46.6600 }, closed: false },
+    { name: 'Drogaria Do Meio', priceCents: 1450, place: { lat: -23.5605, lon: -46.6565 }, closed: false },
+    { name: 'Drogaria Mais Cara', priceCents: 1875, place: { lat: -23.5700, lon: -46.6450 }, closed: false },
+  ];
+
+  before(async () => {
+    services = await testServices();
+    host = await startLocalHost({
+      modules: appModules(async () => services),
+      services,
+      port: 0,
+      requestLog: false,
+      webApp: webApp(join(projectRoot(), 'dist', 'web')),
+    });
+    site = host.url.replace(/\/api$/, '');
+    const admin = { authorization: `Bearer ${await tokenFor(services, ADMIN)}` };
+    const product = await host.dispatch('POST', 'products', { ...demoProducts()[0], name: productName, gtin: uniqueGtin() }, admin);
+    assert.equal(product.status, 201, JSON.stringify(product.body));
+    const productId = (product.body as { id: string }).id;
+    const allWeek = WEEK.map((day) => ({ day, opens: '00:00', closes: '24:00' }));
+    const validity = { validFrom: new Date(Date.now() - DAY).toISOString(), validUntil: new Date(Date.now() + 30 * DAY).toISOString() };
+    for (const pharmacy of pharmacies) {
+      const hours = pharmacy.closed ? [{ day: notTodayInSaoPaulo(), opens: '01:00', closes: '02:00' }] : allWeek;
+      const created = await host.dispatch('POST', 'pharmacies', pharmacyBody({ tradeName: pharmacy.name, location: pharmacy.place, openingHours: hours }), admin);
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const pharmacyId = (created.body as { id: string }).id;
+      const offer = { pharmacyId, productId, priceCents: pharmacy.priceCents, listPriceCents: 2000, stock: 'in_stock', ...validity };
+      const published = await host.dispatch('POST', 'offers', offer, admin);
+      assert.equal(published.status, 201, JSON.stringify(published.body));
+    }
+    await services.bus.idle?.();
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await host?.stop();
+    await services?.dispose();
+  });
+
+  async function open(context: BrowserContext): Promise<Page> {
+    const page = await context.newPage();
+    await page.goto(`${site}/`);
+    return page;
+  }
+
+  async function pickProduct(page: Page) {
+    await page.getByRole('combobox', { name: 'Medicamento' }).fill(productName.split(' ')[0]);
+    await page.getByRole('option', { name: new RegExp(productName) }).click();
+  }
+
+  const names = (page: Page) => page.locator('ol.offers li .where > a:first-child').allTextContents();
+  const prices = (page: Page) => page.locator('ol.offers li .price strong').allTextContents();
+
+  it('location granted: the cheapest offers near, cheapest first, in reais, with discount and a maps link', async () => {
+    const context = await browser.newContext({ geolocation: { latitude: PAULISTA.lat, longitude: PAULISTA.lon }, permissions: ['geolocation'], locale: 'pt-BR', viewport: { width: 360, height: 740 } });
+    const page = await open(context);
+    await pickProduct(page);
+    await page.getByRole('button', { name: 'Usar minha localização' }).click();
+    await page.locator('ol.offers li').first().waitFor();
+    assert.deepEqual(await names(page), pharmacies.map((pharmacy) => pharmacy.name));
+    assert.deepEqual((await prices(page)).map((text) => text.replace(/\s/g, ' ')), ['R$ 9,90', 'R$ 12,90', 'R$ 14,50', 'R$ 18,75']);
+    assert.match(await page.locator('ol.offers li').first().textContent() ?? '', /R\$\s20,00\s*−51%/);
+    const maps = await page.getByRole('link', { name: 'Abrir no mapa' }).first().getAttribute('href');
+    assert.match(maps ?? '', /^https:\/\/www\.google\.com\/maps\/search\/\?api=1&query=-23\.563/);
+    await screenshot(page, 'customer-location-granted-360px');
+    await context.close();
+  });
+
+  it('location refused: says so in words, and a neighbourhood from the list searches from there', async () => {
+    const context = await browser.newContext({ locale: 'pt-BR', viewport: { width: 1280, height: 800 } });
+    const page = await open(context);
+    await pickProduct(page);
+    await page.getByRole('button', { name: 'Usar minha localização' }).click();
+    await page.getByText('A localização foi negada. Escolha um bairro na lista.').waitFor();
+    await page.getByLabel('ou escolha um bairro').selectOption({ label: 'São Paulo – Paulista' });
+    await page.locator('ol.offers li').first().waitFor();
+    assert.equal((await names(page))[0], 'Drogaria Fechada Agora');
+    await screenshot(page, 'customer-location-refused-desktop');
+    await context.close();
+  });
+
+  it('open now: the closed pharmacy leaves the list; sorted by distance, the nearest comes first', async () => {
+    const context = await browser.newContext({ geolocation: { latitude: PAULISTA.lat, longitude: PAULISTA.lon }, permissions: ['geolocation'], locale: 'pt-BR' });
+    const page = await open(context);
+    await pickProduct(page);
+    await page.getByRole('button', { name: 'Usar minha localização' }).click();
+    await page.locator('ol.offers li').first().waitFor();
+    await page.getByLabel('Abertas agora').check();
+    await page.waitForFunction("document.querySelectorAll('ol.offers li').length === 3");
+    assert.deepEqual(await names(page), ['Drogaria Mais Barata', 'Drogaria Do Meio', 'Drogaria Mais Cara']);
+    await page.getByLabel('Mais perto').check();
+    await page.waitForFunction("document.querySelector('ol.offers li .where > a')?.textContent === 'Drogaria Do Meio'");
+    assert.deepEqual(await names(page), ['Drogaria Do Meio', 'Drogaria Mais Barata', 'Drogaria Mais Cara']);
+    await screenshot(page, 'customer-open-now-by-distance');
+    await context.close();
+  });
+});
