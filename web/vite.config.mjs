@@ -13,5 +13,13 @@ export default defineConfig({
     target: 'es2022',
     // One small bundle: the budget is the customer view's JavaScript, gzipped.
     modulePreload: { polyfill: false },
+    rollupOptions: {
+      input: {
+        main: fileURLToPath(new URL('index.html', import.meta.url)),
+        // The service worker keeps a fixed name at the root: its scope is the whole app.
+        sw: fileURLToPath(new URL('worker/sw.ts', import.meta.url)),
+      },
+      output: { entryFileNames: (chunk) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js') },
+    },
   },
 });

@@ -7,7 +7,7 @@ import { startLocalHost, type LocalHost } from '../../local/host';
 import { webApp } from '../../local/web-app';
 import { projectRoot } from '../../shared/kernel/project-root';
 import { appModules } from '../../shared/platform/app';
-import { launchChromium, screenshot, skipUnlessChromium } from '../support/browser';
+import { accessibilityViolations, launchChromium, screenshot, skipUnlessChromium } from '../support/browser';
 import { pharmacyBody, uniqueGtin } from '../support/fixtures';
 import { testServices } from '../support/services';
 import { suiteNeeding } from '../support/suite';
@@ -23,7 +23,7 @@ function notTodayInSaoPaulo(): (typeof WEEK)[number] {
   return WEEK[(WEEK.findIndex((day) => today.startsWith(day)) + 3) % 7];
 }
 
-suiteNeeding('the customer view in Chromium: search, where, cheapest first, open now', skipUnlessChromium(), () => {
+suiteNeeding('the customer view in Chromium: search, where, cheapest first, open now, offline', skipUnlessChromium(), () => {
   let services: Awaited<ReturnType<typeof testServices>>;
   let host: LocalHost;
   let browser: Browser;
@@ -96,6 +96,7 @@ suiteNeeding('the customer view in Chromium: search, where, cheapest first, open
     assert.match(await page.locator('ol.offers li').first().textContent() ?? '', /R\$\s20,00\s*−51%/);
     const maps = await page.getByRole('link', { name: 'Abrir no mapa' }).first().getAttribute('href');
     assert.match(maps ?? '', /^https:\/\/www\.google\.com\/maps\/search\/\?api=1&query=-23\.563/);
+    assert.deepEqual(await accessibilityViolations(page), []);
     await screenshot(page, 'customer-location-granted-360px');
     await context.close();
   });
@@ -109,6 +110,7 @@ suiteNeeding('the customer view in Chromium: search, where, cheapest first, open
     await page.getByLabel('ou escolha um bairro').selectOption({ label: 'São Paulo – Paulista' });
     await page.locator('ol.offers li').first().waitFor();
     assert.equal((await names(page))[0], 'Drogaria Fechada Agora');
+    assert.deepEqual(await accessibilityViolations(page), []);
     await screenshot(page, 'customer-location-refused-desktop');
     await context.close();
   });
@@ -120,12 +122,46 @@ suiteNeeding('the customer view in Chromium: search, where, cheapest first, open
     await page.getByRole('button', { name: 'Usar minha localização' }).click();
     await page.locator('ol.offers li').first().waitFor();
     await page.getByLabel('Abertas agora').check();
-    await page.waitForFunction("document.querySelectorAll('ol.offers li').length === 3");
+    // Locators, not waitForFunction: the app's policy forbids the eval that polling a function needs.
+    await page.locator('ol.offers li').nth(3).waitFor({ state: 'detached' });
     assert.deepEqual(await names(page), ['Drogaria Mais Barata', 'Drogaria Do Meio', 'Drogaria Mais Cara']);
     await page.getByLabel('Mais perto').check();
-    await page.waitForFunction("document.querySelector('ol.offers li .where > a')?.textContent === 'Drogaria Do Meio'");
+    await page.locator('ol.offers li').first().getByRole('link', { name: 'Drogaria Do Meio' }).waitFor();
     assert.deepEqual(await names(page), ['Drogaria Do Meio', 'Drogaria Mais Barata', 'Drogaria Mais Cara']);
     await screenshot(page, 'customer-open-now-by-distance');
+    await context.close();
+  });
+
+  it("a pharmacy's page: hours with today marked, services and its offers", async () => {
+    const context = await browser.newContext({ geolocation: { latitude: PAULISTA.lat, longitude: PAULISTA.lon }, permissions: ['geolocation'], locale: 'pt-BR', viewport: { width: 360, height: 740 } });
+    const page = await open(context);
+    await pickProduct(page);
+    await page.getByRole('button', { name: 'Usar minha localização' }).click();
+    await page.getByRole('link', { name: 'Drogaria Mais Barata' }).click();
+    await page.getByRole('heading', { name: 'Drogaria Mais Barata' }).waitFor();
+    const today = page.locator('table.hours tr[aria-current="date"]');
+    assert.equal(await today.count(), 1);
+    assert.match((await today.textContent()) ?? '', /hoje\s*24 horas/);
+    assert.match((await page.locator('ul.offers').textContent()) ?? '', new RegExp(`${productName}.*R\\$\\s12,90`));
+    assert.deepEqual(await accessibilityViolations(page), []);
+    await screenshot(page, 'pharmacy-page-360px');
+    await context.close();
+  });
+
+  // Last: it stops the platform, as a phone finds it with no network.
+  it('offline: a reload opens the app from the service worker and shows the last results, marked as saved', async () => {
+    const context = await browser.newContext({ geolocation: { latitude: PAULISTA.lat, longitude: PAULISTA.lon }, permissions: ['geolocation'], locale: 'pt-BR' });
+    const page = await open(context);
+    await pickProduct(page);
+    await page.getByRole('button', { name: 'Usar minha localização' }).click();
+    await page.locator('ol.offers li').first().waitFor();
+    const online = await names(page);
+    await page.evaluate('navigator.serviceWorker.ready.then(() => true)');
+    await host.stop();
+    await page.reload();
+    await page.getByText(/^Sem conexão: resultados salvos em \d{2}\/\d{2}\/\d{4}/).waitFor();
+    assert.deepEqual(await names(page), online);
+    await screenshot(page, 'customer-offline-saved-results');
     await context.close();
   });
 });

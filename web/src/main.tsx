@@ -31,3 +31,8 @@ function App() {
 }
 
 render(<App />, document.getElementById('app')!);
+
+// The app shell offline (see sw.ts); an app that cannot register one still works online.
+if ('serviceWorker' in navigator) {
+  addEventListener('load', () => void navigator.serviceWorker.register('/sw.js').catch(() => undefined));
+}

@@ -20,13 +20,13 @@ async function suggestionsFor(text: string, signal: AbortSignal): Promise<Produc
 }
 
 /** A combobox: type, pick a suggestion with the mouse or the arrow keys and Enter. */
-export function ProductPicker({ onPick }: { onPick(product: Product): void }) {
-  const [text, setText] = useState('');
+export function ProductPicker({ initialText = '', onPick }: { initialText?: string; onPick(product: Product): void }) {
+  const [text, setText] = useState(initialText);
   const [suggestions, setSuggestions] = useState<Product[]>([]);
   const [active, setActive] = useState(-1);
   const [open, setOpen] = useState(false);
   const [error, setError] = useState<unknown>();
-  const picked = useRef<string>('');
+  const picked = useRef<string>(initialText);
 
   useEffect(() => {
     if (text === picked.current) return;

@@ -43,7 +43,7 @@ export function SearchPage() {
     <>
       <h1>Onde está mais barato?</h1>
       <form class="search" onSubmit={(event) => event.preventDefault()}>
-        <ProductPicker onPick={setProduct} />
+        <ProductPicker initialText={product?.name} onPick={setProduct} />
         <LocationPicker place={place} onPlace={setPlace} />
         <fieldset class="filters">
           <legend>Filtros</legend>
