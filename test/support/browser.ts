@@ -50,3 +50,8 @@ export async function accessibilityViolations(page: Page): Promise<Violation[]> 
   return page.evaluate(`axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] }).then((result) =>
     result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) })))`);
 }
+
+/** How far the page is wider than its viewport (0 when nothing overflows sideways on a phone). */
+export async function sidewaysOverflow(page: Page): Promise<number> {
+  return page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+}

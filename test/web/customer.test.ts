@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { demoProducts } from '../../local/demo-products';
-import { startLocalHost, type LocalHost } from '../../local/host';
-import { webApp } from '../../local/web-app';
-import { projectRoot } from '../../shared/kernel/project-root';
-import { appModules } from '../../shared/platform/app';
-import { accessibilityViolations, launchChromium, screenshot, skipUnlessChromium } from '../support/browser';
+import { accessibilityViolations, launchChromium, screenshot, sidewaysOverflow, skipUnlessChromium } from '../support/browser';
 import { pharmacyBody, uniqueGtin } from '../support/fixtures';
-import { testServices } from '../support/services';
 import { suiteNeeding } from '../support/suite';
-import { ADMIN, tokenFor } from '../support/tokens';
+import { startWebHost } from '../support/web-host';
 
 const PAULISTA = { lat: -23.5614, lon: -46.6559 };
 const DAY = 86_400_000;
@@ -24,8 +18,7 @@ function notTodayInSaoPaulo(): (typeof WEEK)[number] {
 }
 
 suiteNeeding('the customer view in Chromium: search, where, cheapest first, open now, offline', skipUnlessChromium(), () => {
-  let services: Awaited<ReturnType<typeof testServices>>;
-  let host: LocalHost;
+  let web: Awaited<ReturnType<typeof startWebHost>>;
   let browser: Browser;
   let site = '';
   const productName = `Lorazetil ${Date.now() % 100_000} mg`;
@@ -38,37 +31,28 @@ suiteNeeding('the customer view in Chromium: search, where, cheapest first, open
   ];
 
   before(async () => {
-    services = await testServices();
-    host = await startLocalHost({
-      modules: appModules(async () => services),
-      services,
-      port: 0,
-      requestLog: false,
-      webApp: webApp(join(projectRoot(), 'dist', 'web')),
-    });
-    site = host.url.replace(/\/api$/, '');
-    const admin = { authorization: `Bearer ${await tokenFor(services, ADMIN)}` };
-    const product = await host.dispatch('POST', 'products', { ...demoProducts()[0], name: productName, gtin: uniqueGtin() }, admin);
+    web = await startWebHost();
+    site = web.site;
+    const product = await web.asAdmin('POST', 'products', { ...demoProducts()[0], name: productName, gtin: uniqueGtin() });
     assert.equal(product.status, 201, JSON.stringify(product.body));
     const productId = (product.body as { id: string }).id;
     const allWeek = WEEK.map((day) => ({ day, opens: '00:00', closes: '24:00' }));
     const validity = { validFrom: new Date(Date.now() - DAY).toISOString(), validUntil: new Date(Date.now() + 30 * DAY).toISOString() };
     for (const pharmacy of pharmacies) {
       const hours = pharmacy.closed ? [{ day: notTodayInSaoPaulo(), opens: '01:00', closes: '02:00' }] : allWeek;
-      const created = await host.dispatch('POST', 'pharmacies', pharmacyBody({ tradeName: pharmacy.name, location: pharmacy.place, openingHours: hours }), admin);
+      const created = await web.asAdmin('POST', 'pharmacies', pharmacyBody({ tradeName: pharmacy.name, location: pharmacy.place, openingHours: hours }));
       assert.equal(created.status, 201, JSON.stringify(created.body));
       const pharmacyId = (created.body as { id: string }).id;
       const offer = { pharmacyId, productId, priceCents: pharmacy.priceCents, listPriceCents: 2000, stock: 'in_stock', ...validity };
-      const published = await host.dispatch('POST', 'offers', offer, admin);
+      const published = await web.asAdmin('POST', 'offers', offer);
       assert.equal(published.status, 201, JSON.stringify(published.body));
     }
-    await services.bus.idle?.();
+    await web.services.bus.idle?.();
     browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
-    await host?.stop();
-    await services?.dispose();
+    await web?.stop();
   });
 
   async function open(context: BrowserContext): Promise<Page> {
@@ -97,6 +81,7 @@ suiteNeeding('the customer view in Chromium: search, where, cheapest first, open
     const maps = await page.getByRole('link', { name: 'Abrir no mapa' }).first().getAttribute('href');
     assert.match(maps ?? '', /^https:\/\/www\.google\.com\/maps\/search\/\?api=1&query=-23\.563/);
     assert.deepEqual(await accessibilityViolations(page), []);
+    assert.equal(await sidewaysOverflow(page), 0, 'nothing wider than a 360 px phone');
     await screenshot(page, 'customer-location-granted-360px');
     await context.close();
   });
@@ -144,6 +129,7 @@ suiteNeeding('the customer view in Chromium: search, where, cheapest first, open
     assert.match((await today.textContent()) ?? '', /hoje\s*24 horas/);
     assert.match((await page.locator('ul.offers').textContent()) ?? '', new RegExp(`${productName}.*R\\$\\s12,90`));
     assert.deepEqual(await accessibilityViolations(page), []);
+    assert.equal(await sidewaysOverflow(page), 0, 'nothing wider than a 360 px phone');
     await screenshot(page, 'pharmacy-page-360px');
     await context.close();
   });
@@ -157,7 +143,7 @@ suiteNeeding('the customer view in Chromium: search, where, cheapest first, open
     await page.locator('ol.offers li').first().waitFor();
     const online = await names(page);
     await page.evaluate('navigator.serviceWorker.ready.then(() => true)');
-    await host.stop();
+    await web.host.stop();
     await page.reload();
     await page.getByText(/^Sem conexão: resultados salvos em \d{2}\/\d{2}\/\d{4}/).waitFor();
     assert.deepEqual(await names(page), online);

@@ -79,21 +79,26 @@ export class ApiError extends Error {
 
 const TIMEOUT_MS = 10_000;
 
-async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+/** A request to the platform, bounded in time; a network failure or timeout becomes an ApiError of status 0. */
+export async function send(path: string, init: RequestInit = {}): Promise<Response> {
   const timeout = AbortSignal.timeout(TIMEOUT_MS);
-  let response: Response;
+  const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
   try {
-    response = await fetch(`/api/${path}`, {
-      headers: { accept: 'application/json' },
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    });
+    return await fetch(`/api/${path}`, { ...init, headers: { accept: 'application/json', ...init.headers }, signal });
   } catch (error) {
-    if (signal?.aborted) throw error;
-    const timedOut = timeout.aborted;
-    throw new ApiError(timedOut ? 'O servidor demorou demais para responder.' : 'Sem conexão com o servidor.', 0);
+    if (init.signal?.aborted) throw error;
+    throw new ApiError(timeout.aborted ? 'O servidor demorou demais para responder.' : 'Sem conexão com o servidor.', 0);
   }
+}
+
+/** The body of a successful answer; anything else as an ApiError told in words. */
+export async function bodyOf<T>(response: Response): Promise<T> {
   if (response.ok) return (await response.json()) as T;
   throw await problemOf(response);
+}
+
+async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  return bodyOf<T>(await send(path, { signal }));
 }
 
 async function problemOf(response: Response): Promise<ApiError> {
@@ -101,8 +106,11 @@ async function problemOf(response: Response): Promise<ApiError> {
   const retryAfterSeconds = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined;
   let detail = '';
   if ((response.headers.get('content-type') ?? '').includes('json')) {
-    const problem = (await response.json().catch(() => ({}))) as { title?: string; detail?: string };
-    detail = [problem.title, problem.detail].filter(Boolean).join(': ');
+    // Problem details (RFC 9457), or OAuth's error body on the token endpoint (RFC 6749 §5.2).
+    const problem = (await response.json().catch(() => ({}))) as { title?: string; detail?: string; error?: string; error_description?: string; errors?: { message?: string }[] };
+    const fields = (problem.errors ?? []).map((field) => field.message).filter(Boolean);
+    detail = [problem.title, problem.detail, problem.error_description, ...fields].filter(Boolean).join(': ');
+    if (problem.error === 'invalid_grant') return new ApiError('E-mail ou senha incorretos.', response.status);
   }
   return new ApiError(messageFor(response.status, detail), response.status, retryAfterSeconds);
 }
@@ -111,6 +119,8 @@ function messageFor(status: number, detail: string): string {
   if (status === 429) return 'Muitas buscas em pouco tempo.';
   if (status === 503) return 'O serviço está sobrecarregado ou em manutenção.';
   if (status === 404) return 'Não encontrado.';
+  if (status === 409) return detail ? `Conflito (${detail}).` : 'Conflito com o estado atual.';
+  if (status === 401) return 'Sua sessão terminou. Entre de novo.';
   if (status >= 500) return 'O servidor falhou ao responder.';
   return detail ? `Pedido recusado (${detail}).` : 'Pedido recusado.';
 }

@@ -1,13 +1,23 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { AccountPage } from './account-page';
 import { PharmacyPage } from './pharmacy-page';
 import { SearchPage } from './search-page';
 import './styles.css';
 
 /** Hash routes: the app shell is one file, so every view loads offline from the cache. */
-function currentRoute(): { view: 'search' } | { view: 'pharmacy'; id: string } {
+type Route = { view: 'search' } | { view: 'account' } | { view: 'pharmacy'; id: string };
+
+function currentRoute(): Route {
   const pharmacy = /^#\/farmacia\/([0-9a-f-]{36})$/i.exec(location.hash);
-  return pharmacy ? { view: 'pharmacy', id: pharmacy[1] } : { view: 'search' };
+  if (pharmacy) return { view: 'pharmacy', id: pharmacy[1] };
+  return location.hash === '#/conta' ? { view: 'account' } : { view: 'search' };
+}
+
+function View({ route }: { route: Route }) {
+  if (route.view === 'pharmacy') return <PharmacyPage id={route.id} />;
+  if (route.view === 'account') return <AccountPage />;
+  return <SearchPage />;
 }
 
 function App() {
@@ -24,8 +34,14 @@ function App() {
           <img src="/icon.svg" alt="" width="28" height="28" />
           <span>Farmácias</span>
         </a>
+        <nav aria-label="Principal">
+          <a href="#/">Buscar</a>
+          <a href="#/conta">Minha conta</a>
+        </nav>
       </header>
-      <main id="conteudo">{route.view === 'pharmacy' ? <PharmacyPage id={route.id} /> : <SearchPage />}</main>
+      <main id="conteudo">
+        <View route={route} />
+      </main>
     </>
   );
 }
