@@ -49,3 +49,18 @@ export const STOCK_NAMES: Record<string, string> = {
   low: 'Últimas unidades',
   out_of_stock: 'Sem estoque',
 };
+
+/**
+ * Reais as typed in Brazil or elsewhere, to cents: "12,90", "12.90", "1.234,56", "R$ 9".
+ * Undefined for anything else (the API then says what it needs).
+ */
+export function parseReais(text: string): number | undefined {
+  const plain = text.replace(/R\$|\s/g, '');
+  const match = /^(\d{1,3}(?:\.\d{3})+|\d+)(?:[,.](\d{1,2}))?$/.exec(plain);
+  if (!match) return undefined;
+  const cents = Number(match[1].replace(/\./g, '')) * 100 + Number((match[2] ?? '0').padEnd(2, '0'));
+  return Number.isSafeInteger(cents) ? cents : undefined;
+}
+
+/** A price as the portal's inputs show it: "12,90". */
+export const reaisInput = (cents: number) => (cents / 100).toFixed(2).replace('.', ',');

@@ -2,21 +2,24 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { AccountPage } from './account-page';
 import { PharmacyPage } from './pharmacy-page';
+import { PortalPage } from './portal/portal-page';
 import { SearchPage } from './search-page';
 import './styles.css';
 
 /** Hash routes: the app shell is one file, so every view loads offline from the cache. */
-type Route = { view: 'search' } | { view: 'account' } | { view: 'pharmacy'; id: string };
+type Route = { view: 'search' } | { view: 'account' } | { view: 'portal' } | { view: 'pharmacy'; id: string };
 
 function currentRoute(): Route {
   const pharmacy = /^#\/farmacia\/([0-9a-f-]{36})$/i.exec(location.hash);
   if (pharmacy) return { view: 'pharmacy', id: pharmacy[1] };
-  return location.hash === '#/conta' ? { view: 'account' } : { view: 'search' };
+  if (location.hash === '#/conta') return { view: 'account' };
+  return location.hash === '#/portal' ? { view: 'portal' } : { view: 'search' };
 }
 
 function View({ route }: { route: Route }) {
   if (route.view === 'pharmacy') return <PharmacyPage id={route.id} />;
   if (route.view === 'account') return <AccountPage />;
+  if (route.view === 'portal') return <PortalPage />;
   return <SearchPage />;
 }
 
@@ -36,6 +39,7 @@ function App() {
         </a>
         <nav aria-label="Principal">
           <a href="#/">Buscar</a>
+          <a href="#/portal">Portal</a>
           <a href="#/conta">Minha conta</a>
         </nav>
       </header>
