@@ -8,7 +8,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['web/vite.config.mjs'] }, tsconfigRootDir: import.meta.dirname } },
     rules: {
       // Promises must be awaited or explicitly voided: a dropped rejection is a lost event.
       '@typescript-eslint/no-floating-promises': 'error',

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalHost, type LocalHost } from '../local/host';
+import type { WebApp } from '../local/web-app';
 import { issueAccessToken } from '../shared/identity/tokens';
 import { compose } from '../shared/kernel/composition';
 import type { Services } from '../shared/kernel/services';
@@ -26,11 +27,12 @@ export async function withLocalPlatform(
   env: Record<string, string>,
   work: (platform: LocalPlatform) => Promise<void>,
   wrap: (services: Services) => Services = (services) => services,
+  webApp?: WebApp,
 ): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), `farmacias-${name}-`));
   const composed = await compose(loadSettings({ DATA_DIR: dataDir, REQUEST_LOG: 'false', SEED_DEMO_DATA: 'false', ...env }), READ_CONTAINERS);
   const services = wrap(composed);
-  const host = await startLocalHost({ modules: appModules(async () => services), services, port: 0, requestLog: false, log: () => {} });
+  const host = await startLocalHost({ modules: appModules(async () => services), services, port: 0, requestLog: false, log: () => {}, webApp });
   try {
     const token = await issueAccessToken(services, { subject: 'system:bench', roles: ['admin'], scopes: [], pharmacyIds: [] });
     await work({ host, services, asAdmin: { authorization: `Bearer ${token}` } });

@@ -12,6 +12,7 @@ import { Connections, REQUEST_TIMEOUT_MS } from './connections';
 import { Router } from './router';
 import { relayOutbox } from '../shared/platform/outbox-relay';
 import { traceRandomHex } from './trace-random';
+import type { WebApp } from './web-app';
 
 const ROUTE_PREFIX = '/api/';
 
@@ -24,6 +25,8 @@ export interface LocalHostOptions {
   log?: (line: string) => void;
   /** How long a request may take to arrive, headers and body (REQUEST_TIMEOUT_MS unless a test says). */
   requestTimeoutMs?: number;
+  /** The web app, served at / beside the APIs (same origin); without it only /api/ answers. */
+  webApp?: WebApp;
 }
 
 export interface LocalHost {
@@ -211,7 +214,13 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       await writeResponse(response, problemResponse(413, 'Payload too large', detail, traceId, { headers: { connection: 'close' } }));
       return { status: 413, name: '-' };
     }
-    const { name, init } = await invoke(request.method ?? 'GET', url, headersOf(request), body, traceParent);
+    const method = request.method ?? 'GET';
+    if (options.webApp && !url.pathname.startsWith(ROUTE_PREFIX)) {
+      const page = await options.webApp.serve(method, url.pathname);
+      await writeResponse(response, page);
+      return { status: page.status ?? 200, name: 'web' };
+    }
+    const { name, init } = await invoke(method, url, headersOf(request), body, traceParent);
     await writeResponse(response, init);
     return { status: init.status ?? 200, name };
   }

@@ -13,6 +13,8 @@ import { relayOutbox } from '../shared/platform/outbox-relay';
 import { join } from 'node:path';
 import { seedDemoData, seedDemoUsers } from './demo-data';
 import { relayWhenTheBusReturns, startLocalHost, subscribeEventHandlers, type LocalHost } from './host';
+import { webApp } from './web-app';
+import { projectRoot } from '../shared/kernel/project-root';
 
 async function main() {
   let settings: Settings;
@@ -48,14 +50,15 @@ async function main() {
   await services.bus.idle?.().catch(() => {});
   let host: LocalHost;
   try {
-    host = await startLocalHost({ modules, port: settings.localHostPort, requestLog: settings.requestLog });
+    host = await startLocalHost({ modules, port: settings.localHostPort, requestLog: settings.requestLog, webApp: webApp(join(projectRoot(), 'dist', 'web')) });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
     await services.close();
     unpublish();
     throw new Error(`port ${settings.localHostPort} is taken: stop what listens there, or set LOCAL_HOST_PORT to another port`);
   }
-  console.log(`Farmácias platform on ${host.url.replace('127.0.0.1', 'localhost')} (events in ${settings.dataDir}/); Ctrl-C stops it`);
+  const site = host.url.replace('127.0.0.1', 'localhost').replace(/\/api$/, '/');
+  console.log(`Farmácias platform: the web app on ${site}, the APIs on ${site}api (events in ${settings.dataDir}/); Ctrl-C stops it`);
 
   let stopping = false;
   const stop = async () => {

@@ -188,7 +188,7 @@ function publishBatchHandler(services: ServiceProvider): HttpHandler {
       },
     };
     const metadata = metadataOf(request, context, principal.subject);
-    type ItemResult = { index: number; status: number; id?: string; version?: number; error?: { title: string; detail: string; errors?: unknown[] } };
+    type ItemResult = { index: number; status: number; id?: string; version?: number; unchanged?: true; error?: { title: string; detail: string; errors?: unknown[] } };
     const results: ItemResult[] = [];
     const refused = (index: number, error: DomainError): ItemResult => {
       const errors = error.errors.length ? { errors: error.errors } : {};
@@ -210,8 +210,13 @@ function publishBatchHandler(services: ServiceProvider): HttpHandler {
       const outcomes = await runCommandBatch(s, spec, runs.map(({ run }) => run));
       for (const [k, outcome] of outcomes.entries()) {
         const index = runs[k].index;
-        results[index] =
-          'error' in outcome ? refused(index, outcome.error) : { index, status: outcome.result.status, id: outcome.result.body.id, version: outcome.result.body.version };
+        if ('error' in outcome) {
+          results[index] = refused(index, outcome.error);
+          continue;
+        }
+        const { status, body, events } = outcome.result;
+        // Unchanged: the offer already had these terms; nothing was written (a feed's report tells these apart).
+        results[index] = { index, status, id: body.id, version: body.version, ...(events?.length ? {} : { unchanged: true as const }) };
       }
     } finally {
       if (committed.length > 0) await publishAfterCommit(s, committed, context);

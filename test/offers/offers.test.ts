@@ -277,6 +277,15 @@ describe('Offers', () => {
       assert.equal(response.body.results[2].error.errors[0].field, 'priceCents');
     });
 
+    it('tells an item that changed nothing apart from an update (a price list sent twice)', async () => {
+      const [pharmacyId, first, second] = [await pharmacyAt(-23.56, -46.65, 'Duas vezes'), await product('Duas A'), await product('Duas B')];
+      const items = [offer(pharmacyId, first, 700), offer(pharmacyId, second, 800)];
+      const once = await invoke(app.handler('publishOfferBatch'), { method: 'POST', body: { items } });
+      assert.deepEqual(once.body.results.map((r: { status: number; unchanged?: boolean }) => [r.status, r.unchanged]), [[201, undefined], [201, undefined]]);
+      const twice = await invoke(app.handler('publishOfferBatch'), { method: 'POST', body: { items: [items[0], { ...items[1], priceCents: 750 }] } });
+      assert.deepEqual(twice.body.results.map((r: { status: number; unchanged?: boolean; version: number }) => [r.status, r.unchanged, r.version]), [[200, true, 1], [200, undefined, 2]]);
+    });
+
     it('publishes the events of the whole batch to the bus in one call, after its items commit', async () => {
       const [pharmacyId, first, second] = [await pharmacyAt(-23.56, -46.65, 'Lote'), await product('Lote A'), await product('Lote B')];
       const publish = app.services.bus.publish.bind(app.services.bus);

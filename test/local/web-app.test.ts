@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { webApp, type WebApp } from '../../local/web-app';
+
+describe('the local host serves the built web app at /', () => {
+  let root: string;
+  let site: WebApp;
+  before(() => {
+    const parent = mkdtempSync(join(tmpdir(), 'web-app-'));
+    root = join(parent, 'web');
+    mkdirSync(join(root, 'assets'), { recursive: true });
+    writeFileSync(join(root, 'index.html'), '<!doctype html><title>app</title>');
+    writeFileSync(join(root, 'assets', 'index-abc123.js'), 'console.log(1)');
+    writeFileSync(join(parent, 'secret.txt'), 'outside the site');
+    site = webApp(root);
+  });
+  after(() => rmSync(join(root, '..'), { recursive: true, force: true }));
+
+  const header = (init: Awaited<ReturnType<WebApp['serve']>>, name: string) => (init.headers as Record<string, string>)[name];
+
+  it('/ is the page, revalidated each time, under a content security policy of its own origin', async () => {
+    const page = await site.serve('GET', '/');
+    assert.equal(page.status, 200);
+    assert.equal(header(page, 'content-type'), 'text/html; charset=utf-8');
+    assert.equal(header(page, 'cache-control'), 'no-cache');
+    assert.match(header(page, 'content-security-policy'), /default-src 'self'; script-src 'self'/);
+    assert.match(header(page, 'content-security-policy'), /frame-ancestors 'none'/);
+    assert.equal(header(page, 'x-content-type-options'), 'nosniff');
+    assert.equal(Buffer.from(page.body as Uint8Array).toString(), '<!doctype html><title>app</title>');
+  });
+
+  it('hashed assets are cached for a year', async () => {
+    const script = await site.serve('GET', '/assets/index-abc123.js');
+    assert.equal(header(script, 'content-type'), 'text/javascript; charset=utf-8');
+    assert.equal(header(script, 'cache-control'), 'public, max-age=31536000, immutable');
+  });
+
+  it('nothing outside the site: encoded dot segments, NUL and a bad escape are refused', async () => {
+    for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/%2e%2e/%2e%2e/secret.txt', '/index.html%00.js']) {
+      const answer = await site.serve('GET', path);
+      assert.equal(answer.status, 404, path);
+      assert.doesNotMatch(String(answer.body), /outside the site/);
+    }
+    assert.equal((await site.serve('GET', '/%E0%A4%A')).status, 400);
+    assert.equal((await site.serve('GET', '/missing.js')).status, 404);
+  });
+
+  it('writes are refused with 405 and Allow', async () => {
+    const answer = await site.serve('POST', '/');
+    assert.equal(answer.status, 405);
+    assert.equal(header(answer, 'allow'), 'GET, HEAD');
+  });
+
+  it('an unbuilt app says how to build it', async () => {
+    const unbuilt = await webApp(join(root, 'nowhere')).serve('GET', '/');
+    assert.equal(unbuilt.status, 404);
+    assert.match(String(unbuilt.body), /npm run build/);
+  });
+});

@@ -1,0 +1,24 @@
+import type { OpeningInterval } from './api';
+
+const WEEK: OpeningInterval['day'][] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+/** The pharmacy's weekday now, in its own time zone (not the phone's). */
+export function weekdayIn(timeZone: string, now: Date): OpeningInterval['day'] {
+  const name = new Intl.DateTimeFormat('en-US', { weekday: 'short', timeZone }).format(now).toLowerCase();
+  return WEEK.find((day) => name.startsWith(day)) ?? 'mon';
+}
+
+/** One line per day, Monday first: "08:00–22:00", "22:00–02:00 (até o dia seguinte)", or closed. */
+export function weekLines(intervals: OpeningInterval[]): { day: OpeningInterval['day']; text: string }[] {
+  return WEEK.map((day) => {
+    const today = intervals.filter((interval) => interval.day === day).sort((a, b) => a.opens.localeCompare(b.opens));
+    if (today.length === 0) return { day, text: 'Fechada' };
+    return { day, text: today.map(intervalText).join(', ') };
+  });
+}
+
+function intervalText({ opens, closes }: OpeningInterval): string {
+  if (opens === '00:00' && closes === '24:00') return '24 horas';
+  const pastMidnight = closes !== '24:00' && closes <= opens;
+  return `${opens}–${closes}${pastMidnight ? ' (até o dia seguinte)' : ''}`;
+}

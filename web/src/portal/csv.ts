@@ -1,0 +1,99 @@
+import { parseReais } from '../format';
+
+/** The price list's columns, as the portal documents them (docs/web.md). */
+export const COLUMNS = ['gtin', 'preco', 'preco_tabela', 'estoque', 'validade'] as const;
+export const MAX_ROWS = 20_000;
+export const MAX_BYTES = 2_000_000;
+
+const STOCK: Record<string, string> = {
+  em_estoque: 'in_stock',
+  in_stock: 'in_stock',
+  baixo: 'low',
+  low: 'low',
+  sem_estoque: 'out_of_stock',
+  out_of_stock: 'out_of_stock',
+};
+
+export interface PriceRow {
+  /** The line in the file (1 is the header). */
+  line: number;
+  gtin: string;
+  /** What the row asks for, or why it cannot be sent. */
+  terms?: { priceCents: number; listPriceCents?: number; stock: string; validUntil: string };
+  refusal?: string;
+}
+
+/** Splits one CSV line on `separator`, honouring double quotes ("12,90", "a ""quoted"" word"). */
+export function splitLine(line: string, separator: string): string[] {
+  const cells: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const char = line[i];
+    if (quoted) {
+      if (char === '"' && line[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (char === '"') quoted = false;
+      else cell += char;
+    } else if (char === '"') quoted = true;
+    else if (char === separator) {
+      cells.push(cell.trim());
+      cell = '';
+    } else cell += char;
+  }
+  cells.push(cell.trim());
+  return cells;
+}
+
+/** "2026-12-31" or "31/12/2026", the end of that day in Brasília; undefined for anything else or a past day. */
+function validUntil(text: string, now: Date): string | undefined {
+  const iso = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  const brazilian = /^(\d{2})\/(\d{2})\/(\d{4})$/.exec(text);
+  const [year, month, day] = iso ? [iso[1], iso[2], iso[3]] : brazilian ? [brazilian[3], brazilian[2], brazilian[1]] : [];
+  if (!year) return undefined;
+  const calendar = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
+  if (calendar.getUTCMonth() !== Number(month) - 1 || calendar.getUTCDate() !== Number(day)) return undefined;
+  const end = new Date(`${year}-${month}-${day}T23:59:59-03:00`);
+  return end > now ? end.toISOString() : undefined;
+}
+
+export type Parsed = { rows: PriceRow[] } | { error: string };
+
+/** The file's rows, each with its terms or its refusal; a file that is not a price list at all, said why. */
+export function parsePriceList(text: string, now = new Date()): Parsed {
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const header = lines[0] ?? '';
+  const separator = header.includes(';') ? ';' : ',';
+  const names = splitLine(header, separator).map((name) => name.toLowerCase());
+  const missing = ['gtin', 'preco'].filter((name) => !names.includes(name));
+  if (missing.length) return { error: `A primeira linha deve nomear as colunas; faltam: ${missing.join(', ')}.` };
+  const unknown = names.filter((name) => !(COLUMNS as readonly string[]).includes(name));
+  if (unknown.length) return { error: `Colunas desconhecidas: ${unknown.join(', ')}. As colunas são: ${COLUMNS.join(', ')}.` };
+  const rows: PriceRow[] = [];
+  for (const [index, line] of lines.entries()) {
+    if (index === 0 || line.trim() === '') continue;
+    if (rows.length >= MAX_ROWS) return { error: `No máximo ${MAX_ROWS} linhas por arquivo.` };
+    const cells = splitLine(line, separator);
+    const value = (name: string) => cells[names.indexOf(name)] ?? '';
+    rows.push(parseRow(index + 1, value, now));
+  }
+  return rows.length ? { rows } : { error: 'O arquivo não tem nenhuma linha de preço.' };
+}
+
+function parseRow(line: number, value: (name: string) => string, now: Date): PriceRow {
+  const gtin = value('gtin');
+  const refuse = (refusal: string): PriceRow => ({ line, gtin, refusal });
+  if (!/^(\d{8}|\d{12,14})$/.test(gtin)) return refuse('GTIN inválido: 8, 12, 13 ou 14 dígitos');
+  const priceCents = parseReais(value('preco'));
+  if (priceCents === undefined || priceCents <= 0) return refuse(`preço inválido: "${value('preco')}"`);
+  const listText = value('preco_tabela');
+  const listPriceCents = listText ? parseReais(listText) : undefined;
+  if (listText && (listPriceCents === undefined || listPriceCents <= 0)) return refuse(`preço de tabela inválido: "${listText}"`);
+  const stock = STOCK[(value('estoque') || 'em_estoque').toLowerCase()];
+  if (!stock) return refuse(`estoque inválido: "${value('estoque')}" (em_estoque, baixo ou sem_estoque)`);
+  const untilText = value('validade');
+  const until = untilText ? validUntil(untilText, now) : new Date(now.getTime() + 30 * 86_400_000).toISOString();
+  if (!until) return refuse(`validade inválida ou passada: "${untilText}" (AAAA-MM-DD ou DD/MM/AAAA)`);
+  return { line, gtin, terms: { priceCents, ...(listPriceCents === undefined ? {} : { listPriceCents }), stock, validUntil: until } };
+}

@@ -1,0 +1,150 @@
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, type OfferAtPharmacy, type Product } from '../api';
+import { command, readAtLeast } from '../commands';
+import { parseReais, price, reaisInput, STOCK_NAMES } from '../format';
+import { ProductPicker } from '../product-picker';
+import { Failure, Loading } from '../status';
+
+const DAY_MS = 86_400_000;
+
+/** The pharmacy's current offers: reprice or withdraw each; publish a new one. */
+export function OffersManager({ pharmacyId }: { pharmacyId: string }) {
+  const [offers, setOffers] = useState<OfferAtPharmacy[]>();
+  const [error, setError] = useState<unknown>();
+  const load = () => readAtLeast<{ items: OfferAtPharmacy[] }>(`pharmacies/${pharmacyId}/offers?limit=100`).then((page) => setOffers(page.items), setError);
+  useEffect(() => void load(), [pharmacyId]);
+  return (
+    <>
+      <PublishForm pharmacyId={pharmacyId} onPublished={load} />
+      <section class="card" aria-labelledby="ofertas-atuais">
+        <h2 id="ofertas-atuais">Ofertas atuais</h2>
+        {error !== undefined && <Failure error={error} />}
+        {!offers && error === undefined && <Loading text="Carregando as ofertas…" />}
+        {offers?.length === 0 && <p class="notice">Nenhuma oferta publicada.</p>}
+        {offers && offers.length > 0 && (
+          <ul class="offers compact">
+            {offers.map((offer) => (
+              <OfferRow key={offer.offerId} offer={offer} onChanged={(next) => setOffers(next ? offers.map((o) => (o.offerId === next.offerId ? next : o)) : offers.filter((o) => o.offerId !== offer.offerId))} />
+            ))}
+          </ul>
+        )}
+      </section>
+    </>
+  );
+}
+
+function OfferRow({ offer, onChanged }: { offer: OfferAtPharmacy; onChanged(next?: OfferAtPharmacy): void }) {
+  const [typed, setTyped] = useState(reaisInput(offer.priceCents));
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const name = `${offer.product.name ?? 'Produto'} ${offer.product.presentation ?? ''}`.trim();
+  const run = async (work: () => Promise<void>) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await work();
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const reprice = (event: Event) => {
+    event.preventDefault();
+    return run(async () => {
+      const priceCents = parseReais(typed) ?? Number.NaN;
+      const listPriceCents = offer.listPriceCents !== null && offer.listPriceCents > priceCents ? offer.listPriceCents : undefined;
+      await command('POST', `offers/${offer.offerId}/price`, { priceCents, ...(listPriceCents ? { listPriceCents } : {}) });
+      onChanged({ ...offer, priceCents, listPriceCents: listPriceCents ?? null });
+    });
+  };
+  const withdraw = () =>
+    run(async () => {
+      await command('POST', `offers/${offer.offerId}/withdrawal`);
+      onChanged(undefined);
+    });
+  return (
+    <li class="offer">
+      <span>
+        {name}
+        <span class="muted"> · {STOCK_NAMES[offer.stock] ?? offer.stock} · agora {price(offer.priceCents)}</span>
+      </span>
+      <form class="inline" onSubmit={reprice}>
+        <label>
+          Novo preço (R$) <input class="price-input" inputMode="decimal" value={typed} onInput={(e) => setTyped((e.target as HTMLInputElement).value)} />
+        </label>
+        <button type="submit" disabled={busy}>
+          Alterar preço
+        </button>
+        <button type="button" class="secondary" disabled={busy} onClick={() => void withdraw()}>
+          Retirar
+        </button>
+      </form>
+      {error !== undefined && <Failure error={error} />}
+    </li>
+  );
+}
+
+function PublishForm({ pharmacyId, onPublished }: { pharmacyId: string; onPublished(): Promise<unknown> }) {
+  const [product, setProduct] = useState<Product>();
+  const [typed, setTyped] = useState({ price: '', listPrice: '', stock: 'in_stock', until: new Date(Date.now() + 30 * DAY_MS).toISOString().slice(0, 10) });
+  const [state, setState] = useState<{ busy: boolean; done?: string; error?: unknown }>({ busy: false });
+  const set = (key: keyof typeof typed) => (event: Event) => setTyped({ ...typed, [key]: (event.target as HTMLInputElement).value });
+  const publish = async (event: Event) => {
+    event.preventDefault();
+    if (!product) return setState({ busy: false, error: new ApiError('Escolha o produto na lista de sugestões.', 400) });
+    setState({ busy: true });
+    try {
+      const listPriceCents = typed.listPrice ? parseReais(typed.listPrice) ?? Number.NaN : undefined;
+      await command('POST', 'offers', {
+        pharmacyId,
+        productId: product.id,
+        priceCents: parseReais(typed.price) ?? Number.NaN,
+        ...(listPriceCents === undefined ? {} : { listPriceCents }),
+        stock: typed.stock,
+        validFrom: new Date().toISOString(),
+        validUntil: new Date(`${typed.until}T23:59:59-03:00`).toISOString(),
+      });
+      await onPublished();
+      setState({ busy: false, done: `Oferta de ${product.name} publicada.` });
+    } catch (error) {
+      setState({ busy: false, error });
+    }
+  };
+  return (
+    <form class="card" aria-labelledby="publicar" onSubmit={publish}>
+      <h2 id="publicar">Publicar oferta</h2>
+      <ProductPicker onPick={setProduct} />
+      <div class="fields">
+        <label>
+          Preço (R$) <input inputMode="decimal" required value={typed.price} onInput={set('price')} />
+        </label>
+        <label>
+          Preço de tabela (R$, opcional) <input inputMode="decimal" value={typed.listPrice} onInput={set('listPrice')} />
+        </label>
+        <label>
+          Estoque{' '}
+          <select value={typed.stock} onChange={set('stock')}>
+            {Object.entries(STOCK_NAMES).map(([stock, name]) => (
+              <option key={stock} value={stock}>
+                {name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Válida até <input type="date" required value={typed.until} onInput={set('until')} />
+        </label>
+      </div>
+      <button type="submit" disabled={state.busy}>
+        Publicar
+      </button>
+      {state.done && (
+        <p class="notice" role="status">
+          {state.done}
+        </p>
+      )}
+      {state.error !== undefined && <Failure error={state.error} />}
+    </form>
+  );
+}

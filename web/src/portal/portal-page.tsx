@@ -1,0 +1,87 @@
+import { useEffect, useState } from 'preact/hooks';
+import { bodyOf, type Pharmacy } from '../api';
+import { sendSignedIn, signedIn } from '../session';
+import { Failure, Loading } from '../status';
+import { OffersManager } from './offers-manager';
+import { PharmacyEditor } from './pharmacy-editor';
+import { PriceListUpload } from './price-list';
+
+interface Me {
+  name: string;
+  roles: string[];
+  pharmacyIds: string[];
+}
+
+type Tab = 'farmacia' | 'ofertas' | 'lista';
+const TABS: { id: Tab; label: string }[] = [
+  { id: 'farmacia', label: 'Farmácia' },
+  { id: 'ofertas', label: 'Ofertas' },
+  { id: 'lista', label: 'Lista de preços (CSV)' },
+];
+
+/** The pharmacy portal: the signed-in pharmacist's pharmacies, their profile, hours and offers. */
+export function PortalPage() {
+  const [me, setMe] = useState<Me>();
+  const [pharmacies, setPharmacies] = useState<Pharmacy[]>();
+  const [chosen, setChosen] = useState<string>();
+  const [tab, setTab] = useState<Tab>('farmacia');
+  const [error, setError] = useState<unknown>();
+
+  useEffect(() => {
+    if (!signedIn()) return;
+    (async () => {
+      const account = await bodyOf<Me>(await sendSignedIn('auth/me'));
+      setMe(account);
+      const found = await Promise.all(account.pharmacyIds.map(async (id) => bodyOf<Pharmacy>(await sendSignedIn(`pharmacies/${id}`))));
+      setPharmacies(found);
+      setChosen(found[0]?.id);
+    })().catch(setError);
+  }, []);
+
+  if (!signedIn()) {
+    return (
+      <section>
+        <h1>Portal da farmácia</h1>
+        <p class="notice">
+          Entre com a conta da farmácia em <a href="#/conta">Minha conta</a> para continuar.
+        </p>
+      </section>
+    );
+  }
+  if (error !== undefined) return <Failure error={error} />;
+  if (!me || !pharmacies) return <Loading text="Carregando suas farmácias…" />;
+  if (pharmacies.length === 0) {
+    return (
+      <section>
+        <h1>Portal da farmácia</h1>
+        <p class="notice">Sua conta não está ligada a nenhuma farmácia. Peça a um administrador que a ligue à sua.</p>
+      </section>
+    );
+  }
+  const pharmacy = pharmacies.find((candidate) => candidate.id === chosen) ?? pharmacies[0];
+  return (
+    <section>
+      <h1>Portal da farmácia</h1>
+      <label for="farmacia-escolhida">Farmácia</label>{' '}
+      <select id="farmacia-escolhida" value={pharmacy.id} onChange={(event) => setChosen((event.target as HTMLSelectElement).value)}>
+        {pharmacies.map((candidate) => (
+          <option key={candidate.id} value={candidate.id}>
+            {candidate.tradeName} – {candidate.address.district}, {candidate.address.city}
+          </option>
+        ))}
+      </select>
+      <div class="tabs" role="tablist" aria-label="Seções do portal">
+        {TABS.map(({ id, label }) => (
+          <button key={id} type="button" role="tab" id={`aba-${id}`} aria-selected={tab === id} aria-controls={`painel-${id}`} class={tab === id ? 'tab active' : 'tab'} onClick={() => setTab(id)}>
+            {label}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" id={`painel-${tab}`} aria-labelledby={`aba-${tab}`}>
+        {tab === 'farmacia' && <PharmacyEditor key={pharmacy.id} pharmacyId={pharmacy.id} />}
+        {tab === 'ofertas' && <OffersManager key={pharmacy.id} pharmacyId={pharmacy.id} />}
+        {tab === 'lista' && <PriceListUpload key={pharmacy.id} pharmacyId={pharmacy.id} />}
+      </div>
+    </section>
+  );
+}

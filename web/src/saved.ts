@@ -1,0 +1,28 @@
+import type { NearSearch, OfferNear, Product } from './api';
+
+/** The last answer, kept on the phone so that it can be shown offline, marked with its time. */
+export interface SavedResults {
+  search: NearSearch;
+  product: Product;
+  items: OfferNear[];
+  savedAt: string;
+}
+
+const KEY = 'farmacias:ultima-busca';
+
+export function saveResults(results: SavedResults): void {
+  try {
+    localStorage.setItem(KEY, JSON.stringify(results));
+  } catch {
+    // Storage full or disabled (private mode): the app works, it only cannot show this offline.
+  }
+}
+
+export function savedResults(): SavedResults | undefined {
+  try {
+    const text = localStorage.getItem(KEY);
+    return text ? (JSON.parse(text) as SavedResults) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,69 @@
+// The service worker: the app shell (the page, its hashed script and style, the manifest and
+// icon) is kept at install, so the app opens without a network; the API is never cached
+// here (the app keeps its last answer itself, marked with its time).
+const worker = self as unknown as ServiceWorkerGlobalScope;
+
+const CACHE = 'farmacias-shell-v1';
+const SHELL = ['/', '/manifest.webmanifest', '/icon.svg'];
+/** A page that does not come within this falls back to the kept one, as if offline. */
+const PAGE_TIMEOUT_MS = 4_000;
+
+/** The page's own assets, read off the page itself: the build names them by content hash. */
+function assetsOf(html: string): string[] {
+  return [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((match) => match[1]);
+}
+
+worker.addEventListener('install', (event) => {
+  event.waitUntil(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      await cache.addAll(SHELL);
+      const page = await cache.match('/');
+      if (page) await cache.addAll(assetsOf(await page.text()));
+      await worker.skipWaiting();
+    })(),
+  );
+});
+
+worker.addEventListener('activate', (event) => {
+  event.waitUntil(
+    (async () => {
+      for (const name of await caches.keys()) if (name !== CACHE) await caches.delete(name);
+      await worker.clients.claim();
+    })(),
+  );
+});
+
+/** The network's page when it answers in time (and kept for next time); otherwise the kept one. */
+async function page(request: Request): Promise<Response> {
+  const cache = await caches.open(CACHE);
+  try {
+    const fresh = await fetch(request, { signal: AbortSignal.timeout(PAGE_TIMEOUT_MS) });
+    if (fresh.ok) {
+      await cache.put('/', fresh.clone());
+      await cache.addAll(assetsOf(await fresh.clone().text())).catch(() => undefined);
+    }
+    return fresh;
+  } catch {
+    return (await cache.match('/')) ?? Response.error();
+  }
+}
+
+/** Hashed assets never change: the kept copy, else the network's (kept). */
+async function asset(request: Request): Promise<Response> {
+  const cache = await caches.open(CACHE);
+  const kept = await cache.match(request);
+  if (kept) return kept;
+  const fresh = await fetch(request);
+  if (fresh.ok) await cache.put(request, fresh.clone());
+  return fresh;
+}
+
+worker.addEventListener('fetch', (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method !== 'GET' || url.origin !== worker.location.origin || url.pathname.startsWith('/api/')) return;
+  if (event.request.mode === 'navigate') event.respondWith(page(event.request));
+  else if (url.pathname.startsWith('/assets/') || SHELL.includes(url.pathname)) event.respondWith(asset(event.request));
+});
+
+export {};
