@@ -46,12 +46,13 @@ export class Router {
   }
 
   match(method: string, path: string): RouteMatch {
-    const allow = new Set<string>();
+    let allow: Set<string> | undefined;
     for (const route of this.routes) {
       const match = route.pattern.exec(path);
       if (!match) continue;
       if (!route.methods.includes(method as HttpMethod)) {
-        route.methods.forEach((m) => allow.add(m));
+        allow ??= new Set();
+        for (const m of route.methods) allow.add(m);
         continue;
       }
       let params: Record<string, string>;
@@ -62,6 +63,6 @@ export class Router {
       }
       return { kind: 'found', declaration: route.declaration, params };
     }
-    return allow.size ? { kind: 'method-not-allowed', allow: [...allow] } : { kind: 'not-found' };
+    return allow ? { kind: 'method-not-allowed', allow: [...allow] } : { kind: 'not-found' };
   }
 }
