@@ -42,6 +42,8 @@ const LARGEST_SHARE = 4;
  */
 export class MemoryCache implements Cache {
   private readonly slots = new Map<string, Slot>();
+  /** The key last put at the end of `slots` (the most recently used), which a read need not move again. */
+  private newest: string | undefined;
   private bytes = 0;
   private readonly counters = new Map<string, number>();
   /** What an unknown counter reads: 0 until counters were shed (see `shedCounters`). */
@@ -69,9 +71,13 @@ export class MemoryCache implements Cache {
       this.drop(key, slot);
       return undefined;
     }
-    // Re-insert to mark it the most recently used.
-    this.slots.delete(key);
-    this.slots.set(key, slot);
+    // Re-insert to mark it the most recently used, unless it is already: a hot key read again and
+    // again would otherwise cost a delete and an insert (and the map's periodic rehash) per read.
+    if (key !== this.newest) {
+      this.slots.delete(key);
+      this.slots.set(key, slot);
+      this.newest = key;
+    }
     return { value: slot.value as T, fresh: now < slot.freshUntil };
   }
 
@@ -82,6 +88,7 @@ export class MemoryCache implements Cache {
     if (previous) this.drop(key, previous);
     const bytes = SLOT_OVERHEAD_BYTES + key.length + approximateSize(value);
     if (bytes > this.maxBytes / LARGEST_SHARE) return;
+    this.newest = key;
     this.slots.set(key, {
       value,
       freshUntil: now + ttl.freshSeconds * 1000,
