@@ -204,7 +204,7 @@ async function readRuns(runs: [label: string, url: string, server: ChildProcess]
 }
 
 /** The commands, the projection lag, "near me" cached and uncached, and the partner feed: every run but the reads. */
-async function heavierRuns(base: string, uncachedBase: string, ids: string[], asAdmin: Record<string, string>) {
+async function heavierRuns(host: ChildProcess, uncached: { child: ChildProcess; base: string }, base: string, ids: string[], asAdmin: Record<string, string>) {
   let next = 0;
   let counter = 0;
   const latestVersion = new Map<string, number>();
@@ -229,7 +229,7 @@ async function heavierRuns(base: string, uncachedBase: string, ids: string[], as
         },
       } as autocannon.Request,
     ],
-  });
+  }, host);
   const drainSeconds = await untilProjected(base, latestVersion, asAdmin);
   const lag = await projectionLag(base, ids, asAdmin);
 
@@ -239,8 +239,8 @@ async function heavierRuns(base: string, uncachedBase: string, ids: string[], as
   const nearMe = (products: { id: string; name: string }[]) =>
     `/products/${products.find((p) => p.name.startsWith('Dipirona Sódica 500'))!.id}/offers?lat=-23.5614&lon=-46.6559&radiusKm=5`;
   const products = await productsOf(base);
-  const cheapestCached = await load('GET cheapest near me (cached)', { url: `${base}${nearMe(products)}` });
-  const cheapestUncached = await load('GET cheapest near me (uncached)', { url: `${uncachedBase}${nearMe(await productsOf(uncachedBase))}` });
+  const cheapestCached = await load('GET cheapest near me (cached)', { url: `${base}${nearMe(products)}` }, host);
+  const cheapestUncached = await load('GET cheapest near me (uncached)', { url: `${uncached.base}${nearMe(await productsOf(uncached.base))}` }, uncached.child);
 
   // The partner feed: 500-item batches, each with new prices so every item is a write.
   let round = 0;
@@ -265,7 +265,7 @@ async function heavierRuns(base: string, uncachedBase: string, ids: string[], as
         },
       } as autocannon.Request,
     ],
-  });
+  }, host);
 
   const commandEvents = Math.round(command.requestsPerSecond * DURATION_SECONDS);
   return {
@@ -305,7 +305,7 @@ async function main() {
       ['GET /api/pharmacies/{id} (cached)', `${base}/pharmacies/${ids[0]}`, host.child],
     ]);
     if (READS_ONLY) return printTable(bare, [bare, ceiling, cached]);
-    const rest = await heavierRuns(base, uncached!.base, ids, asAdmin);
+    const rest = await heavierRuns(host.child, uncached!, base, ids, asAdmin);
     printTable(bare, [bare, ceiling, cached, ...rest.measured]);
     rest.report();
   } finally {
