@@ -177,11 +177,14 @@ async function startUncached() {
 }
 
 /**
- * The reads, in turn, BENCH_ROUNDS times (1 unless set): each figure is the median of its
+ * The reads, warmed, then in turn BENCH_ROUNDS times (1 unless set): each figure is the median of its
  * rounds, and every round's ratios to the baseline are printed, so that a burst of load
  * from elsewhere on the machine shows as one odd round rather than as the result.
  */
 async function readRuns(runs: [label: string, url: string, server: ChildProcess][]): Promise<Measured[]> {
+  // A second of each first, unmeasured: the baseline starts cold (its code not yet
+  // optimised) where the seeding warmed the host, which flattered the host in the first run.
+  for (const [, url] of runs) await autocannon({ url, connections: CONNECTIONS, duration: 1 });
   const rounds: Measured[][] = [];
   for (let round = 0; round < READ_ROUNDS; round++) {
     const measured: Measured[] = [];
