@@ -1,9 +1,13 @@
 // `npm run bench`: throughput and latency of the local host against a bare node:http
 // baseline measured in the same run, plus projection lag. Loopback only, bounded.
 // `npm run bench:services`: the same on RabbitMQ and Redis.
+// `--reads-only`: the baseline, the health route and the cached by-id read alone (the host's
+// per-request overhead), without the uncached host, the commands and the feed.
+// `BENCH_ROUNDS=<n>`: the three reads n times in turn, medians reported.
+// `BENCH_CPU_PROFILE=<folder>`: a CPU profile of the local host under the run (`--cpu-prof`).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -14,8 +18,8 @@ const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const LAG_SAMPLES = Number(process.env.BENCH_LAG_SAMPLES ?? 300);
 
-function start(script: string, env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
-  const child = spawn(process.execPath, [join(__dirname, script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+function start(script: string, env: Record<string, string>, ready: RegExp, nodeArgs: string[] = []): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+  const child = spawn(process.execPath, [...nodeArgs, join(__dirname, script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => reject(new Error(`${script} did not start: ${output}`)), 60_000);
@@ -43,11 +47,34 @@ interface Measured {
   requestsPerSecond: number;
   p99Ms: number;
   non2xx: number;
+  /** The serving process's CPU time per request, when it is known (Linux). */
+  cpuMicrosPerRequest?: number;
 }
 
-async function load(label: string, options: autocannon.Options): Promise<Measured> {
+/**
+ * A process's CPU time so far in µs (user and system, from /proc), undefined where there
+ * is no /proc. On a machine shared with other loads the req/s of a server moves with what
+ * else runs; the CPU it spends per request moves far less.
+ */
+function cpuMicros(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime are fields 14 and 15 of stat, the 12th and 13th after the command name.
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+/** USER_HZ, the unit of /proc's CPU times: 100 on every Linux that Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** `server` is the process serving the load, for its CPU time per request. */
+async function load(label: string, options: autocannon.Options, server?: ChildProcess): Promise<Measured> {
+  const cpuBefore = cpuMicros(server?.pid);
   const result = await autocannon({ connections: CONNECTIONS, duration: DURATION_SECONDS, timeout: 30, ...options });
-  return { label, requestsPerSecond: result.requests.average, p99Ms: result.latency.p99, non2xx: result.non2xx + result.errors };
+  const cpuAfter = cpuMicros(server?.pid);
+  const cpuMicrosPerRequest = cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / result.requests.total;
+  return { label, requestsPerSecond: result.requests.average, p99Ms: result.latency.p99, non2xx: result.non2xx + result.errors, cpuMicrosPerRequest };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -107,6 +134,24 @@ const PROFILE_ENV: Record<string, string> = SERVICES
     }
   : {};
 
+const READS_ONLY = process.argv.includes('--reads-only');
+const READ_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+/** `BENCH_CPU_PROFILE=<folder>`: the (cached) local host writes a V8 CPU profile there when it stops. */
+const HOST_NODE_ARGS = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
+
+function printTable(bare: Measured, runs: Measured[]) {
+  console.table(
+    runs.map((m) => ({
+      run: m.label,
+      'req/s': Math.round(m.requestsPerSecond),
+      'p99 ms': m.p99Ms,
+      'ratio to baseline': (m.requestsPerSecond / bare.requestsPerSecond).toFixed(2),
+      'non-2xx': m.non2xx,
+      'server CPU µs/req': m.cpuMicrosPerRequest === undefined ? '' : Math.round(m.cpuMicrosPerRequest),
+    })),
+  );
+}
+
 async function removeBrokerObjects() {
   if (!SERVICES) return;
   const { connect } = await import('amqplib');
@@ -120,10 +165,127 @@ async function removeBrokerObjects() {
   await model.close();
 }
 
+async function startUncached() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'farmacias-bench-uncached-'));
+  const { child, match } = await start(
+    '../local/main.js',
+    // Its own queues: two hosts on one queue would share the deliveries.
+    { ...PROFILE_ENV, ...(SERVICES ? { RABBITMQ_QUEUE_PREFIX: `bench-${RUN}-uncached.`, RABBITMQ_EXCHANGE: `bench-${RUN}-uncached`, REDIS_KEY_PREFIX: `bench-${RUN}-uncached:` } : {}), DATA_DIR: dataDir, LOCAL_HOST_PORT: '0', REQUEST_LOG: 'false', CACHE_FRESH_SECONDS: '0' },
+    /on http:\/\/localhost:(\d+)\/api/,
+  );
+  return { child, dataDir, base: `http://127.0.0.1:${match[1]}/api` };
+}
+
+/**
+ * The reads, warmed, then in turn BENCH_ROUNDS times (1 unless set): each figure is the median of its
+ * rounds, and every round's ratios to the baseline are printed, so that a burst of load
+ * from elsewhere on the machine shows as one odd round rather than as the result.
+ */
+async function readRuns(runs: [label: string, url: string, server: ChildProcess][]): Promise<Measured[]> {
+  // A second of each first, unmeasured: the baseline starts cold (its code not yet
+  // optimised) where the seeding warmed the host, which flattered the host in the first run.
+  for (const [, url] of runs) await autocannon({ url, connections: CONNECTIONS, duration: 1 });
+  const rounds: Measured[][] = [];
+  for (let round = 0; round < READ_ROUNDS; round++) {
+    const measured: Measured[] = [];
+    for (const [label, url, server] of runs) measured.push(await load(label, { url }, server));
+    rounds.push(measured);
+    if (READ_ROUNDS > 1) console.log(`round ${round + 1}: ${measured.map((m) => (m.requestsPerSecond / measured[0].requestsPerSecond).toFixed(2)).join(' ')}`);
+  }
+  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  return runs.map(([label], i) => {
+    const of = rounds.map((measured) => measured[i]);
+    const cpu = of.map((m) => m.cpuMicrosPerRequest).filter((value) => value !== undefined);
+    return {
+      label,
+      requestsPerSecond: median(of.map((m) => m.requestsPerSecond)),
+      p99Ms: median(of.map((m) => m.p99Ms)),
+      non2xx: of.reduce((sum, m) => sum + m.non2xx, 0),
+      cpuMicrosPerRequest: cpu.length === of.length ? median(cpu) : undefined,
+    };
+  });
+}
+
+/** The commands, the projection lag, "near me" cached and uncached, and the partner feed: every run but the reads. */
+async function heavierRuns(host: ChildProcess, uncached: { child: ChildProcess; base: string }, base: string, ids: string[], asAdmin: Record<string, string>) {
+  let next = 0;
+  let counter = 0;
+  const latestVersion = new Map<string, number>();
+  const command = await load('PATCH /api/pharmacies/{id} (command)', {
+    url: base,
+    requests: [
+      {
+        method: 'PATCH',
+        setupRequest: (request: autocannon.Request, context: Record<string, string>) => {
+          // One pharmacy per connection: the commands measure the pipeline, not write conflicts.
+          context.id ??= ids[next++ % ids.length];
+          counter += 1;
+          return {
+            ...request,
+            path: `/api/pharmacies/${context.id}`,
+            headers: { 'content-type': 'application/json', ...asAdmin },
+            body: JSON.stringify({ tradeName: `Drogaria Bench ${counter}` }),
+          };
+        },
+        onResponse: (status: number, body: string, context: Record<string, string>) => {
+          if (status === 200) latestVersion.set(context.id, Math.max(latestVersion.get(context.id) ?? 0, JSON.parse(body).version));
+        },
+      } as autocannon.Request,
+    ],
+  }, host);
+  const drainSeconds = await untilProjected(base, latestVersion, asAdmin);
+  const lag = await projectionLag(base, ids, asAdmin);
+
+  // "Where is this medicine cheapest near me", from the cache, then from the store every time.
+  const productsOf = async (api: string) =>
+    ((await (await fetch(`${api}/products?limit=100`)).json()) as { items: { id: string; name: string }[] }).items;
+  const nearMe = (products: { id: string; name: string }[]) =>
+    `/products/${products.find((p) => p.name.startsWith('Dipirona Sódica 500'))!.id}/offers?lat=-23.5614&lon=-46.6559&radiusKm=5`;
+  const products = await productsOf(base);
+  const cheapestCached = await load('GET cheapest near me (cached)', { url: `${base}${nearMe(products)}` }, host);
+  const cheapestUncached = await load('GET cheapest near me (uncached)', { url: `${uncached.base}${nearMe(await productsOf(uncached.base))}` }, uncached.child);
+
+  // The partner feed: 500-item batches, each with new prices so every item is a write.
+  let round = 0;
+  const feed = await load('POST /api/offers/batch (500 items)', {
+    url: base,
+    connections: 2,
+    requests: [
+      {
+        method: 'POST',
+        path: '/api/offers/batch',
+        setupRequest: (request: autocannon.Request) => {
+          round += 1;
+          const items = Array.from({ length: 500 }, (_, i) => ({
+            pharmacyId: ids[i % ids.length],
+            productId: products[Math.floor(i / ids.length) % products.length].id,
+            priceCents: 1000 + ((round * 7 + i) % 500),
+            validFrom: '2026-01-01T00:00:00Z',
+            validUntil: '2099-01-01T00:00:00Z',
+            stock: 'in_stock',
+          }));
+          return { ...request, headers: { 'content-type': 'application/json', ...asAdmin }, body: JSON.stringify({ items }) };
+        },
+      } as autocannon.Request,
+    ],
+  }, host);
+
+  const commandEvents = Math.round(command.requestsPerSecond * DURATION_SECONDS);
+  return {
+    measured: [command, cheapestCached, cheapestUncached, feed],
+    report() {
+      console.log(`projector backlog after the command run (~${commandEvents} events) drained in ${drainSeconds.toFixed(1)} s`);
+      console.log(`projection lag (command answered → by-id read shows the version), ${LAG_SAMPLES} samples:`);
+      console.log(`  p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms`);
+      console.log(`partner feed: ${Math.round(feed.requestsPerSecond * 500)} offers/s in 500-item batches (2 connections)`);
+    },
+  };
+}
+
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'farmacias-bench-'));
   console.log(`profile: ${SERVICES ? 'services (RabbitMQ and Redis)' : 'embedded'}`);
-  const host = await start('../local/main.js', { ...PROFILE_ENV, DATA_DIR: dataDir, LOCAL_HOST_PORT: '0', REQUEST_LOG: 'false' }, /on http:\/\/localhost:(\d+)\/api/);
+  const host = await start('../local/main.js', { ...PROFILE_ENV, DATA_DIR: dataDir, LOCAL_HOST_PORT: '0', REQUEST_LOG: 'false' }, /on http:\/\/localhost:(\d+)\/api/, HOST_NODE_ARGS);
   const base = `http://127.0.0.1:${host.match[1]}/api`;
   // Commands need a token: the benchmark logs in as the demo administrator.
   const login = await fetch(`${base}/auth/token`, {
@@ -136,102 +298,25 @@ async function main() {
   const sample = await (await fetch(`${base}/pharmacies/${ids[0]}`)).text();
   const baseline = await start('baseline-server.js', { BASELINE_BODY: sample }, /baseline on (\d+)/);
   // A second host whose cache is never fresh: every query reaches the read store.
-  const uncachedDir = mkdtempSync(join(tmpdir(), 'farmacias-bench-uncached-'));
-  const uncached = await start(
-    '../local/main.js',
-    // Its own queues: two hosts on one queue would share the deliveries.
-    { ...PROFILE_ENV, ...(SERVICES ? { RABBITMQ_QUEUE_PREFIX: `bench-${RUN}-uncached.`, RABBITMQ_EXCHANGE: `bench-${RUN}-uncached`, REDIS_KEY_PREFIX: `bench-${RUN}-uncached:` } : {}), DATA_DIR: uncachedDir, LOCAL_HOST_PORT: '0', REQUEST_LOG: 'false', CACHE_FRESH_SECONDS: '0' },
-    /on http:\/\/localhost:(\d+)\/api/,
-  );
-  const uncachedBase = `http://127.0.0.1:${uncached.match[1]}/api`;
-
+  const uncached = READS_ONLY ? undefined : await startUncached();
   try {
     console.log(`autocannon: ${CONNECTIONS} connections, ${DURATION_SECONDS} s per run, loopback; ${ids.length} demo pharmacies\n`);
-    const bare = await load('bare node:http (baseline)', { url: `http://127.0.0.1:${baseline.match[1]}/` });
-    // The local host's own ceiling: the cheapest route, through the same router and Functions request objects.
-    const ceiling = await load('GET /api/health (host ceiling)', { url: `${base}/health` });
-    const cached = await load('GET /api/pharmacies/{id} (cached)', { url: `${base}/pharmacies/${ids[0]}` });
-    let next = 0;
-    let counter = 0;
-    const latestVersion = new Map<string, number>();
-    const command = await load('PATCH /api/pharmacies/{id} (command)', {
-      url: base,
-      requests: [
-        {
-          method: 'PATCH',
-          setupRequest: (request: autocannon.Request, context: Record<string, string>) => {
-            // One pharmacy per connection: the commands measure the pipeline, not write conflicts.
-            context.id ??= ids[next++ % ids.length];
-            counter += 1;
-            return {
-              ...request,
-              path: `/api/pharmacies/${context.id}`,
-              headers: { 'content-type': 'application/json', ...asAdmin },
-              body: JSON.stringify({ tradeName: `Drogaria Bench ${counter}` }),
-            };
-          },
-          onResponse: (status: number, body: string, context: Record<string, string>) => {
-            if (status === 200) latestVersion.set(context.id, Math.max(latestVersion.get(context.id) ?? 0, JSON.parse(body).version));
-          },
-        } as autocannon.Request,
-      ],
-    });
-    const drainSeconds = await untilProjected(base, latestVersion, asAdmin);
-    const lag = await projectionLag(base, ids, asAdmin);
-
-    // "Where is this medicine cheapest near me", from the cache, then from the store every time.
-    const productsOf = async (api: string) =>
-      ((await (await fetch(`${api}/products?limit=100`)).json()) as { items: { id: string; name: string }[] }).items;
-    const nearMe = (products: { id: string; name: string }[]) =>
-      `/products/${products.find((p) => p.name.startsWith('Dipirona Sódica 500'))!.id}/offers?lat=-23.5614&lon=-46.6559&radiusKm=5`;
-    const products = await productsOf(base);
-    const cheapestCached = await load('GET cheapest near me (cached)', { url: `${base}${nearMe(products)}` });
-    const cheapestUncached = await load('GET cheapest near me (uncached)', { url: `${uncachedBase}${nearMe(await productsOf(uncachedBase))}` });
-
-    // The partner feed: 500-item batches, each with new prices so every item is a write.
-    let round = 0;
-    const feed = await load('POST /api/offers/batch (500 items)', {
-      url: base,
-      connections: 2,
-      requests: [
-        {
-          method: 'POST',
-          path: '/api/offers/batch',
-          setupRequest: (request: autocannon.Request) => {
-            round += 1;
-            const items = Array.from({ length: 500 }, (_, i) => ({
-              pharmacyId: ids[i % ids.length],
-              productId: products[Math.floor(i / ids.length) % products.length].id,
-              priceCents: 1000 + ((round * 7 + i) % 500),
-              validFrom: '2026-01-01T00:00:00Z',
-              validUntil: '2099-01-01T00:00:00Z',
-              stock: 'in_stock',
-            }));
-            return { ...request, headers: { 'content-type': 'application/json', ...asAdmin }, body: JSON.stringify({ items }) };
-          },
-        } as autocannon.Request,
-      ],
-    });
-
-    const rows = [bare, ceiling, cached, command, cheapestCached, cheapestUncached, feed].map((m) => ({
-      run: m.label,
-      'req/s': Math.round(m.requestsPerSecond),
-      'p99 ms': m.p99Ms,
-      'ratio to baseline': (m.requestsPerSecond / bare.requestsPerSecond).toFixed(2),
-      'non-2xx': m.non2xx,
-    }));
-    console.table(rows);
-    const commandEvents = Math.round(command.requestsPerSecond * DURATION_SECONDS);
-    console.log(`projector backlog after the command run (~${commandEvents} events) drained in ${drainSeconds.toFixed(1)} s`);
-    console.log(`projection lag (command answered → by-id read shows the version), ${LAG_SAMPLES} samples:`);
-    console.log(`  p50 ${lag.p50.toFixed(1)} ms, p99 ${lag.p99.toFixed(1)} ms, max ${lag.max.toFixed(1)} ms`);
-    console.log(`partner feed: ${Math.round(feed.requestsPerSecond * 500)} offers/s in 500-item batches (2 connections)`);
+    const [bare, ceiling, cached] = await readRuns([
+      ['bare node:http (baseline)', `http://127.0.0.1:${baseline.match[1]}/`, baseline.child],
+      // The local host's own ceiling: the cheapest route, through the same router and Functions request objects.
+      ['GET /api/health (host ceiling)', `${base}/health`, host.child],
+      ['GET /api/pharmacies/{id} (cached)', `${base}/pharmacies/${ids[0]}`, host.child],
+    ]);
+    if (READS_ONLY) return printTable(bare, [bare, ceiling, cached]);
+    const rest = await heavierRuns(host.child, uncached!, base, ids, asAdmin);
+    printTable(bare, [bare, ceiling, cached, ...rest.measured]);
+    rest.report();
   } finally {
     await stop(baseline.child);
     await stop(host.child);
-    await stop(uncached.child);
+    if (uncached) await stop(uncached.child);
     rmSync(dataDir, { recursive: true, force: true });
-    rmSync(uncachedDir, { recursive: true, force: true });
+    if (uncached) rmSync(uncached.dataDir, { recursive: true, force: true });
     await removeBrokerObjects();
   }
 }

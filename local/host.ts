@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
+import { InvocationContext, type HttpResponseInit } from '@azure/functions';
 import { CLIENT_IP_HEADER, normaliseAddress, UNKNOWN_ADDRESS } from '../shared/kernel/client-address';
 import { LARGEST_BODY_BYTES, problemResponse } from '../shared/kernel/http';
 import type { EventBus } from '../shared/kernel/ports';
 import type { FunctionModule } from '../shared/kernel/routes';
 import type { Services } from '../shared/kernel/services';
 import { Connections, REQUEST_TIMEOUT_MS } from './connections';
+import { LocalHttpRequest } from './request';
 import { Router } from './router';
 import { relayOutbox } from '../shared/platform/outbox-relay';
 import { traceRandomHex } from './trace-random';
@@ -192,13 +193,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       const allow = match.allow.join(', ');
       return { name: '-', init: problemResponse(405, 'Method not allowed', `use ${allow}`, traceId, { headers: { allow } }) };
     }
-    const request = new HttpRequest({
-      method,
-      url: url.toString(),
-      headers,
-      params: match.params,
-      ...(body && body.length ? { body: { bytes: body } } : {}),
-    });
+    const request = new LocalHttpRequest({ method, url, headers, params: match.params, body });
     const init = await match.declaration.handler(request, contextFor(match.declaration.name, log, traceParent));
     return { name: match.declaration.name, init };
   }
@@ -233,7 +228,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     async (request, response) => {
       const started = performance.now();
       const url = new URL(request.url ?? '/', 'http://localhost');
-      const traceParent = childTraceparent(headersOf(request).traceparent);
+      // A string always: Node joins a repeated traceparent's values with ", " (no trace context then).
+      const traceParent = childTraceparent(request.headers.traceparent as string | undefined);
       const traceId = traceIdIn(traceParent);
       connections.serving(request.socket, response, traceId);
       let served = { status: 500, name: '-' };

@@ -7,6 +7,8 @@ interface CompiledRoute {
   pattern: RegExp;
   parameterNames: string[];
   literalSegments: number;
+  /** The first segment in lower case when it is literal (patterns ignore case), undefined when it is a parameter. */
+  firstSegment: string | undefined;
 }
 
 export type RouteMatch =
@@ -14,12 +16,14 @@ export type RouteMatch =
   | { kind: 'method-not-allowed'; allow: string[] }
   | { kind: 'not-found' };
 
+const PARAMETER = /^\{(\w+)(?::[^}]*)?\}$/;
+
 function compile(declaration: HttpRouteDeclaration): CompiledRoute {
   const parameterNames: string[] = [];
   const segments = declaration.route.split('/');
   const source = segments
     .map((segment) => {
-      const parameter = /^\{(\w+)(?::[^}]*)?\}$/.exec(segment);
+      const parameter = PARAMETER.exec(segment);
       if (!parameter) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       parameterNames.push(parameter[1]);
       return '([^/]+)';
@@ -31,6 +35,7 @@ function compile(declaration: HttpRouteDeclaration): CompiledRoute {
     pattern: new RegExp(`^${source}$`, 'i'),
     parameterNames,
     literalSegments: segments.length - parameterNames.length,
+    firstSegment: PARAMETER.test(segments[0]) ? undefined : segments[0].toLowerCase(),
   };
 }
 
@@ -39,19 +44,33 @@ function compile(declaration: HttpRouteDeclaration): CompiledRoute {
  * parameters (`pharmacies/nearby` before `pharmacies/{id}`).
  */
 export class Router {
-  private readonly routes: CompiledRoute[];
+  /**
+   * The routes a path may match, by the path's first segment in lower case, in matching order:
+   * those whose first segment is that one, and those whose first is a parameter (the only
+   * routes for any other first segment). A path is tried against a few patterns, not all.
+   */
+  private readonly byFirstSegment = new Map<string, CompiledRoute[]>();
+  private readonly anyFirstSegment: CompiledRoute[];
 
   constructor(declarations: HttpRouteDeclaration[]) {
-    this.routes = declarations.map(compile).sort((a, b) => b.literalSegments - a.literalSegments);
+    const routes = declarations.map(compile).sort((a, b) => b.literalSegments - a.literalSegments);
+    this.anyFirstSegment = routes.filter((route) => route.firstSegment === undefined);
+    for (const { firstSegment } of routes) {
+      if (firstSegment === undefined || this.byFirstSegment.has(firstSegment)) continue;
+      this.byFirstSegment.set(firstSegment, routes.filter((route) => route.firstSegment === firstSegment || route.firstSegment === undefined));
+    }
   }
 
   match(method: string, path: string): RouteMatch {
-    const allow = new Set<string>();
-    for (const route of this.routes) {
+    const slash = path.indexOf('/');
+    const first = (slash === -1 ? path : path.slice(0, slash)).toLowerCase();
+    let allow: Set<string> | undefined;
+    for (const route of this.byFirstSegment.get(first) ?? this.anyFirstSegment) {
       const match = route.pattern.exec(path);
       if (!match) continue;
       if (!route.methods.includes(method as HttpMethod)) {
-        route.methods.forEach((m) => allow.add(m));
+        allow ??= new Set();
+        for (const m of route.methods) allow.add(m);
         continue;
       }
       let params: Record<string, string>;
@@ -62,6 +81,6 @@ export class Router {
       }
       return { kind: 'found', declaration: route.declaration, params };
     }
-    return allow.size ? { kind: 'method-not-allowed', allow: [...allow] } : { kind: 'not-found' };
+    return allow ? { kind: 'method-not-allowed', allow: [...allow] } : { kind: 'not-found' };
   }
 }

@@ -89,11 +89,24 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
  * (commands, errors), so no shared cache keeps a personal answer.
  */
 export function secureResponse(init: HttpResponseInit, method: string): HttpResponseInit {
-  const headers = Object.fromEntries(new Headers(init.headers as ConstructorParameters<typeof Headers>[0]));
+  const headers = headerRecord(init.headers);
   const status = init.status ?? 200;
   const read = (method === 'GET' || method === 'HEAD') && ((status >= 200 && status < 300) || status === 304);
   headers['cache-control'] ??= read ? 'no-cache' : 'no-store';
   return { ...init, headers: { ...headers, ...SECURITY_HEADERS } };
+}
+
+/**
+ * A response's headers as a record of lowercase names. The handlers' usual record (lowercase
+ * names, string values without surrounding whitespace) is copied as it is: a `Headers` built from
+ * it would change nothing, at a cost every response paid. Anything else goes through
+ * `Headers`, which lowercases names, joins names that differ in case and trims values.
+ */
+function headerRecord(headers: HttpResponseInit['headers']): Record<string, string> {
+  if (headers === undefined) return {};
+  const plain = !(headers instanceof Headers) && !Array.isArray(headers);
+  if (plain && Object.entries(headers).every(([name, value]) => name === name.toLowerCase() && typeof value === 'string' && value === value.trim())) return { ...headers };
+  return Object.fromEntries(new Headers(headers as ConstructorParameters<typeof Headers>[0]));
 }
 
 /** Wraps a route's handler so that every response it gives carries the security headers. */

@@ -47,14 +47,16 @@ export async function readThrough<T>(
 ): Promise<ReadResult<T>> {
   const { cache } = services;
   const counters = generationKeys === undefined ? [] : typeof generationKeys === 'string' ? [generationKeys] : generationKeys;
-  // All at once: a cache that does not answer costs one timeout, not two.
-  const [generationRead, cached] = await Promise.all([
-    // A by-id read has no generation: no counter call, no extra promise on the hot path.
+  const entry = tolerate(services, 'get', () => cache.get<Cached<T>>(key));
+  // A by-id read has no generation: no counter call, no Promise.all on the hot path. Otherwise
+  // all at once: a cache that does not answer costs one timeout, not two.
+  const [generationRead, cached] =
     counters.length === 0
-      ? 0
-      : tolerate(services, 'counter', async () => (await Promise.all(counters.map((counter) => cache.counter(counter)))).reduce((sum, value) => sum + value, 0)),
-    tolerate(services, 'get', () => cache.get<Cached<T>>(key)),
-  ]);
+      ? [0, await entry]
+      : await Promise.all([
+          tolerate(services, 'counter', async () => (await Promise.all(counters.map((counter) => cache.counter(counter)))).reduce((sum, value) => sum + value, 0)),
+          entry,
+        ]);
   // Counters only grow, so their sum changes whenever any of them does.
   const generation = generationRead ?? -1;
   const counted = (result: ReadResult<T>) => {

@@ -21,6 +21,13 @@ export interface SeriesSummary {
   max: number;
 }
 
+/** The dimensions of a series in one string, whatever their order (one dimension, the usual case, without sorting). */
+function seriesKey(dimensions: Record<string, string>): string {
+  const names = Object.keys(dimensions);
+  if (names.length === 1) return `${names[0]}=${dimensions[names[0]]}`;
+  return Object.entries(dimensions).sort().map(([k, v]) => `${k}=${v}`).join(',');
+}
+
 /**
  * Aggregates measurements per name and dimensions in memory, as the Application Insights
  * SDK pre-aggregates them: one summary per series per interval instead of a line per call.
@@ -29,7 +36,7 @@ export class MetricsAggregator implements Telemetry {
   private series = new Map<string, SeriesSummary>();
 
   metric(name: string, value: number, dimensions: Record<string, string> = {}): void {
-    const key = `${name}|${Object.entries(dimensions).sort().map(([k, v]) => `${k}=${v}`).join(',')}`;
+    const key = `${name}|${seriesKey(dimensions)}`;
     const summary = this.series.get(key);
     if (!summary) {
       this.series.set(key, { name, dimensions, count: 1, sum: value, min: value, max: value });

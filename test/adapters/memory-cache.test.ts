@@ -69,6 +69,23 @@ describe('memory cache', () => {
     for (const key of ['a', 'f', 'g', 'h', 'new', 'newer']) assert.ok(await cache.get(key), `${key} is kept`);
   });
 
+  it('keeps the order of use when the same key is read again and again, and after the newest entry was dropped', async () => {
+    // Given four entries of 0.24 MB (0.96 MB), the newest ('d') read many times, then 'a' and 'd' read
+    const cache = new MemoryCache(MB);
+    for (const key of ['a', 'b', 'c', 'd']) await cache.set(key, offers(0.24 * MB, key), ttl);
+    for (let i = 0; i < 3; i++) await cache.get('d');
+    await cache.get('a');
+    await cache.get('d');
+    // When 'd' is replaced by a value too large to keep (it is dropped), and three new entries come in
+    await cache.set('d', offers(0.3 * MB, 'd'), ttl);
+    for (const key of ['e', 'f', 'g']) await cache.set(key, offers(0.24 * MB, key), ttl);
+    // Then the least recently used went first ('b', then 'c'), and 'a', read since, stays
+    assert.equal(await cache.get('d'), undefined);
+    assert.equal(await cache.get('b'), undefined);
+    assert.equal(await cache.get('c'), undefined);
+    for (const key of ['a', 'e', 'f', 'g']) assert.ok(await cache.get(key), `${key} is kept`);
+  });
+
   it('stays under its byte bound with many large values', async () => {
     // Given a 4 MB cache
     const cache = new MemoryCache(4 * MB);
