@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
 import { projectRoot } from '../../shared/kernel/project-root';
+import { servedMethods } from '../../shared/kernel/routes';
+import { declaredModules } from '../../shared/platform/app';
 
 // API Management refuses to save a policy that its tier does not offer, and the whole
 // deployment fails with it. Which gateways offer each policy, from the policy reference
@@ -120,5 +122,17 @@ describe('API Management policies against the tiers they deploy to', () => {
     assert.ok(problems.some((p) => /^quota-by-key: not offered on BasicV2/.test(p)), problems.join('\n'));
     assert.ok(problems.some((p) => /^quota: not allowed at api scope/.test(p)), problems.join('\n'));
     assert.ok(problems.some((p) => /^send-one-way-request: not in the table/.test(p)), problems.join('\n'));
+  });
+});
+
+describe('CORS for the web and PWA channels', () => {
+  it('allows every method a route of the APIs answers, and every request header the web app sends', () => {
+    const global = readFileSync(join(projectRoot(), 'infra', 'apim', 'global.xml'), 'utf8');
+    const allowed = [...global.matchAll(/<method>([A-Z]+)<\/method>/g)].map((match) => match[1]);
+    const routes = declaredModules().flatMap((module) => module.routes);
+    const used = [...new Set(routes.flatMap((route) => servedMethods(route)))].filter((method) => method !== 'OPTIONS');
+    assert.deepEqual(used.filter((method) => !allowed.includes(method)), [], 'a browser preflight would refuse these');
+    const headers = [...global.matchAll(/<header>([^<]+)<\/header>/g)].map((match) => match[1].toLowerCase());
+    for (const header of ['authorization', 'content-type', 'if-match', 'idempotency-key', 'x-min-version']) assert.ok(headers.includes(header), header);
   });
 });
