@@ -3,6 +3,7 @@ import { bodyOf } from './api';
 import { when } from './format';
 import { endErasedSession, logIn, logOut, onSessionChange, register, sendSignedIn, signedIn } from './session';
 import { Failure, Loading } from './status';
+import { useSubmission } from './submission';
 
 interface Account {
   id: string;
@@ -57,25 +58,6 @@ function SignIn() {
       </div>
     </>
   );
-}
-
-/** A form's submission: busy while it runs, its failure told in words. */
-function useSubmission() {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const submit = (work: () => Promise<unknown>) => async (event: Event) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await work();
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
-  };
-  return { busy, error, submit };
 }
 
 const field = (event: Event) => (event.target as HTMLInputElement).value;

@@ -4,6 +4,7 @@ import { command, readAtLeast } from '../commands';
 import { parseReais, price, reaisInput, STOCK_NAMES } from '../format';
 import { ProductPicker } from '../product-picker';
 import { Failure, Loading } from '../status';
+import { useSubmission } from '../submission';
 
 const DAY_MS = 86_400_000;
 
@@ -35,29 +36,14 @@ export function OffersManager({ pharmacyId }: { pharmacyId: string }) {
 
 function OfferRow({ offer, onChanged }: { offer: OfferAtPharmacy; onChanged(next?: OfferAtPharmacy): void }) {
   const [typed, setTyped] = useState(reaisInput(offer.priceCents));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const { busy, error, run, submit } = useSubmission();
   const name = `${offer.product.name ?? 'Produto'} ${offer.product.presentation ?? ''}`.trim();
-  const run = async (work: () => Promise<void>) => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await work();
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
-  };
-  const reprice = (event: Event) => {
-    event.preventDefault();
-    return run(async () => {
-      const priceCents = parseReais(typed) ?? Number.NaN;
-      const listPriceCents = offer.listPriceCents !== null && offer.listPriceCents > priceCents ? offer.listPriceCents : undefined;
-      await command('POST', `offers/${offer.offerId}/price`, { priceCents, ...(listPriceCents ? { listPriceCents } : {}) });
-      onChanged({ ...offer, priceCents, listPriceCents: listPriceCents ?? null });
-    });
-  };
+  const reprice = submit(async () => {
+    const priceCents = parseReais(typed) ?? Number.NaN;
+    const listPriceCents = offer.listPriceCents !== null && offer.listPriceCents > priceCents ? offer.listPriceCents : undefined;
+    await command('POST', `offers/${offer.offerId}/price`, { priceCents, ...(listPriceCents ? { listPriceCents } : {}) });
+    onChanged({ ...offer, priceCents, listPriceCents: listPriceCents ?? null });
+  });
   const withdraw = () =>
     run(async () => {
       await command('POST', `offers/${offer.offerId}/withdrawal`);
@@ -88,31 +74,24 @@ function OfferRow({ offer, onChanged }: { offer: OfferAtPharmacy; onChanged(next
 function PublishForm({ pharmacyId, onPublished }: { pharmacyId: string; onPublished(): Promise<unknown> }) {
   const [product, setProduct] = useState<Product>();
   const [typed, setTyped] = useState({ price: '', listPrice: '', stock: 'in_stock', until: new Date(Date.now() + 30 * DAY_MS).toISOString().slice(0, 10) });
-  const [state, setState] = useState<{ busy: boolean; done?: string; error?: unknown }>({ busy: false });
+  const { busy, done, error, submit } = useSubmission();
   const set = (key: keyof typeof typed) => (event: Event) => setTyped({ ...typed, [key]: (event.target as HTMLInputElement).value });
-  const publish = async (event: Event) => {
-    event.preventDefault();
-    if (!product) return setState({ busy: false, error: new ApiError('Escolha o produto na lista de sugestões.', 400) });
-    setState({ busy: true });
-    try {
-      const listPriceCents = typed.listPrice ? parseReais(typed.listPrice) ?? Number.NaN : undefined;
-      await command('POST', 'offers', {
-        pharmacyId,
-        productId: product.id,
-        priceCents: parseReais(typed.price) ?? Number.NaN,
-        ...(listPriceCents === undefined ? {} : { listPriceCents }),
-        stock: typed.stock,
-        validFrom: new Date().toISOString(),
-        validUntil: new Date(`${typed.until}T23:59:59-03:00`).toISOString(),
-      });
-      await onPublished();
-      setState({ busy: false, done: `Oferta de ${product.name} publicada.` });
-    } catch (error) {
-      setState({ busy: false, error });
-    }
+  const publish = async () => {
+    if (!product) throw new ApiError('Escolha o produto na lista de sugestões.', 400);
+    const listPriceCents = typed.listPrice ? parseReais(typed.listPrice) ?? Number.NaN : undefined;
+    await command('POST', 'offers', {
+      pharmacyId,
+      productId: product.id,
+      priceCents: parseReais(typed.price) ?? Number.NaN,
+      ...(listPriceCents === undefined ? {} : { listPriceCents }),
+      stock: typed.stock,
+      validFrom: new Date().toISOString(),
+      validUntil: new Date(`${typed.until}T23:59:59-03:00`).toISOString(),
+    });
+    await onPublished();
   };
   return (
-    <form class="card" aria-labelledby="publicar" onSubmit={publish}>
+    <form class="card" aria-labelledby="publicar" onSubmit={submit(publish, `Oferta de ${product?.name ?? ''} publicada.`)}>
       <h2 id="publicar">Publicar oferta</h2>
       <ProductPicker onPick={setProduct} />
       <div class="fields">
@@ -136,15 +115,15 @@ function PublishForm({ pharmacyId, onPublished }: { pharmacyId: string; onPublis
           Válida até <input type="date" required value={typed.until} onInput={set('until')} />
         </label>
       </div>
-      <button type="submit" disabled={state.busy}>
+      <button type="submit" disabled={busy}>
         Publicar
       </button>
-      {state.done && (
+      {done && (
         <p class="notice" role="status">
-          {state.done}
+          {done}
         </p>
       )}
-      {state.error !== undefined && <Failure error={state.error} />}
+      {error !== undefined && <Failure error={error} />}
     </form>
   );
 }

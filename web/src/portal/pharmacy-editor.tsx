@@ -3,6 +3,7 @@ import type { OpeningInterval, Pharmacy } from '../api';
 import { command, readAtLeast } from '../commands';
 import { DAY_NAMES, SERVICE_NAMES } from '../format';
 import { Failure, Loading } from '../status';
+import { useSubmission } from '../submission';
 
 type Versioned = Pharmacy & { version: number };
 
@@ -31,28 +32,19 @@ interface FormProps {
 
 /** A save: busy while it runs; a success said, a failure told in words (the API's own messages). */
 function useSave(onSaved: FormProps['onSaved']) {
-  const [state, setState] = useState<{ busy: boolean; done?: string; error?: unknown }>({ busy: false });
-  const save = (work: () => Promise<{ version: number }>, done: string) => async (event: Event) => {
-    event.preventDefault();
-    setState({ busy: true });
-    try {
-      await onSaved(await work());
-      setState({ busy: false, done });
-    } catch (error) {
-      setState({ busy: false, error });
-    }
-  };
+  const { busy, done, error, submit } = useSubmission();
+  const save = (work: () => Promise<{ version: number }>, message: string) => submit(async () => onSaved(await work()), message);
   const feedback = (
     <>
-      {state.done && (
+      {done && (
         <p class="notice" role="status">
-          {state.done}
+          {done}
         </p>
       )}
-      {state.error !== undefined && <Failure error={state.error} />}
+      {error !== undefined && <Failure error={error} />}
     </>
   );
-  return { busy: state.busy, save, feedback };
+  return { busy, save, feedback };
 }
 
 function ProfileForm({ pharmacy, onSaved }: FormProps) {
