@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { webApp, type WebApp } from '../../local/web-app';
+import { projectRoot } from '../../shared/kernel/project-root';
 
 describe('the local host serves the built web app at /', () => {
   let root: string;
@@ -58,5 +59,22 @@ describe('the local host serves the built web app at /', () => {
     const unbuilt = await webApp(join(root, 'nowhere')).serve('GET', '/');
     assert.equal(unbuilt.status, 404);
     assert.match(String(unbuilt.body), /npm run build/);
+  });
+});
+
+describe('the built app is installable', () => {
+  const built = join(projectRoot(), 'dist', 'web');
+  it('its manifest names icons that exist, PNGs at the sizes they claim (192 and 512, one maskable)', () => {
+    const manifest = JSON.parse(readFileSync(join(built, 'manifest.webmanifest'), 'utf8')) as { icons: { src: string; sizes: string; type: string; purpose: string }[]; start_url: string; display: string };
+    assert.equal(manifest.display, 'standalone');
+    const pngs = manifest.icons.filter((icon) => icon.type === 'image/png');
+    for (const icon of pngs) {
+      const bytes = readFileSync(join(built, icon.src));
+      assert.equal(bytes.subarray(1, 4).toString(), 'PNG', icon.src);
+      // IHDR: width and height, big-endian, at bytes 16 and 20.
+      assert.equal(`${bytes.readUInt32BE(16)}x${bytes.readUInt32BE(20)}`, icon.sizes, icon.src);
+    }
+    assert.deepEqual([...new Set(pngs.map((icon) => icon.sizes))].sort(), ['192x192', '512x512']);
+    assert.ok(pngs.some((icon) => icon.purpose === 'maskable'));
   });
 });
