@@ -57,8 +57,8 @@ async function main() {
     unpublish();
     throw new Error(`port ${settings.localHostPort} is taken: stop what listens there, or set LOCAL_HOST_PORT to another port`);
   }
-  const site = host.url.replace('127.0.0.1', 'localhost').replace(/\/api$/, '/');
-  console.log(`Farmácias platform: the web app on ${site}, the APIs on ${site}api (events in ${settings.dataDir}/); Ctrl-C stops it`);
+  const api = host.url.replace('127.0.0.1', 'localhost');
+  console.log(`Farmácias platform on ${api} (the web app on ${api.replace(/\/api$/, '/')}; events in ${settings.dataDir}/); Ctrl-C stops it`);
 
   let stopping = false;
   const stop = async () => {
