@@ -25,8 +25,24 @@ const productView: DocumentView<ProductDocument> = {
   present: presentProduct,
 };
 
+/** A price list's GTINs resolved in one request rather than one each. */
+const MAX_GTINS = 100;
+const gtinListSchema = Joi.array()
+  .items(gtinSchema)
+  .min(1)
+  .max(MAX_GTINS)
+  .unique()
+  .messages({ 'array.max': `at most ${MAX_GTINS} GTINs`, 'array.unique': 'a GTIN is repeated' });
+
 const searchSchema = Joi.object({
   q: Joi.string().trim().min(1).max(100),
+  // Comma-separated: "7891234567895,7899876543210".
+  gtin: Joi.string()
+    .max(MAX_GTINS * 15)
+    .custom((value: string, helpers) => {
+      const { value: gtins, error } = gtinListSchema.validate(value.split(','));
+      return error ? helpers.message({ custom: `gtin: ${error.message}` }) : gtins;
+    }),
   category: Joi.string().valid(...PRODUCT_CATEGORIES),
   prescription: Joi.string().valid(...PRESCRIPTION_RULES),
   includeDiscontinued: Joi.boolean().default(false),
@@ -45,6 +61,8 @@ function searchTerms(q: string): string[] {
 
 interface SearchFilters {
   terms: string[];
+  /** In their 14-digit form. */
+  gtins?: string[];
   category?: string;
   prescription?: string;
   includeDiscontinued: boolean;
@@ -57,6 +75,10 @@ function searchQuery(filters: SearchFilters, after: string): QuerySpec {
   if (filters.category) {
     conditions.push('c.category = @category');
     parameters.push({ name: '@category', value: filters.category });
+  }
+  if (filters.gtins) {
+    conditions.push('ARRAY_CONTAINS(@gtins, c.gtin14)');
+    parameters.push({ name: '@gtins', value: filters.gtins });
   }
   if (filters.prescription) {
     conditions.push('c.prescription = @prescription');
@@ -90,8 +112,9 @@ export function productQueries(services: ServiceProvider) {
 
     search: withProblemDetails(async (request) => {
       const s = await services();
-      const { q, limit, cursor, ...rest } = validate(searchSchema, queryObject(request), 'query');
-      const filters: SearchFilters = { terms: q === undefined ? [] : searchTerms(q), ...rest };
+      const { q, gtin, limit, cursor, ...rest } = validate(searchSchema, queryObject(request), 'query');
+      const gtins = (gtin as string[] | undefined)?.map(gtin14).sort();
+      const filters: SearchFilters = { terms: q === undefined ? [] : searchTerms(q), ...(gtins ? { gtins } : {}), ...rest };
       const page = await keysetPage<ProductDocument>(s, {
         container: PRODUCTS_CONTAINER.name,
         cacheKey: `products:search:${JSON.stringify(filters)}`,

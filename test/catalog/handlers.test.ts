@@ -30,6 +30,20 @@ describe('Catalog handlers', () => {
   const search = async (query: string) => (await invoke(app.handler('searchProducts'), { path: `products?${query}` })).body;
   const names = (body: { items: { name: string; brand: string }[] }) => body.items.map((p) => `${p.name} (${p.brand})`);
 
+  it('resolves a list of GTINs in one request, whatever length they are written in; a bad one is a 400 naming it', async () => {
+    const [first, second] = demoProducts();
+    const unknown = uniqueGtin();
+    const found = await invoke(app.handler('searchProducts'), { path: `products?gtin=${first.gtin},0${second.gtin},${unknown}&limit=100` });
+    assert.equal(found.status, 200, JSON.stringify(found.body));
+    assert.deepEqual(found.body.items.map((p: { gtin: string }) => p.gtin).sort(), [first.gtin, second.gtin].sort());
+    const badDigit = `${first.gtin.slice(0, -1)}${(Number(first.gtin.slice(-1)) + 1) % 10}`;
+    const refused = await invoke(app.handler('searchProducts'), { path: `products?gtin=${first.gtin},${badDigit}` });
+    assert.equal(refused.status, 400);
+    assert.match(JSON.stringify(refused.body), /check digit/);
+    const tooMany = Array.from({ length: 101 }, () => uniqueGtin()).join(',');
+    assert.equal((await invoke(app.handler('searchProducts'), { path: `products?gtin=${tooMany}` })).status, 400);
+  });
+
   it('refuses the all-zero GTIN: 400 naming the field', async () => {
     const refused = await invoke(app.handler('registerProduct'), { method: 'POST', path: 'products', body: { ...demoProducts()[0], gtin: '00000000' } });
     assert.equal(refused.status, 400);

@@ -22,6 +22,7 @@ suiteNeeding('the customer view in Chromium: search, where, cheapest first, open
   let browser: Browser;
   let site = '';
   const productName = `Lorazetil ${Date.now() % 100_000} mg`;
+  const productGtin = uniqueGtin();
   // Cheapest first: the closed one is the cheapest of all, so the open-now filter shows.
   const pharmacies = [
     { name: 'Drogaria Fechada Agora', priceCents: 990, place: { lat: -23.5630, lon: -46.6540 }, closed: true },
@@ -33,7 +34,7 @@ suiteNeeding('the customer view in Chromium: search, where, cheapest first, open
   before(async () => {
     web = await startWebHost();
     site = web.site;
-    const product = await web.asAdmin('POST', 'products', { ...demoProducts()[0], name: productName, gtin: uniqueGtin() });
+    const product = await web.asAdmin('POST', 'products', { ...demoProducts()[0], name: productName, gtin: productGtin });
     assert.equal(product.status, 201, JSON.stringify(product.body));
     const productId = (product.body as { id: string }).id;
     const allWeek = WEEK.map((day) => ({ day, opens: '00:00', closes: '24:00' }));
@@ -131,6 +132,19 @@ suiteNeeding('the customer view in Chromium: search, where, cheapest first, open
     assert.deepEqual(await accessibilityViolations(page), []);
     assert.equal(await sidewaysOverflow(page), 0, 'nothing wider than a 360 px phone');
     await screenshot(page, 'pharmacy-page-360px');
+    await context.close();
+  });
+
+  it("the camera reads the box's barcode and picks its product (BarcodeDetector, where the browser has it)", async () => {
+    const context = await browser.newContext({ geolocation: { latitude: PAULISTA.lat, longitude: PAULISTA.lon }, permissions: ['geolocation', 'camera'], locale: 'pt-BR' });
+    // Chromium on Linux has no BarcodeDetector: a stand-in reads the code the fake camera "shows".
+    await context.addInitScript(`window.BarcodeDetector = class { async detect() { return [{ rawValue: ${JSON.stringify(productGtin)} }]; } };`);
+    const page = await open(context);
+    await page.getByRole('button', { name: 'Ler o código de barras' }).click();
+    await page.getByRole('button', { name: 'Usar minha localização' }).click();
+    await page.locator('ol.offers li').first().waitFor();
+    assert.equal(await page.getByRole('combobox', { name: 'Medicamento' }).inputValue(), productName);
+    assert.equal((await names(page))[0], 'Drogaria Fechada Agora');
     await context.close();
   });
 

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { productByGtin, searchProducts, type Product } from './api';
+import { BarcodeReader, canReadBarcodes } from './barcode';
 import { Failure } from './status';
 
 const GTIN = /^\d{8}$|^\d{12,14}$/;
@@ -27,6 +28,9 @@ export function ProductPicker({ initialText = '', onPick }: { initialText?: stri
   const [open, setOpen] = useState(false);
   const [error, setError] = useState<unknown>();
   const picked = useRef<string>(initialText);
+  const [scanning, setScanning] = useState(false);
+  /** A code read by the camera names one product: it is picked without a tap. */
+  const pickIfOne = useRef(false);
 
   useEffect(() => {
     if (text === picked.current) return;
@@ -34,6 +38,7 @@ export function ProductPicker({ initialText = '', onPick }: { initialText?: stri
     const timer = setTimeout(() => {
       suggestionsFor(text, controller.signal).then(
         (found) => {
+          if (pickIfOne.current && found.length === 1) return pick(found[0]);
           setSuggestions(found);
           setActive(found.length ? 0 : -1);
           setOpen(text.trim().length >= 2);
@@ -49,6 +54,7 @@ export function ProductPicker({ initialText = '', onPick }: { initialText?: stri
   }, [text]);
 
   const pick = (product: Product) => {
+    pickIfOne.current = false;
     picked.current = product.name;
     setText(product.name);
     setOpen(false);
@@ -83,7 +89,10 @@ export function ProductPicker({ initialText = '', onPick }: { initialText?: stri
         aria-controls="sugestoes"
         aria-activedescendant={open && active >= 0 ? `sugestao-${active}` : undefined}
         value={text}
-        onInput={(event) => setText((event.target as HTMLInputElement).value)}
+        onInput={(event) => {
+          pickIfOne.current = false;
+          setText((event.target as HTMLInputElement).value);
+        }}
         onKeyDown={onKeyDown}
       />
       {open && (
@@ -108,6 +117,21 @@ export function ProductPicker({ initialText = '', onPick }: { initialText?: stri
             </li>
           ))}
         </ul>
+      )}
+      {canReadBarcodes() && !scanning && (
+        <button type="button" class="secondary" onClick={() => setScanning(true)}>
+          Ler o código de barras
+        </button>
+      )}
+      {scanning && (
+        <BarcodeReader
+          onRead={(code) => {
+            setScanning(false);
+            pickIfOne.current = true;
+            setText(code);
+          }}
+          onClose={() => setScanning(false)}
+        />
       )}
       {error !== undefined && <Failure error={error} />}
     </div>

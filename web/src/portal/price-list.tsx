@@ -7,7 +7,7 @@ import { COLUMNS, MAX_BYTES, parsePriceList, type PriceRow } from './csv';
 
 /** The batch feed takes at most 500 items a request. */
 const CHUNK = 500;
-const LOOKUPS_AT_ONCE = 8;
+const LOOKUPS_AT_ONCE = 4;
 const ATTEMPTS = 3;
 
 type Outcome = 'nova' | 'atualizada' | 'sem alteração' | 'recusada';
@@ -171,17 +171,42 @@ function csvCell(value: string | number): string {
   return /[;"\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** GTIN → product id, at most a few lookups at a time; a GTIN that finds none carries the reason. */
-async function productsByGtin(gtins: string[]): Promise<Map<string, { id?: string; reason?: string }>> {
-  const found = new Map<string, { id?: string; reason?: string }>();
-  const queue = [...gtins];
+/** Up to this many GTINs resolved per request (the catalog's `gtin` filter). */
+const GTINS_PER_LOOKUP = 100;
+const gtin14 = (gtin: string) => gtin.padStart(14, '0');
+
+type Found = Map<string, { id?: string; reason?: string }>;
+
+/** One GTIN alone: its product, or the catalog's reason (a check digit that does not match…). */
+async function lookUpOne(gtin: string, found: Found): Promise<void> {
+  try {
+    found.set(gtin, { id: (await bodyOf<{ id: string }>(await sendSignedIn(`products/gtin/${gtin}`))).id });
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status === 0 || error.status >= 500 || error.status === 429) throw error;
+    found.set(gtin, { reason: error.status === 404 ? 'produto não encontrado no catálogo' : error.message });
+  }
+}
+
+/**
+ * GTIN → product id, a hundred GTINs a request, a few requests at a time. A hundred the
+ * catalog refuses (one of them is not a GTIN) are looked up one by one, so each line gets
+ * its own reason.
+ */
+async function productsByGtin(gtins: string[]): Promise<Found> {
+  const found: Found = new Map();
+  const chunks = Array.from({ length: Math.ceil(gtins.length / GTINS_PER_LOOKUP) }, (_, i) => gtins.slice(i * GTINS_PER_LOOKUP, (i + 1) * GTINS_PER_LOOKUP));
   const worker = async () => {
-    for (let gtin = queue.shift(); gtin !== undefined; gtin = queue.shift()) {
-      try {
-        found.set(gtin, { id: (await bodyOf<{ id: string }>(await sendSignedIn(`products/gtin/${gtin}`))).id });
-      } catch (error) {
-        if (!(error instanceof ApiError) || error.status === 0 || error.status >= 500 || error.status === 429) throw error;
-        found.set(gtin, { reason: error.status === 404 ? 'produto não encontrado no catálogo' : error.message });
+    for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) {
+      const query = new URLSearchParams({ gtin: chunk.join(','), includeDiscontinued: 'true', limit: String(GTINS_PER_LOOKUP) });
+      const response = await sendSignedIn(`products?${query}`);
+      if (response.status === 400) {
+        for (const gtin of chunk) await lookUpOne(gtin, found);
+        continue;
+      }
+      const byGtin14 = new Map((await bodyOf<{ items: { id: string; gtin: string }[] }>(response)).items.map((product) => [gtin14(product.gtin), product.id]));
+      for (const gtin of chunk) {
+        const id = byGtin14.get(gtin14(gtin));
+        found.set(gtin, id ? { id } : { reason: 'produto não encontrado no catálogo' });
       }
     }
   };
