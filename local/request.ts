@@ -16,7 +16,9 @@ export class RecordHeaders implements Headers {
   }
 
   get(name: string): string | null {
-    return this.values_[name.toLowerCase()] ?? null;
+    const key = name.toLowerCase();
+    // Own names only: "constructor" or "__proto__" would otherwise answer Object's.
+    return Object.hasOwn(this.values_, key) ? this.values_[key] : null;
   }
 
   has(name: string): boolean {

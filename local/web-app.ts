@@ -48,7 +48,11 @@ export function webApp(root: string): WebApp {
   const read = (path: string) => {
     let file = files.get(path);
     if (!file) {
-      file = readFile(path).catch(() => undefined);
+      // A miss is not kept: a path per request (any text a client sends) would grow the map without bound.
+      file = readFile(path).catch(() => {
+        files.delete(path);
+        return undefined;
+      });
       files.set(path, file);
     }
     return file;
@@ -69,7 +73,8 @@ export function webApp(root: string): WebApp {
         const built = await read(join(root, 'index.html'));
         return plain(404, built ? 'Não encontrado.' : 'O aplicativo web não foi compilado: npm run build.');
       }
-      const immutable = relative.startsWith('/assets/');
+      // Judged on the resolved path: "/assets/..%2Findex.html" is the page, not a hashed asset.
+      const immutable = path.startsWith(join(root, 'assets') + sep);
       return {
         status: 200,
         body: new Uint8Array(body),

@@ -62,4 +62,9 @@ describe('the local host’s HttpRequest', () => {
     assert.equal(await copy.text(), 'abc', 'a clone reads its own body');
     assert.throws(() => local.clone(), TypeError);
   });
+
+  it('review: a header the request lacks is null even when its name is one of every object\'s own properties', () => {
+    const { local, real } = both('GET', { accept: '*/*' });
+    for (const name of ['constructor', '__proto__']) assert.equal(local.headers.get(name), real.headers.get(name), name);
+  });
 });

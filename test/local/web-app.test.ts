@@ -55,6 +55,18 @@ describe('the local host serves the built web app at /', () => {
     assert.equal(header(answer, 'allow'), 'GET, HEAD');
   });
 
+  it('review: only the files under /assets/ are immutable, however the path spells its way there', async () => {
+    // "/assets/..%2Findex.html" decodes to "/assets/../index.html": the page, not an asset.
+    const page = await site.serve('GET', '/assets/..%2Findex.html');
+    assert.notEqual(header(page, 'cache-control'), 'public, max-age=31536000, immutable');
+  });
+
+  it('review: a path that found no file is not remembered (a miss per distinct path would grow without bound)', async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await site.serve('GET', `/probe-${i}.js`)).status, 404);
+    writeFileSync(join(root, 'probe-0.js'), 'late');
+    assert.equal((await site.serve('GET', '/probe-0.js')).status, 200);
+  });
+
   it('an unbuilt app says how to build it', async () => {
     const unbuilt = await webApp(join(root, 'nowhere')).serve('GET', '/');
     assert.equal(unbuilt.status, 404);

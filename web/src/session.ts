@@ -23,6 +23,8 @@ const REFRESH_KEY = 'farmacias:sessao';
 const EARLY_MS = 30_000;
 
 let tokens: Tokens | undefined;
+/** Bumped when the session ends: a token answer that left before it is not kept. */
+let generation = 0;
 let refreshing: Promise<string | undefined> | undefined;
 const listeners = new Set<() => void>();
 
@@ -43,18 +45,34 @@ function keep(answer: TokenAnswer): string {
 }
 
 function forget(): void {
+  generation++;
   tokens = undefined;
   sessionStorage.removeItem(REFRESH_KEY);
   listeners.forEach((listener) => listener());
 }
 
 async function grant(form: Record<string, string>): Promise<string> {
+  const session = generation;
   const response = await send('auth/token', {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ ...form, client_id: 'farmacias-web' }).toString(),
   });
-  return keep(await bodyOf<TokenAnswer>(response));
+  const answer = await bodyOf<TokenAnswer>(response);
+  if (session !== generation) {
+    // Signed out (or erased) while this was in flight: its tokens are not kept, and the new refresh token is revoked.
+    if (answer.refresh_token) void revoke(answer.refresh_token);
+    throw new ApiError('Sua sessão terminou. Entre de novo.', 401);
+  }
+  return keep(answer);
+}
+
+function revoke(refreshToken: string): Promise<unknown> {
+  return send('auth/revoke', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: refreshToken, token_type_hint: 'refresh_token', client_id: 'farmacias-web' }).toString(),
+  }).catch(() => undefined);
 }
 
 export function logIn(email: string, password: string): Promise<string> {
@@ -71,10 +89,14 @@ export async function register(account: { name: string; email: string; password:
 function refreshed(): Promise<string | undefined> {
   const refreshToken = sessionStorage.getItem(REFRESH_KEY);
   if (!refreshToken) return Promise.resolve(undefined);
+  const session = generation;
   refreshing ??= grant({ grant_type: 'refresh_token', refresh_token: refreshToken })
     .catch((error: unknown) => {
-      // A refused refresh ends the session; a network failure keeps it for the next try.
-      if (error instanceof ApiError && error.status >= 400 && error.status < 500) forget();
+      // A session that ended meanwhile is not ended again: a new sign-in may stand in its place.
+      if (session !== generation) throw error;
+      // A refused refresh (invalid_grant is 400, a bad client 401) ends the session; a network
+      // failure, a 429 or a 5xx keeps it for the next try.
+      if (error instanceof ApiError && (error.status === 400 || error.status === 401)) forget();
       throw error;
     })
     .finally(() => (refreshing = undefined));
@@ -101,13 +123,7 @@ export async function sendSignedIn(path: string, init: RequestInit = {}): Promis
 export async function logOut(): Promise<void> {
   const refreshToken = sessionStorage.getItem(REFRESH_KEY);
   forget();
-  if (refreshToken) {
-    await send('auth/revoke', {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: refreshToken, token_type_hint: 'refresh_token', client_id: 'farmacias-web' }).toString(),
-    }).catch(() => undefined);
-  }
+  if (refreshToken) await revoke(refreshToken);
 }
 
 /** After the account is erased: nothing of it stays on the phone. */

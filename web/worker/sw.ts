@@ -34,7 +34,10 @@ worker.addEventListener('activate', (event) => {
   );
 });
 
-/** The network's page when it answers in time (and kept for next time); otherwise the kept one. */
+/**
+ * The network's page when it answers in time (and kept for next time); otherwise, or when
+ * the server fails (5xx), the kept one: the app then says in its own words what the API answers.
+ */
 async function page(request: Request): Promise<Response> {
   const cache = await caches.open(CACHE);
   try {
@@ -43,11 +46,14 @@ async function page(request: Request): Promise<Response> {
       await cache.put('/', fresh.clone());
       await cache.addAll(assetsOf(await fresh.clone().text())).catch(() => undefined);
     }
-    return fresh;
+    return fresh.status >= 500 ? ((await cache.match('/')) ?? fresh) : fresh;
   } catch {
     return (await cache.match('/')) ?? Response.error();
   }
 }
+
+/** The app is one page with hash routes: only a navigation to it is the shell (the manifest or the icon opened in a tab is not). */
+const isShellPage = (url: URL) => url.pathname === '/' || url.pathname === '/index.html';
 
 /** Hashed assets never change: the kept copy, else the network's (kept). */
 async function asset(request: Request): Promise<Response> {
@@ -62,8 +68,9 @@ async function asset(request: Request): Promise<Response> {
 worker.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== 'GET' || url.origin !== worker.location.origin || url.pathname.startsWith('/api/')) return;
-  if (event.request.mode === 'navigate') event.respondWith(page(event.request));
-  else if (url.pathname.startsWith('/assets/') || SHELL.includes(url.pathname)) event.respondWith(asset(event.request));
+  if (event.request.mode === 'navigate') {
+    if (isShellPage(url)) event.respondWith(page(event.request));
+  } else if (url.pathname.startsWith('/assets/') || SHELL.includes(url.pathname)) event.respondWith(asset(event.request));
 });
 
 export {};

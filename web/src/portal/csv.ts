@@ -75,6 +75,12 @@ export function parsePriceList(text: string, now = new Date()): Parsed {
     if (index === 0 || line.trim() === '') continue;
     if (rows.length >= MAX_ROWS) return { error: `No máximo ${MAX_ROWS} linhas por arquivo.` };
     const cells = splitLine(line, separator);
+    // Empty trailing cells (a separator at the end of the line) are harmless.
+    if (cells.slice(names.length).some((cell) => cell !== '')) {
+      // Most often "12,90" unquoted in a comma-separated file: read as 12 reais and a stray 90, it would be sent.
+      rows.push({ line: index + 1, gtin: cells[names.indexOf('gtin')] ?? '', refusal: `${cells.length} colunas para ${names.length} no cabeçalho (decimal com vírgula sem aspas?)` });
+      continue;
+    }
     const value = (name: string) => cells[names.indexOf(name)] ?? '';
     rows.push(parseRow(index + 1, value, now));
   }

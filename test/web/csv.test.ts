@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { webModule } from '../support/web-module';
+
+// Typed here, not imported: tsc would otherwise compile web/src into dist/web, the built app's folder.
+type Parsed = { rows: { line: number; gtin: string; terms?: { priceCents: number; listPriceCents?: number }; refusal?: string }[] } | { error: string };
+const { parsePriceList } = webModule<{ parsePriceList(text: string, now?: Date): Parsed }>('portal/csv.ts');
+const NOW = new Date('2026-11-30T12:00:00Z');
+
+describe('the portal reads a price list (review)', () => {
+  it('given a comma-separated list with an unquoted decimal comma, when read, then the line is refused, not priced at the whole reais', () => {
+    // docs/web.md asks for "12,90" quoted when the separator is a comma; unquoted it is 3 cells for 2 columns.
+    const parsed = parsePriceList('gtin,preco\n7891234567895,12,90', NOW);
+    assert.ok('rows' in parsed);
+    assert.equal(parsed.rows[0].terms, undefined, `priced at ${parsed.rows[0].terms?.priceCents} cents`);
+    assert.ok(parsed.rows[0].refusal);
+  });
+
+  it('given the same with a list price column, when read, then the line is refused, not 12,00 with a list price of 90,00', () => {
+    const parsed = parsePriceList('gtin,preco,preco_tabela\n7891234567895,12,90,15,00', NOW);
+    assert.ok('rows' in parsed);
+    assert.equal(parsed.rows[0].terms, undefined, JSON.stringify(parsed.rows[0].terms));
+  });
+
+  it('given a quoted decimal and CRLF and a BOM, when read, then the price is exact', () => {
+    const parsed = parsePriceList('\uFEFFgtin,preco\r\n7891234567895,"12,90"\r\n', NOW);
+    assert.ok('rows' in parsed);
+    assert.equal(parsed.rows[0].terms?.priceCents, 1290);
+  });
+});

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { startLocalHost, type LocalHost } from '../../local/host';
+import { webApp } from '../../local/web-app';
+import { projectRoot } from '../../shared/kernel/project-root';
+import { launchChromium, skipUnlessChromium } from '../support/browser';
+import { suiteNeeding } from '../support/suite';
+
+/**
+ * Review: the service worker keeps whatever a navigation answered as the app shell ("/"), and
+ * hands a server error to the person instead of the kept shell.
+ */
+suiteNeeding('the service worker keeps the app shell and only it (review)', skipUnlessChromium(), () => {
+  let host: LocalHost;
+  let browser: Browser;
+  let site = '';
+  /** How the server answers: the built app, a server error, or too late for the worker (over its 4 s). */
+  let mode: 'ok' | 'error' | 'slow' = 'ok';
+  const built = webApp(join(projectRoot(), 'dist', 'web'));
+
+  before(async () => {
+    host = await startLocalHost({
+      modules: [],
+      port: 0,
+      requestLog: false,
+      webApp: {
+        serve: async (method, path) => {
+          if (mode === 'error') return { status: 500, body: 'falha do servidor', headers: { 'content-type': 'text/plain; charset=utf-8' } };
+          if (mode === 'slow') await new Promise((resolve) => setTimeout(resolve, 5_000));
+          return built.serve(method, path);
+        },
+      },
+    });
+    site = host.url.replace(/\/api$/, '');
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await host?.stop();
+  });
+
+  async function controlledPage(): Promise<Page> {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${site}/`);
+    await page.evaluate('navigator.serviceWorker.ready.then(() => true)');
+    await page.reload();
+    assert.equal(await page.evaluate('Boolean(navigator.serviceWorker.controller)'), true);
+    return page;
+  }
+
+  it('opening the manifest in a tab does not make it the app shell', async () => {
+    const page = await controlledPage();
+    await page.goto(`${site}/manifest.webmanifest`);
+    mode = 'slow';
+    try {
+      await page.goto(`${site}/`);
+      // The server too slow: the kept shell answers; it must still be the app, not the manifest's JSON.
+      assert.equal(await page.locator('#app').count(), 1, await page.content());
+    } finally {
+      mode = 'ok';
+      await page.context().close();
+    }
+  });
+
+  it('a server error on the page falls back to the kept shell', async () => {
+    const page = await controlledPage();
+    mode = 'error';
+    try {
+      await page.goto(`${site}/`);
+      assert.equal(await page.locator('#app').count(), 1, await page.content());
+    } finally {
+      mode = 'ok';
+      await page.context().close();
+    }
+  });
+});
