@@ -1,7 +1,7 @@
 import type { DocumentProjection } from '../kernel/projection';
 import type { ReadDocument, StoredEvent } from '../kernel/ports';
 import type { Services } from '../kernel/services';
-import { refreshSummary, type SummaryDocument } from '../kernel/summary';
+import { refreshSummaryAfterWrite, type SummaryDocument } from '../kernel/summary';
 import { searchKey, wordPrefixes } from '../kernel/text';
 import { gtin14 } from './domain/gtin';
 import { PRODUCT_CATEGORIES, PRODUCT_EVENT_TYPES, type ProductDetails, type ProductEvent } from './domain/product';
@@ -74,7 +74,7 @@ export const productsProjection: DocumentProjection<ProductDocument> = {
   // Every category, not just the product's: a redelivered category change no longer knows
   // the category it left, and 8 index-only counts on a rare event cost little.
   afterWrite: async (_document, services) => {
-    await refreshSummary(services, activeProductsByCategory);
+    await refreshSummaryAfterWrite(services, activeProductsByCategory);
   },
 };
 

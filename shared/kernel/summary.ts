@@ -88,6 +88,46 @@ export function summaryRecountTimer<V>(services: ServiceProvider, summary: Summa
   };
 }
 
+interface Refreshes {
+  running?: Promise<void>;
+  /** The one refresh that will start after the running one: every caller that came meanwhile waits for it. */
+  next?: Promise<void>;
+}
+
+// Per read store and summary: one refresh at a time in this process, and at most one waiting.
+const refreshesOf = new WeakMap<object, Map<string, Refreshes>>();
+
+/**
+ * `refreshSummary` for a projector, after each write to the source: it resolves once a
+ * refresh that STARTED after the call has landed, which is all a write needs (that refresh
+ * read the document, then counted, after the write). Writes that come while a refresh runs
+ * share the single refresh that follows it, so a burst of product events (a catalogue
+ * import) costs a few recounts per instance, not one each, and contends far less on the
+ * one document. A delivery still completes only after its refresh: a crash before that is
+ * redelivered.
+ */
+export function refreshSummaryAfterWrite<V>(services: Services, summary: SummaryDocument<V>): Promise<void> {
+  let bySummary = refreshesOf.get(services.readStore);
+  if (!bySummary) refreshesOf.set(services.readStore, (bySummary = new Map()));
+  let state = bySummary.get(summary.id);
+  if (!state) bySummary.set(summary.id, (state = {}));
+  const refreshes = state;
+  if (!refreshes.running) {
+    refreshes.running = refreshSummary(services, summary).then(() => undefined);
+    const done = () => (refreshes.running = undefined);
+    refreshes.running.then(done, done);
+    return refreshes.running;
+  }
+  // The running refresh may have read before this write: wait for the next one.
+  refreshes.next ??= refreshes.running
+    .catch(() => undefined)
+    .then(() => {
+      refreshes.next = undefined;
+      return refreshSummaryAfterWrite(services, summary);
+    });
+  return refreshes.next;
+}
+
 async function retireCachedAnswers<V>(services: Services, summary: SummaryDocument<V>): Promise<void> {
   // The document is written; a cache that is away only delays freshness by the fresh TTL.
   try {
