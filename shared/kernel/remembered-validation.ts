@@ -17,6 +17,9 @@ export type TextInput = string | Readonly<Record<string, string>>;
  * input alone (no default computed at validation time, such as now). The values handed
  * out are frozen: callers share them.
  */
+/** Longer inputs are validated every time: 1 000 of these cost at most ~0.5 MB. */
+const LONGEST_REMEMBERED = 256;
+
 export function rememberingValidator<T>(
   schema: Joi.Schema<T>,
   source: InputSource,
@@ -29,6 +32,8 @@ export function rememberingValidator<T>(
     const known = remembered.get(text);
     if (known !== undefined) return known;
     const valid = Object.freeze(validate(schema, input, source));
+    // A long text (a number padded with zeros) is valid but would make the memory large: not kept.
+    if (text.length > LONGEST_REMEMBERED) return valid;
     // The map keeps insertion order: the first key is the one validated longest ago.
     if (remembered.size >= capacity) remembered.delete(remembered.keys().next().value!);
     remembered.set(text, valid);

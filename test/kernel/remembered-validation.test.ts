@@ -18,6 +18,15 @@ function countedSchema() {
 }
 
 describe('A remembering validator: joi once per distinct valid input, the same answers and refusals as validate', () => {
+  it('given a valid but long input (a number padded with zeros), when validated twice, then joi runs both times: it is not kept', () => {
+    const { schema, counted } = countedSchema();
+    const valid = rememberingValidator(schema, 'query');
+    const padded = { lat: `-${'0'.repeat(300)}23.5` };
+    assert.deepEqual(valid(padded), { lat: -23.5, radiusKm: 5 });
+    assert.deepEqual(valid(padded), { lat: -23.5, radiusKm: 5 });
+    assert.equal(counted.runs, 2);
+  });
+
   it('given the same query text twice, when validated, then joi runs once and both get the same frozen, converted value', () => {
     const { schema, counted } = countedSchema();
     const valid = rememberingValidator(schema, 'query');

@@ -80,8 +80,8 @@ export class ApiError extends Error {
 const TIMEOUT_MS = 10_000;
 
 /** A request to the platform, bounded in time; a network failure or timeout becomes an ApiError of status 0. */
-export async function send(path: string, init: RequestInit = {}): Promise<Response> {
-  const timeout = AbortSignal.timeout(TIMEOUT_MS);
+export async function send(path: string, init: RequestInit = {}, timeoutMs = TIMEOUT_MS): Promise<Response> {
+  const timeout = AbortSignal.timeout(timeoutMs);
   const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
   try {
     return await fetch(`/api/${path}`, { ...init, headers: { accept: 'application/json', ...init.headers }, signal });

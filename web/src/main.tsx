@@ -23,13 +23,27 @@ function View({ route }: { route: Route }) {
   return <SearchPage />;
 }
 
+const TITLES: Record<Route['view'], string> = {
+  search: 'Farmácias: onde está mais barato?',
+  pharmacy: 'Farmácia – Farmácias',
+  account: 'Minha conta – Farmácias',
+  portal: 'Portal da farmácia – Farmácias',
+};
+
 function App() {
   const [route, setRoute] = useState(currentRoute);
   useEffect(() => {
-    const follow = () => setRoute(currentRoute());
+    const follow = () => {
+      setRoute(currentRoute());
+      // A new view: a screen reader starts reading it, and the keyboard starts from it.
+      document.getElementById('conteudo')?.focus();
+    };
     addEventListener('hashchange', follow);
     return () => removeEventListener('hashchange', follow);
   }, []);
+  useEffect(() => {
+    document.title = TITLES[route.view];
+  }, [route.view]);
   return (
     <>
       <header class="bar">
@@ -43,7 +57,7 @@ function App() {
           <a href="#/conta">Minha conta</a>
         </nav>
       </header>
-      <main id="conteudo">
+      <main id="conteudo" tabIndex={-1}>
         <View route={route} />
       </main>
     </>

@@ -26,3 +26,12 @@ export function savedResults(): SavedResults | undefined {
     return undefined;
   }
 }
+
+/** A medicine searched is health data: signing out or erasing the account takes the last search with it. */
+export function forgetSavedResults(): void {
+  try {
+    localStorage.removeItem(KEY);
+  } catch {
+    // Storage disabled: nothing was kept.
+  }
+}

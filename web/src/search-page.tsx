@@ -70,6 +70,9 @@ export function SearchPage() {
           </label>
         </fieldset>
       </form>
+      <p class="visually-hidden" role="status" aria-live="polite">
+        {results.state === 'done' ? `${results.items.length} ofertas encontradas${results.savedAt ? ', salvas antes' : ''}.` : ''}
+      </p>
       <ResultsView results={results} hint={!product ? 'Comece pelo medicamento.' : !place ? 'Agora diga onde você está.' : undefined} onRetry={() => setAttempt((n) => n + 1)} />
     </>
   );

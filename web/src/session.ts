@@ -1,4 +1,5 @@
 import { ApiError, bodyOf, send } from './api';
+import { forgetSavedResults } from './saved';
 
 /**
  * The signed-in person's tokens. The access token lives in memory only: a script that is not
@@ -109,10 +110,10 @@ async function accessToken(): Promise<string | undefined> {
 }
 
 /** A request as the signed-in person: refreshed once and tried again if the API says the token lapsed. */
-export async function sendSignedIn(path: string, init: RequestInit = {}): Promise<Response> {
+export async function sendSignedIn(path: string, init: RequestInit = {}, timeoutMs?: number): Promise<Response> {
   const attempt = async (token: string | undefined) => {
     if (!token) throw new ApiError('Entre na sua conta para continuar.', 401);
-    return send(path, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
+    return send(path, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } }, timeoutMs);
   };
   const response = await attempt(await accessToken());
   if (response.status !== 401) return response;
@@ -123,10 +124,12 @@ export async function sendSignedIn(path: string, init: RequestInit = {}): Promis
 export async function logOut(): Promise<void> {
   const refreshToken = sessionStorage.getItem(REFRESH_KEY);
   forget();
+  forgetSavedResults();
   if (refreshToken) await revoke(refreshToken);
 }
 
 /** After the account is erased: nothing of it stays on the phone. */
 export function endErasedSession(): void {
   forget();
+  forgetSavedResults();
 }

@@ -131,9 +131,9 @@ function Report({ report }: { report: RowReport[] }) {
   }, [report]);
   useEffect(() => () => URL.revokeObjectURL(download), [download]);
   return (
-    <div class="report" role="status">
+    <div class="report">
       <h3>Relatório</h3>
-      <p class="summary">
+      <p class="summary" role="status">
         {count('nova')} novas, {count('atualizada')} atualizadas, {count('sem alteração')} sem alteração, {refused.length} recusadas.
       </p>
       <a href={download} download="relatorio-lista-de-precos.csv">
@@ -198,7 +198,11 @@ async function productsByGtin(gtins: string[]): Promise<Found> {
   const worker = async () => {
     for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) {
       const query = new URLSearchParams({ gtin: chunk.join(','), includeDiscontinued: 'true', limit: String(GTINS_PER_LOOKUP) });
-      const response = await sendSignedIn(`products?${query}`);
+      const response = await withRetries(async () => {
+        const answer = await sendSignedIn(`products?${query}`);
+        // A 429 or 503 is retried; a 400 (one of them is not a GTIN) is looked at below.
+        return answer.ok || answer.status === 400 ? answer : Promise.reject(await bodyOf(answer).catch((error: unknown) => error));
+      });
       if (response.status === 400) {
         for (const gtin of chunk) await lookUpOne(gtin, found);
         continue;
@@ -214,19 +218,27 @@ async function productsByGtin(gtins: string[]): Promise<Found> {
   return found;
 }
 
-/** One chunk through the batch feed; the same Idempotency-Key on a retry, so a chunk is never applied twice. */
-async function sendChunk(items: object[]): Promise<BatchResult[]> {
-  const key = crypto.randomUUID();
+/** A 500-item chunk takes far longer than a read: its answer is awaited this long before a retry. */
+const CHUNK_TIMEOUT_MS = 90_000;
+
+/** `work` again after a lost answer, a 429 or a 503, waiting what the API asked (Retry-After). */
+async function withRetries<T>(work: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const response = await sendSignedIn('offers/batch', { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify({ items }) });
-      return (await bodyOf<{ results: BatchResult[] }>(response)).results;
+      return await work();
     } catch (error) {
       const retryable = error instanceof ApiError && (error.status === 0 || error.status === 429 || error.status === 503);
       if (!retryable || attempt >= ATTEMPTS) throw error;
       await new Promise((resolve) => setTimeout(resolve, ((error as ApiError).retryAfterSeconds ?? attempt) * 1000));
     }
   }
+}
+
+/** One chunk through the batch feed; the same Idempotency-Key on a retry, so a chunk is never applied twice. */
+async function sendChunk(items: object[]): Promise<BatchResult[]> {
+  const key = crypto.randomUUID();
+  const init = { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify({ items }) };
+  return withRetries(async () => (await bodyOf<{ results: BatchResult[] }>(await sendSignedIn('offers/batch', init, CHUNK_TIMEOUT_MS))).results);
 }
 
 function outcomeOf(result: BatchResult): Pick<RowReport, 'outcome' | 'reason'> {
