@@ -95,6 +95,14 @@ suiteNeeding('the pharmacy portal in Chromium: reprice, hours, a 1 000-line pric
     await page.getByLabel('Fecha (horário 1)').fill('25:00');
     await page.getByRole('button', { name: 'Salvar horários' }).click();
     await page.getByRole('alert').getByText(/closes must be HH:MM from 00:00 to 24:00/).waitFor();
+    // The tabs by keyboard: one tab stop, arrows move between them.
+    await page.getByRole('tab', { name: 'Farmácia' }).focus();
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await page.getByRole('tab', { name: 'Ofertas' }).getAttribute('aria-selected'), 'true');
+    assert.equal(await page.evaluate('document.activeElement.id'), 'aba-ofertas');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    assert.equal(await page.getByRole('tab', { name: 'Lista de preços (CSV)' }).getAttribute('aria-selected'), 'true');
   });
 
   it('a price list of 1 000 lines with bad ones: preview, sent in chunks, a report per line, downloadable', async () => {

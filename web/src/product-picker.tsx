@@ -94,6 +94,7 @@ export function ProductPicker({ initialText = '', onPick }: { initialText?: stri
           setText((event.target as HTMLInputElement).value);
         }}
         onKeyDown={onKeyDown}
+        onBlur={() => setOpen(false)}
       />
       {open && (
         <ul id="sugestoes" role="listbox" aria-label="Sugestões" class="suggestions">

@@ -19,6 +19,17 @@ const TABS: { id: Tab; label: string }[] = [
   { id: 'lista', label: 'Lista de preços (CSV)' },
 ];
 
+/** Tabs as a keyboard expects (WAI-ARIA): arrows move between them, Home and End to the ends; one tab stop. */
+function moveBetweenTabs(event: KeyboardEvent, current: Tab, choose: (tab: Tab) => void) {
+  const index = TABS.findIndex(({ id }) => id === current);
+  const next = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: TABS.length - 1 }[event.key];
+  if (next === undefined) return;
+  event.preventDefault();
+  const tab = TABS[(next + TABS.length) % TABS.length].id;
+  choose(tab);
+  document.getElementById(`aba-${tab}`)?.focus();
+}
+
 /** The pharmacy portal: the signed-in pharmacist's pharmacies, their profile, hours and offers. */
 export function PortalPage() {
   const [me, setMe] = useState<Me>();
@@ -70,9 +81,19 @@ export function PortalPage() {
           </option>
         ))}
       </select>
-      <div class="tabs" role="tablist" aria-label="Seções do portal">
+      <div class="tabs" role="tablist" aria-label="Seções do portal" onKeyDown={(event) => moveBetweenTabs(event, tab, setTab)}>
         {TABS.map(({ id, label }) => (
-          <button key={id} type="button" role="tab" id={`aba-${id}`} aria-selected={tab === id} aria-controls={`painel-${id}`} class={tab === id ? 'tab active' : 'tab'} onClick={() => setTab(id)}>
+          <button
+            key={id}
+            type="button"
+            role="tab"
+            id={`aba-${id}`}
+            aria-selected={tab === id}
+            aria-controls={tab === id ? `painel-${id}` : undefined}
+            tabIndex={tab === id ? 0 : -1}
+            class={tab === id ? 'tab active' : 'tab'}
+            onClick={() => setTab(id)}
+          >
             {label}
           </button>
         ))}
