@@ -3,11 +3,19 @@ import { describe, it } from 'node:test';
 import { webModule } from '../support/web-module';
 
 // Typed here, not imported: tsc would otherwise compile web/src into dist/web, the built app's folder.
-type Parsed = { rows: { line: number; gtin: string; terms?: { priceCents: number; listPriceCents?: number }; refusal?: string }[] } | { error: string };
-const { parsePriceList } = webModule<{ parsePriceList(text: string, now?: Date): Parsed }>('portal/csv.ts');
+type Parsed = { rows: { line: number; gtin: string; terms?: { priceCents: number; listPriceCents?: number; validUntil: string }; refusal?: string }[] } | { error: string };
+const { parsePriceList } = webModule<{ parsePriceList(text: string, now?: Date, timeZone?: string): Parsed }>('portal/csv.ts');
 const NOW = new Date('2026-11-30T12:00:00Z');
 
 describe('the portal reads a price list (review)', () => {
+  it("given a pharmacy in Manaus, when a line says 31/12/2030, then the offer runs to the end of that day in Manaus, not in Brasília", () => {
+    const manaus = parsePriceList('gtin;preco;validade\n7891234567895;12,90;31/12/2030', NOW, 'America/Manaus');
+    const brasilia = parsePriceList('gtin;preco;validade\n7891234567895;12,90;31/12/2030', NOW);
+    assert.ok('rows' in manaus && 'rows' in brasilia);
+    assert.equal(manaus.rows[0].terms?.validUntil, '2031-01-01T03:59:59.000Z');
+    assert.equal(brasilia.rows[0].terms?.validUntil, '2031-01-01T02:59:59.000Z');
+  });
+
   it('given a comma-separated list with an unquoted decimal comma, when read, then the line is refused, not priced at the whole reais', () => {
     // docs/web.md asks for "12,90" quoted when the separator is a comma; unquoted it is 3 cells for 2 columns.
     const parsed = parsePriceList('gtin,preco\n7891234567895,12,90', NOW);

@@ -31,6 +31,8 @@ export function ProductPicker({ initialText = '', onPick }: { initialText?: stri
   const [scanning, setScanning] = useState(false);
   /** A code read by the camera names one product: it is picked without a tap. */
   const pickIfOne = useRef(false);
+  /** The text the suggestions shown were found for: Enter picks only what answers the text as it is now. */
+  const suggestedFor = useRef('');
 
   useEffect(() => {
     if (text === picked.current) return;
@@ -39,6 +41,7 @@ export function ProductPicker({ initialText = '', onPick }: { initialText?: stri
       suggestionsFor(text, controller.signal).then(
         (found) => {
           if (pickIfOne.current && found.length === 1) return pick(found[0]);
+          suggestedFor.current = text;
           setSuggestions(found);
           setActive(found.length ? 0 : -1);
           setOpen(text.trim().length >= 2);
@@ -69,7 +72,8 @@ export function ProductPicker({ initialText = '', onPick }: { initialText?: stri
       setOpen(true);
     } else if (event.key === 'Enter' && open && suggestions[active]) {
       event.preventDefault();
-      pick(suggestions[active]);
+      // Typed faster than the suggestions came: those shown are for an older text.
+      if (suggestedFor.current === text) pick(suggestions[active]);
     } else if (event.key === 'Escape') {
       setOpen(false);
     }

@@ -1,4 +1,5 @@
 import { parseReais } from '../format';
+import { BRASILIA, instantIn } from '../zoned';
 
 /** The price list's columns, as the portal documents them (docs/web.md). */
 export const COLUMNS = ['gtin', 'preco', 'preco_tabela', 'estoque', 'validade'] as const;
@@ -46,22 +47,22 @@ export function splitLine(line: string, separator: string): string[] {
   return cells;
 }
 
-/** "2026-12-31" or "31/12/2026", the end of that day in Brasília; undefined for anything else or a past day. */
-function validUntil(text: string, now: Date): string | undefined {
+/** "2026-12-31" or "31/12/2026", the end of that day in the pharmacy's time zone; undefined for anything else or a past day. */
+function validUntil(text: string, now: Date, timeZone: string): string | undefined {
   const iso = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
   const brazilian = /^(\d{2})\/(\d{2})\/(\d{4})$/.exec(text);
   const [year, month, day] = iso ? [iso[1], iso[2], iso[3]] : brazilian ? [brazilian[3], brazilian[2], brazilian[1]] : [];
   if (!year) return undefined;
   const calendar = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
   if (calendar.getUTCMonth() !== Number(month) - 1 || calendar.getUTCDate() !== Number(day)) return undefined;
-  const end = new Date(`${year}-${month}-${day}T23:59:59-03:00`);
+  const end = new Date(instantIn(timeZone, `${year}-${month}-${day}`, '23:59:59'));
   return end > now ? end.toISOString() : undefined;
 }
 
 export type Parsed = { rows: PriceRow[] } | { error: string };
 
 /** The file's rows, each with its terms or its refusal; a file that is not a price list at all, said why. */
-export function parsePriceList(text: string, now = new Date()): Parsed {
+export function parsePriceList(text: string, now = new Date(), timeZone = BRASILIA): Parsed {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   const header = lines[0] ?? '';
   const separator = header.includes(';') ? ';' : ',';
@@ -82,12 +83,12 @@ export function parsePriceList(text: string, now = new Date()): Parsed {
       continue;
     }
     const value = (name: string) => cells[names.indexOf(name)] ?? '';
-    rows.push(parseRow(index + 1, value, now));
+    rows.push(parseRow(index + 1, value, now, timeZone));
   }
   return rows.length ? { rows } : { error: 'O arquivo não tem nenhuma linha de preço.' };
 }
 
-function parseRow(line: number, value: (name: string) => string, now: Date): PriceRow {
+function parseRow(line: number, value: (name: string) => string, now: Date, timeZone: string): PriceRow {
   const gtin = value('gtin');
   const refuse = (refusal: string): PriceRow => ({ line, gtin, refusal });
   if (!/^(\d{8}|\d{12,14})$/.test(gtin)) return refuse('GTIN inválido: 8, 12, 13 ou 14 dígitos');
@@ -99,7 +100,7 @@ function parseRow(line: number, value: (name: string) => string, now: Date): Pri
   const stock = STOCK[(value('estoque') || 'em_estoque').toLowerCase()];
   if (!stock) return refuse(`estoque inválido: "${value('estoque')}" (em_estoque, baixo ou sem_estoque)`);
   const untilText = value('validade');
-  const until = untilText ? validUntil(untilText, now) : new Date(now.getTime() + 30 * 86_400_000).toISOString();
+  const until = untilText ? validUntil(untilText, now, timeZone) : new Date(now.getTime() + 30 * 86_400_000).toISOString();
   if (!until) return refuse(`validade inválida ou passada: "${untilText}" (AAAA-MM-DD ou DD/MM/AAAA)`);
   return { line, gtin, terms: { priceCents, ...(listPriceCents === undefined ? {} : { listPriceCents }), stock, validUntil: until } };
 }

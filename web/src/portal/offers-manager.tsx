@@ -3,20 +3,21 @@ import { ApiError, type OfferAtPharmacy, type Product } from '../api';
 import { command, readAtLeast } from '../commands';
 import { parseReais, price, reaisInput, STOCK_NAMES } from '../format';
 import { ProductPicker } from '../product-picker';
+import { instantIn } from '../zoned';
 import { Failure, Loading } from '../status';
 import { useSubmission } from '../submission';
 
 const DAY_MS = 86_400_000;
 
 /** The pharmacy's current offers: reprice or withdraw each; publish a new one. */
-export function OffersManager({ pharmacyId }: { pharmacyId: string }) {
+export function OffersManager({ pharmacyId, timeZone }: { pharmacyId: string; timeZone: string }) {
   const [offers, setOffers] = useState<OfferAtPharmacy[]>();
   const [error, setError] = useState<unknown>();
   const load = () => readAtLeast<{ items: OfferAtPharmacy[] }>(`pharmacies/${pharmacyId}/offers?limit=100`).then((page) => setOffers(page.items), setError);
   useEffect(() => void load(), [pharmacyId]);
   return (
     <>
-      <PublishForm pharmacyId={pharmacyId} onPublished={load} />
+      <PublishForm pharmacyId={pharmacyId} timeZone={timeZone} onPublished={load} />
       <section class="card" aria-labelledby="ofertas-atuais">
         <h2 id="ofertas-atuais">Ofertas atuais</h2>
         {error !== undefined && <Failure error={error} />}
@@ -71,7 +72,7 @@ function OfferRow({ offer, onChanged }: { offer: OfferAtPharmacy; onChanged(next
   );
 }
 
-function PublishForm({ pharmacyId, onPublished }: { pharmacyId: string; onPublished(): Promise<unknown> }) {
+function PublishForm({ pharmacyId, timeZone, onPublished }: { pharmacyId: string; timeZone: string; onPublished(): Promise<unknown> }) {
   const [product, setProduct] = useState<Product>();
   const [typed, setTyped] = useState({ price: '', listPrice: '', stock: 'in_stock', until: new Date(Date.now() + 30 * DAY_MS).toISOString().slice(0, 10) });
   const { busy, done, error, submit } = useSubmission();
@@ -86,7 +87,7 @@ function PublishForm({ pharmacyId, onPublished }: { pharmacyId: string; onPublis
       ...(listPriceCents === undefined ? {} : { listPriceCents }),
       stock: typed.stock,
       validFrom: new Date().toISOString(),
-      validUntil: new Date(`${typed.until}T23:59:59-03:00`).toISOString(),
+      validUntil: instantIn(timeZone, typed.until, '23:59:59'),
     });
     await onPublished();
   };

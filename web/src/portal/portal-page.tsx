@@ -100,8 +100,8 @@ export function PortalPage() {
       </div>
       <div role="tabpanel" id={`painel-${tab}`} aria-labelledby={`aba-${tab}`}>
         {tab === 'farmacia' && <PharmacyEditor key={pharmacy.id} pharmacyId={pharmacy.id} />}
-        {tab === 'ofertas' && <OffersManager key={pharmacy.id} pharmacyId={pharmacy.id} />}
-        {tab === 'lista' && <PriceListUpload key={pharmacy.id} pharmacyId={pharmacy.id} />}
+        {tab === 'ofertas' && <OffersManager key={pharmacy.id} pharmacyId={pharmacy.id} timeZone={pharmacy.timeZone} />}
+        {tab === 'lista' && <PriceListUpload key={pharmacy.id} pharmacyId={pharmacy.id} timeZone={pharmacy.timeZone} />}
       </div>
     </section>
   );

@@ -3,6 +3,7 @@ import { ApiError, bodyOf } from '../api';
 import { price } from '../format';
 import { sendSignedIn } from '../session';
 import { Failure } from '../status';
+import { instantIn, todayIn } from '../zoned';
 import { COLUMNS, MAX_BYTES, parsePriceList, type PriceRow } from './csv';
 
 /** The batch feed takes at most 500 items a request. */
@@ -26,7 +27,7 @@ interface BatchResult {
 }
 
 /** Upload a price list: read and preview it here, send it through the batch feed in chunks, report each line. */
-export function PriceListUpload({ pharmacyId }: { pharmacyId: string }) {
+export function PriceListUpload({ pharmacyId, timeZone }: { pharmacyId: string; timeZone: string }) {
   const [rows, setRows] = useState<PriceRow[]>();
   const [fileError, setFileError] = useState<string>();
   const [progress, setProgress] = useState<{ done: number; total: number }>();
@@ -40,7 +41,7 @@ export function PriceListUpload({ pharmacyId }: { pharmacyId: string }) {
     setFileError(undefined);
     if (!file) return;
     if (file.size > MAX_BYTES) return setFileError(`O arquivo tem mais de ${MAX_BYTES / 1_000_000} MB.`);
-    const parsed = parsePriceList(await file.text());
+    const parsed = parsePriceList(await file.text(), new Date(), timeZone);
     if ('error' in parsed) setFileError(parsed.error);
     else setRows(parsed.rows);
   };
@@ -50,7 +51,7 @@ export function PriceListUpload({ pharmacyId }: { pharmacyId: string }) {
     setFailure(undefined);
     setProgress({ done: 0, total: rows.length });
     try {
-      setReport(await sendPriceList(pharmacyId, rows, (done) => setProgress({ done, total: rows.length })));
+      setReport(await sendPriceList(pharmacyId, timeZone, rows, (done) => setProgress({ done, total: rows.length })));
     } catch (error) {
       setFailure(error);
     } finally {
@@ -248,16 +249,7 @@ function outcomeOf(result: BatchResult): Pick<RowReport, 'outcome' | 'reason'> {
   return { outcome: 'recusada', reason: [result.error?.detail ?? `erro ${result.status}`, ...fields].join('; ') };
 }
 
-/**
- * Offers in a price list start at the beginning of the day it is sent (Brasília time), not at
- * the second: the same list sent twice in a day then reads "unchanged" line by line.
- */
-function startOfTodayInBrasilia(): string {
-  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Sao_Paulo' }).format(new Date());
-  return new Date(`${today}T00:00:00-03:00`).toISOString();
-}
-
-async function sendPriceList(pharmacyId: string, rows: PriceRow[], onProgress: (done: number) => void): Promise<RowReport[]> {
+async function sendPriceList(pharmacyId: string, timeZone: string, rows: PriceRow[], onProgress: (done: number) => void): Promise<RowReport[]> {
   const report = new Map<number, RowReport>();
   const refuse = (row: PriceRow, reason: string) => report.set(row.line, { line: row.line, gtin: row.gtin, outcome: 'recusada', reason });
   rows.filter((row) => row.refusal).forEach((row) => refuse(row, row.refusal!));
@@ -270,7 +262,9 @@ async function sendPriceList(pharmacyId: string, rows: PriceRow[], onProgress: (
   });
   let done = rows.length - sendable.length;
   onProgress(done);
-  const validFrom = startOfTodayInBrasilia();
+  // From the start of the day it is sent, in the pharmacy's zone, not the second: the same
+  // list sent twice in a day then reads "unchanged" line by line.
+  const validFrom = instantIn(timeZone, todayIn(timeZone), '00:00:00');
   for (let start = 0; start < sendable.length; start += CHUNK) {
     const chunk = sendable.slice(start, start + CHUNK);
     const results = await sendChunk(chunk.map((row) => ({ pharmacyId, productId: products.get(row.gtin)!.id, validFrom, ...row.terms })));
