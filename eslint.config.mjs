@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'scripts/**', 'eslint.config.mjs', '.package/**', 'test-artifacts/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'scripts/**', 'eslint.config.mjs', '.package/**', '.package-web/**', 'test-artifacts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -56,9 +56,12 @@ param sqlAdminGroupObjectId string
 @description('E-mail of the first platform administrator (its password is generated into Key Vault).')
 param bootstrapAdminEmail string
 
-@minLength(1)
-@description('Origins of the web and PWA channels allowed by CORS (API Management refuses an empty list).')
-param corsOrigins array
+@allowed(['westus2', 'centralus', 'eastus2', 'westeurope', 'eastasia'])
+@description('Region of the Static Web App (the web channel); it offers these only, and serves the files from Azure\'s edge wherever it is.')
+param webLocation string = 'eastus2'
+
+@description('A custom domain of the web channel (farmacias.example), its CNAME already pointing at the site\'s default host name; empty: the default host name only. CORS allows exactly the site\'s origins.')
+param webCustomDomain string = ''
 
 @description('E-mail that receives the alerts; empty: alerts fire without notification.')
 param alertEmail string = ''
@@ -94,6 +97,7 @@ var names = {
   plan: 'plan-farmacias-${environmentName}'
   functionApp: 'func-farmacias-${token}'
   apim: 'apim-farmacias-${token}'
+  web: 'stapp-farmacias-${token}'
 }
 
 // The subscriptions and containers the code declares (a drift test keeps these equal to
@@ -272,6 +276,11 @@ module functionApp 'modules/function-app.bicep' = {
 
 var apimGatewayUrl = 'https://${names.apim}.azure-api.net'
 
+module web 'modules/static-web-app.bicep' = {
+  scope: group
+  params: { name: names.web, location: webLocation, tags: tags, customDomain: webCustomDomain }
+}
+
 module apim 'modules/apim.bicep' = {
   scope: group
   params: {
@@ -284,7 +293,7 @@ module apim 'modules/apim.bicep' = {
     functionAppHostName: functionApp.outputs.defaultHostName
     appInsightsName: names.appInsights
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
-    corsOrigins: corsOrigins
+    corsOrigins: web.outputs.origins
     issuer: '${apimGatewayUrl}/identity/auth'
     audience: 'farmacias-api'
     functionKeySecretUri: keyVault.outputs.functionKeySecretUri
@@ -302,3 +311,5 @@ output AZURE_SQL_DATABASE string = sql.outputs.databaseName
 output APIM_GATEWAY_URL string = apimGatewayUrl
 output APIM_NAME string = names.apim
 output APPLICATIONINSIGHTS_NAME string = names.appInsights
+output AZURE_STATIC_WEB_APP_NAME string = web.outputs.name
+output WEB_URL string = web.outputs.origins[0]

@@ -19,7 +19,8 @@ export function shipsFile(path: string): boolean {
   return path.endsWith('.js');
 }
 
-function folderSize(dir: string): { bytes: number; files: number } {
+/** The bytes and files under a folder, for the packaging commands' summary line. */
+export function folderSize(dir: string): { bytes: number; files: number } {
   let bytes = 0;
   let files = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {

@@ -158,7 +158,7 @@ resource apiPolicies 'Microsoft.ApiManagement/service/apis/policies@2024-05-01' 
 ]
 
 var products = [
-  { name: 'public', displayName: 'Public', description: 'Queries and customer accounts, no subscription, rate-limited per address.', subscriptionRequired: false, policy: loadTextContent('../apim/product-public.xml') }
+  { name: 'public', displayName: 'Public', description: 'Queries, customer accounts and pharmacy staff signed in to the web portal; no subscription, rate-limited per address.', subscriptionRequired: false, policy: loadTextContent('../apim/product-public.xml') }
   { name: 'partners', displayName: 'Partners', description: 'Pharmacy chains and delivery apps: commands and the offers batch feed, per-subscription rate limit and quota.', subscriptionRequired: true, policy: loadTextContent('../apim/product-partners.xml') }
 ]
 

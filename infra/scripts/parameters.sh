@@ -6,7 +6,7 @@
 #   infra/scripts/parameters.sh > deploy.parameters.json
 set -euo pipefail
 : "${ENVIRONMENT_NAME:?}" "${AZURE_LOCATION:?}" "${APIM_PUBLISHER_EMAIL:?}" "${SQL_ADMIN_GROUP_NAME:?}"
-: "${SQL_ADMIN_GROUP_OBJECT_ID:?}" "${BOOTSTRAP_ADMIN_EMAIL:?}" "${AZURE_PRINCIPAL_ID:?}" "${WEB_ORIGIN:?}"
+: "${SQL_ADMIN_GROUP_OBJECT_ID:?}" "${BOOTSTRAP_ADMIN_EMAIL:?}" "${AZURE_PRINCIPAL_ID:?}"
 : "${APIM_FUNCTION_KEY:?made by infra/scripts/function-key.sh prepare}"
 
 jq --null-input \
@@ -17,7 +17,8 @@ jq --null-input \
   --arg sqlAdminGroupName "$SQL_ADMIN_GROUP_NAME" \
   --arg sqlAdminGroupObjectId "$SQL_ADMIN_GROUP_OBJECT_ID" \
   --arg bootstrapAdminEmail "$BOOTSTRAP_ADMIN_EMAIL" \
-  --arg webOrigin "$WEB_ORIGIN" \
+  --arg webLocation "${WEB_LOCATION:-eastus2}" \
+  --arg webCustomDomain "${WEB_CUSTOM_DOMAIN:-}" \
   --arg alertEmail "${ALERT_EMAIL:-}" \
   --arg deployerPrincipalId "$AZURE_PRINCIPAL_ID" \
   --arg keyVaultCreateMode "${KEY_VAULT_CREATE_MODE:-default}" \
@@ -33,7 +34,8 @@ jq --null-input \
       sqlAdminGroupName: $sqlAdminGroupName,
       sqlAdminGroupObjectId: $sqlAdminGroupObjectId,
       bootstrapAdminEmail: $bootstrapAdminEmail,
-      corsOrigins: [$webOrigin],
+      webLocation: $webLocation,
+      webCustomDomain: $webCustomDomain,
       alertEmail: $alertEmail,
       deployerPrincipalId: $deployerPrincipalId,
       deployerPrincipalType: "ServicePrincipal",

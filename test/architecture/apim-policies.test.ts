@@ -32,6 +32,7 @@ const POLICIES: Record<string, { gateways: Gateway[]; scopes?: string[] }> = {
   'set-body': { gateways: ALL },
   'set-header': { gateways: ALL },
   'set-status': { gateways: ALL },
+  'set-variable': { gateways: ALL },
   'validate-jwt': { gateways: ALL },
 };
 

@@ -136,6 +136,14 @@ describe('infrastructure templates', () => {
     }
   });
 
+  it('lets API Management\'s CORS allow exactly the web app\'s origins: the static site\'s host name, and its custom domain when it has one', () => {
+    const main = read('infra/main.bicep');
+    assert.doesNotMatch(main, /param corsOrigins/, 'no origin typed by hand, out of step with the site');
+    assert.match(main.split("module apim 'modules/apim.bicep'")[1], /\n {4}corsOrigins: web\.outputs\.origins\n/);
+    const site = read('infra/modules/static-web-app.bicep');
+    assert.match(site, /output origins array = concat\(\['https:\/\/\$\{site\.properties\.defaultHostname\}'\], empty\(customDomain\) \? \[\] : \['https:\/\/\$\{domain\.name\}'\]\)/);
+  });
+
   it('runs the Function App on Node 22 and the deployment workflow on the same', () => {
     assert.match(functionApp, /runtime: \{ name: 'node', version: '22' \}/);
     assert.match(read('.github/workflows/deploy.yml'), /node-version: 22/);
@@ -213,6 +221,9 @@ describe('deployment with azd and GitHub Actions', () => {
     }
     assert.equal(azd.services.api.dist, '.package');
     assert.equal(azd.services.api.hooks.prepackage.run, 'npm run package');
+    assert.equal(azd.services.web.dist, '.package-web');
+    assert.match(azd.services.web.hooks.prepackage.run, /^npm run --silent package:web -- --gateway "\$APIM_GATEWAY_URL"$/);
+    assert.match(read('infra/main.bicep'), /^output APIM_GATEWAY_URL string/m, 'the web app\'s package reads the gateway from the provisioning\'s outputs');
     assert.deepEqual(PACKAGED_FOLDERS, ['dist/functions', 'dist/shared']);
   });
 

@@ -1,4 +1,5 @@
-/** The platform's APIs, same origin: what the customer view reads. */
+/** The platform's APIs (on the same origin, or through the gateway: gateway.ts): what the app reads and sends. */
+import { apiUrl } from './gateway';
 
 export interface Product {
   id: string;
@@ -84,7 +85,7 @@ export async function send(path: string, init: RequestInit = {}, timeoutMs = TIM
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
   try {
-    return await fetch(`/api/${path}`, { ...init, headers: { accept: 'application/json', ...init.headers }, signal });
+    return await fetch(apiUrl(path), { ...init, headers: { accept: 'application/json', ...init.headers }, signal });
   } catch (error) {
     if (init.signal?.aborted) throw error;
     throw new ApiError(timeout.aborted ? 'O servidor demorou demais para responder.' : 'Sem conexão com o servidor.', 0);

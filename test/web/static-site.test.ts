@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, sep } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { demoProducts } from '../../local/demo-products';
+import { WEB_APP_HEADERS } from '../../local/web-app';
+import { projectRoot } from '../../shared/kernel/project-root';
+import { buildWebPackage, gatewayOrigin, IMMUTABLE, staticWebAppConfig, type StaticWebAppConfig } from '../../tools/package-web';
+import { launchChromium, screenshot, skipUnlessChromium } from '../support/browser';
+import { pharmacyBody, uniqueGtin } from '../support/fixtures';
+import { startGatewayStandIn, type GatewayStandIn } from '../support/gateway-stand-in';
+import { suiteNeeding } from '../support/suite';
+import { startWebHost } from '../support/web-host';
+
+const GATEWAY = 'https://apim-farmacias-test.azure-api.net';
+const directivesOf = (policy: string) => policy.split(';').map((part) => part.trim());
+
+describe('the static site\'s configuration (staticwebapp.config.json)', () => {
+  it('sends the local host\'s headers, with the gateway as the one other origin the app may call', () => {
+    const config = staticWebAppConfig(GATEWAY);
+    const { 'content-security-policy': policy, 'cache-control': cache, ...others } = config.globalHeaders;
+    const { 'content-security-policy': localPolicy, ...localOthers } = WEB_APP_HEADERS;
+    assert.deepEqual(others, localOthers);
+    assert.equal(cache, 'no-cache');
+    const expected = directivesOf(localPolicy).map((directive) => (directive.startsWith('connect-src ') ? `${directive} ${GATEWAY}` : directive));
+    assert.deepEqual(directivesOf(policy), expected);
+    assert.deepEqual(config.routes, [{ route: '/assets/*', headers: { 'cache-control': IMMUTABLE } }]);
+  });
+
+  it('takes an https origin only (http on the loopback address for tests); never a path, a query or credentials', () => {
+    assert.equal(gatewayOrigin(`${GATEWAY}/`), GATEWAY);
+    assert.equal(gatewayOrigin('http://127.0.0.1:8080'), 'http://127.0.0.1:8080');
+    for (const refused of ['http://apim.example', `${GATEWAY}/offers`, `${GATEWAY}/?x=1`, 'https://user:secret@apim.example', 'ftp://apim.example', '', undefined]) {
+      assert.throws(() => gatewayOrigin(refused), /--gateway/, String(refused));
+    }
+  });
+});
+
+const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.png': 'image/png', '.svg': 'image/svg+xml', '.webmanifest': 'application/manifest+json' };
+
+/** The built site served as Static Web Apps would from its config: global headers, route headers, 404s. */
+async function serveStaticSite(folder: string): Promise<{ origin: string; apiRequests: number; server: Server }> {
+  const config = JSON.parse(readFileSync(join(folder, 'staticwebapp.config.json'), 'utf8')) as StaticWebAppConfig;
+  const site = { origin: '', apiRequests: 0, server: undefined as unknown as Server };
+  site.server = createServer((request, response) => {
+    const pathname = new URL(request.url ?? '/', 'http://site').pathname;
+    if (pathname.startsWith('/api/')) site.apiRequests += 1;
+    const path = normalize(join(folder, pathname === '/' ? 'index.html' : decodeURIComponent(pathname)));
+    let body: Buffer | undefined;
+    try {
+      if (path.startsWith(folder + sep) && !path.endsWith('staticwebapp.config.json')) body = readFileSync(path);
+    } catch {
+      body = undefined;
+    }
+    const routeHeaders = config.routes.filter((route) => pathname.startsWith(route.route.replace(/\*$/, ''))).map((route) => route.headers);
+    response.writeHead(body ? 200 : 404, Object.assign({ 'content-type': CONTENT_TYPES[extname(path)] ?? 'application/octet-stream' }, config.globalHeaders, ...routeHeaders));
+    response.end(body ?? 'Not found');
+  });
+  await new Promise<void>((resolve) => site.server.listen(0, '127.0.0.1', resolve));
+  site.origin = `http://127.0.0.1:${(site.server.address() as AddressInfo).port}`;
+  return site;
+}
+
+suiteNeeding('the static site in Chromium, calling the APIs through the gateway (a stand-in for API Management)', skipUnlessChromium(), () => {
+  let web: Awaited<ReturnType<typeof startWebHost>>;
+  let gateway: GatewayStandIn;
+  let site: Awaited<ReturnType<typeof serveStaticSite>>;
+  let elsewhere: Awaited<ReturnType<typeof serveStaticSite>>;
+  let browser: Browser;
+  let folder = '';
+  const productName = `Gatewaxol ${Date.now() % 100_000} mg`;
+  const PAULISTA = { latitude: -23.5614, longitude: -46.6559 };
+
+  before(async () => {
+    web = await startWebHost();
+    const product = await web.asAdmin('POST', 'products', { ...demoProducts()[0], name: productName, gtin: uniqueGtin() });
+    assert.equal(product.status, 201, JSON.stringify(product.body));
+    const pharmacy = await web.asAdmin('POST', 'pharmacies', pharmacyBody({ tradeName: 'Drogaria Do Gateway', location: { lat: -23.5620, lon: -46.6550 } }));
+    assert.equal(pharmacy.status, 201, JSON.stringify(pharmacy.body));
+    const offer = await web.asAdmin('POST', 'offers', {
+      pharmacyId: (pharmacy.body as { id: string }).id,
+      productId: (product.body as { id: string }).id,
+      priceCents: 1234,
+      listPriceCents: 1500,
+      stock: 'in_stock',
+      validFrom: new Date(Date.now() - 86_400_000).toISOString(),
+      validUntil: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+    });
+    assert.equal(offer.status, 201, JSON.stringify(offer.body));
+    await web.services.bus.idle?.();
+    // CORS allows exactly the site's origin, as apim.bicep is given the static site's origins.
+    gateway = await startGatewayStandIn(web.host.url, () => [site.origin]);
+    folder = mkdtempSync(join(tmpdir(), 'farmacias-static-site-'));
+    buildWebPackage(projectRoot(), folder, gateway.origin);
+    site = await serveStaticSite(folder);
+    elsewhere = await serveStaticSite(folder);
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await new Promise((resolve) => site?.server.close(resolve));
+    await new Promise((resolve) => elsewhere?.server.close(resolve));
+    await gateway?.close();
+    await web?.stop();
+    if (folder) rmSync(folder, { recursive: true, force: true });
+  });
+
+  async function searchNearPaulista(page: Page) {
+    await page.getByRole('combobox', { name: 'Medicamento' }).fill(productName.split(' ')[0]);
+    await page.getByRole('option', { name: new RegExp(productName) }).click();
+    await page.getByRole('button', { name: 'Usar minha localização' }).click();
+  }
+
+  it('searches, registers and shows "my data" through the gateway, within the site\'s content security policy', async () => {
+    const context = await browser.newContext({ geolocation: PAULISTA, permissions: ['geolocation'], locale: 'pt-BR', viewport: { width: 360, height: 740 } });
+    const page = await context.newPage();
+    const refused: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') refused.push(message.text());
+    });
+    await page.goto(`${site.origin}/`);
+    await searchNearPaulista(page);
+    await page.locator('ol.offers li').first().waitFor();
+    assert.match((await page.locator('ol.offers li').first().textContent()) ?? '', /Drogaria Do Gateway/);
+    await screenshot(page, 'static-site-search-through-gateway');
+
+    // A JSON body and then a bearer token: both need the gateway's preflight to say yes.
+    await page.goto(`${site.origin}/#/conta`);
+    await page.getByLabel('Nome').fill('Joana Gateway');
+    await page.getByLabel('E-mail', { exact: true }).nth(1).fill(`gateway-${randomUUID().slice(0, 8)}@example.com.br`);
+    await page.getByLabel(/^Senha \(ao menos/).fill('Remedio-barato-2026');
+    await page.getByRole('button', { name: 'Criar conta' }).click();
+    await page.getByRole('heading', { name: 'Olá, Joana Gateway' }).waitFor();
+    await page.getByRole('button', { name: 'Ver meus dados' }).click();
+    await page.locator('.my-data').waitFor();
+    assert.match((await page.locator('.my-data').textContent()) ?? '', /Joana Gateway/);
+
+    assert.deepEqual(refused, [], 'no request refused by CORS or by the content security policy');
+    assert.equal(site.apiRequests, 0, 'nothing asked of the static site\'s own /api/');
+    assert.ok(gateway.forwarded >= 5, `the gateway carried the calls (${gateway.forwarded})`);
+    await context.close();
+  });
+
+  it('the same build on an origin the gateway does not allow gets no answer: CORS stops it in the browser', async () => {
+    const context = await browser.newContext({ geolocation: PAULISTA, permissions: ['geolocation'], locale: 'pt-BR' });
+    const page = await context.newPage();
+    await page.goto(`${elsewhere.origin}/`);
+    const carried = gateway.forwarded;
+    await page.getByRole('combobox', { name: 'Medicamento' }).fill(productName.split(' ')[0]);
+    await page.getByText('Sem conexão com o servidor.').first().waitFor();
+    assert.ok(gateway.forwarded > carried, 'the gateway answered; the browser withheld the answer from the page');
+    await screenshot(page, 'static-site-foreign-origin-refused');
+    await context.close();
+  });
+});
