@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import type { HttpResponseInit } from '@azure/functions';
 import { SECURITY_HEADERS } from '../shared/kernel/http';
@@ -49,7 +49,7 @@ export function webApp(root: string): WebApp {
     let file = files.get(path);
     if (!file) {
       // A miss is not kept: a path per request (any text a client sends) would grow the map without bound.
-      file = readFile(path).catch(() => {
+      file = readInside(root, path).catch(() => {
         files.delete(path);
         return undefined;
       });
@@ -86,4 +86,16 @@ export function webApp(root: string): WebApp {
       };
     },
   };
+}
+
+/**
+ * The file at `path` if its real path (symbolic links followed) is inside the root's real
+ * path: a link in the build that leads elsewhere on the disk is not followed. Rejects
+ * otherwise, as for a missing file.
+ */
+async function readInside(root: string, path: string): Promise<Buffer> {
+  // The root resolved at each first read of a file, not once: it may be built, or relinked, after the host starts.
+  const [realRoot, real] = await Promise.all([realpath(root), realpath(path)]);
+  if (!real.startsWith(realRoot + sep)) throw new Error(`${path} lies outside the site`);
+  return readFile(real);
 }

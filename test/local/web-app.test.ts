@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -65,6 +65,28 @@ describe('the local host serves the built web app at /', () => {
     for (let i = 0; i < 3; i++) assert.equal((await site.serve('GET', `/probe-${i}.js`)).status, 404);
     writeFileSync(join(root, 'probe-0.js'), 'late');
     assert.equal((await site.serve('GET', '/probe-0.js')).status, 200);
+  });
+
+  it('review: a symlink inside the site that leads outside it is not followed (404); one that stays inside is served', async () => {
+    const outside = join(root, '..', 'outside');
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'key.txt'), 'outside the site');
+    symlinkSync(join(root, '..', 'secret.txt'), join(root, 'leak.txt'));
+    symlinkSync(outside, join(root, 'assets', 'linked'));
+    symlinkSync(join(root, 'index.html'), join(root, 'home.html'));
+    for (const path of ['/leak.txt', '/assets/linked/key.txt']) {
+      const answer = await site.serve('GET', path);
+      assert.equal(answer.status, 404, path);
+      assert.doesNotMatch(Buffer.from(answer.body as Uint8Array).toString(), /outside the site/, path);
+    }
+    assert.equal((await site.serve('GET', '/home.html')).status, 200);
+  });
+
+  it('review: a site whose root is itself a symlink is served (judged against the real root)', async () => {
+    const linkedRoot = join(root, '..', 'linked-web');
+    symlinkSync(root, linkedRoot);
+    assert.equal((await webApp(linkedRoot).serve('GET', '/')).status, 200);
+    assert.equal((await webApp(linkedRoot).serve('GET', '/leak.txt')).status, 404);
   });
 
   it('an unbuilt app says how to build it', async () => {

@@ -35,4 +35,36 @@ describe('the portal reads a price list (review)', () => {
     assert.ok('rows' in parsed);
     assert.equal(parsed.rows[0].terms?.priceCents, 1290);
   });
+
+  it('given a quoted cell holding a newline, when read, then it is one record, and the next records keep the line numbers the spreadsheet shows', () => {
+    const text = 'gtin;preco;estoque\n"7891234567895";"12,90";"em_\nestoque"\n7891234567896;13,90;baixo\n';
+    const parsed = parsePriceList(text, NOW);
+    assert.ok('rows' in parsed, JSON.stringify(parsed));
+    assert.deepEqual(
+      parsed.rows.map((row) => [row.line, row.gtin, row.terms?.priceCents ?? row.refusal]),
+      [
+        [2, '7891234567895', 'estoque inválido: "em_\nestoque" (em_estoque, baixo ou sem_estoque)'],
+        [4, '7891234567896', 1390],
+      ],
+    );
+  });
+
+  it('given doubled quotes, CRLF inside and between records and a blank line, when read, then cells and line numbers are exact', () => {
+    const text = 'gtin,preco,preco_tabela\r\n7891234567895,"12,90","1""5\r\n"\r\n\r\n7891234567896,"13,90",\r\n';
+    const parsed = parsePriceList(text, NOW);
+    assert.ok('rows' in parsed, JSON.stringify(parsed));
+    assert.deepEqual(
+      parsed.rows.map((row) => [row.line, row.gtin, row.terms?.priceCents ?? row.refusal]),
+      [
+        [2, '7891234567895', 'preço de tabela inválido: "1"5"'],
+        [5, '7891234567896', 1390],
+      ],
+    );
+  });
+
+  it('given a quote that is never closed, when read, then the file is refused naming the line it opens on, not read as one long cell', () => {
+    const parsed = parsePriceList('gtin;preco\n7891234567895;12,90\n7891234567896;"13,90\n7891234567897;14,90\n', NOW);
+    assert.ok('error' in parsed);
+    assert.match(parsed.error, /linha 3/);
+  });
 });

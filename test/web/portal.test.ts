@@ -148,4 +148,32 @@ suiteNeeding('the pharmacy portal in Chromium: reprice, hours, a 1 000-line pric
     assert.equal(report.length, 1001);
     assert.match(report[1002 - 10 - 1] ?? '', /recusada/);
   });
+
+  it('review: the offers tab pages through all of a pharmacy\'s offers, a hundred at a time, by a button', async () => {
+    // After the price list above the pharmacy has an offer for each of the 990 listed products.
+    await web.services.bus.idle?.();
+    const page = await signedInPortal();
+    await page.getByRole('tab', { name: 'Ofertas' }).click();
+    const rows = page.locator('ul.offers > li');
+    const more = page.getByRole('button', { name: 'Mostrar mais ofertas' });
+    await more.waitFor();
+    assert.equal(await rows.count(), 100);
+    await screenshot(page, 'portal-offers-first-page');
+    await more.click();
+    await rows.nth(199).waitFor();
+    // The keyboard and a screen reader go on from the first offer just shown, and the count is announced.
+    assert.equal(await page.evaluate('document.activeElement === document.querySelectorAll("ul.offers > li")[100]'), true);
+    await page.getByRole('status').getByText('200 ofertas mostradas').waitFor();
+    assert.deepEqual(await accessibilityViolations(page), []);
+    for (let shown = 200; shown < PRODUCTS_IN_LIST; shown += 100) {
+      await more.click();
+      await rows.nth(Math.min(shown + 100, PRODUCTS_IN_LIST) - 1).waitFor();
+    }
+    await more.waitFor({ state: 'detached' });
+    await page.getByRole('status').getByText('Todas as 990 ofertas mostradas').waitFor();
+    const names = await rows.evaluateAll((items) => items.map((item) => item.firstElementChild?.firstChild?.textContent ?? ''));
+    assert.equal(names.length, PRODUCTS_IN_LIST);
+    assert.equal(new Set(names).size, PRODUCTS_IN_LIST, 'an offer shown twice');
+  });
 });
+

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { bodyOf } from './api';
 import { when } from './format';
-import { endErasedSession, logIn, logOut, onSessionChange, register, sendSignedIn, signedIn } from './session';
+import { endErasedSession, logIn, logOut, onSessionChange, register, sendSignedIn, sessionEndedReason, signedIn } from './session';
 import { Failure, Loading } from './status';
 import { useSubmission } from './submission';
 
@@ -49,9 +49,15 @@ export function AccountPage() {
 }
 
 function SignIn() {
+  const endedBecause = sessionEndedReason();
   return (
     <>
       <h1>Minha conta</h1>
+      {endedBecause && (
+        <p class="notice" role="status">
+          {endedBecause}
+        </p>
+      )}
       <div class="columns">
         <LoginForm />
         <RegisterForm />

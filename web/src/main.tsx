@@ -4,6 +4,7 @@ import { AccountPage } from './account-page';
 import { PharmacyPage } from './pharmacy-page';
 import { PortalPage } from './portal/portal-page';
 import { SearchPage } from './search-page';
+import { claimStoredSession } from './session';
 import './styles.css';
 
 /** Hash routes: the app shell is one file, so every view loads offline from the cache. */
@@ -64,6 +65,8 @@ function App() {
   );
 }
 
+// Before any view asks for a token: a duplicated tab learns at once that its copied sign-in is another tab's.
+claimStoredSession();
 render(<App />, document.getElementById('app')!);
 
 // The app shell offline (see sw.ts); an app that cannot register one still works online.

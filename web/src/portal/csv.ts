@@ -16,7 +16,7 @@ const STOCK: Record<string, string> = {
 };
 
 export interface PriceRow {
-  /** The line in the file (1 is the header). */
+  /** The line its record starts on, as a spreadsheet numbers them (1 is the header). */
   line: number;
   gtin: string;
   /** What the row asks for, or why it cannot be sent. */
@@ -24,27 +24,59 @@ export interface PriceRow {
   refusal?: string;
 }
 
-/** Splits one CSV line on `separator`, honouring double quotes ("12,90", "a ""quoted"" word"). */
-export function splitLine(line: string, separator: string): string[] {
-  const cells: string[] = [];
+/** One record of the file: its cells, and the line it starts on as a spreadsheet numbers them (1 is the header). */
+export interface CsvRecord {
+  line: number;
+  cells: string[];
+}
+
+/**
+ * The file's records (RFC 4180, read leniently): cells split on `separator`; a quoted cell may
+ * hold the separator, a doubled quote (`"a ""quoted"" word"`) and line breaks, so one record
+ * may span several lines. CRLF, LF and a lone CR (old Mac exports) all end a line. A quote
+ * never closed is an error naming the line it opens on: read on, it would swallow the rest
+ * of the file into one cell.
+ */
+export function csvRecords(text: string, separator: string): CsvRecord[] | { error: string } {
+  const records: CsvRecord[] = [];
+  let cells: string[] = [];
   let cell = '';
   let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const char = line[i];
+  let line = 1;
+  let recordLine = 1;
+  let quoteLine = 0;
+  const endCell = () => {
+    cells.push(cell.trim());
+    cell = '';
+  };
+  const endRecord = () => {
+    endCell();
+    records.push({ line: recordLine, cells });
+    cells = [];
+  };
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    const lineBreak = char === '\n' || (char === '\r' && text[i + 1] !== '\n');
     if (quoted) {
-      if (char === '"' && line[i + 1] === '"') {
+      if (char === '"' && text[i + 1] === '"') {
         cell += '"';
         i++;
       } else if (char === '"') quoted = false;
       else cell += char;
-    } else if (char === '"') quoted = true;
-    else if (char === separator) {
-      cells.push(cell.trim());
-      cell = '';
-    } else cell += char;
+    } else if (char === '"') {
+      quoted = true;
+      quoteLine = line;
+    } else if (char === separator) endCell();
+    else if (lineBreak) endRecord();
+    else if (char !== '\r') cell += char;
+    if (lineBreak) {
+      line++;
+      if (!quoted) recordLine = line;
+    }
   }
-  cells.push(cell.trim());
-  return cells;
+  if (quoted) return { error: `Aspas abertas na linha ${quoteLine} não foram fechadas.` };
+  if (cell !== '' || cells.length > 0) endRecord();
+  return records;
 }
 
 /** "2026-12-31" or "31/12/2026", the end of that day in the pharmacy's time zone; undefined for anything else or a past day. */
@@ -63,27 +95,28 @@ export type Parsed = { rows: PriceRow[] } | { error: string };
 
 /** The file's rows, each with its terms or its refusal; a file that is not a price list at all, said why. */
 export function parsePriceList(text: string, now = new Date(), timeZone = BRASILIA): Parsed {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  const header = lines[0] ?? '';
-  const separator = header.includes(';') ? ';' : ',';
-  const names = splitLine(header, separator).map((name) => name.toLowerCase());
+  const content = text.replace(/^\uFEFF/, '');
+  // The separator is the header's: the first line names the columns, and no column name needs quotes.
+  const separator = /^[^\r\n]*;/.test(content) ? ';' : ',';
+  const records = csvRecords(content, separator);
+  if ('error' in records) return records;
+  const names = (records[0]?.cells ?? []).map((name) => name.toLowerCase());
   const missing = ['gtin', 'preco'].filter((name) => !names.includes(name));
   if (missing.length) return { error: `A primeira linha deve nomear as colunas; faltam: ${missing.join(', ')}.` };
   const unknown = names.filter((name) => !(COLUMNS as readonly string[]).includes(name));
   if (unknown.length) return { error: `Colunas desconhecidas: ${unknown.join(', ')}. As colunas são: ${COLUMNS.join(', ')}.` };
   const rows: PriceRow[] = [];
-  for (const [index, line] of lines.entries()) {
-    if (index === 0 || line.trim() === '') continue;
+  for (const { line, cells } of records.slice(1)) {
+    if (cells.every((cell) => cell === '')) continue;
     if (rows.length >= MAX_ROWS) return { error: `No máximo ${MAX_ROWS} linhas por arquivo.` };
-    const cells = splitLine(line, separator);
     // Empty trailing cells (a separator at the end of the line) are harmless.
     if (cells.slice(names.length).some((cell) => cell !== '')) {
       // Most often "12,90" unquoted in a comma-separated file: read as 12 reais and a stray 90, it would be sent.
-      rows.push({ line: index + 1, gtin: cells[names.indexOf('gtin')] ?? '', refusal: `${cells.length} colunas para ${names.length} no cabeçalho (decimal com vírgula sem aspas?)` });
+      rows.push({ line, gtin: cells[names.indexOf('gtin')] ?? '', refusal: `${cells.length} colunas para ${names.length} no cabeçalho (decimal com vírgula sem aspas?)` });
       continue;
     }
     const value = (name: string) => cells[names.indexOf(name)] ?? '';
-    rows.push(parseRow(index + 1, value, now, timeZone));
+    rows.push(parseRow(line, value, now, timeZone));
   }
   return rows.length ? { rows } : { error: 'O arquivo não tem nenhuma linha de preço.' };
 }

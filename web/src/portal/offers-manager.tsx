@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, type OfferAtPharmacy, type Product } from '../api';
 import { command, readAtLeast } from '../commands';
 import { parseReais, price, reaisInput, STOCK_NAMES } from '../format';
@@ -9,12 +9,53 @@ import { useSubmission } from '../submission';
 
 const DAY_MS = 86_400_000;
 
-/** The pharmacy's current offers: reprice or withdraw each; publish a new one. */
+/** The API's largest page (shared/offers/openapi.yaml). */
+const PAGE_SIZE = 100;
+
+interface OffersPage {
+  items: OfferAtPharmacy[];
+  nextCursor: string | null;
+}
+
+/** The pharmacy's current offers, a page at a time: reprice or withdraw each; publish a new one. */
 export function OffersManager({ pharmacyId, timeZone }: { pharmacyId: string; timeZone: string }) {
   const [offers, setOffers] = useState<OfferAtPharmacy[]>();
+  const [nextCursor, setNextCursor] = useState<string | null>(null);
   const [error, setError] = useState<unknown>();
-  const load = () => readAtLeast<{ items: OfferAtPharmacy[] }>(`pharmacies/${pharmacyId}/offers?limit=100`).then((page) => setOffers(page.items), setError);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [moreError, setMoreError] = useState<unknown>();
+  /** The first offer of the page just added: the keyboard and a screen reader go on from there. */
+  const [firstAdded, setFirstAdded] = useState<number>();
+  const list = useRef<HTMLUListElement>(null);
+  const pageAfter = (cursor: string | null) =>
+    readAtLeast<OffersPage>(`pharmacies/${pharmacyId}/offers?limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+  const load = () =>
+    pageAfter(null).then((page) => {
+      setOffers(page.items);
+      setNextCursor(page.nextCursor);
+      setFirstAdded(undefined);
+    }, setError);
+  const loadMore = async () => {
+    if (!offers || !nextCursor) return;
+    setLoadingMore(true);
+    setMoreError(undefined);
+    try {
+      const page = await pageAfter(nextCursor);
+      // An offer already shown (the list changed between pages) is not shown twice.
+      const shown = new Set(offers.map((offer) => offer.offerId));
+      setOffers([...offers, ...page.items.filter((offer) => !shown.has(offer.offerId))]);
+      setNextCursor(page.nextCursor);
+      setFirstAdded(offers.length);
+    } catch (failure) {
+      setMoreError(failure);
+    } finally {
+      setLoadingMore(false);
+    }
+  };
   useEffect(() => void load(), [pharmacyId]);
+  useEffect(() => {
+    if (firstAdded !== undefined) (list.current?.children[firstAdded] as HTMLElement | undefined)?.focus();
+  }, [firstAdded]);
   return (
     <>
       <PublishForm pharmacyId={pharmacyId} timeZone={timeZone} onPublished={load} />
@@ -24,18 +65,34 @@ export function OffersManager({ pharmacyId, timeZone }: { pharmacyId: string; ti
         {!offers && error === undefined && <Loading text="Carregando as ofertas…" />}
         {offers?.length === 0 && <p class="notice">Nenhuma oferta publicada.</p>}
         {offers && offers.length > 0 && (
-          <ul class="offers compact">
-            {offers.map((offer) => (
-              <OfferRow key={offer.offerId} offer={offer} onChanged={(next) => setOffers(next ? offers.map((o) => (o.offerId === next.offerId ? next : o)) : offers.filter((o) => o.offerId !== offer.offerId))} />
+          <ul class="offers compact" ref={list}>
+            {offers.map((offer, index) => (
+              <OfferRow
+                key={offer.offerId}
+                offer={offer}
+                focusable={index === firstAdded}
+                onChanged={(next) => setOffers(next ? offers.map((o) => (o.offerId === next.offerId ? next : o)) : offers.filter((o) => o.offerId !== offer.offerId))}
+              />
             ))}
           </ul>
+        )}
+        {offers && offers.length > 0 && (
+          <p class="muted" role="status">
+            {nextCursor ? `${offers.length} ofertas mostradas; há mais.` : `Todas as ${offers.length} ofertas mostradas.`}
+          </p>
+        )}
+        {moreError !== undefined && <Failure error={moreError} />}
+        {offers && nextCursor && (
+          <button type="button" class="secondary" aria-busy={loadingMore} disabled={loadingMore} onClick={() => void loadMore()}>
+            Mostrar mais ofertas
+          </button>
         )}
       </section>
     </>
   );
 }
 
-function OfferRow({ offer, onChanged }: { offer: OfferAtPharmacy; onChanged(next?: OfferAtPharmacy): void }) {
+function OfferRow({ offer, focusable, onChanged }: { offer: OfferAtPharmacy; focusable: boolean; onChanged(next?: OfferAtPharmacy): void }) {
   const [typed, setTyped] = useState(reaisInput(offer.priceCents));
   const { busy, error, run, submit } = useSubmission();
   const name = `${offer.product.name ?? 'Produto'} ${offer.product.presentation ?? ''}`.trim();
@@ -51,7 +108,7 @@ function OfferRow({ offer, onChanged }: { offer: OfferAtPharmacy; onChanged(next
       onChanged(undefined);
     });
   return (
-    <li class="offer">
+    <li class="offer" tabIndex={focusable ? -1 : undefined}>
       <span>
         {name}
         <span class="muted"> · {STOCK_NAMES[offer.stock] ?? offer.stock} · agora {price(offer.priceCents)}</span>

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { bodyOf, type Pharmacy } from '../api';
-import { sendSignedIn, signedIn } from '../session';
+import { onSessionChange, sendSignedIn, sessionEndedReason, signedIn } from '../session';
 import { Failure, Loading } from '../status';
 import { OffersManager } from './offers-manager';
 import { PharmacyEditor } from './pharmacy-editor';
@@ -37,6 +37,8 @@ export function PortalPage() {
   const [chosen, setChosen] = useState<string>();
   const [tab, setTab] = useState<Tab>('farmacia');
   const [error, setError] = useState<unknown>();
+  const [, setSessionChanges] = useState(0);
+  useEffect(() => onSessionChange(() => setSessionChanges((count) => count + 1)), []);
 
   useEffect(() => {
     if (!signedIn()) return;
@@ -53,6 +55,11 @@ export function PortalPage() {
     return (
       <section>
         <h1>Portal da farmácia</h1>
+        {sessionEndedReason() && (
+          <p class="notice" role="status">
+            {sessionEndedReason()}
+          </p>
+        )}
         <p class="notice">
           Entre com a conta da farmácia em <a href="#/conta">Minha conta</a> para continuar.
         </p>
