@@ -174,6 +174,18 @@ suiteNeeding('the pharmacy portal in Chromium: reprice, hours, a 1 000-line pric
     const names = await rows.evaluateAll((items) => items.map((item) => item.firstElementChild?.firstChild?.textContent ?? ''));
     assert.equal(names.length, PRODUCTS_IN_LIST);
     assert.equal(new Set(names).size, PRODUCTS_IN_LIST, 'an offer shown twice');
+
+    // A customer on the same pharmacy's page reads its offers 50 at a time, the same way.
+    await page.goto(`${web.site}/#/farmacia/${pharmacyId}`);
+    const offered = page.locator('article.pharmacy ul.offers > li');
+    const moreOffered = page.getByRole('button', { name: 'Mostrar mais ofertas' });
+    await moreOffered.waitFor();
+    assert.equal(await offered.count(), 50);
+    await moreOffered.click();
+    await offered.nth(99).waitFor();
+    assert.equal(await page.evaluate('document.activeElement === document.querySelectorAll("article.pharmacy ul.offers > li")[50]'), true);
+    await page.getByRole('status').getByText('100 ofertas mostradas; há mais.').waitFor();
+    assert.deepEqual(await accessibilityViolations(page), []);
   });
 });
 

@@ -158,6 +158,8 @@ export function pharmacy(id: string, signal?: AbortSignal) {
   return getJson<Pharmacy>(`pharmacies/${encodeURIComponent(id)}`, signal);
 }
 
-export function offersAtPharmacy(id: string, signal?: AbortSignal) {
-  return getJson<{ items: OfferAtPharmacy[] }>(`pharmacies/${encodeURIComponent(id)}/offers?limit=50`, signal);
+/** A page of a pharmacy's current offers, after `cursor` (the previous page's `nextCursor`). */
+export function offersAtPharmacy(id: string, cursor: string | null, signal?: AbortSignal) {
+  const after = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+  return getJson<{ items: OfferAtPharmacy[]; nextCursor: string | null }>(`pharmacies/${encodeURIComponent(id)}/offers?limit=50${after}`, signal);
 }

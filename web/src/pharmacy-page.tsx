@@ -2,19 +2,22 @@ import { useEffect, useState } from 'preact/hooks';
 import { offersAtPharmacy, pharmacy as readPharmacy, type OfferAtPharmacy, type Pharmacy } from './api';
 import { addressLine, DAY_NAMES, mapsLink, price, SERVICE_NAMES } from './format';
 import { weekdayIn, weekLines } from './hours';
+import { MoreOffers } from './more-offers';
+import { useCursorPages } from './pages';
 import { Failure, Loading } from './status';
 
-type Page = { state: 'loading' } | { state: 'done'; pharmacy: Pharmacy; offers: OfferAtPharmacy[] } | { state: 'failed'; error: unknown };
+type Page = { state: 'loading' } | { state: 'done'; pharmacy: Pharmacy } | { state: 'failed'; error: unknown };
 
-/** A pharmacy's page: hours (today marked, in its own time zone), services and current offers. */
+/** A pharmacy's page: hours (today marked, in its own time zone), services and current offers, a page at a time. */
 export function PharmacyPage({ id }: { id: string }) {
   const [page, setPage] = useState<Page>({ state: 'loading' });
   const [attempt, setAttempt] = useState(0);
+  const offers = useCursorPages<OfferAtPharmacy>((cursor, signal) => offersAtPharmacy(id, cursor, signal), (offer) => offer.offerId);
   useEffect(() => {
     const controller = new AbortController();
     setPage({ state: 'loading' });
-    Promise.all([readPharmacy(id, controller.signal), offersAtPharmacy(id, controller.signal)]).then(
-      ([pharmacy, offers]) => setPage({ state: 'done', pharmacy, offers: offers.items }),
+    Promise.all([readPharmacy(id, controller.signal), offers.reload(controller.signal)]).then(
+      ([pharmacy]) => controller.signal.aborted || setPage({ state: 'done', pharmacy }),
       (error: unknown) => controller.signal.aborted || setPage({ state: 'failed', error }),
     );
     return () => controller.abort();
@@ -22,7 +25,8 @@ export function PharmacyPage({ id }: { id: string }) {
 
   if (page.state === 'loading') return <Loading text="Carregando a farmácia…" />;
   if (page.state === 'failed') return <Failure error={page.error} onRetry={() => setAttempt((n) => n + 1)} />;
-  const { pharmacy, offers } = page;
+  const { pharmacy } = page;
+  const shown = offers.items ?? [];
   const today = weekdayIn(pharmacy.timeZone, new Date());
   return (
     <article class="pharmacy">
@@ -67,19 +71,22 @@ export function PharmacyPage({ id }: { id: string }) {
         </>
       )}
       <h2>Ofertas</h2>
-      {offers.length === 0 ? (
+      {shown.length === 0 ? (
         <p class="notice">Esta farmácia não tem ofertas no momento.</p>
       ) : (
-        <ul class="offers compact">
-          {offers.map((offer) => (
-            <li key={offer.offerId} class="offer">
-              <span>
-                {offer.product.name ?? 'Produto'} <span class="muted">{offer.product.presentation}</span>
-              </span>
-              <strong>{price(offer.priceCents)}</strong>
-            </li>
-          ))}
-        </ul>
+        <>
+          <ul class="offers compact" ref={offers.list}>
+            {shown.map((offer, index) => (
+              <li key={offer.offerId} class="offer" tabIndex={index === offers.firstAdded ? -1 : undefined}>
+                <span>
+                  {offer.product.name ?? 'Produto'} <span class="muted">{offer.product.presentation}</span>
+                </span>
+                <strong>{price(offer.priceCents)}</strong>
+              </li>
+            ))}
+          </ul>
+          <MoreOffers shown={shown.length} more={offers.nextCursor !== null} busy={offers.loadingMore} error={offers.moreError} onMore={() => void offers.loadMore()} />
+        </>
       )}
     </article>
   );

@@ -1,9 +1,11 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type OfferAtPharmacy, type Product } from '../api';
 import { command, readAtLeast } from '../commands';
 import { parseReais, price, reaisInput, STOCK_NAMES } from '../format';
 import { ProductPicker } from '../product-picker';
 import { instantIn } from '../zoned';
+import { MoreOffers } from '../more-offers';
+import { useCursorPages, type CursorPage } from '../pages';
 import { Failure, Loading } from '../status';
 import { useSubmission } from '../submission';
 
@@ -12,50 +14,16 @@ const DAY_MS = 86_400_000;
 /** The API's largest page (shared/offers/openapi.yaml). */
 const PAGE_SIZE = 100;
 
-interface OffersPage {
-  items: OfferAtPharmacy[];
-  nextCursor: string | null;
-}
-
 /** The pharmacy's current offers, a page at a time: reprice or withdraw each; publish a new one. */
 export function OffersManager({ pharmacyId, timeZone }: { pharmacyId: string; timeZone: string }) {
-  const [offers, setOffers] = useState<OfferAtPharmacy[]>();
-  const [nextCursor, setNextCursor] = useState<string | null>(null);
   const [error, setError] = useState<unknown>();
-  const [loadingMore, setLoadingMore] = useState(false);
-  const [moreError, setMoreError] = useState<unknown>();
-  /** The first offer of the page just added: the keyboard and a screen reader go on from there. */
-  const [firstAdded, setFirstAdded] = useState<number>();
-  const list = useRef<HTMLUListElement>(null);
-  const pageAfter = (cursor: string | null) =>
-    readAtLeast<OffersPage>(`pharmacies/${pharmacyId}/offers?limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-  const load = () =>
-    pageAfter(null).then((page) => {
-      setOffers(page.items);
-      setNextCursor(page.nextCursor);
-      setFirstAdded(undefined);
-    }, setError);
-  const loadMore = async () => {
-    if (!offers || !nextCursor) return;
-    setLoadingMore(true);
-    setMoreError(undefined);
-    try {
-      const page = await pageAfter(nextCursor);
-      // An offer already shown (the list changed between pages) is not shown twice.
-      const shown = new Set(offers.map((offer) => offer.offerId));
-      setOffers([...offers, ...page.items.filter((offer) => !shown.has(offer.offerId))]);
-      setNextCursor(page.nextCursor);
-      setFirstAdded(offers.length);
-    } catch (failure) {
-      setMoreError(failure);
-    } finally {
-      setLoadingMore(false);
-    }
-  };
+  const pages = useCursorPages<OfferAtPharmacy>(
+    (cursor) => readAtLeast<CursorPage<OfferAtPharmacy>>(`pharmacies/${pharmacyId}/offers?limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`),
+    (offer) => offer.offerId,
+  );
+  const { items: offers, setItems: setOffers } = pages;
+  const load = () => pages.reload().catch(setError);
   useEffect(() => void load(), [pharmacyId]);
-  useEffect(() => {
-    if (firstAdded !== undefined) (list.current?.children[firstAdded] as HTMLElement | undefined)?.focus();
-  }, [firstAdded]);
   return (
     <>
       <PublishForm pharmacyId={pharmacyId} timeZone={timeZone} onPublished={load} />
@@ -65,27 +33,19 @@ export function OffersManager({ pharmacyId, timeZone }: { pharmacyId: string; ti
         {!offers && error === undefined && <Loading text="Carregando as ofertas…" />}
         {offers?.length === 0 && <p class="notice">Nenhuma oferta publicada.</p>}
         {offers && offers.length > 0 && (
-          <ul class="offers compact" ref={list}>
-            {offers.map((offer, index) => (
-              <OfferRow
-                key={offer.offerId}
-                offer={offer}
-                focusable={index === firstAdded}
-                onChanged={(next) => setOffers(next ? offers.map((o) => (o.offerId === next.offerId ? next : o)) : offers.filter((o) => o.offerId !== offer.offerId))}
-              />
-            ))}
-          </ul>
-        )}
-        {offers && offers.length > 0 && (
-          <p class="muted" role="status">
-            {nextCursor ? `${offers.length} ofertas mostradas; há mais.` : `Todas as ${offers.length} ofertas mostradas.`}
-          </p>
-        )}
-        {moreError !== undefined && <Failure error={moreError} />}
-        {offers && nextCursor && (
-          <button type="button" class="secondary" aria-busy={loadingMore} disabled={loadingMore} onClick={() => void loadMore()}>
-            Mostrar mais ofertas
-          </button>
+          <>
+            <ul class="offers compact" ref={pages.list}>
+              {offers.map((offer, index) => (
+                <OfferRow
+                  key={offer.offerId}
+                  offer={offer}
+                  focusable={index === pages.firstAdded}
+                  onChanged={(next) => setOffers(next ? offers.map((o) => (o.offerId === next.offerId ? next : o)) : offers.filter((o) => o.offerId !== offer.offerId))}
+                />
+              ))}
+            </ul>
+            <MoreOffers shown={offers.length} more={pages.nextCursor !== null} busy={pages.loadingMore} error={pages.moreError} onMore={() => void pages.loadMore()} />
+          </>
         )}
       </section>
     </>
