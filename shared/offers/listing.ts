@@ -15,9 +15,9 @@ export function offerSummary(offer: OfferDocument) {
   };
 }
 
-/** A pharmacy as a "near me" item shows it, but for `openNow`, which is the search's own. */
+/** A pharmacy as a "near me" item shows it (its hours too: a customer asks when it opens), but for `openNow`, which is the search's own. */
 function pharmacyOfItem(pharmacy: PharmacySummary) {
-  return { id: pharmacy.id, tradeName: pharmacy.tradeName, address: pharmacy.address, location: pharmacy.location };
+  return { id: pharmacy.id, tradeName: pharmacy.tradeName, address: pharmacy.address, location: pharmacy.location, openingHours: pharmacy.openingHours, timeZone: pharmacy.timeZone };
 }
 
 /**

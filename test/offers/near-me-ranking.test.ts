@@ -110,7 +110,7 @@ function serialisedAnswer(ranked: RankedOffer[]) {
     stock: offer.stock,
     validUntil: offer.validUntil,
     distanceKm,
-    pharmacy: { id: pharmacy.id, tradeName: pharmacy.tradeName, address: pharmacy.address, location: pharmacy.location, openNow },
+    pharmacy: { id: pharmacy.id, tradeName: pharmacy.tradeName, address: pharmacy.address, location: pharmacy.location, openingHours: pharmacy.openingHours, timeZone: pharmacy.timeZone, openNow },
   }));
   return JSON.stringify({ product: PRODUCT, items });
 }

@@ -78,6 +78,8 @@ suiteNeeding('the customer view in Chromium: search, where, cheapest first, open
     await page.locator('ol.offers li').first().waitFor();
     assert.deepEqual(await names(page), pharmacies.map((pharmacy) => pharmacy.name));
     assert.deepEqual((await prices(page)).map((text) => text.replace(/\s/g, ' ')), ['R$ 9,90', 'R$ 12,90', 'R$ 14,50', 'R$ 18,75']);
+    // Each offer says its pharmacy's hours today, in the pharmacy's own time zone.
+    assert.deepEqual(await page.locator('ol.offers li .hours-today').allTextContents(), ['hoje: Fechada', 'hoje: 24 horas', 'hoje: 24 horas', 'hoje: 24 horas']);
     assert.match(await page.locator('ol.offers li').first().textContent() ?? '', /R\$\s20,00\s*−51%/);
     const maps = await page.getByRole('link', { name: 'Abrir no mapa' }).first().getAttribute('href');
     assert.match(maps ?? '', /^https:\/\/www\.google\.com\/maps\/search\/\?api=1&query=-23\.563/);

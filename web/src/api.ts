@@ -35,7 +35,7 @@ export interface OfferNear {
   stock: string;
   validUntil: string;
   distanceKm: number;
-  pharmacy: { id: string; tradeName: string; address: Address; location: GeoPoint; openNow: boolean };
+  pharmacy: { id: string; tradeName: string; address: Address; location: GeoPoint; openingHours: OpeningInterval[]; timeZone: string; openNow: boolean };
 }
 
 export interface OpeningInterval {

@@ -17,6 +17,12 @@ export function weekLines(intervals: OpeningInterval[]): { day: OpeningInterval[
   });
 }
 
+/** Today's line, in the pharmacy's own time zone: "hoje: 08:00–22:00". */
+export function todayLine(intervals: OpeningInterval[], timeZone: string, now: Date): string {
+  const today = weekdayIn(timeZone, now);
+  return `hoje: ${weekLines(intervals).find((line) => line.day === today)?.text ?? 'Fechada'}`;
+}
+
 function intervalText({ opens, closes }: OpeningInterval): string {
   if (opens === '00:00' && closes === '24:00') return '24 horas';
   const pastMidnight = closes !== '24:00' && closes <= opens;

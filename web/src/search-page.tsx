@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, offersNear, type NearSearch, type OfferNear, type Product } from './api';
 import { addressLine, distance, mapsLink, price, STOCK_NAMES, when } from './format';
+import { todayLine } from './hours';
 import { LocationPicker, type ChosenPlace } from './location-picker';
 import { ProductPicker } from './product-picker';
 import { saveResults, savedResults, type SavedResults } from './saved';
@@ -134,6 +135,7 @@ function OfferCard({ offer }: { offer: OfferNear }) {
           {distance(offer.distanceKm)} · {addressLine(pharmacy.address)}
         </span>
         <span class={pharmacy.openNow ? 'open' : 'closed'}>{pharmacy.openNow ? 'Aberta agora' : 'Fechada agora'}</span>
+        <span class="muted hours-today">{todayLine(pharmacy.openingHours ?? [], pharmacy.timeZone, new Date())}</span>
         <span class="muted">{STOCK_NAMES[offer.stock] ?? offer.stock}</span>
         <a class="maps" href={mapsLink(pharmacy.location, pharmacy.tradeName)} target="_blank" rel="noopener">
           Abrir no mapa
