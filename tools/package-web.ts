@@ -12,7 +12,7 @@ import Joi from 'joi';
 import { WEB_APP_HEADERS } from '../local/web-app';
 import { projectRoot } from '../shared/kernel/project-root';
 import { runWhenMain } from './cli';
-import { folderSize } from './package';
+import { folderSize, packageFolder } from './package';
 
 /** Hashed assets are kept a year (their names change with their content); the rest is revalidated. */
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -86,7 +86,7 @@ export function buildWebPackage(root: string, out: string, gateway: string): { b
 runWhenMain(module, async (argv) => {
   const { values } = parseArgs({ args: argv, options: { gateway: { type: 'string' }, out: { type: 'string' } } });
   const root = projectRoot();
-  const out = join(root, values.out ?? '.package-web');
+  const out = packageFolder(root, values.out ?? '.package-web');
   const gateway = gatewayOrigin(values.gateway);
   const { bytes, files } = buildWebPackage(root, out, gateway);
   console.log(`${relative(root, out) || out}: ${files} files, ${(bytes / 1024).toFixed(0)} KB, calling ${gateway}`);

@@ -5,7 +5,7 @@
 //   npm run package [-- --out <folder>]
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../shared/kernel/project-root';
 import { runWhenMain } from './cli';
@@ -31,6 +31,22 @@ export function folderSize(dir: string): { bytes: number; files: number } {
   return { bytes, files };
 }
 
+/**
+ * Where a packaging command writes, which it empties first: outside the repository, or a
+ * `.package…` folder at its top. Anything else (`.`, `web`, a parent of the repository) would
+ * lose source files, so it is refused.
+ */
+export function packageFolder(root: string, requested: string): string {
+  const out = resolve(root, requested);
+  if (out === root || root.startsWith(out.endsWith(sep) ? out : out + sep)) throw new Error(`--out ${requested} would empty the repository: choose a folder outside it, or .package… inside it`);
+  const inside = relative(root, out);
+  const outsideRepository = inside === '..' || inside.startsWith(`..${sep}`);
+  if (!outsideRepository && !inside.split(sep)[0].startsWith('.package')) {
+    throw new Error(`--out ${requested} is inside the repository: only a .package… folder at its top may be emptied`);
+  }
+  return out;
+}
+
 export function buildPackage(root: string, out: string): { bytes: number; files: number } {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
@@ -50,7 +66,7 @@ export function buildPackage(root: string, out: string): { bytes: number; files:
 runWhenMain(module, async (argv) => {
   const { values } = parseArgs({ args: argv, options: { out: { type: 'string' } } });
   const root = projectRoot();
-  const out = join(root, values.out ?? '.package');
+  const out = packageFolder(root, values.out ?? '.package');
   const { bytes, files } = buildPackage(root, out);
   console.log(`${relative(root, out) || out}: ${files} files, ${(bytes / 1024 / 1024).toFixed(1)} MB`);
   return 0;

@@ -137,3 +137,26 @@ describe('CORS for the web and PWA channels', () => {
     for (const header of ['authorization', 'content-type', 'if-match', 'idempotency-key', 'x-min-version']) assert.ok(headers.includes(header), header);
   });
 });
+
+describe('commands through the public product (pharmacy staff in the web portal)', () => {
+  const policy = (name: string) => readFileSync(join(projectRoot(), 'infra', 'apim', name), 'utf8').replaceAll('&quot;', '"').replaceAll('&amp;', '&');
+
+  it('api.xml checks the token of every command, but for the identity operations that take none', () => {
+    // The public product admits a command on claims it reads unchecked; this check is what stops a forged token.
+    const match = /<when condition="@\(!new \[\] \{ ([^}]+) \}(.*?)\)">\s*<validate-jwt /s.exec(policy('api.xml'));
+    assert.ok(match, 'api.xml has the validate-jwt branch this test reads');
+    const open = [...match[1].matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(open, ['/auth/register', '/auth/token', '/auth/revoke', '/auth/jwks', '/auth/.well-known/openid-configuration', '/health', '/health/ready']);
+    assert.equal(
+      match[2],
+      '.Contains(context.Operation.UrlTemplate) && (context.Request.Method != "GET" || context.Request.Headers.ContainsKey("Authorization") || context.Operation.UrlTemplate.StartsWith("/auth/"))',
+    );
+  });
+
+  it('product-public.xml admits a command only on a person\'s token with the pharmacist or admin role', () => {
+    const xml = policy('product-public.xml');
+    assert.match(xml, /if \(token == null \|\| token\.Claims\.ContainsKey\("client_id"\)\) \{ return false; \}/);
+    assert.match(xml, /return roles\.Contains\("pharmacist"\) \|\| roles\.Contains\("admin"\);/);
+    assert.match(xml, /context\.Api\.Path\.Trim\('\/'\) != "identity" && !\(bool\)context\.Variables\["portalStaff"\]\)">\s*<return-response>/);
+  });
+});

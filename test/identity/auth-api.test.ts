@@ -75,6 +75,8 @@ describe('Authentication API', () => {
     assert.equal(protectedHeader.kid, jwks.keys[0].kid);
     assert.deepEqual(payload.roles, ['customer']);
     assert.equal(typeof payload.sub, 'string');
+    // API Management's public product tells a person (pharmacy staff in the web portal) from a partner's machine by this (infra/apim/product-public.xml).
+    assert.equal(payload.client_id, undefined, "a person's token names no client");
     assert.equal((payload.exp as number) - (payload.iat as number), 900);
     const json = await call('issueToken', { method: 'POST', body: { grant_type: 'password', username: person(4).email, password: person(4).password } });
     assert.equal(json.status, 200);

@@ -30,6 +30,26 @@ function importedOperations(): Map<string, RegExp[]> {
   return new Map(importedApis().map(({ path, operations }) => [path, operations.map((operation) => new RegExp(`^${operation.replace(/\{[^}]+\}/g, '[^/]+')}$`))]));
 }
 
+/**
+ * The public product's rule (infra/apim/product-public.xml): a command outside the identity
+ * API passes only with a person's token (no client_id) holding the pharmacist or admin role.
+ * Like the policy, it reads the claims without checking the signature; the app checks it.
+ */
+function publicProductRefuses(method: string, api: string, authorization: string | undefined): boolean {
+  if (method === 'GET' || method === 'HEAD' || api === 'identity') return false;
+  let claims: { client_id?: unknown; roles?: unknown } = {};
+  try {
+    claims = JSON.parse(Buffer.from((authorization ?? '').replace(/^Bearer /i, '').split('.')[1] ?? '', 'base64url').toString('utf8')) as typeof claims;
+  } catch {
+    return true;
+  }
+  const roles = Array.isArray(claims.roles) ? claims.roles : [];
+  return claims.client_id !== undefined || !(roles.includes('pharmacist') || roles.includes('admin'));
+}
+
+/** The body product-public.xml answers a refused command with. */
+const REFUSAL = readFileSync(join(root, 'infra', 'apim', 'product-public.xml'), 'utf8').split('<set-body>')[1].split('</set-body>')[0];
+
 export interface GatewayStandIn {
   origin: string;
   /** Requests that reached an operation (preflights not counted). */
@@ -40,7 +60,8 @@ export interface GatewayStandIn {
 /**
  * A stand-in for API Management in front of the local host, for the browser: each API under
  * the path apim.bicep gives it, an operation its OpenAPI document does not declare is a 404,
- * and CORS answers as global.xml's policy would for the origins given (the static site's).
+ * the public product's rule for commands (no subscription keys here), and CORS as
+ * global.xml's policy would answer for the origins given (the static site's).
  */
 export async function startGatewayStandIn(backend: string, allowedOrigins: () => string[]): Promise<GatewayStandIn> {
   const cors = corsPolicy();
@@ -68,6 +89,11 @@ export async function startGatewayStandIn(backend: string, allowedOrigins: () =>
     if (!apis.get(api)?.some((pattern) => pattern.test(operation))) {
       response.writeHead(404, { 'content-type': 'application/json', ...corsHeaders(request) });
       response.end('{"statusCode":404,"message":"Resource not found"}');
+      return;
+    }
+    if (publicProductRefuses(request.method ?? 'GET', api, request.headers.authorization)) {
+      response.writeHead(403, { 'content-type': 'application/problem+json', ...corsHeaders(request) });
+      response.end(REFUSAL);
       return;
     }
     const chunks: Buffer[] = [];

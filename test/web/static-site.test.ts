@@ -10,6 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { demoProducts } from '../../local/demo-products';
 import { WEB_APP_HEADERS } from '../../local/web-app';
 import { projectRoot } from '../../shared/kernel/project-root';
+import { packageFolder } from '../../tools/package';
 import { buildWebPackage, gatewayOrigin, IMMUTABLE, staticWebAppConfig, type StaticWebAppConfig } from '../../tools/package-web';
 import { launchChromium, screenshot, skipUnlessChromium } from '../support/browser';
 import { pharmacyBody, uniqueGtin } from '../support/fixtures';
@@ -30,6 +31,13 @@ describe('the static site\'s configuration (staticwebapp.config.json)', () => {
     const expected = directivesOf(localPolicy).map((directive) => (directive.startsWith('connect-src ') ? `${directive} ${GATEWAY}` : directive));
     assert.deepEqual(directivesOf(policy), expected);
     assert.deepEqual(config.routes, [{ route: '/assets/*', headers: { 'cache-control': IMMUTABLE } }]);
+  });
+
+  it('writes only outside the repository or to a .package… folder at its top, since it empties the folder first', () => {
+    const root = projectRoot();
+    assert.equal(packageFolder(root, '.package-web'), join(root, '.package-web'));
+    assert.equal(packageFolder(root, join(tmpdir(), 'site')), join(tmpdir(), 'site'));
+    for (const refused of ['.', '..', '/', 'web', 'dist/web', '.package/../web']) assert.throws(() => packageFolder(root, refused), /--out/, refused);
   });
 
   it('takes an https origin only (http on the loopback address for tests); never a path, a query or credentials', () => {
@@ -75,6 +83,8 @@ suiteNeeding('the static site in Chromium, calling the APIs through the gateway 
   let folder = '';
   const productName = `Gatewaxol ${Date.now() % 100_000} mg`;
   const PAULISTA = { latitude: -23.5614, longitude: -46.6559 };
+  const pharmacist = { email: `farmaceutica-${randomUUID().slice(0, 8)}@example.com.br`, password: 'Remedio-barato-2026', name: 'Bia Gateway' };
+  let offerId = '';
 
   before(async () => {
     web = await startWebHost();
@@ -92,6 +102,11 @@ suiteNeeding('the static site in Chromium, calling the APIs through the gateway 
       validUntil: new Date(Date.now() + 30 * 86_400_000).toISOString(),
     });
     assert.equal(offer.status, 201, JSON.stringify(offer.body));
+    offerId = (offer.body as { id: string }).id;
+    const user = await web.host.dispatch('POST', 'auth/register', pharmacist);
+    assert.equal(user.status, 201, JSON.stringify(user.body));
+    const bound = await web.asAdmin('POST', `auth/users/${(user.body as { id: string }).id}/roles`, { roles: ['pharmacist'], pharmacyIds: [(pharmacy.body as { id: string }).id] });
+    assert.equal(bound.status, 200, JSON.stringify(bound.body));
     await web.services.bus.idle?.();
     // CORS allows exactly the site's origin, as apim.bicep is given the static site's origins.
     gateway = await startGatewayStandIn(web.host.url, () => [site.origin]);
@@ -144,6 +159,45 @@ suiteNeeding('the static site in Chromium, calling the APIs through the gateway 
     assert.equal(site.apiRequests, 0, 'nothing asked of the static site\'s own /api/');
     assert.ok(gateway.forwarded >= 5, `the gateway carried the calls (${gateway.forwarded})`);
     await context.close();
+  });
+
+  it('a pharmacist reprices in the portal through the public product (no subscription), and a customer sees the price', async () => {
+    const context = await browser.newContext({ geolocation: PAULISTA, permissions: ['geolocation'], locale: 'pt-BR', viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${site.origin}/#/conta`);
+    await page.getByLabel('E-mail', { exact: true }).first().fill(pharmacist.email);
+    await page.getByLabel('Senha', { exact: true }).fill(pharmacist.password);
+    await page.getByRole('button', { name: 'Entrar' }).click();
+    await page.getByRole('heading', { name: `Olá, ${pharmacist.name}` }).waitFor();
+    await page.getByRole('link', { name: 'Portal', exact: true }).click();
+    await page.getByRole('tab', { name: 'Ofertas' }).click();
+    const row = page.locator('ul.offers li', { hasText: productName });
+    await row.getByLabel('Novo preço (R$)').fill('11,11');
+    await row.getByRole('button', { name: 'Alterar preço' }).click();
+    await row.getByText('agora R$ 11,11').waitFor();
+    await page.goto(`${site.origin}/`);
+    await searchNearPaulista(page);
+    await page.locator('ol.offers li .price strong', { hasText: 'R$ 11,11' }).waitFor();
+    await screenshot(page, 'static-site-portal-reprice-through-gateway');
+    await context.close();
+  });
+
+  it('refuses at the gateway a command without a staff sign-in, and the app refuses a forged one', async () => {
+    const reprice = (authorization?: string) =>
+      fetch(`${gateway.origin}/offers/offers/${offerId}/price`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: site.origin, ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify({ priceCents: 1 }),
+      });
+    const anonymous = await reprice();
+    assert.equal(anonymous.status, 403);
+    assert.equal(anonymous.headers.get('access-control-allow-origin'), site.origin, 'the page can read the refusal');
+    assert.match(await anonymous.text(), /partners subscription/);
+    const claims = (body: object) => `Bearer e30.${Buffer.from(JSON.stringify(body)).toString('base64url')}.c2ln`;
+    assert.equal((await reprice(claims({ sub: 'x', roles: ['pharmacist'], client_id: 'partner-app' }))).status, 403, 'a partner machine uses its subscription');
+    assert.equal((await reprice(claims({ sub: 'x', roles: [] }))).status, 403, 'a customer sends no commands');
+    // Past the product's unverified read of the claims, the signature decides (validate-jwt, then the app).
+    assert.equal((await reprice(claims({ sub: 'x', roles: ['pharmacist'] }))).status, 401);
   });
 
   it('the same build on an origin the gateway does not allow gets no answer: CORS stops it in the browser', async () => {

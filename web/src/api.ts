@@ -82,10 +82,12 @@ const TIMEOUT_MS = 10_000;
 
 /** A request to the platform, bounded in time; a network failure or timeout becomes an ApiError of status 0. */
 export async function send(path: string, init: RequestInit = {}, timeoutMs = TIMEOUT_MS): Promise<Response> {
+  // Outside the try: a route no API answers is this app's mistake, not the network's.
+  const url = apiUrl(path);
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
   try {
-    return await fetch(apiUrl(path), { ...init, headers: { accept: 'application/json', ...init.headers }, signal });
+    return await fetch(url, { ...init, headers: { accept: 'application/json', ...init.headers }, signal });
   } catch (error) {
     if (init.signal?.aborted) throw error;
     throw new ApiError(timeout.aborted ? 'O servidor demorou demais para responder.' : 'Sem conexão com o servidor.', 0);
