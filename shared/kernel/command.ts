@@ -237,7 +237,7 @@ async function decideAndAppend<Body, Command, Event extends DomainEvent, State, 
   // The key is claimed for this attempt: its answer replaces the claim, its failure gives it up.
   let result: CommandResult;
   try {
-    result = await decideAndAppendOnce(services, spec, { ...run, idempotency });
+    result = await decideAndAppendOnce(services, spec, run);
   } catch (error) {
     await releaseClaim(services, idempotency);
     throw error;

@@ -2,7 +2,7 @@ import { createHmac, hkdfSync, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { HttpRequest } from '@azure/functions';
 import Joi from 'joi';
 import { IdempotencyKeyReused, IdempotentRequestInProgress, InvalidInput } from './errors';
-import type { IdempotentResponse, Secrets } from './ports';
+import type { IdempotencyClaimOutcome, IdempotentResponse, Secrets } from './ports';
 import type { Services } from './services';
 
 /**
@@ -148,14 +148,21 @@ export function idempotencyRecord(
  */
 export async function claimOrReplay(services: Pick<Services, 'eventStore' | 'clock'>, request: IdempotentRequest): Promise<IdempotentResponse | undefined> {
   const createdAt = services.clock.now();
-  const outcome = await services.eventStore.claimIdempotencyKey({
-    key: request.key,
-    requestHash: request.requestHash,
-    owner: request.owner,
-    ...(request.subject ? { subject: request.subject } : {}),
-    createdAt,
-    expiresAt: new Date(createdAt.getTime() + IDEMPOTENCY_CLAIM_LEASE_MS),
-  });
+  let outcome: IdempotencyClaimOutcome;
+  try {
+    outcome = await services.eventStore.claimIdempotencyKey({
+      key: request.key,
+      requestHash: request.requestHash,
+      owner: request.owner,
+      ...(request.subject ? { subject: request.subject } : {}),
+      createdAt,
+      expiresAt: new Date(createdAt.getTime() + IDEMPOTENCY_CLAIM_LEASE_MS),
+    });
+  } catch (error) {
+    // A claim cut short (a frozen database, 503) may still commit: given up in the background, so the retry it invites is not held off for the whole lease.
+    void releaseClaim(services, request);
+    throw error;
+  }
   if ('claimed' in outcome) return undefined;
   if ('answered' in outcome) return answerFor(outcome.answered, request);
   if (!sameFingerprint(outcome.inProgress.requestHash, request.requestHash)) throw keyReused();
