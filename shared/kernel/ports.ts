@@ -177,7 +177,7 @@ export interface EventStore {
    * claim of the answer's `owner` (which it replaces, as it replaces an expired record).
    */
   saveIdempotentResponse(response: IdempotentResponse): Promise<void>;
-  /** Deletes the idempotency records expired at `now`; returns how many. */
+  /** Deletes the idempotency records expired at `now` (lapsed claims too); returns how many. */
   purgeIdempotentResponses(now: Date): Promise<number>;
   /** The stream holding a reserved value (the account of an e-mail's blind index). */
   findReservation(scope: string, value: string): Promise<string | undefined>;
