@@ -5,7 +5,7 @@ import { fold, type Decider, type DomainEvent } from './decider';
 import { authenticate, type Principal } from './auth';
 import { ConcurrencyConflict, DomainError, IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed, ServiceUnavailable, Unauthorized } from './errors';
 import { expectNoBody, jsonResponse, readJsonBody, traceIdOf, traceparentOf, parseIfMatch, tagNamesVersion, validate, withProblemDetails } from './http';
-import { idempotencyOf, idempotencyRecord, sameFingerprint, type IdempotentRequest } from './idempotency';
+import { answerOfKeyHolder, claimOrReplay, idempotencyOf, idempotencyRecord, recordAnswer, releaseClaim, type IdempotentRequest } from './idempotency';
 import type { EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, StoredEvent, StreamAppend, StreamAppendOutcome } from './ports';
 import type { Policy } from './policies';
 import type { ServiceProvider, Services } from './services';
@@ -230,11 +230,29 @@ async function decideAndAppend<Body, Command, Event extends DomainEvent, State, 
   spec: CommandSpec<Body, Command, Event, State, Facts>,
   run: CommandRun<Body>,
 ): Promise<CommandResult> {
-  const { eventStore, clock } = services;
-  if (run.idempotency) {
-    const earlier = await eventStore.findIdempotentResponse(run.idempotency.key, clock.now());
-    if (earlier) return replay(earlier, run.idempotency.requestHash);
+  const idempotency = run.idempotency;
+  if (!idempotency) return decideAndAppendOnce(services, spec, run);
+  const earlier = await claimOrReplay(services, idempotency);
+  if (earlier) return replay(earlier);
+  // The key is claimed for this attempt: its answer replaces the claim, its failure gives it up.
+  let result: CommandResult;
+  try {
+    result = await decideAndAppendOnce(services, spec, run);
+  } catch (error) {
+    await releaseClaim(services, idempotency);
+    throw error;
   }
+  // Unchanged: no append carried the answer, so it is recorded on its own.
+  if (!result.replayed && !result.events?.length) await recordAnswer(services, idempotency, result);
+  return result;
+}
+
+async function decideAndAppendOnce<Body, Command, Event extends DomainEvent, State, Facts>(
+  services: Services,
+  spec: CommandSpec<Body, Command, Event, State, Facts>,
+  run: CommandRun<Body>,
+): Promise<CommandResult> {
+  const { eventStore } = services;
   const decided = await decide(services, spec, run, idOf(spec, run));
   // Nothing changed (the same values again): answer the current version, write nothing.
   if (!decided.append) return decided.result;
@@ -252,11 +270,8 @@ async function decideAndAppend<Body, Command, Event extends DomainEvent, State, 
     });
   } catch (error) {
     if (error instanceof ConcurrencyConflict) cache.forget(streamId, spec.snapshots.schema);
-    // A concurrent retry with the same key won the race: answer what it answered.
-    if (error instanceof IdempotencyKeyReused && run.idempotency) {
-      const earlier = await eventStore.findIdempotentResponse(run.idempotency.key, clock.now());
-      if (earlier) return replay(earlier, run.idempotency.requestHash);
-    }
+    // Another attempt holds the key (this one's claim lapsed): answer what it answered, or that it still runs.
+    if (error instanceof IdempotencyKeyReused && run.idempotency) return replay(await answerOfKeyHolder(services, run.idempotency));
     throw error;
   }
   keepDecided(eventStore, spec.snapshots, decided);
@@ -477,9 +492,7 @@ export function metadataCausedBy(event: StoredEvent, actor: string): EventMetada
   };
 }
 
-function replay(earlier: IdempotentResponse, requestHash: string): CommandResult {
-  if (!sameFingerprint(earlier.requestHash, requestHash)) {
-    throw new IdempotencyKeyReused('this Idempotency-Key was used with another request');
-  }
+/** The first attempt's answer, its fingerprint checked already (claimOrReplay, answerOfKeyHolder). */
+function replay(earlier: IdempotentResponse): CommandResult {
   return { status: earlier.status, body: earlier.body as CommandResult['body'], headers: earlier.headers, replayed: true };
 }

@@ -85,6 +85,19 @@ export class IdempotencyKeyReused extends DomainError {
   readonly title = 'Idempotency key reused';
 }
 
+/**
+ * The same Idempotency-Key and request came back while its first attempt still runs (the
+ * client gave up waiting): it must not run alongside, and has no answer to replay yet.
+ */
+export class IdempotentRequestInProgress extends DomainError {
+  readonly status = 409;
+  readonly title = 'Request in progress';
+  constructor(detail: string, retryAfterSeconds: number) {
+    super(detail);
+    this.headers = { 'retry-after': String(retryAfterSeconds) };
+  }
+}
+
 /** When a client should try again after the database failed to answer: a failover or a throttle passes in seconds. */
 export const DATABASE_RETRY_AFTER_SECONDS = 5;
 

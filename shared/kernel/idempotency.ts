@@ -1,8 +1,8 @@
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, hkdfSync, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { HttpRequest } from '@azure/functions';
 import Joi from 'joi';
-import { InvalidInput } from './errors';
-import type { IdempotentResponse, Secrets } from './ports';
+import { IdempotencyKeyReused, IdempotentRequestInProgress, InvalidInput } from './errors';
+import type { IdempotencyClaimOutcome, IdempotentResponse, Secrets } from './ports';
 import type { Services } from './services';
 
 /**
@@ -17,8 +17,23 @@ import type { Services } from './services';
  *   so erasing that person deletes it in the erasure's transaction;
  * - an expiry, IDEMPOTENCY_RECORD_TTL_MS after it was made: an expired record is never
  *   replayed (its key counts as new) and the purge timer deletes it.
+ * Before a request runs, its key is claimed: an "in progress" record (the fingerprint, the
+ * owner, the attempt's id) that the answer replaces, so a retry sent while the first attempt
+ * still runs is answered 409 with Retry-After instead of running alongside it. A failed
+ * attempt (an error, a 4xx or a 5xx: none is recorded) gives the key up; a crashed one's
+ * claim lapses after IDEMPOTENCY_CLAIM_LEASE_MS.
  */
 export const IDEMPOTENCY_RECORD_TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * How long a claim holds its key: the host's functionTimeout (host.json, 5 min), the longest
+ * an attempt can run, so a claim never lapses under a running attempt. A crashed attempt's
+ * retries are answered 409 until then; a shorter lease would let a slow one run twice.
+ */
+export const IDEMPOTENCY_CLAIM_LEASE_MS = 5 * 60 * 1000;
+
+/** The Retry-After of a 409 for a request still in progress: a command takes well under a second, a 500-item feed a few. */
+export const IN_PROGRESS_RETRY_AFTER_SECONDS = 3;
 
 const keySchema = Joi.string().pattern(/^[\x21-\x7e]{1,128}$/);
 /** HKDF's info label: this key is for fingerprints only, unrelated to the e-mail index it comes from. */
@@ -80,6 +95,8 @@ export interface IdempotentRequest {
   requestHash: string;
   /** The caller, when one is known; an anonymous registration's record gets the account it made. */
   subject?: string;
+  /** This attempt (a random id): the owner of its claim on the key. */
+  owner: string;
 }
 
 /** The Idempotency-Key of a POST, scoped, with the request's fingerprint; undefined without one. */
@@ -99,7 +116,7 @@ export function idempotencyOf(
     ]);
   }
   const requestHash = requestFingerprint(services.secrets, request.method, new URL(request.url).pathname, body);
-  return { key: `${scope}:${key}`, requestHash, ...(subject ? { subject } : {}) };
+  return { key: `${scope}:${key}`, requestHash, ...(subject ? { subject } : {}), owner: randomUUID() };
 }
 
 /** The record to store: the answer, its owner and its lifetime from the platform's clock. */
@@ -119,8 +136,80 @@ export function idempotencyRecord(
     ...(subject ? { subject } : {}),
     createdAt,
     expiresAt: new Date(createdAt.getTime() + IDEMPOTENCY_RECORD_TTL_MS),
+    owner: request.owner,
   };
 }
+
+/**
+ * Before running a request with a key: the first attempt's answer, to replay, or undefined
+ * once the key is claimed for this attempt (which must then end in an answer recorded, or
+ * releaseClaim). Throws IdempotencyKeyReused for another request under the key, and
+ * IdempotentRequestInProgress while the first attempt of this one still runs.
+ */
+export async function claimOrReplay(services: Pick<Services, 'eventStore' | 'clock'>, request: IdempotentRequest): Promise<IdempotentResponse | undefined> {
+  const createdAt = services.clock.now();
+  let outcome: IdempotencyClaimOutcome;
+  try {
+    outcome = await services.eventStore.claimIdempotencyKey({
+      key: request.key,
+      requestHash: request.requestHash,
+      owner: request.owner,
+      ...(request.subject ? { subject: request.subject } : {}),
+      createdAt,
+      expiresAt: new Date(createdAt.getTime() + IDEMPOTENCY_CLAIM_LEASE_MS),
+    });
+  } catch (error) {
+    // A claim cut short (a frozen database, 503) may still commit: given up in the background, so the retry it invites is not held off for the whole lease.
+    void releaseClaim(services, request);
+    throw error;
+  }
+  if ('claimed' in outcome) return undefined;
+  if ('answered' in outcome) return answerFor(outcome.answered, request);
+  if (!sameFingerprint(outcome.inProgress.requestHash, request.requestHash)) throw keyReused();
+  throw inProgress();
+}
+
+/** The answer another attempt recorded under the key, once this attempt's own append found the key held. */
+export async function answerOfKeyHolder(services: Pick<Services, 'eventStore' | 'clock'>, request: IdempotentRequest): Promise<IdempotentResponse> {
+  const answered = await services.eventStore.findIdempotentResponse(request.key, services.clock.now());
+  // No answer: another attempt's claim holds the key (this one's lease lapsed, and a retry claimed it).
+  if (!answered) throw inProgress();
+  return answerFor(answered, request);
+}
+
+/**
+ * Ends this attempt's claim with its answer (one that no append carried: a batch's, an
+ * unchanged command's). Best effort: when the answer cannot be stored the claim is given up,
+ * and when neither can be done the lease ends it; the answer stands either way.
+ */
+export async function recordAnswer(
+  services: Pick<Services, 'eventStore' | 'clock'>,
+  request: IdempotentRequest,
+  answer: { status: number; body: unknown; headers: Record<string, string> },
+): Promise<void> {
+  try {
+    await services.eventStore.saveIdempotentResponse(idempotencyRecord(services, request, answer));
+  } catch {
+    await releaseClaim(services, request);
+  }
+}
+
+/** Gives up this attempt's claim (it failed: nothing to replay), so a retry runs; best effort, the lease ends it otherwise. */
+export async function releaseClaim(services: Pick<Services, 'eventStore'>, request: IdempotentRequest): Promise<void> {
+  await services.eventStore.releaseIdempotencyClaim(request.key, request.owner).catch(() => {});
+}
+
+function answerFor(answered: IdempotentResponse, request: IdempotentRequest): IdempotentResponse {
+  if (!sameFingerprint(answered.requestHash, request.requestHash)) throw keyReused();
+  return answered;
+}
+
+const keyReused = () => new IdempotencyKeyReused('this Idempotency-Key was used with another request');
+const inProgress = () =>
+  new IdempotentRequestInProgress(
+    `a request with this Idempotency-Key is still being processed; retry in ${IN_PROGRESS_RETRY_AFTER_SECONDS} seconds with the same key for its answer`,
+    IN_PROGRESS_RETRY_AFTER_SECONDS,
+  );
 
 /** Deletes the expired records (the purge timer's work); returns how many. */
 export async function purgeIdempotencyRecords(services: Pick<Services, 'eventStore' | 'clock'>): Promise<number> {

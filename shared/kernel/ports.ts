@@ -45,7 +45,32 @@ export interface IdempotentResponse {
   createdAt: Date;
   /** From then on the record is never replayed (the key counts as new) and may be purged. */
   expiresAt: Date;
+  /** When stored: the attempt whose claim (IdempotencyClaim.owner) this answer replaces. Never read back. */
+  owner?: string;
 }
+
+/**
+ * An "in progress" record: the key taken by the attempt running its request, before it runs,
+ * so that a retry arriving meanwhile is told to wait instead of running alongside. The
+ * attempt's answer replaces it, a failed attempt deletes it, and a crashed one's lapses.
+ */
+export interface IdempotencyClaim {
+  key: string;
+  requestHash: string;
+  /** The attempt holding the claim (a random id): only its answer or its release ends the claim. */
+  owner: string;
+  /** The caller, when known: their erasure deletes the claim as it deletes their records. */
+  subject?: string;
+  createdAt: Date;
+  /** The lease: from then on the claim holds nothing (the attempt died) and the key may be claimed again. */
+  expiresAt: Date;
+}
+
+/** What claiming a key found: the key free (now claimed), the first attempt's answer, or that attempt still running. */
+export type IdempotencyClaimOutcome =
+  | { claimed: true }
+  | { answered: IdempotentResponse }
+  | { inProgress: { requestHash: string; expiresAt: Date } };
 
 /** A secondary index entry of the write side: the stream is listed under (name, key). */
 export interface IndexEntry {
@@ -124,7 +149,8 @@ export interface EventStore {
    * Appends atomically with the reservations, the idempotency record and outbox rows.
    * Throws ConcurrencyConflict when the stream is not at `expectedVersion`,
    * ReservationTaken when a reserved value is held by another stream, and
-   * IdempotencyKeyReused when the key was stored meanwhile.
+   * IdempotencyKeyReused when the key is held meanwhile (by anything but the record's own claim,
+   * which the record replaces, as saveIdempotentResponse does).
    */
   append(streamId: string, expectedVersion: number, events: NewEvent[], options?: AppendOptions): Promise<StoredEvent[]>;
   /**
@@ -134,14 +160,24 @@ export interface EventStore {
    * the order of `appends`; a stream may appear once only.
    */
   appendMany(appends: StreamAppend[]): Promise<StreamAppendOutcome[]>;
-  /** The record of a key, unless it expired by `now` (an expired one is as good as none). */
+  /** The answer recorded under a key, unless it expired by `now` (an expired one is as good as none); never a claim. */
   findIdempotentResponse(key: string, now: Date): Promise<IdempotentResponse | undefined>;
   /**
+   * Claims a key for an attempt, atomically: when no record holds it at the claim's
+   * `createdAt` (none, or only an expired answer or a lapsed claim), stores the claim and
+   * answers `claimed`; otherwise answers what holds it (an answer, or another attempt's
+   * claim), storing nothing. Two claims of one key at once: one is `claimed`, the other sees it.
+   */
+  claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyClaimOutcome>;
+  /** Gives a key up: deletes the claim of `owner` (a failed attempt's), and nothing else. */
+  releaseIdempotencyClaim(key: string, owner: string): Promise<void>;
+  /**
    * Stores an answer that no single append carries (a batch's); IdempotencyKeyReused if
-   * the key is taken by a record not expired at the new one's `createdAt` (an expired one is replaced).
+   * the key is held by a record not expired at the new one's `createdAt`, other than the
+   * claim of the answer's `owner` (which it replaces, as it replaces an expired record).
    */
   saveIdempotentResponse(response: IdempotentResponse): Promise<void>;
-  /** Deletes the idempotency records expired at `now`; returns how many. */
+  /** Deletes the idempotency records expired at `now` (lapsed claims too); returns how many. */
   purgeIdempotentResponses(now: Date): Promise<number>;
   /** The stream holding a reserved value (the account of an e-mail's blind index). */
   findReservation(scope: string, value: string): Promise<string | undefined>;

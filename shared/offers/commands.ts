@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { HttpHandler } from '@azure/functions';
+import type { HttpHandler, HttpRequest, InvocationContext } from '@azure/functions';
 import Joi from 'joi';
 import { productStatus } from '../catalog/published';
 import {
@@ -12,9 +12,9 @@ import {
   type CommandSpec,
   type SnapshotPolicy,
 } from '../kernel/command';
-import { authenticate } from '../kernel/auth';
-import { DomainError, IdempotencyKeyReused } from '../kernel/errors';
-import { idempotencyRecord, sameFingerprint } from '../kernel/idempotency';
+import { authenticate, type Principal } from '../kernel/auth';
+import { DomainError } from '../kernel/errors';
+import { claimOrReplay, recordAnswer, releaseClaim } from '../kernel/idempotency';
 import { pharmacyStaff } from '../kernel/policies';
 import { jsonResponse, MAX_BATCH_BODY_BYTES, readJsonBody, validate, withProblemDetails } from '../kernel/http';
 import type { StoredEvent } from '../kernel/ports';
@@ -154,8 +154,11 @@ export const expireOfferSpec: OfferSpec<void> = {
  * run together (runCommandBatch): their offers loaded in one read, the pharmacies and
  * products they name in another, and every change committed in one transaction, so a
  * 500-item feed costs a handful of round trips instead of thousands. The whole answer is
- * what an Idempotency-Key replays. Should the process die before the answer is stored, a
- * retry is still safe: publishing the same terms again changes nothing.
+ * what an Idempotency-Key replays. The key is claimed before the items run, so a retry sent
+ * while they still run (the client gave up waiting) is answered 409 with Retry-After rather
+ * than running alongside and reporting them unchanged. Should the process die before the
+ * answer is stored, the claim lapses and a retry is still safe: publishing the same terms
+ * again changes nothing.
  */
 function publishBatchHandler(services: ServiceProvider): HttpHandler {
   return withProblemDetails(async (request, context) => {
@@ -163,69 +166,75 @@ function publishBatchHandler(services: ServiceProvider): HttpHandler {
     const principal = await authenticate(request, s);
     const { items } = validate(batchSchema, await readJsonBody(request, MAX_BATCH_BODY_BYTES), 'body');
     const idempotency = idempotencyOf(s, request, `publishOfferBatch:${principal.subject}`, { items }, principal.subject);
-    if (idempotency) {
-      const earlier = await s.eventStore.findIdempotentResponse(idempotency.key, s.clock.now());
-      if (earlier && !sameFingerprint(earlier.requestHash, idempotency.requestHash)) {
-        throw new IdempotencyKeyReused('this Idempotency-Key was used with another request');
-      }
-      if (earlier) return jsonResponse(earlier.status, earlier.body, { 'idempotent-replayed': 'true' });
-    }
-    // Many items name the same pharmacies and products: read each once per batch.
-    const seen = new Map<string, Promise<string>>();
-    const once = <T extends string>(key: string, load: () => Promise<T>) => {
-      if (!seen.has(key)) seen.set(key, load());
-      return seen.get(key)! as Promise<T>;
-    };
-    const spec: OfferSpec<PublishBody, References> = {
-      ...publishOfferSpec,
-      // Both at once, as `references` does: the batch's loads gather them into one read.
-      facts: async (services, body) => {
-        const [pharmacy, product] = await Promise.all([
-          once(`pharmacy:${body.pharmacyId}`, () => pharmacyStatus(services.eventStore, body.pharmacyId.toLowerCase())),
-          once(`product:${body.productId}`, () => productStatus(services.eventStore, body.productId.toLowerCase())),
-        ]);
-        return { pharmacy, product };
-      },
-    };
-    const metadata = metadataOf(request, context, principal.subject);
-    type ItemResult = { index: number; status: number; id?: string; version?: number; unchanged?: true; error?: { title: string; detail: string; errors?: unknown[] } };
-    const results: ItemResult[] = [];
-    const refused = (index: number, error: DomainError): ItemResult => {
-      const errors = error.errors.length ? { errors: error.errors } : {};
-      return { index, status: error.status, error: { title: error.title, detail: error.message, ...errors } };
-    };
-    const runs: { index: number; run: CommandRun<PublishBody> }[] = [];
-    const committed: StoredEvent[] = [];
-    for (const [index, item] of items.entries()) {
-      try {
-        runs.push({ index, run: { body: validate(publishSchema, item, 'body'), principal, metadata, context, publishLater: committed } });
-      } catch (error) {
-        if (!(error instanceof DomainError)) throw error;
-        results[index] = refused(index, error);
-      }
-    }
+    if (!idempotency) return jsonResponse(200, await publishItems(s, principal, items, request, context));
+    const earlier = await claimOrReplay(s, idempotency);
+    if (earlier) return jsonResponse(earlier.status, earlier.body, { 'idempotent-replayed': 'true' });
+    let body: Awaited<ReturnType<typeof publishItems>>;
     try {
-      // Each item is authorised on its own: items for pharmacies the caller is not bound to fail with 403.
-      // A dependency away fails the whole feed (503, nothing recorded under its key): a retry must not replay 503s.
-      const outcomes = await runCommandBatch(s, spec, runs.map(({ run }) => run));
-      for (const [k, outcome] of outcomes.entries()) {
-        const index = runs[k].index;
-        if ('error' in outcome) {
-          results[index] = refused(index, outcome.error);
-          continue;
-        }
-        const { status, body, events } = outcome.result;
-        // Unchanged: the offer already had these terms; nothing was written (a feed's report tells these apart).
-        results[index] = { index, status, id: body.id, version: body.version, ...(events?.length ? {} : { unchanged: true as const }) };
-      }
-    } finally {
-      if (committed.length > 0) await publishAfterCommit(s, committed, context);
+      body = await publishItems(s, principal, items, request, context);
+    } catch (error) {
+      // A dependency away fails the whole feed (503, nothing recorded under its key): a retry must run, not replay a 503.
+      await releaseClaim(s, idempotency);
+      throw error;
     }
-    const body = { results };
-    // A concurrent retry may have stored the same answer first; its items were no-ops for us.
-    if (idempotency) await s.eventStore.saveIdempotentResponse(idempotencyRecord(s, idempotency, { status: 200, body, headers: {} })).catch(() => {});
+    await recordAnswer(s, idempotency, { status: 200, body, headers: {} });
     return jsonResponse(200, body);
   });
+}
+
+/** The feed's items run as one batch; the answer reports each item's outcome. */
+async function publishItems(s: Services, principal: Principal, items: unknown[], request: HttpRequest, context: InvocationContext) {
+  // Many items name the same pharmacies and products: read each once per batch.
+  const seen = new Map<string, Promise<string>>();
+  const once = <T extends string>(key: string, load: () => Promise<T>) => {
+    if (!seen.has(key)) seen.set(key, load());
+    return seen.get(key)! as Promise<T>;
+  };
+  const spec: OfferSpec<PublishBody, References> = {
+    ...publishOfferSpec,
+    // Both at once, as `references` does: the batch's loads gather them into one read.
+    facts: async (services, body) => {
+      const [pharmacy, product] = await Promise.all([
+        once(`pharmacy:${body.pharmacyId}`, () => pharmacyStatus(services.eventStore, body.pharmacyId.toLowerCase())),
+        once(`product:${body.productId}`, () => productStatus(services.eventStore, body.productId.toLowerCase())),
+      ]);
+      return { pharmacy, product };
+    },
+  };
+  const metadata = metadataOf(request, context, principal.subject);
+  type ItemResult = { index: number; status: number; id?: string; version?: number; unchanged?: true; error?: { title: string; detail: string; errors?: unknown[] } };
+  const results: ItemResult[] = [];
+  const refused = (index: number, error: DomainError): ItemResult => {
+    const errors = error.errors.length ? { errors: error.errors } : {};
+    return { index, status: error.status, error: { title: error.title, detail: error.message, ...errors } };
+  };
+  const runs: { index: number; run: CommandRun<PublishBody> }[] = [];
+  const committed: StoredEvent[] = [];
+  for (const [index, item] of items.entries()) {
+    try {
+      runs.push({ index, run: { body: validate(publishSchema, item, 'body'), principal, metadata, context, publishLater: committed } });
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      results[index] = refused(index, error);
+    }
+  }
+  try {
+    // Each item is authorised on its own: items for pharmacies the caller is not bound to fail with 403.
+    const outcomes = await runCommandBatch(s, spec, runs.map(({ run }) => run));
+    for (const [k, outcome] of outcomes.entries()) {
+      const index = runs[k].index;
+      if ('error' in outcome) {
+        results[index] = refused(index, outcome.error);
+        continue;
+      }
+      const { status, body, events } = outcome.result;
+      // Unchanged: the offer already had these terms; nothing was written (a feed's report tells these apart).
+      results[index] = { index, status, id: body.id, version: body.version, ...(events?.length ? {} : { unchanged: true as const }) };
+    }
+  } finally {
+    if (committed.length > 0) await publishAfterCommit(s, committed, context);
+  }
+  return { results };
 }
 
 export function offerCommands(services: ServiceProvider) {

@@ -22,9 +22,9 @@ describe('SQLite event store', () => {
 
   it('applies each migration once and records it', () => {
     const db = new Database(':memory:');
-    assert.deepEqual(migrate(db), [1, 2, 3, 4]);
+    assert.deepEqual(migrate(db), [1, 2, 3, 4, 5]);
     assert.deepEqual(migrate(db), []);
-    assert.equal(db.prepare('SELECT COUNT(*) FROM schema_migrations').pluck().get(), 4);
+    assert.equal(db.prepare('SELECT COUNT(*) FROM schema_migrations').pluck().get(), 5);
     db.close();
   });
 

@@ -5,7 +5,15 @@ import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { suiteNeeding } from '../support/suite';
 import { projectRoot } from '../../shared/kernel/project-root';
-import { APPEND_BATCH, APPEND_MANY_BATCH, LOAD_STREAM_BATCH, LOAD_STREAMS_BATCH } from '../../shared/adapters/azure-sql/event-store';
+import {
+  APPEND_BATCH,
+  APPEND_MANY_BATCH,
+  CLAIM_IDEMPOTENCY_BATCH,
+  LOAD_STREAM_BATCH,
+  LOAD_STREAMS_BATCH,
+  RELEASE_IDEMPOTENCY_CLAIM,
+  SAVE_IDEMPOTENCY_BATCH,
+} from '../../shared/adapters/azure-sql/event-store';
 import { bicep, run, shellcheck, skipUnlessPresent, tsqlParser } from '../support/validators';
 
 // The real validators over what deploys: the Bicep compiler and linter (`bicep build
@@ -93,8 +101,17 @@ suiteNeeding('T-SQL migrations (Microsoft ScriptDom)', skipUnlessPresent(parser,
     for (const file of migrations) assert.match(result.output, new RegExp(`${file.replace(/\./g, '\\.')}: \\d+ batches parsed`));
   });
 
-  it('parses the event store’s batches (appends, loads), each one batch sent in one round trip', () => {
-    const files = Object.entries({ append: APPEND_BATCH, 'append-many': APPEND_MANY_BATCH, 'load-stream': LOAD_STREAM_BATCH, 'load-streams': LOAD_STREAMS_BATCH }).map(([name, text]) => {
+  it('parses the event store’s batches (appends, loads, idempotency claims and answers), each one batch sent in one round trip', () => {
+    const batches = {
+      append: APPEND_BATCH,
+      'append-many': APPEND_MANY_BATCH,
+      'load-stream': LOAD_STREAM_BATCH,
+      'load-streams': LOAD_STREAMS_BATCH,
+      'claim-idempotency': CLAIM_IDEMPOTENCY_BATCH,
+      'save-idempotency': SAVE_IDEMPOTENCY_BATCH,
+      'release-idempotency': RELEASE_IDEMPOTENCY_CLAIM,
+    };
+    const files = Object.entries(batches).map(([name, text]) => {
       const file = join(scratch, `${name}.sql`);
       writeFileSync(file, `${text}\n`);
       return file;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ConcurrencyConflict, IdempotencyKeyReused, ReservationTaken } from '../../shared/kernel/errors';
-import type { EventStore, IdempotentResponse, NewEvent } from '../../shared/kernel/ports';
+import type { EventStore, IdempotencyClaim, IdempotentResponse, NewEvent } from '../../shared/kernel/ports';
 
 const event = (type = 'Something', data: object = { n: 1 }): NewEvent => ({
   eventId: randomUUID(),
@@ -23,6 +23,16 @@ const record = (key: string, fields: Partial<IdempotentResponse> = {}): Idempote
   headers: {},
   createdAt: NOW,
   expiresAt: new Date(NOW.getTime() + 24 * HOUR),
+  ...fields,
+});
+
+/** An attempt's "in progress" claim of a key, leased for a minute from NOW. */
+const claim = (key: string, fields: Partial<IdempotencyClaim> = {}): IdempotencyClaim => ({
+  key,
+  requestHash: 'h1',
+  owner: randomUUID(),
+  createdAt: NOW,
+  expiresAt: new Date(NOW.getTime() + 60_000),
   ...fields,
 });
 
@@ -167,6 +177,84 @@ export function eventStoreContract(adapter: string, open: () => Promise<EventSto
       await store.append(account, 0, [event()]);
       await assert.rejects(store.append(account, 0, [event()], { erasedSubjects: [person] }), ConcurrencyConflict);
       assert.equal((await store.findIdempotentResponse(key, NOW))?.subject, person);
+    });
+
+    it('claims a free key for one attempt: claims of the same key at once find it in progress, and nothing to replay yet', async () => {
+      const store = await open();
+      const key = `test:${randomUUID()}`;
+      const claims = Array.from({ length: 8 }, () => claim(key));
+      const outcomes = await Promise.all(claims.map((attempt) => store.claimIdempotencyKey(attempt)));
+      assert.equal(outcomes.filter((outcome) => 'claimed' in outcome).length, 1, JSON.stringify(outcomes));
+      for (const outcome of outcomes.filter((found) => !('claimed' in found))) {
+        assert.ok('inProgress' in outcome, JSON.stringify(outcome));
+        assert.equal(outcome.inProgress.requestHash, 'h1');
+        assert.equal(outcome.inProgress.expiresAt.getTime(), NOW.getTime() + 60_000);
+      }
+      assert.equal(await store.findIdempotentResponse(key, NOW), undefined, 'a claim is no answer');
+      // Claiming again with the same attempt (a transient retry of the claim) keeps it claimed.
+      const owner = claims[outcomes.findIndex((outcome) => 'claimed' in outcome)];
+      assert.deepEqual(await store.claimIdempotencyKey(owner), { claimed: true });
+    });
+
+    it('replaces an attempt’s claim with its answer, by append or standalone; another attempt’s answer is refused', async () => {
+      const store = await open();
+      const [appended, saved] = [`test:${randomUUID()}`, `batch:${randomUUID()}`];
+      const [first, second] = [claim(appended), claim(saved)];
+      await store.claimIdempotencyKey(first);
+      await store.claimIdempotencyKey(second);
+      const other = stream();
+      await assert.rejects(store.append(other, 0, [event()], { idempotency: record(appended, { owner: randomUUID() }) }), IdempotencyKeyReused);
+      assert.deepEqual(await store.readStream(other), [], 'refused with its events');
+      await assert.rejects(store.saveIdempotentResponse(record(saved)), IdempotencyKeyReused, 'no owner: the claim holds');
+
+      const answer = record(appended, { subject: 'person-1' });
+      await store.append(stream(), 0, [event()], { idempotency: { ...answer, owner: first.owner } });
+      assert.deepEqual(await store.findIdempotentResponse(appended, NOW), answer);
+      const batch = record(saved, { status: 200, body: { results: [] } });
+      await store.saveIdempotentResponse({ ...batch, owner: second.owner });
+      assert.deepEqual(await store.findIdempotentResponse(saved, NOW), batch);
+      // Claimed afterwards: the answer, to replay.
+      assert.deepEqual(await store.claimIdempotencyKey(claim(appended)), { answered: answer });
+      // Its owner's release no longer touches the answer.
+      await store.releaseIdempotencyClaim(appended, first.owner);
+      assert.deepEqual(await store.findIdempotentResponse(appended, NOW), answer);
+    });
+
+    it('frees a key when its attempt releases the claim, and only then (another owner’s release changes nothing)', async () => {
+      const store = await open();
+      const key = `test:${randomUUID()}`;
+      const first = claim(key);
+      await store.claimIdempotencyKey(first);
+      await store.releaseIdempotencyClaim(key, randomUUID());
+      assert.ok('inProgress' in (await store.claimIdempotencyKey(claim(key))), 'still held');
+      await store.releaseIdempotencyClaim(key, first.owner);
+      assert.deepEqual(await store.claimIdempotencyKey(claim(key, { requestHash: 'h2' })), { claimed: true }, 'free again');
+    });
+
+    it('lets a lapsed claim (its attempt crashed) be claimed again, and purges lapsed claims', async () => {
+      const store = await open();
+      const key = `test:${randomUUID()}`;
+      const crashed = claim(key);
+      await store.claimIdempotencyKey(crashed);
+      const lapsed = new Date(crashed.expiresAt.getTime());
+      const retry = claim(key, { createdAt: lapsed, expiresAt: new Date(lapsed.getTime() + 60_000) });
+      assert.deepEqual(await store.claimIdempotencyKey(retry), { claimed: true });
+      // The crashed attempt, should it finish after all, cannot replace the retry's claim.
+      await assert.rejects(store.saveIdempotentResponse(record(key, { createdAt: lapsed, owner: crashed.owner })), IdempotencyKeyReused);
+
+      const abandoned = `test:${randomUUID()}`;
+      await store.claimIdempotencyKey(claim(abandoned));
+      assert.ok((await store.purgeIdempotentResponses(new Date(NOW.getTime() + 60_000))) >= 1);
+      assert.deepEqual(await store.claimIdempotencyKey(claim(abandoned)), { claimed: true }, 'purged: free at NOW');
+    });
+
+    it('deletes a person’s claims with the append that erases them', async () => {
+      const store = await open();
+      const person = randomUUID();
+      const key = `assignRoles:${person}:${randomUUID()}`;
+      await store.claimIdempotencyKey(claim(key, { subject: person }));
+      await store.append(stream(), 0, [event('Erased')], { erasedSubjects: [person] });
+      assert.deepEqual(await store.claimIdempotencyKey(claim(key)), { claimed: true }, 'the claim went with the erasure');
     });
 
     it('keeps every appended event in the outbox until it is marked published', async () => {

@@ -3,8 +3,11 @@ import {
   APPEND_BATCH,
   APPEND_MANY_BATCH,
   APPEND_SIGNALS,
+  CLAIM_IDEMPOTENCY_BATCH,
   LOAD_STREAM_BATCH,
   LOAD_STREAMS_BATCH,
+  RELEASE_IDEMPOTENCY_CLAIM,
+  SAVE_IDEMPOTENCY_BATCH,
   type EventRow as AzureEventRow,
   type IdempotencyRow,
 } from '../../shared/adapters/azure-sql/event-store';
@@ -26,14 +29,22 @@ function idempotencyRow(key: string, p: Parameters): IdempotencyRow {
     subject: p.subject === '' ? null : String(p.subject),
     created_at: new Date(String(p.createdAt)),
     expires_at: new Date(String(p.expiresAt)),
+    claimed_by: null,
   };
 }
+
+/** The key is free for a new record at `at`: nothing holds it, or what does expired, or it is the claim of `owner`. */
+function keyFree(held: IdempotencyRow | undefined, at: Date, owner: unknown) {
+  return !held || held.expires_at <= at || (held.claimed_by !== null && held.claimed_by === owner);
+}
+
+const duplicateKey = () => Object.assign(new Error("Violation of PRIMARY KEY constraint 'pk_idempotency_keys'"), { name: 'RequestError', number: 2627 });
 
 /** The adapter's readStream statement (with TOP when a slice has a limit). */
 const READ_STREAM = /^SELECT +(TOP \(@limit\) +)?[\w, ]+ FROM es\.events WHERE stream_id = @streamId AND version > @after ORDER BY version$/;
 
 /** What a round trip was, by the statement the adapter sent. */
-export type Trip = 'append' | 'append many' | 'load' | 'load many' | 'read stream' | 'idempotency lookup' | 'save idempotency' | 'mark published' | 'BEGIN' | 'COMMIT' | 'ROLLBACK';
+export type Trip = 'append' | 'append many' | 'load' | 'load many' | 'read stream' | 'idempotency lookup' | 'claim idempotency' | 'release idempotency' | 'save idempotency' | 'mark published' | 'BEGIN' | 'COMMIT' | 'ROLLBACK';
 
 /** SQL Server's answer to a statement: the first result set and all of them, as mssql gives them. */
 const answer = (...recordsets: unknown[][]) => ({ recordset: recordsets[0] ?? [], recordsets, rowsAffected: [] as number[] });
@@ -44,7 +55,8 @@ const answer = (...recordsets: unknown[][]) => ({ recordset: recordsets[0] ?? []
  * Azure SQL adapter's statements from memory, as the server would: the version check, the
  * idempotency record, reservations and the outbox of APPEND_BATCH, the per-stream version
  * checks, outbox and snapshots of APPEND_MANY_BATCH, the snapshot and tail of
- * LOAD_STREAM_BATCH and LOAD_STREAMS_BATCH, a stream's read, a standalone idempotency record. A statement it does not know fails the test: a new round trip on the
+ * LOAD_STREAM_BATCH and LOAD_STREAMS_BATCH, a stream's read, an idempotency key's claim, release
+ * and standalone record. A statement it does not know fails the test: a new round trip on the
  * command path is noticed, not answered.
  */
 export class CountingSqlPool {
@@ -108,7 +120,9 @@ export class CountingSqlPool {
     if (sql === LOAD_STREAM_BATCH) return this.load(parameters);
     if (sql === APPEND_MANY_BATCH) return this.appendMany(parameters);
     if (sql === LOAD_STREAMS_BATCH) return this.loadMany(parameters);
-    if (/^DECLARE @created DATETIME2\(3\)/.test(sql)) return this.saveIdempotency(parameters);
+    if (sql === CLAIM_IDEMPOTENCY_BATCH) return this.claimIdempotency(parameters);
+    if (sql === SAVE_IDEMPOTENCY_BATCH) return this.saveIdempotency(parameters);
+    if (sql === RELEASE_IDEMPOTENCY_CLAIM) return this.releaseIdempotency(parameters);
     if (/^SELECT \[key\], request_hash/.test(sql)) return this.findIdempotency(parameters);
     if (READ_STREAM.test(sql)) return this.readStream(parameters);
     if (/^DELETE FROM es\.outbox/.test(sql)) {
@@ -184,20 +198,33 @@ export class CountingSqlPool {
     return answer(conflicts, answered);
   }
 
+  private claimIdempotency(p: Parameters) {
+    this.trips.push('claim idempotency');
+    const key = String(p.key);
+    const held = this.idempotency.get(key);
+    if (!held || held.expires_at <= new Date(String(p.createdAt))) {
+      this.idempotency.set(key, { ...idempotencyRow(key, { ...p, status: 0, body: 'null', headers: '{}' }), claimed_by: String(p.claimedBy) });
+    }
+    return answer([this.idempotency.get(key)]);
+  }
+
   private saveIdempotency(p: Parameters) {
     this.trips.push('save idempotency');
-    const held = this.idempotency.get(String(p.key));
-    if (held && held.expires_at > new Date(String(p.createdAt))) {
-      throw Object.assign(new Error("Violation of PRIMARY KEY constraint 'pk_idempotency_keys'"), { name: 'RequestError', number: 2627 });
-    }
+    if (!keyFree(this.idempotency.get(String(p.key)), new Date(String(p.createdAt)), p.claimedBy)) throw duplicateKey();
     this.idempotency.set(String(p.key), idempotencyRow(String(p.key), p));
+    return answer([]);
+  }
+
+  private releaseIdempotency(p: Parameters) {
+    this.trips.push('release idempotency');
+    if (this.idempotency.get(String(p.key))?.claimed_by === p.claimedBy) this.idempotency.delete(String(p.key));
     return answer([]);
   }
 
   private findIdempotency(p: Parameters) {
     this.trips.push('idempotency lookup');
     const row = this.idempotency.get(String(p.key));
-    return answer(row && row.expires_at > new Date(String(p.now)) ? [row] : []);
+    return answer(row && row.expires_at > new Date(String(p.now)) && row.claimed_by === null ? [row] : []);
   }
 
   private append(p: Parameters) {
@@ -212,8 +239,7 @@ export class CountingSqlPool {
     const current = Math.max(0, ...this.streamRows(p.streamId, 0).map((row) => row.version));
     if (current !== p.expectedVersion) throw signal(APPEND_SIGNALS.conflict, `version ${current}`);
     if (p.hasIdempotency === 1) {
-      const held = this.idempotency.get(String(p.idempotencyKey));
-      if (held && held.expires_at > new Date(String(p.createdAt))) throw signal(APPEND_SIGNALS.idempotencyKeyReused, 'the idempotency key was stored meanwhile');
+      if (!keyFree(this.idempotency.get(String(p.idempotencyKey)), new Date(String(p.createdAt)), p.claimedBy)) throw signal(APPEND_SIGNALS.idempotencyKeyReused, 'the idempotency key was stored meanwhile');
     }
     const reservations = JSON.parse(String(p.reservations)) as { ordinal: number; scope: string; value: string }[];
     for (const { ordinal, scope, value } of reservations) {

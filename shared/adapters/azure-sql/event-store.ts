@@ -3,6 +3,8 @@ import { ConcurrencyConflict, IdempotencyKeyReused, ReservationTaken } from '../
 import type {
   AppendOptions,
   EventStore,
+  IdempotencyClaim,
+  IdempotencyClaimOutcome,
   IdempotentResponse,
   NewEvent,
   Snapshot,
@@ -26,6 +28,8 @@ export interface IdempotencyRow {
   subject: string | null;
   created_at: Date;
   expires_at: Date;
+  /** The attempt an "in progress" claim belongs to; NULL for an answer. */
+  claimed_by: string | null;
 }
 
 /** A row of es.events as the driver hands it over. */
@@ -126,8 +130,10 @@ BEGIN TRY
     SET @stage = N'idempotency';
     IF @hasIdempotency = 1
     BEGIN
-      -- A record expired by the time this one is made no longer holds its key. Times are the app's clock, as ISO 8601 (style 127).
-      DELETE FROM es.idempotency_keys WHERE [key] = @idempotencyKey AND expires_at <= CONVERT(DATETIME2(3), @createdAt, 127);
+      -- A record expired by the time this one is made no longer holds its key, nor does this attempt's own claim.
+      -- Times are the app's clock, as ISO 8601 (style 127).
+      DELETE FROM es.idempotency_keys
+      WHERE [key] = @idempotencyKey AND (expires_at <= CONVERT(DATETIME2(3), @createdAt, 127) OR claimed_by = NULLIF(@claimedBy, N''));
       INSERT INTO es.idempotency_keys ([key], request_hash, status, body, headers, subject, created_at, expires_at)
       VALUES (@idempotencyKey, @requestHash, @status, @body, @headers, NULLIF(@subject, N''),
         CONVERT(DATETIME2(3), @createdAt, 127), CONVERT(DATETIME2(3), @expiresAt, 127));
@@ -207,6 +213,59 @@ BEGIN CATCH
     THROW 50001, N'a duplicate event', 1;
   THROW;
 END CATCH;`;
+
+const IDEMPOTENCY_COLUMNS = '[key], request_hash, status, body, headers, subject, created_at, expires_at, claimed_by';
+
+/**
+ * Claims an idempotency key in one round trip. UPDLOCK and HOLDLOCK keep the key's row, or
+ * the gap where it would be, locked to the commit: two claims of one key take turns, and
+ * the second finds the first's. When nothing holds the key at the claim's time (no row, an
+ * expired answer, a lapsed claim), the claim replaces it. The answer is the key's row as it
+ * stands: this attempt's claim, or what holds the key. A retry after a lost answer finds its
+ * own claim, so it is claimed still.
+ */
+export const CLAIM_IDEMPOTENCY_BATCH = `SET XACT_ABORT ON;
+SET NOCOUNT ON;
+DECLARE @at DATETIME2(3) = CONVERT(DATETIME2(3), @createdAt, 127), @heldUntil DATETIME2(3);
+BEGIN TRANSACTION;
+SELECT @heldUntil = expires_at FROM es.idempotency_keys WITH (UPDLOCK, HOLDLOCK) WHERE [key] = @key;
+IF @heldUntil IS NULL OR @heldUntil <= @at
+BEGIN
+  DELETE FROM es.idempotency_keys WHERE [key] = @key;
+  INSERT INTO es.idempotency_keys (${IDEMPOTENCY_COLUMNS})
+  VALUES (@key, @requestHash, 0, N'null', N'{}', NULLIF(@subject, N''), @at, CONVERT(DATETIME2(3), @expiresAt, 127), @claimedBy);
+END;
+SELECT ${IDEMPOTENCY_COLUMNS} FROM es.idempotency_keys WHERE [key] = @key;
+COMMIT TRANSACTION;`;
+
+/**
+ * Stores an answer no append carries, in one round trip: it replaces the attempt's own
+ * claim (@claimedBy) or an expired record; a key held otherwise is a duplicate key (2627).
+ */
+export const SAVE_IDEMPOTENCY_BATCH = `SET XACT_ABORT ON;
+SET NOCOUNT ON;
+DECLARE @created DATETIME2(3) = CONVERT(DATETIME2(3), @createdAt, 127);
+BEGIN TRANSACTION;
+DELETE FROM es.idempotency_keys WHERE [key] = @key AND (expires_at <= @created OR claimed_by = NULLIF(@claimedBy, N''));
+INSERT INTO es.idempotency_keys (${IDEMPOTENCY_COLUMNS})
+VALUES (@key, @requestHash, @status, @body, @headers, NULLIF(@subject, N''), @created, CONVERT(DATETIME2(3), @expiresAt, 127), NULL);
+COMMIT TRANSACTION;`;
+
+/** Gives a failed attempt's claim up; an answer, or another attempt's claim, stays. */
+export const RELEASE_IDEMPOTENCY_CLAIM = 'DELETE FROM es.idempotency_keys WHERE [key] = @key AND claimed_by = @claimedBy';
+
+function toIdempotentResponse(row: IdempotencyRow): IdempotentResponse {
+  return {
+    key: row.key,
+    requestHash: row.request_hash,
+    status: row.status,
+    body: JSON.parse(row.body),
+    headers: JSON.parse(row.headers),
+    ...(row.subject === null ? {} : { subject: row.subject }),
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+  };
+}
 
 /**
  * A stream's load in one round trip: the snapshot of the schema when newer than what the
@@ -372,6 +431,7 @@ function appendParameters(streamId: string, expectedVersion: number, events: New
     body: idempotency ? JSON.stringify(idempotency.body) : '',
     headers: idempotency ? JSON.stringify(idempotency.headers) : '',
     subject: idempotency?.subject ?? '',
+    claimedBy: idempotency?.owner ?? '',
     createdAt: idempotency?.createdAt.toISOString() ?? '',
     expiresAt: idempotency?.expiresAt.toISOString() ?? '',
     reservations: JSON.stringify((options.reservations ?? []).map(({ scope, value }, ordinal) => ({ ordinal, scope, value }))),
@@ -484,51 +544,33 @@ export class AzureSqlEventStore implements EventStore {
     }
   }
 
-  private async insertIdempotency(transaction: Transaction, record: IdempotentResponse) {
-    try {
-      // A record expired by the time this one is made no longer holds its key. Times are the app's clock, as ISO 8601 (style 127).
-      await this.query(
-        `DECLARE @created DATETIME2(3) = CONVERT(DATETIME2(3), @createdAt, 127);
-         DELETE FROM es.idempotency_keys WHERE [key] = @key AND expires_at <= @created;
-         INSERT INTO es.idempotency_keys ([key], request_hash, status, body, headers, subject, created_at, expires_at)
-         VALUES (@key, @requestHash, @status, @body, @headers, NULLIF(@subject, N''), @created, CONVERT(DATETIME2(3), @expiresAt, 127))`,
-        {
-          key: record.key,
-          requestHash: record.requestHash,
-          status: record.status,
-          body: JSON.stringify(record.body),
-          headers: JSON.stringify(record.headers),
-          subject: record.subject ?? '',
-          createdAt: record.createdAt.toISOString(),
-          expiresAt: record.expiresAt.toISOString(),
-        },
-        transaction,
-      );
-    } catch (error) {
-      if (violatedConstraint(error)) throw new IdempotencyKeyReused('this Idempotency-Key was used meanwhile');
-      throw error;
-    }
+  async claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyClaimOutcome> {
+    const [row] = await this.query<IdempotencyRow>(CLAIM_IDEMPOTENCY_BATCH, {
+      key: claim.key,
+      requestHash: claim.requestHash,
+      subject: claim.subject ?? '',
+      createdAt: claim.createdAt.toISOString(),
+      expiresAt: claim.expiresAt.toISOString(),
+      claimedBy: claim.owner,
+    });
+    if (!row) throw new Error('the idempotency claim answered no row');
+    if (row.claimed_by === null) return { answered: toIdempotentResponse(row) };
+    if (row.claimed_by === claim.owner) return { claimed: true };
+    return { inProgress: { requestHash: row.request_hash, expiresAt: row.expires_at } };
+  }
+
+  async releaseIdempotencyClaim(key: string, owner: string): Promise<void> {
+    await this.query(RELEASE_IDEMPOTENCY_CLAIM, { key, claimedBy: owner });
   }
 
   async findIdempotentResponse(key: string, now: Date): Promise<IdempotentResponse | undefined> {
-    // Expired: as if never stored, even before the purge deletes it.
+    // Expired: as if never stored, even before the purge deletes it. A claim is no answer.
     const [row] = await this.query<IdempotencyRow>(
-      `SELECT [key], request_hash, status, body, headers, subject, created_at, expires_at FROM es.idempotency_keys
-       WHERE [key] = @key AND expires_at > CONVERT(DATETIME2(3), @now, 127)`,
+      `SELECT ${IDEMPOTENCY_COLUMNS} FROM es.idempotency_keys
+       WHERE [key] = @key AND expires_at > CONVERT(DATETIME2(3), @now, 127) AND claimed_by IS NULL`,
       { key, now: now.toISOString() },
     );
-    return (
-      row && {
-        key: row.key,
-        requestHash: row.request_hash,
-        status: row.status,
-        body: JSON.parse(row.body),
-        headers: JSON.parse(row.headers),
-        ...(row.subject === null ? {} : { subject: row.subject }),
-        createdAt: row.created_at,
-        expiresAt: row.expires_at,
-      }
-    );
+    return row && toIdempotentResponse(row);
   }
 
   /** In slices, so a large backlog never holds one long lock on the table. */
@@ -545,8 +587,24 @@ export class AzureSqlEventStore implements EventStore {
     }
   }
 
+  /** One round trip, its transaction on the server. */
   async saveIdempotentResponse(response: IdempotentResponse): Promise<void> {
-    await this.retry.execute(() => this.inTransaction((transaction) => this.insertIdempotency(transaction, response)));
+    try {
+      await this.query(SAVE_IDEMPOTENCY_BATCH, {
+        key: response.key,
+        requestHash: response.requestHash,
+        status: response.status,
+        body: JSON.stringify(response.body),
+        headers: JSON.stringify(response.headers),
+        subject: response.subject ?? '',
+        createdAt: response.createdAt.toISOString(),
+        expiresAt: response.expiresAt.toISOString(),
+        claimedBy: response.owner ?? '',
+      });
+    } catch (error) {
+      if (violatedConstraint(error)) throw new IdempotencyKeyReused('this Idempotency-Key was used meanwhile');
+      throw error;
+    }
   }
 
   async findReservation(scope: string, value: string): Promise<string | undefined> {

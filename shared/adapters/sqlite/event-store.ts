@@ -6,6 +6,8 @@ import { preparePrivateDatabaseFile } from './private-file';
 import type {
   AppendOptions,
   EventStore,
+  IdempotencyClaim,
+  IdempotencyClaimOutcome,
   IdempotentResponse,
   NewEvent,
   Snapshot,
@@ -39,6 +41,8 @@ interface IdempotencyRow {
   subject: string | null;
   created_at: string;
   expires_at: string;
+  /** The attempt an "in progress" claim belongs to; NULL for an answer. */
+  claimed_by: string | null;
 }
 
 const MIGRATIONS_DIR = join(projectRoot(), 'shared', 'adapters', 'sqlite', 'migrations');
@@ -53,6 +57,19 @@ function toStoredEvent(row: EventRow): StoredEvent {
     data: JSON.parse(row.data),
     metadata: JSON.parse(row.metadata),
     occurredAt: row.occurred_at,
+  };
+}
+
+function toIdempotentResponse(row: IdempotencyRow): IdempotentResponse {
+  return {
+    key: row.key,
+    requestHash: row.request_hash,
+    status: row.status,
+    body: JSON.parse(row.body),
+    headers: JSON.parse(row.headers),
+    ...(row.subject === null ? {} : { subject: row.subject }),
+    createdAt: new Date(row.created_at),
+    expiresAt: new Date(row.expires_at),
   };
 }
 
@@ -110,10 +127,12 @@ export class SqliteEventStore implements EventStore {
       index: db.prepare('INSERT OR IGNORE INTO stream_index (name, key, stream_id) VALUES (?, ?, ?)'),
       readIndex: db.prepare('SELECT stream_id FROM stream_index WHERE name = ? AND key = ? ORDER BY stream_id').pluck(),
       insertIdempotency: db.prepare(
-        `INSERT INTO idempotency_keys (key, request_hash, status, body, headers, subject, created_at, expires_at)
-         VALUES (@key, @requestHash, @status, @body, @headers, @subject, @createdAt, @expiresAt)`,
+        `INSERT INTO idempotency_keys (key, request_hash, status, body, headers, subject, created_at, expires_at, claimed_by)
+         VALUES (@key, @requestHash, @status, @body, @headers, @subject, @createdAt, @expiresAt, @claimedBy)`,
       ),
-      replaceExpiredIdempotency: db.prepare('DELETE FROM idempotency_keys WHERE key = ? AND expires_at <= ?'),
+      // An expired record (or lapsed claim) no longer holds its key; an attempt's own claim gives way to its answer.
+      replaceIdempotency: db.prepare('DELETE FROM idempotency_keys WHERE key = ? AND (expires_at <= ? OR claimed_by = ?)'),
+      releaseIdempotencyClaim: db.prepare('DELETE FROM idempotency_keys WHERE key = ? AND claimed_by = ?'),
       forgetIdempotencyOf: db.prepare('DELETE FROM idempotency_keys WHERE subject = ?'),
       purgeIdempotency: db.prepare('DELETE FROM idempotency_keys WHERE expires_at <= ?'),
       pendingOutbox: db.prepare(
@@ -144,6 +163,38 @@ export class SqliteEventStore implements EventStore {
 
   async saveIdempotentResponse(response: IdempotentResponse): Promise<void> {
     this.db.transaction(() => this.storeIdempotency(response))();
+  }
+
+  /** IMMEDIATE: the write lock is taken before the read, so two processes sharing the file cannot both find the key free. */
+  async claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyClaimOutcome> {
+    return this.db
+      .transaction((): IdempotencyClaimOutcome => {
+        const held = this.statements.findIdempotency.get(claim.key) as IdempotencyRow | undefined;
+        if (held && held.expires_at > claim.createdAt.toISOString()) {
+          if (held.claimed_by === claim.owner) return { claimed: true };
+          return held.claimed_by === null
+            ? { answered: toIdempotentResponse(held) }
+            : { inProgress: { requestHash: held.request_hash, expiresAt: new Date(held.expires_at) } };
+        }
+        this.statements.replaceIdempotency.run(claim.key, claim.createdAt.toISOString(), null);
+        this.statements.insertIdempotency.run({
+          key: claim.key,
+          requestHash: claim.requestHash,
+          status: 0,
+          body: 'null',
+          headers: '{}',
+          subject: claim.subject ?? null,
+          createdAt: claim.createdAt.toISOString(),
+          expiresAt: claim.expiresAt.toISOString(),
+          claimedBy: claim.owner,
+        });
+        return { claimed: true };
+      })
+      .immediate();
+  }
+
+  async releaseIdempotencyClaim(key: string, owner: string): Promise<void> {
+    this.statements.releaseIdempotencyClaim.run(key, owner);
   }
 
   async findReservation(scope: string, value: string): Promise<string | undefined> {
@@ -255,8 +306,8 @@ export class SqliteEventStore implements EventStore {
 
   private storeIdempotency(record: IdempotentResponse | undefined) {
     if (!record) return;
-    // A record expired by the time this one is made no longer holds its key.
-    this.statements.replaceExpiredIdempotency.run(record.key, record.createdAt.toISOString());
+    // A record expired by the time this one is made no longer holds its key, nor does this attempt's own claim.
+    this.statements.replaceIdempotency.run(record.key, record.createdAt.toISOString(), record.owner ?? null);
     if (this.statements.findIdempotency.get(record.key)) {
       throw new IdempotencyKeyReused('this Idempotency-Key was used meanwhile');
     }
@@ -269,23 +320,15 @@ export class SqliteEventStore implements EventStore {
       subject: record.subject ?? null,
       createdAt: record.createdAt.toISOString(),
       expiresAt: record.expiresAt.toISOString(),
+      claimedBy: null,
     });
   }
 
   async findIdempotentResponse(key: string, now: Date): Promise<IdempotentResponse | undefined> {
     const row = this.statements.findIdempotency.get(key) as IdempotencyRow | undefined;
-    // Expired: as if never stored, even before the purge deletes it.
-    if (!row || row.expires_at <= now.toISOString()) return undefined;
-    return {
-      key: row.key,
-      requestHash: row.request_hash,
-      status: row.status,
-      body: JSON.parse(row.body),
-      headers: JSON.parse(row.headers),
-      ...(row.subject === null ? {} : { subject: row.subject }),
-      createdAt: new Date(row.created_at),
-      expiresAt: new Date(row.expires_at),
-    };
+    // Expired: as if never stored, even before the purge deletes it. A claim is no answer.
+    if (!row || row.expires_at <= now.toISOString() || row.claimed_by !== null) return undefined;
+    return toIdempotentResponse(row);
   }
 
   async purgeIdempotentResponses(now: Date): Promise<number> {
