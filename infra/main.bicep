@@ -60,7 +60,7 @@ param bootstrapAdminEmail string
 @description('Region of the Static Web App (the web channel); it offers these only, and serves the files from Azure\'s edge wherever it is.')
 param webLocation string = 'eastus2'
 
-@description('A custom domain of the web channel (farmacias.example), its CNAME already pointing at the site\'s default host name; empty: the default host name only. CORS allows exactly the site\'s origins.')
+@description('A custom subdomain of the web channel (www.farmacias.example, not an apex: CNAME delegation takes subdomains only), set on a second deployment once its CNAME points at the site\'s default host name (output WEB_URL); empty: the default host name only. CORS allows exactly the site\'s origins.')
 param webCustomDomain string = ''
 
 @description('E-mail that receives the alerts; empty: alerts fire without notification.')

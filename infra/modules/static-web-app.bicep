@@ -6,7 +6,7 @@ param name string
 @description('Static Web Apps run in a few regions only; the files are served from Azure\'s edge wherever the site is.')
 param location string
 param tags object
-@description('A custom domain whose CNAME points at the site\'s default host name; empty: none.')
+@description('A subdomain (www.farmacias.example) whose CNAME already points at the site\'s default host name, so only on a second deployment; empty: none.')
 param customDomain string
 
 resource site 'Microsoft.Web/staticSites@2025-03-01' = {
@@ -14,7 +14,7 @@ resource site 'Microsoft.Web/staticSites@2025-03-01' = {
   location: location
   // azd deploys the `web` service of azure.yaml to the resource carrying this tag.
   tags: union(tags, { 'azd-service-name': 'web' })
-  // Standard: the SLA, custom domains and a larger content size than Free.
+  // Standard: the SLA and larger size limits than Free (both take custom domains).
   sku: { name: 'Standard', tier: 'Standard' }
   properties: {
     stagingEnvironmentPolicy: 'Disabled'

@@ -8,6 +8,12 @@ set -euo pipefail
 : "${ENVIRONMENT_NAME:?}" "${AZURE_LOCATION:?}" "${APIM_PUBLISHER_EMAIL:?}" "${SQL_ADMIN_GROUP_NAME:?}"
 : "${SQL_ADMIN_GROUP_OBJECT_ID:?}" "${BOOTSTRAP_ADMIN_EMAIL:?}" "${AZURE_PRINCIPAL_ID:?}"
 : "${APIM_FUNCTION_KEY:?made by infra/scripts/function-key.sh prepare}"
+# A lowercase host name of at least three labels (www.farmacias.example): CNAME delegation
+# validates subdomains only, and the deployment would fail late on anything else.
+if [ -n "${WEB_CUSTOM_DOMAIN:-}" ] && ! [[ "$WEB_CUSTOM_DOMAIN" =~ ^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.){2,}[a-z]{2,}$ ]]; then
+  echo "WEB_CUSTOM_DOMAIN must be a lowercase subdomain such as www.farmacias.example, not '$WEB_CUSTOM_DOMAIN'" >&2
+  exit 2
+fi
 
 jq --null-input \
   --arg environmentName "$ENVIRONMENT_NAME" \

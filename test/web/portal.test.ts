@@ -127,6 +127,18 @@ suiteNeeding('the pharmacy portal in Chromium: reprice, hours, a 1 000-line pric
     assert.equal(lines.length - 1, 1000);
 
     const page = await signedInPortal();
+    // The first chunk's first answer says the same request is still running (a retry after a
+    // lost answer, while the first attempt runs): the app waits as asked and sends it again.
+    let stillRunningAnswered = false;
+    await page.route('**/api/offers/batch', async (route) => {
+      if (stillRunningAnswered) return route.continue();
+      stillRunningAnswered = true;
+      await route.fulfill({
+        status: 409,
+        headers: { 'content-type': 'application/problem+json', 'retry-after': '1' },
+        body: JSON.stringify({ type: 'about:blank', title: 'Request in progress', status: 409, detail: 'a request with this Idempotency-Key is still running' }),
+      });
+    });
     await page.getByRole('tab', { name: 'Lista de preços (CSV)' }).click();
     await page.getByLabel('Arquivo CSV').setInputFiles({ name: 'precos.csv', mimeType: 'text/csv', buffer: Buffer.from(lines.join('\r\n')) });
     await page.getByText('1000 linhas lidas; 993 prontas para enviar, 7 com erro (no relatório).').waitFor();
@@ -136,6 +148,7 @@ suiteNeeding('the pharmacy portal in Chromium: reprice, hours, a 1 000-line pric
     await summary.waitFor({ timeout: 90_000 });
     // 990 listed products: 1–5 unchanged; 0 (repriced above) and 6–8 updated; 9–989 new; the later lines for 10–16 are refused.
     assert.equal(await summary.textContent(), '981 novas, 4 atualizadas, 5 sem alteração, 10 recusadas.');
+    assert.ok(stillRunningAnswered);
     const refused = await page.locator('.report table tbody tr').allTextContents();
     assert.equal(refused.length, 10);
     assert.match(refused.join('\n'), /produto não encontrado no catálogo/);

@@ -222,14 +222,30 @@ async function productsByGtin(gtins: string[]): Promise<Found> {
 /** A 500-item chunk takes far longer than a read: its answer is awaited this long before a retry. */
 const CHUNK_TIMEOUT_MS = 90_000;
 
-/** `work` again after a lost answer, a 429 or a 503, waiting what the API asked (Retry-After). */
+/**
+ * How long a chunk's first attempt may still be running when its retry arrives: the
+ * server's claim on the Idempotency-Key lasts as long as a request may (host.json's
+ * functionTimeout, 5 minutes), and answers 409 with Retry-After until the attempt ends.
+ */
+const IN_PROGRESS_WAIT_MS = 6 * 60_000;
+
+/** A 409 that asks to come back later: the same request, still running on the server. */
+const stillRunning = (error: unknown) => error instanceof ApiError && error.status === 409 && error.retryAfterSeconds !== undefined;
+
+/**
+ * `work` again after a lost answer, a 429 or a 503 (a few attempts), or while the server
+ * says the same request is still running (until it ends), waiting what the API asked.
+ */
 async function withRetries<T>(work: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
+  const waitUntil = Date.now() + IN_PROGRESS_WAIT_MS;
+  for (let attempt = 1; ; ) {
     try {
       return await work();
     } catch (error) {
+      const waiting = stillRunning(error) && Date.now() < waitUntil;
       const retryable = error instanceof ApiError && (error.status === 0 || error.status === 429 || error.status === 503);
-      if (!retryable || attempt >= ATTEMPTS) throw error;
+      if (!waiting && (!retryable || attempt >= ATTEMPTS)) throw error;
+      if (!waiting) attempt++;
       await new Promise((resolve) => setTimeout(resolve, ((error as ApiError).retryAfterSeconds ?? attempt) * 1000));
     }
   }
