@@ -182,6 +182,8 @@ describe('infrastructure templates', () => {
     assert.match(deploy, /function-key\.sh prepare[\s\S]*az deployment sub create[\s\S]*functions-action[\s\S]*function-key\.sh sync/);
     assert.match(read('infra/scripts/preprovision.sh'), /function-key\.sh prepare/);
     assert.match(read('infra/scripts/postdeploy.sh'), /function-key\.sh sync/);
+    assert.match(read('infra/scripts/postdeploy.sh'), /web-smoke\.sh "\$WEB_URL" "\$APIM_GATEWAY_URL" \.package-web/);
+    assert.match(read('.github/workflows/deploy.yml'), /infra\/scripts\/web-smoke\.sh "\$SITE" "\$GATEWAY" \.package-web/);
     assert.doesNotMatch(read('infra/main.bicep'), /param apimFunctionKey string = /, 'no key made up inside the template, out of step with the app');
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,12 @@ import { suiteNeeding } from '../support/suite';
 import { startWebHost } from '../support/web-host';
 
 const GATEWAY = 'https://apim-farmacias-test.azure-api.net';
+
+/** The smoke test speaks curl; scripts/services.sh installs it, and CI must have it. */
+function curlMissing(): string | false {
+  if (process.env.CI === 'true' || ['/usr/bin/curl', '/usr/local/bin/curl'].some((path) => existsSync(path))) return false;
+  return 'curl is not installed: run scripts/services.sh as root (required under CI=true)';
+}
 const directivesOf = (policy: string) => policy.split(';').map((part) => part.trim());
 
 describe('the static site\'s configuration (staticwebapp.config.json)', () => {
@@ -198,6 +205,22 @@ suiteNeeding('the static site in Chromium, calling the APIs through the gateway 
     assert.equal((await reprice(claims({ sub: 'x', roles: [] }))).status, 403, 'a customer sends no commands');
     // Past the product's unverified read of the claims, the signature decides (validate-jwt, then the app).
     assert.equal((await reprice(claims({ sub: 'x', roles: ['pharmacist'] }))).status, 401);
+  });
+
+  it('the deployment\'s smoke test (infra/scripts/web-smoke.sh) passes on this site and fails on an origin CORS does not allow', { skip: curlMissing() }, async () => {
+    // Not spawnSync: the site and the gateway answer from this process's event loop.
+    const smoke = (origin: string) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile('bash', [join(projectRoot(), 'infra', 'scripts', 'web-smoke.sh'), origin, gateway.origin, folder], { timeout: 60_000 }, (error, stdout, stderr) =>
+          resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+        );
+      });
+    const passed = await smoke(site.origin);
+    assert.equal(passed.status, 0, passed.stdout + passed.stderr);
+    assert.match(passed.stdout, /web app at .* calling /);
+    const refused = await smoke(elsewhere.origin);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /CORS refuses the site's origin/);
   });
 
   it('the same build on an origin the gateway does not allow gets no answer: CORS stops it in the browser', async () => {
