@@ -152,6 +152,8 @@ function perCommand(after: number | undefined, before: number | undefined, run: 
 }
 
 function printMedians(rounds: Run[][]) {
+  const bareCpuPerRound = rounds.map((measured) => measured[0].cpuMicrosPerRequest).filter((value) => value !== undefined);
+  const bareCpu = bareCpuPerRound.length ? median(bareCpuPerRound) : undefined;
   const rows = rounds[0].map((first, index) => {
     const of = rounds.map((measured) => measured[index]);
     const ratios = rounds.map((measured) => measured[index].requestsPerSecond / measured[0].requestsPerSecond);
@@ -165,6 +167,8 @@ function printMedians(rounds: Run[][]) {
       'ratios by round': ratios.map((ratio) => ratio.toFixed(3)).join(' '),
       'non-2xx': of.reduce((sum, m) => sum + m.non2xx, 0),
       'host CPU µs/req': cpu.length ? Math.round(median(cpu)) : '',
+      // The same ratio in CPU: far steadier than req/s on a machine other work shares.
+      'CPU ratio': cpu.length && bareCpu ? (bareCpu / median(cpu)).toFixed(3) : '',
       'projector CPU µs/cmd': projectorCpu.length ? Math.round(median(projectorCpu)) : '',
       'read model caught up, s': index === 0 ? '' : median(of.map((m) => m.drainSeconds)).toFixed(1),
     };
