@@ -5,77 +5,17 @@
 // per-request overhead), without the uncached host, the commands and the feed.
 // `BENCH_ROUNDS=<n>`: the three reads n times in turn, medians reported.
 // `BENCH_CPU_PROFILE=<folder>`: a CPU profile of the local host under the run (`--cpu-prof`).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { DEMO_USERS } from '../local/demo-data';
 import { declaredModules } from '../shared/platform/app';
+import { CONNECTIONS, DURATION_SECONDS, load, pharmacyCommands, start, stop, untilProjected, type Measured } from './http-load';
 
-const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const LAG_SAMPLES = Number(process.env.BENCH_LAG_SAMPLES ?? 300);
-
-function start(script: string, env: Record<string, string>, ready: RegExp, nodeArgs: string[] = []): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
-  const child = spawn(process.execPath, [...nodeArgs, join(__dirname, script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`${script} did not start: ${output}`)), 60_000);
-    child.stdout!.on('data', (chunk) => {
-      output += chunk;
-      const match = output.match(ready);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, match });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${output}`)));
-  });
-}
-
-async function stop(child: ChildProcess) {
-  child.removeAllListeners('exit');
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-interface Measured {
-  label: string;
-  requestsPerSecond: number;
-  p99Ms: number;
-  non2xx: number;
-  /** The serving process's CPU time per request, when it is known (Linux). */
-  cpuMicrosPerRequest?: number;
-}
-
-/**
- * A process's CPU time so far in µs (user and system, from /proc), undefined where there
- * is no /proc. On a machine shared with other loads the req/s of a server moves with what
- * else runs; the CPU it spends per request moves far less.
- */
-function cpuMicros(pid: number | undefined): number | undefined {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    // utime and stime are fields 14 and 15 of stat, the 12th and 13th after the command name.
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return undefined;
-  }
-}
-/** USER_HZ, the unit of /proc's CPU times: 100 on every Linux that Node runs on. */
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/** `server` is the process serving the load, for its CPU time per request. */
-async function load(label: string, options: autocannon.Options, server?: ChildProcess): Promise<Measured> {
-  const cpuBefore = cpuMicros(server?.pid);
-  const result = await autocannon({ connections: CONNECTIONS, duration: DURATION_SECONDS, timeout: 30, ...options });
-  const cpuAfter = cpuMicros(server?.pid);
-  const cpuMicrosPerRequest = cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / result.requests.total;
-  return { label, requestsPerSecond: result.requests.average, p99Ms: result.latency.p99, non2xx: result.non2xx + result.errors, cpuMicrosPerRequest };
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -99,21 +39,6 @@ async function projectionLag(base: string, ids: string[], auth: Record<string, s
   }
   lags.sort((a, b) => a - b);
   return { p50: percentile(lags, 50), p99: percentile(lags, 99), max: lags[lags.length - 1] };
-}
-
-/** Seconds until every pharmacy's read model shows the last version a command returned. */
-async function untilProjected(base: string, latestVersion: Map<string, number>, auth: Record<string, string>): Promise<number> {
-  const started = performance.now();
-  for (const [id, version] of latestVersion) {
-    for (;;) {
-      const read = await fetch(`${base}/pharmacies/${id}`, { headers: { 'x-min-version': String(version), ...auth } });
-      if (((await read.json()) as { version: number }).version >= version) break;
-      // Far behind (more than MAX_VERSIONS_AHEAD), the read does not wait: poll gently.
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      if (performance.now() - started > 300_000) throw new Error('the projector did not catch up in 5 minutes');
-    }
-  }
-  return (performance.now() - started) / 1000;
 }
 
 /**
@@ -208,31 +133,8 @@ async function readRuns(runs: [label: string, url: string, server: ChildProcess]
 
 /** The commands, the projection lag, "near me" cached and uncached, and the partner feed: every run but the reads. */
 async function heavierRuns(host: ChildProcess, uncached: { child: ChildProcess; base: string }, base: string, ids: string[], asAdmin: Record<string, string>) {
-  let next = 0;
-  let counter = 0;
   const latestVersion = new Map<string, number>();
-  const command = await load('PATCH /api/pharmacies/{id} (command)', {
-    url: base,
-    requests: [
-      {
-        method: 'PATCH',
-        setupRequest: (request: autocannon.Request, context: Record<string, string>) => {
-          // One pharmacy per connection: the commands measure the pipeline, not write conflicts.
-          context.id ??= ids[next++ % ids.length];
-          counter += 1;
-          return {
-            ...request,
-            path: `/api/pharmacies/${context.id}`,
-            headers: { 'content-type': 'application/json', ...asAdmin },
-            body: JSON.stringify({ tradeName: `Drogaria Bench ${counter}` }),
-          };
-        },
-        onResponse: (status: number, body: string, context: Record<string, string>) => {
-          if (status === 200) latestVersion.set(context.id, Math.max(latestVersion.get(context.id) ?? 0, JSON.parse(body).version));
-        },
-      } as autocannon.Request,
-    ],
-  }, host);
+  const command = await load('PATCH /api/pharmacies/{id} (command)', { url: base, requests: pharmacyCommands(ids, asAdmin, latestVersion) }, host);
   const drainSeconds = await untilProjected(base, latestVersion, asAdmin);
   const lag = await projectionLag(base, ids, asAdmin);
 

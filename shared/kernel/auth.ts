@@ -54,6 +54,49 @@ function verificationKey(services: Services, kid: string): Promise<KeyLike | und
 }
 
 /**
+ * Tokens verified already, by their exact text, until their `exp`: an ES256 verification
+ * costs a command about a sixth of its CPU here, and a client sends the same token with
+ * every request for its whole life. Only a token that passed every check gets in, so a
+ * forger cannot fill it; any other text (a changed claim or signature is another text)
+ * goes through the full verification. Kept per key set and per issuer and audience: a
+ * rotated key set starts empty. The revocation check still runs on every request.
+ */
+const verifiedTokens = new WeakMap<Services['secrets'], WeakMap<Services['settings']['auth'], Map<string, { principal: Principal; expiresAtMs: number }>>>();
+/** Enough for every token in use on an instance; the oldest goes first when full. */
+const MOST_VERIFIED_TOKENS = 10_000;
+
+function verifiedTokensOf(services: Services) {
+  let bySettings = verifiedTokens.get(services.secrets);
+  if (!bySettings) verifiedTokens.set(services.secrets, (bySettings = new WeakMap()));
+  let tokens = bySettings.get(services.settings.auth);
+  if (!tokens) bySettings.set(services.settings.auth, (tokens = new Map()));
+  return tokens;
+}
+
+/** A verified token's principal while the token lasts (jose's clock tolerance not granted: past `exp` it is verified again, and refused). */
+function rememberedPrincipal(services: Services, token: string): Principal | undefined {
+  const tokens = verifiedTokensOf(services);
+  const entry = tokens.get(token);
+  if (!entry) return undefined;
+  if (Date.now() >= entry.expiresAtMs) {
+    tokens.delete(token);
+    return undefined;
+  }
+  return copyOf(entry.principal);
+}
+
+function remember(services: Services, token: string, principal: Principal, exp: number) {
+  const tokens = verifiedTokensOf(services);
+  if (tokens.size >= MOST_VERIFIED_TOKENS) tokens.delete(tokens.keys().next().value!);
+  tokens.set(token, { principal: copyOf(principal), expiresAtMs: exp * 1000 });
+}
+
+/** Each request its own principal: what one handler does to it never reaches another. */
+function copyOf(principal: Principal): Principal {
+  return { ...principal, roles: [...principal.roles], scopes: [...principal.scopes], pharmacyIds: [...principal.pharmacyIds] };
+}
+
+/**
  * Verifies a bearer token: ES256 only (so `alg: none` and HMAC tricks fail), a known `kid`,
  * `typ: at+jwt`, our issuer and audience, an `exp` and within it. Anything else is a 401.
  */
@@ -63,6 +106,8 @@ async function verifyAccessToken(request: HttpRequest, services: Services): Prom
   if (!header || !/^Bearer(\s|$)/i.test(header.trim())) throw new Unauthorized('send an access token: Authorization: Bearer <token>', null);
   const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i.exec(header.trim());
   if (!match) throw new Unauthorized('the access token is not valid');
+  const remembered = rememberedPrincipal(services, match[1]);
+  if (remembered) return remembered;
   const { jwtVerify, errors } = await loadJose();
   try {
     const { payload } = await jwtVerify(
@@ -85,7 +130,7 @@ async function verifyAccessToken(request: HttpRequest, services: Services): Prom
     );
     if (typeof payload.sub !== 'string') throw new Error('no subject');
     const list = (value: unknown) => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
-    return {
+    const principal: Principal = {
       subject: payload.sub,
       kind: payload.client_id ? 'client' : 'user',
       roles: list(payload.roles),
@@ -93,6 +138,8 @@ async function verifyAccessToken(request: HttpRequest, services: Services): Prom
       pharmacyIds: list(payload.pharmacyIds),
       ...(typeof payload.ver === 'number' ? { version: payload.ver } : {}),
     };
+    remember(services, match[1], principal, payload.exp!);
+    return copyOf(principal);
   } catch {
     // One answer for every failure: which check failed is not the caller's business.
     throw new Unauthorized('the access token is not valid');
