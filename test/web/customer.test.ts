@@ -103,6 +103,38 @@ suiteNeeding('the customer view in Chromium: search, where, cheapest first, open
     await context.close();
   });
 
+  it('slow, failed, then retried: the wait is said to be slow, the refusal and its Retry-After in words, and the retry finds the offers', async () => {
+    const context = await browser.newContext({ geolocation: { latitude: PAULISTA.lat, longitude: PAULISTA.lon }, permissions: ['geolocation'], locale: 'pt-BR', viewport: { width: 360, height: 740 } });
+    const page = await open(context);
+    let answer: 'slow' | 'overloaded' | 'real' = 'slow';
+    await page.route('**/api/products/*/offers?**', async (route) => {
+      if (answer === 'slow') {
+        await new Promise((resolve) => setTimeout(resolve, 4_000));
+        return route.continue();
+      }
+      if (answer === 'overloaded') {
+        return route.fulfill({ status: 503, headers: { 'content-type': 'application/problem+json', 'retry-after': '7' }, body: JSON.stringify({ type: 'about:blank', title: 'Service unavailable', status: 503, detail: 'the read store is not answering' }) });
+      }
+      return route.continue();
+    });
+    await pickProduct(page);
+    await page.getByRole('button', { name: 'Usar minha localização' }).click();
+    await page.getByText('Está demorando mais que o normal; a conexão pode estar lenta.').waitFor();
+    await screenshot(page, 'customer-slow-360px');
+    await page.locator('ol.offers li').first().waitFor();
+    answer = 'overloaded';
+    await page.getByLabel('Abertas agora').check();
+    const alert = page.getByRole('alert');
+    await alert.getByText('O serviço está sobrecarregado ou em manutenção.').waitFor();
+    await alert.getByText('Tente novamente em 7 segundos.').waitFor();
+    assert.deepEqual(await accessibilityViolations(page), []);
+    await screenshot(page, 'customer-failed-360px');
+    answer = 'real';
+    await alert.getByRole('button', { name: 'Tentar de novo' }).click();
+    await page.locator('ol.offers li').first().waitFor();
+    await context.close();
+  });
+
   it('open now: the closed pharmacy leaves the list; sorted by distance, the nearest comes first', async () => {
     const context = await browser.newContext({ geolocation: { latitude: PAULISTA.lat, longitude: PAULISTA.lon }, permissions: ['geolocation'], locale: 'pt-BR' });
     const page = await open(context);
