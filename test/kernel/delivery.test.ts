@@ -64,15 +64,22 @@ describe('no accepted command is lost', () => {
     assert.equal((await readModel(response.body.id))?.document.version, 1);
   });
 
-  it('concurrent retries with one Idempotency-Key all get the first answer; one pharmacy exists', async () => {
+  it('concurrent retries with one Idempotency-Key get the first answer, or 409 while it runs; one pharmacy exists', async () => {
     const body = pharmacyBody();
-    const responses = await Promise.all(
-      Array.from({ length: 5 }, () =>
-        invoke(app.handler('registerPharmacy'), { method: 'POST', path: 'pharmacies', body, headers: { 'idempotency-key': `race-${body.cnpj}` } }),
-      ),
-    );
-    assert.deepEqual(new Set(responses.map((r) => r.status)), new Set([201]));
-    assert.equal(new Set(responses.map((r) => r.body.id)).size, 1);
+    const send = () => invoke(app.handler('registerPharmacy'), { method: 'POST', path: 'pharmacies', body, headers: { 'idempotency-key': `race-${body.cnpj}` } });
+    const responses = await Promise.all(Array.from({ length: 5 }, send));
+    const answered = responses.filter((r) => r.status === 201);
+    const waiting = responses.filter((r) => r.status === 409);
+    assert.equal(answered.length + waiting.length, responses.length, JSON.stringify(responses.map((r) => r.status)));
+    assert.ok(answered.length >= 1);
+    for (const response of waiting) {
+      assert.equal(response.body.title, 'Request in progress');
+      assert.ok(Number(response.headers.get('retry-after')) > 0);
+    }
+    // Once the first attempt has answered, every retry gets that answer.
+    const later = await send();
+    assert.equal(later.status, 201);
+    assert.equal(new Set([...answered, later].map((r) => r.body.id)).size, 1);
   });
 });
 
