@@ -5,7 +5,7 @@ import { fold, type Decider, type DomainEvent } from './decider';
 import { authenticate, type Principal } from './auth';
 import { ConcurrencyConflict, DomainError, IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed, ServiceUnavailable, Unauthorized } from './errors';
 import { expectNoBody, jsonResponse, readJsonBody, traceIdOf, traceparentOf, parseIfMatch, tagNamesVersion, validate, withProblemDetails } from './http';
-import { answerOfKeyHolder, claimOrReplay, idempotencyOf, idempotencyRecord, recordAnswer, releaseClaim, type IdempotentRequest } from './idempotency';
+import { answerOfKeyHolder, answerRecordedMeanwhile, claimOrReplay, idempotencyOf, idempotencyRecord, recordAnswer, releaseClaim, type IdempotentRequest } from './idempotency';
 import type { EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, StoredEvent, StreamAppend, StreamAppendOutcome } from './ports';
 import type { Policy } from './policies';
 import type { ServiceProvider, Services } from './services';
@@ -272,6 +272,9 @@ async function decideAndAppendOnce<Body, Command, Event extends DomainEvent, Sta
     if (error instanceof ConcurrencyConflict) cache.forget(streamId, spec.snapshots.schema);
     // Another attempt holds the key (this one's claim lapsed): answer what it answered, or that it still runs.
     if (error instanceof IdempotencyKeyReused && run.idempotency) return replay(await answerOfKeyHolder(services, run.idempotency));
+    // The stream checks come first: a retry that ran while this attempt outlived its lease changed it. Its answer is this one's.
+    const answered = error instanceof ConcurrencyConflict && run.idempotency && (await answerRecordedMeanwhile(services, run.idempotency));
+    if (answered) return replay(answered);
     throw error;
   }
   keepDecided(eventStore, spec.snapshots, decided);

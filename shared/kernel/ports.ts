@@ -64,6 +64,11 @@ export interface IdempotencyClaim {
   createdAt: Date;
   /** The lease: from then on the claim holds nothing (the attempt died) and the key may be claimed again. */
   expiresAt: Date;
+  /**
+   * Stored as the row's answer (status, body, headers), which only code that predates claims
+   * reads (a rolling deploy, a rollback): it replays this instead of a status 0.
+   */
+  standIn: { status: number; body: unknown; headers: Readonly<Record<string, string>> };
 }
 
 /** What claiming a key found: the key free (now claimed), the first attempt's answer, or that attempt still running. */

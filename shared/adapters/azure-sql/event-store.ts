@@ -219,7 +219,8 @@ const IDEMPOTENCY_COLUMNS = '[key], request_hash, status, body, headers, subject
 /**
  * Claims an idempotency key in one round trip. UPDLOCK and HOLDLOCK keep the key's row, or
  * the gap where it would be, locked to the commit: two claims of one key take turns, and
- * the second finds the first's. When nothing holds the key at the claim's time (no row, an
+ * the second finds the first's. The claim's status, body and headers are its stand-in
+ * answer (a 409 Retry-After) for code that predates claims. When nothing holds the key at the claim's time (no row, an
  * expired answer, a lapsed claim), the claim replaces it. The answer is the key's row as it
  * stands: this attempt's claim, or what holds the key. A retry after a lost answer finds its
  * own claim, so it is claimed still.
@@ -233,7 +234,7 @@ IF @heldUntil IS NULL OR @heldUntil <= @at
 BEGIN
   DELETE FROM es.idempotency_keys WHERE [key] = @key;
   INSERT INTO es.idempotency_keys (${IDEMPOTENCY_COLUMNS})
-  VALUES (@key, @requestHash, 0, N'null', N'{}', NULLIF(@subject, N''), @at, CONVERT(DATETIME2(3), @expiresAt, 127), @claimedBy);
+  VALUES (@key, @requestHash, @status, @body, @headers, NULLIF(@subject, N''), @at, CONVERT(DATETIME2(3), @expiresAt, 127), @claimedBy);
 END;
 SELECT ${IDEMPOTENCY_COLUMNS} FROM es.idempotency_keys WHERE [key] = @key;
 COMMIT TRANSACTION;`;
@@ -552,6 +553,9 @@ export class AzureSqlEventStore implements EventStore {
       createdAt: claim.createdAt.toISOString(),
       expiresAt: claim.expiresAt.toISOString(),
       claimedBy: claim.owner,
+      status: claim.standIn.status,
+      body: JSON.stringify(claim.standIn.body),
+      headers: JSON.stringify(claim.standIn.headers),
     });
     if (!row) throw new Error('the idempotency claim answered no row');
     if (row.claimed_by === null) return { answered: toIdempotentResponse(row) };

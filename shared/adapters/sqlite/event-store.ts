@@ -180,9 +180,9 @@ export class SqliteEventStore implements EventStore {
         this.statements.insertIdempotency.run({
           key: claim.key,
           requestHash: claim.requestHash,
-          status: 0,
-          body: 'null',
-          headers: '{}',
+          status: claim.standIn.status,
+          body: JSON.stringify(claim.standIn.body),
+          headers: JSON.stringify(claim.standIn.headers),
           subject: claim.subject ?? null,
           createdAt: claim.createdAt.toISOString(),
           expiresAt: claim.expiresAt.toISOString(),
