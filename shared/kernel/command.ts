@@ -6,7 +6,7 @@ import { authenticate, type Principal } from './auth';
 import { ConcurrencyConflict, DomainError, IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed, ServiceUnavailable, Unauthorized } from './errors';
 import { expectNoBody, jsonResponse, readJsonBody, traceIdOf, traceparentOf, parseIfMatch, tagNamesVersion, validate, withProblemDetails } from './http';
 import { answerOfKeyHolder, answerRecordedMeanwhile, claimOrReplay, idempotencyOf, idempotencyRecord, recordAnswer, releaseClaim, type IdempotentRequest } from './idempotency';
-import type { EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, StoredEvent, StreamAppend, StreamAppendOutcome } from './ports';
+import type { AppendManyOptions, EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, StoredEvent, StreamAppend, StreamAppendOutcome } from './ports';
 import type { Policy } from './policies';
 import type { ServiceProvider, Services } from './services';
 import { METRICS } from './telemetry';
@@ -136,12 +136,14 @@ export type BatchOutcome = { result: CommandResult } | { error: DomainError };
  * through runCommand after the batch, in the batch's order: each answer is what running
  * them one by one would have answered. A domain error refuses its command only; a
  * dependency away (ServiceUnavailable, or any other error) fails the whole batch.
- * For commands without idempotency records of their own, reservations, releases or erasures.
+ * For commands without idempotency records of their own, reservations, releases or erasures;
+ * `options.claim`, a keyed feed's claim, is what the one transaction commits under.
  */
 export async function runCommandBatch<Body, Command, Event extends DomainEvent, State, Facts>(
   services: Services,
   spec: CommandSpec<Body, Command, Event, State, Facts>,
   runs: CommandRun<Body>[],
+  options: AppendManyOptions = {},
 ): Promise<BatchOutcome[]> {
   if (spec.reservations || spec.releases || spec.erases || runs.some((run) => run.idempotency)) {
     throw new Error(`${spec.name} cannot run as a batch: reservations, releases, erasures and per-command keys need single appends`);
@@ -185,7 +187,7 @@ export async function runCommandBatch<Body, Command, Event extends DomainEvent, 
 
   let appended: StreamAppendOutcome[];
   try {
-    appended = appending.length ? await services.eventStore.appendMany(appending.map(({ append }) => append)) : [];
+    appended = appending.length ? await services.eventStore.appendMany(appending.map(({ append }) => append), options) : [];
   } catch (error) {
     // The store could not take the batch as a whole (a stream busy): each command then runs alone.
     if (!(error instanceof ConcurrencyConflict)) throw error;

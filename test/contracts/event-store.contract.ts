@@ -387,6 +387,23 @@ export function eventStoreContract(adapter: string, open: () => Promise<EventSto
       await assert.rejects(store.appendMany([{ streamId: fresh, expectedVersion: 2, events: [event()] }, { streamId: fresh, expectedVersion: 2, events: [event()] }]));
     });
 
+    it('appends to many streams under an attempt’s claim only while that claim is the key’s row, lapsed or not', async () => {
+      const store = await open();
+      const key = `test:${randomUUID()}`;
+      const lapsed = new Date(NOW.getTime() + 120_000);
+      const first = claim(key);
+      await store.claimIdempotencyKey(first);
+      const [held, taken] = [stream(), stream()];
+      // Its lease is over, but no other attempt took the key: the attempt still commits.
+      assert.ok('stored' in (await store.appendMany([{ streamId: held, expectedVersion: 0, events: [event()] }], { claim: { key, owner: first.owner } }))[0]);
+      const retry = claim(key, { createdAt: lapsed, expiresAt: new Date(lapsed.getTime() + 60_000) });
+      assert.deepEqual(await store.claimIdempotencyKey(retry), { claimed: true });
+      await assert.rejects(store.appendMany([{ streamId: taken, expectedVersion: 0, events: [event()] }], { claim: { key, owner: first.owner } }), IdempotencyKeyReused);
+      await store.saveIdempotentResponse(record(key, { createdAt: lapsed, expiresAt: new Date(lapsed.getTime() + HOUR), owner: retry.owner }));
+      await assert.rejects(store.appendMany([{ streamId: taken, expectedVersion: 0, events: [event()] }], { claim: { key, owner: retry.owner } }), IdempotencyKeyReused, 'an answer is no claim');
+      assert.deepEqual(await store.readStream(taken), [], 'nothing written');
+    });
+
     it('loads many streams in one call, each as loadStream would', async () => {
       const store = await open();
       const [a, b, none] = [stream(), stream(), stream()];

@@ -248,6 +248,45 @@ describe('an Idempotency-Key whose first attempt still runs', () => {
     assert.equal(await versionOf(offerId), 2, 'one price change stored');
   });
 
+  it('lets a feed that outlived its lease write nothing once a retry took its key, and answer what the retry answered', async () => {
+    const { pharmacyId } = await anOffer();
+    const products = await Promise.all([1, 2].map(() => post('registerProduct', { ...demoProducts()[0], name: 'Em curso lote tardio', gtin: uniqueGtin() })));
+    let loaded!: () => void;
+    let resume!: () => void;
+    const [hasLoaded, resumed] = [new Promise<void>((done) => (loaded = done)), new Promise<void>((done) => (resume = done))];
+    const { handler: stalling } = appOver((store) => ({
+      loadStreams: async (...args) => {
+        const read = await store.loadStreams(...args);
+        loaded();
+        await resumed;
+        return read;
+      },
+    }));
+    const key = `feed-${randomUUID()}`;
+    const items = products.map((productId, n) => offerBody(pharmacyId, productId, 700 + n));
+    const send = (handler: ReturnType<typeof app.handler>) => invoke(handler, { method: 'POST', path: 'offers/batch', body: { items }, headers: asAdmin(key) });
+    const first = send(stalling('publishOfferBatch'));
+    await hasLoaded;
+
+    const real = app.services.clock;
+    app.services.clock = { now: () => new Date(real.now().getTime() + IDEMPOTENCY_CLAIM_LEASE_MS + 1_000) };
+    let retried: Response;
+    try {
+      retried = await send(app.handler('publishOfferBatch'));
+    } finally {
+      app.services.clock = real;
+    }
+    assert.equal(retried.status, 200, JSON.stringify(retried.body));
+    assert.equal(retried.headers.get('idempotent-replayed'), null, 'the claim had lapsed: the retry ran');
+
+    resume();
+    const late = await first;
+    assert.equal(late.status, 200, JSON.stringify(late.body));
+    assert.equal(late.headers.get('idempotent-replayed'), 'true', JSON.stringify(late.body));
+    assert.deepEqual(late.body, retried.body);
+    for (const productId of products) assert.equal(await versionOf(offerIdFor(pharmacyId, productId)), 1);
+  });
+
   it('leases a claim a minute longer than the host lets a request run (host.json functionTimeout)', () => {
     const { functionTimeout } = JSON.parse(readFileSync(join(projectRoot(), 'host.json'), 'utf8')) as { functionTimeout: string };
     const [hours, minutes, seconds] = functionTimeout.split(':').map(Number);
