@@ -5,8 +5,8 @@ import { fold, type Decider, type DomainEvent } from './decider';
 import { authenticate, type Principal } from './auth';
 import { ConcurrencyConflict, DomainError, IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed, ServiceUnavailable, Unauthorized } from './errors';
 import { expectNoBody, jsonResponse, readJsonBody, traceIdOf, traceparentOf, parseIfMatch, tagNamesVersion, validate, withProblemDetails } from './http';
-import { answerOfKeyHolder, claimOrReplay, idempotencyOf, idempotencyRecord, recordAnswer, releaseClaim, type IdempotentRequest } from './idempotency';
-import type { EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, StoredEvent, StreamAppend, StreamAppendOutcome } from './ports';
+import { answerOfKeyHolder, answerRecordedMeanwhile, claimOrReplay, idempotencyOf, idempotencyRecord, recordAnswer, releaseClaim, type IdempotentRequest } from './idempotency';
+import type { AppendManyOptions, EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, StoredEvent, StreamAppend, StreamAppendOutcome } from './ports';
 import type { Policy } from './policies';
 import type { ServiceProvider, Services } from './services';
 import { METRICS } from './telemetry';
@@ -136,12 +136,14 @@ export type BatchOutcome = { result: CommandResult } | { error: DomainError };
  * through runCommand after the batch, in the batch's order: each answer is what running
  * them one by one would have answered. A domain error refuses its command only; a
  * dependency away (ServiceUnavailable, or any other error) fails the whole batch.
- * For commands without idempotency records of their own, reservations, releases or erasures.
+ * For commands without idempotency records of their own, reservations, releases or erasures;
+ * `options.claim`, a keyed feed's claim, is what the one transaction commits under.
  */
 export async function runCommandBatch<Body, Command, Event extends DomainEvent, State, Facts>(
   services: Services,
   spec: CommandSpec<Body, Command, Event, State, Facts>,
   runs: CommandRun<Body>[],
+  options: AppendManyOptions = {},
 ): Promise<BatchOutcome[]> {
   if (spec.reservations || spec.releases || spec.erases || runs.some((run) => run.idempotency)) {
     throw new Error(`${spec.name} cannot run as a batch: reservations, releases, erasures and per-command keys need single appends`);
@@ -185,7 +187,7 @@ export async function runCommandBatch<Body, Command, Event extends DomainEvent, 
 
   let appended: StreamAppendOutcome[];
   try {
-    appended = appending.length ? await services.eventStore.appendMany(appending.map(({ append }) => append)) : [];
+    appended = appending.length ? await services.eventStore.appendMany(appending.map(({ append }) => append), options) : [];
   } catch (error) {
     // The store could not take the batch as a whole (a stream busy): each command then runs alone.
     if (!(error instanceof ConcurrencyConflict)) throw error;
@@ -272,6 +274,9 @@ async function decideAndAppendOnce<Body, Command, Event extends DomainEvent, Sta
     if (error instanceof ConcurrencyConflict) cache.forget(streamId, spec.snapshots.schema);
     // Another attempt holds the key (this one's claim lapsed): answer what it answered, or that it still runs.
     if (error instanceof IdempotencyKeyReused && run.idempotency) return replay(await answerOfKeyHolder(services, run.idempotency));
+    // The stream checks come first: a retry that ran while this attempt outlived its lease changed it. Its answer is this one's.
+    const answered = error instanceof ConcurrencyConflict && run.idempotency && (await answerRecordedMeanwhile(services, run.idempotency));
+    if (answered) return replay(answered);
     throw error;
   }
   keepDecided(eventStore, spec.snapshots, decided);

@@ -4,6 +4,7 @@ import Joi from 'joi';
 import { IdempotencyKeyReused, IdempotentRequestInProgress, InvalidInput } from './errors';
 import type { IdempotencyClaimOutcome, IdempotentResponse, Secrets } from './ports';
 import type { Services } from './services';
+import { timedOutCall } from './timeout';
 
 /**
  * Idempotency records: the first answer to a POST with an `Idempotency-Key`, replayed to
@@ -27,13 +28,29 @@ export const IDEMPOTENCY_RECORD_TTL_MS = 24 * 60 * 60 * 1000;
 
 /**
  * How long a claim holds its key: the host's functionTimeout (host.json, 5 min), the longest
- * an attempt can run, so a claim never lapses under a running attempt. A crashed attempt's
+ * an attempt can run, and a minute more, so a claim does not lapse under an attempt the host
+ * has not stopped yet (its last database call, its answer being stored). A crashed attempt's
  * retries are answered 409 until then; a shorter lease would let a slow one run twice.
  */
-export const IDEMPOTENCY_CLAIM_LEASE_MS = 5 * 60 * 1000;
+export const HOST_FUNCTION_TIMEOUT_MS = 5 * 60 * 1000;
+export const IDEMPOTENCY_CLAIM_LEASE_MS = HOST_FUNCTION_TIMEOUT_MS + 60 * 1000;
 
 /** The Retry-After of a 409 for a request still in progress: a command takes well under a second, a 500-item feed a few. */
 export const IN_PROGRESS_RETRY_AFTER_SECONDS = 3;
+
+const IN_PROGRESS_DETAIL = `a request with this Idempotency-Key is still being processed; retry in ${IN_PROGRESS_RETRY_AFTER_SECONDS} seconds with the same key for its answer`;
+
+/**
+ * What a claim's row holds as its answer, for code that predates claims (migration 0005)
+ * and replays any row under a key: during a rolling deploy or after a rollback it replays
+ * this, the 409 Retry-After the current code answers, never a status 0. The current code
+ * tells a claim by its `claimed_by`, and never replays it.
+ */
+export const IN_PROGRESS_STAND_IN = {
+  status: 409,
+  body: { type: 'urn:farmacias:problem:request-in-progress', title: 'Request in progress', status: 409, detail: IN_PROGRESS_DETAIL },
+  headers: { 'retry-after': String(IN_PROGRESS_RETRY_AFTER_SECONDS) },
+} as const;
 
 const keySchema = Joi.string().pattern(/^[\x21-\x7e]{1,128}$/);
 /** HKDF's info label: this key is for fingerprints only, unrelated to the e-mail index it comes from. */
@@ -157,10 +174,15 @@ export async function claimOrReplay(services: Pick<Services, 'eventStore' | 'clo
       ...(request.subject ? { subject: request.subject } : {}),
       createdAt,
       expiresAt: new Date(createdAt.getTime() + IDEMPOTENCY_CLAIM_LEASE_MS),
+      standIn: IN_PROGRESS_STAND_IN,
     });
   } catch (error) {
-    // A claim cut short (a frozen database, 503) may still commit: given up in the background, so the retry it invites is not held off for the whole lease.
-    void releaseClaim(services, request);
+    // A claim cut short (a frozen database, 503) may still commit, even after its deadline
+    // (Azure SQL's retries send it again): given up in the background once the call is over,
+    // so the retry the 503 invites is not held off for the whole lease.
+    const running = timedOutCall(error);
+    if (running) void running.then(() => releaseClaim(services, request));
+    else await releaseClaim(services, request);
     throw error;
   }
   if ('claimed' in outcome) return undefined;
@@ -175,6 +197,17 @@ export async function answerOfKeyHolder(services: Pick<Services, 'eventStore' | 
   // No answer: another attempt's claim holds the key (this one's lease lapsed, and a retry claimed it).
   if (!answered) throw inProgress();
   return answerFor(answered, request);
+}
+
+/**
+ * The answer another attempt recorded under the key, when this attempt's append found its
+ * stream changed: an attempt that outlived its lease, whose retry ran meanwhile, answers
+ * what the retry answered rather than a conflict. Undefined when no answer is recorded
+ * (the conflict is then a real one).
+ */
+export async function answerRecordedMeanwhile(services: Pick<Services, 'eventStore' | 'clock'>, request: IdempotentRequest): Promise<IdempotentResponse | undefined> {
+  const answered = await services.eventStore.findIdempotentResponse(request.key, services.clock.now());
+  return answered && answerFor(answered, request);
 }
 
 /**
@@ -205,11 +238,7 @@ function answerFor(answered: IdempotentResponse, request: IdempotentRequest): Id
 }
 
 const keyReused = () => new IdempotencyKeyReused('this Idempotency-Key was used with another request');
-const inProgress = () =>
-  new IdempotentRequestInProgress(
-    `a request with this Idempotency-Key is still being processed; retry in ${IN_PROGRESS_RETRY_AFTER_SECONDS} seconds with the same key for its answer`,
-    IN_PROGRESS_RETRY_AFTER_SECONDS,
-  );
+const inProgress = () => new IdempotentRequestInProgress(IN_PROGRESS_DETAIL, IN_PROGRESS_RETRY_AFTER_SECONDS);
 
 /** Deletes the expired records (the purge timer's work); returns how many. */
 export async function purgeIdempotencyRecords(services: Pick<Services, 'eventStore' | 'clock'>): Promise<number> {

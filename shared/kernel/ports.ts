@@ -64,6 +64,11 @@ export interface IdempotencyClaim {
   createdAt: Date;
   /** The lease: from then on the claim holds nothing (the attempt died) and the key may be claimed again. */
   expiresAt: Date;
+  /**
+   * Stored as the row's answer (status, body, headers), which only code that predates claims
+   * reads (a rolling deploy, a rollback): it replays this instead of a status 0.
+   */
+  standIn: { status: number; body: unknown; headers: Readonly<Record<string, string>> };
 }
 
 /** What claiming a key found: the key free (now claimed), the first attempt's answer, or that attempt still running. */
@@ -132,6 +137,11 @@ export interface StreamAppend {
   options?: Pick<AppendOptions, 'indexes' | 'snapshot'>;
 }
 
+/** What an `appendMany` commits under: the Idempotency-Key claim of the attempt it is part of (a keyed feed's). */
+export interface AppendManyOptions {
+  claim?: { key: string; owner: string };
+}
+
 /** What `appendMany` did with one stream: its events stored, or nothing (it was at `current`, not the expected version). */
 export type StreamAppendOutcome = { stored: StoredEvent[] } | { conflict: { current: number } };
 
@@ -157,9 +167,11 @@ export interface EventStore {
    * Appends to many streams in one transaction (one round trip where the store has them),
    * each with its outbox rows, index entries and due snapshot. A stream not at its expected
    * version is left out and reported as a conflict; the others commit. The outcomes are in
-   * the order of `appends`; a stream may appear once only.
+   * the order of `appends`; a stream may appear once only. With a `claim`, it commits only
+   * while that attempt's claim is still the key's row (lapsed or not, no other attempt took
+   * the key); otherwise IdempotencyKeyReused, and nothing is written.
    */
-  appendMany(appends: StreamAppend[]): Promise<StreamAppendOutcome[]>;
+  appendMany(appends: StreamAppend[], options?: AppendManyOptions): Promise<StreamAppendOutcome[]>;
   /** The answer recorded under a key, unless it expired by `now` (an expired one is as good as none); never a claim. */
   findIdempotentResponse(key: string, now: Date): Promise<IdempotentResponse | undefined>;
   /**

@@ -13,8 +13,8 @@ import {
   type SnapshotPolicy,
 } from '../kernel/command';
 import { authenticate, type Principal } from '../kernel/auth';
-import { DomainError } from '../kernel/errors';
-import { claimOrReplay, recordAnswer, releaseClaim } from '../kernel/idempotency';
+import { DomainError, IdempotencyKeyReused } from '../kernel/errors';
+import { answerOfKeyHolder, claimOrReplay, recordAnswer, releaseClaim, type IdempotentRequest } from '../kernel/idempotency';
 import { pharmacyStaff } from '../kernel/policies';
 import { jsonResponse, MAX_BATCH_BODY_BYTES, readJsonBody, validate, withProblemDetails } from '../kernel/http';
 import type { StoredEvent } from '../kernel/ports';
@@ -158,7 +158,9 @@ export const expireOfferSpec: OfferSpec<void> = {
  * while they still run (the client gave up waiting) is answered 409 with Retry-After rather
  * than running alongside and reporting them unchanged. Should the process die before the
  * answer is stored, the claim lapses and a retry is still safe: publishing the same terms
- * again changes nothing.
+ * again changes nothing. The items' one transaction commits only while this attempt's claim
+ * holds the key: an attempt that outlived its lease, its key taken by a retry, writes
+ * nothing and answers what the retry answers (or 409 while it runs).
  */
 function publishBatchHandler(services: ServiceProvider): HttpHandler {
   return withProblemDetails(async (request, context) => {
@@ -171,11 +173,13 @@ function publishBatchHandler(services: ServiceProvider): HttpHandler {
     if (earlier) return jsonResponse(earlier.status, earlier.body, { 'idempotent-replayed': 'true' });
     let body: Awaited<ReturnType<typeof publishItems>>;
     try {
-      body = await publishItems(s, principal, items, request, context);
+      body = await publishItems(s, principal, items, request, context, idempotency);
     } catch (error) {
       // A dependency away fails the whole feed (503, nothing recorded under its key): a retry must run, not replay a 503.
       await releaseClaim(s, idempotency);
-      throw error;
+      if (!(error instanceof IdempotencyKeyReused)) throw error;
+      const answered = await answerOfKeyHolder(s, idempotency);
+      return jsonResponse(answered.status, answered.body, { 'idempotent-replayed': 'true' });
     }
     await recordAnswer(s, idempotency, { status: 200, body, headers: {} });
     return jsonResponse(200, body);
@@ -183,7 +187,7 @@ function publishBatchHandler(services: ServiceProvider): HttpHandler {
 }
 
 /** The feed's items run as one batch; the answer reports each item's outcome. */
-async function publishItems(s: Services, principal: Principal, items: unknown[], request: HttpRequest, context: InvocationContext) {
+async function publishItems(s: Services, principal: Principal, items: unknown[], request: HttpRequest, context: InvocationContext, claim?: IdempotentRequest) {
   // Many items name the same pharmacies and products: read each once per batch.
   const seen = new Map<string, Promise<string>>();
   const once = <T extends string>(key: string, load: () => Promise<T>) => {
@@ -220,7 +224,7 @@ async function publishItems(s: Services, principal: Principal, items: unknown[],
   }
   try {
     // Each item is authorised on its own: items for pharmacies the caller is not bound to fail with 403.
-    const outcomes = await runCommandBatch(s, spec, runs.map(({ run }) => run));
+    const outcomes = await runCommandBatch(s, spec, runs.map(({ run }) => run), claim ? { claim: { key: claim.key, owner: claim.owner } } : {});
     for (const [k, outcome] of outcomes.entries()) {
       const index = runs[k].index;
       if ('error' in outcome) {

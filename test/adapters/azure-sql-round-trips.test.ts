@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { HttpHandler } from '@azure/functions';
 import { APPEND_BATCH, AzureSqlEventStore } from '../../shared/adapters/azure-sql/event-store';
 import { ConcurrencyConflict, IdempotencyKeyReused, ReservationTaken } from '../../shared/kernel/errors';
-import { IDEMPOTENCY_CLAIM_LEASE_MS, requestFingerprint } from '../../shared/kernel/idempotency';
+import { IDEMPOTENCY_CLAIM_LEASE_MS, IN_PROGRESS_STAND_IN, requestFingerprint } from '../../shared/kernel/idempotency';
 import { flushPublishedMarks } from '../../shared/kernel/outbox-marks';
 import type { EventBus, StoredEvent } from '../../shared/kernel/ports';
 import { offerIdFor } from '../../shared/offers/commands';
@@ -111,6 +111,7 @@ describe('Azure SQL round trips of a command', () => {
       subject: ADMIN.subject,
       createdAt: now,
       expiresAt: new Date(now.getTime() + IDEMPOTENCY_CLAIM_LEASE_MS),
+      standIn: IN_PROGRESS_STAND_IN,
     });
     // Marks of earlier commands land off the request path, whenever: not counted here.
     const trips = () => sql.take().filter((trip) => trip !== 'mark published');

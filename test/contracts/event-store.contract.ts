@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ConcurrencyConflict, IdempotencyKeyReused, ReservationTaken } from '../../shared/kernel/errors';
+import { IN_PROGRESS_STAND_IN } from '../../shared/kernel/idempotency';
 import type { EventStore, IdempotencyClaim, IdempotentResponse, NewEvent } from '../../shared/kernel/ports';
 
 const event = (type = 'Something', data: object = { n: 1 }): NewEvent => ({
@@ -33,6 +34,7 @@ const claim = (key: string, fields: Partial<IdempotencyClaim> = {}): Idempotency
   owner: randomUUID(),
   createdAt: NOW,
   expiresAt: new Date(NOW.getTime() + 60_000),
+  standIn: IN_PROGRESS_STAND_IN,
   ...fields,
 });
 
@@ -194,6 +196,21 @@ export function eventStoreContract(adapter: string, open: () => Promise<EventSto
       // Claiming again with the same attempt (a transient retry of the claim) keeps it claimed.
       const owner = claims[outcomes.findIndex((outcome) => 'claimed' in outcome)];
       assert.deepEqual(await store.claimIdempotencyKey(owner), { claimed: true });
+    });
+
+    it('gives a key to exactly one of 20 attempts claiming it at once, and the claim is that attempt’s alone', async () => {
+      const store = await open();
+      const key = `test:${randomUUID()}`;
+      const claims = Array.from({ length: 20 }, () => claim(key));
+      const outcomes = await Promise.all(claims.map((attempt) => store.claimIdempotencyKey(attempt)));
+      const winners = claims.filter((_, index) => 'claimed' in outcomes[index]);
+      assert.equal(winners.length, 1, JSON.stringify(outcomes));
+      assert.equal(outcomes.filter((outcome) => 'inProgress' in outcome).length, 19, JSON.stringify(outcomes));
+      // The losers' releases leave the winner's claim; the winner's frees the key.
+      await Promise.all(claims.filter((attempt) => attempt !== winners[0]).map((attempt) => store.releaseIdempotencyClaim(key, attempt.owner)));
+      assert.ok('inProgress' in (await store.claimIdempotencyKey(claim(key))), 'still the winner’s');
+      await store.releaseIdempotencyClaim(key, winners[0].owner);
+      assert.deepEqual(await store.claimIdempotencyKey(claim(key)), { claimed: true });
     });
 
     it('replaces an attempt’s claim with its answer, by append or standalone; another attempt’s answer is refused', async () => {
@@ -368,6 +385,23 @@ export function eventStoreContract(adapter: string, open: () => Promise<EventSto
       for (const stored of [...outcomes[0].stored, ...outcomes[2].stored]) assert.ok(pending.has(stored.eventId), 'in the outbox');
       assert.deepEqual(await store.appendMany([]), []);
       await assert.rejects(store.appendMany([{ streamId: fresh, expectedVersion: 2, events: [event()] }, { streamId: fresh, expectedVersion: 2, events: [event()] }]));
+    });
+
+    it('appends to many streams under an attempt’s claim only while that claim is the key’s row, lapsed or not', async () => {
+      const store = await open();
+      const key = `test:${randomUUID()}`;
+      const lapsed = new Date(NOW.getTime() + 120_000);
+      const first = claim(key);
+      await store.claimIdempotencyKey(first);
+      const [held, taken] = [stream(), stream()];
+      // Its lease is over, but no other attempt took the key: the attempt still commits.
+      assert.ok('stored' in (await store.appendMany([{ streamId: held, expectedVersion: 0, events: [event()] }], { claim: { key, owner: first.owner } }))[0]);
+      const retry = claim(key, { createdAt: lapsed, expiresAt: new Date(lapsed.getTime() + 60_000) });
+      assert.deepEqual(await store.claimIdempotencyKey(retry), { claimed: true });
+      await assert.rejects(store.appendMany([{ streamId: taken, expectedVersion: 0, events: [event()] }], { claim: { key, owner: first.owner } }), IdempotencyKeyReused);
+      await store.saveIdempotentResponse(record(key, { createdAt: lapsed, expiresAt: new Date(lapsed.getTime() + HOUR), owner: retry.owner }));
+      await assert.rejects(store.appendMany([{ streamId: taken, expectedVersion: 0, events: [event()] }], { claim: { key, owner: retry.owner } }), IdempotencyKeyReused, 'an answer is no claim');
+      assert.deepEqual(await store.readStream(taken), [], 'nothing written');
     });
 
     it('loads many streams in one call, each as loadStream would', async () => {

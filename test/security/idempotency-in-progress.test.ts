@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { boundedDatabase } from '../../shared/kernel/composition';
 import { ServiceUnavailable } from '../../shared/kernel/errors';
+import { projectRoot } from '../../shared/kernel/project-root';
 import { IDEMPOTENCY_CLAIM_LEASE_MS, IN_PROGRESS_RETRY_AFTER_SECONDS } from '../../shared/kernel/idempotency';
 import type { EventStore } from '../../shared/kernel/ports';
 import type { Services } from '../../shared/kernel/services';
@@ -27,13 +31,17 @@ describe('an Idempotency-Key whose first attempt still runs', () => {
   });
   after(() => app.services.dispose());
 
-  /** The app on the test services, its event store seen through `wrap` (a slow or failing database). */
-  const appOver = (wrap: (store: EventStore) => Partial<EventStore>) => {
+  /** The event store seen through `wrap` (a slow or failing database). */
+  const storeOver = (wrap: (store: EventStore) => Partial<EventStore>) => {
     const store = app.services.eventStore;
     const overrides = wrap(store);
-    const eventStore = new Proxy(store, {
+    return new Proxy(store, {
       get: (target, property, receiver) => (property in overrides ? overrides[property as keyof EventStore] : Reflect.get(target, property, receiver)),
     });
+  };
+  /** The app on the test services, its event store seen through `wrap`. */
+  const appOver = (wrap: (store: EventStore) => Partial<EventStore>) => appOn(storeOver(wrap));
+  const appOn = (eventStore: EventStore) => {
     const services: Services = { ...app.services, eventStore };
     const modules = appModules(async () => services);
     const handler = (name: string) => modules.flatMap((module) => module.routes).find((route) => route.name === name)!.handler;
@@ -175,5 +183,114 @@ describe('an Idempotency-Key whose first attempt still runs', () => {
     assert.equal(retry.status, 200, 'not 409: the claim ended with the answer');
     assert.equal(retry.headers.get('idempotent-replayed'), 'true');
     assert.equal(retry.headers.get('etag'), unchanged.headers.get('etag'));
+  });
+
+  it('gives up a claim that commits after its 503 once it has: a retry soon after runs, not held off for the lease', async () => {
+    const { offerId } = await anOffer();
+    // A database that answers the first claim after DATABASE_CALL_TIMEOUT_MS: the caller got its 503 before the claim committed.
+    let frozen = true;
+    const slowClaims = storeOver((store) => ({
+      claimIdempotencyKey: async (claim) => {
+        if (frozen) await sleep(150);
+        frozen = false;
+        return store.claimIdempotencyKey(claim);
+      },
+    }));
+    const { handler } = appOn(boundedDatabase({ ...app.services.settings, databaseCallTimeoutMs: 50 }, slowClaims, app.services.dataKeys).eventStore);
+    const key = `price-${randomUUID()}`;
+    const send = () => invoke(handler('changeOfferPrice'), { method: 'POST', path: `offers/${offerId}/price`, params: { id: offerId }, body: { priceCents: 650 }, headers: asAdmin(key) });
+    const cutShort = await send();
+    assert.equal(cutShort.status, 503, JSON.stringify(cutShort.body));
+
+    await sleep(300);
+    const retried = await send();
+    assert.equal(retried.status, 200, JSON.stringify(retried.body));
+    assert.equal(retried.headers.get('idempotent-replayed'), null, 'it ran');
+    assert.deepEqual(retried.body, { id: offerId, version: 2 });
+  });
+
+  it('answers an attempt that outlived its lease with what its retry answered, not a conflict', async () => {
+    const { offerId } = await anOffer();
+    const key = `price-${randomUUID()}`;
+    // The first attempt reads the offer, then stalls past its lease.
+    let loaded!: () => void;
+    let resume!: () => void;
+    const [hasLoaded, resumed] = [new Promise<void>((done) => (loaded = done)), new Promise<void>((done) => (resume = done))];
+    const { handler: stalling } = appOver((store) => ({
+      loadStream: async (...args) => {
+        const read = await store.loadStream(...args);
+        loaded();
+        await resumed;
+        return read;
+      },
+    }));
+    const send = (handler: ReturnType<typeof app.handler>) =>
+      invoke(handler, { method: 'POST', path: `offers/${offerId}/price`, params: { id: offerId }, body: { priceCents: 900 }, headers: asAdmin(key) });
+    const first = send(stalling('changeOfferPrice'));
+    await hasLoaded;
+
+    const real = app.services.clock;
+    app.services.clock = { now: () => new Date(real.now().getTime() + IDEMPOTENCY_CLAIM_LEASE_MS + 1_000) };
+    let retried: Response;
+    try {
+      retried = await send(app.handler('changeOfferPrice'));
+    } finally {
+      app.services.clock = real;
+    }
+    assert.equal(retried.status, 200, JSON.stringify(retried.body));
+    assert.equal(retried.headers.get('idempotent-replayed'), null, 'the claim had lapsed: the retry ran');
+
+    resume();
+    const late = await first;
+    assert.equal(late.status, 200, JSON.stringify(late.body));
+    assert.equal(late.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(late.body, retried.body);
+    assert.equal(await versionOf(offerId), 2, 'one price change stored');
+  });
+
+  it('lets a feed that outlived its lease write nothing once a retry took its key, and answer what the retry answered', async () => {
+    const { pharmacyId } = await anOffer();
+    const products = await Promise.all([1, 2].map(() => post('registerProduct', { ...demoProducts()[0], name: 'Em curso lote tardio', gtin: uniqueGtin() })));
+    let loaded!: () => void;
+    let resume!: () => void;
+    const [hasLoaded, resumed] = [new Promise<void>((done) => (loaded = done)), new Promise<void>((done) => (resume = done))];
+    const { handler: stalling } = appOver((store) => ({
+      loadStreams: async (...args) => {
+        const read = await store.loadStreams(...args);
+        loaded();
+        await resumed;
+        return read;
+      },
+    }));
+    const key = `feed-${randomUUID()}`;
+    const items = products.map((productId, n) => offerBody(pharmacyId, productId, 700 + n));
+    const send = (handler: ReturnType<typeof app.handler>) => invoke(handler, { method: 'POST', path: 'offers/batch', body: { items }, headers: asAdmin(key) });
+    const first = send(stalling('publishOfferBatch'));
+    await hasLoaded;
+
+    const real = app.services.clock;
+    app.services.clock = { now: () => new Date(real.now().getTime() + IDEMPOTENCY_CLAIM_LEASE_MS + 1_000) };
+    let retried: Response;
+    try {
+      retried = await send(app.handler('publishOfferBatch'));
+    } finally {
+      app.services.clock = real;
+    }
+    assert.equal(retried.status, 200, JSON.stringify(retried.body));
+    assert.equal(retried.headers.get('idempotent-replayed'), null, 'the claim had lapsed: the retry ran');
+
+    resume();
+    const late = await first;
+    assert.equal(late.status, 200, JSON.stringify(late.body));
+    assert.equal(late.headers.get('idempotent-replayed'), 'true', JSON.stringify(late.body));
+    assert.deepEqual(late.body, retried.body);
+    for (const productId of products) assert.equal(await versionOf(offerIdFor(pharmacyId, productId)), 1);
+  });
+
+  it('leases a claim a minute longer than the host lets a request run (host.json functionTimeout)', () => {
+    const { functionTimeout } = JSON.parse(readFileSync(join(projectRoot(), 'host.json'), 'utf8')) as { functionTimeout: string };
+    const [hours, minutes, seconds] = functionTimeout.split(':').map(Number);
+    const longestRun = ((hours * 60 + minutes) * 60 + seconds) * 1000;
+    assert.ok(IDEMPOTENCY_CLAIM_LEASE_MS >= longestRun + 60_000, `${IDEMPOTENCY_CLAIM_LEASE_MS} ms against a functionTimeout of ${functionTimeout}`);
   });
 });

@@ -173,6 +173,9 @@ export class CountingSqlPool {
     const hook = this.beforeNextAppendMany;
     this.beforeNextAppendMany = undefined;
     hook?.(streams);
+    if (p.claimKey !== '' && this.idempotency.get(String(p.claimKey))?.claimed_by !== p.claimedBy) {
+      throw signal(APPEND_SIGNALS.idempotencyKeyReused, 'another attempt took the idempotency key');
+    }
     const events = JSON.parse(String(p.events)) as { stream: number; eventId: string; version: number; type: string; data: string; metadata: string }[];
     const conflicts: { ordinal: number; current: number }[] = [];
     const answered: (EventRow & { ordinal: number })[] = [];
@@ -203,7 +206,7 @@ export class CountingSqlPool {
     const key = String(p.key);
     const held = this.idempotency.get(key);
     if (!held || held.expires_at <= new Date(String(p.createdAt))) {
-      this.idempotency.set(key, { ...idempotencyRow(key, { ...p, status: 0, body: 'null', headers: '{}' }), claimed_by: String(p.claimedBy) });
+      this.idempotency.set(key, { ...idempotencyRow(key, p), claimed_by: String(p.claimedBy) });
     }
     return answer([this.idempotency.get(key)]);
   }

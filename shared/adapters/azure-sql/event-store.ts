@@ -1,6 +1,7 @@
 import type { ConnectionPool, Transaction } from 'mssql';
 import { ConcurrencyConflict, IdempotencyKeyReused, ReservationTaken } from '../../kernel/errors';
 import type {
+  AppendManyOptions,
   AppendOptions,
   EventStore,
   IdempotencyClaim,
@@ -219,7 +220,8 @@ const IDEMPOTENCY_COLUMNS = '[key], request_hash, status, body, headers, subject
 /**
  * Claims an idempotency key in one round trip. UPDLOCK and HOLDLOCK keep the key's row, or
  * the gap where it would be, locked to the commit: two claims of one key take turns, and
- * the second finds the first's. When nothing holds the key at the claim's time (no row, an
+ * the second finds the first's. The claim's status, body and headers are its stand-in
+ * answer (a 409 Retry-After) for code that predates claims. When nothing holds the key at the claim's time (no row, an
  * expired answer, a lapsed claim), the claim replaces it. The answer is the key's row as it
  * stands: this attempt's claim, or what holds the key. A retry after a lost answer finds its
  * own claim, so it is claimed still.
@@ -233,7 +235,7 @@ IF @heldUntil IS NULL OR @heldUntil <= @at
 BEGIN
   DELETE FROM es.idempotency_keys WHERE [key] = @key;
   INSERT INTO es.idempotency_keys (${IDEMPOTENCY_COLUMNS})
-  VALUES (@key, @requestHash, 0, N'null', N'{}', NULLIF(@subject, N''), @at, CONVERT(DATETIME2(3), @expiresAt, 127), @claimedBy);
+  VALUES (@key, @requestHash, @status, @body, @headers, NULLIF(@subject, N''), @at, CONVERT(DATETIME2(3), @expiresAt, 127), @claimedBy);
 END;
 SELECT ${IDEMPOTENCY_COLUMNS} FROM es.idempotency_keys WHERE [key] = @key;
 COMMIT TRANSACTION;`;
@@ -308,7 +310,9 @@ ORDER BY l.ordinal, e.version;`;
  * entries and due snapshots are written set-based. The second result set holds the stored
  * events, tagged with their stream's ordinal. A retry (@retry = 1) whose first attempt
  * committed finds each accepted stream's first event stored, and answers those events.
- * XACT_ABORT rolls everything back on any error.
+ * With a claim (@claimKey), nothing commits unless the attempt's claim is still the key's
+ * row, kept locked to the commit (a feed's attempt that outlived its lease, its key taken
+ * by a retry, writes nothing). XACT_ABORT rolls everything back on any error.
  */
 export const APPEND_MANY_BATCH = `SET XACT_ABORT ON;
 SET NOCOUNT ON;
@@ -331,6 +335,9 @@ BEGIN TRY
       THROW 50004, N'a stream is busy', 1;
     SET @i += 1;
   END;
+  IF @claimKey <> N'' AND NOT EXISTS (
+    SELECT 1 FROM es.idempotency_keys WITH (UPDLOCK, HOLDLOCK) WHERE [key] = @claimKey AND claimed_by = @claimedBy)
+    THROW 50003, N'another attempt took the idempotency key', 1;
 
   -- Under the locks: a first attempt that committed left each accepted stream's first event (see APPEND_BATCH).
   IF @retry = 1
@@ -391,10 +398,12 @@ function lockOrder(appends: StreamAppend[]): number[] {
 }
 
 /** The parameters of APPEND_MANY_BATCH, the streams numbered in lock order. */
-function appendManyParameters(appends: StreamAppend[], order: number[], retrying: boolean) {
+function appendManyParameters(appends: StreamAppend[], order: number[], retrying: boolean, claim: AppendManyOptions['claim']) {
   const sorted = order.map((index) => appends[index]);
   return {
     retry: retrying ? 1 : 0,
+    claimKey: claim?.key ?? '',
+    claimedBy: claim?.owner ?? '',
     streams: JSON.stringify(
       sorted.map(({ streamId, expectedVersion, events, options = {} }, ordinal) => ({
         ordinal,
@@ -524,13 +533,13 @@ export class AzureSqlEventStore implements EventStore {
     }
   }
 
-  async appendMany(appends: StreamAppend[]): Promise<StreamAppendOutcome[]> {
+  async appendMany(appends: StreamAppend[], { claim }: AppendManyOptions = {}): Promise<StreamAppendOutcome[]> {
     assertDistinctStreams(appends);
     if (appends.length === 0) return [];
     try {
       const order = lockOrder(appends);
       const [conflicts = [], events = []] = await this.retry.execute(({ attempt }) =>
-        queryRecordsets(this.pool, APPEND_MANY_BATCH, appendManyParameters(appends, order, attempt > 0)),
+        queryRecordsets(this.pool, APPEND_MANY_BATCH, appendManyParameters(appends, order, attempt > 0, claim)),
       );
       const outcomes: StreamAppendOutcome[] = appends.map(() => ({ stored: [] }));
       for (const row of conflicts as { ordinal: number; current: number }[]) outcomes[order[row.ordinal]] = { conflict: { current: row.current } };
@@ -552,6 +561,9 @@ export class AzureSqlEventStore implements EventStore {
       createdAt: claim.createdAt.toISOString(),
       expiresAt: claim.expiresAt.toISOString(),
       claimedBy: claim.owner,
+      status: claim.standIn.status,
+      body: JSON.stringify(claim.standIn.body),
+      headers: JSON.stringify(claim.standIn.headers),
     });
     if (!row) throw new Error('the idempotency claim answered no row');
     if (row.claimed_by === null) return { answered: toIdempotentResponse(row) };

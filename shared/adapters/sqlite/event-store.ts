@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { ConcurrencyConflict, IdempotencyKeyReused, ReservationTaken } from '../../kernel/errors';
 import { preparePrivateDatabaseFile } from './private-file';
 import type {
+  AppendManyOptions,
   AppendOptions,
   EventStore,
   IdempotencyClaim,
@@ -133,6 +134,7 @@ export class SqliteEventStore implements EventStore {
       // An expired record (or lapsed claim) no longer holds its key; an attempt's own claim gives way to its answer.
       replaceIdempotency: db.prepare('DELETE FROM idempotency_keys WHERE key = ? AND (expires_at <= ? OR claimed_by = ?)'),
       releaseIdempotencyClaim: db.prepare('DELETE FROM idempotency_keys WHERE key = ? AND claimed_by = ?'),
+      holdsIdempotencyClaim: db.prepare('SELECT 1 FROM idempotency_keys WHERE key = ? AND claimed_by = ?').pluck(),
       forgetIdempotencyOf: db.prepare('DELETE FROM idempotency_keys WHERE subject = ?'),
       purgeIdempotency: db.prepare('DELETE FROM idempotency_keys WHERE expires_at <= ?'),
       pendingOutbox: db.prepare(
@@ -180,9 +182,9 @@ export class SqliteEventStore implements EventStore {
         this.statements.insertIdempotency.run({
           key: claim.key,
           requestHash: claim.requestHash,
-          status: 0,
-          body: 'null',
-          headers: '{}',
+          status: claim.standIn.status,
+          body: JSON.stringify(claim.standIn.body),
+          headers: JSON.stringify(claim.standIn.headers),
           subject: claim.subject ?? null,
           createdAt: claim.createdAt.toISOString(),
           expiresAt: claim.expiresAt.toISOString(),
@@ -241,15 +243,18 @@ export class SqliteEventStore implements EventStore {
   }
 
   /** One transaction for all streams: a stream at another version is skipped and reported, the rest commit. */
-  async appendMany(appends: StreamAppend[]): Promise<StreamAppendOutcome[]> {
+  async appendMany(appends: StreamAppend[], { claim }: AppendManyOptions = {}): Promise<StreamAppendOutcome[]> {
     assertDistinctStreams(appends);
-    return this.db.transaction(() =>
-      appends.map(({ streamId, expectedVersion, events, options = {} }): StreamAppendOutcome => {
+    return this.db.transaction(() => {
+      if (claim && this.statements.holdsIdempotencyClaim.get(claim.key, claim.owner) === undefined) {
+        throw new IdempotencyKeyReused('another attempt took the Idempotency-Key meanwhile');
+      }
+      return appends.map(({ streamId, expectedVersion, events, options = {} }): StreamAppendOutcome => {
         const current = this.statements.streamVersion.get(streamId) as number;
         if (current !== expectedVersion) return { conflict: { current } };
         return { stored: this.write(streamId, expectedVersion, events, options) };
-      }),
-    )();
+      });
+    })();
   }
 
   async loadStreams(requests: StreamLoadRequest[]): Promise<StreamLoad[]> {

@@ -224,10 +224,12 @@ const CHUNK_TIMEOUT_MS = 90_000;
 
 /**
  * How long a chunk's first attempt may still be running when its retry arrives: the
- * server's claim on the Idempotency-Key lasts as long as a request may (host.json's
- * functionTimeout, 5 minutes), and answers 409 with Retry-After until the attempt ends.
+ * server's claim on the Idempotency-Key lasts as long as a request may and a minute more
+ * (host.json's functionTimeout, 5 minutes: a 6-minute lease), and answers 409 with
+ * Retry-After until the attempt ends. A minute to spare: the claim is made a little after
+ * this wait starts.
  */
-const IN_PROGRESS_WAIT_MS = 6 * 60_000;
+const IN_PROGRESS_WAIT_MS = 7 * 60_000;
 
 /** A 409 that asks to come back later: the same request, still running on the server. */
 const stillRunning = (error: unknown) => error instanceof ApiError && error.status === 409 && error.retryAfterSeconds !== undefined;
