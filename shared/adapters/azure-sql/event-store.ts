@@ -18,20 +18,10 @@ import type {
 } from '../../kernel/ports';
 import { assertDistinctStreams } from '../../kernel/ports';
 import { queryRecordsets, queryRows, sqlErrorNumber, transientRetry, violatedConstraint } from './connection';
+import { idempotentResponseOf, type IdempotencyRowOf } from '../idempotency-rows';
 
 /** A row of es.idempotency_keys as the driver hands it over. */
-export interface IdempotencyRow {
-  key: string;
-  request_hash: string;
-  status: number;
-  body: string;
-  headers: string;
-  subject: string | null;
-  created_at: Date;
-  expires_at: Date;
-  /** The attempt an "in progress" claim belongs to; NULL for an answer. */
-  claimed_by: string | null;
-}
+export type IdempotencyRow = IdempotencyRowOf<Date>;
 
 /** A row of es.events as the driver hands it over. */
 export interface EventRow {
@@ -255,19 +245,6 @@ COMMIT TRANSACTION;`;
 
 /** Gives a failed attempt's claim up; an answer, or another attempt's claim, stays. */
 export const RELEASE_IDEMPOTENCY_CLAIM = 'DELETE FROM es.idempotency_keys WHERE [key] = @key AND claimed_by = @claimedBy';
-
-function toIdempotentResponse(row: IdempotencyRow): IdempotentResponse {
-  return {
-    key: row.key,
-    requestHash: row.request_hash,
-    status: row.status,
-    body: JSON.parse(row.body),
-    headers: JSON.parse(row.headers),
-    ...(row.subject === null ? {} : { subject: row.subject }),
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-  };
-}
 
 /**
  * A stream's load in one round trip: the snapshot of the schema when newer than what the
@@ -566,7 +543,7 @@ export class AzureSqlEventStore implements EventStore {
       headers: JSON.stringify(claim.standIn.headers),
     });
     if (!row) throw new Error('the idempotency claim answered no row');
-    if (row.claimed_by === null) return { answered: toIdempotentResponse(row) };
+    if (row.claimed_by === null) return { answered: idempotentResponseOf(row) };
     if (row.claimed_by === claim.owner) return { claimed: true };
     return { inProgress: { requestHash: row.request_hash, expiresAt: row.expires_at } };
   }
@@ -582,7 +559,7 @@ export class AzureSqlEventStore implements EventStore {
        WHERE [key] = @key AND expires_at > CONVERT(DATETIME2(3), @now, 127) AND claimed_by IS NULL`,
       { key, now: now.toISOString() },
     );
-    return row && toIdempotentResponse(row);
+    return row && idempotentResponseOf(row);
   }
 
   /** In slices, so a large backlog never holds one long lock on the table. */

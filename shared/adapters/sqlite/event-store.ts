@@ -21,6 +21,7 @@ import type {
 } from '../../kernel/ports';
 import { assertDistinctStreams } from '../../kernel/ports';
 import { projectRoot } from '../../kernel/project-root';
+import { idempotentResponseOf, type IdempotencyRowOf } from '../idempotency-rows';
 
 interface EventRow {
   position: number;
@@ -33,18 +34,7 @@ interface EventRow {
   occurred_at: string;
 }
 
-interface IdempotencyRow {
-  key: string;
-  request_hash: string;
-  status: number;
-  body: string;
-  headers: string;
-  subject: string | null;
-  created_at: string;
-  expires_at: string;
-  /** The attempt an "in progress" claim belongs to; NULL for an answer. */
-  claimed_by: string | null;
-}
+type IdempotencyRow = IdempotencyRowOf<string>;
 
 const MIGRATIONS_DIR = join(projectRoot(), 'shared', 'adapters', 'sqlite', 'migrations');
 
@@ -58,19 +48,6 @@ function toStoredEvent(row: EventRow): StoredEvent {
     data: JSON.parse(row.data),
     metadata: JSON.parse(row.metadata),
     occurredAt: row.occurred_at,
-  };
-}
-
-function toIdempotentResponse(row: IdempotencyRow): IdempotentResponse {
-  return {
-    key: row.key,
-    requestHash: row.request_hash,
-    status: row.status,
-    body: JSON.parse(row.body),
-    headers: JSON.parse(row.headers),
-    ...(row.subject === null ? {} : { subject: row.subject }),
-    createdAt: new Date(row.created_at),
-    expiresAt: new Date(row.expires_at),
   };
 }
 
@@ -175,7 +152,7 @@ export class SqliteEventStore implements EventStore {
         if (held && held.expires_at > claim.createdAt.toISOString()) {
           if (held.claimed_by === claim.owner) return { claimed: true };
           return held.claimed_by === null
-            ? { answered: toIdempotentResponse(held) }
+            ? { answered: idempotentResponseOf(held) }
             : { inProgress: { requestHash: held.request_hash, expiresAt: new Date(held.expires_at) } };
         }
         this.statements.replaceIdempotency.run(claim.key, claim.createdAt.toISOString(), null);
@@ -333,7 +310,7 @@ export class SqliteEventStore implements EventStore {
     const row = this.statements.findIdempotency.get(key) as IdempotencyRow | undefined;
     // Expired: as if never stored, even before the purge deletes it. A claim is no answer.
     if (!row || row.expires_at <= now.toISOString() || row.claimed_by !== null) return undefined;
-    return toIdempotentResponse(row);
+    return idempotentResponseOf(row);
   }
 
   async purgeIdempotentResponses(now: Date): Promise<number> {
