@@ -185,6 +185,29 @@ describe('an Idempotency-Key whose first attempt still runs', () => {
     assert.equal(retry.headers.get('etag'), unchanged.headers.get('etag'));
   });
 
+
+  /**
+   * A retry sent as if the stalled first attempt's lease had ended runs; the first attempt,
+   * resumed, then finds the retry's answer recorded and answers that, replayed.
+   */
+  async function retryPastTheLease(first: Promise<Response>, retry: () => Promise<Response>, resume: () => void): Promise<void> {
+    const real = app.services.clock;
+    app.services.clock = { now: () => new Date(real.now().getTime() + IDEMPOTENCY_CLAIM_LEASE_MS + 1_000) };
+    let retried: Response;
+    try {
+      retried = await retry();
+    } finally {
+      app.services.clock = real;
+    }
+    assert.equal(retried.status, 200, JSON.stringify(retried.body));
+    assert.equal(retried.headers.get('idempotent-replayed'), null, 'the claim had lapsed: the retry ran');
+    resume();
+    const late = await first;
+    assert.equal(late.status, 200, JSON.stringify(late.body));
+    assert.equal(late.headers.get('idempotent-replayed'), 'true', JSON.stringify(late.body));
+    assert.deepEqual(late.body, retried.body);
+  }
+
   it('gives up a claim that commits after its 503 once it has: a retry soon after runs, not held off for the lease', async () => {
     const { offerId } = await anOffer();
     // A database that answers the first claim after DATABASE_CALL_TIMEOUT_MS: the caller got its 503 before the claim committed.
@@ -229,22 +252,7 @@ describe('an Idempotency-Key whose first attempt still runs', () => {
     const first = send(stalling('changeOfferPrice'));
     await hasLoaded;
 
-    const real = app.services.clock;
-    app.services.clock = { now: () => new Date(real.now().getTime() + IDEMPOTENCY_CLAIM_LEASE_MS + 1_000) };
-    let retried: Response;
-    try {
-      retried = await send(app.handler('changeOfferPrice'));
-    } finally {
-      app.services.clock = real;
-    }
-    assert.equal(retried.status, 200, JSON.stringify(retried.body));
-    assert.equal(retried.headers.get('idempotent-replayed'), null, 'the claim had lapsed: the retry ran');
-
-    resume();
-    const late = await first;
-    assert.equal(late.status, 200, JSON.stringify(late.body));
-    assert.equal(late.headers.get('idempotent-replayed'), 'true');
-    assert.deepEqual(late.body, retried.body);
+    await retryPastTheLease(first, () => send(app.handler('changeOfferPrice')), resume);
     assert.equal(await versionOf(offerId), 2, 'one price change stored');
   });
 
@@ -268,22 +276,7 @@ describe('an Idempotency-Key whose first attempt still runs', () => {
     const first = send(stalling('publishOfferBatch'));
     await hasLoaded;
 
-    const real = app.services.clock;
-    app.services.clock = { now: () => new Date(real.now().getTime() + IDEMPOTENCY_CLAIM_LEASE_MS + 1_000) };
-    let retried: Response;
-    try {
-      retried = await send(app.handler('publishOfferBatch'));
-    } finally {
-      app.services.clock = real;
-    }
-    assert.equal(retried.status, 200, JSON.stringify(retried.body));
-    assert.equal(retried.headers.get('idempotent-replayed'), null, 'the claim had lapsed: the retry ran');
-
-    resume();
-    const late = await first;
-    assert.equal(late.status, 200, JSON.stringify(late.body));
-    assert.equal(late.headers.get('idempotent-replayed'), 'true', JSON.stringify(late.body));
-    assert.deepEqual(late.body, retried.body);
+    await retryPastTheLease(first, () => send(app.handler('publishOfferBatch')), resume);
     for (const productId of products) assert.equal(await versionOf(offerIdFor(pharmacyId, productId)), 1);
   });
 
