@@ -17,7 +17,8 @@ const CONTENT_TYPES: Record<string, string> = {
 /**
  * The app may talk to its own origin only, run only its own script, and be framed by no
  * one; location and the camera (the barcode reader) for this origin alone. The static
- * site in Azure must send the same; it is not provisioned yet (issue 15, docs/web.md).
+ * site in Azure sends the same, but for the gateway added to `connect-src`
+ * (tools/package-web.ts writes its staticwebapp.config.json from these).
  */
 export const WEB_APP_HEADERS: Readonly<Record<string, string>> = {
   ...SECURITY_HEADERS,

@@ -54,6 +54,7 @@ suiteNeeding('the account in Chromium: register, my data, erase (LGPD)', skipUnl
     await page.getByLabel('Entendo que isto não pode ser desfeito').check();
     await erase.click();
     await page.getByRole('heading', { name: 'Conta excluída' }).waitFor();
+    assert.deepEqual(await accessibilityViolations(page), []);
     assert.equal(await page.evaluate('sessionStorage.length'), 0, 'no token left on the phone');
     await screenshot(page, 'account-erased-360px');
 
@@ -74,6 +75,8 @@ suiteNeeding('the account in Chromium: register, my data, erase (LGPD)', skipUnl
     await page.getByLabel('Senha', { exact: true }).fill('nao-e-esta-senha');
     await page.getByRole('button', { name: 'Entrar' }).click();
     await page.getByRole('alert').getByText('E-mail ou senha incorretos.').waitFor();
+    assert.deepEqual(await accessibilityViolations(page), []);
+    await screenshot(page, 'account-wrong-password');
     assert.equal(await page.getByLabel('E-mail', { exact: true }).first().inputValue(), 'ninguem@example.com.br');
     await context.close();
   });

@@ -135,6 +135,21 @@ suiteNeeding('the customer view in Chromium: search, where, cheapest first, open
     await context.close();
   });
 
+  it('the start page, then a neighbourhood where no pharmacy sells it: the empty state says what to change', async () => {
+    const context = await browser.newContext({ locale: 'pt-BR', viewport: { width: 360, height: 740 } });
+    const page = await open(context);
+    assert.deepEqual(await accessibilityViolations(page), []);
+    await screenshot(page, 'customer-start-360px');
+    await pickProduct(page);
+    await page.getByRole('button', { name: 'Usar minha localização' }).click();
+    await page.getByLabel('ou escolha um bairro').selectOption({ label: 'Belo Horizonte – Savassi' });
+    await page.getByText('Nenhuma farmácia neste raio tem oferta deste medicamento.', { exact: false }).waitFor();
+    assert.deepEqual(await accessibilityViolations(page), []);
+    assert.equal(await sidewaysOverflow(page), 0, 'nothing wider than a 360 px phone');
+    await screenshot(page, 'customer-empty-360px');
+    await context.close();
+  });
+
   it('open now: the closed pharmacy leaves the list; sorted by distance, the nearest comes first', async () => {
     const context = await browser.newContext({ geolocation: { latitude: PAULISTA.lat, longitude: PAULISTA.lon }, permissions: ['geolocation'], locale: 'pt-BR' });
     const page = await open(context);
@@ -179,6 +194,7 @@ suiteNeeding('the customer view in Chromium: search, where, cheapest first, open
     await page.locator('ol.offers li').first().waitFor();
     assert.equal(await page.getByRole('combobox', { name: 'Medicamento' }).inputValue(), productName);
     assert.equal((await names(page))[0], 'Drogaria Fechada Agora');
+    await screenshot(page, 'customer-barcode');
     await context.close();
   });
 
@@ -195,6 +211,7 @@ suiteNeeding('the customer view in Chromium: search, where, cheapest first, open
     await page.reload();
     await page.getByText(/^Sem conexão: resultados salvos em \d{2}\/\d{2}\/\d{4}/).waitFor();
     assert.deepEqual(await names(page), online);
+    assert.deepEqual(await accessibilityViolations(page), []);
     await screenshot(page, 'customer-offline-saved-results');
     await context.close();
   });

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { demoProducts } from '../../local/demo-products';
-import { accessibilityViolations, launchChromium, screenshot, skipUnlessChromium } from '../support/browser';
+import { accessibilityViolations, launchChromium, screenshot, sidewaysOverflow, skipUnlessChromium } from '../support/browser';
 import { pharmacyBody, uniqueGtin } from '../support/fixtures';
 import { suiteNeeding } from '../support/suite';
 import { startWebHost } from '../support/web-host';
@@ -58,8 +58,8 @@ suiteNeeding('the pharmacy portal in Chromium: reprice, hours, a 1 000-line pric
     await web?.stop();
   });
 
-  async function signedInPortal(): Promise<Page> {
-    const context = await browser.newContext({ locale: 'pt-BR', viewport: { width: 1280, height: 900 } });
+  async function signedInPortal(viewport = { width: 1280, height: 900 }): Promise<Page> {
+    const context = await browser.newContext({ locale: 'pt-BR', viewport });
     const page = await context.newPage();
     await page.goto(`${web.site}/#/conta`);
     await page.getByLabel('E-mail', { exact: true }).first().fill(pharmacist.email);
@@ -95,6 +95,8 @@ suiteNeeding('the pharmacy portal in Chromium: reprice, hours, a 1 000-line pric
     await page.getByLabel('Fecha (horário 1)').fill('25:00');
     await page.getByRole('button', { name: 'Salvar horários' }).click();
     await page.getByRole('alert').getByText(/closes must be HH:MM from 00:00 to 24:00/).waitFor();
+    assert.deepEqual(await accessibilityViolations(page), []);
+    await screenshot(page, 'portal-hours-refused');
     // The tabs by keyboard: one tab stop, arrows move between them.
     await page.getByRole('tab', { name: 'Farmácia' }).focus();
     await page.keyboard.press('ArrowRight');
@@ -103,6 +105,18 @@ suiteNeeding('the pharmacy portal in Chromium: reprice, hours, a 1 000-line pric
     await page.keyboard.press('ArrowLeft');
     await page.keyboard.press('ArrowLeft');
     assert.equal(await page.getByRole('tab', { name: 'Lista de preços (CSV)' }).getAttribute('aria-selected'), 'true');
+  });
+
+  it('on a 360 px phone every tab of the portal fits: nothing overflows sideways', async () => {
+    const page = await signedInPortal({ width: 360, height: 740 });
+    for (const tab of ['Farmácia', 'Ofertas', 'Lista de preços (CSV)']) {
+      await page.getByRole('tab', { name: tab }).click();
+      await page.getByRole('tabpanel').waitFor();
+      assert.equal(await sidewaysOverflow(page), 0, `the ${tab} tab is wider than the phone`);
+      assert.deepEqual(await accessibilityViolations(page), []);
+      await screenshot(page, `portal-360px-${tab.split(' ')[0].toLowerCase()}`);
+    }
+    await page.context().close();
   });
 
   it('a price list of 1 000 lines with bad ones: preview, sent in chunks, a report per line, downloadable', async () => {
@@ -149,6 +163,7 @@ suiteNeeding('the pharmacy portal in Chromium: reprice, hours, a 1 000-line pric
     // 990 listed products: 1–5 unchanged; 0 (repriced above) and 6–8 updated; 9–989 new; the later lines for 10–16 are refused.
     assert.equal(await summary.textContent(), '981 novas, 4 atualizadas, 5 sem alteração, 10 recusadas.');
     assert.ok(stillRunningAnswered);
+    assert.deepEqual(await accessibilityViolations(page), []);
     const refused = await page.locator('.report table tbody tr').allTextContents();
     assert.equal(refused.length, 10);
     assert.match(refused.join('\n'), /produto não encontrado no catálogo/);

@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startLocalHost, type LocalHost } from '../../local/host';
 import { webApp } from '../../local/web-app';
 import { projectRoot } from '../../shared/kernel/project-root';
-import { launchChromium, skipUnlessChromium } from '../support/browser';
+import { launchChromium, screenshot, skipUnlessChromium } from '../support/browser';
 import { suiteNeeding } from '../support/suite';
 
 /**
@@ -58,6 +58,7 @@ suiteNeeding('the service worker keeps the app shell and only it (review)', skip
       await page.goto(`${site}/`);
       // The server too slow: the kept shell answers; it must still be the app, not the manifest's JSON.
       assert.equal(await page.locator('#app').count(), 1, await page.content());
+      await screenshot(page, 'service-worker-shell-after-manifest');
     } finally {
       mode = 'ok';
       await page.context().close();
@@ -70,6 +71,7 @@ suiteNeeding('the service worker keeps the app shell and only it (review)', skip
     try {
       await page.goto(`${site}/`);
       assert.equal(await page.locator('#app').count(), 1, await page.content());
+      await screenshot(page, 'service-worker-shell-on-server-error');
     } finally {
       mode = 'ok';
       await page.context().close();

@@ -88,6 +88,7 @@ suiteNeeding('a duplicated tab does not share the refresh token (review)', skipU
     await greeting(copy).waitFor();
     await copy.reload();
     await greeting(copy).waitFor();
+    await screenshot(copy, 'tabs-duplicate-carries-on');
     await context.close();
   });
 });

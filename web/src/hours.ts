@@ -17,10 +17,25 @@ export function weekLines(intervals: OpeningInterval[]): { day: OpeningInterval[
   });
 }
 
-/** Today's line, in the pharmacy's own time zone: "hoje: 08:00–22:00". */
+/** The time of day in the pharmacy's own time zone, "HH:MM". */
+function timeIn(timeZone: string, now: Date): string {
+  return new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone }).format(now);
+}
+
+/**
+ * Today's line, in the pharmacy's own time zone: "hoje: 08:00–22:00". Before an interval of
+ * yesterday's that runs past midnight has closed, it says so first ("até 02:00"): at 01:00
+ * on Saturday, Friday's 22:00–02:00 is why the pharmacy is open.
+ */
 export function todayLine(intervals: OpeningInterval[], timeZone: string, now: Date): string {
   const today = weekdayIn(timeZone, now);
-  return `hoje: ${weekLines(intervals).find((line) => line.day === today)?.text ?? 'Fechada'}`;
+  const yesterday = WEEK[(WEEK.indexOf(today) + 6) % 7];
+  const clock = timeIn(timeZone, now);
+  const spill = intervals.filter((interval) => interval.day === yesterday && interval.closes !== '24:00' && interval.closes <= interval.opens && clock < interval.closes);
+  const todays = weekLines(intervals).find((line) => line.day === today)?.text ?? 'Fechada';
+  if (spill.length === 0) return `hoje: ${todays}`;
+  const until = `até ${spill.map((interval) => interval.closes).sort().at(-1)}`;
+  return `hoje: ${until}${todays === 'Fechada' ? '' : `, ${todays}`}`;
 }
 
 function intervalText({ opens, closes }: OpeningInterval): string {

@@ -59,8 +59,10 @@ function OfferRow({ offer, focusable, onChanged }: { offer: OfferAtPharmacy; foc
   const reprice = submit(async () => {
     const priceCents = parseReais(typed) ?? Number.NaN;
     const listPriceCents = offer.listPriceCents !== null && offer.listPriceCents > priceCents ? offer.listPriceCents : undefined;
-    await command('POST', `offers/${offer.offerId}/price`, { priceCents, ...(listPriceCents ? { listPriceCents } : {}) });
-    onChanged({ ...offer, priceCents, listPriceCents: listPriceCents ?? null });
+    const written = await command('POST', `offers/${offer.offerId}/price`, { priceCents, ...(listPriceCents ? { listPriceCents } : {}) });
+    // The row shows what the server now holds: the offer read back at the version just written (read-your-writes).
+    const stored = await readAtLeast<{ priceCents: number; listPriceCents?: number | null; discountPercent: number }>(`offers/${offer.offerId}`, written.version);
+    onChanged({ ...offer, priceCents: stored.priceCents, listPriceCents: stored.listPriceCents ?? null, discountPercent: stored.discountPercent });
   });
   const withdraw = () =>
     run(async () => {

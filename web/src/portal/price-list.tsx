@@ -181,7 +181,8 @@ type Found = Map<string, { id?: string; reason?: string }>;
 /** One GTIN alone: its product, or the catalog's reason (a check digit that does not match…). */
 async function lookUpOne(gtin: string, found: Found): Promise<void> {
   try {
-    found.set(gtin, { id: (await bodyOf<{ id: string }>(await sendSignedIn(`products/gtin/${gtin}`))).id });
+    // A lost answer, a 429 or a 503 is retried as the API asks; a 404 or 400 is the line's reason below.
+    found.set(gtin, { id: (await withRetries(async () => bodyOf<{ id: string }>(await sendSignedIn(`products/gtin/${gtin}`)))).id });
   } catch (error) {
     if (!(error instanceof ApiError) || error.status === 0 || error.status >= 500 || error.status === 429) throw error;
     found.set(gtin, { reason: error.status === 404 ? 'produto não encontrado no catálogo' : error.message });
