@@ -85,28 +85,31 @@ export class IdempotencyKeyReused extends DomainError {
   readonly title = 'Idempotency key reused';
 }
 
-/**
- * The same Idempotency-Key and request came back while its first attempt still runs (the
- * client gave up waiting): it must not run alongside, and has no answer to replay yet.
- */
-export class IdempotentRequestInProgress extends DomainError {
-  readonly status = 409;
-  readonly title = 'Request in progress';
+/** A refusal that names when to come back (Retry-After, in seconds). */
+export abstract class RetryLater extends DomainError {
   constructor(detail: string, retryAfterSeconds: number) {
     super(detail);
     this.headers = { 'retry-after': String(retryAfterSeconds) };
   }
 }
 
+/**
+ * The same Idempotency-Key and request came back while its first attempt still runs (the
+ * client gave up waiting): it must not run alongside, and has no answer to replay yet.
+ */
+export class IdempotentRequestInProgress extends RetryLater {
+  readonly status = 409;
+  readonly title = 'Request in progress';
+}
+
 /** When a client should try again after the database failed to answer: a failover or a throttle passes in seconds. */
 export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
-export class ServiceUnavailable extends DomainError {
+export class ServiceUnavailable extends RetryLater {
   readonly status = 503;
   readonly title = 'Service unavailable';
   constructor(detail: string, retryAfterSeconds: number, options?: { cause?: unknown }) {
-    super(detail);
-    this.headers = { 'retry-after': String(retryAfterSeconds) };
+    super(detail, retryAfterSeconds);
     if (options?.cause !== undefined) this.cause = options.cause;
   }
 }
@@ -130,13 +133,9 @@ export class Forbidden extends DomainError {
   readonly title = 'Forbidden';
 }
 
-export class TooManyRequests extends DomainError {
+export class TooManyRequests extends RetryLater {
   readonly status = 429;
   readonly title = 'Too many requests';
-  constructor(detail: string, retryAfterSeconds: number) {
-    super(detail);
-    this.headers = { 'retry-after': String(retryAfterSeconds) };
-  }
 }
 
 /** An OAuth 2.0 token-endpoint error (RFC 6749 §5.2): the problem carries the `error` code too. */
