@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { migrate, SqliteEventStore } from '../../shared/adapters/sqlite/event-store';
 import { jsonResponse } from '../../shared/kernel/http';
 import { IN_PROGRESS_STAND_IN } from '../../shared/kernel/idempotency';
+import { projectRoot } from '../../shared/kernel/project-root';
 import { eventStoreContract } from '../contracts/event-store.contract';
 
 const dir = mkdtempSync(join(tmpdir(), 'farmacias-sqlite-'));
@@ -25,9 +26,9 @@ describe('SQLite event store', () => {
 
   it('applies each migration once and records it', () => {
     const db = new Database(':memory:');
-    assert.deepEqual(migrate(db), [1, 2, 3, 4, 5]);
+    assert.deepEqual(migrate(db), [1, 2, 3, 4, 5, 6]);
     assert.deepEqual(migrate(db), []);
-    assert.equal(db.prepare('SELECT COUNT(*) FROM schema_migrations').pluck().get(), 5);
+    assert.equal(db.prepare('SELECT COUNT(*) FROM schema_migrations').pluck().get(), 6);
     db.close();
   });
 
@@ -49,6 +50,63 @@ describe('SQLite event store', () => {
     const second = SqliteEventStore.open(file);
     assert.equal((await second.readStream('s-reopen'))[0].eventId, appended.eventId);
     assert.ok((await second.pendingOutbox(0, 100)).some((e) => e.eventId === appended.eventId));
+    await second.close();
+  });
+
+  it('upgrades a database of the first five migrations in place (0006): events, positions and pending outbox rows kept, the relay finds them', async () => {
+    const file = join(dir, 'before-0006.sqlite');
+    const firstFive = join(dir, 'migrations-0001-0005');
+    mkdirSync(firstFive);
+    const migrations = join(projectRoot(), 'shared', 'adapters', 'sqlite', 'migrations');
+    for (const name of readdirSync(migrations).filter((name) => /^000[1-5]_/.test(name))) copyFileSync(join(migrations, name), join(firstFive, name));
+    const old = new Database(file);
+    old.pragma('journal_mode = WAL');
+    old.pragma('foreign_keys = ON');
+    assert.deepEqual(migrate(old, firstFive), [1, 2, 3, 4, 5]);
+    // What the code before 0006 wrote: an event, its outbox row by event_id, AUTOINCREMENT positions.
+    const insertEvent = old.prepare(
+      `INSERT INTO events (event_id, stream_id, version, type, data, metadata, occurred_at) VALUES (?, 's-old', ?, 'T', '{"n":1}', '{"correlationId":"c"}', '2026-01-01T00:00:00.000Z')`,
+    );
+    const ids = [randomUUID(), randomUUID(), randomUUID()];
+    const longAgo = Date.now() - 3_600_000;
+    const positions = ids.map((id, index) => {
+      const position = Number(insertEvent.run(id, index + 1).lastInsertRowid);
+      old.prepare('INSERT INTO outbox (event_id, position, enqueued_ms) VALUES (?, ?, ?)').run(id, position, longAgo + index);
+      return position;
+    });
+    old.prepare('DELETE FROM outbox WHERE event_id = ?').run(ids[1]); // published before the upgrade
+    old.close();
+
+    const upgraded = SqliteEventStore.open(file);
+    const pending = await upgraded.pendingOutbox(60_000, 100);
+    assert.deepEqual(pending.map((e) => [e.eventId, e.position]), [[ids[0], positions[0]], [ids[2], positions[2]]], 'the pending rows, oldest first, at their positions');
+    assert.deepEqual(pending[0].data, { n: 1 });
+    assert.deepEqual((await upgraded.readStream('s-old')).map((e) => e.position), positions, 'every event kept at its position');
+    const [next] = await upgraded.append('s-old', 3, [event()]);
+    assert.equal(next.position, positions[2] + 1, 'positions go on from the last');
+    await upgraded.markPublished([ids[0]]);
+    assert.deepEqual((await upgraded.pendingOutbox(60_000, 100)).map((e) => e.eventId), [ids[2]], 'a mark still finds its row');
+    assert.deepEqual((await upgraded.pendingOutbox(0, 100)).map((e) => e.eventId), [ids[2], next.eventId]);
+    await upgraded.close();
+
+    const db = new Database(file);
+    assert.deepEqual(db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all(), [1, 2, 3, 4, 5, 6]);
+    assert.throws(() => db.prepare('DELETE FROM events').run(), /append-only/, 'the triggers were made again');
+    assert.throws(() => db.prepare("UPDATE events SET type = 'Forged'").run(), /append-only/);
+    assert.equal(db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE name IN ('events_autoincrement', 'outbox_pending', 'outbox_by_age')").pluck().get(), 0);
+    db.close();
+  });
+
+  it('goes on from the last position after a refused append and a reopen, positions no longer being AUTOINCREMENT', async () => {
+    const file = join(dir, 'positions.sqlite');
+    const first = SqliteEventStore.open(file);
+    const before = await first.append('s-positions', 0, [event(), event()]);
+    await assert.rejects(first.append('s-positions', 0, [event()]), /changed meanwhile/);
+    await first.close();
+    const second = SqliteEventStore.open(file);
+    const [after] = await second.append('s-positions', 2, [event()]);
+    assert.equal(after.position, before[1].position + 1);
+    assert.deepEqual((await second.readAll(0, 10)).map((e) => e.position), [...before, after].map((e) => e.position));
     await second.close();
   });
 

@@ -97,7 +97,7 @@ export class SqliteEventStore implements EventStore {
         `INSERT INTO events (event_id, stream_id, version, type, data, metadata, occurred_at)
          VALUES (@eventId, @streamId, @version, @type, @data, @metadata, @occurredAt)`,
       ),
-      insertOutbox: db.prepare('INSERT INTO outbox (event_id, position, enqueued_ms) VALUES (?, ?, ?)'),
+      insertOutbox: db.prepare('INSERT INTO outbox (position, enqueued_ms) VALUES (?, ?)'),
       reservationHolder: db.prepare('SELECT stream_id FROM reservations WHERE scope = ? AND value = ?').pluck(),
       reserve: db.prepare('INSERT INTO reservations (scope, value, stream_id, reserved_at) VALUES (?, ?, ?, ?)'),
       release: db.prepare('DELETE FROM reservations WHERE scope = ? AND value = ? AND stream_id = ?'),
@@ -114,11 +114,13 @@ export class SqliteEventStore implements EventStore {
       holdsIdempotencyClaim: db.prepare('SELECT 1 FROM idempotency_keys WHERE key = ? AND claimed_by = ?').pluck(),
       forgetIdempotencyOf: db.prepare('DELETE FROM idempotency_keys WHERE subject = ?'),
       purgeIdempotency: db.prepare('DELETE FROM idempotency_keys WHERE expires_at <= ?'),
+      // The outbox in position order is in enqueue order, so the old rows come first and the
+      // scan stops at the limit; only a short outbox (under the limit) is read to its young end.
       pendingOutbox: db.prepare(
-        `SELECT e.* FROM outbox o JOIN events e ON e.event_id = o.event_id
+        `SELECT e.* FROM outbox o JOIN events e ON e.position = o.position
          WHERE o.enqueued_ms <= ? ORDER BY o.position LIMIT ?`,
       ),
-      deleteOutbox: db.prepare('DELETE FROM outbox WHERE event_id = ?'),
+      deleteOutbox: db.prepare('DELETE FROM outbox WHERE position = (SELECT position FROM events WHERE event_id = ?)'),
     };
   }
 
@@ -261,7 +263,7 @@ export class SqliteEventStore implements EventStore {
         occurredAt,
       };
       const position = Number(this.insertEvent(row).lastInsertRowid);
-      this.statements.insertOutbox.run(event.eventId, position, now);
+      this.statements.insertOutbox.run(position, now);
       return { ...event, streamId, version, position, occurredAt };
     });
   }
