@@ -36,6 +36,13 @@ interface EventRow {
 
 type IdempotencyRow = IdempotencyRowOf<string>;
 
+/** A stream's load in one statement: the newer snapshot, if any, on every row; no event gives one row of NULLs. */
+interface LoadRow extends Omit<EventRow, 'position'> {
+  position: number | null;
+  snapshot_version: number | null;
+  snapshot_state: string | null;
+}
+
 const MIGRATIONS_DIR = join(projectRoot(), 'shared', 'adapters', 'sqlite', 'migrations');
 
 function toStoredEvent(row: EventRow): StoredEvent {
@@ -80,13 +87,22 @@ export function migrate(db: Database.Database, directory = MIGRATIONS_DIR): numb
  */
 export class SqliteEventStore implements EventStore {
   private readonly statements;
+  /** Made once: better-sqlite3 builds a wrapper per db.transaction() call, a few µs an append. */
+  private readonly transactions;
 
   constructor(private readonly db: Database.Database) {
     this.statements = {
       streamVersion: db.prepare('SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?').pluck(),
       readStream: db.prepare('SELECT * FROM events WHERE stream_id = ? AND version > ? ORDER BY version LIMIT ?'),
       readSnapshot: db.prepare('SELECT version, state FROM snapshots WHERE stream_id = ? AND schema = ?'),
-      readNewerSnapshot: db.prepare('SELECT version, state FROM snapshots WHERE stream_id = ? AND schema = ? AND version > ?'),
+      // One statement, not a snapshot read then an events read: a command loads its stream on every call.
+      loadStream: db.prepare(
+        `SELECT s.version AS snapshot_version, s.state AS snapshot_state, e.*
+         FROM (SELECT 1)
+         LEFT JOIN snapshots s ON s.stream_id = @streamId AND s.schema = @schema AND s.version > @afterVersion
+         LEFT JOIN events e ON e.stream_id = @streamId AND e.version > COALESCE(s.version, @afterVersion)
+         ORDER BY e.version`,
+      ),
       writeSnapshot: db.prepare(
         `INSERT INTO snapshots (stream_id, schema, version, state, taken_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (stream_id, schema) DO UPDATE SET version = excluded.version, state = excluded.state, taken_at = excluded.taken_at
@@ -122,6 +138,30 @@ export class SqliteEventStore implements EventStore {
       ),
       deleteOutbox: db.prepare('DELETE FROM outbox WHERE position = (SELECT position FROM events WHERE event_id = ?)'),
     };
+    this.transactions = {
+      append: db.transaction((streamId: string, expectedVersion: number, events: NewEvent[], options: AppendOptions) => {
+        const current = this.statements.streamVersion.get(streamId) as number;
+        if (current !== expectedVersion) {
+          throw new ConcurrencyConflict(`the resource changed meanwhile (version ${current}); reload and retry`);
+        }
+        return this.write(streamId, expectedVersion, events, options);
+      }),
+      appendMany: db.transaction((appends: StreamAppend[], claim: AppendManyOptions['claim']) => {
+        if (claim && this.statements.holdsIdempotencyClaim.get(claim.key, claim.owner) === undefined) {
+          throw new IdempotencyKeyReused('another attempt took the Idempotency-Key meanwhile');
+        }
+        return appends.map(({ streamId, expectedVersion, events, options = {} }): StreamAppendOutcome => {
+          const current = this.statements.streamVersion.get(streamId) as number;
+          if (current !== expectedVersion) return { conflict: { current } };
+          return { stored: this.write(streamId, expectedVersion, events, options) };
+        });
+      }),
+      claimIdempotencyKey: db.transaction((claim: IdempotencyClaim) => this.claim(claim)),
+      storeIdempotency: db.transaction((response: IdempotentResponse) => this.storeIdempotency(response)),
+      markPublished: db.transaction((eventIds: string[]) => {
+        for (const id of eventIds) this.statements.deleteOutbox.run(id);
+      }),
+    };
   }
 
   static open(file: string): SqliteEventStore {
@@ -143,35 +183,35 @@ export class SqliteEventStore implements EventStore {
   }
 
   async saveIdempotentResponse(response: IdempotentResponse): Promise<void> {
-    this.db.transaction(() => this.storeIdempotency(response))();
+    this.transactions.storeIdempotency(response);
   }
 
   /** IMMEDIATE: the write lock is taken before the read, so two processes sharing the file cannot both find the key free. */
   async claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyClaimOutcome> {
-    return this.db
-      .transaction((): IdempotencyClaimOutcome => {
-        const held = this.statements.findIdempotency.get(claim.key) as IdempotencyRow | undefined;
-        if (held && held.expires_at > claim.createdAt.toISOString()) {
-          if (held.claimed_by === claim.owner) return { claimed: true };
-          return held.claimed_by === null
-            ? { answered: idempotentResponseOf(held) }
-            : { inProgress: { requestHash: held.request_hash, expiresAt: new Date(held.expires_at) } };
-        }
-        this.statements.replaceIdempotency.run(claim.key, claim.createdAt.toISOString(), null);
-        this.statements.insertIdempotency.run({
-          key: claim.key,
-          requestHash: claim.requestHash,
-          status: claim.standIn.status,
-          body: JSON.stringify(claim.standIn.body),
-          headers: JSON.stringify(claim.standIn.headers),
-          subject: claim.subject ?? null,
-          createdAt: claim.createdAt.toISOString(),
-          expiresAt: claim.expiresAt.toISOString(),
-          claimedBy: claim.owner,
-        });
-        return { claimed: true };
-      })
-      .immediate();
+    return this.transactions.claimIdempotencyKey.immediate(claim);
+  }
+
+  private claim(claim: IdempotencyClaim): IdempotencyClaimOutcome {
+    const held = this.statements.findIdempotency.get(claim.key) as IdempotencyRow | undefined;
+    if (held && held.expires_at > claim.createdAt.toISOString()) {
+      if (held.claimed_by === claim.owner) return { claimed: true };
+      return held.claimed_by === null
+        ? { answered: idempotentResponseOf(held) }
+        : { inProgress: { requestHash: held.request_hash, expiresAt: new Date(held.expires_at) } };
+    }
+    this.statements.replaceIdempotency.run(claim.key, claim.createdAt.toISOString(), null);
+    this.statements.insertIdempotency.run({
+      key: claim.key,
+      requestHash: claim.requestHash,
+      status: claim.standIn.status,
+      body: JSON.stringify(claim.standIn.body),
+      headers: JSON.stringify(claim.standIn.headers),
+      subject: claim.subject ?? null,
+      createdAt: claim.createdAt.toISOString(),
+      expiresAt: claim.expiresAt.toISOString(),
+      claimedBy: claim.owner,
+    });
+    return { claimed: true };
   }
 
   async releaseIdempotencyClaim(key: string, owner: string): Promise<void> {
@@ -201,10 +241,11 @@ export class SqliteEventStore implements EventStore {
 
   /** Events are never changed, so the snapshot and the events after it need no transaction to agree. */
   async loadStream(streamId: string, schema: string, afterVersion: number): Promise<StreamLoad> {
-    const row = this.statements.readNewerSnapshot.get(streamId, schema, afterVersion) as { version: number; state: string } | undefined;
-    const snapshot = row && { version: row.version, state: JSON.parse(row.state) };
-    const events = (this.statements.readStream.all(streamId, snapshot?.version ?? afterVersion, -1) as EventRow[]).map(toStoredEvent);
-    return snapshot ? { snapshot, events } : { events };
+    const rows = this.statements.loadStream.all({ streamId, schema, afterVersion }) as LoadRow[];
+    const [first] = rows;
+    const events = first.position === null ? [] : (rows as EventRow[]).map(toStoredEvent);
+    if (first.snapshot_version === null) return { events };
+    return { snapshot: { version: first.snapshot_version, state: JSON.parse(first.snapshot_state as string) }, events };
   }
 
   async readAll(afterPosition: number, limit: number): Promise<StoredEvent[]> {
@@ -212,28 +253,13 @@ export class SqliteEventStore implements EventStore {
   }
 
   async append(streamId: string, expectedVersion: number, events: NewEvent[], options: AppendOptions = {}) {
-    return this.db.transaction(() => {
-      const current = this.statements.streamVersion.get(streamId) as number;
-      if (current !== expectedVersion) {
-        throw new ConcurrencyConflict(`the resource changed meanwhile (version ${current}); reload and retry`);
-      }
-      return this.write(streamId, expectedVersion, events, options);
-    })();
+    return this.transactions.append(streamId, expectedVersion, events, options);
   }
 
   /** One transaction for all streams: a stream at another version is skipped and reported, the rest commit. */
   async appendMany(appends: StreamAppend[], { claim }: AppendManyOptions = {}): Promise<StreamAppendOutcome[]> {
     assertDistinctStreams(appends);
-    return this.db.transaction(() => {
-      if (claim && this.statements.holdsIdempotencyClaim.get(claim.key, claim.owner) === undefined) {
-        throw new IdempotencyKeyReused('another attempt took the Idempotency-Key meanwhile');
-      }
-      return appends.map(({ streamId, expectedVersion, events, options = {} }): StreamAppendOutcome => {
-        const current = this.statements.streamVersion.get(streamId) as number;
-        if (current !== expectedVersion) return { conflict: { current } };
-        return { stored: this.write(streamId, expectedVersion, events, options) };
-      });
-    })();
+    return this.transactions.appendMany(appends, claim);
   }
 
   async loadStreams(requests: StreamLoadRequest[]): Promise<StreamLoad[]> {
@@ -324,9 +350,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async markPublished(eventIds: string[]): Promise<void> {
-    this.db.transaction(() => {
-      for (const id of eventIds) this.statements.deleteOutbox.run(id);
-    })();
+    this.transactions.markPublished(eventIds);
   }
 
   async ping(): Promise<void> {
