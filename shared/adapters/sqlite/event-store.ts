@@ -130,8 +130,10 @@ export class SqliteEventStore implements EventStore {
       holdsIdempotencyClaim: db.prepare('SELECT 1 FROM idempotency_keys WHERE key = ? AND claimed_by = ?').pluck(),
       forgetIdempotencyOf: db.prepare('DELETE FROM idempotency_keys WHERE subject = ?'),
       purgeIdempotency: db.prepare('DELETE FROM idempotency_keys WHERE expires_at <= ?'),
-      // The outbox in position order is in enqueue order, so the old rows come first and the
-      // scan stops at the limit; only a short outbox (under the limit) is read to its young end.
+      // The outbox in position order is in enqueue order (an append reads the clock under the
+      // write lock), so the old rows come first and the scan stops at the limit; only an outbox
+      // with fewer old rows than the limit is read on to its young end. A clock set back costs
+      // a longer scan, never a row missed: the age is checked on every row.
       pendingOutbox: db.prepare(
         `SELECT e.* FROM outbox o JOIN events e ON e.position = o.position
          WHERE o.enqueued_ms <= ? ORDER BY o.position LIMIT ?`,
