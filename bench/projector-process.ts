@@ -1,6 +1,6 @@
 // The projectors in a process of their own, as Azure runs them on their own instances, for
-// `npm run bench:commands:http`. It holds the read store (the in-process Cosmos DB server,
-// which the host then reaches over loopback as it would reach Cosmos DB) and follows the
+// `npm run bench:commands:http`. Its read store is the one at COSMOS_ENDPOINT (the process of
+// bench/read-store-process.ts), or without it an in-process server it starts. It follows the
 // event store in DATA_DIR the way a change feed would: each batch of new events goes through
 // an in-process bus to the declared event handlers, and the next batch is read once they are
 // done. Its address goes to stdout; then it takes lines on stdin:
@@ -21,8 +21,9 @@ const BATCH = 500;
 const POLL_MS = 5;
 
 async function main() {
-  // No COSMOS_ENDPOINT: this process starts the in-process read store and creates its containers.
-  const services = await compose(loadSettings({ ...process.env, COSMOS_ENDPOINT: undefined, COSMOS_KEY: undefined, REQUEST_LOG: 'false', SEED_DEMO_DATA: 'false' }), READ_CONTAINERS);
+  // With COSMOS_ENDPOINT, the read store of bench/read-store-process.ts; without, this
+  // process starts one in process and creates its containers.
+  const services = await compose(loadSettings({ ...process.env, REQUEST_LOG: 'false', SEED_DEMO_DATA: 'false' }), READ_CONTAINERS);
   const modules = appModules(async () => services);
   subscribeEventHandlers(services.bus, modules, (line) => console.error(line));
 
@@ -78,7 +79,7 @@ async function main() {
   });
   process.on('SIGTERM', () => void services.close().then(() => process.exit(0)));
 
-  const { endpoint, key } = services.ephemeralReadStore!;
+  const { endpoint, key } = services.ephemeralReadStore ?? { endpoint: process.env.COSMOS_ENDPOINT, key: process.env.COSMOS_KEY };
   console.log(`projectors on ${endpoint} ${key}`);
   await follow();
 }

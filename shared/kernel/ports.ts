@@ -312,8 +312,28 @@ export interface QueryPage<D> {
  * A container of the read store. Where its partition key path is not `/id`, `get` and
  * `delete` take the document's partition key value too (a point read needs both).
  */
+/** A document's address: its id, and its partition key where the container is not partitioned by `/id`. */
+export interface DocumentRef {
+  id: string;
+  partitionKey?: string;
+}
+
+export interface ConditionalWrite<D extends ReadDocument> {
+  document: D;
+  /** The etag the stored document must still have; absent, the document must not exist yet. */
+  etag?: string;
+}
+
 export interface ReadContainer<D extends ReadDocument> {
   get(id: string, partitionKey?: string): Promise<VersionedDocument<D> | undefined>;
+  /** Many documents in few requests (Cosmos DB: one per partition range and 100 documents), in the order asked; undefined where absent. */
+  getMany(refs: readonly DocumentRef[]): Promise<(VersionedDocument<D> | undefined)[]>;
+  /**
+   * Many conditional writes in few requests, each on its own (not a transaction): a create
+   * where `etag` is absent, else a replace on that etag. Each is 'written', or 'changed' where
+   * create or replace would have thrown PreconditionFailed; in the order given.
+   */
+  writeMany(writes: readonly ConditionalWrite<D>[]): Promise<('written' | 'changed')[]>;
   /** Creates the document; throws PreconditionFailed when it exists already. */
   create(document: D): Promise<void>;
   /** Replaces the document if its etag is still `etag`; throws PreconditionFailed otherwise. */

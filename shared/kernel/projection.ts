@@ -123,16 +123,185 @@ export async function project<D extends ReadDocument>(
 }
 
 async function invalidate<D extends ReadDocument>(services: Services, projection: DocumentProjection<D>, id: string, document: D) {
-  // The document is written; a cache that is down or frozen only delays freshness by the
+  await invalidateAll(services, projection, [{ id, document }]);
+}
+
+/**
+ * Retires what the written documents may be cached in. Each generation is bumped once, however
+ * many of the documents name it: a list compares a sum of counters that only grow, so one bump
+ * retires it as surely as many.
+ */
+async function invalidateAll<D extends ReadDocument>(services: Services, projection: DocumentProjection<D>, written: readonly { id: string; document: D }[]) {
+  // The documents are written; a cache that is down or frozen only delays freshness by the
   // fresh TTL (the fresh TTL bounds how long a cached copy can lag). Each call is bounded by
   // the adapter's timeout, and they run at once: a frozen cache costs one timeout.
   const outcomes = await Promise.allSettled([
-    services.cache.invalidate(projection.cacheKeys(id)),
-    (async () => Promise.all((await projection.cacheGenerations(document, services)).map((key) => services.cache.increment(key))))(),
+    services.cache.invalidate(written.flatMap(({ id }) => projection.cacheKeys(id))),
+    (async () => {
+      const generations = new Set((await Promise.all(written.map(({ document }) => projection.cacheGenerations(document, services)))).flat());
+      await Promise.all([...generations].map((key) => services.cache.increment(key)));
+    })(),
   ]);
   if (outcomes.some((outcome) => outcome.status === 'rejected')) {
     services.telemetry.metric(METRICS.cacheError, 1, { operation: 'invalidate' });
   }
+}
+
+type Outcome = Awaited<ReturnType<typeof project>>;
+
+/** The events of one document in a batch, in version order, and where they sit in the batch. */
+interface DocumentEvents {
+  id: string;
+  positions: number[];
+}
+
+/**
+ * Projects many events at once, converging as `project` does: the documents they change read
+ * in one bulk request, each document's events applied in version order, and the changed
+ * documents written in another, each on the etag it was read at. A document whose events have
+ * a gap, or that another delivery wrote meanwhile, goes through `project` one event at a time.
+ * Each event's outcome, or the error that failed it, in the batch's order; a store or read
+ * that fails the bulk requests fails them all.
+ */
+export async function projectMany<D extends ReadDocument>(
+  services: Services,
+  projection: DocumentProjection<D>,
+  events: readonly StoredEvent[],
+): Promise<(Outcome | Error)[]> {
+  const outcomes: (Outcome | Error)[] = events.map(() => 'ignored');
+  const byDocument = new Map<string, DocumentEvents>();
+  for (const [position, event] of events.entries()) {
+    if (!event.streamId.startsWith(projection.streamPrefix)) continue;
+    const id = event.streamId.slice(projection.streamPrefix.length);
+    const entry = byDocument.get(id) ?? { id, positions: [] };
+    entry.positions.push(position);
+    byDocument.set(id, entry);
+  }
+  const documents = [...byDocument.values()];
+  for (const entry of documents) entry.positions.sort((a, b) => events[a].version - events[b].version);
+  const container = services.readStore.container<D>(projection.container.name);
+  const partitionKeys = await Promise.all(documents.map((entry) => partitionKeyFor(services, projection, events[entry.positions[0]])));
+  const current = await container.getMany(documents.map(({ id }, index) => ({ id, partitionKey: partitionKeys[index] })));
+
+  const oneByOne: DocumentEvents[] = [];
+  const writes: { entry: DocumentEvents; document: D; etag?: string; applied: number[] }[] = [];
+  const foundWritten: D[] = [];
+  for (const [index, entry] of documents.entries()) {
+    const next = applyInOrder(projection, current[index]?.document, entry.positions, events);
+    if (!next) {
+      oneByOne.push(entry);
+      continue;
+    }
+    for (const position of entry.positions) if (!next.applied.includes(position)) outcomes[position] = 'duplicate';
+    if (next.applied.length === 0) foundWritten.push(current[index]!.document);
+    else writes.push({ entry, document: next.document, etag: current[index]?.etag, applied: next.applied });
+  }
+
+  const written = writes.length ? await container.writeMany(writes.map(({ document, etag }) => ({ document, etag }))) : [];
+  const projected = writes.filter((_, index) => written[index] === 'written');
+  oneByOne.push(...writes.filter((_, index) => written[index] !== 'written').map(({ entry }) => entry));
+  await invalidateAll(services, projection, projected.map(({ entry, document }) => ({ id: entry.id, document })));
+  for (const { applied } of projected) for (const position of applied) outcomes[position] = 'projected';
+  await Promise.all([...foundWritten, ...projected.map(({ document }) => document)].map((document) => projection.afterWrite?.(document, services)));
+
+  // Gaps and races: the store's stream and the etag settle them, one event at a time.
+  await Promise.all(
+    oneByOne.map(async ({ positions }) => {
+      for (const position of positions) {
+        try {
+          outcomes[position] = await project(services, projection, events[position]);
+        } catch (error) {
+          outcomes[position] = error instanceof Error ? error : new Error(String(error));
+        }
+      }
+    }),
+  );
+  return outcomes;
+}
+
+/**
+ * A document's events (at `positions` of the batch, in version order) applied from its stored
+ * state, and the positions applied: those at or below the version reached are duplicates.
+ * Undefined when they leave a gap or apply to nothing, which `project` settles from the stream.
+ */
+function applyInOrder<D extends ReadDocument>(
+  projection: DocumentProjection<D>,
+  stored: D | undefined,
+  positions: readonly number[],
+  events: readonly StoredEvent[],
+): { document: D; applied: number[] } | undefined {
+  let document = stored;
+  let version = stored?.version ?? 0;
+  const applied: number[] = [];
+  for (const position of positions) {
+    const event = events[position];
+    if (event.version <= version) continue;
+    if (event.version !== version + 1) return undefined;
+    document = projection.apply(document, event);
+    if (!document) return undefined;
+    version = event.version;
+    applied.push(position);
+  }
+  return document && { document, applied };
+}
+
+/** The most events one bulk round takes: the bus's deliveries in flight, and more that arrive meanwhile. */
+export const GATHERED_EVENTS = 100;
+
+interface Waiting {
+  event: StoredEvent;
+  settle(outcome: Outcome | Error): void;
+}
+
+/**
+ * Deliveries that arrive together are projected together (projectMany): the bus hands a
+ * projector many events at once (Service Bus: maxConcurrentCalls), and two bulk requests for
+ * all of them cost far less than two requests for each. One round at a time per projection and
+ * process; what arrives during a round waits for the next, so under load the rounds grow.
+ * Each delivery still settles with its own event's outcome, so the bus settles (or retries)
+ * each message on its own.
+ */
+class GatheredProjection<D extends ReadDocument> {
+  private waiting: Waiting[] = [];
+  private running = false;
+
+  constructor(
+    private readonly services: Services,
+    private readonly projection: DocumentProjection<D>,
+  ) {}
+
+  project(event: StoredEvent): Promise<Outcome> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ event, settle: (outcome) => (outcome instanceof Error ? reject(outcome) : resolve(outcome)) });
+      // After this turn's other deliveries have arrived.
+      if (!this.running) setImmediate(() => void this.run());
+      this.running = true;
+    });
+  }
+
+  private async run() {
+    while (this.waiting.length > 0) {
+      const round = this.waiting.splice(0, GATHERED_EVENTS);
+      let outcomes: (Outcome | Error)[];
+      try {
+        outcomes = await projectMany(this.services, this.projection, round.map(({ event }) => event));
+      } catch (error) {
+        outcomes = round.map(() => (error instanceof Error ? error : new Error(String(error))));
+      }
+      round.forEach((waiting, index) => waiting.settle(outcomes[index]));
+    }
+    this.running = false;
+  }
+}
+
+const gathered = new WeakMap<Services, Map<string, GatheredProjection<ReadDocument>>>();
+
+function gatheredProjection<D extends ReadDocument>(services: Services, projection: DocumentProjection<D>): GatheredProjection<D> {
+  let ofServices = gathered.get(services);
+  if (!ofServices) gathered.set(services, (ofServices = new Map()));
+  let gatherer = ofServices.get(projection.name);
+  if (!gatherer) ofServices.set(projection.name, (gatherer = new GatheredProjection(services, projection as unknown as DocumentProjection<ReadDocument>)));
+  return gatherer as unknown as GatheredProjection<D>;
 }
 
 export function projectorDeclaration<D extends ReadDocument>(
@@ -146,7 +315,7 @@ export function projectorDeclaration<D extends ReadDocument>(
     handler: async (message: unknown, _context: InvocationContext) => {
       const resolved = await services();
       const event = toStoredEvent(message);
-      const outcome = await project(resolved, projection, event);
+      const outcome = await gatheredProjection(resolved, projection).project(event);
       // Lag from commit to read model: what a reader waits, at most, to see a write.
       if (outcome === 'projected') {
         resolved.telemetry.metric(METRICS.projectionLag, Math.max(0, Date.now() - Date.parse(event.occurredAt)), { projection: projection.name });

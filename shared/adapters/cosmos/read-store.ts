@@ -1,7 +1,9 @@
-import type { Container, CosmosClient, Database } from '@azure/cosmos';
+import type { Container, CosmosClient, Database, JSONObject, OperationInput, OperationResponse } from '@azure/cosmos';
 import { PreconditionFailed } from '../../kernel/errors';
 import type {
+  ConditionalWrite,
   ContainerDefinition,
+  DocumentRef,
   QueryPage,
   QueryRecord,
   QuerySpec,
@@ -18,6 +20,14 @@ function withoutSystemProperties<D>(resource: Record<string, unknown>): D {
   const document = { ...resource };
   for (const key of SYSTEM_PROPERTIES) delete document[key];
   return document as D;
+}
+
+/** What one `items.bulk` call carries at most. */
+const BULK_OPERATIONS = 100;
+
+/** Any other status (a throttle, a server error): the caller's whole delivery fails, and the bus brings it back later. */
+function bulkFailure(operation: string, id: string, statusCode: number): Error {
+  return new Error(`bulk ${operation} of document ${id} answered ${statusCode}`);
 }
 
 function statusOf(error: unknown): number | undefined {
@@ -40,6 +50,45 @@ class CosmosReadContainer<D extends ReadDocument> implements ReadContainer<D> {
     const response = await this.container.item(id, partitionKey).read();
     if (response.statusCode === 404 || !response.resource) return undefined;
     return { document: withoutSystemProperties<D>(response.resource), etag: response.etag };
+  }
+
+  async getMany(refs: readonly DocumentRef[]): Promise<(VersionedDocument<D> | undefined)[]> {
+    const responses = await this.bulk(refs.map(({ id, partitionKey = id }) => ({ operationType: 'Read', id, partitionKey })));
+    return responses.map((response, index) => {
+      if (response.statusCode === 404) return undefined;
+      if (response.statusCode !== 200 || !response.resourceBody) throw bulkFailure('read', refs[index].id, response.statusCode);
+      return { document: withoutSystemProperties<D>(response.resourceBody), etag: response.eTag! };
+    });
+  }
+
+  async writeMany(writes: readonly ConditionalWrite<D>[]): Promise<('written' | 'changed')[]> {
+    const operations = writes.map(({ document, etag }): OperationInput => {
+      const resourceBody = document as unknown as JSONObject;
+      const partitionKey = partitionKeyOf(this.definition, document);
+      return etag === undefined
+        ? { operationType: 'Create', partitionKey, resourceBody }
+        : { operationType: 'Replace', id: document.id, partitionKey, ifMatch: etag, resourceBody };
+    });
+    const responses = await this.bulk(operations);
+    return responses.map(({ statusCode }, index) => {
+      if (statusCode === 200 || statusCode === 201) return 'written';
+      // 409: created meanwhile; 412: replaced meanwhile; 404: deleted meanwhile (a repair).
+      if (statusCode === 409 || statusCode === 412 || statusCode === 404) return 'changed';
+      throw bulkFailure('write', writes[index].document.id, statusCode);
+    });
+  }
+
+  /**
+   * `items.bulk`, in chunks of its 100 operations, answers in the order asked. Not its
+   * successor `executeBulkOperations`, which holds each call for its dispatch timer (about
+   * 1 s measured here, for 16 reads): a projector waits on every call.
+   */
+  private async bulk(operations: OperationInput[]): Promise<OperationResponse[]> {
+    const responses: OperationResponse[] = [];
+    for (let start = 0; start < operations.length; start += BULK_OPERATIONS) {
+      responses.push(...(await this.container.items.bulk(operations.slice(start, start + BULK_OPERATIONS), { continueOnError: true })));
+    }
+    return responses;
   }
 
   async create(document: D): Promise<void> {

@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { CosmosClient } from '@azure/cosmos';
+import { InvocationContext } from '@azure/functions';
+import { CosmosReadStore } from '../../shared/adapters/cosmos/read-store';
+import { startLocalCosmos, type LocalCosmos } from '../../shared/adapters/cosmos/local-server';
+import { project, projectMany, projectorDeclaration } from '../../shared/kernel/projection';
+import type { ReadContainer, ReadDocument, StoredEvent } from '../../shared/kernel/ports';
+import type { Services } from '../../shared/kernel/services';
+import { PHARMACIES_CONTAINER, pharmaciesProjection, type PharmacyDocument } from '../../shared/pharmacies/projection';
+import { pharmacyBody } from '../support/fixtures';
+import { testServices } from '../support/services';
+import { shuffled } from '../support/shuffle';
+
+/** Events projected together (projectMany, and the declared handler that gathers deliveries) converge as one by one does. */
+describe('projected together', () => {
+  let services: Awaited<ReturnType<typeof testServices>>;
+  let local: LocalCosmos;
+  let client: CosmosClient;
+  const histories = new Map<string, StoredEvent[]>();
+  const everything = () => [...histories.values()].flat();
+
+  /** A brand-new read database, its pharmacies container seen through `wrap` (counting, failing, racing). */
+  async function freshReadSide(wrap: (real: ReadContainer<ReadDocument>) => Partial<ReadContainer<ReadDocument>> = () => ({})): Promise<Services> {
+    const readStore = await CosmosReadStore.open(client, `together-${randomUUID()}`, [PHARMACIES_CONTAINER], { createContainers: true });
+    const real = readStore.container(PHARMACIES_CONTAINER.name);
+    const container = new Proxy(real, {
+      get: (target, property) => {
+        const replaced = (wrap(target) as Record<string | symbol, unknown>)[property];
+        if (replaced) return replaced;
+        const value = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    return { ...services, readStore: { container: () => container, ping: () => readStore.ping(), close: () => readStore.close() } as unknown as Services['readStore'] };
+  }
+
+  async function documents(target: Services): Promise<(PharmacyDocument | undefined)[]> {
+    const container = target.readStore.container<PharmacyDocument>(PHARMACIES_CONTAINER.name);
+    return Promise.all([...histories.keys()].map(async (id) => (await container.get(id))?.document));
+  }
+
+  let expected: (PharmacyDocument | undefined)[];
+
+  before(async () => {
+    services = await testServices();
+    local = await startLocalCosmos();
+    client = new CosmosClient({ endpoint: local.endpoint, key: local.key, connectionPolicy: { enableEndpointDiscovery: false } });
+    for (let n = 0; n < 3; n++) {
+      const pharmacyId = randomUUID();
+      const { cnpj, ...body } = pharmacyBody();
+      const data = (extra: object) => ({ pharmacyId, ...extra });
+      const events = [
+        { type: 'PharmacyRegistered', data: data({ ...body, cnpj, timeZone: 'America/Sao_Paulo', registeredAt: '2026-11-01T10:00:00.000Z' }) },
+        { type: 'PharmacyProfileChanged', data: data({ changes: { tradeName: `Drogaria ${n}` }, changedAt: 'x' }) },
+        { type: 'PharmacyOpeningHoursChanged', data: data({ openingHours: [{ day: 'sun', opens: '09:00', closes: '13:00' }], changedAt: 'x' }) },
+        { type: 'PharmacyClosed', data: data({ closedAt: 'x' }) },
+        { type: 'PharmacyReopened', data: data({ reopenedAt: 'x' }) },
+        { type: 'PharmacyProfileChanged', data: data({ changes: { services: ['vaccination'] }, changedAt: 'x' }) },
+      ];
+      const history: StoredEvent[] = [];
+      for (const [index, event] of events.entries()) {
+        const [stored] = await services.eventStore.append(`pharmacy-${pharmacyId}`, index, [{ eventId: randomUUID(), ...event, metadata: { correlationId: 'c' } }]);
+        history.push(stored);
+      }
+      histories.set(pharmacyId, history);
+    }
+    const inOrder = await freshReadSide();
+    for (const event of everything()) await project(inOrder, pharmaciesProjection, event);
+    expected = await documents(inOrder);
+  });
+  after(async () => {
+    client.dispose();
+    await local.stop();
+    await services.dispose();
+  });
+
+  it('shuffled, with duplicates: the documents of one by one, each event projected once, in one bulk read and one bulk write', async () => {
+    for (let seed = 1; seed <= 6; seed++) {
+      const calls: string[] = [];
+      const target = await freshReadSide((real) => ({
+        get: (id: string, partitionKey?: string) => (calls.push('get'), real.get(id, partitionKey)),
+        getMany: (refs) => (calls.push('getMany'), real.getMany(refs)),
+        writeMany: (writes) => (calls.push('writeMany'), real.writeMany(writes)),
+      }));
+      const duplicates = shuffled(everything(), seed + 50).slice(0, 5);
+      const outcomes = await projectMany(target, pharmaciesProjection, shuffled([...everything(), ...duplicates], seed));
+      assert.deepEqual(calls, ['getMany', 'writeMany'], `seed ${seed}: no request per event`);
+      assert.deepEqual(await documents(target), expected, `seed ${seed}`);
+      assert.equal(outcomes.filter((outcome) => outcome === 'projected').length, everything().length, `seed ${seed}`);
+      assert.equal(outcomes.filter((outcome) => outcome === 'duplicate').length, duplicates.length, `seed ${seed}`);
+    }
+  });
+
+  it('a gap in a round is filled from the stream; what the document holds already is a duplicate', async () => {
+    const target = await freshReadSide();
+    const [first] = [...histories.values()];
+    assert.deepEqual(await projectMany(target, pharmaciesProjection, [first[3]]), ['projected'], 'gap: rebuilt from the stream');
+    assert.deepEqual(await projectMany(target, pharmaciesProjection, [first[0], first[5], first[4], first[3]]), ['duplicate', 'projected', 'projected', 'duplicate']);
+    assert.deepEqual((await documents(target))[0], expected[0]);
+  });
+
+  it('a document written meanwhile by another instance: its etag turns the bulk write aside, and the events go one by one', async () => {
+    let raced = false;
+    const target = await freshReadSide((real) => ({
+      writeMany: async (writes) => {
+        // Another instance projects the same events between this round's read and its write.
+        if (!raced) {
+          raced = true;
+          for (const event of everything()) await project({ ...target, readStore: { ...target.readStore, container: () => real } } as Services, pharmaciesProjection, event);
+        }
+        return real.writeMany(writes);
+      },
+    }));
+    const outcomes = await projectMany(target, pharmaciesProjection, everything());
+    assert.ok(raced);
+    assert.ok(outcomes.every((outcome) => outcome === 'duplicate'), 'written by the other instance first');
+    assert.deepEqual(await documents(target), expected);
+  });
+
+  it('a bulk request that fails fails every delivery of its round; redelivered, they are projected', async () => {
+    let failures = 1;
+    const target = await freshReadSide((real) => ({
+      getMany: async (refs) => {
+        if (failures-- > 0) throw new Error('Cosmos DB answered 503');
+        return real.getMany(refs);
+      },
+    }));
+    const declaration = projectorDeclaration(async () => target, pharmaciesProjection);
+    const context = new InvocationContext({ functionName: declaration.name, logHandler: () => {} });
+    const deliveries = await Promise.allSettled(everything().map((event) => declaration.handler(event, context)));
+    assert.ok(deliveries.every((delivery) => delivery.status === 'rejected' && /503/.test(String(delivery.reason))), 'each delivery failed, for the bus to retry');
+    await Promise.all(everything().map((event) => declaration.handler(event, context)));
+    assert.deepEqual(await documents(target), expected);
+  });
+
+  it('deliveries that arrive together are gathered into one round', async () => {
+    const calls: string[] = [];
+    const target = await freshReadSide((real) => ({
+      get: (id: string, partitionKey?: string) => (calls.push('get'), real.get(id, partitionKey)),
+      getMany: (refs) => (calls.push(`getMany ${refs.length}`), real.getMany(refs)),
+    }));
+    const declaration = projectorDeclaration(async () => target, pharmaciesProjection);
+    const context = new InvocationContext({ functionName: declaration.name, logHandler: () => {} });
+    await Promise.all(everything().map((event) => declaration.handler(JSON.stringify(event), context)));
+    assert.deepEqual(calls, [`getMany ${histories.size}`], 'one bulk read for the three documents of all 18 deliveries');
+    assert.deepEqual(await documents(target), expected);
+  });
+});
