@@ -20,18 +20,26 @@ export const REVALIDATE = 'no-cache';
 
 /**
  * An origin only: https, or http on the loopback address (the tests' stand-in gateway).
- * A path, a query or credentials would end up in the CSP and in every API URL.
+ * A path, a query or credentials would end up in the CSP and in every API URL. The host is
+ * a DNS name or an IPv4 address: a URL's host may also hold `*` (connect-src would then
+ * admit any host) or `;` and `,` (a directive, a policy of the caller's, in the CSP).
  */
+const DNS_NAME = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 const gatewaySchema = Joi.string()
   .uri({ scheme: ['https', 'http'] })
   .custom((text: string, helpers) => {
     const url = new URL(text);
     const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost';
     if (url.protocol === 'http:' && !loopback) return helpers.error('gateway.https');
+    if (!DNS_NAME.test(url.hostname)) return helpers.error('gateway.host');
     if (url.origin !== text.replace(/\/$/, '')) return helpers.error('gateway.origin');
     return url.origin;
   })
-  .messages({ 'gateway.https': '{{#label}} must be https', 'gateway.origin': '{{#label}} must be an origin (no path, query or credentials)' })
+  .messages({
+    'gateway.https': '{{#label}} must be https',
+    'gateway.host': '{{#label}} must name its host by a DNS name or an IPv4 address',
+    'gateway.origin': '{{#label}} must be an origin (no path, query or credentials)',
+  })
   .label('--gateway')
   .required();
 

@@ -54,6 +54,12 @@ describe('the static site\'s configuration (staticwebapp.config.json)', () => {
       assert.throws(() => gatewayOrigin(refused), /--gateway/, String(refused));
     }
   });
+
+  it('takes a host name only: no wildcard that would open connect-src to any host, no CSP separator that would add a directive', () => {
+    for (const refused of ['https://*', 'https://*.azure-api.net', `${GATEWAY};script-src`, `${GATEWAY},sandbox`, "https://apim'self'", 'https://apim$x.example']) {
+      assert.throws(() => gatewayOrigin(refused), /--gateway/, refused);
+    }
+  });
 });
 
 const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.png': 'image/png', '.svg': 'image/svg+xml', '.webmanifest': 'application/manifest+json' };
