@@ -60,9 +60,22 @@ export function allowingSource(policy: string, directive: string, source: string
 
 export interface StaticWebAppConfig {
   globalHeaders: Record<string, string>;
-  routes: Array<{ route: string; headers: Record<string, string> }>;
+  routes: Array<{ route: string; headers?: Record<string, string>; statusCode?: number }>;
   mimeTypes: Record<string, string>;
 }
+
+/**
+ * Static Web Apps signs visitors in with GitHub and Microsoft Entra ID at `/.auth/login/…`
+ * unless a route blocks it, but the app's identity is its own (the API's tokens): such a
+ * sign-in grants nothing here and would only put another provider's cookie on the site.
+ * Each preconfigured provider answers 404, as Microsoft documents for blocking one, and so
+ * does the rest of the `/.auth` system folder (`/me`, `/logout`, providers added later).
+ */
+const SIGN_IN_BLOCKED = [
+  { route: '/.auth/login/github', statusCode: 404 },
+  { route: '/.auth/login/aad', statusCode: 404 },
+  { route: '/.auth/*', statusCode: 404 },
+];
 
 /**
  * The site's configuration. No navigation fallback: the app routes by fragment (`#/portal`),
@@ -73,7 +86,7 @@ export function staticWebAppConfig(gateway: string): StaticWebAppConfig {
   const csp = allowingSource(WEB_APP_HEADERS['content-security-policy'], 'connect-src', origin);
   return {
     globalHeaders: { ...WEB_APP_HEADERS, 'content-security-policy': csp, 'cache-control': REVALIDATE },
-    routes: [{ route: '/assets/*', headers: { 'cache-control': IMMUTABLE } }],
+    routes: [...SIGN_IN_BLOCKED, { route: '/assets/*', headers: { 'cache-control': IMMUTABLE } }],
     mimeTypes: { '.webmanifest': 'application/manifest+json' },
   };
 }

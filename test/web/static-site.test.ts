@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -37,7 +37,35 @@ describe('the static site\'s configuration (staticwebapp.config.json)', () => {
     assert.equal(cache, 'no-cache');
     const expected = directivesOf(localPolicy).map((directive) => (directive.startsWith('connect-src ') ? `${directive} ${GATEWAY}` : directive));
     assert.deepEqual(directivesOf(policy), expected);
-    assert.deepEqual(config.routes, [{ route: '/assets/*', headers: { 'cache-control': IMMUTABLE } }]);
+    assert.deepEqual(
+      config.routes.filter((route) => route.headers),
+      [{ route: '/assets/*', headers: { 'cache-control': IMMUTABLE } }],
+    );
+  });
+
+  /**
+   * Attack review: Static Web Apps' own sign-in (`/.auth/login/github`, `/aad`) was on, as it
+   * is by default, though the app grants such a sign-in nothing.
+   */
+  it('blocks Static Web Apps\' own sign-in and the rest of /.auth with a 404, as a route rule', async () => {
+    const config = staticWebAppConfig(GATEWAY);
+    const blocked = ['/.auth/login/github', '/.auth/login/aad', '/.auth/login/twitter', '/.auth/me', '/.auth/logout'];
+    for (const path of blocked) assert.equal(config.routes.find((route) => routeMatches(route.route, path))?.statusCode, 404, path);
+    const folder = mkdtempSync(join(tmpdir(), 'farmacias-static-config-'));
+    writeFileSync(join(folder, 'index.html'), '<!doctype html><title>Farmácias</title>');
+    writeFileSync(join(folder, 'staticwebapp.config.json'), JSON.stringify(config));
+    const site = await serveStaticSite(folder);
+    try {
+      for (const path of blocked) {
+        const answer = await fetch(`${site.origin}${path}?post_login_redirect_uri=/`, { redirect: 'manual' });
+        assert.equal(answer.status, 404, path);
+        assert.equal(answer.headers.get('content-security-policy'), config.globalHeaders['content-security-policy'], `${path}: the site's headers`);
+      }
+      assert.equal((await fetch(`${site.origin}/`)).status, 200, 'the app itself is served');
+    } finally {
+      await new Promise((resolve) => site.server.close(resolve));
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('writes only outside the repository or to a .package… folder at its top, since it empties the folder first', () => {
@@ -64,13 +92,31 @@ describe('the static site\'s configuration (staticwebapp.config.json)', () => {
 
 const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.png': 'image/png', '.svg': 'image/svg+xml', '.webmanifest': 'application/manifest+json' };
 
-/** The built site served as Static Web Apps would from its config: global headers, route headers, 404s. */
+/** Whether a route rule names a path: exactly, or by its prefix when it ends in `*`. */
+const routeMatches = (route: string, pathname: string) => (route.endsWith('*') ? pathname.startsWith(route.slice(0, -1)) : pathname === route);
+
+/**
+ * The built site served as Static Web Apps would from its config: global headers, route
+ * headers, a route's status (the first that names the path), 404s; and its own sign-in,
+ * on unless a route blocks it, which sends the visitor to the provider.
+ */
 async function serveStaticSite(folder: string): Promise<{ origin: string; apiRequests: number; server: Server }> {
   const config = JSON.parse(readFileSync(join(folder, 'staticwebapp.config.json'), 'utf8')) as StaticWebAppConfig;
   const site = { origin: '', apiRequests: 0, server: undefined as unknown as Server };
   site.server = createServer((request, response) => {
     const pathname = new URL(request.url ?? '/', 'http://site').pathname;
     if (pathname.startsWith('/api/')) site.apiRequests += 1;
+    const status = config.routes.find((route) => route.statusCode && routeMatches(route.route, pathname))?.statusCode;
+    if (status) {
+      response.writeHead(status, { 'content-type': 'text/plain', ...config.globalHeaders });
+      response.end('Not found');
+      return;
+    }
+    if (pathname.startsWith('/.auth/login/')) {
+      response.writeHead(302, { location: `https://${pathname.slice('/.auth/login/'.length)}.example/authorize`, ...config.globalHeaders });
+      response.end();
+      return;
+    }
     const path = normalize(join(folder, pathname === '/' ? 'index.html' : decodeURIComponent(pathname)));
     let body: Buffer | undefined;
     try {
@@ -78,7 +124,7 @@ async function serveStaticSite(folder: string): Promise<{ origin: string; apiReq
     } catch {
       body = undefined;
     }
-    const routeHeaders = config.routes.filter((route) => pathname.startsWith(route.route.replace(/\*$/, ''))).map((route) => route.headers);
+    const routeHeaders = config.routes.filter((route) => route.headers && routeMatches(route.route, pathname)).map((route) => route.headers);
     response.writeHead(body ? 200 : 404, Object.assign({ 'content-type': CONTENT_TYPES[extname(path)] ?? 'application/octet-stream' }, config.globalHeaders, ...routeHeaders));
     response.end(body ?? 'Not found');
   });
