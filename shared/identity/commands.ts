@@ -190,7 +190,13 @@ const bootstrapSpec: CommandSpec<{ userId: string; adopted: boolean }, Bootstrap
 
 const assignRolesSchema = Joi.object<{ roles: Role[]; pharmacyIds: string[] }>({
   roles: Joi.array().items(Joi.string().valid(...ROLES)).min(1).unique().required(),
-  pharmacyIds: Joi.array().items(uuidSchema).max(500).unique().default([]),
+  // Each is a claim of the person's access token, which must fit in a header.
+  pharmacyIds: Joi.array()
+    .items(uuidSchema)
+    .max(MOST_PHARMACIES_IN_A_TOKEN)
+    .unique()
+    .default([])
+    .messages({ 'array.max': `pharmacyIds must name at most ${MOST_PHARMACIES_IN_A_TOKEN} pharmacies: the person's access token names each, and must fit in an HTTP header` }),
 });
 
 export const assignRolesSpec: CommandSpec<{ roles: Role[]; pharmacyIds: string[] }, UserCommand, UserEvent, User, AdministratorFacts> = {

@@ -24,7 +24,8 @@ describe('attack: a partner client whose access token no request could carry', (
   let host: LocalHost;
   let admin: Record<string, string>;
   let pharmacyId = '';
-  let productId = '';
+  /** One product for the client's offer, another for the pharmacist's: each a new offer. */
+  const productIds: string[] = [];
 
   before(async () => {
     services = await testServices();
@@ -33,9 +34,11 @@ describe('attack: a partner client whose access token no request could carry', (
     const pharmacy = await host.dispatch('POST', 'pharmacies', pharmacyBody(), admin);
     assert.equal(pharmacy.status, 201, JSON.stringify(pharmacy.body));
     pharmacyId = (pharmacy.body as { id: string }).id;
-    const product = await host.dispatch('POST', 'products', { ...demoProducts()[0], gtin: uniqueGtin() }, admin);
-    assert.equal(product.status, 201, JSON.stringify(product.body));
-    productId = (product.body as { id: string }).id;
+    for (const product of demoProducts().slice(0, 2)) {
+      const created = await host.dispatch('POST', 'products', { ...product, gtin: uniqueGtin() }, admin);
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      productIds.push((created.body as { id: string }).id);
+    }
   });
   after(async () => {
     await host?.stop();
@@ -45,7 +48,7 @@ describe('attack: a partner client whose access token no request could carry', (
   const registerClient = (pharmacyIds: string[]) =>
     host.dispatch('POST', 'auth/clients', { name: 'Rede Parceira', scopes: ['offers:write'], pharmacyIds }, admin);
   const othersThan = (count: number) => Array.from({ length: count }, () => randomUUID());
-  const offer = () => ({
+  const offer = (productId: string) => ({
     pharmacyId,
     productId,
     priceCents: 990,
@@ -53,11 +56,11 @@ describe('attack: a partner client whose access token no request could carry', (
     validFrom: new Date(Date.now() - 86_400_000).toISOString(),
     validUntil: new Date(Date.now() + 86_400_000).toISOString(),
   });
-  const postOffer = (token: string) =>
+  const postOffer = (token: string, productId = productIds[0]) =>
     fetch(`${host.url}/offers`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-      body: JSON.stringify(offer()),
+      body: JSON.stringify(offer(productId)),
     });
 
   it(`registers a client for ${MOST_PHARMACIES_IN_A_TOKEN} pharmacies, whose token the local host accepts in an Authorization header`, async () => {
@@ -90,5 +93,22 @@ describe('attack: a partner client whose access token no request could carry', (
     const pharmacyIds = [pharmacyId, ...othersThan(319)];
     const token = await issueAccessToken(services, { subject: randomUUID(), clientId: randomUUID(), roles: [], scopes: ['offers:write'], pharmacyIds });
     assert.equal((await postOffer(token)).status, 431);
+  });
+
+  it(`gives a pharmacist ${MOST_PHARMACIES_IN_A_TOKEN} pharmacies, whose token is accepted, and refuses one more with a 400 (500 before)`, async () => {
+    const person = { email: `rede-${randomUUID().slice(0, 8)}@exemplo.com.br`, password: 'uma frase longa e segura', name: 'Farmacêutica da Rede' };
+    const registered = await host.dispatch('POST', 'auth/register', person);
+    assert.equal(registered.status, 201, JSON.stringify(registered.body));
+    const roles = (pharmacyIds: string[]) => host.dispatch('POST', `auth/users/${(registered.body as { id: string }).id}/roles`, { roles: ['pharmacist'], pharmacyIds }, admin);
+    const refused = await roles(othersThan(MOST_PHARMACIES_IN_A_TOKEN + 1));
+    assert.equal(refused.status, 400);
+    assert.match((refused.body as { errors: Array<{ message: string }> }).errors[0].message, new RegExp(`at most ${MOST_PHARMACIES_IN_A_TOKEN} pharmacies.*header`));
+    const assigned = await roles([pharmacyId, ...othersThan(MOST_PHARMACIES_IN_A_TOKEN - 1)]);
+    assert.equal(assigned.status, 200, JSON.stringify(assigned.body));
+    const form = new URLSearchParams({ grant_type: 'password', username: person.email, password: person.password });
+    const granted = await fetch(`${host.url}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+    assert.equal(granted.status, 200);
+    const answer = await postOffer(((await granted.json()) as { access_token: string }).access_token, productIds[1]);
+    assert.equal(answer.status, 201, await answer.text());
   });
 });
