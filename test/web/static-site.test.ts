@@ -90,6 +90,33 @@ describe('the static site\'s configuration (staticwebapp.config.json)', () => {
   });
 });
 
+/** The deployment's smoke test, with its exit status and what it printed. Not spawnSync: a site under test may answer from this process's event loop. */
+function webSmoke(site: string, gateway: string, folder: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('bash', [join(projectRoot(), 'infra', 'scripts', 'web-smoke.sh'), site, gateway, folder], { timeout: 60_000 }, (error, stdout, stderr) =>
+      resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** Attack review: with no script named in index.html the smoke test ended, status 1, without a word. */
+describe('the deployment\'s smoke test (infra/scripts/web-smoke.sh) on a folder that is not the build', () => {
+  it('says what it looked for and where: no index.html, or one that names no assets/main-*.js', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'farmacias-not-the-build-'));
+    try {
+      const missing = await webSmoke('http://127.0.0.1:9', 'http://127.0.0.1:9', folder);
+      assert.equal(missing.status, 1);
+      assert.match(missing.stderr, new RegExp(`no ${join(folder, 'index.html')}: package the site first`));
+      writeFileSync(join(folder, 'index.html'), '<!doctype html><script src="/app.js"></script>');
+      const unnamed = await webSmoke('http://127.0.0.1:9', 'http://127.0.0.1:9', folder);
+      assert.equal(unnamed.status, 1);
+      assert.match(unnamed.stderr, new RegExp(`${join(folder, 'index.html')} names no script assets/main-<hash>\\.js`));
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
 const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.png': 'image/png', '.svg': 'image/svg+xml', '.webmanifest': 'application/manifest+json' };
 
 /** Whether a route rule names a path: exactly, or by its prefix when it ends in `*`. */
@@ -260,13 +287,7 @@ suiteNeeding('the static site in Chromium, calling the APIs through the gateway 
   });
 
   it('the deployment\'s smoke test (infra/scripts/web-smoke.sh) passes on this site and fails on an origin CORS does not allow', { skip: curlMissing() }, async () => {
-    // Not spawnSync: the site and the gateway answer from this process's event loop.
-    const smoke = (origin: string) =>
-      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-        execFile('bash', [join(projectRoot(), 'infra', 'scripts', 'web-smoke.sh'), origin, gateway.origin, folder], { timeout: 60_000 }, (error, stdout, stderr) =>
-          resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-        );
-      });
+    const smoke = (origin: string) => webSmoke(origin, gateway.origin, folder);
     const passed = await smoke(site.origin);
     assert.equal(passed.status, 0, passed.stdout + passed.stderr);
     assert.match(passed.stdout, /web app at .* calling /);
