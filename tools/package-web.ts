@@ -20,18 +20,26 @@ export const REVALIDATE = 'no-cache';
 
 /**
  * An origin only: https, or http on the loopback address (the tests' stand-in gateway).
- * A path, a query or credentials would end up in the CSP and in every API URL.
+ * A path, a query or credentials would end up in the CSP and in every API URL. The host is
+ * a DNS name or an IPv4 address: a URL's host may also hold `*` (connect-src would then
+ * admit any host) or `;` and `,` (a directive, a policy of the caller's, in the CSP).
  */
+const DNS_NAME = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 const gatewaySchema = Joi.string()
   .uri({ scheme: ['https', 'http'] })
   .custom((text: string, helpers) => {
     const url = new URL(text);
     const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost';
     if (url.protocol === 'http:' && !loopback) return helpers.error('gateway.https');
+    if (!DNS_NAME.test(url.hostname)) return helpers.error('gateway.host');
     if (url.origin !== text.replace(/\/$/, '')) return helpers.error('gateway.origin');
     return url.origin;
   })
-  .messages({ 'gateway.https': '{{#label}} must be https', 'gateway.origin': '{{#label}} must be an origin (no path, query or credentials)' })
+  .messages({
+    'gateway.https': '{{#label}} must be https',
+    'gateway.host': '{{#label}} must name its host by a DNS name or an IPv4 address',
+    'gateway.origin': '{{#label}} must be an origin (no path, query or credentials)',
+  })
   .label('--gateway')
   .required();
 
@@ -52,9 +60,22 @@ export function allowingSource(policy: string, directive: string, source: string
 
 export interface StaticWebAppConfig {
   globalHeaders: Record<string, string>;
-  routes: Array<{ route: string; headers: Record<string, string> }>;
+  routes: Array<{ route: string; headers?: Record<string, string>; statusCode?: number }>;
   mimeTypes: Record<string, string>;
 }
+
+/**
+ * Static Web Apps signs visitors in with GitHub and Microsoft Entra ID at `/.auth/login/…`
+ * unless a route blocks it, but the app's identity is its own (the API's tokens): such a
+ * sign-in grants nothing here and would only put another provider's cookie on the site.
+ * Each preconfigured provider answers 404, as Microsoft documents for blocking one, and so
+ * does the rest of the `/.auth` system folder (`/me`, `/logout`, providers added later).
+ */
+const SIGN_IN_BLOCKED = [
+  { route: '/.auth/login/github', statusCode: 404 },
+  { route: '/.auth/login/aad', statusCode: 404 },
+  { route: '/.auth/*', statusCode: 404 },
+];
 
 /**
  * The site's configuration. No navigation fallback: the app routes by fragment (`#/portal`),
@@ -65,7 +86,7 @@ export function staticWebAppConfig(gateway: string): StaticWebAppConfig {
   const csp = allowingSource(WEB_APP_HEADERS['content-security-policy'], 'connect-src', origin);
   return {
     globalHeaders: { ...WEB_APP_HEADERS, 'content-security-policy': csp, 'cache-control': REVALIDATE },
-    routes: [{ route: '/assets/*', headers: { 'cache-control': IMMUTABLE } }],
+    routes: [...SIGN_IN_BLOCKED, { route: '/assets/*', headers: { 'cache-control': IMMUTABLE } }],
     mimeTypes: { '.webmanifest': 'application/manifest+json' },
   };
 }

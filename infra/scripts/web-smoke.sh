@@ -16,7 +16,11 @@ preflight() {
     --header 'Access-Control-Request-Headers: authorization,content-type,idempotency-key' | tr -d '\r'
 }
 
-script="$(grep -o 'assets/main-[A-Za-z0-9_-]*\.js' "$built/index.html" | head -n 1)"
+# Said, not left to set -e: a grep that finds nothing would end the script without a word.
+index="$built/index.html"
+[ -f "$index" ] || { echo "no $index: package the site first (npm run package:web -- --gateway <URL>), or name its folder as the third argument" >&2; exit 1; }
+script="$(grep -o 'assets/main-[A-Za-z0-9_-]*\.js' "$index" | head -n 1 || true)"
+[ -n "$script" ] || { echo "$index names no script assets/main-<hash>.js: is $built the web app's build?" >&2; exit 1; }
 page="$(mktemp)"
 trap 'rm -f "$page"' EXIT
 for attempt in $(seq 1 30); do

@@ -21,7 +21,7 @@ import { acceptedSecretHashes, CLIENT_SCOPES, clientDecider, MAX_SECRET_OVERLAP_
 import { bootstrapDecider, type Bootstrap, type BootstrapCommand, type BootstrapEvent } from './domain/bootstrap';
 import { ROLES, userDecider, type Role, type SealedPersonalData, type User, type UserCommand, type UserEvent } from './domain/user';
 import { decoyHash, hashPassword, needsRehash, scryptCost, verifyPassword } from './passwords';
-import { hashSecret, issueAccessToken, newRefreshToken, parseRefreshToken } from './tokens';
+import { hashSecret, issueAccessToken, MOST_PHARMACIES_IN_A_TOKEN, newRefreshToken, parseRefreshToken } from './tokens';
 import { emailProblem } from './domain/email';
 import { emailBlindIndex, isPlainPasswordHash, normaliseEmail, openPasswordHash, openPersonalData, sealPasswordHash, sealPersonalData } from './vault';
 
@@ -190,7 +190,13 @@ const bootstrapSpec: CommandSpec<{ userId: string; adopted: boolean }, Bootstrap
 
 const assignRolesSchema = Joi.object<{ roles: Role[]; pharmacyIds: string[] }>({
   roles: Joi.array().items(Joi.string().valid(...ROLES)).min(1).unique().required(),
-  pharmacyIds: Joi.array().items(uuidSchema).max(500).unique().default([]),
+  // Each is a claim of the person's access token, which must fit in a header.
+  pharmacyIds: Joi.array()
+    .items(uuidSchema)
+    .max(MOST_PHARMACIES_IN_A_TOKEN)
+    .unique()
+    .default([])
+    .messages({ 'array.max': `pharmacyIds must name at most ${MOST_PHARMACIES_IN_A_TOKEN} pharmacies: the person's access token names each, and must fit in an HTTP header` }),
 });
 
 export const assignRolesSpec: CommandSpec<{ roles: Role[]; pharmacyIds: string[] }, UserCommand, UserEvent, User, AdministratorFacts> = {
@@ -219,7 +225,14 @@ const CLIENT_SNAPSHOTS: SnapshotPolicy = { schema: 'client-v3', every: 50 };
 const registerClientSchema = Joi.object<{ name: string; scopes: string[]; pharmacyIds: string[] }>({
   name: text(120).required(),
   scopes: Joi.array().items(Joi.string().valid(...CLIENT_SCOPES)).min(1).unique().required(),
-  pharmacyIds: Joi.array().items(uuidSchema).min(1).max(5000).unique().required(),
+  // Each is a claim of the client's access token, which must fit in a header.
+  pharmacyIds: Joi.array()
+    .items(uuidSchema)
+    .min(1)
+    .max(MOST_PHARMACIES_IN_A_TOKEN)
+    .unique()
+    .required()
+    .messages({ 'array.max': `pharmacyIds must name at most ${MOST_PHARMACIES_IN_A_TOKEN} pharmacies: the client's access token names each, and must fit in an HTTP header` }),
 });
 
 const registerClientSpec: CommandSpec<{ name: string; scopes: string[]; pharmacyIds: string[]; secretHash: string }, ClientCommand, ClientEvent, Client, undefined> = {

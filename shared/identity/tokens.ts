@@ -12,6 +12,15 @@ export interface TokenClaims {
   version?: number;
 }
 
+/**
+ * The most pharmacies an access token may name: it names each (52 bytes apiece in base64url),
+ * and a partner or a pharmacist sends it in the Authorization header, which must fit with
+ * the rest of the request line and headers in 16 KB (the local host's Node default; Azure's
+ * front ends and API Management accept about as much). 200 make a token of 11 KB, which
+ * leaves the other headers (the front ends' own among them) some 5 KB.
+ */
+export const MOST_PHARMACIES_IN_A_TOKEN = 200;
+
 const signingKeys = new WeakMap<object, ReturnType<typeof importSigningKey>>();
 
 async function importSigningKey(privateJwk: Record<string, string>) {

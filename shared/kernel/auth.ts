@@ -1,6 +1,7 @@
 import type { HttpRequest } from '@azure/functions';
 import { Unauthorized } from './errors';
 import type { Services } from './services';
+import { approximateSize } from './size';
 
 /** Who is calling, as the access token says. */
 export interface Principal {
@@ -61,34 +62,105 @@ function verificationKey(services: Services, kid: string): Promise<KeyLike | und
  * goes through the full verification. Kept per key set and per issuer and audience: a
  * rotated key set starts empty. The revocation check still runs on every request.
  */
-const verifiedTokens = new WeakMap<Services['secrets'], WeakMap<Services['settings']['auth'], Map<string, { principal: Principal; expiresAtMs: number }>>>();
-/** Enough for every token in use on an instance; the oldest goes first when full. */
+const verifiedTokens = new WeakMap<Services['secrets'], WeakMap<Services['settings']['auth'], VerifiedTokens>>();
+/** Enough for every token in use on an instance. */
 const MOST_VERIFIED_TOKENS = 10_000;
+/**
+ * The weight bound as well as the count: an entry holds the token's text (up to the
+ * header limit) and its principal (a partner may act for many pharmacies), so 10 000 of
+ * the heaviest would hold hundreds of MB. 8 MB keeps some 8 000 of a customer's tokens
+ * (under 1 KB each with its principal), or 300 of the heaviest a 16 KB header can carry.
+ */
+export const VERIFIED_TOKENS_BYTES = 8 * 1024 * 1024;
 
-function verifiedTokensOf(services: Services) {
+/** What a test may read of the memo: how much it holds, and whether it holds a token. */
+export interface VerifiedTokenMemo {
+  readonly size: number;
+  readonly weight: number;
+  holds(token: string): boolean;
+}
+
+/**
+ * The memo of one key set and issuer: least recently used out first once past the count
+ * or the weight; a token heavier than a sixty-fourth of the weight is not kept at all (it
+ * is verified each time), so that one entry never pushes out a crowd of others.
+ */
+class VerifiedTokens implements VerifiedTokenMemo {
+  private readonly entries = new Map<string, { principal: Principal; expiresAtMs: number; bytes: number }>();
+  private bytes = 0;
+
+  constructor(
+    private readonly capacityBytes = VERIFIED_TOKENS_BYTES,
+    private readonly largestBytes = capacityBytes / 64,
+  ) {}
+
+  /** The principal of a remembered token still within its `exp`; an expired one is dropped. */
+  principalOf(token: string): Principal | undefined {
+    const entry = this.entries.get(token);
+    if (!entry) return undefined;
+    this.forget(token);
+    if (Date.now() >= entry.expiresAtMs) return undefined;
+    // Map keeps insertion order: re-inserting makes it the most recently used.
+    this.entries.set(token, entry);
+    this.bytes += entry.bytes;
+    return entry.principal;
+  }
+
+  remember(token: string, principal: Principal, expiresAtMs: number): void {
+    this.forget(token);
+    const bytes = token.length + approximateSize(principal) + 64;
+    if (bytes > this.largestBytes) return;
+    this.entries.set(token, { principal, expiresAtMs, bytes });
+    this.bytes += bytes;
+    for (const [oldest, { bytes: weight }] of this.entries) {
+      if (this.bytes <= this.capacityBytes && this.entries.size <= MOST_VERIFIED_TOKENS) break;
+      this.entries.delete(oldest);
+      this.bytes -= weight;
+    }
+  }
+
+  holds(token: string): boolean {
+    return this.entries.has(token);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The estimated bytes of the kept tokens and principals. */
+  get weight(): number {
+    return this.bytes;
+  }
+
+  private forget(token: string): void {
+    const known = this.entries.get(token);
+    if (!known) return;
+    this.entries.delete(token);
+    this.bytes -= known.bytes;
+  }
+}
+
+/** The memo of the services' key set and issuer and audience. */
+export function verifiedTokensOf(services: Services): VerifiedTokenMemo {
+  return memoOf(services);
+}
+
+function memoOf(services: Services): VerifiedTokens {
   let bySettings = verifiedTokens.get(services.secrets);
   if (!bySettings) verifiedTokens.set(services.secrets, (bySettings = new WeakMap()));
   let tokens = bySettings.get(services.settings.auth);
-  if (!tokens) bySettings.set(services.settings.auth, (tokens = new Map()));
+  if (!tokens) bySettings.set(services.settings.auth, (tokens = new VerifiedTokens()));
   return tokens;
 }
 
 /** A verified token's principal while the token lasts (jose's clock tolerance not granted: past `exp` it is verified again, and refused). */
 function rememberedPrincipal(services: Services, token: string): Principal | undefined {
-  const tokens = verifiedTokensOf(services);
-  const entry = tokens.get(token);
-  if (!entry) return undefined;
-  if (Date.now() >= entry.expiresAtMs) {
-    tokens.delete(token);
-    return undefined;
-  }
-  return copyOf(entry.principal);
+  const principal = memoOf(services).principalOf(token);
+  return principal && copyOf(principal);
 }
 
 function remember(services: Services, token: string, principal: Principal, exp: number) {
-  const tokens = verifiedTokensOf(services);
-  if (tokens.size >= MOST_VERIFIED_TOKENS) tokens.delete(tokens.keys().next().value!);
-  tokens.set(token, { principal: copyOf(principal), expiresAtMs: exp * 1000 });
+  memoOf(services).remember(token, copyOf(principal), exp * 1000);
 }
 
 /** Each request its own principal: what one handler does to it never reaches another. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -37,7 +37,35 @@ describe('the static site\'s configuration (staticwebapp.config.json)', () => {
     assert.equal(cache, 'no-cache');
     const expected = directivesOf(localPolicy).map((directive) => (directive.startsWith('connect-src ') ? `${directive} ${GATEWAY}` : directive));
     assert.deepEqual(directivesOf(policy), expected);
-    assert.deepEqual(config.routes, [{ route: '/assets/*', headers: { 'cache-control': IMMUTABLE } }]);
+    assert.deepEqual(
+      config.routes.filter((route) => route.headers),
+      [{ route: '/assets/*', headers: { 'cache-control': IMMUTABLE } }],
+    );
+  });
+
+  /**
+   * Attack review: Static Web Apps' own sign-in (`/.auth/login/github`, `/aad`) was on, as it
+   * is by default, though the app grants such a sign-in nothing.
+   */
+  it('blocks Static Web Apps\' own sign-in and the rest of /.auth with a 404, as a route rule', async () => {
+    const config = staticWebAppConfig(GATEWAY);
+    const blocked = ['/.auth/login/github', '/.auth/login/aad', '/.auth/login/twitter', '/.auth/me', '/.auth/logout'];
+    for (const path of blocked) assert.equal(config.routes.find((route) => routeMatches(route.route, path))?.statusCode, 404, path);
+    const folder = mkdtempSync(join(tmpdir(), 'farmacias-static-config-'));
+    writeFileSync(join(folder, 'index.html'), '<!doctype html><title>Farmácias</title>');
+    writeFileSync(join(folder, 'staticwebapp.config.json'), JSON.stringify(config));
+    const site = await serveStaticSite(folder);
+    try {
+      for (const path of blocked) {
+        const answer = await fetch(`${site.origin}${path}?post_login_redirect_uri=/`, { redirect: 'manual' });
+        assert.equal(answer.status, 404, path);
+        assert.equal(answer.headers.get('content-security-policy'), config.globalHeaders['content-security-policy'], `${path}: the site's headers`);
+      }
+      assert.equal((await fetch(`${site.origin}/`)).status, 200, 'the app itself is served');
+    } finally {
+      await new Promise((resolve) => site.server.close(resolve));
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('writes only outside the repository or to a .package… folder at its top, since it empties the folder first', () => {
@@ -54,17 +82,68 @@ describe('the static site\'s configuration (staticwebapp.config.json)', () => {
       assert.throws(() => gatewayOrigin(refused), /--gateway/, String(refused));
     }
   });
+
+  it('takes a host name only: no wildcard that would open connect-src to any host, no CSP separator that would add a directive', () => {
+    for (const refused of ['https://*', 'https://*.azure-api.net', `${GATEWAY};script-src`, `${GATEWAY},sandbox`, "https://apim'self'", 'https://apim$x.example']) {
+      assert.throws(() => gatewayOrigin(refused), /--gateway/, refused);
+    }
+  });
+});
+
+/** The deployment's smoke test, with its exit status and what it printed. Not spawnSync: a site under test may answer from this process's event loop. */
+function webSmoke(site: string, gateway: string, folder: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('bash', [join(projectRoot(), 'infra', 'scripts', 'web-smoke.sh'), site, gateway, folder], { timeout: 60_000 }, (error, stdout, stderr) =>
+      resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** Attack review: with no script named in index.html the smoke test ended, status 1, without a word. */
+describe('the deployment\'s smoke test (infra/scripts/web-smoke.sh) on a folder that is not the build', () => {
+  it('says what it looked for and where: no index.html, or one that names no assets/main-*.js', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'farmacias-not-the-build-'));
+    try {
+      const missing = await webSmoke('http://127.0.0.1:9', 'http://127.0.0.1:9', folder);
+      assert.equal(missing.status, 1);
+      assert.match(missing.stderr, new RegExp(`no ${join(folder, 'index.html')}: package the site first`));
+      writeFileSync(join(folder, 'index.html'), '<!doctype html><script src="/app.js"></script>');
+      const unnamed = await webSmoke('http://127.0.0.1:9', 'http://127.0.0.1:9', folder);
+      assert.equal(unnamed.status, 1);
+      assert.match(unnamed.stderr, new RegExp(`${join(folder, 'index.html')} names no script assets/main-<hash>\\.js`));
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
 });
 
 const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.png': 'image/png', '.svg': 'image/svg+xml', '.webmanifest': 'application/manifest+json' };
 
-/** The built site served as Static Web Apps would from its config: global headers, route headers, 404s. */
+/** Whether a route rule names a path: exactly, or by its prefix when it ends in `*`. */
+const routeMatches = (route: string, pathname: string) => (route.endsWith('*') ? pathname.startsWith(route.slice(0, -1)) : pathname === route);
+
+/**
+ * The built site served as Static Web Apps would from its config: global headers, route
+ * headers, a route's status (the first that names the path), 404s; and its own sign-in,
+ * on unless a route blocks it, which sends the visitor to the provider.
+ */
 async function serveStaticSite(folder: string): Promise<{ origin: string; apiRequests: number; server: Server }> {
   const config = JSON.parse(readFileSync(join(folder, 'staticwebapp.config.json'), 'utf8')) as StaticWebAppConfig;
   const site = { origin: '', apiRequests: 0, server: undefined as unknown as Server };
   site.server = createServer((request, response) => {
     const pathname = new URL(request.url ?? '/', 'http://site').pathname;
     if (pathname.startsWith('/api/')) site.apiRequests += 1;
+    const status = config.routes.find((route) => route.statusCode && routeMatches(route.route, pathname))?.statusCode;
+    if (status) {
+      response.writeHead(status, { 'content-type': 'text/plain', ...config.globalHeaders });
+      response.end('Not found');
+      return;
+    }
+    if (pathname.startsWith('/.auth/login/')) {
+      response.writeHead(302, { location: `https://${pathname.slice('/.auth/login/'.length)}.example/authorize`, ...config.globalHeaders });
+      response.end();
+      return;
+    }
     const path = normalize(join(folder, pathname === '/' ? 'index.html' : decodeURIComponent(pathname)));
     let body: Buffer | undefined;
     try {
@@ -72,7 +151,7 @@ async function serveStaticSite(folder: string): Promise<{ origin: string; apiReq
     } catch {
       body = undefined;
     }
-    const routeHeaders = config.routes.filter((route) => pathname.startsWith(route.route.replace(/\*$/, ''))).map((route) => route.headers);
+    const routeHeaders = config.routes.filter((route) => route.headers && routeMatches(route.route, pathname)).map((route) => route.headers);
     response.writeHead(body ? 200 : 404, Object.assign({ 'content-type': CONTENT_TYPES[extname(path)] ?? 'application/octet-stream' }, config.globalHeaders, ...routeHeaders));
     response.end(body ?? 'Not found');
   });
@@ -208,13 +287,7 @@ suiteNeeding('the static site in Chromium, calling the APIs through the gateway 
   });
 
   it('the deployment\'s smoke test (infra/scripts/web-smoke.sh) passes on this site and fails on an origin CORS does not allow', { skip: curlMissing() }, async () => {
-    // Not spawnSync: the site and the gateway answer from this process's event loop.
-    const smoke = (origin: string) =>
-      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-        execFile('bash', [join(projectRoot(), 'infra', 'scripts', 'web-smoke.sh'), origin, gateway.origin, folder], { timeout: 60_000 }, (error, stdout, stderr) =>
-          resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-        );
-      });
+    const smoke = (origin: string) => webSmoke(origin, gateway.origin, folder);
     const passed = await smoke(site.origin);
     assert.equal(passed.status, 0, passed.stdout + passed.stderr);
     assert.match(passed.stdout, /web app at .* calling /);
