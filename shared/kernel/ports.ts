@@ -308,10 +308,6 @@ export interface QueryPage<D> {
   continuation?: string;
 }
 
-/**
- * A container of the read store. Where its partition key path is not `/id`, `get` and
- * `delete` take the document's partition key value too (a point read needs both).
- */
 /** A document's address: its id, and its partition key where the container is not partitioned by `/id`. */
 export interface DocumentRef {
   id: string;
@@ -324,16 +320,22 @@ export interface ConditionalWrite<D extends ReadDocument> {
   etag?: string;
 }
 
+/**
+ * A container of the read store. Where its partition key path is not `/id`, `get` and
+ * `delete` take the document's partition key value too (a point read needs both).
+ */
 export interface ReadContainer<D extends ReadDocument> {
   get(id: string, partitionKey?: string): Promise<VersionedDocument<D> | undefined>;
   /** Many documents in few requests (Cosmos DB: one per partition range and 100 documents), in the order asked; undefined where absent. */
   getMany(refs: readonly DocumentRef[]): Promise<(VersionedDocument<D> | undefined)[]>;
   /**
    * Many conditional writes in few requests, each on its own (not a transaction): a create
-   * where `etag` is absent, else a replace on that etag. Each is 'written', or 'changed' where
-   * create or replace would have thrown PreconditionFailed; in the order given.
+   * where `etag` is absent, else a replace on that etag. Each is 'written'; 'changed' where
+   * create or replace would have thrown PreconditionFailed; or 'failed' where the store refused
+   * it otherwise (Cosmos DB: throttled, a server error), for the caller to do again on its
+   * own. In the order given.
    */
-  writeMany(writes: readonly ConditionalWrite<D>[]): Promise<('written' | 'changed')[]>;
+  writeMany(writes: readonly ConditionalWrite<D>[]): Promise<('written' | 'changed' | 'failed')[]>;
   /** Creates the document; throws PreconditionFailed when it exists already. */
   create(document: D): Promise<void>;
   /** Replaces the document if its etag is still `etag`; throws PreconditionFailed otherwise. */

@@ -159,7 +159,8 @@ interface DocumentEvents {
  * Projects many events at once, converging as `project` does: the documents they change read
  * in one bulk request, each document's events applied in version order, and the changed
  * documents written in another, each on the etag it was read at. A document whose events have
- * a gap, or that another delivery wrote meanwhile, goes through `project` one event at a time.
+ * a gap, that another delivery wrote meanwhile, or whose write the store refused on its own
+ * (throttled), goes through `project` one event at a time.
  * Each event's outcome, or the error that failed it, in the batch's order; a store or read
  * that fails the bulk requests fails them all.
  */

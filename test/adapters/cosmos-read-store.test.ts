@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CosmosClient } from '@azure/cosmos';
+import { CosmosClient, Items, type OperationInput, type OperationResponse } from '@azure/cosmos';
 import { startLocalCosmos, type LocalCosmos } from '../../shared/adapters/cosmos/local-server';
 import { CosmosReadStore } from '../../shared/adapters/cosmos/read-store';
 import { PreconditionFailed } from '../../shared/kernel/errors';
@@ -94,6 +94,31 @@ describe('Cosmos read store (the SDK against the local server)', () => {
     assert.equal(await owned.count({ query: 'SELECT VALUE COUNT(1) FROM c WHERE c.owner = @owner AND c.name = @name', parameters: [...named('Contado').parameters, { name: '@owner', value: 'dora' }], partitionKey: 'dora' }), 1);
     assert.equal(await owned.count(named('Ninguém')), 0);
     assert.deepEqual(queries, [{ container: 'by-owner' }, { container: 'by-owner', partitionKey: 'dora' }, { container: 'by-owner' }]);
+  });
+
+  it('a throttled operation of a bulk request fails no other: its read is made again on its own, its write answers failed', async () => {
+    const docs = store.container<Doc>('docs');
+    await docs.create({ id: 'bulk-a', version: 1, name: 'A', tags: [] });
+    await docs.create({ id: 'bulk-b', version: 1, name: 'B', tags: [] });
+    // items.bulk answers a throttled operation with 429 among the others' statuses, and retries none of them.
+    const bulk = Items.prototype.bulk;
+    Items.prototype.bulk = async function (this: Items, operations: OperationInput[], ...rest: unknown[]) {
+      const answered = await (bulk as (...args: unknown[]) => Promise<OperationResponse[]>).call(this, operations.slice(1), ...rest);
+      return Object.assign([{ statusCode: 429, requestCharge: 0 }, ...answered], { diagnostics: (answered as { diagnostics?: unknown }).diagnostics });
+    } as typeof bulk;
+    try {
+      const [a, b] = await docs.getMany([{ id: 'bulk-a' }, { id: 'bulk-b' }]);
+      assert.deepEqual([a?.document.name, b?.document.name], ['A', 'B']);
+      const outcomes = await docs.writeMany([
+        { document: { ...a!.document, version: 2 }, etag: a!.etag },
+        { document: { ...b!.document, version: 2 }, etag: b!.etag },
+      ]);
+      assert.deepEqual(outcomes, ['failed', 'written']);
+    } finally {
+      Items.prototype.bulk = bulk;
+    }
+    assert.equal((await docs.get('bulk-a'))?.document.version, 1, 'the throttled write did not land');
+    assert.equal((await docs.get('bulk-b'))?.document.version, 2);
   });
 
   it('answers a ping', async () => {

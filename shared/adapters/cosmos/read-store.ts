@@ -25,11 +25,6 @@ function withoutSystemProperties<D>(resource: Record<string, unknown>): D {
 /** What one `items.bulk` call carries at most. */
 const BULK_OPERATIONS = 100;
 
-/** Any other status (a throttle, a server error): the caller's whole delivery fails, and the bus brings it back later. */
-function bulkFailure(operation: string, id: string, statusCode: number): Error {
-  return new Error(`bulk ${operation} of document ${id} answered ${statusCode}`);
-}
-
 function statusOf(error: unknown): number | undefined {
   return (error as { code?: number }).code;
 }
@@ -54,14 +49,19 @@ class CosmosReadContainer<D extends ReadDocument> implements ReadContainer<D> {
 
   async getMany(refs: readonly DocumentRef[]): Promise<(VersionedDocument<D> | undefined)[]> {
     const responses = await this.bulk(refs.map(({ id, partitionKey = id }) => ({ operationType: 'Read', id, partitionKey })));
-    return responses.map((response, index) => {
-      if (response.statusCode === 404) return undefined;
-      if (response.statusCode !== 200 || !response.resourceBody) throw bulkFailure('read', refs[index].id, response.statusCode);
-      return { document: withoutSystemProperties<D>(response.resourceBody), etag: response.eTag! };
-    });
+    return Promise.all(
+      responses.map(async (response, index) => {
+        if (response.statusCode === 404) return undefined;
+        if (response.statusCode === 200 && response.resourceBody) return { document: withoutSystemProperties<D>(response.resourceBody), etag: response.eTag! };
+        // Throttled (429) or failed on the server: items.bulk retries no operation, a point read
+        // waits out a throttle as the client's retry policy says. One such read must not fail
+        // every delivery of the round.
+        return this.get(refs[index].id, refs[index].partitionKey);
+      }),
+    );
   }
 
-  async writeMany(writes: readonly ConditionalWrite<D>[]): Promise<('written' | 'changed')[]> {
+  async writeMany(writes: readonly ConditionalWrite<D>[]): Promise<('written' | 'changed' | 'failed')[]> {
     const operations = writes.map(({ document, etag }): OperationInput => {
       const resourceBody = document as unknown as JSONObject;
       const partitionKey = partitionKeyOf(this.definition, document);
@@ -70,11 +70,13 @@ class CosmosReadContainer<D extends ReadDocument> implements ReadContainer<D> {
         : { operationType: 'Replace', id: document.id, partitionKey, ifMatch: etag, resourceBody };
     });
     const responses = await this.bulk(operations);
-    return responses.map(({ statusCode }, index) => {
+    return responses.map(({ statusCode }) => {
       if (statusCode === 200 || statusCode === 201) return 'written';
       // 409: created meanwhile; 412: replaced meanwhile; 404: deleted meanwhile (a repair).
       if (statusCode === 409 || statusCode === 412 || statusCode === 404) return 'changed';
-      throw bulkFailure('write', writes[index].document.id, statusCode);
+      // Throttled (429) or failed on the server, and not retried by items.bulk: thrown, it would
+      // fail the round after its other writes landed, and their caches would never be retired.
+      return 'failed';
     });
   }
 
