@@ -1,7 +1,7 @@
 import type { InvocationContext } from '@azure/functions';
 import Joi from 'joi';
 import { PreconditionFailed } from './errors';
-import type { ContainerDefinition, ReadDocument, StoredEvent } from './ports';
+import type { ContainerDefinition, ReadContainer, ReadDocument, StoredEvent } from './ports';
 import type { EventHandlerDeclaration } from './routes';
 import type { ServiceProvider, Services } from './services';
 import { METRICS } from './telemetry';
@@ -198,7 +198,7 @@ export async function projectMany<D extends ReadDocument>(
     else writes.push({ entry, document: next.document, etag: current[index]?.etag, applied: next.applied });
   }
 
-  const written = writes.length ? await container.writeMany(writes.map(({ document, etag }) => ({ document, etag }))) : [];
+  const written = writes.length ? await writeAll(services, projection, container, writes) : [];
   const projected = writes.filter((_, index) => written[index] === 'written');
   oneByOne.push(...writes.filter((_, index) => written[index] !== 'written').map(({ entry }) => entry));
   await invalidateAll(services, projection, projected.map(({ entry, document }) => ({ id: entry.id, document })));
@@ -218,6 +218,26 @@ export async function projectMany<D extends ReadDocument>(
     }),
   );
   return outcomes;
+}
+
+/**
+ * The round's writes in bulk. A bulk request that fails may have landed some of them (each
+ * partition range is a request of its own): their redeliveries find them written, duplicates
+ * that retire nothing, so every document of the round is retired before the round fails.
+ * Retiring one that did not change costs a cache miss.
+ */
+async function writeAll<D extends ReadDocument>(
+  services: Services,
+  projection: DocumentProjection<D>,
+  container: ReadContainer<D>,
+  writes: readonly { entry: DocumentEvents; document: D; etag?: string }[],
+) {
+  try {
+    return await container.writeMany(writes.map(({ document, etag }) => ({ document, etag })));
+  } catch (error) {
+    await invalidateAll(services, projection, writes.map(({ entry, document }) => ({ id: entry.id, document })));
+    throw error;
+  }
 }
 
 /**

@@ -8,7 +8,7 @@ import { startLocalCosmos, type LocalCosmos } from '../../shared/adapters/cosmos
 import { project, projectMany, projectorDeclaration } from '../../shared/kernel/projection';
 import type { ReadContainer, ReadDocument, StoredEvent } from '../../shared/kernel/ports';
 import type { Services } from '../../shared/kernel/services';
-import { PHARMACIES_CONTAINER, pharmaciesProjection, type PharmacyDocument } from '../../shared/pharmacies/projection';
+import { PHARMACIES_CONTAINER, PHARMACIES_GENERATION, pharmaciesProjection, pharmacyCacheKey, type PharmacyDocument } from '../../shared/pharmacies/projection';
 import { pharmacyBody } from '../support/fixtures';
 import { testServices } from '../support/services';
 import { shuffled } from '../support/shuffle';
@@ -132,6 +132,26 @@ describe('projected together', () => {
     const deliveries = await Promise.allSettled(everything().map((event) => declaration.handler(event, context)));
     assert.ok(deliveries.every((delivery) => delivery.status === 'rejected' && /503/.test(String(delivery.reason))), 'each delivery failed, for the bus to retry');
     await Promise.all(everything().map((event) => declaration.handler(event, context)));
+    assert.deepEqual(await documents(target), expected);
+  });
+
+  it('a bulk write that fails after some of its writes landed retires their cached copies before the round fails', async () => {
+    let failures = 1;
+    const target = await freshReadSide((real) => ({
+      writeMany: async (writes) => {
+        const outcomes = await real.writeMany(writes);
+        // One partition range's request failed after the others' writes landed.
+        if (failures-- > 0) throw new Error('Bulk request errored with: 503');
+        return outcomes;
+      },
+    }));
+    const keys = [...histories.keys()].map(pharmacyCacheKey);
+    for (const key of keys) await target.cache.set(key, 'cached before the round', { freshSeconds: 60, staleSeconds: 60 });
+    const generation = await target.cache.counter(PHARMACIES_GENERATION);
+    await assert.rejects(projectMany(target, pharmaciesProjection, everything()), /503/);
+    assert.deepEqual(await Promise.all(keys.map(async (key) => (await target.cache.get(key))?.fresh)), keys.map(() => false), 'no cached copy of a written document stays fresh');
+    assert.ok((await target.cache.counter(PHARMACIES_GENERATION)) > generation, 'the lists retired');
+    assert.ok((await projectMany(target, pharmaciesProjection, everything())).every((outcome) => outcome === 'duplicate'), 'redelivered: written already');
     assert.deepEqual(await documents(target), expected);
   });
 
