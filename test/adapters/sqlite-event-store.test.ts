@@ -97,6 +97,39 @@ describe('SQLite event store', () => {
     db.close();
   });
 
+  it('upgrades once when two processes open the same file together: the one that finds 0006 applied meanwhile goes on', async () => {
+    const file = join(dir, 'opened-together.sqlite');
+    const firstFive = join(dir, 'migrations-0001-0005-together');
+    mkdirSync(firstFive);
+    const migrations = join(projectRoot(), 'shared', 'adapters', 'sqlite', 'migrations');
+    for (const name of readdirSync(migrations).filter((name) => /^000[1-5]_/.test(name))) copyFileSync(join(migrations, name), join(firstFive, name));
+    const opened = () => {
+      const db = new Database(file);
+      db.pragma('journal_mode = WAL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+      return db;
+    };
+    const old = opened();
+    migrate(old, firstFive);
+    old.close();
+    const [one, other] = [opened(), opened()];
+    // The other process has read what is applied; this one upgrades before it goes on.
+    let upgraded: number[] = [];
+    const racing = new Proxy(other, {
+      get(target, property) {
+        if (property === 'transaction' && upgraded.length === 0) upgraded = migrate(one);
+        const value = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    assert.deepEqual(migrate(racing), []);
+    assert.deepEqual(upgraded, [6]);
+    assert.deepEqual(other.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all(), [1, 2, 3, 4, 5, 6]);
+    one.close();
+    other.close();
+  });
+
   it('goes on from the last position after a refused append and a reopen, positions no longer being AUTOINCREMENT', async () => {
     const file = join(dir, 'positions.sqlite');
     const first = SqliteEventStore.open(file);

@@ -58,25 +58,34 @@ function toStoredEvent(row: EventRow): StoredEvent {
   };
 }
 
-/** Applies the numbered `.sql` files not yet recorded in schema_migrations, each in a transaction. */
+/**
+ * Applies the numbered `.sql` files not yet recorded in schema_migrations, each in a
+ * transaction; answers those it applied. Each is IMMEDIATE and asks again whether it is
+ * applied: another process opening the same file (the bench beside a rebuild) may have
+ * applied it since the list was read, and running it twice would fail that open.
+ */
 export function migrate(db: Database.Database, directory = MIGRATIONS_DIR): number[] {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').pluck();
   const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
   const pending = readdirSync(directory)
     .map((name) => ({ name, version: Number(/^(\d+)_/.exec(name)?.[1]) }))
     .filter((file) => file.name.endsWith('.sql') && Number.isInteger(file.version) && !applied.has(file.version))
     .sort((a, b) => a.version - b.version);
+  const appliedHere: number[] = [];
   for (const file of pending) {
     db.transaction(() => {
+      if (isApplied.get(file.version) !== undefined) return;
       db.exec(readFileSync(join(directory, file.name), 'utf8'));
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
         file.version,
         file.name,
         new Date().toISOString(),
       );
-    })();
+      appliedHere.push(file.version);
+    }).immediate();
   }
-  return pending.map((file) => file.version);
+  return appliedHere;
 }
 
 /**
