@@ -21,6 +21,15 @@ after(async () => {
 
 eventStoreContract('SQLite', async () => store);
 
+/** A folder holding the migrations before 0006, for a database made as older code made it. */
+function firstFiveMigrations(folder: string): string {
+  const firstFive = join(dir, folder);
+  mkdirSync(firstFive);
+  const migrations = join(projectRoot(), 'shared', 'adapters', 'sqlite', 'migrations');
+  for (const name of readdirSync(migrations).filter((name) => /^000[1-5]_/.test(name))) copyFileSync(join(migrations, name), join(firstFive, name));
+  return firstFive;
+}
+
 describe('SQLite event store', () => {
   const event = () => ({ eventId: randomUUID(), type: 'T', data: {}, metadata: { correlationId: 'c' } });
 
@@ -55,10 +64,7 @@ describe('SQLite event store', () => {
 
   it('upgrades a database of the first five migrations in place (0006): events, positions and pending outbox rows kept, the relay finds them', async () => {
     const file = join(dir, 'before-0006.sqlite');
-    const firstFive = join(dir, 'migrations-0001-0005');
-    mkdirSync(firstFive);
-    const migrations = join(projectRoot(), 'shared', 'adapters', 'sqlite', 'migrations');
-    for (const name of readdirSync(migrations).filter((name) => /^000[1-5]_/.test(name))) copyFileSync(join(migrations, name), join(firstFive, name));
+    const firstFive = firstFiveMigrations('migrations-0001-0005');
     const old = new Database(file);
     old.pragma('journal_mode = WAL');
     old.pragma('foreign_keys = ON');
@@ -99,10 +105,7 @@ describe('SQLite event store', () => {
 
   it('upgrades once when two processes open the same file together: the one that finds 0006 applied meanwhile goes on', async () => {
     const file = join(dir, 'opened-together.sqlite');
-    const firstFive = join(dir, 'migrations-0001-0005-together');
-    mkdirSync(firstFive);
-    const migrations = join(projectRoot(), 'shared', 'adapters', 'sqlite', 'migrations');
-    for (const name of readdirSync(migrations).filter((name) => /^000[1-5]_/.test(name))) copyFileSync(join(migrations, name), join(firstFive, name));
+    const firstFive = firstFiveMigrations('migrations-0001-0005-together');
     const opened = () => {
       const db = new Database(file);
       db.pragma('journal_mode = WAL');
