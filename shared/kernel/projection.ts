@@ -303,16 +303,42 @@ class GatheredProjection<D extends ReadDocument> {
   private async run() {
     while (this.waiting.length > 0) {
       const round = this.waiting.splice(0, GATHERED_EVENTS);
-      let outcomes: (Outcome | Error)[];
-      try {
-        outcomes = await projectMany(this.services, this.projection, round.map(({ event }) => event));
-      } catch (error) {
-        outcomes = round.map(() => (error instanceof Error ? error : new Error(String(error))));
+      const together = projectMany(this.services, this.projection, round.map(({ event }) => event)).catch((error: unknown) => round.map(() => asError(error)));
+      let timer: NodeJS.Timeout | undefined;
+      const slow = new Promise<'slow'>((resolve) => (timer = setTimeout(() => resolve('slow'), SLOW_ROUND_MS).unref()));
+      const outcomes = await Promise.race([together, slow]);
+      clearTimeout(timer);
+      if (outcomes === 'slow') {
+        this.oneByOne(round);
+        continue;
       }
       round.forEach((waiting, index) => waiting.settle(outcomes[index]));
     }
     this.running = false;
   }
+
+  /**
+   * A round that outlasts SLOW_ROUND_MS (a slow partition, a throttled range) no longer holds
+   * its deliveries, nor the next round: each goes its own way through `project`, settling when
+   * it is done, as before rounds, so only those waiting on the slow part wait. The round goes
+   * on in the background; its writes are conditional on the etags it read, so whichever lands
+   * second finds the other's and converges.
+   */
+  private oneByOne(round: Waiting[]) {
+    for (const waiting of round) {
+      project(this.services, this.projection, waiting.event).then(
+        (outcome) => waiting.settle(outcome),
+        (error: unknown) => waiting.settle(asError(error)),
+      );
+    }
+  }
+}
+
+/** How long a round may hold its deliveries: a healthy one takes milliseconds. */
+export const SLOW_ROUND_MS = 2_000;
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 const gathered = new WeakMap<Services, Map<string, GatheredProjection<ReadDocument>>>();

@@ -5,7 +5,7 @@ import { CosmosClient } from '@azure/cosmos';
 import { InvocationContext } from '@azure/functions';
 import { CosmosReadStore } from '../../shared/adapters/cosmos/read-store';
 import { startLocalCosmos, type LocalCosmos } from '../../shared/adapters/cosmos/local-server';
-import { project, projectMany, projectorDeclaration } from '../../shared/kernel/projection';
+import { project, projectMany, projectorDeclaration, SLOW_ROUND_MS } from '../../shared/kernel/projection';
 import type { ReadContainer, ReadDocument, StoredEvent } from '../../shared/kernel/ports';
 import type { Services } from '../../shared/kernel/services';
 import { PHARMACIES_CONTAINER, PHARMACIES_GENERATION, pharmaciesProjection, pharmacyCacheKey, type PharmacyDocument } from '../../shared/pharmacies/projection';
@@ -165,6 +165,31 @@ describe('projected together', () => {
     const context = new InvocationContext({ functionName: declaration.name, logHandler: () => {} });
     await Promise.all(everything().map((event) => declaration.handler(JSON.stringify(event), context)));
     assert.deepEqual(calls, [`getMany ${histories.size}`], 'one bulk read for the three documents of all 18 deliveries');
+    assert.deepEqual(await documents(target), expected);
+  });
+  it('a round frozen past SLOW_ROUND_MS lets its deliveries go one by one, and its late write converges with theirs', async () => {
+    let thaw = () => {};
+    const frozen = new Promise<void>((resolve) => (thaw = resolve));
+    let first = true;
+    const target = await freshReadSide((real) => ({
+      getMany: async (refs) => {
+        // The first round's bulk read hangs (a slow partition) until released.
+        if (first) {
+          first = false;
+          await frozen;
+        }
+        return real.getMany(refs);
+      },
+    }));
+    const declaration = projectorDeclaration(async () => target, pharmaciesProjection);
+    const context = new InvocationContext({ functionName: declaration.name, logHandler: () => {} });
+    const started = Date.now();
+    await Promise.all(everything().map((event) => declaration.handler(event, context)));
+    assert.ok(Date.now() - started >= SLOW_ROUND_MS, 'settled once the round was slow, not before');
+    assert.deepEqual(await documents(target), expected, 'projected one by one while the round hung');
+    // The hung round resumes: its reads are stale now, so its etag-conditional writes go aside.
+    thaw();
+    await new Promise((resolve) => setTimeout(resolve, 200));
     assert.deepEqual(await documents(target), expected);
   });
 });
