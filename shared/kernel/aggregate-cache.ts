@@ -1,5 +1,6 @@
 import type { EventStore } from './ports';
 import { approximateSize } from './size';
+import { WeightedLru } from './weighted-lru';
 
 /** An aggregate's state at a version, as this instance last loaded or wrote it. */
 export interface CachedAggregate {
@@ -24,58 +25,36 @@ export const AGGREGATE_CACHE_BYTES = 32 * 1024 * 1024;
  * (evolve returns a new state), so a cached state is never changed in place.
  */
 export class AggregateCache {
-  private readonly entries = new Map<string, CachedAggregate & { bytes: number }>();
-  private bytes = 0;
+  private readonly states: WeightedLru<CachedAggregate>;
 
-  constructor(
-    private readonly capacityBytes = AGGREGATE_CACHE_BYTES,
-    private readonly largestBytes = capacityBytes / 16,
-  ) {}
+  constructor(capacityBytes = AGGREGATE_CACHE_BYTES, largestBytes = capacityBytes / 16) {
+    this.states = new WeightedLru(capacityBytes, largestBytes);
+  }
 
   get(streamId: string, schema: string): CachedAggregate | undefined {
-    const key = keyOf(streamId, schema);
-    const entry = this.entries.get(key);
-    if (entry) {
-      // Map keeps insertion order: re-inserting makes it the most recently used.
-      this.entries.delete(key);
-      this.entries.set(key, entry);
-    }
-    return entry;
+    return this.states.get(keyOf(streamId, schema));
   }
 
   set(streamId: string, schema: string, entry: CachedAggregate): void {
     const key = keyOf(streamId, schema);
-    const known = this.entries.get(key);
     // Two commands of one stream may finish out of order: the newer version stays.
+    const known = this.states.peek(key);
     if (known && known.version > entry.version) return;
-    this.forget(streamId, schema);
-    const bytes = key.length + approximateSize(entry.state) + 64;
-    if (bytes > this.largestBytes) return;
-    this.entries.set(key, { ...entry, bytes });
-    this.bytes += bytes;
-    for (const [oldest, { bytes: weight }] of this.entries) {
-      if (this.bytes <= this.capacityBytes) break;
-      this.entries.delete(oldest);
-      this.bytes -= weight;
-    }
+    this.states.set(key, entry, key.length + approximateSize(entry.state) + 64);
   }
 
   /** After a conflict: the next load starts from the snapshot again (a restored database may be behind the cache). */
   forget(streamId: string, schema: string): void {
-    const key = keyOf(streamId, schema);
-    const known = this.entries.get(key);
-    if (!known) return;
-    this.entries.delete(key);
-    this.bytes -= known.bytes;
+    this.states.delete(keyOf(streamId, schema));
   }
 
   /** The estimated weight of the kept states. */
   get weight(): number {
-    return this.bytes;
+    return this.states.weight;
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.states.size;
   }
 }
 

@@ -2,6 +2,7 @@ import type { HttpRequest } from '@azure/functions';
 import { Unauthorized } from './errors';
 import type { Services } from './services';
 import { approximateSize } from './size';
+import { WeightedLru } from './weighted-lru';
 
 /** Who is calling, as the access token says. */
 export interface Principal {
@@ -86,57 +87,32 @@ export interface VerifiedTokenMemo {
  * is verified each time), so that one entry never pushes out a crowd of others.
  */
 class VerifiedTokens implements VerifiedTokenMemo {
-  private readonly entries = new Map<string, { principal: Principal; expiresAtMs: number; bytes: number }>();
-  private bytes = 0;
-
-  constructor(
-    private readonly capacityBytes = VERIFIED_TOKENS_BYTES,
-    private readonly largestBytes = capacityBytes / 64,
-  ) {}
+  private readonly tokens = new WeightedLru<{ principal: Principal; expiresAtMs: number }>(VERIFIED_TOKENS_BYTES, VERIFIED_TOKENS_BYTES / 64, MOST_VERIFIED_TOKENS);
 
   /** The principal of a remembered token still within its `exp`; an expired one is dropped. */
   principalOf(token: string): Principal | undefined {
-    const entry = this.entries.get(token);
+    const entry = this.tokens.get(token);
     if (!entry) return undefined;
-    this.forget(token);
-    if (Date.now() >= entry.expiresAtMs) return undefined;
-    // Map keeps insertion order: re-inserting makes it the most recently used.
-    this.entries.set(token, entry);
-    this.bytes += entry.bytes;
-    return entry.principal;
+    if (Date.now() < entry.expiresAtMs) return entry.principal;
+    this.tokens.delete(token);
+    return undefined;
   }
 
   remember(token: string, principal: Principal, expiresAtMs: number): void {
-    this.forget(token);
-    const bytes = token.length + approximateSize(principal) + 64;
-    if (bytes > this.largestBytes) return;
-    this.entries.set(token, { principal, expiresAtMs, bytes });
-    this.bytes += bytes;
-    for (const [oldest, { bytes: weight }] of this.entries) {
-      if (this.bytes <= this.capacityBytes && this.entries.size <= MOST_VERIFIED_TOKENS) break;
-      this.entries.delete(oldest);
-      this.bytes -= weight;
-    }
+    this.tokens.set(token, { principal, expiresAtMs }, token.length + approximateSize(principal) + 64);
   }
 
   holds(token: string): boolean {
-    return this.entries.has(token);
+    return this.tokens.has(token);
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.tokens.size;
   }
 
   /** The estimated bytes of the kept tokens and principals. */
   get weight(): number {
-    return this.bytes;
-  }
-
-  private forget(token: string): void {
-    const known = this.entries.get(token);
-    if (!known) return;
-    this.entries.delete(token);
-    this.bytes -= known.bytes;
+    return this.tokens.weight;
   }
 }
 
