@@ -115,15 +115,11 @@ export async function project<D extends ReadDocument>(
       if (!(error instanceof PreconditionFailed)) throw error;
       continue;
     }
-    await invalidate(services, projection, id, next);
+    await invalidateAll(services, projection, [{ id, document: next }]);
     await projection.afterWrite?.(next, services);
     return 'projected';
   }
   throw new Error(`projection ${projection.name}: document ${id} kept changing; retry later`);
-}
-
-async function invalidate<D extends ReadDocument>(services: Services, projection: DocumentProjection<D>, id: string, document: D) {
-  await invalidateAll(services, projection, [{ id, document }]);
 }
 
 /**
@@ -212,7 +208,7 @@ export async function projectMany<D extends ReadDocument>(
         try {
           outcomes[position] = await project(services, projection, events[position]);
         } catch (error) {
-          outcomes[position] = error instanceof Error ? error : new Error(String(error));
+          outcomes[position] = asError(error);
         }
       }
     }),
