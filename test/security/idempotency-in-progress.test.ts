@@ -190,6 +190,22 @@ describe('an Idempotency-Key whose first attempt still runs', () => {
    * A retry sent as if the stalled first attempt's lease had ended runs; the first attempt,
    * resumed, then finds the retry's answer recorded and answers that, replayed.
    */
+  /** An app whose event store stalls after `read` (a load) until resumed: an attempt held past its lease. */
+  function stallingAfter(read: 'loadStream' | 'loadStreams') {
+    let loaded!: () => void;
+    let resume!: () => void;
+    const [hasLoaded, resumed] = [new Promise<void>((done) => (loaded = done)), new Promise<void>((done) => (resume = done))];
+    const { handler: stalling } = appOver((store) => ({
+      [read]: async (...args: unknown[]) => {
+        const answer = await (store[read] as (...args: unknown[]) => Promise<unknown>).apply(store, args);
+        loaded();
+        await resumed;
+        return answer;
+      },
+    }));
+    return { stalling, hasLoaded, resume };
+  }
+
   async function retryPastTheLease(first: Promise<Response>, retry: () => Promise<Response>, resume: () => void): Promise<void> {
     const real = app.services.clock;
     app.services.clock = { now: () => new Date(real.now().getTime() + IDEMPOTENCY_CLAIM_LEASE_MS + 1_000) };
@@ -236,17 +252,7 @@ describe('an Idempotency-Key whose first attempt still runs', () => {
     const { offerId } = await anOffer();
     const key = `price-${randomUUID()}`;
     // The first attempt reads the offer, then stalls past its lease.
-    let loaded!: () => void;
-    let resume!: () => void;
-    const [hasLoaded, resumed] = [new Promise<void>((done) => (loaded = done)), new Promise<void>((done) => (resume = done))];
-    const { handler: stalling } = appOver((store) => ({
-      loadStream: async (...args) => {
-        const read = await store.loadStream(...args);
-        loaded();
-        await resumed;
-        return read;
-      },
-    }));
+    const { stalling, hasLoaded, resume } = stallingAfter('loadStream');
     const send = (handler: ReturnType<typeof app.handler>) =>
       invoke(handler, { method: 'POST', path: `offers/${offerId}/price`, params: { id: offerId }, body: { priceCents: 900 }, headers: asAdmin(key) });
     const first = send(stalling('changeOfferPrice'));
@@ -259,17 +265,7 @@ describe('an Idempotency-Key whose first attempt still runs', () => {
   it('lets a feed that outlived its lease write nothing once a retry took its key, and answer what the retry answered', async () => {
     const { pharmacyId } = await anOffer();
     const products = await Promise.all([1, 2].map(() => post('registerProduct', { ...demoProducts()[0], name: 'Em curso lote tardio', gtin: uniqueGtin() })));
-    let loaded!: () => void;
-    let resume!: () => void;
-    const [hasLoaded, resumed] = [new Promise<void>((done) => (loaded = done)), new Promise<void>((done) => (resume = done))];
-    const { handler: stalling } = appOver((store) => ({
-      loadStreams: async (...args) => {
-        const read = await store.loadStreams(...args);
-        loaded();
-        await resumed;
-        return read;
-      },
-    }));
+    const { stalling, hasLoaded, resume } = stallingAfter('loadStreams');
     const key = `feed-${randomUUID()}`;
     const items = products.map((productId, n) => offerBody(pharmacyId, productId, 700 + n));
     const send = (handler: ReturnType<typeof app.handler>) => invoke(handler, { method: 'POST', path: 'offers/batch', body: { items }, headers: asAdmin(key) });
