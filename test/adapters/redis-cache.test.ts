@@ -23,6 +23,8 @@ suiteNeeding('Redis cache', skip, () => {
   it('given a counter Redis evicted, it comes back above every value it had, so no old generation matches again', async () => {
     const prefix = `test-${process.pid}-evicted:`;
     const cache = RedisCache.open(url, prefix);
+    // Connected first: the cache fails fast while its connection is still opening (a flake under load).
+    await cache.ready();
     const admin = createClient({ url });
     await admin.connect();
     try {
