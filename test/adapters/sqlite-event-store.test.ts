@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { HttpResponse } from '@azure/functions';
 import Database from 'better-sqlite3';
-import { migrate, SqliteEventStore } from '../../shared/adapters/sqlite/event-store';
+import { migrate, SqliteEventStore, WAL_FILE_LIMIT_BYTES, WAL_PAGES_PER_CHECKPOINT } from '../../shared/adapters/sqlite/event-store';
 import { jsonResponse } from '../../shared/kernel/http';
 import { IN_PROGRESS_STAND_IN } from '../../shared/kernel/idempotency';
 import { projectRoot } from '../../shared/kernel/project-root';
@@ -20,6 +20,11 @@ after(async () => {
 });
 
 eventStoreContract('SQLite', async () => store);
+
+/** The WAL file's layout (sqlite.org/fileformat.html): a 32-byte header, then per page a 24-byte frame header and the page. */
+const WAL_HEADER_BYTES = 32;
+const WAL_FRAME_HEADER_BYTES = 24;
+const PAGE_BYTES = 4096;
 
 /** A folder holding the migrations before 0006, for a database made as older code made it. */
 function firstFiveMigrations(folder: string): string {
@@ -144,6 +149,32 @@ describe('SQLite event store', () => {
     assert.equal(after.position, before[1].position + 1);
     assert.deepEqual((await second.readAll(0, 10)).map((e) => e.position), [...before, after].map((e) => e.position));
     await second.close();
+  });
+
+  it('checkpoints its WAL every WAL_PAGES_PER_CHECKPOINT pages, not every 1 000, and then reuses the file instead of growing it', async () => {
+    const file = join(dir, 'checkpoints.sqlite');
+    const checkpointed = SqliteEventStore.open(file);
+    const walFrames = () => Math.max(0, (statSync(`${file}-wal`).size - WAL_HEADER_BYTES) / (PAGE_BYTES + WAL_FRAME_HEADER_BYTES));
+    // ~5 KB of data per event: two pages of the events' tree and more per append.
+    const heavy = () => ({ ...event(), data: { text: 'x'.repeat(5_000) } });
+    let version = 0;
+    // Each append writes at least two pages (the event's leaf and its overflow), so `count` appends write twice as many frames.
+    const append = async (count: number) => {
+      for (let appended = 0; appended < count; appended++) await checkpointed.append('s-checkpoints', version, [heavy()]).then(() => (version += 1));
+    };
+    await append(1_500);
+    const pastTheDefault = walFrames();
+    // As many frames again as the interval: a WAL never checkpointed would be past it.
+    await append(WAL_PAGES_PER_CHECKPOINT / 2);
+    const settled = walFrames();
+    const walBytes = statSync(`${file}-wal`).size;
+    await checkpointed.close();
+    assert.ok(pastTheDefault >= 3 * 1_000, `the WAL holds ${pastTheDefault} frames: checkpointed at SQLite's default`);
+    assert.ok(settled <= WAL_PAGES_PER_CHECKPOINT + 50, `the WAL grew to ${settled} frames, past the checkpoint interval`);
+    assert.ok(walBytes <= WAL_FILE_LIMIT_BYTES);
+    const reopened = SqliteEventStore.open(file);
+    assert.equal((await reopened.readStream('s-checkpoints')).length, version);
+    await reopened.close();
   });
 
   it('stores a claim as code before claims (migration 0005) would replay it: a 409 with Retry-After, not a status 0', async () => {

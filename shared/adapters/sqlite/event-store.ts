@@ -94,6 +94,9 @@ export function migrate(db: Database.Database, directory = MIGRATIONS_DIR): numb
  * the reservations, the idempotency record and a due snapshot commit together or not at
  * all, in the command's one commit.
  */
+export const WAL_PAGES_PER_CHECKPOINT = 4_000;
+export const WAL_FILE_LIMIT_BYTES = 32 * 1024 * 1024;
+
 export class SqliteEventStore implements EventStore {
   private readonly statements;
   /** Made once: better-sqlite3 builds a wrapper per db.transaction() call, a few µs an append. */
@@ -175,7 +178,9 @@ export class SqliteEventStore implements EventStore {
     };
   }
 
-  static open(file: string): SqliteEventStore {
+  /** `walPagesPerCheckpoint`: for `npm run bench:event-store`, which weighs the interval against SQLite's default. */
+  static open(file: string, { walPagesPerCheckpoint = WAL_PAGES_PER_CHECKPOINT } = {}): SqliteEventStore {
+    if (!Number.isSafeInteger(walPagesPerCheckpoint) || walPagesPerCheckpoint < 1) throw new Error('walPagesPerCheckpoint must be a positive integer');
     preparePrivateDatabaseFile(file);
     const db = new Database(file);
     // WAL keeps readers off the writer's back; NORMAL sync survives a process crash
@@ -184,6 +189,14 @@ export class SqliteEventStore implements EventStore {
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    // A checkpoint every 4 000 WAL pages (~16 MB) instead of SQLite's 1 000: each waits on
+    // fsyncs and copies the same hot pages again (the streams' tails, the outbox), so fewer
+    // of them take less time in all: a command's append and load 10-15 % faster on average,
+    // its p99 0.5 -> 0.17 ms (`npm run bench:event-store`). Each pause is longer: ~40 ms,
+    // once every ~1 000 appends, where the default paused ~15 ms every ~250. A WAL file
+    // that a long transaction grew past 32 MB is cut back after its next checkpoint.
+    db.pragma(`wal_autocheckpoint = ${walPagesPerCheckpoint}`);
+    db.pragma(`journal_size_limit = ${WAL_FILE_LIMIT_BYTES}`);
     migrate(db);
     return new SqliteEventStore(db);
   }
