@@ -167,14 +167,27 @@ describe('SQLite event store', () => {
     // As many frames again as the interval: a WAL never checkpointed would be past it.
     await append(WAL_PAGES_PER_CHECKPOINT / 2);
     const settled = walFrames();
-    const walBytes = statSync(`${file}-wal`).size;
     await checkpointed.close();
     assert.ok(pastTheDefault >= 3 * 1_000, `the WAL holds ${pastTheDefault} frames: checkpointed at SQLite's default`);
     assert.ok(settled <= WAL_PAGES_PER_CHECKPOINT + 50, `the WAL grew to ${settled} frames, past the checkpoint interval`);
-    assert.ok(walBytes <= WAL_FILE_LIMIT_BYTES);
     const reopened = SqliteEventStore.open(file);
     assert.equal((await reopened.readStream('s-checkpoints')).length, version);
     await reopened.close();
+  });
+
+  it('cuts a WAL file that one transaction grew past WAL_FILE_LIMIT_BYTES back to the limit, by the first commit after its checkpoint', async () => {
+    const file = join(dir, 'wal-limit.sqlite');
+    const limited = SqliteEventStore.open(file);
+    const walBytes = () => statSync(`${file}-wal`).size;
+    // 1 000 events of ~40 KB in one append: a WAL of ~40 MB, which SQLite alone would keep and reuse.
+    await limited.append('s-long', 0, Array.from({ length: 1_000 }, () => ({ ...event(), data: { text: 'x'.repeat(40_000) } })));
+    const grown = walBytes();
+    // Its commit checkpointed the WAL (no reader held it back): the next one starts the file over, and cuts it.
+    await limited.append('s-next', 0, [event()]);
+    const cut = walBytes();
+    await limited.close();
+    assert.ok(grown > WAL_FILE_LIMIT_BYTES, `the long transaction left a WAL of ${grown} bytes, not past the limit`);
+    assert.ok(cut <= WAL_FILE_LIMIT_BYTES, `the WAL file kept ${cut} bytes after the next commit`);
   });
 
   it('stores a claim as code before claims (migration 0005) would replay it: a 409 with Retry-After, not a status 0', async () => {

@@ -88,15 +88,17 @@ export function migrate(db: Database.Database, directory = MIGRATIONS_DIR): numb
   return appliedHere;
 }
 
+/** The WAL pages after which a commit checkpoints (SQLite's default is 1 000): see SqliteEventStore.open. */
+export const WAL_PAGES_PER_CHECKPOINT = 4_000;
+/** The size a WAL file grown past it is cut back to, once SQLite starts the file over. */
+export const WAL_FILE_LIMIT_BYTES = 32 * 1024 * 1024;
+
 /**
  * The embedded event store. better-sqlite3 is synchronous, so each append is one
  * uninterrupted transaction: the expected-version check, the events, the outbox rows,
  * the reservations, the idempotency record and a due snapshot commit together or not at
  * all, in the command's one commit.
  */
-export const WAL_PAGES_PER_CHECKPOINT = 4_000;
-export const WAL_FILE_LIMIT_BYTES = 32 * 1024 * 1024;
-
 export class SqliteEventStore implements EventStore {
   private readonly statements;
   /** Made once: better-sqlite3 builds a wrapper per db.transaction() call, a few µs an append. */
@@ -194,7 +196,9 @@ export class SqliteEventStore implements EventStore {
     // of them take less time in all: a command's append and load 10-15 % faster on average,
     // its p99 0.5 -> 0.17 ms (`npm run bench:event-store`). Each pause is longer: ~40 ms,
     // once every ~1 000 appends, where the default paused ~15 ms every ~250. A WAL file
-    // that a long transaction grew past 32 MB is cut back after its next checkpoint.
+    // grown past 32 MB (a long transaction, or a reader in another process holding back
+    // the checkpoints) is cut back by the first commit after a checkpoint that no reader
+    // held back, when SQLite starts the file over; never while a reader still needs it.
     db.pragma(`wal_autocheckpoint = ${walPagesPerCheckpoint}`);
     db.pragma(`journal_size_limit = ${WAL_FILE_LIMIT_BYTES}`);
     migrate(db);
