@@ -41,7 +41,7 @@ describe('Cosmos read store (the SDK against the local server)', () => {
     assert.equal(await docs.get('missing'), undefined);
   });
 
-  it('in a container partitioned by another path: reads, replaces and deletes by id and partition key, and confines a query to one partition', async () => {
+  it('in a container partitioned by another path: reads, replaces and deletes by id and partition key, and asks a query with its partition key (the local server does not confine a query to it: the WHERE on the key does, here as in the app)', async () => {
     const owned = store.container<Doc & { owner: string }>('by-owner');
     await owned.create({ id: 'x', version: 1, name: 'X', tags: [], owner: 'ana' });
     await owned.create({ id: 'y', version: 1, name: 'Y', tags: [], owner: 'bia' });
