@@ -190,6 +190,31 @@ describe('SQLite event store', () => {
     assert.ok(cut <= WAL_FILE_LIMIT_BYTES, `the WAL file kept ${cut} bytes after the next commit`);
   });
 
+  it('loads streams in one statement as loadStream would: more than ten requests in order, ids JSON escapes and odd afterVersions alike', async () => {
+    const db = new Database(':memory:');
+    migrate(db);
+    const local = new SqliteEventStore(db);
+    // Ids json_each must give back byte for byte as a bound string: quotes, a backslash, NUL, control characters, lone surrogates, astral.
+    const ids = [`q'"\\`, 'nul\u0000x', 'ctl\u0001\u001f\u007f', 'lone\uD800', 'lone\uDC00x', 'ç€😀', '\u2028', 'x'.repeat(2_000)];
+    for (const id of ids) {
+      await local.append(id, 0, [event(), event(), event(), event()], { snapshot: { schema: 's-v1', snapshot: { version: 2, state: { n: 2 } } } });
+    }
+    // JSON.stringify turns NaN and Infinity into null: with it nothing is newer, as a bound NaN (NULL) or Infinity finds nothing.
+    const afterVersions = [0, 1, 2, 3, 4, 9, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, 2 ** 64];
+    const requests = ids.flatMap((streamId, index) => ['s-v1', 'other-v1'].map((schema) => ({ streamId, schema, afterVersion: afterVersions[index % afterVersions.length] })));
+    // More than ten requests, the same stream asked for again: each load goes to its own index, 10 not to 1.
+    const all = [...requests, ...afterVersions.map((afterVersion) => ({ streamId: ids[0], schema: 's-v1', afterVersion }))];
+    assert.ok(all.length > 20);
+    const one = await Promise.all(all.map((r) => local.loadStream(r.streamId, r.schema, r.afterVersion)));
+    const loads = await local.loadStreams(all);
+    assert.equal(loads.length, all.length);
+    // Request by request: a failing deepEqual of all of them, long ids included, takes node:assert minutes to diff.
+    loads.forEach((load, index) => assert.deepEqual(load, one[index], `request ${index}`));
+    for (const { events } of one) assert.ok(events.every((e, i) => i === 0 || (e.streamId === events[0].streamId && e.version === events[i - 1].version + 1)));
+    assert.ok(one.filter(({ events }) => events.length > 0).length > 10, 'most requests find events');
+    await local.close();
+  });
+
   it('stores a claim as code before claims (migration 0005) would replay it: a 409 with Retry-After, not a status 0', async () => {
     const db = new Database(':memory:');
     migrate(db);
