@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { SqliteEventStore } from '../../shared/adapters/sqlite/event-store';
 import { testServices } from '../support/services';
 
 /**
@@ -42,6 +43,21 @@ describe('local data files are private to their owner', () => {
       assertPrivate(dataDir);
     } finally {
       await services.close();
+    }
+  });
+
+  it('a database file put straight in a shared folder (sticky, as /tmp) leaves the folder as it is: the files are 0600 all the same', async () => {
+    const shared = join(root, 'shared-tmp');
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+    const file = join(shared, 'events.sqlite');
+    const store = SqliteEventStore.open(file);
+    try {
+      await store.append(`probe-${randomUUID()}`, 0, [{ eventId: randomUUID(), type: 'Probe', data: {}, metadata: { correlationId: 'c' } }]);
+      assert.equal((statSync(shared).mode & 0o7777).toString(8), '1777', 'the shared folder untouched');
+      for (const name of ['events.sqlite', 'events.sqlite-wal']) assert.equal(modeOf(join(shared, name)).toString(8), '600', name);
+    } finally {
+      await store.close();
     }
   });
 
