@@ -145,6 +145,17 @@ async function openReadStore(settings: Settings, containers: ContainerDefinition
     const readStore = await CosmosReadStore.open(client, settings.cosmos.database, containers, { createContainers: false });
     return { readStore, ephemeral: undefined };
   }
+  return openLocalReadStore(settings.cosmos.database, containers);
+}
+
+/**
+ * The in-process Cosmos DB server with the declared containers made, for the embedded
+ * profile and for a benchmark that runs the read store in a process of its own; its
+ * address and per-start key are what another process needs to reach it.
+ */
+export async function openLocalReadStore(database: string, containers: ContainerDefinition[]) {
+  const { CosmosClient } = await import('@azure/cosmos');
+  const { CosmosReadStore } = await import('../adapters/cosmos/read-store');
   const { startLocalCosmos } = await import('../adapters/cosmos/local-server');
   const local = await startLocalCosmos();
   const client = new CosmosClient({
@@ -152,7 +163,7 @@ async function openReadStore(settings: Settings, containers: ContainerDefinition
     key: local.key,
     connectionPolicy: { enableEndpointDiscovery: false },
   });
-  const readStore = await CosmosReadStore.open(client, settings.cosmos.database, containers, {
+  const readStore = await CosmosReadStore.open(client, database, containers, {
     createContainers: true,
     onClose: local.stop,
   });
