@@ -187,6 +187,9 @@ export function validate<T>(schema: Joi.Schema<T>, value: unknown, source: Input
 export function queryObject(request: HttpRequest): Record<string, string> {
   const query: Record<string, string> = {};
   for (const [key, value] of request.query) {
+    // No route takes it, and neither this record (an assignment would reach its prototype) nor joi
+    // (which drops the name without a word) would refuse it as unknown or repeated.
+    if (key === '__proto__') throw new InvalidInput('the query is not valid', [{ field: key, message: `${key} is not allowed` }]);
     if (Object.hasOwn(query, key)) {
       throw new InvalidInput('the query is not valid', [{ field: key, message: `${key} is given more than once; send it once` }]);
     }

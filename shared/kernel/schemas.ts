@@ -32,3 +32,32 @@ export const phoneSchema = Joi.string()
   .max(24)
   .custom((value: string, helpers) => (PHONE_INPUT.test(value) && normalisePhone(value) ? value : helpers.error('phone.invalid')))
   .messages({ 'phone.invalid': 'phone must be a Brazilian number with area code' });
+
+/**
+ * RFC 3339 `date-time` (what the OpenAPI documents' `format: date-time` names): a full date,
+ * a time and an explicit offset. JavaScript's own parser is laxer in two ways that change
+ * the instant a caller meant: it reads a time without an offset on the host's clock (UTC in
+ * Azure, the developer's zone locally) and rolls a day that does not exist over into the
+ * next month (`2031-02-29` is 1 March).
+ */
+const RFC3339_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/i;
+
+function daysInMonth(year: number, month: number): number {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+/** Whether `value` is an RFC 3339 date-time naming a real day and time. */
+export function isRfc3339DateTime(value: string): boolean {
+  const parts = RFC3339_DATE_TIME.exec(value);
+  if (!parts) return false;
+  const [year, month, day, hour, minute, second] = parts.slice(1, 7).map(Number);
+  const [offsetHours, offsetMinutes] = [Number(parts[7] ?? 0), Number(parts[8] ?? 0)];
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) && hour <= 23 && minute <= 59 && second <= 59 && offsetHours <= 23 && offsetMinutes <= 59;
+}
+
+/** An instant as RFC 3339 has it, with its offset (`2026-12-31T23:59:59Z`, `2026-12-31T20:59:59-03:00`). */
+export const instantSchema = Joi.string()
+  .max(40)
+  .custom((value: string, helpers) => (isRfc3339DateTime(value) ? value : helpers.error('instant.invalid')))
+  .messages({ 'instant.invalid': '{{#label}} must be an RFC 3339 date-time of a real day, with its offset, such as 2026-12-31T23:59:59Z or 2026-12-31T20:59:59-03:00' });

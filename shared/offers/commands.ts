@@ -16,6 +16,7 @@ import { authenticate, type Principal } from '../kernel/auth';
 import { DomainError, IdempotencyKeyReused } from '../kernel/errors';
 import { answerOfKeyHolder, claimOrReplay, recordAnswer, releaseClaim, type IdempotentRequest } from '../kernel/idempotency';
 import { pharmacyStaff } from '../kernel/policies';
+import { instantSchema } from '../kernel/schemas';
 import { jsonResponse, MAX_BATCH_BODY_BYTES, readJsonBody, validate, withProblemDetails } from '../kernel/http';
 import type { StoredEvent } from '../kernel/ports';
 import type { ServiceProvider, Services } from '../kernel/services';
@@ -44,7 +45,7 @@ export const MAX_BATCH_ITEMS = 500;
 
 const cents = Joi.number().integer().min(1).max(MAX_CENTS);
 const reference = Joi.string().guid({ version: ['uuidv4', 'uuidv5', 'uuidv7'] });
-const instant = Joi.string().isoDate().max(40);
+const instant = instantSchema;
 
 export interface PublishBody extends OfferTerms {
   pharmacyId: string;

@@ -24,6 +24,13 @@ describe('Query parameters: refused when unknown or repeated, on every route', (
     assertRefused(await get('listPharmacies', 'pharmacies?city=Campinas&city=Santos'), 'city');
   });
 
+  it('refuses a parameter named __proto__, alone or repeated, as any unknown one (joi drops that name without a word)', async () => {
+    assertRefused(await get('listPharmacies', 'pharmacies?limit=1&__proto__=1'), '__proto__');
+    assertRefused(await get('listPharmacies', 'pharmacies?__proto__=1&__proto__=2'), '__proto__');
+    assertRefused(await get('searchProducts', 'products?q=dipirona&__proto__=x'), '__proto__');
+    assertRefused(await get('listCategories', 'categories?__proto__=1'), '__proto__');
+  });
+
   it('refuses unknown parameters on health, readiness, keys, discovery and the caller\'s account', async () => {
     assertRefused(await get('health', 'health?verbose=1'), 'verbose');
     assertRefused(await get('healthReady', 'health/ready?verbose=1'), 'verbose');
