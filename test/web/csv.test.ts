@@ -4,7 +4,7 @@ import { webModule } from '../support/web-module';
 
 // Typed here, not imported: tsc would otherwise compile web/src into dist/web, the built app's folder.
 type Parsed = { rows: { line: number; gtin: string; terms?: { priceCents: number; listPriceCents?: number; validUntil: string }; refusal?: string }[] } | { error: string };
-const { parsePriceList } = webModule<{ parsePriceList(text: string, now?: Date, timeZone?: string): Parsed }>('portal/csv.ts');
+const { parsePriceList, csvCell } = webModule<{ parsePriceList(text: string, now?: Date, timeZone?: string): Parsed; csvCell(value: string | number): string }>('portal/csv.ts');
 const NOW = new Date('2026-11-30T12:00:00Z');
 
 describe('the portal reads a price list (review)', () => {
@@ -66,5 +66,23 @@ describe('the portal reads a price list (review)', () => {
     const parsed = parsePriceList('gtin;preco\n7891234567895;12,90\n7891234567896;"13,90\n7891234567897;14,90\n', NOW);
     assert.ok('error' in parsed);
     assert.match(parsed.error, /linha 3/);
+  });
+});
+
+describe("the portal's report cells (attack)", () => {
+  it('given cells a spreadsheet would start a formula with, when written, then each is text: an apostrophe first, quoted where it holds a separator or line break', () => {
+    assert.equal(csvCell('=HYPERLINK("http://x")'), '"\'=HYPERLINK(""http://x"")"');
+    assert.equal(csvCell('+1'), "'+1");
+    assert.equal(csvCell('-1'), "'-1");
+    assert.equal(csvCell('@SUM(A1)'), "'@SUM(A1)");
+    assert.equal(csvCell('\t=1+1'), "'\t=1+1");
+    assert.equal(csvCell('\r=1+1'), '"\'\r=1+1"');
+  });
+
+  it('given ordinary cells, when written, then they are as they were, quoted only for a separator, a quote or a line break', () => {
+    assert.equal(csvCell(12), '12');
+    assert.equal(csvCell('7891234567895'), '7891234567895');
+    assert.equal(csvCell('preço; inválido'), '"preço; inválido"');
+    assert.equal(csvCell('diz "não"'), '"diz ""não"""');
   });
 });

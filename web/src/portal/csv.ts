@@ -137,3 +137,14 @@ function parseRow(line: number, value: (name: string) => string, now: Date, time
   if (!until) return refuse(`validade inválida ou passada: "${untilText}" (AAAA-MM-DD ou DD/MM/AAAA)`);
   return { line, gtin, terms: { priceCents, ...(listPriceCents === undefined ? {} : { listPriceCents }), stock, validUntil: until } };
 }
+
+/**
+ * A report cell that a spreadsheet takes as text: quoted when needed, and never as a formula.
+ * Spreadsheets also start a formula after a leading tab or carriage return (OWASP's list), so
+ * those get the apostrophe too.
+ */
+export function csvCell(value: string | number): string {
+  let text = String(value);
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[;"\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}

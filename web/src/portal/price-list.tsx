@@ -4,7 +4,7 @@ import { price } from '../format';
 import { sendSignedIn } from '../session';
 import { Failure } from '../status';
 import { instantIn, todayIn } from '../zoned';
-import { COLUMNS, MAX_BYTES, parsePriceList, type PriceRow } from './csv';
+import { COLUMNS, csvCell, MAX_BYTES, parsePriceList, type PriceRow } from './csv';
 
 /** The batch feed takes at most 500 items a request. */
 const CHUNK = 500;
@@ -163,13 +163,6 @@ function Report({ report }: { report: RowReport[] }) {
       )}
     </div>
   );
-}
-
-/** A report cell that a spreadsheet takes as text: quoted when needed, and never as a formula. */
-function csvCell(value: string | number): string {
-  let text = String(value);
-  if (/^[=+\-@]/.test(text)) text = `'${text}`;
-  return /[;"\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 /** Up to this many GTINs resolved per request (the catalog's `gtin` filter). */
