@@ -452,9 +452,13 @@ async function publishBounded(services: Services, events: StoredEvent[], context
     );
     services.telemetry.metric(METRICS.eventsPublished, events.length, { via: 'command' });
     // Off the caller's path, gathered with other commands' marks; a mark lost leaves only a duplicate for the relay to send.
-    markPublishedSoon(services.eventStore, events.map((event) => event.eventId), (error) =>
-      context.warn('published events not marked; the outbox relay will publish them again', error instanceof Error ? error.message : ''),
-    );
+    const mark = () =>
+      markPublishedSoon(services.eventStore, events.map((event) => event.eventId), (error) =>
+        context.warn('published events not marked; the outbox relay will publish them again', error instanceof Error ? error.message : ''),
+      );
+    // A bus that holds its deliveries in memory: marked once they are done, so that a crash before leaves them to the relay.
+    if (services.bus.whenDelivered) services.bus.whenDelivered(events, mark);
+    else mark();
   } catch (error) {
     if (error instanceof TimedOut) busPausedUntil.set(services.bus, Date.now() + BUS_PAUSE_AFTER_TIMEOUT_MS);
     context.warn('publish after commit failed; the outbox relay will retry', error instanceof Error ? error.message : '');

@@ -226,6 +226,13 @@ export interface EventBus {
   subscribe(subscriber: Subscriber): void;
   /** Embedded buses only: resolves once every delivery so far has been handled. */
   idle?(): Promise<void>;
+  /**
+   * Buses that hold deliveries in memory only (the in-process bus): calls `then` once every
+   * delivery of these events so far has been handled or dead-lettered (at once when none is
+   * left), before `idle` resolves. Until then a crash loses them, so their outbox rows are
+   * marked published only after it.
+   */
+  whenDelivered?(events: StoredEvent[], then: () => void): void;
   /** Buses that reconnect by themselves: `listener` runs after each reconnection (the outbox relay need not wait for its timer). */
   onReconnected?(listener: () => void): void;
   ping(): Promise<void>;

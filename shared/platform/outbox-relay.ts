@@ -23,6 +23,8 @@ export async function relayOutbox(
     const pending = await services.eventStore.pendingOutbox(minAgeMs, BATCH);
     if (pending.length === 0) break;
     await services.bus.publish(pending);
+    // A bus that holds its deliveries in memory has them only once they are done: a crash before, and they stay in the outbox.
+    if (services.bus.whenDelivered) await new Promise<void>((resolve) => services.bus.whenDelivered!(pending, resolve));
     services.telemetry.metric(METRICS.eventsPublished, pending.length, { via: 'outbox-relay' });
     await services.eventStore.markPublished(pending.map((event) => event.eventId));
     published += pending.length;

@@ -33,4 +33,34 @@ describe('in-process bus', () => {
     assert.equal(peak, 3);
     await bus.close();
   });
+
+  it('tells an event delivered once every subscriber handled it or gave it up, never while a delivery is held or cut off by the close', async () => {
+    const bus = new InProcessEventBus({ maxAttempts: 2, retryBaseMs: 1, maxConcurrent: 4 });
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    bus.subscribe({ name: 'held', eventTypes: ['X'], handle: () => held });
+    bus.subscribe({ name: 'failing', eventTypes: ['X'], handle: async () => Promise.reject(new Error('always')) });
+    bus.subscribe({ name: 'other', eventTypes: ['Y'], handle: async () => {} });
+    const [x, y] = [storedEvent('X'), storedEvent('Y')];
+    const told: string[] = [];
+    await bus.publish([x, y]);
+    bus.whenDelivered([x, y], () => told.push('x and y'));
+    bus.whenDelivered([y], () => told.push('y'));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.deepEqual(told, ['y'], 'x is still held by one subscriber (and dead-lettered by the other)');
+    release();
+    await bus.idle();
+    assert.deepEqual(told, ['y', 'x and y'], 'told before idle resolves');
+    bus.whenDelivered([storedEvent('X')], () => told.push('never published'));
+    assert.equal(told.at(-1), 'never published', 'nothing to wait for: told at once');
+
+    // The failing subscriber's retry is still waiting when the bus closes.
+    const late = storedEvent('X');
+    let cutOff = false;
+    await bus.publish([late]);
+    bus.whenDelivered([late], () => (cutOff = true));
+    await bus.close();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(cutOff, false, 'a delivery the close cut short is not delivered: the next start relays it again');
+  });
 });

@@ -302,7 +302,8 @@ describe('Offers', () => {
       }
       assert.deepEqual(calls, [2]);
       const streams = [first, second].map((productId) => `offer-${offerIdFor(pharmacyId, productId)}`);
-      // Marked off the request path, within MARK_PUBLISHED_AFTER_MS; flushed here rather than waited for.
+      // Marked off the request path once the in-process bus has delivered them, within MARK_PUBLISHED_AFTER_MS; flushed here rather than waited for.
+      await app.settle();
       await flushPublishedMarks(app.services.eventStore);
       assert.equal((await app.services.eventStore.pendingOutbox(0, 10_000)).filter((e) => streams.includes(e.streamId)).length, 0, 'marked published');
     });

@@ -20,6 +20,12 @@ interface Delivery {
   attempt: number;
 }
 
+/** An event's deliveries not yet handled nor dead-lettered, and what waits for them. */
+interface Outstanding {
+  deliveries: number;
+  waiting: (() => void)[];
+}
+
 /**
  * The delivery semantics projectors get from a Service Bus subscription, in memory:
  * each subscriber has its own queue, gets a serialised copy of every event of its
@@ -32,6 +38,7 @@ export class InProcessEventBus implements EventBus {
   private readonly active = new Map<Subscriber, number>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private readonly idleWaiters: (() => void)[] = [];
+  private readonly outstanding = new Map<string, Outstanding>();
   readonly deadLetters: DeadLetter[] = [];
   private closed = false;
 
@@ -47,7 +54,9 @@ export class InProcessEventBus implements EventBus {
       // The wire copy: a handler can neither share nor mutate another's event.
       const wire = JSON.stringify(event);
       for (const [subscriber, queue] of this.queues) {
-        if (subscriber.eventTypes.includes(event.type)) queue.push({ event: JSON.parse(wire), attempt: 1 });
+        if (!subscriber.eventTypes.includes(event.type)) continue;
+        queue.push({ event: JSON.parse(wire), attempt: 1 });
+        this.outstandingOf(event.eventId).deliveries += 1;
       }
     }
     for (const subscriber of this.queues.keys()) this.drain(subscriber);
@@ -65,12 +74,41 @@ export class InProcessEventBus implements EventBus {
     this.active.set(subscriber, active);
   }
 
+  /**
+   * Calls `then` once every delivery of these events so far has been handled or dead-lettered
+   * (synchronously, before `idle` resolves): held in memory until then, they would be lost with
+   * the process, so the outbox keeps them. A delivery the bus's close cut short never settles:
+   * the next start's relay publishes it again.
+   */
+  whenDelivered(events: StoredEvent[], then: () => void): void {
+    const pending = events.map((event) => this.outstanding.get(event.eventId)).filter((entry) => entry !== undefined);
+    let left = pending.length;
+    if (left === 0) return then();
+    for (const entry of pending) entry.waiting.push(() => --left === 0 && then());
+  }
+
+  private outstandingOf(eventId: string): Outstanding {
+    let entry = this.outstanding.get(eventId);
+    if (!entry) this.outstanding.set(eventId, (entry = { deliveries: 0, waiting: [] }));
+    return entry;
+  }
+
+  private settled(eventId: string) {
+    const entry = this.outstanding.get(eventId);
+    if (!entry || --entry.deliveries > 0) return;
+    this.outstanding.delete(eventId);
+    for (const then of entry.waiting) then();
+  }
+
   private async deliver(subscriber: Subscriber, delivery: Delivery) {
+    let handled = false;
     try {
       await subscriber.handle(delivery.event);
+      handled = true;
     } catch (error) {
       this.retryOrDeadLetter(subscriber, delivery, error);
     }
+    if (handled) this.settled(delivery.event.eventId);
     this.active.set(subscriber, this.active.get(subscriber)! - 1);
     this.drain(subscriber);
     this.notifyIfIdle();
@@ -82,6 +120,8 @@ export class InProcessEventBus implements EventBus {
       const letter = { subscriber: subscriber.name, event: delivery.event, attempts: delivery.attempt, reason };
       this.deadLetters.push(letter);
       this.options.onDeadLetter?.(letter);
+      // Given up for good, not cut short by the close: the relay would only fail it again.
+      if (!this.closed) this.settled(delivery.event.eventId);
       return;
     }
     const delay = Math.min(30_000, this.options.retryBaseMs * 2 ** (delivery.attempt - 1)) * (0.8 + Math.random() * 0.4);
