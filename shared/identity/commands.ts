@@ -402,7 +402,7 @@ interface LoginKeys {
   pair: string;
   /** Attempts on one account from anywhere: the ceiling against distributed guessing. */
   account: string;
-  /** Attempts from one address on any account (credential stuffing), shared with client logins. */
+  /** Attempts from one address on any account (credential stuffing), shared with client logins; a known client passes it. */
   address: string;
   /** Present while this address is a known client of the account: it signed in from there. */
   known: string;
@@ -424,9 +424,9 @@ function loginKeys(services: Services, email: string, request: HttpRequest): Log
 /**
  * Counts the attempt atomically before any password is checked (INCR in the cache, so
  * parallel guesses each take a count and at most the limit of them are ever evaluated),
- * and refuses, with Retry-After, one over a limit: its (account, address) pair's, its
- * address's, or the account's ceiling unless the address is a known client of the
- * account. The pair's limit is the attacker's own: it never stops the owner elsewhere.
+ * and refuses, with Retry-After, one over a limit: its (account, address) pair's, or its
+ * address's or the account's ceiling unless the address is a known client of the account.
+ * The pair's limit is the attacker's own: it never stops the owner elsewhere.
  *
  * Fails closed: when the cache errs, is away, or does not answer within the adapter's
  * timeout (a frozen Redis costs REDIS_COMMAND_TIMEOUT_MS, then fails at once during the
@@ -451,10 +451,15 @@ async function countAttempt(services: Services, keys: LoginKeys) {
   const refuse = (resetsInSeconds: number) => new TooManyRequests('too many login attempts; try again later', resetsInSeconds);
   const pair = await services.cache.incrementWithin(keys.pair, window);
   if (pair.count > perPair) throw refuse(pair.resetsInSeconds);
+  // Asked only past a shared limit, and once: most attempts never need it.
+  let known: Promise<boolean> | undefined;
+  const isKnownClient = () => (known ??= services.cache.get<boolean>(keys.known).then(Boolean));
+  // The address's limit is shared with everyone behind it (a carrier's NAT, public Wi-Fi): a
+  // neighbour spraying other accounts must not shut the owner's known device out.
   const address = await services.cache.incrementWithin(keys.address, window);
-  if (address.count > perAddress) throw refuse(address.resetsInSeconds);
+  if (address.count > perAddress && !(await isKnownClient())) throw refuse(address.resetsInSeconds);
   const account = await services.cache.incrementWithin(keys.account, window);
-  if (account.count > perPair * ACCOUNT_CEILING_FACTOR && !(await services.cache.get(keys.known))) throw refuse(account.resetsInSeconds);
+  if (account.count > perPair * ACCOUNT_CEILING_FACTOR && !(await isKnownClient())) throw refuse(account.resetsInSeconds);
 }
 
 /** A success takes its counts back and makes the address a known client of the account. */

@@ -96,6 +96,20 @@ describe('attack: locking someone else’s account with wrong passwords', () => 
     assert.equal(home.status, 200, JSON.stringify(home.body));
   });
 
+  it('a neighbour behind the same address (a carrier NAT, public Wi-Fi) spraying other accounts takes the address over its limit: a new account from there waits, the owner’s known device still signs in', async () => {
+    const app = await testApp({ LOGIN_MAX_FAILURES_PER_ACCOUNT: '5', LOGIN_MAX_FAILURES_PER_ADDRESS: '20' });
+    apps.push(app);
+    const email = await owner(app);
+    const shared = '198.51.100.90';
+    assert.equal((await login(app, email, PASSWORD, shared)).status, 200, 'the owner signs in from the shared address: a known client');
+    const sprayed = await Promise.all(Array.from({ length: 25 }, (_, i) => login(app, `victim-${i}@exemplo.com.br`, 'Password123!', shared)));
+    assert.ok(sprayed.some((answer) => answer.status === 429), 'the address limit holds the sprayer back');
+    const stranger = await login(app, await owner(app), PASSWORD, shared);
+    assert.equal(stranger.status, 429, 'an account never signed in from there waits for the window, even with the right password');
+    const known = await login(app, email, PASSWORD, shared);
+    assert.equal(known.status, 200, JSON.stringify(known.body));
+  });
+
   it('an administrator cannot be locked out either', async () => {
     const app = await testApp({ LOGIN_MAX_FAILURES_PER_ACCOUNT: '5' });
     apps.push(app);
