@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:https';
+import { createServer as createTcpServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +80,40 @@ suiteNeeding('Application Insights telemetry', hasOpenssl ? false : 'openssl is 
     assert.ok(sent.length > 0 && sent.every((header) => header === undefined), 'without a credential: the key alone, no bearer token');
   });
 
+  it("keeps the Redis keys out of the dependency telemetry: they carry clients' addresses (login and registration throttling)", async () => {
+    const { port } = server.address() as AddressInfo;
+    const redis = await answeringRedis();
+    const iKey = '00000000-0000-4000-8000-000000000003';
+    const connectionString = `InstrumentationKey=${iKey};IngestionEndpoint=https://127.0.0.1:${port}/;LiveEndpoint=https://127.0.0.1:${port}/`;
+    const adapter = join(projectRoot(), 'dist', 'shared', 'adapters', 'app-insights', 'telemetry.js');
+    const cache = join(projectRoot(), 'dist', 'shared', 'adapters', 'redis', 'cache.js');
+    // As composition does: telemetry first, so that its instrumentation wraps the Redis client loaded after it.
+    const script = `require(${JSON.stringify(adapter)}).openAppInsights(process.env.APPLICATIONINSIGHTS_CONNECTION_STRING).then(async (telemetry) => {
+      const { RedisCache } = require(${JSON.stringify(cache)});
+      const cache = RedisCache.open('redis://127.0.0.1:${(redis.address() as AddressInfo).port}');
+      await cache.ready();
+      await cache.incrementWithin('login-failures:address:203.0.113.77', 900);
+      await cache.peekWindow('registrations:address:203.0.113.77');
+      await cache.get('login-known:203.0.113.77');
+      await telemetry.flush();
+      process.exit(0);
+    });`;
+    try {
+      await promisify(execFile)(process.execPath, ['-e', script], {
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem'), APPLICATIONINSIGHTS_CONNECTION_STRING: connectionString, APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL: 'true' },
+        timeout: 60_000,
+      });
+    } finally {
+      redis.close();
+    }
+    type Envelope = { iKey: string; data: { baseType: string; baseData: { type?: string; data?: string; name?: string } } };
+    const dependencies = (received as Envelope[]).filter((item) => item.iKey === iKey && item.data.baseType === 'RemoteDependencyData');
+    const commands = dependencies.filter((item) => item.data.baseData.type === 'redis' && item.data.baseData.data).map((item) => item.data.baseData.data);
+    assert.ok(commands.length > 0, `the Redis calls are still tracked: ${JSON.stringify(dependencies)}`);
+    for (const command of commands) assert.match(command!, /^[A-Z]+$/, 'each Redis dependency names its command alone');
+    assert.doesNotMatch(JSON.stringify(dependencies), /203\.0\.113\.77/, 'no client address in any dependency');
+  });
+
   it('with a credential (Entra ID ingestion, local auth disabled), every batch carries its bearer token for Azure Monitor', async () => {
     const { port } = server.address() as AddressInfo;
     const iKey = '00000000-0000-4000-8000-000000000002';
@@ -103,3 +138,55 @@ suiteNeeding('Application Insights telemetry', hasOpenssl ? false : 'openssl is 
     assert.ok(sent.every((header) => header === 'Bearer token-of-the-identity'), JSON.stringify(sent));
   });
 });
+
+/**
+ * Enough of Redis for the cache's calls: every command answered (a counter's 1, no value
+ * for a read, OK otherwise), MULTI's commands queued and answered by EXEC.
+ */
+async function answeringRedis() {
+  const answer = (name: string, args: string[]): string => {
+    if (name === 'INCR') return ':1\r\n';
+    if (name === 'PTTL') return ':900000\r\n';
+    if (name === 'PING') return '+PONG\r\n';
+    if (name === 'GET' || (name === 'SET' && args.some((arg) => arg.toUpperCase() === 'GET'))) return '$-1\r\n';
+    if (name === 'MGET') return `*${args.length}\r\n${'$-1\r\n'.repeat(args.length)}`;
+    return '+OK\r\n';
+  };
+  const server = createTcpServer((socket: Socket) => {
+    let pending = '';
+    let queued: string[] | undefined;
+    socket.on('error', () => {});
+    socket.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('latin1');
+      for (;;) {
+        const command = /^\*(\d+)\r\n/.exec(pending);
+        if (!command) return;
+        let at = command[0].length;
+        const parts: string[] = [];
+        for (let index = 0; index < Number(command[1]); index++) {
+          const bulk = /^\$(\d+)\r\n/.exec(pending.slice(at));
+          if (!bulk || pending.length < at + bulk[0].length + Number(bulk[1]) + 2) return;
+          parts.push(pending.slice(at + bulk[0].length, at + bulk[0].length + Number(bulk[1])));
+          at += bulk[0].length + Number(bulk[1]) + 2;
+        }
+        pending = pending.slice(at);
+        const [name = '', ...args] = parts;
+        const upper = name.toUpperCase();
+        if (upper === 'MULTI') {
+          queued = [];
+          socket.write('+OK\r\n');
+        } else if (upper === 'EXEC') {
+          socket.write(`*${queued?.length ?? 0}\r\n${(queued ?? []).join('')}`);
+          queued = undefined;
+        } else if (queued) {
+          queued.push(answer(upper, args));
+          socket.write('+QUEUED\r\n');
+        } else {
+          socket.write(answer(upper, args));
+        }
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { suiteNeeding } from '../support/suite';
 import type { ConnectionPool } from 'mssql';
@@ -75,6 +76,28 @@ describe('Azure SQL adapter, without a server', () => {
     assert.equal(await transientRetry(3).execute(async () => (++tries === 1 ? Promise.reject(unreachable) : 'committed')), 'committed');
   });
 
+  it('retries a login the server refuses with a transient error (a database failing over), which tedious reports without its number, and answers 503 once it outlasts the retries', async () => {
+    const mssql = await import('mssql');
+    for (const [number, transient] of [[40613, true], [18456, false]] as const) {
+      const server = await loginRefusingServer(number);
+      const { port } = server.address() as AddressInfo;
+      const connectionString = `Server=127.0.0.1,${port};Database=farmacias;User Id=app;Password=not-a-secret;Encrypt=false;Connect Timeout=5`;
+      try {
+        const pool = new mssql.ConnectionPool(poolConfig(mssql, sqlConfig({ connectionString })));
+        pool.on('error', () => {});
+        const failure = await pool.connect().then(() => undefined, (error: unknown) => error);
+        assert.equal((failure as { code?: string }).code, 'ELOGIN', `error ${number}: ${String(failure)}`);
+        assert.equal(isTransientSqlError(failure), transient, `error ${number}`);
+        if (transient) {
+          const outcome = await transientRetry(2).execute(() => Promise.reject(failure)).catch((error: unknown) => error);
+          assert.ok(outcome instanceof ServiceUnavailable, 'a 503 with Retry-After, not a 500');
+        }
+      } finally {
+        server.close();
+      }
+    }
+  });
+
   it('lends pooled connections after a socket check, not a SELECT 1 round trip, whether configured by identity or by connection string', async () => {
     const mssql = await import('mssql');
     const credential = { getToken: async () => ({ token: 't', expiresOnTimestamp: Date.now() + 3_600_000 }) };
@@ -144,3 +167,49 @@ suiteNeeding('Azure SQL event store against a server', connectionString ? false 
     assert.equal(await keys.find(subject), undefined);
   });
 });
+
+/**
+ * A TDS endpoint that answers every login with one server error (no TLS: the client is
+ * told encryption is not supported), as Azure SQL's gateway does for a database being
+ * moved (40613); tedious's own login retries meet it each time.
+ */
+async function loginRefusingServer(errorNumber: number) {
+  const packet = (type: number, payload: Buffer) => {
+    const header = Buffer.alloc(8);
+    header.writeUInt8(type, 0);
+    header.writeUInt8(0x01, 1); // end of message
+    header.writeUInt16BE(payload.length + 8, 2);
+    header.writeUInt8(1, 6);
+    return Buffer.concat([header, payload]);
+  };
+  // PRELOGIN: VERSION (6 bytes) and ENCRYPTION (1 byte: ENCRYPT_NOT_SUP), then the terminator.
+  const prelogin = Buffer.from([0x00, 0x00, 0x0b, 0x00, 0x06, 0x01, 0x00, 0x11, 0x00, 0x01, 0xff, 16, 0, 0x03, 0xe8, 0, 0, 0x02]);
+  const ucs2 = (text: string) => Buffer.from(text, 'ucs2');
+  const message = ucs2(`Database 'farmacias' on server 'sql-test' is not currently available (${errorNumber}).`);
+  const serverName = ucs2('sql-test');
+  const body = Buffer.concat([
+    Buffer.from(Uint32Array.of(errorNumber).buffer),
+    Buffer.from([1, 20]), // state, class
+    Buffer.from(Uint16Array.of(message.length / 2).buffer), message,
+    Buffer.from([serverName.length / 2]), serverName,
+    Buffer.from([0]), // no procedure
+    Buffer.from(Uint32Array.of(1).buffer), // line number
+  ]);
+  const error = Buffer.concat([Buffer.from([0xaa]), Buffer.from(Uint16Array.of(body.length).buffer), body]);
+  const done = Buffer.from([0xfd, 0x02, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]);
+  const server = createServer((socket: Socket) => {
+    let received = Buffer.alloc(0);
+    socket.on('error', () => {});
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      while (received.length >= 8 && received.length >= received.readUInt16BE(2)) {
+        const type = received.readUInt8(0);
+        received = received.subarray(received.readUInt16BE(2));
+        if (type === 0x12) socket.write(packet(0x04, prelogin));
+        else if (type === 0x10) socket.end(packet(0x04, Buffer.concat([error, done])));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}

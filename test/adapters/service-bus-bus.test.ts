@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { suiteNeeding } from '../support/suite';
 import { ServiceBusDeadLetters } from '../../shared/adapters/service-bus/dead-letters';
-import { ServiceBusEventBus, subscriptionFilter, toServiceBusMessage } from '../../shared/adapters/service-bus/event-bus';
+import { ServiceBusEventBus, subscriptionFilter, toServiceBusMessage, type ServiceBusBusOptions } from '../../shared/adapters/service-bus/event-bus';
+import type { ServiceBusClient, ServiceBusReceivedMessage } from '@azure/service-bus';
 import { eventBusContract, storedEvent } from '../contracts/event-bus.contract';
 
 const connectionString = process.env.ServiceBusConnection;
@@ -31,6 +32,61 @@ describe('Service Bus adapter, without a namespace', () => {
 
   it('filters a subscription on the types it handles, quoting each as SQL filter text', () => {
     assert.equal(subscriptionFilter(['ProductRegistered', "It's"]), "sys.label IN ('ProductRegistered', 'It''s')");
+  });
+});
+
+describe('Service Bus bus, its settlements failing', () => {
+  /** A subscribing bus on a client that delivers by hand and settles as `settle` says (the SDK's own errors). */
+  function busOn(settle: { complete(): Promise<void> }) {
+    const settled: string[] = [];
+    let processMessage: ((message: ServiceBusReceivedMessage) => Promise<void>) | undefined;
+    const receiver = {
+      subscribe: (handlers: { processMessage: typeof processMessage }) => void (processMessage = handlers.processMessage),
+      completeMessage: async () => {
+        await settle.complete();
+        settled.push('completed');
+      },
+      abandonMessage: async () => void settled.push('abandoned'),
+      deadLetterMessage: async (_message: unknown, reason: { deadLetterReason: string }) => void settled.push(`dead-lettered: ${reason.deadLetterReason}`),
+      close: async () => {},
+    };
+    const client = { createReceiver: () => receiver, close: async () => {} } as unknown as ServiceBusClient;
+    const deadLetters: string[] = [];
+    const options: ServiceBusBusOptions = {
+      connection: { connectionString: 'unused' },
+      topic: 'domain-events',
+      maxAttempts: 3,
+      retryBaseMs: 1,
+      maxConcurrent: 1,
+      log: () => {},
+      onDeadLetter: (subscription) => void deadLetters.push(subscription),
+    };
+    const bus = new (ServiceBusEventBus as unknown as new (client: ServiceBusClient, options: ServiceBusBusOptions) => ServiceBusEventBus)(client, options);
+    return { bus, settled, deadLetters, deliver: (message: ServiceBusReceivedMessage) => processMessage!(message) };
+  }
+
+  it('never dead-letters (nor counts as failed) an event its handler took, when only the completion fails', async () => {
+    const { ServiceBusError } = await import('@azure/service-bus');
+    // The link was detached as the completion went out; the dead letter that followed went through the management link.
+    const { bus, settled, deadLetters, deliver } = busOn({ complete: async () => Promise.reject(new ServiceBusError('The link was detached', 'ServiceCommunicationProblem')) });
+    const handled: string[] = [];
+    bus.subscribe({ name: 'offers-projection', eventTypes: ['OfferPublished'], handle: async (event) => void handled.push(event.eventId) });
+    const event = storedEvent('OfferPublished', 'offer-1', 1);
+    const lastAttempt = { body: event, messageId: event.eventId, deliveryCount: 3 } as unknown as ServiceBusReceivedMessage;
+    await deliver(lastAttempt);
+    assert.deepEqual(handled, [event.eventId]);
+    assert.deepEqual(settled, [], 'left to come back when its lock lapses (handled again, harmlessly), not dead-lettered as a failed handler');
+    assert.deepEqual(deadLetters, []);
+  });
+
+  it('still dead-letters a delivery whose handler failed at its last attempt, with the reason', async () => {
+    const { bus, settled, deadLetters, deliver } = busOn({ complete: async () => {} });
+    bus.subscribe({ name: 'offers-projection', eventTypes: ['OfferPublished'], handle: async () => Promise.reject(new Error('the read store is away')) });
+    const event = storedEvent('OfferPublished', 'offer-1', 1);
+    await deliver({ body: event, messageId: event.eventId, deliveryCount: 3 } as unknown as ServiceBusReceivedMessage);
+    await deliver({ body: event, messageId: event.eventId, deliveryCount: 1 } as unknown as ServiceBusReceivedMessage);
+    assert.deepEqual(settled, ['dead-lettered: handler-failed', 'abandoned']);
+    assert.deepEqual(deadLetters, ['offers-projection']);
   });
 });
 

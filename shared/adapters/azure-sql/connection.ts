@@ -1,6 +1,7 @@
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { DATABASE_RETRY_AFTER_SECONDS, ServiceUnavailable } from '../../kernel/errors';
 import type { config as SqlConfig, ConnectionPool, Transaction } from 'mssql';
+import type { Connection as TdsConnection } from 'tedious';
 import type { TokenCredential } from '@azure/identity';
 import type { SqlConnectionSettings } from '../../kernel/settings';
 import { azureCredential } from '../azure-identity/credential';
@@ -17,8 +18,34 @@ const TRANSIENT_ERROR_NUMBERS = new Set([
 /** Driver-side failures of the connection itself (tedious codes). */
 const TRANSIENT_DRIVER_CODES = new Set(['ESOCKET', 'ECONNRESET', 'ETIMEOUT', 'ECONNCLOSED', 'ETIMEDOUT']);
 
+/**
+ * Login failures whose server error was transient, by the driver's error object. tedious
+ * retries a 40613 (a database failing over), 40501 or 10928 at login three times, 500 ms
+ * apart, then gives up with an ELOGIN error that keeps the server's message but not its
+ * number: without this, a reconfiguration longer than about two seconds was a permanent
+ * error (a 500) rather than one the transient retry waits out (and then a 503).
+ */
+const transientLoginErrors = new WeakSet<object>();
+
+/** mssql's hook on each new pooled connection: notes the login's error numbers before tedious drops them. */
+function noteTransientLoginErrors(connection: TdsConnection) {
+  let transient = false;
+  const note = (token: { number: number }) => {
+    if (TRANSIENT_ERROR_NUMBERS.has(token.number)) transient = true;
+  };
+  connection.on('errorMessage', note);
+  // After mssql's own listener (it wrapped the same object as its error's originalError), before any rejection is handled.
+  connection.once('connect', (error?: unknown) => {
+    connection.removeListener('errorMessage', note);
+    for (const failure of error instanceof AggregateError ? [error, ...error.errors] : [error]) {
+      if (transient && typeof failure === 'object' && failure !== null) transientLoginErrors.add(failure);
+    }
+  });
+}
+
 export function isTransientSqlError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
+  if (transientLoginErrors.has(error)) return true;
   const { number, code, originalError } = error as { number?: number; code?: string; originalError?: unknown };
   if (typeof number === 'number' && TRANSIENT_ERROR_NUMBERS.has(number)) return true;
   if (typeof code === 'string' && TRANSIENT_DRIVER_CODES.has(code)) return true;
@@ -49,7 +76,7 @@ export function sqlConfig(settings: SqlConnectionSettings, credential?: TokenCre
     pool: { max: 10, min: 0, idleTimeoutMillis: 30_000 },
     connectionTimeout: 15_000,
     requestTimeout: 30_000,
-    ...CHEAP_VALIDATION,
+    ...DRIVER_HOOKS,
   } as SqlConfig;
 }
 
@@ -60,11 +87,13 @@ export function sqlConfig(settings: SqlConnectionSettings, credential?: TokenCre
  * transient retry runs again on another.
  */
 const CHEAP_VALIDATION = { validateConnection: 'socket' } as const;
+/** What every pool's configuration adds: the cheap validation, and the note of a login's transient error numbers. */
+const DRIVER_HOOKS = { ...CHEAP_VALIDATION, beforeConnect: noteTransientLoginErrors };
 
 /** A pool's configuration, from a connection string too (the string form cannot say how to validate). */
 export function poolConfig(mssql: typeof import('mssql'), config: SqlConfig | string): SqlConfig {
   if (typeof config !== 'string') return config;
-  return { ...mssql.ConnectionPool.parseConnectionString(config), ...CHEAP_VALIDATION } as SqlConfig;
+  return { ...mssql.ConnectionPool.parseConnectionString(config), ...DRIVER_HOOKS } as SqlConfig;
 }
 
 export async function openPool(settings: SqlConnectionSettings): Promise<ConnectionPool> {

@@ -124,22 +124,34 @@ export class ServiceBusEventBus implements EventBus {
   private async deliver(subscriber: Subscriber, receiver: ServiceBusReceiver, message: ServiceBusReceivedMessage) {
     this.inFlight += 1;
     try {
-      await subscriber.handle(message.body as StoredEvent);
-      await receiver.completeMessage(message);
-    } catch (error) {
-      const reason = (error instanceof Error ? error.message : String(error)).slice(0, 1000);
-      const attempt = message.deliveryCount ?? 1;
-      if (attempt >= this.options.maxAttempts) {
-        await receiver.deadLetterMessage(message, { deadLetterReason: 'handler-failed', deadLetterErrorDescription: reason });
-        this.options.log?.(`dead-lettered ${message.messageId} for ${subscriber.name} after ${attempt} attempts`, 'error');
-        this.options.onDeadLetter?.(subscriber.name);
-      } else {
-        // Abandon redelivers at once; the back-off is spent holding the lock instead (as the Functions registration does).
-        await new Promise((resolve) => setTimeout(resolve, redeliveryDelayMs(attempt, this.options.retryBaseMs)));
-        await receiver.abandonMessage(message);
+      try {
+        await subscriber.handle(message.body as StoredEvent);
+      } catch (error) {
+        await this.giveBack(subscriber, receiver, message, error);
+        return;
       }
+      // Handled: a completion that fails (a lock lost, a link detached) lets the message come
+      // back when its lock lapses, to be handled again (harmless), never dead-lettered as failed.
+      await receiver.completeMessage(message).catch((error: unknown) =>
+        this.options.log?.(`could not complete ${message.messageId} for ${subscriber.name}, handled; it comes back when its lock lapses: ${error instanceof Error ? error.message : String(error)}`, 'warning'),
+      );
     } finally {
       this.inFlight -= 1;
+    }
+  }
+
+  /** A failed delivery: dead-lettered with its reason at `maxAttempts`, else abandoned after a back-off. */
+  private async giveBack(subscriber: Subscriber, receiver: ServiceBusReceiver, message: ServiceBusReceivedMessage, error: unknown) {
+    const reason = (error instanceof Error ? error.message : String(error)).slice(0, 1000);
+    const attempt = message.deliveryCount ?? 1;
+    if (attempt >= this.options.maxAttempts) {
+      await receiver.deadLetterMessage(message, { deadLetterReason: 'handler-failed', deadLetterErrorDescription: reason });
+      this.options.log?.(`dead-lettered ${message.messageId} for ${subscriber.name} after ${attempt} attempts`, 'error');
+      this.options.onDeadLetter?.(subscriber.name);
+    } else {
+      // Abandon redelivers at once; the back-off is spent holding the lock instead (as the Functions registration does).
+      await new Promise((resolve) => setTimeout(resolve, redeliveryDelayMs(attempt, this.options.retryBaseMs)));
+      await receiver.abandonMessage(message);
     }
   }
 
