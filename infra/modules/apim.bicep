@@ -123,8 +123,12 @@ resource diagnostics 'Microsoft.ApiManagement/service/diagnostics@2024-05-01' = 
     httpCorrelationProtocol: 'W3C'
     logClientIp: false
     sampling: { samplingType: 'fixed', percentage: 100 }
-    // Bodies and credentials stay out of telemetry: personal data and tokens travel in them.
-    frontend: { request: { headers: [], body: { bytes: 0 } }, response: { headers: [], body: { bytes: 0 } } }
+    // Bodies and credentials stay out of telemetry: personal data and tokens travel in them,
+    // and a partner may send its subscription key in the URL.
+    frontend: {
+      request: { headers: [], body: { bytes: 0 }, dataMasking: { queryParams: [{ value: 'subscription-key', mode: 'Hide' }] } }
+      response: { headers: [], body: { bytes: 0 } }
+    }
     backend: { request: { headers: [], body: { bytes: 0 } }, response: { headers: [], body: { bytes: 0 } } }
   }
 }
