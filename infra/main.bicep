@@ -81,6 +81,8 @@ param keyVaultCreateMode string = 'default'
 @description('The Function App host key API Management presents, new for each deployment: infra/scripts/function-key.sh prepare makes it (and, on an app that runs, installs it beside the current one first), sync installs it after the package.')
 param apimFunctionKey string
 
+// API Management's role on the vault is scoped to this one secret, so both modules take its name from here.
+var apimFunctionKeySecretName = 'FUNCTION-KEY-APIM'
 var tags = { 'azd-env-name': environmentName, application: 'farmacias' }
 var token = toLower(uniqueString(subscription().id, environmentName, location))
 var names = {
@@ -243,6 +245,7 @@ module keyVault 'modules/key-vault.bicep' = {
     createMode: keyVaultCreateMode
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
     apimFunctionKey: apimFunctionKey
+    functionKeySecretName: apimFunctionKeySecretName
   }
 }
 
@@ -297,6 +300,7 @@ module apim 'modules/apim.bicep' = {
     issuer: '${apimGatewayUrl}/identity/auth'
     audience: 'farmacias-api'
     functionKeySecretUri: keyVault.outputs.functionKeySecretUri
+    functionKeySecretName: apimFunctionKeySecretName
     keyVaultName: names.keyVault
   }
 }

@@ -16,6 +16,8 @@ param corsOrigins array
 param issuer string
 param audience string
 param functionKeySecretUri string
+@description('The name of that secret: API Management may read it and no other secret of the vault.')
+param functionKeySecretName string
 param keyVaultName string
 
 // Public path of each API; operations keep the paths of their OpenAPI documents.
@@ -43,15 +45,22 @@ resource vault 'Microsoft.KeyVault/vaults@2026-05-15' existing = {
   name: keyVaultName
 }
 
+resource functionKeySecret 'Microsoft.KeyVault/vaults/secrets@2026-05-15' existing = {
+  parent: vault
+  name: functionKeySecretName
+}
+
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
 }
 
 var secretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 
+// On the one secret, not the vault: the vault also holds the personal-data keys and the
+// token signing keys, which the gateway has no use for.
 resource readsFunctionKey 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  scope: vault
-  name: guid(vault.id, service.id, secretsUser)
+  scope: functionKeySecret
+  name: guid(functionKeySecret.id, service.id, secretsUser)
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', secretsUser)
     principalId: service.identity.principalId
@@ -114,8 +123,12 @@ resource diagnostics 'Microsoft.ApiManagement/service/diagnostics@2024-05-01' = 
     httpCorrelationProtocol: 'W3C'
     logClientIp: false
     sampling: { samplingType: 'fixed', percentage: 100 }
-    // Bodies and credentials stay out of telemetry: personal data and tokens travel in them.
-    frontend: { request: { headers: [], body: { bytes: 0 } }, response: { headers: [], body: { bytes: 0 } } }
+    // Bodies and credentials stay out of telemetry: personal data and tokens travel in them,
+    // and a partner may send its subscription key in the URL.
+    frontend: {
+      request: { headers: [], body: { bytes: 0 }, dataMasking: { queryParams: [{ value: 'subscription-key', mode: 'Hide' }] } }
+      response: { headers: [], body: { bytes: 0 } }
+    }
     backend: { request: { headers: [], body: { bytes: 0 } }, response: { headers: [], body: { bytes: 0 } } }
   }
 }

@@ -15,6 +15,8 @@ param createMode string
 @secure()
 @description('The host key API Management presents to the Function App.')
 param apimFunctionKey string
+@description('The secret that holds it (API Management\'s role is scoped to this secret).')
+param functionKeySecretName string
 
 resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
   name: appIdentityName
@@ -38,7 +40,7 @@ resource vault 'Microsoft.KeyVault/vaults@2026-05-15' = {
 
 resource functionKey 'Microsoft.KeyVault/vaults/secrets@2026-05-15' = {
   parent: vault
-  name: 'FUNCTION-KEY-APIM'
+  name: functionKeySecretName
   properties: { value: apimFunctionKey }
 }
 

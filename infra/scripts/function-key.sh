@@ -13,9 +13,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 prepare() {
-  local group="$1" key app
+  local group="$1" key app exists
   key="$(node dist/tools/new-secret.js password)"
-  if [ "$(az group exists --name "$group")" = "true" ]; then
+  # Asked apart from the comparison, so a failing az (absent, signed out) stops here: inside
+  # `[ "$(az …)" = true ]` it read as "no group", and the key went to the template without
+  # being installed on the running app.
+  exists="$(az group exists --name "$group")"
+  if [ "$exists" = "true" ]; then
     app="$(az functionapp list --resource-group "$group" --query "[?tags.\"azd-service-name\"=='api'].name | [0]" --output tsv)"
     if [ -n "$app" ] && az functionapp keys list --resource-group "$group" --name "$app" --output none 2>/dev/null; then
       az functionapp keys set --resource-group "$group" --name "$app" --key-type functionKeys --key-name apim-next --key-value "$key" --output none

@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 npm ci --no-audit --no-fund
 npm run build
-azd env set APIM_FUNCTION_KEY "$(infra/scripts/function-key.sh prepare "rg-farmacias-$AZURE_ENV_NAME")"
+# Two steps: as an argument, a failed prepare set an empty key and the hook still succeeded.
+key="$(infra/scripts/function-key.sh prepare "rg-farmacias-$AZURE_ENV_NAME")"
+azd env set APIM_FUNCTION_KEY "$key"

@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
 import { projectRoot } from '../../shared/kernel/project-root';
+import type { HttpRequest } from '@azure/functions';
+import { InvalidInput } from '../../shared/kernel/errors';
+import { expectNoQuery } from '../../shared/kernel/http';
 import { servedMethods } from '../../shared/kernel/routes';
 import { declaredModules } from '../../shared/platform/app';
 import { corsPolicy } from '../support/gateway-stand-in';
@@ -32,6 +35,7 @@ const POLICIES: Record<string, { gateways: Gateway[]; scopes?: string[] }> = {
   'set-backend-service': { gateways: ALL },
   'set-body': { gateways: ALL },
   'set-header': { gateways: ALL },
+  'set-query-parameter': { gateways: ALL },
   'set-status': { gateways: ALL },
   'set-variable': { gateways: ALL },
   'validate-jwt': { gateways: ALL },
@@ -157,5 +161,25 @@ describe('commands through the public product (pharmacy staff in the web portal)
     assert.match(xml, /if \(token == null \|\| token\.Claims\.ContainsKey\("client_id"\)\) \{ return false; \}/);
     assert.match(xml, /return roles\.Contains\("pharmacist"\) \|\| roles\.Contains\("admin"\);/);
     assert.match(xml, /context\.Api\.Path\.Trim\('\/'\) != "identity" && !\(bool\)context\.Variables\["portalStaff"\]\)">\s*<return-response>/);
+  });
+});
+
+describe('a partner\'s subscription key stays at the gateway', () => {
+  const apim = read('infra/modules/apim.bicep');
+  const names = /subscriptionKeyParameterNames: \{ header: '([^']+)', query: '([^']+)' \}/.exec(apim);
+
+  it('api.xml removes it, under every name API Management accepts it, before the backend (which refuses an unknown query parameter)', () => {
+    assert.ok(names, 'apim.bicep names the subscription key\'s header and query parameter');
+    const [, header, query] = names;
+    // Why: the routes without query parameters refuse any, this one too.
+    assert.throws(() => expectNoQuery({ query: new URLSearchParams(`${query}=partner-key`) } as unknown as HttpRequest), InvalidInput);
+    const inbound = read('infra/apim/api.xml').split('<inbound>')[1].split('</inbound>')[0];
+    assert.match(inbound, new RegExp(`<set-header name="${header}" exists-action="delete" />`));
+    assert.match(inbound, new RegExp(`<set-query-parameter name="${query}" exists-action="delete" />`));
+  });
+
+  it('the gateway\'s own telemetry hides the query parameter', () => {
+    const frontendRequest = apim.split('frontend: {')[1].split('response:')[0];
+    assert.match(frontendRequest, new RegExp(`dataMasking: \\{ queryParams: \\[\\{ value: '${names![2]}', mode: 'Hide' \\}\\] \\}`));
   });
 });

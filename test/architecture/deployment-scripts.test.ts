@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { projectRoot } from '../../shared/kernel/project-root';
+
+// The deployment scripts run against stand-ins for az, azd and npm (first on PATH), which
+// log every call: what a script does when a tool answers, and when it fails or is missing.
+
+const root = projectRoot();
+const bin = mkdtempSync(join(tmpdir(), 'farmacias-deploy-tools-'));
+after(() => rmSync(bin, { recursive: true, force: true }));
+
+/** FAKE_AZ picks the subscription's state: absent (az fails), empty (no group), running (the app answers). */
+const tools: Record<string, string> = {
+  az: `#!/bin/sh
+echo "az $*" >> "$FAKE_LOG"
+case "$FAKE_AZ:$1 $2" in
+  absent:*) echo "az: command not found" >&2; exit 127 ;;
+  empty:"group exists") echo false ;;
+  running:"group exists") echo true ;;
+  running:"functionapp list") echo func-farmacias-test ;;
+  running:"functionapp keys") ;;
+  *) echo "unexpected: az $*" >&2; exit 3 ;;
+esac
+`,
+  azd: '#!/bin/sh\necho "azd $*" >> "$FAKE_LOG"\n',
+  npm: '#!/bin/sh\necho "npm $*" >> "$FAKE_LOG"\n',
+};
+for (const [name, script] of Object.entries(tools)) {
+  writeFileSync(join(bin, name), script);
+  chmodSync(join(bin, name), 0o755);
+}
+
+function runScript(script: string, args: string[], azState: 'absent' | 'empty' | 'running') {
+  const log = join(bin, `${azState}-${Math.random().toString(36).slice(2)}.log`);
+  writeFileSync(log, '');
+  const result = spawnSync('bash', [join(root, 'infra/scripts', script), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAKE_AZ: azState, FAKE_LOG: log, AZURE_ENV_NAME: 'test' },
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls: readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) };
+}
+
+describe('the host key made before provisioning (function-key.sh prepare, preprovision.sh)', () => {
+  it('stops, printing no key, when az fails: a key never installed on the running app would go to the template', () => {
+    const prepared = runScript('function-key.sh', ['prepare', 'rg-farmacias-test'], 'absent');
+    assert.notEqual(prepared.status, 0, prepared.stdout);
+    assert.equal(prepared.stdout, '');
+  });
+
+  it('preprovision fails with it, and sets no empty key in azd\'s environment', () => {
+    const hook = runScript('preprovision.sh', [], 'absent');
+    assert.notEqual(hook.status, 0, hook.calls.join('\n'));
+    assert.deepEqual(hook.calls.filter((call) => call.startsWith('azd ')), []);
+  });
+
+  it('on a running app, installs the key it prints as apim-next first; preprovision hands that key to azd', () => {
+    const prepared = runScript('function-key.sh', ['prepare', 'rg-farmacias-test'], 'running');
+    assert.equal(prepared.status, 0, prepared.stderr);
+    assert.match(prepared.stdout, /^[A-Za-z0-9_-]{32}$/);
+    assert.ok(prepared.calls.includes(`az functionapp keys set --resource-group rg-farmacias-test --name func-farmacias-test --key-type functionKeys --key-name apim-next --key-value ${prepared.stdout} --output none`), prepared.calls.join('\n'));
+
+    const hook = runScript('preprovision.sh', [], 'empty');
+    assert.equal(hook.status, 0, hook.stderr);
+    const set = hook.calls.find((call) => call.startsWith('azd env set APIM_FUNCTION_KEY '));
+    assert.match(set ?? '', /^azd env set APIM_FUNCTION_KEY [A-Za-z0-9_-]{32}$/);
+  });
+});

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { suiteNeeding } from '../support/suite';
+import { bicep, run, skipUnlessPresent } from '../support/validators';
+
+// Least privilege, read from what deploys: infra/main.bicep compiled by the real Bicep
+// compiler, every role assignment of every module listed as who gets which built-in role
+// on which kind of resource. A broader role or scope (API Management reading the whole
+// vault, the app managing Service Bus) changes the list and fails here.
+
+/** The built-in roles the templates grant, by definition id. */
+const ROLE_NAMES: Record<string, string> = {
+  '4633458b-17de-408a-b874-0445c86b69e6': 'Key Vault Secrets User',
+  'b86a8fe4-44ce-4948-aee5-eccb2c155cd7': 'Key Vault Secrets Officer',
+  '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
+  'b7e6dc6d-f1e8-4753-8033-0f276bb0955b': 'Storage Blob Data Owner',
+  '974c5e8b-45b9-4653-ba55-5f855dd0fb88': 'Storage Queue Data Contributor',
+  '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': 'Storage Table Data Contributor',
+  '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39': 'Azure Service Bus Data Sender',
+  '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0': 'Azure Service Bus Data Receiver',
+};
+
+interface ArmResource {
+  type: string;
+  scope?: string;
+  copy?: unknown;
+  properties?: Record<string, unknown> & { template?: ArmTemplate; principalId?: string; principalType?: string; roleDefinitionId?: string };
+}
+interface ArmTemplate {
+  variables?: Record<string, unknown>;
+  resources: ArmResource[] | Record<string, ArmResource>;
+}
+
+const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
+
+/** The role definition ids an assignment (or a copy loop of them) grants. */
+function roleIds(template: ArmTemplate, expression: string): string[] {
+  const literal = GUID.exec(expression);
+  if (literal) return [literal[0]];
+  const looped = /items\(variables\('(\w+)'\)\)\[copyIndex\(\)\]\.value/.exec(expression);
+  if (looped) return Object.values(template.variables![looped[1]] as Record<string, string>);
+  const named = /variables\('(\w+)'\)/.exec(expression);
+  assert.ok(named, `a role definition the test cannot read: ${expression}`);
+  return [template.variables![named[1]] as string];
+}
+
+/** Whose principal an assignment names: the app's identity, API Management's, or the deployer. */
+function principalOf(expression: string): string {
+  if (/userAssignedIdentities/.test(expression)) return 'app';
+  if (/Microsoft\.ApiManagement\/service/.test(expression)) return 'apim';
+  if (/parameters\('deployerPrincipalId'\)/.test(expression)) return 'deployer';
+  throw new Error(`a principal the test cannot tell: ${expression}`);
+}
+
+/** "principal: role on resource type" for every role assignment in the compiled modules. */
+function roleAssignments(main: ArmTemplate): string[] {
+  const found: string[] = [];
+  for (const module of Object.values(main.resources)) {
+    const template = module.properties?.template;
+    if (!template) continue;
+    for (const resource of Object.values(template.resources)) {
+      if (resource.type !== 'Microsoft.Authorization/roleAssignments') continue;
+      const scopeType = /resourceId\('([^']+)'/.exec(resource.scope ?? '')?.[1] ?? 'resource group';
+      assert.ok(resource.properties?.principalType, 'principalType set: the assignment does not wait for the new principal to replicate');
+      for (const id of roleIds(template, resource.properties!.roleDefinitionId!)) {
+        found.push(`${principalOf(resource.properties!.principalId!)}: ${ROLE_NAMES[id] ?? id} on ${scopeType}`);
+      }
+    }
+  }
+  return found.sort();
+}
+
+const compiler = bicep();
+suiteNeeding('role assignments of the compiled template (Bicep compiler)', skipUnlessPresent(compiler, 'The Bicep compiler', 'put bicep on PATH, or install the .NET SDK (tools/validators restores it from NuGet)'), () => {
+  const compile = () => {
+    const result = run(compiler!.command, [...compiler!.prefix, 'build', 'infra/main.bicep', '--stdout']);
+    assert.equal(result.status, 0, result.output);
+    return JSON.parse(result.output.slice(result.output.indexOf('{'))) as ArmTemplate;
+  };
+
+  it('grants each identity the narrowest built-in role on the narrowest resource it needs', () => {
+    assert.deepEqual(roleAssignments(compile()), [
+      // API Management reads its host key and nothing else of the vault (no personal-data or signing keys).
+      'apim: Key Vault Secrets User on Microsoft.KeyVault/vaults/secrets',
+      'apim: Monitoring Metrics Publisher on Microsoft.Insights/components',
+      'app: Azure Service Bus Data Receiver on Microsoft.ServiceBus/namespaces/topics',
+      'app: Azure Service Bus Data Sender on Microsoft.ServiceBus/namespaces/topics',
+      'app: Key Vault Secrets User on Microsoft.KeyVault/vaults',
+      'app: Monitoring Metrics Publisher on Microsoft.Insights/components',
+      'app: Storage Blob Data Owner on Microsoft.Storage/storageAccounts',
+      'app: Storage Queue Data Contributor on Microsoft.Storage/storageAccounts',
+      'app: Storage Table Data Contributor on Microsoft.Storage/storageAccounts',
+      'deployer: Key Vault Secrets Officer on Microsoft.KeyVault/vaults',
+    ]);
+  });
+
+  it('tells a vault-wide grant from a secret-scoped one', () => {
+    const grant = (scope: string): ArmTemplate => ({
+      resources: {
+        apim: {
+          type: 'Microsoft.Resources/deployments',
+          properties: {
+            template: {
+              variables: { secretsUser: '4633458b-17de-408a-b874-0445c86b69e6' },
+              resources: [{
+                type: 'Microsoft.Authorization/roleAssignments',
+                scope,
+                properties: { principalId: "[reference(resourceId('Microsoft.ApiManagement/service', parameters('name'))).identity.principalId]", principalType: 'ServicePrincipal', roleDefinitionId: "[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', variables('secretsUser'))]" },
+              }],
+            },
+          },
+        },
+      },
+    });
+    assert.deepEqual(roleAssignments(grant("[resourceId('Microsoft.KeyVault/vaults', parameters('keyVaultName'))]")), ['apim: Key Vault Secrets User on Microsoft.KeyVault/vaults']);
+    assert.deepEqual(roleAssignments(grant("[resourceId('Microsoft.KeyVault/vaults/secrets', parameters('keyVaultName'), 'X')]")), ['apim: Key Vault Secrets User on Microsoft.KeyVault/vaults/secrets']);
+  });
+});
