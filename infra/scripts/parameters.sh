@@ -2,7 +2,10 @@
 # Prints the deployment parameters of infra/main.bicep as an ARM parameters document, from
 # the environment (the deploy workflow's repository variables). jq quotes every value, so
 # no value is ever split or expanded by a shell. The file holds this deployment's host key:
-# the workflow writes it to the runner's disk only, and deletes it after use.
+# the workflow writes it to the runner's disk only, and deletes it after use. Every parameter
+# that infra/main.parameters.json (azd) takes from the environment comes from the same
+# variable here, with the same default: an environment made by one path and deployed by the
+# other keeps its settings (a serverless Cosmos DB account cannot become autoscale).
 #   infra/scripts/parameters.sh > deploy.parameters.json
 set -euo pipefail
 : "${ENVIRONMENT_NAME:?}" "${AZURE_LOCATION:?}" "${APIM_PUBLISHER_EMAIL:?}" "${SQL_ADMIN_GROUP_NAME:?}"
@@ -20,6 +23,7 @@ jq --null-input \
   --arg location "$AZURE_LOCATION" \
   --arg apimSku "${APIM_SKU:-BasicV2}" \
   --arg apimPublisherEmail "$APIM_PUBLISHER_EMAIL" \
+  --arg cosmosCapacityMode "${COSMOS_CAPACITY_MODE:-autoscale}" \
   --arg sqlAdminGroupName "$SQL_ADMIN_GROUP_NAME" \
   --arg sqlAdminGroupObjectId "$SQL_ADMIN_GROUP_OBJECT_ID" \
   --arg bootstrapAdminEmail "$BOOTSTRAP_ADMIN_EMAIL" \
@@ -37,6 +41,7 @@ jq --null-input \
       location: $location,
       apimSku: $apimSku,
       apimPublisherEmail: $apimPublisherEmail,
+      cosmosCapacityMode: $cosmosCapacityMode,
       sqlAdminGroupName: $sqlAdminGroupName,
       sqlAdminGroupObjectId: $sqlAdminGroupObjectId,
       bootstrapAdminEmail: $bootstrapAdminEmail,

@@ -71,3 +71,35 @@ describe('the host key made before provisioning (function-key.sh prepare, prepro
     assert.match(set ?? '', /^azd env set APIM_FUNCTION_KEY [A-Za-z0-9_-]{32}$/);
   });
 });
+
+describe('the two deployment paths (azd, and the deploy workflow)', () => {
+  /** azd's name for a variable where the workflow's differs. */
+  const WORKFLOW_NAME: Record<string, string> = { AZURE_ENV_NAME: 'ENVIRONMENT_NAME' };
+  /** Given differently on purpose: azd deploys as the signed-in user, the workflow as its service principal. */
+  const ONLY_AZD = new Set(['deployerPrincipalType']);
+
+  it('the workflow gives main.bicep every parameter azd takes from the environment, from the same variable, which the deploy job and ci\'s what-if pass', () => {
+    const azd = Object.entries(JSON.parse(readFileSync(join(root, 'infra/main.parameters.json'), 'utf8')).parameters as Record<string, { value: unknown }>).flatMap(
+      ([parameter, { value }]) => {
+        const variable = /^\$\{([A-Z_]+)(=.*)?\}$/.exec(String(value))?.[1];
+        return variable && !ONLY_AZD.has(parameter) ? [{ parameter, variable: WORKFLOW_NAME[variable] ?? variable }] : [];
+      },
+    );
+    assert.ok(azd.length >= 10);
+    // Each a value of its own; the custom domain is checked for its form, so it gets one.
+    const valueOf = (parameter: string) => (parameter === 'webCustomDomain' ? 'www.farmacias.example' : `value-of-${parameter}`);
+    const env = Object.fromEntries(azd.map(({ parameter, variable }) => [variable, valueOf(parameter)]));
+    const result = spawnSync('bash', [join(root, 'infra/scripts/parameters.sh')], { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
+    assert.equal(result.status, 0, result.stderr);
+    const given = JSON.parse(result.stdout).parameters as Record<string, { value: string }>;
+    for (const { parameter, variable } of azd) assert.equal(given[parameter]?.value, valueOf(parameter), `${parameter}: the workflow does not give it from ${variable}`);
+    // The deploy job, and ci's what-if of the same deployment (which previews a normal deployment, never the one-off recovery of a deleted vault).
+    for (const [workflow, notPassed] of [['deploy.yml', ['APIM_FUNCTION_KEY']], ['ci.yml', ['APIM_FUNCTION_KEY', 'KEY_VAULT_CREATE_MODE']]] as const) {
+      const text = readFileSync(join(root, '.github/workflows', workflow), 'utf8');
+      assert.ok(text.includes('infra/scripts/parameters.sh'), `${workflow} no longer runs parameters.sh`);
+      for (const { variable } of azd.filter(({ variable }) => !(notPassed as readonly string[]).includes(variable))) {
+        assert.match(text, new RegExp(`^\\s+${variable}: \\$\\{\\{ vars\\.${variable} \\}\\}$`, 'm'), `${workflow} does not pass ${variable}`);
+      }
+    }
+  });
+});
