@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs (from Debian's packages, when missing) and starts what the optional suites need:
-# Redis and RabbitMQ on their default local ports, shellcheck for the script checks, curl
-# for the documentation's examples, and Chromium for the web app's browser tests.
+# Redis and RabbitMQ on their default local ports, shellcheck for the script checks, jq for
+# the deployment parameters' script, curl for the documentation's examples, and Chromium
+# for the web app's browser tests.
 # Idempotent: a service that already answers is left as it is. Needs root (or sudo) for
 # apt-get; `npm start` and `npm test` need none of this (those suites skip, outside CI).
 #   scripts/services.sh
@@ -13,7 +14,7 @@ as_root() {
 
 install_missing() {
   local missing=() command package
-  for pair in redis-server:redis-server rabbitmq-server:rabbitmq-server shellcheck:shellcheck redis-cli:redis-tools curl:curl chromium:chromium; do
+  for pair in redis-server:redis-server rabbitmq-server:rabbitmq-server shellcheck:shellcheck jq:jq redis-cli:redis-tools curl:curl chromium:chromium; do
     command="${pair%%:*}" package="${pair##*:}"
     command -v "$command" >/dev/null 2>&1 || [ -x "/usr/sbin/$command" ] || missing+=("$package")
   done

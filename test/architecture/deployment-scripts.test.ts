@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { projectRoot } from '../../shared/kernel/project-root';
+import { suiteNeeding } from '../support/suite';
+import { skipUnlessPresent } from '../support/validators';
 
 // The deployment scripts run against stand-ins for az, azd and npm (first on PATH), which
 // log every call: what a script does when a tool answers, and when it fails or is missing.
@@ -72,7 +74,8 @@ describe('the host key made before provisioning (function-key.sh prepare, prepro
   });
 });
 
-describe('the two deployment paths (azd, and the deploy workflow)', () => {
+const jq = spawnSync('jq', ['--version']).status === 0;
+suiteNeeding('the two deployment paths (azd, and the deploy workflow)', skipUnlessPresent(jq, 'jq (which parameters.sh runs)', 'apt-get install jq, or scripts/services.sh'), () => {
   /** azd's name for a variable where the workflow's differs. */
   const WORKFLOW_NAME: Record<string, string> = { AZURE_ENV_NAME: 'ENVIRONMENT_NAME' };
   /** Given differently on purpose: azd deploys as the signed-in user, the workflow as its service principal. */
