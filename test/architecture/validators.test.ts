@@ -14,6 +14,7 @@ import {
   RELEASE_IDEMPOTENCY_CLAIM,
   SAVE_IDEMPOTENCY_BATCH,
 } from '../../shared/adapters/azure-sql/event-store';
+import { DATA_KEY_FOR_BATCH } from '../../shared/adapters/azure-sql/data-key-store';
 import { bicep, run, shellcheck, skipUnlessPresent, tsqlParser } from '../support/validators';
 
 // The real validators over what deploys: the Bicep compiler and linter (`bicep build
@@ -101,7 +102,7 @@ suiteNeeding('T-SQL migrations (Microsoft ScriptDom)', skipUnlessPresent(parser,
     for (const file of migrations) assert.match(result.output, new RegExp(`${file.replace(/\./g, '\\.')}: \\d+ batches parsed`));
   });
 
-  it('parses the event store’s batches (appends, loads, idempotency claims and answers), each one batch sent in one round trip', () => {
+  it('parses the event store’s batches (appends, loads, idempotency claims and answers) and the data keys\' make-or-read, each one batch sent in one round trip', () => {
     const batches = {
       append: APPEND_BATCH,
       'append-many': APPEND_MANY_BATCH,
@@ -110,6 +111,7 @@ suiteNeeding('T-SQL migrations (Microsoft ScriptDom)', skipUnlessPresent(parser,
       'claim-idempotency': CLAIM_IDEMPOTENCY_BATCH,
       'save-idempotency': SAVE_IDEMPOTENCY_BATCH,
       'release-idempotency': RELEASE_IDEMPOTENCY_CLAIM,
+      'data-key-for': DATA_KEY_FOR_BATCH,
     };
     const files = Object.entries(batches).map(([name, text]) => {
       const file = join(scratch, `${name}.sql`);
