@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InProcessEventBus } from '../../shared/adapters/inprocess/event-bus';
+import type { EventStore, StoredEvent } from '../../shared/kernel/ports';
+import type { Services } from '../../shared/kernel/services';
+import { relayOutbox } from '../../shared/platform/outbox-relay';
 import { eventBusContract, storedEvent } from '../contracts/event-bus.contract';
 
 eventBusContract('in-process', async (maxAttempts) => {
@@ -62,5 +65,29 @@ describe('in-process bus', () => {
     await bus.close();
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(cutOff, false, 'a delivery the close cut short is not delivered: the next start relays it again');
+  });
+
+  it('is not handed again an event it still delivers: the relay, seeing its row unmarked, adds no second delivery nor dead letter', async () => {
+    const bus = new InProcessEventBus({ maxAttempts: 3, retryBaseMs: 20, maxConcurrent: 4 });
+    const handled: string[] = [];
+    bus.subscribe({ name: 'healthy', eventTypes: ['X'], handle: async (event) => void handled.push(event.eventId) });
+    bus.subscribe({ name: 'failing', eventTypes: ['X'], handle: async () => Promise.reject(new Error('always')) });
+    const event = storedEvent('X');
+    // The outbox as the relay sees it: the row stays until the bus says its deliveries are done.
+    const outbox = new Map<string, StoredEvent>([[event.eventId, event]]);
+    const eventStore = {
+      pendingOutbox: async () => [...outbox.values()],
+      markPublished: async (ids: string[]) => ids.forEach((id) => outbox.delete(id)),
+    } as unknown as EventStore;
+    const services = { eventStore, bus, telemetry: { metric: () => {} } } as unknown as Services;
+    await bus.publish([event]);
+    bus.whenDelivered([event], () => outbox.delete(event.eventId));
+    // The failing subscriber's first retry is still waiting when the relay's timer comes round.
+    assert.equal(await relayOutbox(services, undefined, 0), 1);
+    await bus.idle();
+    assert.equal(outbox.size, 0, 'marked once every delivery is done');
+    assert.deepEqual(handled, [event.eventId], 'the healthy subscriber handled it once');
+    assert.equal(bus.deadLetters.length, 1, 'the failing one dead-lettered it once (one alert)');
+    await bus.close();
   });
 });

@@ -51,6 +51,9 @@ export class InProcessEventBus implements EventBus {
   async publish(events: StoredEvent[]): Promise<void> {
     if (this.closed) throw new Error('the bus is closed');
     for (const event of events) {
+      // Still being delivered here (the relay saw its row unmarked, as it stays until then): each
+      // subscriber handles or dead-letters it in this process, so another round would only double it.
+      if (this.outstanding.has(event.eventId)) continue;
       // The wire copy: a handler can neither share nor mutate another's event.
       const wire = JSON.stringify(event);
       for (const [subscriber, queue] of this.queues) {
