@@ -47,17 +47,22 @@ function daysInMonth(year: number, month: number): number {
   return month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
 
-/** Whether `value` is an RFC 3339 date-time naming a real day and time. */
+/**
+ * Whether `value` is an RFC 3339 date-time naming a real day and time, whose instant falls in
+ * years 0000 to 9999 in UTC: stored in UTC, it then has the four-digit form whose text order
+ * is time order (a query compares the stored instants as text; "+010000-…" would sort first).
+ */
 export function isRfc3339DateTime(value: string): boolean {
   const parts = RFC3339_DATE_TIME.exec(value);
   if (!parts) return false;
   const [year, month, day, hour, minute, second] = parts.slice(1, 7).map(Number);
   const [offsetHours, offsetMinutes] = [Number(parts[7] ?? 0), Number(parts[8] ?? 0)];
-  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) && hour <= 23 && minute <= 59 && second <= 59 && offsetHours <= 23 && offsetMinutes <= 59;
+  const real = month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) && hour <= 23 && minute <= 59 && second <= 59 && offsetHours <= 23 && offsetMinutes <= 59;
+  return real && /^\d{4}-/.test(new Date(value).toISOString());
 }
 
 /** An instant as RFC 3339 has it, with its offset (`2026-12-31T23:59:59Z`, `2026-12-31T20:59:59-03:00`). */
 export const instantSchema = Joi.string()
   .max(40)
   .custom((value: string, helpers) => (isRfc3339DateTime(value) ? value : helpers.error('instant.invalid')))
-  .messages({ 'instant.invalid': '{{#label}} must be an RFC 3339 date-time of a real day, with its offset, such as 2026-12-31T23:59:59Z or 2026-12-31T20:59:59-03:00' });
+  .messages({ 'instant.invalid': '{{#label}} must be an RFC 3339 date-time of a real day up to year 9999 (in UTC), with its offset, such as 2026-12-31T23:59:59Z or 2026-12-31T20:59:59-03:00' });

@@ -44,6 +44,9 @@ describe('Offer validity instants', () => {
     ['2031-06-01', 'a date alone'],
     ['2031-06-01T12:00:60Z', 'a leap second no instant here can hold'],
     ['2031-06-01T12:00:00+24:00', 'an offset past 23 hours'],
+    // Year 10000 in UTC: stored as "+010000-…", which sorts before every four-digit year, so the
+    // expiry query (validUntil <= now, compared as text) would pick the offer on every run.
+    ['9999-12-31T23:59:59-23:59', 'an instant past year 9999 in UTC'],
   ]) {
     it(`refuses validUntil ${validUntil} (${why}) with a 400 naming the field, alone and in the feed`, async () => {
       const single = await publish(validUntil);
@@ -64,5 +67,6 @@ describe('Offer validity instants', () => {
     const read = await invoke(app.handler('getOffer'), { path: `offers/${id}`, params: { id } });
     assert.equal(read.body.validUntil, '2031-06-01T15:00:00.000Z');
     assert.equal((await publish('2032-02-29T23:59:59.999Z')).status < 300, true, '29 February of a leap year is a day');
+    assert.equal((await publish('9999-12-31T23:59:59Z')).status < 300, true, 'the last instant of year 9999 in UTC');
   });
 });
