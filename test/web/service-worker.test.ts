@@ -21,6 +21,8 @@ suiteNeeding('the service worker keeps the app shell and only it (review)', skip
   let mode: 'ok' | 'error' | 'slow' = 'ok';
   /** A later deployment's manifest and icon (the same service worker: sw.js names no build), when set. */
   let deployed: { manifest: string; icon: string } | undefined;
+  /** A later build: the same files, its assets under other hashed names (next-main-…), when set. */
+  let nextBuild = false;
   const built = webApp(join(projectRoot(), 'dist', 'web'));
 
   before(async () => {
@@ -34,6 +36,11 @@ suiteNeeding('the service worker keeps the app shell and only it (review)', skip
           if (mode === 'slow') await new Promise((resolve) => setTimeout(resolve, 5_000));
           if (deployed && path === '/manifest.webmanifest') return { status: 200, body: deployed.manifest, headers: { 'content-type': 'application/manifest+json', 'cache-control': 'no-cache' } };
           if (deployed && path === '/icon.svg') return { status: 200, body: deployed.icon, headers: { 'content-type': 'image/svg+xml', 'cache-control': 'no-cache' } };
+          if (nextBuild && (path === '/' || path === '/index.html')) {
+            const page = await built.serve(method, path);
+            return { ...page, body: Buffer.from(page.body as Uint8Array).toString('utf8').replaceAll('/assets/main-', '/assets/next-main-') };
+          }
+          if (nextBuild && path.startsWith('/assets/next-main-')) return built.serve(method, path.replace('/assets/next-', '/assets/'));
           return built.serve(method, path);
         },
       },
@@ -102,6 +109,26 @@ suiteNeeding('the service worker keeps the app shell and only it (review)', skip
     } finally {
       mode = 'ok';
       deployed = undefined;
+      await page.context().close();
+    }
+  });
+
+  it('after a deployment, the kept assets are the new build\'s only: the last build\'s are let go, and the app still opens offline', async () => {
+    const page = await controlledPage();
+    const keptAssets = () => page.evaluate<string[]>("caches.open('farmacias-shell-v1').then((cache) => cache.keys()).then((keys) => keys.map((key) => new URL(key.url).pathname).filter((path) => path.startsWith('/assets/')).sort())");
+    const before = await keptAssets();
+    assert.ok(before.length >= 2 && before.every((path) => path.startsWith('/assets/main-')), before.join());
+    nextBuild = true;
+    try {
+      await page.reload();
+      await page.getByRole('heading', { name: 'Onde está mais barato?' }).waitFor();
+      assert.deepEqual(await keptAssets(), before.map((path) => path.replace('/assets/', '/assets/next-')));
+      mode = 'error';
+      await page.reload();
+      await page.getByRole('heading', { name: 'Onde está mais barato?' }).waitFor();
+    } finally {
+      mode = 'ok';
+      nextBuild = false;
       await page.context().close();
     }
   });

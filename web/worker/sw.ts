@@ -35,6 +35,20 @@ worker.addEventListener('activate', (event) => {
 });
 
 /**
+ * The page's assets kept, and those of earlier builds let go once they are: the cache keeps
+ * its name from build to build, so nothing else would ever delete them. Kept as they were
+ * when the new ones cannot all be fetched (offline half-way).
+ */
+async function keepAssetsOf(cache: Cache, html: string): Promise<void> {
+  const assets = assetsOf(html);
+  if (!(await cache.addAll(assets).then(() => true, () => false))) return;
+  for (const kept of await cache.keys()) {
+    const path = new URL(kept.url).pathname;
+    if (path.startsWith('/assets/') && !assets.includes(path)) await cache.delete(kept);
+  }
+}
+
+/**
  * The network's answer when it comes in time (kept under `key` for next time; for the page,
  * its assets too); otherwise, or when the server fails (5xx), the kept one: the app then says
  * in its own words what the API answers. The shell's files that are not hashed (the page, the
@@ -47,7 +61,7 @@ async function networkFirst(request: Request, key: string): Promise<Response> {
     const fresh = await fetch(request, { signal: AbortSignal.timeout(PAGE_TIMEOUT_MS) });
     if (fresh.ok) {
       await cache.put(key, fresh.clone());
-      if (key === '/') await cache.addAll(assetsOf(await fresh.clone().text())).catch(() => undefined);
+      if (key === '/') await keepAssetsOf(cache, await fresh.clone().text());
     }
     return fresh.status >= 500 ? ((await cache.match(key)) ?? fresh) : fresh;
   } catch {
