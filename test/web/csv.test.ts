@@ -4,7 +4,11 @@ import { webModule } from '../support/web-module';
 
 // Typed here, not imported: tsc would otherwise compile web/src into dist/web, the built app's folder.
 type Parsed = { rows: { line: number; gtin: string; terms?: { priceCents: number; listPriceCents?: number; validUntil: string }; refusal?: string }[] } | { error: string };
-const { parsePriceList, csvCell } = webModule<{ parsePriceList(text: string, now?: Date, timeZone?: string): Parsed; csvCell(value: string | number): string }>('portal/csv.ts');
+const { parsePriceList, priceListText, csvCell } = webModule<{
+  parsePriceList(text: string, now?: Date, timeZone?: string): Parsed;
+  priceListText(bytes: Uint8Array): string;
+  csvCell(value: string | number): string;
+}>('portal/csv.ts');
 const NOW = new Date('2026-11-30T12:00:00Z');
 
 describe('the portal reads a price list (review)', () => {
@@ -66,6 +70,29 @@ describe('the portal reads a price list (review)', () => {
     const parsed = parsePriceList('gtin;preco\n7891234567895;12,90\n7891234567896;"13,90\n7891234567897;14,90\n', NOW);
     assert.ok('error' in parsed);
     assert.match(parsed.error, /linha 3/);
+  });
+});
+
+describe('the portal reads the bytes of a price list as text (review)', () => {
+  const LIST = 'gtin;preco;estoque\r\n7891234567895;"12,90";em_estoque\r\n';
+  const priceOf = (bytes: Uint8Array) => {
+    const parsed = parsePriceList(priceListText(bytes), NOW);
+    assert.ok(!('error' in parsed), JSON.stringify(parsed));
+    return parsed.rows.map((row) => [row.gtin, row.terms?.priceCents]);
+  };
+  const utf16 = (text: string, order: 'le' | 'be') => {
+    const bytes = Buffer.from(`\uFEFF${text}`, 'utf16le');
+    return new Uint8Array(order === 'le' ? bytes : bytes.swap16());
+  };
+
+  it('given a list saved as UTF-16 (little or big endian, with its byte-order mark), when read, then its lines are priced, not its header refused', () => {
+    assert.deepEqual(priceOf(utf16(LIST, 'le')), [['7891234567895', 1290]]);
+    assert.deepEqual(priceOf(utf16(LIST, 'be')), [['7891234567895', 1290]]);
+  });
+
+  it('given UTF-8, with or without its byte-order mark, when read, then it reads as before', () => {
+    assert.deepEqual(priceOf(new Uint8Array(Buffer.from(LIST))), [['7891234567895', 1290]]);
+    assert.deepEqual(priceOf(new Uint8Array(Buffer.from(`\uFEFF${LIST}`))), [['7891234567895', 1290]]);
   });
 });
 

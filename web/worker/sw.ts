@@ -35,20 +35,37 @@ worker.addEventListener('activate', (event) => {
 });
 
 /**
- * The network's page when it answers in time (and kept for next time); otherwise, or when
- * the server fails (5xx), the kept one: the app then says in its own words what the API answers.
+ * The page's assets kept, and those of earlier builds let go once they are: the cache keeps
+ * its name from build to build, so nothing else would ever delete them. Kept as they were
+ * when the new ones cannot all be fetched (offline half-way).
  */
-async function page(request: Request): Promise<Response> {
+async function keepAssetsOf(cache: Cache, html: string): Promise<void> {
+  const assets = assetsOf(html);
+  if (!(await cache.addAll(assets).then(() => true, () => false))) return;
+  for (const kept of await cache.keys()) {
+    const path = new URL(kept.url).pathname;
+    if (path.startsWith('/assets/') && !assets.includes(path)) await cache.delete(kept);
+  }
+}
+
+/**
+ * The network's answer when it comes in time (kept under `key` for next time; for the page,
+ * its assets too); otherwise, or when the server fails (5xx), the kept one: the app then says
+ * in its own words what the API answers. The shell's files that are not hashed (the page, the
+ * manifest, the icon) change with a deployment under the same name, and sw.js, which names no
+ * build, stays the same: kept first, they would never be fetched again.
+ */
+async function networkFirst(request: Request, key: string): Promise<Response> {
   const cache = await caches.open(CACHE);
   try {
     const fresh = await fetch(request, { signal: AbortSignal.timeout(PAGE_TIMEOUT_MS) });
     if (fresh.ok) {
-      await cache.put('/', fresh.clone());
-      await cache.addAll(assetsOf(await fresh.clone().text())).catch(() => undefined);
+      await cache.put(key, fresh.clone());
+      if (key === '/') await keepAssetsOf(cache, await fresh.clone().text());
     }
-    return fresh.status >= 500 ? ((await cache.match('/')) ?? fresh) : fresh;
+    return fresh.status >= 500 ? ((await cache.match(key)) ?? fresh) : fresh;
   } catch {
-    return (await cache.match('/')) ?? Response.error();
+    return (await cache.match(key)) ?? Response.error();
   }
 }
 
@@ -69,8 +86,9 @@ worker.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== 'GET' || url.origin !== worker.location.origin || url.pathname.startsWith('/api/')) return;
   if (event.request.mode === 'navigate') {
-    if (isShellPage(url)) event.respondWith(page(event.request));
-  } else if (url.pathname.startsWith('/assets/') || SHELL.includes(url.pathname)) event.respondWith(asset(event.request));
+    if (isShellPage(url)) event.respondWith(networkFirst(event.request, '/'));
+  } else if (url.pathname.startsWith('/assets/')) event.respondWith(asset(event.request));
+  else if (SHELL.includes(url.pathname)) event.respondWith(networkFirst(event.request, url.pathname));
 });
 
 export {};

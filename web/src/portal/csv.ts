@@ -91,6 +91,16 @@ function validUntil(text: string, now: Date, timeZone: string): string | undefin
   return end > now ? end.toISOString() : undefined;
 }
 
+/**
+ * The file's text: UTF-8 as documented, or UTF-16 (a spreadsheet's "Unicode" CSV) when it
+ * starts with that byte-order mark. Read as UTF-8, such a file has a NUL between every two
+ * letters, and its header "gtin;preco" was refused as naming neither column.
+ */
+export function priceListText(bytes: Uint8Array): string {
+  const encoding = bytes[0] === 0xff && bytes[1] === 0xfe ? 'utf-16le' : bytes[0] === 0xfe && bytes[1] === 0xff ? 'utf-16be' : 'utf-8';
+  return new TextDecoder(encoding).decode(bytes);
+}
+
 export type Parsed = { rows: PriceRow[] } | { error: string };
 
 /** The file's rows, each with its terms or its refusal; a file that is not a price list at all, said why. */

@@ -4,7 +4,7 @@ import { price } from '../format';
 import { sendSignedIn } from '../session';
 import { Failure } from '../status';
 import { instantIn, todayIn } from '../zoned';
-import { COLUMNS, csvCell, MAX_BYTES, parsePriceList, type PriceRow } from './csv';
+import { COLUMNS, csvCell, MAX_BYTES, parsePriceList, priceListText, type PriceRow } from './csv';
 
 /** The batch feed takes at most 500 items a request. */
 const CHUNK = 500;
@@ -41,7 +41,7 @@ export function PriceListUpload({ pharmacyId, timeZone }: { pharmacyId: string; 
     setFileError(undefined);
     if (!file) return;
     if (file.size > MAX_BYTES) return setFileError(`O arquivo tem mais de ${MAX_BYTES / 1_000_000} MB.`);
-    const parsed = parsePriceList(await file.text(), new Date(), timeZone);
+    const parsed = parsePriceList(priceListText(new Uint8Array(await file.arrayBuffer())), new Date(), timeZone);
     if ('error' in parsed) setFileError(parsed.error);
     else setRows(parsed.rows);
   };
