@@ -226,6 +226,16 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   };
 }
 
+/**
+ * The local host's port alone, for a host that serves the other settings' errors: it needs
+ * a port even when they are wrong, and cannot open one when this is.
+ */
+export function localHostPort(env: NodeJS.ProcessEnv = process.env): number {
+  const { value, error } = schema.extract('LOCAL_HOST_PORT').validate(env.LOCAL_HOST_PORT, { convert: true });
+  if (error) throw new SettingsError('invalid settings: LOCAL_HOST_PORT', ['LOCAL_HOST_PORT']);
+  return value;
+}
+
 /** The settings a failed rule is about, by name. */
 function settingsNamed(detail: Joi.ValidationErrorItem): string[] {
   const { peers, missing } = (detail.context ?? {}) as { peers?: string[]; missing?: string[] };
