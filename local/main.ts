@@ -24,11 +24,15 @@ async function main() {
     // Before anything subscribes or publishes: a second start would take the running one's deliveries.
     await refuseASecondStart(settings);
     services = await compose(settings, READ_CONTAINERS);
+    // The first administrator's settings can be refused only now, by the registration rules.
+    await bootstrap(services).catch(async (error: unknown) => {
+      await services.close();
+      throw error;
+    });
   } catch (error) {
     if (error instanceof SettingsError) return serveMisconfigured(error);
     throw error;
   }
-  await bootstrap(services);
   let unpublish = () => {};
   if (services.ephemeralReadStore) {
     const replayed = await rebuildAll(services, READ_PROJECTIONS, READ_SUMMARIES);

@@ -137,6 +137,8 @@ const schema = Joi.object({
   .oxor('AZURE_SQL_CONNECTION_STRING', 'AZURE_SQL_SERVER')
   .and('AZURE_SQL_SERVER', 'AZURE_SQL_DATABASE')
   .oxor('ServiceBusConnection', 'ServiceBusConnection__fullyQualifiedNamespace', 'RABBITMQ_URL')
+  // One without the other would make no administrator and leave the e-mail unreserved, in silence.
+  .and('BOOTSTRAP_ADMIN_EMAIL', 'BOOTSTRAP_ADMIN_PASSWORD')
   // The rest of the environment is not ours to judge.
   .unknown(true);
 

@@ -41,20 +41,41 @@ async function exitCode(run: ReturnType<typeof serve>, ms = 20_000) {
   return Promise.race([run.exited, sleep(ms).then(() => `still running: ${run.output()}`)]);
 }
 
+/** The address of the host that serves the configuration error, once it says it listens. */
+async function misconfiguredHost(run: ReturnType<typeof serve>): Promise<string> {
+  const deadline = Date.now() + 20_000;
+  let url: string | undefined;
+  while (!(url = /Routes on (http:\/\/\S+\/api)/.exec(run.output())?.[1])) {
+    assert.ok(Date.now() < deadline, `no host: ${run.output()}`);
+    await sleep(100);
+  }
+  return url;
+}
+
+async function settingsNamedByReadiness(url: string): Promise<string[]> {
+  const ready = await fetch(`${url}/health/ready`);
+  assert.equal(ready.status, 503);
+  return ((await ready.json()) as { checks: { configuration: { settings: string[] } } }).checks.configuration.settings;
+}
+
 describe('the local platform with settings it cannot run with', () => {
   it('LOCAL_HOST_PORT=0 with another setting invalid: the configuration error is served on a free port, not on 7071', async () => {
     const run = serve({ LOCAL_HOST_PORT: '0', CACHE_FRESH_SECONDS: 'soon' });
     try {
-      const deadline = Date.now() + 20_000;
-      let url: string | undefined;
-      while (!(url = /Routes on (http:\/\/\S+\/api)/.exec(run.output())?.[1])) {
-        assert.ok(Date.now() < deadline, `no host: ${run.output()}`);
-        await sleep(100);
-      }
+      const url = await misconfiguredHost(run);
       assert.notEqual(new URL(url).port, '7071', 'LOCAL_HOST_PORT=0 means any free port');
-      const ready = await fetch(`${url}/health/ready`);
-      assert.equal(ready.status, 503);
-      assert.deepEqual(((await ready.json()) as { checks: { configuration: { settings: string[] } } }).checks.configuration.settings, ['CACHE_FRESH_SECONDS']);
+      assert.deepEqual(await settingsNamedByReadiness(url), ['CACHE_FRESH_SECONDS']);
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it('a first administrator’s password the registration rules refuse is served as a configuration error, like any other', async () => {
+    const run = serve({ LOCAL_HOST_PORT: '0', BOOTSTRAP_ADMIN_EMAIL: 'root@farmacias.example', BOOTSTRAP_ADMIN_PASSWORD: 'aaaaaaaaaa' });
+    try {
+      const url = await misconfiguredHost(run);
+      assert.deepEqual(await settingsNamedByReadiness(url), ['BOOTSTRAP_ADMIN_PASSWORD']);
+      assert.doesNotMatch(run.output(), /aaaaaaaaaa|the body is not valid/);
     } finally {
       await run.stop();
     }
