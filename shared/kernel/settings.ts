@@ -76,7 +76,8 @@ export interface Settings {
 const schema = Joi.object({
   LOCAL_HOST_PORT: Joi.number().port().default(7071),
   DATA_DIR: Joi.string().default('.data'),
-  AZURE_SQL_CONNECTION_STRING: Joi.string(),
+  // It must name a server: without one the SQL driver fails at the first connection, naming no setting.
+  AZURE_SQL_CONNECTION_STRING: Joi.string().pattern(/(?:^|;)\s*(?:server|data source|address|addr|network address)\s*=\s*[^;\s]/i),
   AZURE_SQL_SERVER: Joi.string().hostname(),
   AZURE_SQL_DATABASE: Joi.string().pattern(/^[\w.-]{1,128}$/),
   AZURE_CLIENT_ID: Joi.string().guid(),
