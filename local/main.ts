@@ -6,7 +6,7 @@ import { compose } from '../shared/kernel/composition';
 import { rebuildAll } from '../shared/kernel/rebuild';
 import type { FunctionModule } from '../shared/kernel/routes';
 import type { Services } from '../shared/kernel/services';
-import { loadSettings, SettingsError, type Settings } from '../shared/kernel/settings';
+import { loadSettings, localHostPort, SettingsError, type Settings } from '../shared/kernel/settings';
 import { appModules, READ_CONTAINERS, READ_PROJECTIONS, READ_SUMMARIES } from '../shared/platform/app';
 import { bootstrap } from '../shared/platform/bootstrap';
 import { relayOutbox } from '../shared/platform/outbox-relay';
@@ -24,11 +24,15 @@ async function main() {
     // Before anything subscribes or publishes: a second start would take the running one's deliveries.
     await refuseASecondStart(settings);
     services = await compose(settings, READ_CONTAINERS);
+    // The first administrator's settings can be refused only now, by the registration rules.
+    await bootstrap(services).catch(async (error: unknown) => {
+      await services.close();
+      throw error;
+    });
   } catch (error) {
     if (error instanceof SettingsError) return serveMisconfigured(error);
     throw error;
   }
-  await bootstrap(services);
   let unpublish = () => {};
   if (services.ephemeralReadStore) {
     const replayed = await rebuildAll(services, READ_PROJECTIONS, READ_SUMMARIES);
@@ -52,10 +56,9 @@ async function main() {
   try {
     host = await startLocalHost({ modules, port: settings.localHostPort, requestLog: settings.requestLog, webApp: webApp(join(projectRoot(), 'dist', 'web')) });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
     await services.close();
     unpublish();
-    throw new Error(`port ${settings.localHostPort} is taken: stop what listens there, or set LOCAL_HOST_PORT to another port`);
+    throw portTakenOr(error, settings.localHostPort);
   }
   const api = host.url.replace('127.0.0.1', 'localhost');
   console.log(`Farmácias platform on ${api} (the web app on ${api.replace(/\/api$/, '/')}; events in ${settings.dataDir}/); Ctrl-C stops it`);
@@ -82,9 +85,7 @@ async function refuseASecondStart(settings: Settings) {
   }
   const probe = createServer();
   await new Promise<void>((resolve, reject) => {
-    probe.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new Error(`port ${settings.localHostPort} is taken: stop what listens there, or set LOCAL_HOST_PORT to another port`) : error),
-    );
+    probe.once('error', (error) => reject(portTakenOr(error, settings.localHostPort)));
     probe.listen(settings.localHostPort, '127.0.0.1', () => probe.close(() => resolve()));
   });
 }
@@ -109,9 +110,12 @@ async function seed(settings: Settings, services: Services, modules: FunctionMod
  * not change, so here the fix takes a restart.
  */
 async function serveMisconfigured(error: SettingsError) {
-  const port = Number(process.env.LOCAL_HOST_PORT) || 7071;
+  // The port is read on its own: a wrong one leaves nothing to serve the error on.
+  const port = localHostPort();
   const modules = appModules(() => Promise.reject(error)).map((module) => ({ ...module, timers: [] }));
-  const host = await startLocalHost({ modules, port, requestLog: true });
+  const host = await startLocalHost({ modules, port, requestLog: true }).catch((listenError: unknown) => {
+    throw portTakenOr(listenError, port);
+  });
   console.error(`the platform's configuration is incomplete: ${error.message}. Routes on ${host.url} answer 503 until it is fixed and the host restarted`);
   const stop = async () => {
     await host.stop();
@@ -119,6 +123,12 @@ async function serveMisconfigured(error: SettingsError) {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/** A taken port, named with the setting that moves it; any other error as it is. */
+function portTakenOr(error: unknown, port: number): unknown {
+  if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') return error;
+  return new Error(`port ${port} is taken: stop what listens there, or set LOCAL_HOST_PORT to another port`);
 }
 
 main().catch((error) => {

@@ -8,6 +8,8 @@ import { checkAppUser, grantAppUser, migrate } from '../shared/adapters/azure-sq
 import { loadSettings } from '../shared/kernel/settings';
 import { runWhenMain } from './cli';
 
+const USAGE = 'usage: db-migrate [--app-user <identity name> --app-client-id <client id GUID>]';
+
 export async function main(argv: string[], print: (line: string) => void = console.log): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { 'app-user': { type: 'string' }, 'app-client-id': { type: 'string' } } });
   const appUser = values['app-user'];
@@ -42,4 +44,4 @@ export async function main(argv: string[], print: (line: string) => void = conso
   }
 }
 
-runWhenMain(module, (argv) => main(argv));
+runWhenMain(module, (argv) => main(argv), USAGE);

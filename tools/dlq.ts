@@ -88,4 +88,4 @@ function routingFacts(letter: DeadLetter) {
   return { id, type: event.type, streamId: event.streamId, version: event.version, occurredAt: event.occurredAt, attempts, reason };
 }
 
-runWhenMain(module, (argv) => main(argv));
+runWhenMain(module, (argv) => main(argv), USAGE);

@@ -14,6 +14,8 @@ import { projectRoot } from '../shared/kernel/project-root';
 import { runWhenMain } from './cli';
 import { folderSize, packageFolder } from './package';
 
+const USAGE = 'usage: package-web --gateway <https origin> [--out <folder>]';
+
 /** Hashed assets are kept a year (their names change with their content); the rest is revalidated. */
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
 export const REVALIDATE = 'no-cache';
@@ -112,4 +114,4 @@ runWhenMain(module, async (argv) => {
   const { bytes, files } = buildWebPackage(root, out, gateway);
   console.log(`${relative(root, out) || out}: ${files} files, ${(bytes / 1024).toFixed(0)} KB, calling ${gateway}`);
   return 0;
-});
+}, USAGE);

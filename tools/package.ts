@@ -10,6 +10,8 @@ import { parseArgs } from 'node:util';
 import { projectRoot } from '../shared/kernel/project-root';
 import { runWhenMain } from './cli';
 
+const USAGE = 'usage: package [--out <folder>]';
+
 /** The compiled folders the Functions host loads; everything else under dist/ stays behind. */
 export const PACKAGED_FOLDERS = ['dist/functions', 'dist/shared'];
 export const PACKAGED_FILES = ['package.json', 'package-lock.json', 'host.json'];
@@ -70,4 +72,4 @@ runWhenMain(module, async (argv) => {
   const { bytes, files } = buildPackage(root, out);
   console.log(`${relative(root, out) || out}: ${files} files, ${(bytes / 1024 / 1024).toFixed(1)} MB`);
   return 0;
-});
+}, USAGE);

@@ -72,4 +72,4 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   }
 }
 
-runWhenMain(module, (argv) => main(argv));
+runWhenMain(module, (argv) => main(argv), USAGE);

@@ -301,7 +301,11 @@ export function lazyServices(
   return () => {
     // The settings are read on each attempt, and a bad one rejects (never throws): a later call retries.
     services ??= Promise.resolve().then(() => compose(loadSettings(env), containers)).then(async (composed) => {
-      await onComposed(composed);
+      // A failed start-up step is retried by the next call, which composes anew: these close.
+      await onComposed(composed).catch(async (error: unknown) => {
+        await composed.close().catch(() => {});
+        throw error;
+      });
       return composed;
     }).catch((error) => {
       services = undefined;

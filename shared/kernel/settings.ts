@@ -76,7 +76,8 @@ export interface Settings {
 const schema = Joi.object({
   LOCAL_HOST_PORT: Joi.number().port().default(7071),
   DATA_DIR: Joi.string().default('.data'),
-  AZURE_SQL_CONNECTION_STRING: Joi.string(),
+  // It must name a server: without one the SQL driver fails at the first connection, naming no setting.
+  AZURE_SQL_CONNECTION_STRING: Joi.string().pattern(/(?:^|;)\s*(?:server|data source|address|addr|network address)\s*=\s*[^;\s]/i),
   AZURE_SQL_SERVER: Joi.string().hostname(),
   AZURE_SQL_DATABASE: Joi.string().pattern(/^[\w.-]{1,128}$/),
   AZURE_CLIENT_ID: Joi.string().guid(),
@@ -137,6 +138,8 @@ const schema = Joi.object({
   .oxor('AZURE_SQL_CONNECTION_STRING', 'AZURE_SQL_SERVER')
   .and('AZURE_SQL_SERVER', 'AZURE_SQL_DATABASE')
   .oxor('ServiceBusConnection', 'ServiceBusConnection__fullyQualifiedNamespace', 'RABBITMQ_URL')
+  // One without the other would make no administrator and leave the e-mail unreserved, in silence.
+  .and('BOOTSTRAP_ADMIN_EMAIL', 'BOOTSTRAP_ADMIN_PASSWORD')
   // The rest of the environment is not ours to judge.
   .unknown(true);
 
@@ -224,6 +227,16 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       ? { bootstrapAdmin: { email: value.BOOTSTRAP_ADMIN_EMAIL, password: value.BOOTSTRAP_ADMIN_PASSWORD } }
       : {}),
   };
+}
+
+/**
+ * The local host's port alone, for a host that serves the other settings' errors: it needs
+ * a port even when they are wrong, and cannot open one when this is.
+ */
+export function localHostPort(env: NodeJS.ProcessEnv = process.env): number {
+  const { value, error } = schema.extract('LOCAL_HOST_PORT').validate(env.LOCAL_HOST_PORT, { convert: true });
+  if (error) throw new SettingsError('invalid settings: LOCAL_HOST_PORT', ['LOCAL_HOST_PORT']);
+  return value;
 }
 
 /** The settings a failed rule is about, by name. */

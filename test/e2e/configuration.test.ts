@@ -46,6 +46,17 @@ describe('unresolved Key Vault references in the settings', () => {
       (error: Error) => error instanceof SettingsError && error.settings.includes('CACHE_FRESH_SECONDS') && error.settings.includes('AZURE_SQL_DATABASE') && !/soon/.test(error.message),
     );
   });
+
+  it('a SQL connection string that names no server is an invalid setting, not a driver error at the first connection', () => {
+    const secret = 'User Id=app;Password=hunter2-but-longer';
+    assert.throws(
+      () => loadSettings({ AZURE_SQL_CONNECTION_STRING: secret }),
+      (error: Error) => error instanceof SettingsError && error.settings.join() === 'AZURE_SQL_CONNECTION_STRING' && !/hunter2/.test(error.message),
+    );
+    for (const named of ['Server=tcp:db.example,1433;Database=farmacias;User Id=app;Password=p', 'Data Source=localhost;Initial Catalog=farmacias']) {
+      assert.deepEqual(loadSettings({ AZURE_SQL_CONNECTION_STRING: named }).azureSql, { connectionString: named });
+    }
+  });
 });
 
 describe('a platform whose configuration is incomplete, over the local host', () => {

@@ -42,17 +42,23 @@ export function localSecrets(file: string): Secrets {
   return fromFile(made);
 }
 
-/** Secrets given as settings (Key Vault references in Azure). Names what is wrong, never a value. */
-export function settingsSecrets(signingKeys: string, masterKey: string, indexKey: string): Secrets {
+/** The signing keys of AUTH_SIGNING_KEYS, as the app accepts them (and a rotation must keep them). Names what is wrong, never a value. */
+export function signingKeysFrom(signingKeys: string): SigningKey[] {
   let keys: SigningKey[];
   try {
     keys = JSON.parse(signingKeys);
   } catch {
     throw new Error('AUTH_SIGNING_KEYS is not JSON');
   }
-  if (!Array.isArray(keys) || keys.length === 0 || !keys.every((key) => key.kid && key.privateJwk?.d && key.privateJwk.crv === 'P-256')) {
+  if (!Array.isArray(keys) || keys.length === 0 || !keys.every((key) => key?.kid && key.privateJwk?.d && key.privateJwk.crv === 'P-256')) {
     throw new Error('AUTH_SIGNING_KEYS must be a non-empty array of { kid, privateJwk } P-256 keys');
   }
+  return keys;
+}
+
+/** Secrets given as settings (Key Vault references in Azure). Names what is wrong, never a value. */
+export function settingsSecrets(signingKeys: string, masterKey: string, indexKey: string): Secrets {
+  const keys = signingKeysFrom(signingKeys);
   const master = Buffer.from(masterKey, 'base64');
   const index = Buffer.from(indexKey, 'base64');
   if (master.length !== 32 || index.length !== 32) throw new Error('PERSONAL_DATA_MASTER_KEY and PERSONAL_DATA_INDEX_KEY must be 32 bytes');
