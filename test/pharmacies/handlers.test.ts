@@ -125,6 +125,19 @@ describe('Pharmacies handlers (real HttpRequest and InvocationContext)', () => {
     assert.equal(after.body.address.postalCode, '30160-011');
   });
 
+  it("given a pharmacy in Manaus registered on the default São Paulo clock, when its time zone is corrected, then the read model reads its hours on Manaus' clock", async () => {
+    const manaus = { street: 'Avenida Eduardo Ribeiro', number: '500', district: 'Centro', city: 'Manaus', state: 'AM', postalCode: '69010-001' };
+    const { body } = await register(pharmacyBody({ address: manaus, location: { lat: -3.13, lon: -60.02 }, phone: '(92) 3234-5678' }));
+    const corrected = await command('changePharmacyProfile', body.id, { timeZone: 'America/Manaus' }, {}, 'PATCH');
+    assert.equal(corrected.status, 200);
+    assert.deepEqual(corrected.body, { id: body.id, version: 2 });
+    const after = await read(body.id, { 'x-min-version': '2' });
+    assert.equal(after.body.timeZone, 'America/Manaus');
+    const unknown = await command('changePharmacyProfile', body.id, { timeZone: 'America/Atlantis' }, {}, 'PATCH');
+    assert.equal(unknown.status, 400);
+    assert.deepEqual(unknown.body.errors.map((e: { field: string }) => e.field), ['timeZone']);
+  });
+
   it('404s a command or a read on a pharmacy that does not exist', async () => {
     const id = '6f1b6a8e-4a51-4a5e-9f7f-3c2f7a0b9d11';
     assert.equal((await command('closePharmacy', id)).status, 404);
