@@ -115,6 +115,19 @@ describe('Pharmacies handlers (real HttpRequest and InvocationContext)', () => {
     assert.equal((await command('changeOpeningHours', body.id, hours, {}, 'PUT')).status, 200);
   });
 
+  it('given a pharmacy open around the clock that has closed for good, when it is read or listed, then it is not open now', async () => {
+    const aroundTheClock = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((day) => ({ day, opens: '00:00', closes: '24:00' }));
+    const { body } = await register(pharmacyBody({ openingHours: aroundTheClock, address: { ...pharmacyBody().address, city: 'Itapeva Fechada' } }));
+    const closed = await command('closePharmacy', body.id);
+    const after = await read(body.id, { 'x-min-version': String(closed.body.version) });
+    assert.equal(after.body.status, 'closed');
+    assert.equal(after.body.openNow, false);
+    assert.match(after.headers.get('etag')!, /-closed"$/);
+    const listed = await invoke(app.handler('listPharmacies'), { path: 'pharmacies?status=closed&city=itapeva%20fechada&openNow=true' });
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    assert.deepEqual(listed.body.items, []);
+  });
+
   it('relocates and the read model follows', async () => {
     const { body } = await register();
     const address = { street: 'Rua da Bahia', number: '1', district: 'Centro', city: 'Belo Horizonte', state: 'MG', postalCode: '30160011' };
