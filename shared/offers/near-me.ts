@@ -43,9 +43,9 @@ export interface NearMeQuery {
 
 /**
  * The top `limit` offers on sale at pharmacies in reach, cheapest first (then closest) or
- * closest first (then cheapest). Walks the prepared order and stops once `limit` are
- * found and the next can no longer tie: at a city's density that is a few dozen offers
- * of the thousands in the area.
+ * closest first (then cheapest), a full tie in the pharmacy's id order. Walks the prepared
+ * order and stops once `limit` are found and the next can no longer tie: at a city's
+ * density that is a few dozen offers of the thousands in the area.
  */
 export function rankNearMe(
   offers: readonly OfferDocument[],
@@ -76,7 +76,10 @@ export function rankNearMe(
       const entry = reach && ranked(candidate, reach);
       if (entry) picked.push(entry);
     }
-    return picked.sort((a, b) => a.offer.priceCents - b.offer.priceCents || a.distanceKm - b.distanceKm).slice(0, query.limit);
+    // The pharmacy's id settles a full tie, as closestFirst does: the store's order is no order.
+    return picked
+      .sort((a, b) => a.offer.priceCents - b.offer.priceCents || a.distanceKm - b.distanceKm || a.pharmacy.id.localeCompare(b.pharmacy.id))
+      .slice(0, query.limit);
   }
   for (const reach of near.closestFirst()) {
     if (picked.length >= query.limit && reach.distanceKm > picked[picked.length - 1].distanceKm) break;

@@ -74,9 +74,10 @@ export const changeProfileSchema = Joi.object<ProfileChanges>({
   legalName: text(200),
   phone,
   services,
+  timeZone: Joi.string().max(64),
 })
   .min(1)
-  .messages({ 'object.min': 'send at least one of tradeName, legalName, phone, services' });
+  .messages({ 'object.min': 'send at least one of tradeName, legalName, phone, services, timeZone' });
 
 export const openingHoursBodySchema = Joi.object<{ openingHours: OpeningInterval[] }>({
   openingHours: openingHoursSchema.required(),

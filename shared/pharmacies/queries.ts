@@ -17,10 +17,15 @@ import {
   type PharmacyDocument,
 } from './projection';
 
+/** Open at `now`: a pharmacy closed for good keeps its hours (for reopening) but opens at none of them. */
+function isOpenNow(document: PharmacyDocument, now: Date): boolean {
+  return document.status === 'active' && isOpenAt(document.openingHours, document.timeZone, now);
+}
+
 /** The API's view of a pharmacy: the document without search keys, with openNow for `now`. */
 export function presentPharmacy(document: PharmacyDocument, now: Date) {
   const { cityKey: _cityKey, position: _position, ...pharmacy } = document;
-  return { ...pharmacy, openNow: isOpenAt(document.openingHours, document.timeZone, now) };
+  return { ...pharmacy, openNow: isOpenNow(document, now) };
 }
 
 const pharmacyView: DocumentView<PharmacyDocument> = {
@@ -28,7 +33,7 @@ const pharmacyView: DocumentView<PharmacyDocument> = {
   container: PHARMACIES_CONTAINER.name,
   cacheKey: pharmacyCacheKey,
   // openNow is computed at read time, so the ETag names it: a 304 must not keep "open" after closing.
-  variant: (document, now) => (isOpenAt(document.openingHours, document.timeZone, now) ? 'open' : 'closed'),
+  variant: (document, now) => (isOpenNow(document, now) ? 'open' : 'closed'),
   present: presentPharmacy,
 };
 
@@ -190,7 +195,7 @@ export function pharmacyQueries(services: ServiceProvider) {
         generation: PHARMACIES_GENERATION,
         query: (after) => listQuery(filters, after),
         keyOf: (document) => document.id,
-        matches: openNow === undefined ? undefined : (d) => isOpenAt(d.openingHours, d.timeZone, now) === openNow,
+        matches: openNow === undefined ? undefined : (d) => isOpenNow(d, now) === openNow,
         limit,
         cursor,
       });

@@ -89,6 +89,18 @@ describe('"Near me" ranking: stops at its top limit and answers what ranking eve
     }
   });
 
+  it('given two pharmacies at the same distance with the same price, when the store hands their offers back in either order, then the cheapest search names the same one', () => {
+    const { offers, near } = world(1);
+    const [first, second] = near.closestFirst();
+    const twin = (pharmacyId: string, id: string): OfferDocument => ({
+      ...offers[0], id, pharmacyId, priceCents: 100, stock: 'in_stock', status: 'active', validFrom: '2026-01-01T00:00:00Z', validUntil: '2027-01-01T00:00:00Z',
+    });
+    const tiedNear = { ...near, within: (id: string) => (id === first.pharmacy.id ? first : id === second.pharmacy.id ? { ...second, distanceKm: first.distanceKm } : undefined) };
+    const pair = [twin(first.pharmacy.id, 'o-a'), twin(second.pharmacy.id, 'o-b')];
+    const winner = (list: OfferDocument[]) => rankNearMe(list, tiedNear, { now: NOW, sort: 'price', limit: 1 })[0].pharmacy.id;
+    assert.equal(winner(pair), winner([...pair].reverse()));
+  });
+
   it('given a cached offers array, a second search with another clock sees validity as of its own now', () => {
     const { offers, near } = world(7);
     const before = rankNearMe(offers, near, { now: new Date('2026-06-01T00:00:00Z'), sort: 'price', limit: 100 });

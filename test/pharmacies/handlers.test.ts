@@ -115,6 +115,19 @@ describe('Pharmacies handlers (real HttpRequest and InvocationContext)', () => {
     assert.equal((await command('changeOpeningHours', body.id, hours, {}, 'PUT')).status, 200);
   });
 
+  it('given a pharmacy open around the clock that has closed for good, when it is read or listed, then it is not open now', async () => {
+    const aroundTheClock = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((day) => ({ day, opens: '00:00', closes: '24:00' }));
+    const { body } = await register(pharmacyBody({ openingHours: aroundTheClock, address: { ...pharmacyBody().address, city: 'Itapeva Fechada' } }));
+    const closed = await command('closePharmacy', body.id);
+    const after = await read(body.id, { 'x-min-version': String(closed.body.version) });
+    assert.equal(after.body.status, 'closed');
+    assert.equal(after.body.openNow, false);
+    assert.match(after.headers.get('etag')!, /-closed"$/);
+    const listed = await invoke(app.handler('listPharmacies'), { path: 'pharmacies?status=closed&city=itapeva%20fechada&openNow=true' });
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    assert.deepEqual(listed.body.items, []);
+  });
+
   it('relocates and the read model follows', async () => {
     const { body } = await register();
     const address = { street: 'Rua da Bahia', number: '1', district: 'Centro', city: 'Belo Horizonte', state: 'MG', postalCode: '30160011' };
@@ -123,6 +136,19 @@ describe('Pharmacies handlers (real HttpRequest and InvocationContext)', () => {
     const after = await read(body.id, { 'x-min-version': String(moved.body.version) });
     assert.equal(after.body.address.city, 'Belo Horizonte');
     assert.equal(after.body.address.postalCode, '30160-011');
+  });
+
+  it("given a pharmacy in Manaus registered on the default São Paulo clock, when its time zone is corrected, then the read model reads its hours on Manaus' clock", async () => {
+    const manaus = { street: 'Avenida Eduardo Ribeiro', number: '500', district: 'Centro', city: 'Manaus', state: 'AM', postalCode: '69010-001' };
+    const { body } = await register(pharmacyBody({ address: manaus, location: { lat: -3.13, lon: -60.02 }, phone: '(92) 3234-5678' }));
+    const corrected = await command('changePharmacyProfile', body.id, { timeZone: 'America/Manaus' }, {}, 'PATCH');
+    assert.equal(corrected.status, 200);
+    assert.deepEqual(corrected.body, { id: body.id, version: 2 });
+    const after = await read(body.id, { 'x-min-version': '2' });
+    assert.equal(after.body.timeZone, 'America/Manaus');
+    const unknown = await command('changePharmacyProfile', body.id, { timeZone: 'America/Atlantis' }, {}, 'PATCH');
+    assert.equal(unknown.status, 400);
+    assert.deepEqual(unknown.body.errors.map((e: { field: string }) => e.field), ['timeZone']);
   });
 
   it('404s a command or a read on a pharmacy that does not exist', async () => {

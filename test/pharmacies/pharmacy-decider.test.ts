@@ -84,6 +84,16 @@ describe('Pharmacy decider', () => {
         .when(rename)
         .then([{ type: 'PharmacyProfileChanged', data: { pharmacyId, changes: { tradeName: 'Drogaria Vida Nova' }, changedAt: at } }]));
 
+    it('corrects the time zone its hours are read on', () =>
+      given([registered])
+        .when({ type: 'ChangePharmacyProfile', pharmacyId, changes: { timeZone: 'America/Manaus' }, now })
+        .then([{ type: 'PharmacyProfileChanged', data: { pharmacyId, changes: { timeZone: 'America/Manaus' }, changedAt: at } }]));
+
+    it('refuses an unknown time zone', () =>
+      given([registered])
+        .when({ type: 'ChangePharmacyProfile', pharmacyId, changes: { timeZone: 'America/Atlantis' }, now })
+        .thenThrows(InvalidInput, /time zone/));
+
     it('refuses a pharmacy that does not exist', () => given([]).when(rename).thenThrows(NotFound));
   });
 

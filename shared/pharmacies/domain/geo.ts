@@ -4,9 +4,9 @@ export interface GeoPoint {
 }
 
 const EARTH_RADIUS_KM = 6371.0088;
-const KM_PER_DEGREE_LAT = 111.32;
 
 const radians = (degrees: number) => (degrees * Math.PI) / 180;
+const degrees = (value: number) => (value * 180) / Math.PI;
 
 /** Great-circle distance (haversine). */
 export function distanceKm(a: GeoPoint, b: GeoPoint): number {
@@ -26,10 +26,17 @@ export interface BoundingBox {
 /**
  * A lat/lon box that contains the circle, widened outward to a 0.01° grid so that nearby
  * searches share cache entries. It does not wrap the antimeridian (Brazil is far from it).
+ * Measured on the sphere `distanceKm` measures on: a degree of 111.32 km (the equator's, on
+ * another radius) and the centre's parallel as the circle's widest one made the box up to
+ * 0.1% of the radius too narrow, so a pharmacy just inside the circle (up to ~55 m of a
+ * 50 km one) could fall outside the box and never be found. The circle is widest in
+ * longitude poleward of its centre: asin(sin(r) / cos(lat)) is that widest reach.
  */
 export function boundingBox(center: GeoPoint, radiusKm: number): BoundingBox {
-  const dLat = radiusKm / KM_PER_DEGREE_LAT;
-  const dLon = radiusKm / (KM_PER_DEGREE_LAT * Math.max(0.01, Math.cos(radians(center.lat))));
+  const angle = radiusKm / EARTH_RADIUS_KM;
+  const dLat = degrees(angle);
+  const reach = Math.sin(angle) / Math.max(0.01, Math.cos(radians(center.lat)));
+  const dLon = reach >= 1 ? 180 : degrees(Math.asin(reach));
   const down = (value: number) => Math.floor(value * 100) / 100;
   const up = (value: number) => Math.ceil(value * 100) / 100;
   return {

@@ -43,7 +43,11 @@ export interface PharmacyProfile {
   services: PharmacyService[];
 }
 
-export type ProfileChanges = Partial<Pick<PharmacyProfile, 'tradeName' | 'legalName' | 'phone' | 'services'>>;
+/**
+ * The time zone is among them: registration defaults it to São Paulo's, which is an hour
+ * off in Manaus or Cuiabá, and every "open now" is read on it.
+ */
+export type ProfileChanges = Partial<Pick<PharmacyProfile, 'tradeName' | 'legalName' | 'phone' | 'services' | 'timeZone'>>;
 
 export type PharmacyEvent =
   | { type: 'PharmacyRegistered'; data: PharmacyProfile & { pharmacyId: string; registeredAt: string } }
@@ -100,12 +104,16 @@ export function evolve(state: Pharmacy, event: PharmacyEvent): Pharmacy {
   }
 }
 
+function assertKnownTimeZone(timeZone: string): void {
+  if (!isKnownTimeZone(timeZone)) {
+    throw new InvalidInput('the time zone is not known', [{ field: 'timeZone', message: 'use an IANA name such as America/Sao_Paulo' }]);
+  }
+}
+
 function assertValidProfile(profile: PharmacyProfile): void {
   const cnpjReason = cnpjProblem(profile.cnpj);
   if (cnpjReason) throw new InvalidInput('the CNPJ is not valid', [{ field: 'cnpj', message: cnpjReason }]);
-  if (!isKnownTimeZone(profile.timeZone)) {
-    throw new InvalidInput('the time zone is not known', [{ field: 'timeZone', message: 'use an IANA name such as America/Sao_Paulo' }]);
-  }
+  assertKnownTimeZone(profile.timeZone);
   assertValidOpeningHours(profile.openingHours);
 }
 
@@ -126,6 +134,7 @@ export function decide(command: PharmacyCommand, state: Pharmacy): PharmacyEvent
     }
     case 'ChangePharmacyProfile': {
       requireActive(state);
+      if (command.changes.timeZone !== undefined) assertKnownTimeZone(command.changes.timeZone);
       const changes = Object.fromEntries(
         Object.entries(command.changes).filter(([field, value]) => !sameValue(state.profile[field as keyof ProfileChanges], value)),
       ) as ProfileChanges;
