@@ -1,6 +1,5 @@
 // The app (`node dist/local/main.js`) killed with commands in flight and restarted, on a RabbitMQ node of the test's own: run alone, after the main suite (see `npm test`).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +21,7 @@ import { privateRabbitMqUnavailable, RabbitMqNode } from '../support/rabbitmq-no
 import { ADMIN, tokenFor } from '../support/tokens';
 import { suiteNeeding } from '../support/suite';
 import { freePort } from '../support/free-port';
-import { childEnv } from '../support/child-env';
+import { AppProcess } from '../support/app-process';
 
 /**
  * Issue 12's fault suite, the app itself: `npm start`'s process is killed (SIGKILL: no
@@ -36,48 +35,6 @@ import { childEnv } from '../support/child-env';
 const IN_FLIGHT = 8;
 const CONVERGENCE_BOUND_MS = 45_000;
 
-
-/** `npm start`'s entry as a child process, with its output kept for the failure messages. */
-class AppProcess {
-  /** This run's output (for its 'serving' line), and every run's (for the failure messages). */
-  output = '';
-  history = '';
-  private child?: ChildProcess;
-
-  constructor(
-    private readonly env: Record<string, string>,
-    readonly base: string,
-  ) {}
-
-  /** Starts it and resolves once it says it serves; rejects with its output if it exits first. */
-  async start(): Promise<number> {
-    const started = Date.now();
-    // Each run's own output: the last run's 'serving' line must not count for this one.
-    this.output = '';
-    this.history += `--- started at ${new Date().toISOString()}\n`;
-    const child = spawn(process.execPath, [join(__dirname, '../../local/main.js')], { env: childEnv({ ...this.env, CI: '' }), stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    for (const stream of [child.stdout!, child.stderr!]) {
-      stream.on('data', (chunk) => {
-        this.output += chunk;
-        this.history += chunk;
-      });
-    }
-    const exited = new Promise<string>((resolve) => child.once('exit', (code) => resolve(`exited with ${code}`)));
-    const serving = until('the app says it serves', 60_000, async () => this.output.includes('Farmácias platform on')).then(() => 'serving');
-    assert.equal(await Promise.race([serving, exited]), 'serving', `the app did not start:\n${this.output}`);
-    return Date.now() - started;
-  }
-
-  /** SIGKILL, as a crash or an OOM kill: nothing runs after it. */
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
 
 suiteNeeding('The app killed with commands in flight, and restarted', privateRabbitMqUnavailable(), () => {
   let node: RabbitMqNode;

@@ -1,6 +1,5 @@
 // The app on its default, in-process bus (`npm start` without RABBITMQ_URL), killed while a reaction runs, and restarted.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import { loadSettings } from '../../shared/kernel/settings';
 import { offerIdFor } from '../../shared/offers/commands';
 import { READ_CONTAINERS } from '../../shared/platform/app';
 import { demoProducts } from '../../local/demo-products';
-import { childEnv } from '../support/child-env';
+import { AppProcess } from '../support/app-process';
 import { request, until } from '../support/fault-load';
 import { offerBody, pharmacyBody, uniqueGtin } from '../support/fixtures';
 import { freePort } from '../support/free-port';
@@ -26,31 +25,6 @@ import { ADMIN, tokenFor } from '../support/tokens';
  * leaves it, and the offers stay active for good.
  */
 const PHARMACIES = 1000;
-
-class AppProcess {
-  output = '';
-  private child?: ChildProcess;
-
-  constructor(private readonly env: Record<string, string>) {}
-
-  async start(): Promise<void> {
-    this.output = '';
-    const child = spawn(process.execPath, [join(__dirname, '../../local/main.js')], { env: childEnv({ ...this.env, CI: '' }), stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (chunk) => (this.output += chunk));
-    const exited = new Promise<string>((resolve) => child.once('exit', (code) => resolve(`exited with ${code}`)));
-    const serving = until('the app says it serves', 60_000, async () => this.output.includes('Farmácias platform on')).then(() => 'serving');
-    assert.equal(await Promise.race([serving, exited]), 'serving', `the app did not start:\n${this.output}`);
-  }
-
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
 
 describe('The app on the in-process bus, killed while a reaction runs', () => {
   let dataDir: string;
@@ -67,7 +41,7 @@ describe('The app on the in-process bus, killed while a reaction runs', () => {
     services = await compose(loadSettings(shared), READ_CONTAINERS);
     token = await tokenFor(services, ADMIN);
     base = `http://127.0.0.1:${port}/api`;
-    app = new AppProcess({ ...shared, LOCAL_HOST_PORT: String(port) });
+    app = new AppProcess({ ...shared, LOCAL_HOST_PORT: String(port) }, base);
     await app.start();
   });
   after(async () => {
