@@ -28,7 +28,7 @@ secret_state() {
 }
 
 ensure() {
-  local name="$1" kind="$2" state
+  local name="$1" kind="$2" state value
   state="$(secret_state "$name")"
   case "$state" in
     present) echo "$name exists; left as it is" ;;
@@ -37,7 +37,12 @@ ensure() {
       echo "$name was soft-deleted; recovered with its value"
       ;;
     missing)
-      node dist/tools/new-secret.js "$kind" | az keyvault secret set --vault-name "$vault" --name "$name" --file /dev/stdin --encoding utf-8 --output none
+      # Made first, then piped (printf is a builtin: the value is in no process's arguments). In
+      # one pipe, a failed generator still ran az on empty input: an empty secret that every
+      # later run finds present and keeps, and that stops every instance at its start.
+      value="$(node dist/tools/new-secret.js "$kind")"
+      [ -n "$value" ] || { echo "the generator made no $name; nothing was stored" >&2; return 1; }
+      printf '%s' "$value" | az keyvault secret set --vault-name "$vault" --name "$name" --file /dev/stdin --encoding utf-8 --output none
       echo "$name stored"
       ;;
   esac

@@ -25,8 +25,19 @@ case "$FAKE_AZ:$1 $2" in
   running:"group exists") echo true ;;
   running:"functionapp list") echo func-farmacias-test ;;
   running:"functionapp keys") ;;
+  vault-empty:"keyvault secret")
+    case "$3" in
+      show) echo "(SecretNotFound) A secret with (name/id) $7 was not found in this key vault." >&2; exit 1 ;;
+      show-deleted) exit 1 ;;
+      set) echo "az $* <stdin: $(wc -c) bytes>" >> "$FAKE_LOG" ;;
+    esac ;;
   *) echo "unexpected: az $*" >&2; exit 3 ;;
 esac
+`,
+  // The real node, unless FAKE_NODE=fail: a generator that dies (a build missing, a crash).
+  node: `#!/bin/sh
+if [ "$FAKE_NODE" = fail ]; then echo "node: cannot run $*" >&2; exit 1; fi
+exec "${process.execPath}" "$@"
 `,
   azd: '#!/bin/sh\necho "azd $*" >> "$FAKE_LOG"\n',
   npm: '#!/bin/sh\necho "npm $*" >> "$FAKE_LOG"\n',
@@ -36,14 +47,14 @@ for (const [name, script] of Object.entries(tools)) {
   chmodSync(join(bin, name), 0o755);
 }
 
-function runScript(script: string, args: string[], azState: 'absent' | 'empty' | 'running') {
+function runScript(script: string, args: string[], azState: 'absent' | 'empty' | 'running' | 'vault-empty', env: Record<string, string> = {}) {
   const log = join(bin, `${azState}-${Math.random().toString(36).slice(2)}.log`);
   writeFileSync(log, '');
   const result = spawnSync('bash', [join(root, 'infra/scripts', script), ...args], {
     cwd: root,
     encoding: 'utf8',
     timeout: 30_000,
-    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAKE_AZ: azState, FAKE_LOG: log, AZURE_ENV_NAME: 'test' },
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAKE_AZ: azState, FAKE_LOG: log, AZURE_ENV_NAME: 'test', ...env },
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls: readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) };
 }
@@ -71,6 +82,27 @@ describe('the host key made before provisioning (function-key.sh prepare, prepro
     assert.equal(hook.status, 0, hook.stderr);
     const set = hook.calls.find((call) => call.startsWith('azd env set APIM_FUNCTION_KEY '));
     assert.match(set ?? '', /^azd env set APIM_FUNCTION_KEY [A-Za-z0-9_-]{32}$/);
+  });
+});
+
+describe('the generated secrets, stored once (seed-secrets.sh)', () => {
+  const stored = (calls: string[]) => calls.filter((call) => call.startsWith('az keyvault secret set ') && call.includes('<stdin:'));
+
+  it('stores nothing when the generator fails: an empty secret would then count as present, kept for good, and stop every instance', () => {
+    const seeded = runScript('seed-secrets.sh', ['kv-farmacias-test'], 'vault-empty', { FAKE_NODE: 'fail' });
+    assert.notEqual(seeded.status, 0, seeded.stdout);
+    assert.deepEqual(stored(seeded.calls), []);
+  });
+
+  it('stores each missing secret from its generator, through a pipe', () => {
+    const seeded = runScript('seed-secrets.sh', ['kv-farmacias-test'], 'vault-empty');
+    assert.equal(seeded.status, 0, seeded.stderr);
+    const sets = stored(seeded.calls);
+    assert.deepEqual(sets.map((call) => /--name ([A-Z-]+)/.exec(call)?.[1]), ['AUTH-SIGNING-KEYS', 'PERSONAL-DATA-MASTER-KEY', 'PERSONAL-DATA-INDEX-KEY', 'BOOTSTRAP-ADMIN-PASSWORD']);
+    for (const call of sets) {
+      assert.match(call, /--file \/dev\/stdin/);
+      assert.ok(Number(/<stdin: (\d+) bytes>/.exec(call)?.[1]) > 20, call);
+    }
   });
 });
 
