@@ -9,13 +9,14 @@ import { childEnv } from '../support/child-env';
 import { suiteNeeding } from '../support/suite';
 import { freePort } from '../support/free-port';
 
+const GUIDE = join(projectRoot(), 'docs/apis.md');
+
 /**
  * The walk-through in docs/apis.md ("Trying them locally"), pasted as a newcomer would,
  * against the platform as `npm start` runs it (demo data included): every request must
- * succeed (curl --fail-with-body), so the examples cannot drift from the APIs.
+ * succeed (curl --fail-with-body), and a second run must answer as the guide says a rerun
+ * does, so the examples cannot drift from the APIs.
  */
-const GUIDE = join(projectRoot(), 'docs/apis.md');
-
 function examples(): string {
   const text = readFileSync(GUIDE, 'utf8');
   const section = text.slice(text.indexOf('## Trying them locally'), text.indexOf('\n## ', text.indexOf('## Trying them locally') + 5));
@@ -47,6 +48,12 @@ suiteNeeding('docs/apis.md, pasted into a shell', toolsMissing(), () => {
     assert.doesNotMatch(script, /<[a-z-]+>/i, 'a <placeholder> a newcomer would have to replace');
   });
 
+  it('sends X-Min-Version with a token, without which the read does not wait', () => {
+    const reads = examples().split('\n').filter((line) => /x-min-version/i.test(line));
+    assert.ok(reads.length, 'the walk-through reads its own write');
+    for (const read of reads) assert.match(read, /"\$AUTH"|authorization: Bearer/i, read);
+  });
+
   it('runs from top to bottom against a freshly seeded platform, every request answered 2xx', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'farmacias-docs-'));
     const port = await freePort();
@@ -68,6 +75,18 @@ suiteNeeding('docs/apis.md, pasted into a shell', toolsMissing(), () => {
       assert.equal(run.status, 0, `the walk-through stopped:\n${run.stderr}\n${run.stdout.slice(-2000)}`);
       assert.match(run.stdout, /"results":\[\{"index":0,"status":201/, 'the partner feed published its good line');
       assert.match(run.stdout, /"index":1,"status":400/, 'and refused its bad one on its own');
+
+      // "Run again on the same .data/": the keyed requests replay, the If-Match: "1" is a 412, Ana registers afresh.
+      // Each answer's headers go to stderr through a file of its own (curl -D /dev/stderr crashes some curl builds on a pipe).
+      const headersToStderr = 'curl() { local headers; headers=$(mktemp); command curl -D "$headers" --max-time 20 "$@"; cat "$headers" >&2; rm -f "$headers"; }';
+      const again = await runScript(`set -euo pipefail\n${headersToStderr}\n${examples()}`, {
+        ...env,
+        API: `http://127.0.0.1:${port}/api`,
+      });
+      assert.equal(again.status, 0, `the second walk-through stopped:\n${again.stderr}`);
+      const statuses = [...again.stderr.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((match) => Number(match[1]));
+      assert.deepEqual(statuses.filter((status) => status >= 300), [412], 'only the stale If-Match is refused');
+      assert.equal(again.stderr.match(/^idempotent-replayed: true/gim)?.length, 2, 'the pharmacy and the product, by their keys');
     } finally {
       platform.kill('SIGTERM');
       await new Promise((resolve) => platform.once('exit', resolve));
