@@ -3,13 +3,65 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { it } from 'node:test';
+import { describe, it } from 'node:test';
+import SwaggerParser from '@apidevtools/swagger-parser';
 import { projectRoot } from '../../shared/kernel/project-root';
+import { declaredModules } from '../../shared/platform/app';
 import { childEnv } from '../support/child-env';
 import { suiteNeeding } from '../support/suite';
 import { freePort } from '../support/free-port';
 
 const GUIDE = join(projectRoot(), 'docs/apis.md');
+
+/**
+ * The routes of docs/apis.md's tables, each with the query parameters its row names:
+ * `POST /api/pharmacies/{id}/closure`, `/reopening` is two routes (a bare path replaces the
+ * last segment of the one before it); `sort=price\|distance` escapes the table's pipe.
+ */
+function documentedRoutes(): Map<string, string[]> {
+  const routes = new Map<string, string[]>();
+  for (const line of readFileSync(GUIDE, 'utf8').split('\n')) {
+    const cell = line.match(/^\| (`(?:GET|POST|PUT|PATCH|DELETE) \/api\/(?:[^|]|\\\|)*?) \|/)?.[1];
+    if (!cell) continue;
+    let previous: { method: string; path: string } | undefined;
+    for (const [, method, path, query = ''] of cell.replaceAll('\\|', '|').matchAll(/`(?:(GET|POST|PUT|PATCH|DELETE) )?(\/[^`?]*)(?:\?([^`]*))?`/g)) {
+      const route = method ? { method, path } : previous && { method: previous.method, path: previous.path.replace(/\/[^/]+$/, '') + path };
+      if (!route) continue;
+      routes.set(`${route.method} ${route.path}`, [...query.matchAll(/([A-Za-z]+)=/g)].map((match) => match[1]).sort());
+      previous = route;
+    }
+  }
+  return routes;
+}
+
+/** The query parameters of every operation of the OpenAPI documents, as `GET /api/products`. */
+async function openApiQueryParameters(): Promise<Map<string, string[]>> {
+  const parameters = new Map<string, string[]>();
+  for (const context of ['pharmacies', 'catalog', 'offers', 'identity', 'platform']) {
+    const document = (await SwaggerParser.dereference(join(projectRoot(), `shared/${context}/openapi.yaml`))) as unknown as {
+      paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>>;
+    };
+    for (const [path, item] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(item)) {
+        const query = (operation.parameters ?? []).filter((parameter) => parameter.in === 'query').map((parameter) => parameter.name);
+        parameters.set(`${method.toUpperCase()} /api${path}`, query.sort());
+      }
+    }
+  }
+  return parameters;
+}
+
+describe('docs/apis.md, its route tables', () => {
+  it('name every route the modules declare, and no other', () => {
+    const declared = declaredModules().flatMap((module) => module.routes.flatMap((route) => route.methods.map((method) => `${method} /api/${route.route}`)));
+    assert.deepEqual([...documentedRoutes().keys()].sort(), declared.sort());
+  });
+
+  it("name each route's query parameters as its OpenAPI operation has them", async () => {
+    const openApi = await openApiQueryParameters();
+    for (const [route, query] of documentedRoutes()) assert.deepEqual(query, openApi.get(route), route);
+  });
+});
 
 /**
  * The walk-through in docs/apis.md ("Trying them locally"), pasted as a newcomer would,
