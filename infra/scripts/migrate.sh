@@ -5,6 +5,7 @@
 # DefaultAzureCredential); opens the server's firewall to this machine for the run only.
 #   infra/scripts/migrate.sh <resource group> <sql server fqdn> <database> <app identity name> <app identity client id>
 set -euo pipefail
+[ $# -eq 5 ] || { echo "usage: $0 <resource group> <sql server fqdn> <database> <app identity name> <app identity client id>" >&2; exit 2; }
 group="$1" server_fqdn="$2" database="$3" app_identity="$4" app_client_id="$5"
 cd "$(dirname "$0")/../.."
 server="${server_fqdn%%.*}"

@@ -5,6 +5,7 @@
 # reference reports Resolved (the app's readiness names any setting that is not).
 #   infra/scripts/refresh-key-vault-references.sh <resource group> <function app name>
 set -euo pipefail
+[ $# -eq 2 ] || { echo "usage: $0 <resource group> <function app name>" >&2; exit 2; }
 group="$1" app="$2"
 site="$(az functionapp show --resource-group "$group" --name "$app" --query id --output tsv)"
 

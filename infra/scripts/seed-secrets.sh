@@ -7,6 +7,7 @@
 # an argument or a log.
 #   infra/scripts/seed-secrets.sh <key vault name>
 set -euo pipefail
+[ $# -eq 1 ] || { echo "usage: $0 <key vault name>" >&2; exit 2; }
 vault="$1"
 cd "$(dirname "$0")/../.."
 

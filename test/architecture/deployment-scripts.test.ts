@@ -106,6 +106,22 @@ describe('the generated secrets, stored once (seed-secrets.sh)', () => {
   });
 });
 
+describe('the scripts an operator runs by hand (the runbook names them)', () => {
+  for (const [script, usage] of [
+    ['seed-secrets.sh', '<key vault name>'],
+    ['refresh-key-vault-references.sh', '<resource group> <function app name>'],
+    ['migrate.sh', '<resource group> <sql server fqdn> <database> <app identity name> <app identity client id>'],
+    ['function-key.sh', 'prepare <group> | sync <group> <app> <vault> <apim>'],
+  ]) {
+    it(`${script} without its arguments prints its usage and exits 2, calling nothing`, () => {
+      const run = runScript(script, [], 'running');
+      assert.equal(run.status, 2, run.stderr);
+      assert.ok(run.stderr.includes(`usage: ${join(root, 'infra/scripts', script)} ${usage}`), run.stderr);
+      assert.deepEqual(run.calls, []);
+    });
+  }
+});
+
 const jq = spawnSync('jq', ['--version']).status === 0;
 suiteNeeding('the two deployment paths (azd, and the deploy workflow)', skipUnlessPresent(jq, 'jq (which parameters.sh runs)', 'apt-get install jq, or scripts/services.sh'), () => {
   /** azd's name for a variable where the workflow's differs. */
