@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { projectRoot } from '../../shared/kernel/project-root';
@@ -60,6 +60,29 @@ describe('docs/apis.md, its route tables', () => {
   it("name each route's query parameters as its OpenAPI operation has them", async () => {
     const openApi = await openApiQueryParameters();
     for (const [route, query] of documentedRoutes()) assert.deepEqual(query, openApi.get(route), route);
+  });
+});
+
+/** GitHub's anchor of each heading of a Markdown file. */
+function anchors(file: string): Set<string> {
+  const headings = [...readFileSync(file, 'utf8').matchAll(/^#+ (.*)$/gm)].map((match) => match[1]);
+  return new Set(headings.map((heading) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/ /g, '-')));
+}
+
+describe('the documentation, its links', () => {
+  it('lead to files that exist and headings they have', () => {
+    const pages = ['README.md', 'infra/README.md', ...readdirSync(join(projectRoot(), 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+    const broken: string[] = [];
+    for (const page of pages) {
+      const file = join(projectRoot(), page);
+      for (const [, target, anchor] of readFileSync(file, 'utf8').matchAll(/\]\(([^)#\s]*)(?:#([^)\s]*))?\)/g)) {
+        if (/^[a-z]+:/.test(target)) continue;
+        const linked = target ? join(dirname(file), target) : file;
+        if (!existsSync(linked)) broken.push(`${page}: ${target}`);
+        else if (anchor && linked.endsWith('.md') && !anchors(linked).has(anchor)) broken.push(`${page}: ${target}#${anchor}`);
+      }
+    }
+    assert.deepEqual(broken, []);
   });
 });
 
