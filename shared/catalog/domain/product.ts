@@ -93,7 +93,7 @@ export function evolve(state: Product, event: ProductEvent): Product {
   }
 }
 
-/** A generic medicine is one: its category says so too, and a generic has an active ingredient. */
+/** A generic names at least one active ingredient. (The `generic` flag and the `generics` category are not tied: the category is where the catalogue shelves it.) */
 function assertConsistent(details: ProductDetails): void {
   if (details.generic && details.activeIngredients.length === 0) {
     throw new InvalidInput('a generic medicine names its active ingredients', [
