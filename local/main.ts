@@ -50,7 +50,12 @@ async function main() {
   );
   relayWhenTheBusReturns(services, (line) => console.error(line));
   // The port opens once the demo data is in: a supervisor's first ready answer means a usable platform.
-  if (settings.seedDemoData && (await services.eventStore.readAll(0, 1)).length === 0) await seed(settings, services, modules);
+  if (settings.seedDemoData && (await services.eventStore.readAll(0, 1)).length === 0) {
+    if (await cacheAnswers(services)) await seed(settings, services, modules);
+    // Seeding without it would stop at the demo accounts (their registrations are counted in the cache)
+    // with the catalogue written, and the store no longer empty: no later start would seed them.
+    else console.error('the demo data is not seeded: the cache (Redis) does not answer; it is seeded at the next start while the event store is still empty');
+  }
   await services.bus.idle?.().catch(() => {});
   let host: LocalHost;
   try {
@@ -89,6 +94,21 @@ async function refuseASecondStart(settings: Settings) {
     probe.listen(settings.localHostPort, '127.0.0.1', () => probe.close(() => resolve()));
   });
 }
+
+/** Whether the cache answers within CACHE_WAIT_AT_START_MS: Redis connects in the background, and may be starting too. */
+async function cacheAnswers(services: Services): Promise<boolean> {
+  const deadline = Date.now() + CACHE_WAIT_AT_START_MS;
+  for (;;) {
+    try {
+      await services.cache.ping();
+      return true;
+    } catch {
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+const CACHE_WAIT_AT_START_MS = 5_000;
 
 /** The demo data, through the real commands, on a host of its own that no one else can reach yet. */
 async function seed(settings: Settings, services: Services, modules: FunctionModule[]) {

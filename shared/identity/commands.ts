@@ -715,9 +715,12 @@ export async function isRevoked(services: Services, principal: Principal): Promi
   let slot: string | undefined;
   let standing: Standing | undefined;
   try {
-    slot = `${key}:${await services.cache.counter(`${key}:generation`)}`;
-    const cached = await services.cache.get<Standing>(slot);
-    if (cached?.fresh) standing = cached.value;
+    // A take-back Redis has not taken yet: the standing cached under the old generation is out of date.
+    if (!untakenBacks.has(key)) {
+      slot = `${key}:${await services.cache.counter(`${key}:generation`)}`;
+      const cached = await services.cache.get<Standing>(slot);
+      if (cached?.fresh) standing = cached.value;
+    }
   } catch {
     // The cache is away: the event store answers, as on a miss.
   }
@@ -729,9 +732,34 @@ export async function isRevoked(services: Services, principal: Principal): Promi
   return standing.gone || (principal.version ?? 0) < standing.validFrom;
 }
 
+/**
+ * Standing keys whose generation bump the cache refused (Redis out of reach), each with
+ * when the standings cached before it have expired anyway. Until the bump lands, this
+ * instance reads those subjects from the store, and it is retried: Redis back with its
+ * keys would otherwise keep serving the old standing to every instance for a minute.
+ */
+const untakenBacks = new Map<string, number>();
+const TAKE_BACK_RETRY_MS = 100;
+
 /** After a change that takes powers away: the subject's cached standing is read anew from the store. */
 async function takeBackTokens(services: Services, kind: Principal['kind'], subject: string) {
-  await services.cache.increment(`${standingKey(kind, subject)}:generation`).catch(() => {});
+  const key = standingKey(kind, subject);
+  await services.cache.increment(`${key}:generation`).catch(() => keepTakingBack(services, key));
+}
+
+function keepTakingBack(services: Services, key: string) {
+  const retrying = untakenBacks.has(key);
+  untakenBacks.set(key, Date.now() + STANDING_SECONDS * 1000);
+  if (retrying) return;
+  const retry = () =>
+    services.cache.increment(`${key}:generation`).then(
+      () => untakenBacks.delete(key),
+      () => {
+        if (Date.now() >= (untakenBacks.get(key) ?? 0)) untakenBacks.delete(key);
+        else setTimeout(retry, TAKE_BACK_RETRY_MS).unref();
+      },
+    );
+  setTimeout(retry, TAKE_BACK_RETRY_MS).unref();
 }
 
 const rotateSecretSchema = Joi.object<{ overlapSeconds: number }>({

@@ -166,3 +166,45 @@ suiteNeeding('RabbitMQ bus, a subscription whose queue disappears', skip, () => 
     }
   });
 });
+
+suiteNeeding('RabbitMQ bus, a retry or dead-letter queue that disappears', skip, () => {
+  /**
+   * A failed delivery is copied to `<queue>.retry` (or, at its last attempt, `.dead`) and
+   * acked once the broker confirms the copy. With that queue deleted under the running bus
+   * (an operator clearing dead letters by deleting their queue), nothing cancels a consumer:
+   * the copy went to the default exchange, routed nowhere, was confirmed all the same, and
+   * the original was acked, so the event was lost without a word.
+   */
+  for (const [missing, maxAttempts] of [['.retry', 3], ['.dead', 1]] as const) {
+    it(`keeps a failed delivery whose ${missing} queue was deleted`, async () => {
+      const run = randomUUID().slice(0, 8);
+      const options = { url, exchange: `test-lost-${run}`, queuePrefix: `test-lost-${run}.`, maxAttempts, retryBaseMs: 10, maxConcurrent: 4 };
+      const bus = await RabbitMqEventBus.open(options);
+      const admin = await connect(url);
+      const channel = await admin.createChannel();
+      const event: StoredEvent = {
+        eventId: randomUUID(), position: 1, streamId: `lost-${run}`, version: 1, type: 'Happened', data: {}, metadata: { correlationId: run }, occurredAt: new Date().toISOString(),
+      };
+      let attempts = 0;
+      try {
+        // Fails its first attempt; the retry (or the dead letter) must still hold the event.
+        bus.subscribe({ name: 'failing', eventTypes: ['Happened'], handle: async () => {
+          attempts += 1;
+          if (attempts === 1) throw new Error('the first attempt fails');
+        } });
+        await bus.ready();
+        await channel.deleteQueue(`${options.queuePrefix}failing${missing}`);
+        await bus.publish([event]);
+        const deadline = Date.now() + 10_000;
+        const kept = async () => (missing === '.retry' ? attempts >= 2 : (await bus.deadLettered('failing').catch(() => [])).some((e) => e.eventId === event.eventId));
+        while (!(await kept()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.ok(await kept(), missing === '.retry' ? 'the failed delivery was never tried again' : 'the failed delivery is not among the dead letters');
+      } finally {
+        await bus.close();
+        for (const suffix of ['', '.retry', '.dead']) await channel.deleteQueue(`${options.queuePrefix}failing${suffix}`).catch(() => {});
+        await channel.deleteExchange(options.exchange).catch(() => {});
+        await admin.close().catch(() => {});
+      }
+    });
+  }
+});

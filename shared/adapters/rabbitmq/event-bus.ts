@@ -18,6 +18,9 @@ export interface RabbitMqBusOptions {
 }
 
 const ATTEMPT = 'x-attempt';
+/** `<queue>.retry` holds a failed delivery for its back-off, then dead-letters it back to `<queue>`. */
+const retryQueueOptions = (queue: string) => ({ durable: true, deadLetterExchange: '', deadLetterRoutingKey: queue });
+const DEAD_QUEUE_OPTIONS = { durable: true };
 
 /**
  * AMQP heartbeat, in seconds, asked of the broker unless the URL sets `heartbeat`. A
@@ -155,8 +158,8 @@ export class RabbitMqEventBus implements EventBus {
     if (!consumer) throw new Error('rabbitmq is not connected');
     const queue = this.queueOf(subscriber);
     await consumer.assertQueue(queue, { durable: true });
-    await consumer.assertQueue(`${queue}.retry`, { durable: true, deadLetterExchange: '', deadLetterRoutingKey: queue });
-    await consumer.assertQueue(`${queue}.dead`, { durable: true });
+    await consumer.assertQueue(`${queue}.retry`, retryQueueOptions(queue));
+    await consumer.assertQueue(`${queue}.dead`, DEAD_QUEUE_OPTIONS);
     for (const type of subscriber.eventTypes) await consumer.bindQueue(queue, this.options.exchange, type);
     await consumer.consume(queue, (message) => void this.deliver(subscriber, consumer, message), { noAck: false });
   }
@@ -249,7 +252,11 @@ export class RabbitMqEventBus implements EventBus {
     if (!publisher) throw new Error('rabbitmq is not connected');
     const queue = this.queueOf(subscriber);
     const headers = { ...message.properties.headers };
-    if (attempt >= this.options.maxAttempts) {
+    const dead = attempt >= this.options.maxAttempts;
+    // Declared again first: deleted under the bus (nothing consumes it, so nothing tells), the
+    // queue would take the copy nowhere, the broker would confirm it, and the ack lose the event.
+    await publisher.assertQueue(dead ? `${queue}.dead` : `${queue}.retry`, dead ? DEAD_QUEUE_OPTIONS : retryQueueOptions(queue));
+    if (dead) {
       publisher.sendToQueue(`${queue}.dead`, message.content, { ...message.properties, persistent: true, headers: { ...headers, [ATTEMPT]: attempt, 'x-reason': reason.slice(0, 500) } });
       this.log(`dead-lettered ${message.properties.messageId} for ${subscriber.name} after ${attempt} attempts`, 'error');
       this.options.onDeadLetter?.(subscriber.name);

@@ -230,8 +230,12 @@ export class RedisCache implements Cache {
     return Number(await this.call('increment', () => this.client.incr(this.key(key))));
   }
 
+  /**
+   * A write, not PING: a Redis at its memory limit with `noeviction` answers PING and reads
+   * but refuses every write, the login counters' included, so logins are refused (503) then.
+   */
   async ping(): Promise<void> {
-    await this.call('ping', () => this.client.ping());
+    await this.call('ping', () => this.client.set(this.key('readiness-probe'), '1', { PX: 10_000 }));
   }
 
   /** Safe in every state: connected, still reconnecting, or never connected at all. */
