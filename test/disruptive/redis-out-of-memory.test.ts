@@ -3,16 +3,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { createClient } from 'redis';
-import type { RedisCache } from '../../shared/adapters/redis/cache';
-import type { Services } from '../../shared/kernel/services';
-import { appModules } from '../../shared/platform/app';
-import { startLocalHost, type LocalHost } from '../../local/host';
 import { pharmacyBody } from '../support/fixtures';
 import { privateRedisUnavailable, RedisNode } from '../support/redis-node';
-import { testServices } from '../support/services';
+import { hostOnRedis, type RedisHost } from '../support/redis-host';
 import { suiteNeeding } from '../support/suite';
-import { timedCaller } from '../support/timed-call';
-import { ADMIN, tokenFor } from '../support/tokens';
 
 /**
  * Redis at `maxmemory` with `noeviction` (Redis's own default policy) refuses every write
@@ -24,20 +18,16 @@ const PASSWORD = 'a long and private passphrase';
 
 suiteNeeding('Redis full, refusing writes (maxmemory, noeviction)', privateRedisUnavailable(), () => {
   let redis: RedisNode;
-  let services: Services & { dispose(): Promise<void> };
-  let host: LocalHost;
-  let call: ReturnType<typeof timedCaller>;
+  let platform: RedisHost;
+  let call: RedisHost['asAdmin'];
 
   before(async () => {
     redis = await RedisNode.start();
-    services = await testServices({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'full:' });
-    await (services.cache as RedisCache).ready();
-    host = await startLocalHost({ modules: appModules(async () => services), services, port: 0, requestLog: false, log: () => {} });
-    call = timedCaller(host.url, await tokenFor(services, ADMIN), 8_000);
+    platform = await hostOnRedis(redis.url, 'full:');
+    call = platform.asAdmin;
   });
   after(async () => {
-    await host?.stop();
-    await services?.dispose();
+    await platform?.stop();
     await redis?.dispose();
   });
 
@@ -46,7 +36,7 @@ suiteNeeding('Redis full, refusing writes (maxmemory, noeviction)', privateRedis
     assert.equal((await call('POST', 'auth/register', { email, password: PASSWORD, name: 'Dona Cheia' }, { authorization: '' })).status, 201);
     const registered = await call('POST', 'pharmacies', pharmacyBody());
     assert.equal(registered.status, 201);
-    await services.bus.idle?.();
+    await platform.services.bus.idle?.();
     assert.equal((await call('GET', 'health/ready')).body.capabilities.signIns, 'available');
 
     // Full: a limit below what Redis holds already, so that every write is refused whatever is freed meanwhile.

@@ -4,14 +4,10 @@ import { after, before, it } from 'node:test';
 import { createClient } from 'redis';
 import { suiteNeeding } from '../support/suite';
 import { timedCaller } from '../support/timed-call';
-import { RedisCache } from '../../shared/adapters/redis/cache';
-import { appModules } from '../../shared/platform/app';
-import { startLocalHost, type LocalHost } from '../../local/host';
 import type { Services } from '../../shared/kernel/services';
 import { skipUnlessReachable } from '../support/reachable';
-import { testServices } from '../support/services';
 import { TcpProxy } from '../support/tcp-proxy';
-import { ADMIN, tokenFor } from '../support/tokens';
+import { hostOnRedis, type RedisHost } from '../support/redis-host';
 
 /**
  * A demotion takes the person's tokens back by bumping a generation in Redis; their
@@ -57,22 +53,20 @@ async function inRedis<T>(read: (redis: ReturnType<typeof createClient>) => Prom
 
 suiteNeeding('A token taken back while Redis is out of reach', skipUnlessReachable('Redis', 'REDIS_URL', redisUrl), () => {
   let proxy: TcpProxy;
-  let services: Services & { dispose(): Promise<void> };
-  let host: LocalHost;
-  let asAdmin: ReturnType<typeof timedCaller>;
+  let platform: RedisHost;
+  let services: RedisHost['services'];
+  let host: RedisHost['host'];
+  let asAdmin: RedisHost['asAdmin'];
   const prefix = `test-revocation-${process.pid}-${Date.now()}:`;
 
   before(async () => {
     const target = new URL(redisUrl);
     proxy = await TcpProxy.start(target.hostname, Number(target.port || 6379));
-    services = await testServices({ REDIS_URL: `redis://127.0.0.1:${proxy.port}`, REDIS_KEY_PREFIX: prefix });
-    await (services.cache as RedisCache).ready();
-    host = await startLocalHost({ modules: appModules(async () => services), services, port: 0, requestLog: false, log: () => {} });
-    asAdmin = timedCaller(host.url, await tokenFor(services, ADMIN), 8_000);
+    platform = await hostOnRedis(`redis://127.0.0.1:${proxy.port}`, prefix);
+    ({ services, host, asAdmin } = platform);
   });
   after(async () => {
-    await host?.stop();
-    await services?.dispose();
+    await platform?.stop();
     await proxy?.stop();
   });
 
