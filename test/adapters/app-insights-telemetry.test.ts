@@ -100,7 +100,15 @@ suiteNeeding('Application Insights telemetry', hasOpenssl ? false : 'openssl is 
     });`;
     try {
       await promisify(execFile)(process.execPath, ['-e', script], {
-        env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem'), APPLICATIONINSIGHTS_CONNECTION_STRING: connectionString, APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL: 'true' },
+        // Every span kept: the SDK's default sampler keeps about 5 traces a second, adaptively,
+        // and on a loaded machine it dropped the command spans this test reads (only the connect came).
+        env: {
+          ...process.env,
+          NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem'),
+          APPLICATIONINSIGHTS_CONNECTION_STRING: connectionString,
+          APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL: 'true',
+          OTEL_TRACES_SAMPLER: 'always_on',
+        },
         timeout: 60_000,
       });
     } finally {
