@@ -423,6 +423,11 @@ export interface Cache {
    */
   counter(key: string): Promise<number>;
   increment(key: string): Promise<number>;
+  /**
+   * Resolves once the cache takes a write (readiness, the local start's wait for it): one
+   * that answers reads but refuses writes (Redis full with noeviction) holds every login
+   * back, since the attempt counters are writes.
+   */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
