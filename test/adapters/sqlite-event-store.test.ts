@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { HttpResponse } from '@azure/functions';
 import Database from 'better-sqlite3';
-import { migrate, SqliteEventStore, WAL_FILE_LIMIT_BYTES, WAL_PAGES_PER_CHECKPOINT } from '../../shared/adapters/sqlite/event-store';
+import { migrate, MOST_APPENDS_PER_COMMIT, SqliteEventStore, WAL_FILE_LIMIT_BYTES, WAL_PAGES_PER_CHECKPOINT } from '../../shared/adapters/sqlite/event-store';
+import { ConcurrencyConflict, ReservationTaken } from '../../shared/kernel/errors';
 import { jsonResponse } from '../../shared/kernel/http';
 import { IN_PROGRESS_STAND_IN } from '../../shared/kernel/idempotency';
 import { projectRoot } from '../../shared/kernel/project-root';
@@ -229,5 +230,91 @@ describe('SQLite event store', () => {
     assert.equal(((await replayed.json()) as { title: string }).title, 'Request in progress');
     assert.ok('inProgress' in (await local.claimIdempotencyKey({ key: 'k', requestHash: 'h', owner: randomUUID(), createdAt: now, expiresAt: now, standIn: IN_PROGRESS_STAND_IN })), 'still a claim to this code');
     await local.close();
+  });
+
+  describe('appends asked for in one turn (group commit)', () => {
+    /**
+     * The commits in a WAL file (sqlite.org/fileformat.html, "WAL File Format"): a frame
+     * whose header gives the database's size after it ends a transaction. Frames of an
+     * earlier generation of the file (another salt) are not counted.
+     */
+    const walCommits = (file: string) => {
+      const wal = readFileSync(`${file}-wal`);
+      let commits = 0;
+      for (let frame = WAL_HEADER_BYTES; frame + WAL_FRAME_HEADER_BYTES <= wal.length; frame += WAL_FRAME_HEADER_BYTES + PAGE_BYTES) {
+        if (!wal.subarray(frame + 8, frame + 16).equals(wal.subarray(16, 24))) break;
+        if (wal.readUInt32BE(frame + 4) !== 0) commits += 1;
+      }
+      return commits;
+    };
+
+    it('share one commit: 40 appends of one turn write one commit to the WAL, each stored at its place', async () => {
+      const file = join(dir, 'group.sqlite');
+      const grouped = SqliteEventStore.open(file);
+      await grouped.append('s-warm', 0, [event()]);
+      const before = walCommits(file);
+      const stored = await Promise.all(Array.from({ length: 40 }, (_, index) => grouped.append(`s-group-${index}`, 0, [event(), event()])));
+      const commits = walCommits(file) - before;
+      assert.equal(commits, 1, `40 appends took ${commits} commits`);
+      const positions = stored.flat().map((stored) => stored.position);
+      assert.deepEqual(positions, positions.map((_, index) => positions[0] + index), 'consecutive positions in the order asked');
+      for (const [index, events] of stored.entries()) assert.deepEqual(events.map((e) => [e.streamId, e.version]), [[`s-group-${index}`, 1], [`s-group-${index}`, 2]]);
+      // Apart, in turns of their own, each append is a commit of its own (what the count above would show without grouping).
+      for (const index of [0, 1, 2]) await grouped.append(`s-group-${index}`, 2, [event()]);
+      assert.equal(walCommits(file) - before, 4);
+      assert.equal((await grouped.readAll(0, 1_000)).length, 1 + 80 + 3);
+      await grouped.close();
+    });
+
+    it('fail one by one: a stale version, a taken reservation and an event that cannot be stored undo their own append only', async () => {
+      const file = join(dir, 'group-failures.sqlite');
+      const grouped = SqliteEventStore.open(file);
+      const cnpj = { scope: 'cnpj', value: '11222333000181' };
+      const outcomes = await Promise.allSettled([
+        grouped.append('s-first', 0, [event()], { reservations: [cnpj], indexes: [{ name: 'by-cnpj', key: cnpj.value }] }),
+        // The same stream at the same version, in the same turn: the second finds the first's event.
+        grouped.append('s-first', 0, [event()]),
+        grouped.append('s-second', 0, [event()], { reservations: [cnpj], indexes: [{ name: 'by-cnpj', key: 'second' }] }),
+        grouped.append('s-third', 0, [event(), { ...event(), data: { size: 10n } }]),
+        grouped.append('s-fourth', 0, [event()]),
+      ]);
+      assert.deepEqual(outcomes.map((outcome) => outcome.status), ['fulfilled', 'rejected', 'rejected', 'rejected', 'fulfilled']);
+      const reasons = outcomes.map((outcome) => (outcome.status === 'rejected' ? outcome.reason : undefined));
+      assert.ok(reasons[1] instanceof ConcurrencyConflict);
+      assert.ok(reasons[2] instanceof ReservationTaken);
+      assert.ok(reasons[3] instanceof TypeError, 'a BigInt is no JSON');
+      assert.deepEqual((await grouped.readAll(0, 10)).map((e) => e.streamId), ['s-first', 's-fourth']);
+      // What the failed appends wrote before failing went with them: the second's index entry, the third's first event.
+      assert.deepEqual(await grouped.readIndex('by-cnpj', 'second'), []);
+      assert.deepEqual(await grouped.readStream('s-third'), []);
+      assert.equal(await grouped.findReservation('cnpj', cnpj.value), 's-first');
+      await grouped.close();
+    });
+
+    it('keep one process’s commands on a stream in order: a load asked for while the stream’s append is queued sees that append', async () => {
+      const grouped = SqliteEventStore.open(join(dir, 'group-loads.sqlite'));
+      const appended = grouped.append('s-ordered', 0, [event()]);
+      const [load, loads] = await Promise.all([grouped.loadStream('s-ordered', 'schema', 0), grouped.loadStreams([{ streamId: 's-ordered', schema: 'schema', afterVersion: 0 }])]);
+      const [stored] = await appended;
+      assert.deepEqual(load.events.map((e) => e.eventId), [stored.eventId]);
+      assert.deepEqual(loads[0].events.map((e) => e.eventId), [stored.eventId]);
+      await grouped.close();
+    });
+
+    it(`commit at most MOST_APPENDS_PER_COMMIT (${MOST_APPENDS_PER_COMMIT}) at a time, and what a close finds queued before it closes`, async () => {
+      const file = join(dir, 'group-bounded.sqlite');
+      const grouped = SqliteEventStore.open(file);
+      await grouped.append('s-warm', 0, [event()]);
+      const before = walCommits(file);
+      const many = Array.from({ length: MOST_APPENDS_PER_COMMIT + 1 }, (_, index) => grouped.append(`s-many-${index}`, 0, [event()]));
+      await Promise.all(many);
+      assert.equal(walCommits(file) - before, 2);
+      const queued = grouped.append('s-at-close', 0, [event()]);
+      await grouped.close();
+      const [stored] = await queued;
+      const reopened = SqliteEventStore.open(file);
+      assert.deepEqual((await reopened.readStream('s-at-close')).map((e) => e.eventId), [stored.eventId]);
+      await reopened.close();
+    });
   });
 });
