@@ -78,7 +78,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
         { name: 'BUS_MAX_ATTEMPTS', value: string(busMaxAttempts) }
         // Service Bus redelivers at once; the app waits base × 2^(delivery−1), capped at 20 s.
         { name: 'BUS_RETRY_BASE_MS', value: '1000' }
-        { name: 'BUS_MAX_CONCURRENT', value: '16' }
+        { name: 'BUS_MAX_CONCURRENT', value: '64' }
         { name: 'READ_STORE_TIMEOUT_MS', value: '2000' }
         { name: 'DATABASE_CALL_TIMEOUT_MS', value: '10000' }
         { name: 'READ_STORE_BREAKER_THRESHOLD', value: '5' }

@@ -102,7 +102,7 @@ const schema = Joi.object({
   REDIS_KEY_PREFIX: Joi.string().pattern(/^[\w.:-]{0,100}$/).default('farmacias:'),
   BUS_MAX_ATTEMPTS: Joi.number().integer().min(1).max(100).default(10),
   BUS_RETRY_BASE_MS: Joi.number().integer().min(1).default(100),
-  BUS_MAX_CONCURRENT: Joi.number().integer().min(1).max(256).default(16),
+  BUS_MAX_CONCURRENT: Joi.number().integer().min(1).max(256).default(64),
   RABBITMQ_URL: Joi.string().uri({ scheme: ['amqp', 'amqps'] }),
   RABBITMQ_EXCHANGE: Joi.string().pattern(/^[\w.:-]{1,200}$/).default('domain-events'),
   RABBITMQ_QUEUE_PREFIX: Joi.string().pattern(/^[\w.:-]{0,100}$/).default('farmacias.'),
