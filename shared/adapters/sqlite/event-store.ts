@@ -135,6 +135,7 @@ export class SqliteEventStore implements EventStore {
   /** The streams with a queued append, and the commit that settles them. */
   private readonly queuedStreams = new Set<string>();
   private queuedCommit?: Promise<void>;
+  private settleQueuedCommit?: () => void;
 
   constructor(private readonly db: Database.Database) {
     this.statements = {
@@ -324,7 +325,7 @@ export class SqliteEventStore implements EventStore {
 
   /** Events are never changed, so the snapshot and the events after it need no transaction to agree. */
   async loadStream(streamId: string, schema: string, afterVersion: number): Promise<StreamLoad> {
-    if (this.queuedStreams.has(streamId)) await this.queuedCommit;
+    if (this.queuedStreams.has(streamId)) await this.queuedAppendsCommitted([streamId]);
     // A caller holding the stream's last version (an instance's kept state, the usual case)
     // learns it from the index alone: no snapshot can be newer, no event follows.
     if (afterVersion > 0 && this.statements.streamVersion.get(streamId) === afterVersion) return { events: [] };
@@ -342,21 +343,38 @@ export class SqliteEventStore implements EventStore {
       this.queuedStreams.add(streamId);
       // setImmediate, not a microtask: the requests read in the same turn (each in a callback
       // of its own) have all queued their appends by then.
-      this.queuedCommit ??= new Promise((settled) =>
-        setImmediate(() => {
-          this.commitQueuedAppends();
-          settled();
-        }),
-      );
+      if (this.queuedCommit) return;
+      this.queuedCommit = new Promise((settled) => {
+        this.settleQueuedCommit = settled;
+      });
+      setImmediate(() => this.commitQueuedAppends());
     });
   }
 
-  /** Commits what is queued, in groups of at most MOST_APPENDS_PER_COMMIT, and settles each append. */
+  /**
+   * Until none of the streams has an append queued. Each waiter resumes in a turn of its own,
+   * as the commands did when every append committed in its caller's turn: the first loads,
+   * decides and queues its append before the next loads, which then waits for that commit.
+   * Resumed together, the waiters would all load the same version and all but one conflict.
+   */
+  private async queuedAppendsCommitted(streamIds: readonly string[]) {
+    while (this.queuedCommit && streamIds.some((streamId) => this.queuedStreams.has(streamId))) {
+      await this.queuedCommit;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /**
+   * Commits what is queued, in groups of at most MOST_APPENDS_PER_COMMIT, and settles each
+   * append. Called early (a close, a batch of appends) it leaves its turn's call nothing to do.
+   */
   private commitQueuedAppends() {
     const queued = this.queuedAppends;
+    const settleCommit = this.settleQueuedCommit;
     this.queuedAppends = [];
     this.queuedStreams.clear();
     this.queuedCommit = undefined;
+    this.settleQueuedCommit = undefined;
     for (let start = 0; start < queued.length; start += MOST_APPENDS_PER_COMMIT) {
       const group = queued.slice(start, start + MOST_APPENDS_PER_COMMIT);
       let outcomes: QueuedOutcome[];
@@ -372,16 +390,21 @@ export class SqliteEventStore implements EventStore {
         else append.reject(outcome.error);
       });
     }
+    settleCommit?.();
   }
 
   /** One transaction for all streams: a stream at another version is skipped and reported, the rest commit. */
   async appendMany(appends: StreamAppend[], { claim }: AppendManyOptions = {}): Promise<StreamAppendOutcome[]> {
     assertDistinctStreams(appends);
+    // The appends queued were asked for first, so they commit first: a stream both write is then
+    // the batch's to find changed (its command runs again alone), as before group commit.
+    if (this.queuedAppends.length > 0) this.commitQueuedAppends();
     return this.transactions.appendMany(appends, claim);
   }
 
   async loadStreams(requests: StreamLoadRequest[]): Promise<StreamLoad[]> {
-    if (requests.some(({ streamId }) => this.queuedStreams.has(streamId))) await this.queuedCommit;
+    const streamIds = requests.map(({ streamId }) => streamId);
+    if (streamIds.some((streamId) => this.queuedStreams.has(streamId))) await this.queuedAppendsCommitted(streamIds);
     const asked = JSON.stringify(requests.map(({ streamId, schema, afterVersion }) => [streamId, schema, afterVersion]));
     const rowsOf = requests.map((): LoadRow[] => []);
     for (const row of this.statements.loadStreams.all(asked) as (LoadRow & { request: number })[]) rowsOf[row.request].push(row);

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { SqliteEventStore } from '../../shared/adapters/sqlite/event-store';
+
+const dir = mkdtempSync(join(tmpdir(), 'farmacias-group-commit-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const event = () => ({ eventId: randomUUID(), type: 'T', data: {}, metadata: { correlationId: 'c' } });
+
+/** A request's command in a callback of its own, as the host runs each: load the stream, append at the loaded version. */
+const command = (store: SqliteEventStore, streamId: string) =>
+  new Promise<string>((settled) =>
+    setImmediate(async () => {
+      try {
+        const { events } = await store.loadStream(streamId, 'schema', 0);
+        await store.append(streamId, events.length, [event()]);
+        settled('appended');
+      } catch (error) {
+        settled((error as Error).constructor.name);
+      }
+    }),
+  );
+
+/**
+ * What the group commit must keep from the time every append committed in its caller's turn:
+ * one process's commands on a stream see each other in the order asked, and a batch of
+ * appends (a partner feed) finds changed the streams whose appends were asked for before it.
+ */
+describe('SQLite group commit, in the order asked', () => {
+  it('commands on one stream in callbacks of their own, several waiting on one commit: each loads the one before it, none conflicts', async () => {
+    const store = SqliteEventStore.open(join(dir, 'same-stream.sqlite'));
+    await store.append('s', 0, [event()]);
+    const outcomes = await Promise.all(Array.from({ length: 6 }, () => command(store, 's')));
+    assert.deepEqual(outcomes, outcomes.map(() => 'appended'));
+    assert.deepEqual((await store.readStream('s')).map((stored) => stored.version), [1, 2, 3, 4, 5, 6, 7]);
+    await store.close();
+  });
+
+  it('the same through loadStreams (a batch’s loads)', async () => {
+    const store = SqliteEventStore.open(join(dir, 'same-stream-batched.sqlite'));
+    await store.append('s', 0, [event()]);
+    const outcomes = await Promise.all(
+      Array.from(
+        { length: 4 },
+        () =>
+          new Promise<string>((settled) =>
+            setImmediate(async () => {
+              const [{ events }] = await store.loadStreams([{ streamId: 's', schema: 'schema', afterVersion: 0 }]);
+              await store.append('s', events.length, [event()]).then(() => settled('appended'), (error: Error) => settled(error.constructor.name));
+            }),
+          ),
+      ),
+    );
+    assert.deepEqual(outcomes, outcomes.map(() => 'appended'));
+    await store.close();
+  });
+
+  it('a batch of appends after a single append queued on the same stream: the single one commits, the batch finds the stream changed', async () => {
+    const store = SqliteEventStore.open(join(dir, 'batch-after-single.sqlite'));
+    await store.append('s', 0, [event()]);
+    const single = store.append('s', 1, [event()]);
+    const [outcome] = await store.appendMany([{ streamId: 's', expectedVersion: 1, events: [event()] }]);
+    assert.deepEqual(outcome, { conflict: { current: 2 } });
+    const [stored] = await single;
+    assert.equal((await store.readStream('s', { afterVersion: 1 }))[0].eventId, stored.eventId);
+    await store.close();
+  });
+});
