@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SqliteEventStore } from '../../shared/adapters/sqlite/event-store';
+import { IN_PROGRESS_STAND_IN } from '../../shared/kernel/idempotency';
 
 const dir = mkdtempSync(join(tmpdir(), 'farmacias-group-commit-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -67,6 +68,21 @@ describe('SQLite group commit, in the order asked', () => {
     assert.deepEqual(outcome, { conflict: { current: 2 } });
     const [stored] = await single;
     assert.equal((await store.readStream('s', { afterVersion: 1 }))[0].eventId, stored.eventId);
+    await store.close();
+  });
+
+  it('a claim of a key whose answer an append queued carries: the answer to replay, not "in progress" (a request sent twice at once)', async () => {
+    const store = SqliteEventStore.open(join(dir, 'claim-after-answer.sqlite'));
+    const now = new Date();
+    const later = new Date(now.getTime() + 60_000);
+    const claim = (owner: string) => store.claimIdempotencyKey({ key: 'k', requestHash: 'h', owner, createdAt: now, expiresAt: later, standIn: IN_PROGRESS_STAND_IN });
+    assert.deepEqual(await claim('first'), { claimed: true });
+    const answer = { status: 201, body: { id: 'p', version: 1 }, headers: { etag: '"1"' } };
+    const appended = store.append('s', 0, [event()], { idempotency: { key: 'k', requestHash: 'h', ...answer, createdAt: now, expiresAt: later, owner: 'first' } });
+    const second = await claim('second');
+    assert.ok('answered' in second, JSON.stringify(second));
+    assert.deepEqual(second.answered.body, answer.body);
+    await appended;
     await store.close();
   });
 });

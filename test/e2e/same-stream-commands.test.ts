@@ -35,7 +35,7 @@ describe('commands on one stream at once, through the local host', () => {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    return { status: response.status, body: text ? JSON.parse(text) : undefined, replayed: response.headers.get('idempotent-replayed') === 'true' };
   };
 
   const CONCURRENT = 24;
@@ -67,5 +67,15 @@ describe('commands on one stream at once, through the local host', () => {
     );
     assert.deepEqual(changes.map((change) => change.status).sort(), [200, ...Array.from({ length: CONCURRENT - 1 }, () => 412)]);
     assert.deepEqual((await services.eventStore.readStream(`pharmacy-${created.id}`)).map((event) => event.version), [1, 2]);
+  });
+
+  it('a registration sent twice at once with one Idempotency-Key, 10 times: 201, and the same 201 replayed', async () => {
+    for (let round = 1; round <= 10; round += 1) {
+      const body = pharmacyBody();
+      const key = { 'idempotency-key': `twice-${round}-${body.cnpj}` };
+      const answers = await Promise.all([call('POST', 'pharmacies', body, key), call('POST', 'pharmacies', body, key)]);
+      assert.deepEqual(answers.map(({ status, replayed }) => [status, replayed]).sort(), [[201, false], [201, true]], `round ${round}: ${JSON.stringify(answers.map((answer) => answer.body))}`);
+      assert.deepEqual(answers[0].body, answers[1].body);
+    }
   });
 });

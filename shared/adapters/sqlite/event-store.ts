@@ -272,6 +272,9 @@ export class SqliteEventStore implements EventStore {
 
   /** IMMEDIATE: the write lock is taken before the read, so two processes sharing the file cannot both find the key free. */
   async claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyClaimOutcome> {
+    // An append queued with this key's answer commits first: a request sent twice at once is
+    // answered with the first one's answer, as before group commit, not 409 "in progress".
+    if (this.queuedAppends.some(({ options }) => options.idempotency?.key === claim.key)) this.commitQueuedAppends();
     return this.transactions.claimIdempotencyKey.immediate(claim);
   }
 
