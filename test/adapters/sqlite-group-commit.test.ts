@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { SqliteEventStore } from '../../shared/adapters/sqlite/event-store';
+import { MOST_APPENDS_PER_COMMIT, SqliteEventStore } from '../../shared/adapters/sqlite/event-store';
 import { IN_PROGRESS_STAND_IN } from '../../shared/kernel/idempotency';
 
 const dir = mkdtempSync(join(tmpdir(), 'farmacias-group-commit-'));
@@ -31,7 +32,7 @@ const command = (store: SqliteEventStore, streamId: string) =>
  * one process's commands on a stream see each other in the order asked, and a batch of
  * appends (a partner feed) finds changed the streams whose appends were asked for before it.
  */
-describe('SQLite group commit, in the order asked', () => {
+describe('SQLite group commit, under concurrent callers and other processes', () => {
   it('commands on one stream in callbacks of their own, several waiting on one commit: each loads the one before it, none conflicts', async () => {
     const store = SqliteEventStore.open(join(dir, 'same-stream.sqlite'));
     await store.append('s', 0, [event()]);
@@ -83,6 +84,31 @@ describe('SQLite group commit, in the order asked', () => {
     assert.ok('answered' in second, JSON.stringify(second));
     assert.deepEqual(second.answered.body, answer.body);
     await appended;
+    await store.close();
+  });
+
+  it('another process holding the write lock: the groups of one turn wait for it once (busy_timeout), not once each, and all fail, none stored', async () => {
+    const file = join(dir, 'busy.sqlite');
+    const store = SqliteEventStore.open(file);
+    await store.append('warm', 0, [event()]);
+    const holder = spawn(
+      process.execPath,
+      ['-e', `const db = new (require('better-sqlite3'))(${JSON.stringify(file)}); db.exec('BEGIN IMMEDIATE'); console.log('held'); setInterval(() => {}, 1000);`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise((held) => holder.stdout!.once('data', held));
+      const started = performance.now();
+      const outcomes = await Promise.allSettled(Array.from({ length: 2 * MOST_APPENDS_PER_COMMIT + 1 }, (_, index) => store.append(`busy-${index}`, 0, [event()])));
+      const waited = performance.now() - started;
+      assert.ok(waited < 8_000, `the process stood still ${Math.round(waited)} ms`);
+      assert.deepEqual(new Set(outcomes.map((outcome) => (outcome.status === 'rejected' ? (outcome.reason as { code?: string }).code : 'stored'))), new Set(['SQLITE_BUSY']));
+    } finally {
+      holder.kill('SIGKILL');
+      await new Promise((exited) => holder.once('exit', exited));
+    }
+    assert.deepEqual((await store.readAll(0, 10)).map((stored) => stored.streamId), ['warm']);
+    await store.append('after', 0, [event()]);
     await store.close();
   });
 });

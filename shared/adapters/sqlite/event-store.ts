@@ -378,12 +378,17 @@ export class SqliteEventStore implements EventStore {
     this.queuedStreams.clear();
     this.queuedCommit = undefined;
     this.settleQueuedCommit = undefined;
+    let busy: unknown;
     for (let start = 0; start < queued.length; start += MOST_APPENDS_PER_COMMIT) {
       const group = queued.slice(start, start + MOST_APPENDS_PER_COMMIT);
       let outcomes: QueuedOutcome[];
       try {
+        // Another process held the write lock through busy_timeout: the later groups would each
+        // wait as long again, and better-sqlite3 waits in place, the whole process stopped.
+        if (busy) throw busy;
         outcomes = this.transactions.appendQueued.immediate(group);
       } catch (error) {
+        if ((error as { code?: string }).code === 'SQLITE_BUSY') busy = error;
         for (const append of group) append.reject(error);
         continue;
       }
