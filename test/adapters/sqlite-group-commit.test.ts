@@ -42,6 +42,33 @@ describe('SQLite group commit, under concurrent callers and other processes', ()
     await store.close();
   });
 
+  it('a burst of 20 commands on one stream, then one every turn for 300 turns: none refused, none waits more than 2 turns (the burst does not stay queued)', async () => {
+    const store = SqliteEventStore.open(join(dir, 'hot-stream.sqlite'));
+    await store.append('s', 0, [event()]);
+    let turn = 0;
+    const waited: number[] = [];
+    const timed = async () => {
+      const asked = turn;
+      const outcome = await command(store, 's');
+      waited.push(turn - asked);
+      return outcome;
+    };
+    const commands = Array.from({ length: 20 }, timed);
+    await new Promise<void>((done) => {
+      const next = () => {
+        turn += 1;
+        if (turn > 300) return done();
+        commands.push(timed());
+        setImmediate(next);
+      };
+      next();
+    });
+    const outcomes = await Promise.all(commands);
+    assert.deepEqual(outcomes, outcomes.map(() => 'appended'));
+    assert.ok(Math.max(...waited) <= 2, `a command waited ${Math.max(...waited)} turns`);
+    await store.close();
+  });
+
   it('the same through loadStreams (a batch’s loads)', async () => {
     const store = SqliteEventStore.open(join(dir, 'same-stream-batched.sqlite'));
     await store.append('s', 0, [event()]);

@@ -132,10 +132,10 @@ export class SqliteEventStore implements EventStore {
   /** Made once: better-sqlite3 builds a wrapper per db.transaction() call, a few µs an append. */
   private readonly transactions;
   private queuedAppends: QueuedAppend[] = [];
-  /** The streams with a queued append, and the commit that settles them. */
+  /** The streams with a queued append. */
   private readonly queuedStreams = new Set<string>();
-  private queuedCommit?: Promise<void>;
-  private settleQueuedCommit?: () => void;
+  /** The loads waiting for their stream's turn (see turnOf), first asked first. */
+  private readonly waitingLoads = new Map<string, (() => void)[]>();
 
   constructor(private readonly db: Database.Database) {
     this.statements = {
@@ -328,7 +328,7 @@ export class SqliteEventStore implements EventStore {
 
   /** Events are never changed, so the snapshot and the events after it need no transaction to agree. */
   async loadStream(streamId: string, schema: string, afterVersion: number): Promise<StreamLoad> {
-    if (this.queuedStreams.has(streamId)) await this.queuedAppendsCommitted([streamId]);
+    if (this.queuedStreams.has(streamId) || this.waitingLoads.has(streamId)) await this.turnOf(streamId);
     // A caller holding the stream's last version (an instance's kept state, the usual case)
     // learns it from the index alone: no snapshot can be newer, no event follows.
     if (afterVersion > 0 && this.statements.streamVersion.get(streamId) === afterVersion) return { events: [] };
@@ -344,27 +344,38 @@ export class SqliteEventStore implements EventStore {
     return new Promise((resolve, reject) => {
       this.queuedAppends.push({ streamId, expectedVersion, events, options, resolve, reject });
       this.queuedStreams.add(streamId);
+      // Loads of the stream wait for this append: committed now, as before group commit, so
+      // that a stream in demand takes an append a turn, not one every other turn.
+      if (this.waitingLoads.has(streamId)) this.commitQueuedAppends();
       // setImmediate, not a microtask: the requests read in the same turn (each in a callback
       // of its own) have all queued their appends by then.
-      if (this.queuedCommit) return;
-      this.queuedCommit = new Promise((settled) => {
-        this.settleQueuedCommit = settled;
-      });
-      setImmediate(() => this.commitQueuedAppends());
+      else if (this.queuedAppends.length === 1) setImmediate(() => this.commitQueuedAppends());
     });
   }
 
   /**
-   * Until none of the streams has an append queued. Each waiter resumes in a turn of its own,
-   * as the commands did when every append committed in its caller's turn: the first loads,
-   * decides and queues its append before the next loads, which then waits for that commit.
-   * Resumed together, the waiters would all load the same version and all but one conflict.
+   * A load of a stream with an append queued, or with loads waiting, waits for its turn:
+   * the loads of a stream go on one at a time, first asked first, each after the commit of
+   * the append queued before it, or a turn of the event loop after the load before it (whose
+   * command, having loaded, queues its append within that turn or not at all). So a command
+   * loads the version the command before it wrote, as when every append committed in its
+   * caller's turn; loads let go together would all load one version and all but one conflict.
    */
-  private async queuedAppendsCommitted(streamIds: readonly string[]) {
-    while (this.queuedCommit && streamIds.some((streamId) => this.queuedStreams.has(streamId))) {
-      await this.queuedCommit;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+  private turnOf(streamId: string): Promise<void> {
+    return new Promise((turn) => {
+      const waiting = this.waitingLoads.get(streamId);
+      if (waiting) waiting.push(turn);
+      else this.waitingLoads.set(streamId, [turn]);
+    });
+  }
+
+  /** Lets the stream's first waiting load go, unless an append of the stream is queued: its commit calls this again. */
+  private nextLoadOf(streamId: string) {
+    const waiting = this.waitingLoads.get(streamId);
+    if (!waiting || this.queuedStreams.has(streamId)) return;
+    waiting.shift()!();
+    if (waiting.length === 0) this.waitingLoads.delete(streamId);
+    else setImmediate(() => this.nextLoadOf(streamId));
   }
 
   /**
@@ -373,11 +384,9 @@ export class SqliteEventStore implements EventStore {
    */
   private commitQueuedAppends() {
     const queued = this.queuedAppends;
-    const settleCommit = this.settleQueuedCommit;
+    const streams = [...this.queuedStreams];
     this.queuedAppends = [];
     this.queuedStreams.clear();
-    this.queuedCommit = undefined;
-    this.settleQueuedCommit = undefined;
     let busy: unknown;
     for (let start = 0; start < queued.length; start += MOST_APPENDS_PER_COMMIT) {
       const group = queued.slice(start, start + MOST_APPENDS_PER_COMMIT);
@@ -398,7 +407,7 @@ export class SqliteEventStore implements EventStore {
         else append.reject(outcome.error);
       });
     }
-    settleCommit?.();
+    for (const streamId of streams) this.nextLoadOf(streamId);
   }
 
   /** One transaction for all streams: a stream at another version is skipped and reported, the rest commit. */
@@ -411,8 +420,10 @@ export class SqliteEventStore implements EventStore {
   }
 
   async loadStreams(requests: StreamLoadRequest[]): Promise<StreamLoad[]> {
-    const streamIds = requests.map(({ streamId }) => streamId);
-    if (streamIds.some((streamId) => this.queuedStreams.has(streamId))) await this.queuedAppendsCommitted(streamIds);
+    // A turn on each stream that needs one: a batch (a feed's, the bus's deliveries) finds a stream
+    // changed by the time its append comes and runs that command again, so it holds no stream up.
+    const waiting = requests.filter(({ streamId }) => this.queuedStreams.has(streamId) || this.waitingLoads.has(streamId));
+    if (waiting.length > 0) await Promise.all(waiting.map(({ streamId }) => this.turnOf(streamId)));
     const asked = JSON.stringify(requests.map(({ streamId, schema, afterVersion }) => [streamId, schema, afterVersion]));
     const rowsOf = requests.map((): LoadRow[] => []);
     for (const row of this.statements.loadStreams.all(asked) as (LoadRow & { request: number })[]) rowsOf[row.request].push(row);
