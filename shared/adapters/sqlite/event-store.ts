@@ -380,7 +380,8 @@ export class SqliteEventStore implements EventStore {
 
   /**
    * Commits what is queued, in groups of at most MOST_APPENDS_PER_COMMIT, and settles each
-   * append. Called early (a close, a batch of appends) it leaves its turn's call nothing to do.
+   * append. Called early (a close, a batch of appends, a claim, loads waiting) it leaves its
+   * turn's call nothing to do.
    */
   private commitQueuedAppends() {
     const queued = this.queuedAppends;
