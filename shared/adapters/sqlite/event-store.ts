@@ -132,9 +132,10 @@ export class SqliteEventStore implements EventStore {
   /** Made once: better-sqlite3 builds a wrapper per db.transaction() call, a few µs an append. */
   private readonly transactions;
   private queuedAppends: QueuedAppend[] = [];
-  /** The streams with a queued append, and the commit that settles them. */
+  /** The streams with a queued append. */
   private readonly queuedStreams = new Set<string>();
-  private queuedCommit?: Promise<void>;
+  /** The loads waiting for their stream's turn (see turnOf), first asked first. */
+  private readonly waitingLoads = new Map<string, (() => void)[]>();
 
   constructor(private readonly db: Database.Database) {
     this.statements = {
@@ -271,6 +272,9 @@ export class SqliteEventStore implements EventStore {
 
   /** IMMEDIATE: the write lock is taken before the read, so two processes sharing the file cannot both find the key free. */
   async claimIdempotencyKey(claim: IdempotencyClaim): Promise<IdempotencyClaimOutcome> {
+    // An append queued with this key's answer commits first: a request sent twice at once is
+    // answered with the first one's answer, as before group commit, not 409 "in progress".
+    if (this.queuedAppends.some(({ options }) => options.idempotency?.key === claim.key)) this.commitQueuedAppends();
     return this.transactions.claimIdempotencyKey.immediate(claim);
   }
 
@@ -324,7 +328,7 @@ export class SqliteEventStore implements EventStore {
 
   /** Events are never changed, so the snapshot and the events after it need no transaction to agree. */
   async loadStream(streamId: string, schema: string, afterVersion: number): Promise<StreamLoad> {
-    if (this.queuedStreams.has(streamId)) await this.queuedCommit;
+    if (this.queuedStreams.has(streamId) || this.waitingLoads.has(streamId)) await this.turnOf(streamId);
     // A caller holding the stream's last version (an instance's kept state, the usual case)
     // learns it from the index alone: no snapshot can be newer, no event follows.
     if (afterVersion > 0 && this.statements.streamVersion.get(streamId) === afterVersion) return { events: [] };
@@ -340,29 +344,61 @@ export class SqliteEventStore implements EventStore {
     return new Promise((resolve, reject) => {
       this.queuedAppends.push({ streamId, expectedVersion, events, options, resolve, reject });
       this.queuedStreams.add(streamId);
+      // Loads of the stream wait for this append: committed now, as before group commit, so
+      // that a stream in demand takes an append a turn, not one every other turn.
+      if (this.waitingLoads.has(streamId)) this.commitQueuedAppends();
       // setImmediate, not a microtask: the requests read in the same turn (each in a callback
       // of its own) have all queued their appends by then.
-      this.queuedCommit ??= new Promise((settled) =>
-        setImmediate(() => {
-          this.commitQueuedAppends();
-          settled();
-        }),
-      );
+      else if (this.queuedAppends.length === 1) setImmediate(() => this.commitQueuedAppends());
     });
   }
 
-  /** Commits what is queued, in groups of at most MOST_APPENDS_PER_COMMIT, and settles each append. */
+  /**
+   * A load of a stream with an append queued, or with loads waiting, waits for its turn:
+   * the loads of a stream go on one at a time, first asked first, each after the commit of
+   * the append queued before it, or a turn of the event loop after the load before it (whose
+   * command, having loaded, queues its append within that turn or not at all). So a command
+   * loads the version the command before it wrote, as when every append committed in its
+   * caller's turn; loads let go together would all load one version and all but one conflict.
+   */
+  private turnOf(streamId: string): Promise<void> {
+    return new Promise((turn) => {
+      const waiting = this.waitingLoads.get(streamId);
+      if (waiting) waiting.push(turn);
+      else this.waitingLoads.set(streamId, [turn]);
+    });
+  }
+
+  /** Lets the stream's first waiting load go, unless an append of the stream is queued: its commit calls this again. */
+  private nextLoadOf(streamId: string) {
+    const waiting = this.waitingLoads.get(streamId);
+    if (!waiting || this.queuedStreams.has(streamId)) return;
+    waiting.shift()!();
+    if (waiting.length === 0) this.waitingLoads.delete(streamId);
+    else setImmediate(() => this.nextLoadOf(streamId));
+  }
+
+  /**
+   * Commits what is queued, in groups of at most MOST_APPENDS_PER_COMMIT, and settles each
+   * append. Called early (a close, a batch of appends, a claim, loads waiting) it leaves its
+   * turn's call nothing to do.
+   */
   private commitQueuedAppends() {
     const queued = this.queuedAppends;
+    const streams = [...this.queuedStreams];
     this.queuedAppends = [];
     this.queuedStreams.clear();
-    this.queuedCommit = undefined;
+    let busy: unknown;
     for (let start = 0; start < queued.length; start += MOST_APPENDS_PER_COMMIT) {
       const group = queued.slice(start, start + MOST_APPENDS_PER_COMMIT);
       let outcomes: QueuedOutcome[];
       try {
+        // Another process held the write lock through busy_timeout: the later groups would each
+        // wait as long again, and better-sqlite3 waits in place, the whole process stopped.
+        if (busy) throw busy;
         outcomes = this.transactions.appendQueued.immediate(group);
       } catch (error) {
+        if ((error as { code?: string }).code === 'SQLITE_BUSY') busy = error;
         for (const append of group) append.reject(error);
         continue;
       }
@@ -372,16 +408,23 @@ export class SqliteEventStore implements EventStore {
         else append.reject(outcome.error);
       });
     }
+    for (const streamId of streams) this.nextLoadOf(streamId);
   }
 
   /** One transaction for all streams: a stream at another version is skipped and reported, the rest commit. */
   async appendMany(appends: StreamAppend[], { claim }: AppendManyOptions = {}): Promise<StreamAppendOutcome[]> {
     assertDistinctStreams(appends);
+    // The appends queued were asked for first, so they commit first: a stream both write is then
+    // the batch's to find changed (its command runs again alone), as before group commit.
+    if (this.queuedAppends.length > 0) this.commitQueuedAppends();
     return this.transactions.appendMany(appends, claim);
   }
 
   async loadStreams(requests: StreamLoadRequest[]): Promise<StreamLoad[]> {
-    if (requests.some(({ streamId }) => this.queuedStreams.has(streamId))) await this.queuedCommit;
+    // A turn on each stream that needs one: a batch (a feed's, the bus's deliveries) finds a stream
+    // changed by the time its append comes and runs that command again, so it holds no stream up.
+    const waiting = requests.filter(({ streamId }) => this.queuedStreams.has(streamId) || this.waitingLoads.has(streamId));
+    if (waiting.length > 0) await Promise.all(waiting.map(({ streamId }) => this.turnOf(streamId)));
     const asked = JSON.stringify(requests.map(({ streamId, schema, afterVersion }) => [streamId, schema, afterVersion]));
     const rowsOf = requests.map((): LoadRow[] => []);
     for (const row of this.statements.loadStreams.all(asked) as (LoadRow & { request: number })[]) rowsOf[row.request].push(row);

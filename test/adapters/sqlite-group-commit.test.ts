@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { MOST_APPENDS_PER_COMMIT, SqliteEventStore } from '../../shared/adapters/sqlite/event-store';
+import { IN_PROGRESS_STAND_IN } from '../../shared/kernel/idempotency';
+
+const dir = mkdtempSync(join(tmpdir(), 'farmacias-group-commit-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const event = () => ({ eventId: randomUUID(), type: 'T', data: {}, metadata: { correlationId: 'c' } });
+
+/** A request's command in a callback of its own, as the host runs each: load the stream, append at the loaded version. */
+const command = (store: SqliteEventStore, streamId: string) =>
+  new Promise<string>((settled) =>
+    setImmediate(async () => {
+      try {
+        const { events } = await store.loadStream(streamId, 'schema', 0);
+        await store.append(streamId, events.length, [event()]);
+        settled('appended');
+      } catch (error) {
+        settled((error as Error).constructor.name);
+      }
+    }),
+  );
+
+/**
+ * What the group commit must keep from the time every append committed in its caller's turn:
+ * one process's commands on a stream see each other in the order asked, and a batch of
+ * appends (a partner feed) finds changed the streams whose appends were asked for before it.
+ */
+describe('SQLite group commit, under concurrent callers and other processes', () => {
+  it('commands on one stream in callbacks of their own, several waiting on one commit: each loads the one before it, none conflicts', async () => {
+    const store = SqliteEventStore.open(join(dir, 'same-stream.sqlite'));
+    await store.append('s', 0, [event()]);
+    const outcomes = await Promise.all(Array.from({ length: 6 }, () => command(store, 's')));
+    assert.deepEqual(outcomes, outcomes.map(() => 'appended'));
+    assert.deepEqual((await store.readStream('s')).map((stored) => stored.version), [1, 2, 3, 4, 5, 6, 7]);
+    await store.close();
+  });
+
+  it('a burst of 20 commands on one stream, then one every turn for 300 turns: none refused, none waits more than 2 turns (the burst does not stay queued)', async () => {
+    const store = SqliteEventStore.open(join(dir, 'hot-stream.sqlite'));
+    await store.append('s', 0, [event()]);
+    let turn = 0;
+    const waited: number[] = [];
+    const timed = async () => {
+      const asked = turn;
+      const outcome = await command(store, 's');
+      waited.push(turn - asked);
+      return outcome;
+    };
+    const commands = Array.from({ length: 20 }, timed);
+    await new Promise<void>((done) => {
+      const next = () => {
+        turn += 1;
+        if (turn > 300) return done();
+        commands.push(timed());
+        setImmediate(next);
+      };
+      next();
+    });
+    const outcomes = await Promise.all(commands);
+    assert.deepEqual(outcomes, outcomes.map(() => 'appended'));
+    assert.ok(Math.max(...waited) <= 2, `a command waited ${Math.max(...waited)} turns`);
+    await store.close();
+  });
+
+  it('the same through loadStreams (a batch’s loads)', async () => {
+    const store = SqliteEventStore.open(join(dir, 'same-stream-batched.sqlite'));
+    await store.append('s', 0, [event()]);
+    const outcomes = await Promise.all(
+      Array.from(
+        { length: 4 },
+        () =>
+          new Promise<string>((settled) =>
+            setImmediate(async () => {
+              const [{ events }] = await store.loadStreams([{ streamId: 's', schema: 'schema', afterVersion: 0 }]);
+              await store.append('s', events.length, [event()]).then(() => settled('appended'), (error: Error) => settled(error.constructor.name));
+            }),
+          ),
+      ),
+    );
+    assert.deepEqual(outcomes, outcomes.map(() => 'appended'));
+    await store.close();
+  });
+
+  it('a batch of appends after a single append queued on the same stream: the single one commits, the batch finds the stream changed', async () => {
+    const store = SqliteEventStore.open(join(dir, 'batch-after-single.sqlite'));
+    await store.append('s', 0, [event()]);
+    const single = store.append('s', 1, [event()]);
+    const [outcome] = await store.appendMany([{ streamId: 's', expectedVersion: 1, events: [event()] }]);
+    assert.deepEqual(outcome, { conflict: { current: 2 } });
+    const [stored] = await single;
+    assert.equal((await store.readStream('s', { afterVersion: 1 }))[0].eventId, stored.eventId);
+    await store.close();
+  });
+
+  it('a claim of a key whose answer an append queued carries: the answer to replay, not "in progress" (a request sent twice at once)', async () => {
+    const store = SqliteEventStore.open(join(dir, 'claim-after-answer.sqlite'));
+    const now = new Date();
+    const later = new Date(now.getTime() + 60_000);
+    const claim = (owner: string) => store.claimIdempotencyKey({ key: 'k', requestHash: 'h', owner, createdAt: now, expiresAt: later, standIn: IN_PROGRESS_STAND_IN });
+    assert.deepEqual(await claim('first'), { claimed: true });
+    const answer = { status: 201, body: { id: 'p', version: 1 }, headers: { etag: '"1"' } };
+    const appended = store.append('s', 0, [event()], { idempotency: { key: 'k', requestHash: 'h', ...answer, createdAt: now, expiresAt: later, owner: 'first' } });
+    const second = await claim('second');
+    assert.ok('answered' in second, JSON.stringify(second));
+    assert.deepEqual(second.answered.body, answer.body);
+    await appended;
+    await store.close();
+  });
+
+  it('another process holding the write lock: the groups of one turn wait for it once (busy_timeout), not once each, and all fail, none stored', async () => {
+    const file = join(dir, 'busy.sqlite');
+    const store = SqliteEventStore.open(file);
+    await store.append('warm', 0, [event()]);
+    const holder = spawn(
+      process.execPath,
+      ['-e', `const db = new (require('better-sqlite3'))(${JSON.stringify(file)}); db.exec('BEGIN IMMEDIATE'); console.log('held'); setInterval(() => {}, 1000);`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise((held) => holder.stdout!.once('data', held));
+      const started = performance.now();
+      const outcomes = await Promise.allSettled(Array.from({ length: 2 * MOST_APPENDS_PER_COMMIT + 1 }, (_, index) => store.append(`busy-${index}`, 0, [event()])));
+      const waited = performance.now() - started;
+      assert.ok(waited < 8_000, `the process stood still ${Math.round(waited)} ms`);
+      assert.deepEqual(new Set(outcomes.map((outcome) => (outcome.status === 'rejected' ? (outcome.reason as { code?: string }).code : 'stored'))), new Set(['SQLITE_BUSY']));
+    } finally {
+      holder.kill('SIGKILL');
+      await new Promise((exited) => holder.once('exit', exited));
+    }
+    assert.deepEqual((await store.readAll(0, 10)).map((stored) => stored.streamId), ['warm']);
+    await store.append('after', 0, [event()]);
+    await store.close();
+  });
+});
