@@ -114,6 +114,50 @@ describe('SQLite group commit, under concurrent callers and other processes', ()
     await store.close();
   });
 
+  it('two changes of one offer, each reading its pharmacy as a fact, while the pharmacy changes in the same turn: both apply, one after the other', async () => {
+    const store = SqliteEventStore.open(join(dir, 'facts.sqlite'));
+    await store.append('pharmacy', 0, [event()]);
+    await store.append('offer', 0, [event()]);
+    /** An offer's command: its own stream, then its pharmacy's (facts), then the append at the version it loaded. */
+    const changeOffer = () =>
+      new Promise<string>((settled) =>
+        setImmediate(async () => {
+          try {
+            const { events } = await store.loadStream('offer', 'schema', 0);
+            await store.loadStream('pharmacy', 'schema', 0);
+            await store.append('offer', events.length, [event()]);
+            settled('appended');
+          } catch (error) {
+            settled((error as Error).constructor.name);
+          }
+        }),
+      );
+    const changePharmacy = new Promise<string>((settled) => setImmediate(() => store.append('pharmacy', 1, [event()]).then(() => settled('appended'), (error: Error) => settled(error.constructor.name))));
+    assert.deepEqual(await Promise.all([changePharmacy, changeOffer(), changeOffer()]), ['appended', 'appended', 'appended']);
+    assert.deepEqual((await store.readStream('offer')).map((stored) => stored.version), [1, 2, 3]);
+    await store.close();
+  });
+
+  it('a request sent twice at once while another command changes its stream: the second copy gets the first one’s answer', async () => {
+    const store = SqliteEventStore.open(join(dir, 'twice-while-changed.sqlite'));
+    await store.append('s', 0, [event()]);
+    const now = new Date();
+    const later = new Date(now.getTime() + 60_000);
+    const attempt = (owner: string) =>
+      new Promise<string>((settled) =>
+        setImmediate(async () => {
+          const claim = await store.claimIdempotencyKey({ key: 'k', requestHash: 'h', owner, createdAt: now, expiresAt: later, standIn: IN_PROGRESS_STAND_IN });
+          if (!('claimed' in claim)) return settled(Object.keys(claim)[0]);
+          const { events } = await store.loadStream('s', 'schema', 0);
+          await store.append('s', events.length, [event()], { idempotency: { key: 'k', requestHash: 'h', status: 200, body: {}, headers: {}, createdAt: now, expiresAt: later, owner } });
+          settled('appended');
+        }),
+      );
+    const other = new Promise<string>((settled) => setImmediate(() => store.append('s', 1, [event()]).then(() => settled('appended'), (error: Error) => settled(error.constructor.name))));
+    assert.deepEqual(await Promise.all([other, attempt('a'), attempt('b')]), ['appended', 'appended', 'answered']);
+    await store.close();
+  });
+
   it('another process holding the write lock: the groups of one turn wait for it once (busy_timeout), not once each, and all fail, none stored', async () => {
     const file = join(dir, 'busy.sqlite');
     const store = SqliteEventStore.open(file);

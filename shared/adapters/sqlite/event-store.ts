@@ -124,8 +124,10 @@ type QueuedOutcome = { stored: StoredEvent[] } | { error: unknown };
  * each in a savepoint of its own, so one append's conflict or taken reservation undoes that
  * append alone. The commit and its WAL pages (the events' and the outbox's last pages,
  * written again by every append) were about half of an append's CPU; under concurrent
- * commands they are paid once per turn. A stream's load waits for its queued append, so
- * commands on one stream in this process still see each other in order.
+ * commands they are paid once per turn. A load of a stream with an append queued commits
+ * the queue first, so every load sees every append asked for before it, as when each append
+ * committed in its caller's turn: commands on one stream (or reading it as facts) still see
+ * each other in order, and only appends to streams nobody reads meanwhile share a commit.
  */
 export class SqliteEventStore implements EventStore {
   private readonly statements;
@@ -134,8 +136,6 @@ export class SqliteEventStore implements EventStore {
   private queuedAppends: QueuedAppend[] = [];
   /** The streams with a queued append. */
   private readonly queuedStreams = new Set<string>();
-  /** The loads waiting for their stream's turn (see turnOf), first asked first. */
-  private readonly waitingLoads = new Map<string, (() => void)[]>();
 
   constructor(private readonly db: Database.Database) {
     this.statements = {
@@ -328,7 +328,7 @@ export class SqliteEventStore implements EventStore {
 
   /** Events are never changed, so the snapshot and the events after it need no transaction to agree. */
   async loadStream(streamId: string, schema: string, afterVersion: number): Promise<StreamLoad> {
-    if (this.queuedStreams.has(streamId) || this.waitingLoads.has(streamId)) await this.turnOf(streamId);
+    if (this.queuedStreams.has(streamId)) this.commitQueuedAppends();
     // A caller holding the stream's last version (an instance's kept state, the usual case)
     // learns it from the index alone: no snapshot can be newer, no event follows.
     if (afterVersion > 0 && this.statements.streamVersion.get(streamId) === afterVersion) return { events: [] };
@@ -344,48 +344,19 @@ export class SqliteEventStore implements EventStore {
     return new Promise((resolve, reject) => {
       this.queuedAppends.push({ streamId, expectedVersion, events, options, resolve, reject });
       this.queuedStreams.add(streamId);
-      // Loads of the stream wait for this append: committed now, as before group commit, so
-      // that a stream in demand takes an append a turn, not one every other turn.
-      if (this.waitingLoads.has(streamId)) this.commitQueuedAppends();
       // setImmediate, not a microtask: the requests read in the same turn (each in a callback
       // of its own) have all queued their appends by then.
-      else if (this.queuedAppends.length === 1) setImmediate(() => this.commitQueuedAppends());
+      if (this.queuedAppends.length === 1) setImmediate(() => this.commitQueuedAppends());
     });
-  }
-
-  /**
-   * A load of a stream with an append queued, or with loads waiting, waits for its turn:
-   * the loads of a stream go on one at a time, first asked first, each after the commit of
-   * the append queued before it, or a turn of the event loop after the load before it (whose
-   * command, having loaded, queues its append within that turn or not at all). So a command
-   * loads the version the command before it wrote, as when every append committed in its
-   * caller's turn; loads let go together would all load one version and all but one conflict.
-   */
-  private turnOf(streamId: string): Promise<void> {
-    return new Promise((turn) => {
-      const waiting = this.waitingLoads.get(streamId);
-      if (waiting) waiting.push(turn);
-      else this.waitingLoads.set(streamId, [turn]);
-    });
-  }
-
-  /** Lets the stream's first waiting load go, unless an append of the stream is queued: its commit calls this again. */
-  private nextLoadOf(streamId: string) {
-    const waiting = this.waitingLoads.get(streamId);
-    if (!waiting || this.queuedStreams.has(streamId)) return;
-    waiting.shift()!();
-    if (waiting.length === 0) this.waitingLoads.delete(streamId);
-    else setImmediate(() => this.nextLoadOf(streamId));
   }
 
   /**
    * Commits what is queued, in groups of at most MOST_APPENDS_PER_COMMIT, and settles each
-   * append. Called early (a close, a batch of appends, a claim, loads waiting) it leaves its
-   * turn's call nothing to do.
+   * append. Called early (a load of a queued stream, a batch of appends, a claim, a close) it
+   * leaves its turn's call nothing to do.
    */
   private commitQueuedAppends() {
     const queued = this.queuedAppends;
-    const streams = [...this.queuedStreams];
     this.queuedAppends = [];
     this.queuedStreams.clear();
     let busy: unknown;
@@ -408,7 +379,6 @@ export class SqliteEventStore implements EventStore {
         else append.reject(outcome.error);
       });
     }
-    for (const streamId of streams) this.nextLoadOf(streamId);
   }
 
   /** One transaction for all streams: a stream at another version is skipped and reported, the rest commit. */
@@ -421,10 +391,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async loadStreams(requests: StreamLoadRequest[]): Promise<StreamLoad[]> {
-    // A turn on each stream that needs one: a batch (a feed's, the bus's deliveries) finds a stream
-    // changed by the time its append comes and runs that command again, so it holds no stream up.
-    const waiting = requests.filter(({ streamId }) => this.queuedStreams.has(streamId) || this.waitingLoads.has(streamId));
-    if (waiting.length > 0) await Promise.all(waiting.map(({ streamId }) => this.turnOf(streamId)));
+    if (requests.some(({ streamId }) => this.queuedStreams.has(streamId))) this.commitQueuedAppends();
     const asked = JSON.stringify(requests.map(({ streamId, schema, afterVersion }) => [streamId, schema, afterVersion]));
     const rowsOf = requests.map((): LoadRow[] => []);
     for (const row of this.statements.loadStreams.all(asked) as (LoadRow & { request: number })[]) rowsOf[row.request].push(row);
