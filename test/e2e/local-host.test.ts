@@ -5,6 +5,7 @@ import { startLocalHost, type LocalHost } from '../../local/host';
 import { MAX_BODY_BYTES } from '../../shared/kernel/http';
 import { appModules } from '../../shared/platform/app';
 import { pharmacyBody } from '../support/fixtures';
+import { hostCaller } from '../support/http';
 import { testServices } from '../support/services';
 import { ADMIN, tokenFor } from '../support/tokens';
 
@@ -31,15 +32,7 @@ describe('the local host over real HTTP', () => {
 
   let adminToken = '';
   /** Calls as an administrator unless the headers say who is calling. */
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${host.url}/${path}`, {
-      method,
-      headers: { authorization: `Bearer ${adminToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
-  };
+  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => hostCaller(host.url, () => adminToken)(method, path, body, headers);
 
   it('register → read your write → nearby → change → history', async () => {
     const created = await call('POST', 'pharmacies', pharmacyBody({ location: { lat: -15.7939, lon: -47.8828 }, address: { ...pharmacyBody().address, city: 'Brasília', state: 'DF', postalCode: '70040-010' } }));

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { startLocalHost, type LocalHost } from '../../local/host';
 import { appModules } from '../../shared/platform/app';
 import { pharmacyBody } from '../support/fixtures';
+import { hostCaller } from '../support/http';
 import { testServices } from '../support/services';
 import { ADMIN, tokenFor } from '../support/tokens';
 
@@ -28,15 +29,7 @@ describe('commands on one stream at once, through the local host', () => {
     await services.dispose();
   });
 
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${host.url}/${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined, replayed: response.headers.get('idempotent-replayed') === 'true' };
-  };
+  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => hostCaller(host.url, () => token)(method, path, body, headers);
 
   const CONCURRENT = 24;
 
@@ -74,7 +67,7 @@ describe('commands on one stream at once, through the local host', () => {
       const body = pharmacyBody();
       const key = { 'idempotency-key': `twice-${round}-${body.cnpj}` };
       const answers = await Promise.all([call('POST', 'pharmacies', body, key), call('POST', 'pharmacies', body, key)]);
-      assert.deepEqual(answers.map(({ status, replayed }) => [status, replayed]).sort(), [[201, false], [201, true]], `round ${round}: ${JSON.stringify(answers.map((answer) => answer.body))}`);
+      assert.deepEqual(answers.map(({ status, headers }) => [status, headers.get('idempotent-replayed') === 'true']).sort(), [[201, false], [201, true]], `round ${round}: ${JSON.stringify(answers.map((answer) => answer.body))}`);
       assert.deepEqual(answers[0].body, answers[1].body);
     }
   });

@@ -30,3 +30,19 @@ export async function invoke(handler: HttpHandler, call: Call = {}) {
   const body = typeof response.body === 'string' && response.body ? JSON.parse(response.body) : undefined;
   return { status: response.status ?? 200, headers, body, logs };
 }
+
+/**
+ * Calls a running host over HTTP as the token's holder (read when each call is made) unless
+ * the headers say who is calling. A string body goes as it is, anything else as JSON.
+ */
+export function hostCaller(baseUrl: string, token: () => string) {
+  return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${baseUrl}/${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token()}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+  };
+}
