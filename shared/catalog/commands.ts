@@ -1,7 +1,7 @@
 import Joi from 'joi';
 import { commandHandler } from '../kernel/command';
 import { roles } from '../kernel/policies';
-import { text } from '../kernel/schemas';
+import { matching, refuse, text } from '../kernel/schemas';
 import type { ServiceProvider } from '../kernel/services';
 import { gtin14, gtinProblem } from './domain/gtin';
 import { PRODUCT_SNAPSHOTS, productStreamId } from './status';
@@ -18,9 +18,8 @@ export const gtinSchema = Joi.string()
   .max(14)
   .custom((value: string, helpers) => {
     const reason = gtinProblem(value);
-    return reason === undefined ? value : helpers.error('gtin.invalid', { reason });
-  })
-  .messages({ 'gtin.invalid': '{#reason} (a GTIN-8, -12, -13 or -14 with a matching check digit)' });
+    return reason === undefined ? value : refuse(helpers, '{#reason} (a GTIN-8, -12, -13 or -14 with a matching check digit)', { reason });
+  });
 
 const details = {
   name: text(200),
@@ -32,7 +31,7 @@ const details = {
   category: Joi.string().valid(...PRODUCT_CATEGORIES),
   prescription: Joi.string().valid(...PRESCRIPTION_RULES),
   generic: Joi.boolean(),
-  anvisaRegistration: Joi.string().pattern(/^\d{13}$/).messages({ 'string.pattern.base': 'anvisaRegistration must be 13 digits' }),
+  anvisaRegistration: matching(/^\d{13}$/, 'anvisaRegistration must be 13 digits'),
 };
 
 const required = (keys: (keyof typeof details)[]) => Object.fromEntries(keys.map((key) => [key, details[key].required()]));

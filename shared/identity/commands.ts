@@ -10,7 +10,7 @@ import { ConcurrencyConflict, Forbidden, NotFound, OAuthError, ReservationTaken,
 import { uuidSchema } from '../kernel/command';
 import { expectNoQuery, jsonResponse, readBodyText, readJsonBody, validate, withProblemDetails } from '../kernel/http';
 import type { EventMetadata } from '../kernel/ports';
-import { phoneSchema, text } from '../kernel/schemas';
+import { phoneSchema, refuse, text } from '../kernel/schemas';
 import type { ServiceProvider, Services } from '../kernel/services';
 import { normalisePhone } from '../kernel/brazil';
 import { isValidCpf, normaliseCpf } from './domain/cpf';
@@ -60,8 +60,7 @@ export const registerSchema = Joi.object<Registration>({
   name: text(200).required(),
   cpf: Joi.string()
     .max(14)
-    .custom((value: string, helpers) => (isValidCpf(value) ? value : helpers.error('cpf.invalid')))
-    .messages({ 'cpf.invalid': 'cpf must be a valid CPF with matching check digits' }),
+    .custom((value: string, helpers) => (isValidCpf(value) ? value : refuse(helpers, 'cpf must be a valid CPF with matching check digits'))),
   phone: phoneSchema,
 });
 

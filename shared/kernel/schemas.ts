@@ -16,6 +16,20 @@ export function isCleanText(value: string): boolean {
 }
 
 /**
+ * Refuses a value with `message` (a joi template, `{{#label}}` and `local`'s names), built only
+ * when the value fails. A field's own `.messages()` would say the same, but joi merges a nested
+ * schema's messages into the preferences, compiling their templates, on every validation that
+ * reaches the field, valid or not: a few µs a field on every request.
+ */
+export function refuse(helpers: Joi.CustomHelpers, message: string, local?: Joi.Context): Joi.ErrorReport {
+  return helpers.message({ custom: message }, local);
+}
+
+/** A string matching `pattern` (a regular expression without the g or y flag), refused with `message`. */
+export const matching = (pattern: RegExp, message: string) =>
+  Joi.string().custom((value: string, helpers) => (pattern.test(value) ? value : refuse(helpers, message)));
+
+/**
  * Trimmed, non-empty text of at most `max` characters (bodies are not trimmed for you:
  * padding is refused), without NUL, control characters or unpaired surrogates.
  */
@@ -24,14 +38,16 @@ export const text = (max: number) =>
     .trim()
     .min(1)
     .max(max)
-    .custom((value: string, helpers) => (isCleanText(value) ? value : helpers.error('text.characters')))
-    .messages({ 'text.characters': '{{#label}} must not contain NUL, control characters or unpaired surrogates' });
+    .custom((value: string, helpers) =>
+      isCleanText(value) ? value : refuse(helpers, '{{#label}} must not contain NUL, control characters or unpaired surrogates'),
+    );
 
 /** A Brazilian phone number with area code, as typed; store `normalisePhone(value)`. */
 export const phoneSchema = Joi.string()
   .max(24)
-  .custom((value: string, helpers) => (PHONE_INPUT.test(value) && normalisePhone(value) ? value : helpers.error('phone.invalid')))
-  .messages({ 'phone.invalid': 'phone must be a Brazilian number with area code' });
+  .custom((value: string, helpers) =>
+    PHONE_INPUT.test(value) && normalisePhone(value) ? value : refuse(helpers, 'phone must be a Brazilian number with area code'),
+  );
 
 /**
  * RFC 3339 `date-time` (what the OpenAPI documents' `format: date-time` names): a full date,
@@ -64,5 +80,8 @@ export function isRfc3339DateTime(value: string): boolean {
 /** An instant as RFC 3339 has it, with its offset (`2026-12-31T23:59:59Z`, `2026-12-31T20:59:59-03:00`). */
 export const instantSchema = Joi.string()
   .max(40)
-  .custom((value: string, helpers) => (isRfc3339DateTime(value) ? value : helpers.error('instant.invalid')))
-  .messages({ 'instant.invalid': '{{#label}} must be an RFC 3339 date-time of a real day up to year 9999 (in UTC), with its offset, such as 2026-12-31T23:59:59Z or 2026-12-31T20:59:59-03:00' });
+  .custom((value: string, helpers) =>
+    isRfc3339DateTime(value)
+      ? value
+      : refuse(helpers, '{{#label}} must be an RFC 3339 date-time of a real day up to year 9999 (in UTC), with its offset, such as 2026-12-31T23:59:59Z or 2026-12-31T20:59:59-03:00'),
+  );

@@ -1,7 +1,7 @@
 import Joi from 'joi';
 import { commandHandler } from '../kernel/command';
 import { adminOnly, pharmacyStaff } from '../kernel/policies';
-import { phoneSchema, text } from '../kernel/schemas';
+import { matching, phoneSchema, refuse, text } from '../kernel/schemas';
 import type { ServiceProvider } from '../kernel/services';
 import { BRAZILIAN_STATES, normalisePhone, normalisePostalCode, POSTAL_CODE } from '../kernel/brazil';
 import { cnpjProblem } from './domain/cnpj';
@@ -21,9 +21,8 @@ const cnpj = Joi.string()
   .max(18)
   .custom((value: string, helpers) => {
     const reason = cnpjProblem(value);
-    return reason === undefined ? value : helpers.error('cnpj.invalid', { reason });
-  })
-  .messages({ 'cnpj.invalid': '{#reason}' });
+    return reason === undefined ? value : refuse(helpers, '{#reason}', { reason });
+  });
 
 const phone = phoneSchema;
 
@@ -39,7 +38,7 @@ export const addressSchema = Joi.object<Address>({
   district: text(100).required(),
   city: text(100).required(),
   state: Joi.string().valid(...BRAZILIAN_STATES).required(),
-  postalCode: Joi.string().pattern(POSTAL_CODE).required().messages({ 'string.pattern.base': 'postalCode must be 8 digits (CEP), with or without the dash' }),
+  postalCode: matching(POSTAL_CODE, 'postalCode must be 8 digits (CEP), with or without the dash').required(),
 });
 
 export const locationSchema = Joi.object<GeoPoint>({
@@ -51,8 +50,8 @@ export const openingHoursSchema = Joi.array()
   .items(
     Joi.object<OpeningInterval>({
       day: Joi.string().valid(...WEEK_DAYS).required(),
-      opens: Joi.string().pattern(OPENS_PATTERN).required().messages({ 'string.pattern.base': 'opens must be HH:MM from 00:00 to 23:59' }),
-      closes: Joi.string().pattern(CLOSES_PATTERN).required().messages({ 'string.pattern.base': 'closes must be HH:MM from 00:00 to 24:00' }),
+      opens: matching(OPENS_PATTERN, 'opens must be HH:MM from 00:00 to 23:59').required(),
+      closes: matching(CLOSES_PATTERN, 'closes must be HH:MM from 00:00 to 24:00').required(),
     }),
   )
   .max(28);
