@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { v7 as timeOrderedUuid } from 'uuid';
 import type { HttpHandler, HttpRequest, InvocationContext } from '@azure/functions';
 import Joi from 'joi';
 import { fold, type Decider, type DomainEvent } from './decider';
@@ -343,7 +344,10 @@ async function decide<Body, Command, Event extends DomainEvent, State, Facts>(
   const newState = fold({ ...spec.decider, initialState: state }, events);
   // Due snapshots go with the append (same transaction): no write of their own on the request path.
   const snapshotDue = sinceSnapshot + events.length >= spec.snapshots.every;
-  const newEvents = events.map((event) => ({ eventId: randomUUID(), type: event.type, data: event.data, metadata: run.metadata }));
+  // Time-ordered ids (UUIDv7): the stores' unique index on event ids (and Azure SQL's outbox,
+  // clustered on them) then grows at its end, one page written per commit instead of one per
+  // event at a random place.
+  const newEvents = events.map((event) => ({ eventId: timeOrderedUuid(), type: event.type, data: event.data, metadata: run.metadata }));
   return {
     ...decided,
     newState,
