@@ -244,3 +244,55 @@ describe('SQLite group commit: reads of a stream whose append is queued', () => 
     await store.close();
   });
 });
+
+/**
+ * A load by a caller holding a stream's last version answers from the versions the store
+ * knows while no other connection committed (PRAGMA data_version), not from the index: what
+ * another connection appended must still be seen, in this process within the same turn.
+ */
+describe('SQLite store: stream versions known between loads', () => {
+  it('another store of this process appends in the same turn (no turn of the event loop between): the next load sees it', async () => {
+    const file = join(dir, 'known-in-process.sqlite');
+    const mine = SqliteEventStore.open(file);
+    const other = SqliteEventStore.open(file);
+    await mine.append('s', 0, [event()]);
+    assert.deepEqual((await mine.loadStream('s', 'schema', 1)).events, [], 'version 1 is the last');
+    const [outcome] = await other.appendMany([{ streamId: 's', expectedVersion: 1, events: [event()] }]);
+    assert.ok('stored' in outcome);
+    assert.deepEqual((await mine.loadStream('s', 'schema', 1)).events.map((stored) => stored.version), [2]);
+    await other.close();
+    await mine.close();
+  });
+
+  it('another process appends: the next load sees it', async () => {
+    const file = join(dir, 'known-across-processes.sqlite');
+    const mine = SqliteEventStore.open(file);
+    await mine.append('s', 0, [event()]);
+    assert.deepEqual((await mine.loadStream('s', 'schema', 1)).events, []);
+    const storeModule = require.resolve('../../shared/adapters/sqlite/event-store');
+    const writer = spawn(
+      process.execPath,
+      ['-e', `const { SqliteEventStore } = require(${JSON.stringify(storeModule)}); const store = SqliteEventStore.open(${JSON.stringify(file)}); store.append('s', 1, [{ eventId: 'from-another-process', type: 'T', data: {}, metadata: { correlationId: 'c' } }]).then(() => store.close()).then(() => console.log('appended'));`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise((appended) => writer.stdout!.once('data', appended));
+    await new Promise((exited) => writer.once('exit', exited));
+    assert.deepEqual((await mine.loadStream('s', 'schema', 1)).events.map((stored) => stored.eventId), ['from-another-process']);
+    await mine.close();
+  });
+
+  it("its own appends keep the known version current, and a refused append changes nothing", async () => {
+    const store = SqliteEventStore.open(join(dir, 'known-own.sqlite'));
+    await store.append('s', 0, [event()]);
+    assert.deepEqual((await store.loadStream('s', 'schema', 1)).events, []);
+    await store.append('s', 1, [event(), event()]);
+    assert.deepEqual((await store.loadStream('s', 'schema', 3)).events, []);
+    assert.deepEqual((await store.loadStream('s', 'schema', 1)).events.map((stored) => stored.version), [2, 3]);
+    await assert.rejects(store.append('s', 1, [event()]), { name: 'ConcurrencyConflict' });
+    const [batch] = await store.appendMany([{ streamId: 's', expectedVersion: 2, events: [event()] }]);
+    assert.deepEqual(batch, { conflict: { current: 3 } });
+    assert.deepEqual((await store.loadStream('s', 'schema', 3)).events, []);
+    assert.deepEqual((await store.loadStream('s', 'schema', 2)).events.map((stored) => stored.version), [3]);
+    await store.close();
+  });
+});
