@@ -3,15 +3,15 @@
 // the versions the commands returned.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { resolve as resolvePath } from 'node:path';
 import autocannon from 'autocannon';
 
 export const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 
-/** Starts `script` (beside this file) and resolves once its stdout matches `ready`. */
+/** Starts `script` (beside this file, or an absolute path) and resolves once its stdout matches `ready`. */
 export function start(script: string, env: Record<string, string>, ready: RegExp, nodeArgs: string[] = []): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
-  const child = spawn(process.execPath, [...nodeArgs, join(__dirname, script)], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, resolvePath(__dirname, script)], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let output = '';
     let started = false;
