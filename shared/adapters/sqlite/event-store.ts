@@ -441,7 +441,11 @@ export class SqliteEventStore implements EventStore {
         if ('stored' in outcome) {
           this.knowStored(append.streamId, outcome.stored);
           append.resolve(outcome.stored);
-        } else append.reject(outcome.error);
+        } else {
+          // A conflict says another connection moved the stream on: its version is read again, as after a batch's.
+          this.knownVersions.delete(append.streamId);
+          append.reject(outcome.error);
+        }
       });
     }
   }
