@@ -334,7 +334,7 @@ describe('SQLite store: stream versions known between loads, against another pro
     await store.close();
   });
 
-  it('a read of this store that sees another process’s append, then a load of that stream in the same turn: the load sees it too', { todo: 'the turn memo is not reset by the store’s own reads (readAll, readIndex, findReservation, pendingOutbox...)' }, async () => {
+  it('a read of this store that sees another process’s append, then a load of that stream in the same turn: the load sees it too', async () => {
     const file = join(dir, 'known-after-a-read.sqlite');
     const store = SqliteEventStore.open(file);
     await store.append('s', 0, [event()]);
@@ -346,7 +346,7 @@ describe('SQLite store: stream versions known between loads, against another pro
     await store.close();
   });
 
-  it('a load in the check phase (after a group commit), then another process appends and says so over a socket: the load for that message sees the append', { todo: 'a memo set in the check phase is reset by an immediate that runs only in the next iteration, after its timers and poll phases' }, async () => {
+  it('a load in the check phase (after a group commit), then another process appends and says so over a socket: the load for that message sees the append', async () => {
     const file = join(dir, 'known-after-a-message.sqlite');
     const store = SqliteEventStore.open(file);
     await store.append('s', 0, [event()]);

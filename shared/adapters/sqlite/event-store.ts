@@ -107,9 +107,6 @@ export const MOST_APPENDS_PER_COMMIT = 256;
 /** The most streams whose current version an instance keeps (see `knownVersions`); past it they are all read again. */
 export const MOST_KNOWN_VERSIONS = 50_000;
 
-/** Appends committed by every store of this process, so that a store sees another's commit within its turn (see `knownVersions`). */
-let appendCommitsInProcess = 0;
-
 interface QueuedAppend {
   streamId: string;
   expectedVersion: number;
@@ -144,21 +141,15 @@ export class SqliteEventStore implements EventStore {
   private readonly queuedStreams = new Set<string>();
   /**
    * Streams' current versions as this connection last read or wrote them. They hold while no
-   * other connection (another process on the same file) commits, which `PRAGMA data_version`
-   * tells: it changes with their commits, never with this connection's own. Asked once per turn
-   * of the event loop, it spares each command's load the index lookup of its stream's version,
-   * ~13 % of a command's CPU on the local host. It is asked again within the turn when another
-   * store of this process has committed appends since. Another process's commit within the
-   * turn is seen from the next turn on, as a load just before that commit would have missed
-   * it; whatever it learnt of that commit (a message, a response) reaches this process in a
-   * later turn. An append still checks its expected version under the write lock.
+   * other connection (another process on the same file, another store of this one) commits,
+   * which `PRAGMA data_version` tells: it changes with their commits, never with this
+   * connection's own. Asked at every load, as the index was, it answers as of that moment;
+   * unlike the index lookup it reads no page of the events' b-tree, whose cache misses made
+   * that lookup ~13 % of a command's CPU on the local host (a turn-long memo of the answer
+   * saved nothing more, and let a load miss a commit that the process already knew of).
    */
   private readonly knownVersions = new Map<string, number>();
   private knownAsOfDataVersion: number | undefined;
-  private dataVersionAskedThisTurn = false;
-  /** This store's share of appendCommitsInProcess, and the others' share when data_version was last asked. */
-  private ownAppendCommits = 0;
-  private othersAppendCommitsWhenAsked = 0;
 
   constructor(private readonly db: Database.Database) {
     this.statements = {
@@ -370,11 +361,6 @@ export class SqliteEventStore implements EventStore {
   }
 
   private forgetVersionsIfAnotherConnectionCommitted() {
-    const othersAppendCommits = appendCommitsInProcess - this.ownAppendCommits;
-    if (this.dataVersionAskedThisTurn && othersAppendCommits === this.othersAppendCommitsWhenAsked) return;
-    if (!this.dataVersionAskedThisTurn) setImmediate(() => (this.dataVersionAskedThisTurn = false));
-    this.dataVersionAskedThisTurn = true;
-    this.othersAppendCommitsWhenAsked = othersAppendCommits;
     const dataVersion = this.statements.dataVersion.get() as number;
     if (dataVersion === this.knownAsOfDataVersion) return;
     this.knownVersions.clear();
@@ -384,11 +370,6 @@ export class SqliteEventStore implements EventStore {
   private knowVersion(streamId: string, version: number) {
     if (this.knownVersions.size >= MOST_KNOWN_VERSIONS) this.knownVersions.clear();
     this.knownVersions.set(streamId, version);
-  }
-
-  private countAppendCommit() {
-    appendCommitsInProcess += 1;
-    this.ownAppendCommits += 1;
   }
 
   /** After a commit: the versions this connection wrote are the streams' current ones. */
@@ -435,7 +416,6 @@ export class SqliteEventStore implements EventStore {
         for (const append of group) append.reject(error);
         continue;
       }
-      this.countAppendCommit();
       group.forEach((append, index) => {
         const outcome = outcomes[index];
         if ('stored' in outcome) {
@@ -457,7 +437,6 @@ export class SqliteEventStore implements EventStore {
     // the batch's to find changed (its command runs again alone), as before group commit.
     if (this.queuedAppends.length > 0) this.commitQueuedAppends();
     const outcomes = this.transactions.appendMany(appends, claim);
-    this.countAppendCommit();
     outcomes.forEach((outcome, index) => {
       if ('stored' in outcome) this.knowStored(appends[index].streamId, outcome.stored);
       else this.knownVersions.delete(appends[index].streamId);
