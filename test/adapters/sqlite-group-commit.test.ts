@@ -299,10 +299,7 @@ describe('SQLite store: stream versions known between loads', () => {
   });
 });
 
-/**
- * Another process's commit, as SQLite sees it: a connection of its own (no SqliteEventStore,
- * so not counted in this process's appends), the event inserted as that store would.
- */
+/** Another process's commit, as SQLite sees it: a connection of its own, the event inserted as the store would. */
 function commitElsewhere(file: string, streamId: string, version: number) {
   const other = new Database(file);
   try {
