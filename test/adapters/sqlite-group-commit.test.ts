@@ -331,6 +331,25 @@ describe('SQLite store: stream versions known between loads, against another pro
     await store.close();
   });
 
+  it('another process appends, then checkpoints and starts its WAL over, or this store commits only refusals: the next load still sees the append', async () => {
+    const file = join(dir, 'known-after-checkpoint.sqlite');
+    const store = SqliteEventStore.open(file);
+    await store.append('s', 0, [event()]);
+    await store.append('x', 0, [event()]);
+    assert.deepEqual((await store.loadStream('s', 'schema', 1)).events, []);
+    commitElsewhere(file, 's', 2);
+    const other = new Database(file);
+    other.pragma('wal_checkpoint(TRUNCATE)');
+    other.close();
+    assert.deepEqual((await store.loadStream('s', 'schema', 1)).events.map((stored) => stored.version), [2]);
+    assert.deepEqual((await store.loadStream('s', 'schema', 2)).events, []);
+    // A group commit of refusals alone: a write transaction of this connection that writes nothing.
+    commitElsewhere(file, 's', 3);
+    await assert.rejects(store.append('x', 0, [event()]), { name: 'ConcurrencyConflict' });
+    assert.deepEqual((await store.loadStream('s', 'schema', 2)).events.map((stored) => stored.version), [3]);
+    await store.close();
+  });
+
   it('a read of this store that sees another process’s append, then a load of that stream in the same turn: the load sees it too', async () => {
     const file = join(dir, 'known-after-a-read.sqlite');
     const store = SqliteEventStore.open(file);
