@@ -345,7 +345,8 @@ export class SqliteEventStore implements EventStore {
   async loadStream(streamId: string, schema: string, afterVersion: number): Promise<StreamLoad> {
     if (this.queuedStreams.has(streamId)) this.commitQueuedAppends();
     // A caller holding the stream's last version (an instance's kept state, the usual case)
-    // learns it from the index alone: no snapshot can be newer, no event follows.
+    // learns it from the version alone (known, or read from the index): no snapshot can be
+    // newer, no event follows.
     if (afterVersion > 0 && this.currentVersion(streamId) === afterVersion) return { events: [] };
     return streamLoadOf(this.statements.loadStream.all({ streamId, schema, afterVersion }) as LoadRow[]);
   }
