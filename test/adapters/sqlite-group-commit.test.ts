@@ -252,53 +252,6 @@ describe('SQLite group commit: reads of a stream whose append is queued', () => 
  * knows while no other connection committed (PRAGMA data_version), not from the index: what
  * another connection appended must still be seen, in this process within the same turn.
  */
-describe('SQLite store: stream versions known between loads', () => {
-  it('another store of this process appends in the same turn (no turn of the event loop between): the next load sees it', async () => {
-    const file = join(dir, 'known-in-process.sqlite');
-    const mine = SqliteEventStore.open(file);
-    const other = SqliteEventStore.open(file);
-    await mine.append('s', 0, [event()]);
-    assert.deepEqual((await mine.loadStream('s', 'schema', 1)).events, [], 'version 1 is the last');
-    const [outcome] = await other.appendMany([{ streamId: 's', expectedVersion: 1, events: [event()] }]);
-    assert.ok('stored' in outcome);
-    assert.deepEqual((await mine.loadStream('s', 'schema', 1)).events.map((stored) => stored.version), [2]);
-    await other.close();
-    await mine.close();
-  });
-
-  it('another process appends: the next load sees it', async () => {
-    const file = join(dir, 'known-across-processes.sqlite');
-    const mine = SqliteEventStore.open(file);
-    await mine.append('s', 0, [event()]);
-    assert.deepEqual((await mine.loadStream('s', 'schema', 1)).events, []);
-    const storeModule = require.resolve('../../shared/adapters/sqlite/event-store');
-    const writer = spawn(
-      process.execPath,
-      ['-e', `const { SqliteEventStore } = require(${JSON.stringify(storeModule)}); const store = SqliteEventStore.open(${JSON.stringify(file)}); store.append('s', 1, [{ eventId: 'from-another-process', type: 'T', data: {}, metadata: { correlationId: 'c' } }]).then(() => store.close()).then(() => console.log('appended'));`],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    await new Promise((appended) => writer.stdout!.once('data', appended));
-    await new Promise((exited) => writer.once('exit', exited));
-    assert.deepEqual((await mine.loadStream('s', 'schema', 1)).events.map((stored) => stored.eventId), ['from-another-process']);
-    await mine.close();
-  });
-
-  it("its own appends keep the known version current, and a refused append changes nothing", async () => {
-    const store = SqliteEventStore.open(join(dir, 'known-own.sqlite'));
-    await store.append('s', 0, [event()]);
-    assert.deepEqual((await store.loadStream('s', 'schema', 1)).events, []);
-    await store.append('s', 1, [event(), event()]);
-    assert.deepEqual((await store.loadStream('s', 'schema', 3)).events, []);
-    assert.deepEqual((await store.loadStream('s', 'schema', 1)).events.map((stored) => stored.version), [2, 3]);
-    await assert.rejects(store.append('s', 1, [event()]), { name: 'ConcurrencyConflict' });
-    const [batch] = await store.appendMany([{ streamId: 's', expectedVersion: 2, events: [event()] }]);
-    assert.deepEqual(batch, { conflict: { current: 3 } });
-    assert.deepEqual((await store.loadStream('s', 'schema', 3)).events, []);
-    assert.deepEqual((await store.loadStream('s', 'schema', 2)).events.map((stored) => stored.version), [3]);
-    await store.close();
-  });
-});
-
 /** Another process's commit, as SQLite sees it: a connection of its own, the event inserted as the store would. */
 function commitElsewhere(file: string, streamId: string, version: number) {
   const other = new Database(file);
@@ -313,13 +266,55 @@ function commitElsewhere(file: string, streamId: string, version: number) {
 
 const nextTurn = () => new Promise((turned) => setImmediate(turned));
 
-describe('SQLite store: stream versions known between loads, against another process in the same turn', () => {
+/** A store on a file of its own, stream `s` at version 1 and known so (a load found it current), each of `others` at version 1. */
+async function storeKnowingS(name: string, ...others: string[]) {
+  const file = join(dir, `${name}.sqlite`);
+  const store = SqliteEventStore.open(file);
+  for (const streamId of ['s', ...others]) await store.append(streamId, 0, [event()]);
+  assert.deepEqual((await store.loadStream('s', 'schema', 1)).events, [], 'version 1 is the last');
+  return { file, store };
+}
+
+describe('SQLite store: stream versions known between loads', () => {
+  it('another store of this process appends in the same turn (no turn of the event loop between): the next load sees it', async () => {
+    const { file, store: mine } = await storeKnowingS('known-in-process');
+    const other = SqliteEventStore.open(file);
+    const [outcome] = await other.appendMany([{ streamId: 's', expectedVersion: 1, events: [event()] }]);
+    assert.ok('stored' in outcome);
+    assert.deepEqual((await mine.loadStream('s', 'schema', 1)).events.map((stored) => stored.version), [2]);
+    await other.close();
+    await mine.close();
+  });
+
+  it('another process appends: the next load sees it', async () => {
+    const { file, store: mine } = await storeKnowingS('known-across-processes');
+    const storeModule = require.resolve('../../shared/adapters/sqlite/event-store');
+    const writer = spawn(
+      process.execPath,
+      ['-e', `const { SqliteEventStore } = require(${JSON.stringify(storeModule)}); const store = SqliteEventStore.open(${JSON.stringify(file)}); store.append('s', 1, [{ eventId: 'from-another-process', type: 'T', data: {}, metadata: { correlationId: 'c' } }]).then(() => store.close()).then(() => console.log('appended'));`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise((appended) => writer.stdout!.once('data', appended));
+    await new Promise((exited) => writer.once('exit', exited));
+    assert.deepEqual((await mine.loadStream('s', 'schema', 1)).events.map((stored) => stored.eventId), ['from-another-process']);
+    await mine.close();
+  });
+
+  it("its own appends keep the known version current, and a refused append changes nothing", async () => {
+    const { store } = await storeKnowingS('known-own');
+    await store.append('s', 1, [event(), event()]);
+    assert.deepEqual((await store.loadStream('s', 'schema', 3)).events, []);
+    assert.deepEqual((await store.loadStream('s', 'schema', 1)).events.map((stored) => stored.version), [2, 3]);
+    await assert.rejects(store.append('s', 1, [event()]), { name: 'ConcurrencyConflict' });
+    const [batch] = await store.appendMany([{ streamId: 's', expectedVersion: 2, events: [event()] }]);
+    assert.deepEqual(batch, { conflict: { current: 3 } });
+    assert.deepEqual((await store.loadStream('s', 'schema', 3)).events, []);
+    assert.deepEqual((await store.loadStream('s', 'schema', 2)).events.map((stored) => stored.version), [3]);
+    await store.close();
+  });
+
   it('a queued append refused because another process appended: a load at the version it expected sees that append, as the refusal said', async () => {
-    const file = join(dir, 'known-after-refusal.sqlite');
-    const store = SqliteEventStore.open(file);
-    await store.append('s', 0, [event()]);
-    await store.append('other', 0, [event()]);
-    assert.deepEqual((await store.loadStream('s', 'schema', 1)).events, []);
+    const { file, store } = await storeKnowingS('known-after-refusal', 'other');
     await nextTurn();
     await nextTurn();
     // The append's commit is asked for first; a load of another stream then asks data_version for the turn.
@@ -332,11 +327,7 @@ describe('SQLite store: stream versions known between loads, against another pro
   });
 
   it('another process appends, then checkpoints and starts its WAL over, or this store commits only refusals: the next load still sees the append', async () => {
-    const file = join(dir, 'known-after-checkpoint.sqlite');
-    const store = SqliteEventStore.open(file);
-    await store.append('s', 0, [event()]);
-    await store.append('x', 0, [event()]);
-    assert.deepEqual((await store.loadStream('s', 'schema', 1)).events, []);
+    const { file, store } = await storeKnowingS('known-after-checkpoint', 'x');
     commitElsewhere(file, 's', 2);
     const other = new Database(file);
     other.pragma('wal_checkpoint(TRUNCATE)');
@@ -351,11 +342,7 @@ describe('SQLite store: stream versions known between loads, against another pro
   });
 
   it('a read of this store that sees another process’s append, then a load of that stream in the same turn: the load sees it too', async () => {
-    const file = join(dir, 'known-after-a-read.sqlite');
-    const store = SqliteEventStore.open(file);
-    await store.append('s', 0, [event()]);
-    await nextTurn();
-    assert.deepEqual((await store.loadStream('s', 'schema', 1)).events, []);
+    const { file, store } = await storeKnowingS('known-after-a-read');
     commitElsewhere(file, 's', 2);
     assert.deepEqual((await store.readAll(0, 10)).map((stored) => stored.version), [1, 2], 'the read sees version 2');
     assert.deepEqual((await store.loadStream('s', 'schema', 1)).events.map((stored) => stored.version), [2]);
@@ -363,11 +350,7 @@ describe('SQLite store: stream versions known between loads, against another pro
   });
 
   it('a load in the check phase (after a group commit), then another process appends and says so over a socket: the load for that message sees the append', async () => {
-    const file = join(dir, 'known-after-a-message.sqlite');
-    const store = SqliteEventStore.open(file);
-    await store.append('s', 0, [event()]);
-    await store.append('other', 0, [event()]);
-    assert.deepEqual((await store.loadStream('s', 'schema', 1)).events, []);
+    const { file, store } = await storeKnowingS('known-after-a-message', 'other');
     const server = createServer();
     await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
     const accepted = new Promise<Socket>((connected) => server.once('connection', connected));

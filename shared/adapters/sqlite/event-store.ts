@@ -105,7 +105,7 @@ export const WAL_FILE_LIMIT_BYTES = 32 * 1024 * 1024;
 export const MOST_APPENDS_PER_COMMIT = 256;
 
 /** The most streams whose current version an instance keeps (see `knownVersions`); past it they are all read again. */
-export const MOST_KNOWN_VERSIONS = 50_000;
+const MOST_KNOWN_VERSIONS = 50_000;
 
 interface QueuedAppend {
   streamId: string;
