@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
 import { suiteNeeding } from '../support/suite';
-import { REDIS_COMMAND_TIMEOUT_MS, REDIS_PAUSE_AFTER_TIMEOUT_MS, RedisCache } from '../../shared/adapters/redis/cache';
+import { REDIS_COMMAND_TIMEOUT_MS, REDIS_PAUSE_AFTER_TIMEOUT_MS, RedisCache, STALL_MS } from '../../shared/adapters/redis/cache';
 import { skipUnlessReachable } from '../support/reachable';
 import { TcpProxy } from '../support/tcp-proxy';
 
@@ -12,6 +12,13 @@ import { TcpProxy } from '../support/tcp-proxy';
  */
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const BOUND_MS = REDIS_COMMAND_TIMEOUT_MS + 150;
+/** A first timeout that fired late (this process stalled) grants Redis one more window. */
+const STALLED_BOUND_MS = 2 * REDIS_COMMAND_TIMEOUT_MS + STALL_MS + 150;
+/** Keeps this process busy, as a long task or a starved CPU does: no timer, no socket read. */
+const stall = (ms: number) => {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+};
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The call's end, or 'hung' after 5 s (the old code never answered on a frozen Redis). */
 const settled = (call: Promise<unknown>) =>
@@ -85,7 +92,7 @@ suiteNeeding('the Redis cache when Redis is down or frozen', skipUnlessReachable
     const first = performance.now();
     assert.match(await settled(cache.get('k')), /did not answer get within/);
     const timedOut = performance.now() - first;
-    assert.ok(timedOut >= REDIS_COMMAND_TIMEOUT_MS - 5 && timedOut < BOUND_MS, `the first call gave up after ${timedOut.toFixed(0)} ms`);
+    assert.ok(timedOut >= REDIS_COMMAND_TIMEOUT_MS - 5 && timedOut < STALLED_BOUND_MS, `the first call gave up after ${timedOut.toFixed(0)} ms`);
     // Paused: no call waits for the frozen Redis.
     for (const [name, { ms, outcome }] of Object.entries(await everyCall(cache))) {
       assert.equal(outcome, 'failed', name);
@@ -108,6 +115,33 @@ suiteNeeding('the Redis cache when Redis is down or frozen', skipUnlessReachable
     }
     await cache.set('k', 'back', { freshSeconds: 30, staleSeconds: 60 });
     assert.deepEqual(await cache.get('k'), { value: 'back', fresh: true });
+  });
+
+  it('a stall of this process is not Redis freezing: a command answered meanwhile, or written only after it, succeeds and pauses nothing', async () => {
+    const { cache } = await behindProxy();
+    // Written, then the process stalls past the timeout: the answer waits unread in the socket.
+    const answeredDuringStall = cache.get('k');
+    await sleep(5);
+    stall(2 * REDIS_COMMAND_TIMEOUT_MS);
+    assert.equal(await settled(answeredDuringStall), 'answered');
+    // Asked, and the same task stalls before the command is even written.
+    const writtenAfterStall = cache.get('k');
+    stall(2 * REDIS_COMMAND_TIMEOUT_MS);
+    assert.equal(await settled(writtenAfterStall), 'answered');
+    // Not paused: the next call goes to Redis.
+    assert.equal(await settled(cache.get('k')), 'answered');
+  });
+
+  it('a stall and a frozen Redis: the call still fails, one more window after the stall', async () => {
+    const { proxy, cache } = await behindProxy();
+    proxy.freeze();
+    const started = performance.now();
+    const call = settled(cache.get('k'));
+    stall(2 * REDIS_COMMAND_TIMEOUT_MS);
+    assert.match(await call, /did not answer get within/);
+    const took = performance.now() - started;
+    assert.ok(took >= 3 * REDIS_COMMAND_TIMEOUT_MS - 5 && took < 2 * REDIS_COMMAND_TIMEOUT_MS + STALLED_BOUND_MS, `gave up after ${took.toFixed(0)} ms`);
+    assert.match(await settled(cache.get('k')), /not asked/, 'then paused, as after any timeout');
   });
 
   it('close does not hang on a frozen Redis (QUIT is never answered)', async () => {

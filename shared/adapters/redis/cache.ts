@@ -20,9 +20,9 @@ export interface EntraIdOptions {
  * Redis is unreachable (no offline queue) and the client reconnects by itself: the
  * query side then reads the store, as it does on any cache miss.
  *
- * Every call answers within REDIS_COMMAND_TIMEOUT_MS or fails (see `call`): a Redis that
- * is frozen (a stopped process, a lost route: the connection stays open, nothing answers)
- * costs a caller at most that long, and after a timeout calls fail at once for
+ * Every call answers within REDIS_COMMAND_TIMEOUT_MS (twice that after a stall of this
+ * process) or fails (see `call`): a Redis that is frozen (a stopped process, a lost route:
+ * the connection stays open, nothing answers) costs a caller at most that long, and after a timeout calls fail at once for
  * REDIS_PAUSE_AFTER_TIMEOUT_MS, then one call tries Redis again, so a freeze costs the
  * timeout a few times a second, not on every request.
  */
@@ -133,11 +133,23 @@ export class RedisCache implements Cache {
       this.probing = true;
     }
     const probe = this.pausedUntil !== 0;
+    let settled = false;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+      const giveUp = () => {
+        if (settled) return;
         this.pausedUntil = Date.now() + REDIS_PAUSE_AFTER_TIMEOUT_MS;
         reject(new Error(`redis did not answer ${operation} within ${REDIS_COMMAND_TIMEOUT_MS} ms`));
+      };
+      const due = performance.now() + REDIS_COMMAND_TIMEOUT_MS;
+      timer = setTimeout(() => {
+        // A timer that fires late tells of a stall in this process (a long task, a starved
+        // CPU), not in Redis: the command may have been written only after it, or its answer
+        // be waiting unread (timers run before the event loop reads its sockets). Redis gets
+        // one more window from now. On time, the verdict still waits for the check phase,
+        // after this turn's sockets are read.
+        if (performance.now() - due > STALL_MS) timer = setTimeout(() => setImmediate(giveUp), REDIS_COMMAND_TIMEOUT_MS);
+        else setImmediate(giveUp);
       }, REDIS_COMMAND_TIMEOUT_MS);
     });
     const pending = command();
@@ -148,6 +160,7 @@ export class RedisCache implements Cache {
       this.pausedUntil = 0;
       return result;
     } finally {
+      settled = true;
       clearTimeout(timer);
       if (probe) this.probing = false;
     }
@@ -260,6 +273,8 @@ export class RedisCache implements Cache {
  * Redis stays well within half a second.
  */
 export const REDIS_COMMAND_TIMEOUT_MS = 200;
+/** How late a timeout may fire before it counts as this process's stall rather than Redis's. */
+export const STALL_MS = 50;
 /** After a timeout, how long calls fail at once before one tries Redis again. */
 export const REDIS_PAUSE_AFTER_TIMEOUT_MS = 1_000;
 
