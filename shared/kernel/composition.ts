@@ -73,7 +73,10 @@ export async function compose(settings: Settings, containers: ContainerDefinitio
 
 /**
  * An Azure instance's disk and memory are its own: an embedded event store or bus there
- * would give every instance a different history. Refused before anything opens.
+ * would give every instance a different history, an embedded read store a different view
+ * (each projector delivery lands in one instance's copy, and nothing rebuilds it under the
+ * Functions host), and a memory cache per-instance login counters (the limits multiplied
+ * by the instances). Refused before anything opens.
  */
 function refuseEmbeddedOnAzure(settings: Settings) {
   if (!settings.runsOnAzure) return;
@@ -82,6 +85,12 @@ function refuseEmbeddedOnAzure(settings: Settings) {
   }
   if (!settings.bus.serviceBus) {
     throw new SettingsError('the bus is not configured: set ServiceBusConnection__fullyQualifiedNamespace', ['ServiceBusConnection__fullyQualifiedNamespace']);
+  }
+  if (!settings.cosmos.endpoint) {
+    throw new SettingsError('the read store is not configured: set COSMOS_ENDPOINT', ['COSMOS_ENDPOINT']);
+  }
+  if (!settings.cache.redisUrl) {
+    throw new SettingsError('the shared cache is not configured: set REDIS_URL', ['REDIS_URL']);
   }
 }
 

@@ -116,6 +116,11 @@ describe('settings', () => {
     await assert.rejects(compose(loadSettings(onAzure), []), /AZURE_SQL_SERVER/);
     const withSql = { ...onAzure, AZURE_SQL_SERVER: 'x.database.windows.net', AZURE_SQL_DATABASE: 'farmacias' };
     await assert.rejects(compose(loadSettings(withSql), []), /ServiceBusConnection__fullyQualifiedNamespace/);
+    // Named before anything opens: the SQL server and the namespace below are never reached.
+    const withBus = { ...withSql, ServiceBusConnection__fullyQualifiedNamespace: 'farmacias.servicebus.windows.net' };
+    await assert.rejects(compose(loadSettings(withBus), []), (error: Error) => error instanceof SettingsError && /COSMOS_ENDPOINT/.test(error.message));
+    const withReadStore = { ...withBus, COSMOS_ENDPOINT: 'https://farmacias.documents.azure.com:443/' };
+    await assert.rejects(compose(loadSettings(withReadStore), []), (error: Error) => error instanceof SettingsError && /REDIS_URL/.test(error.message));
   });
 
   it('closes what it opened when one adapter fails to open, so a retried start leaks nothing', async () => {
