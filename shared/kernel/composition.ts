@@ -286,9 +286,15 @@ async function readGuard(settings: Settings, telemetry: Telemetry): Promise<Read
     halfOpenAfter: settings.readStore.breakerHalfOpenAfterMs,
     breaker: new ConsecutiveBreaker(settings.readStore.breakerThreshold),
   });
+  // The failure that opened the circuit is the operator's lead (a credential refused, a role
+  // missing); a query's own 503 says nothing of it, rightly.
+  let lastFailure = '';
+  breaker.onFailure(({ reason }) => {
+    if ('error' in reason) lastFailure = reason.error instanceof Error ? reason.error.message : String(reason.error);
+  });
   breaker.onStateChange((state) => {
     telemetry.metric(METRICS.circuitState, state === CircuitState.Open ? 1 : 0, { state: CircuitState[state] });
-    if (state === CircuitState.Open) logLine('warning')('read store circuit opened: queries answer from stale copies');
+    if (state === CircuitState.Open) logLine('warning')(`read store circuit opened: queries answer from stale copies; the last failure: ${lastFailure}`);
     if (state === CircuitState.Closed) logLine('info')('read store circuit closed');
   });
   const policy = wrap(breaker, timeout(settings.readStore.timeoutMs, TimeoutStrategy.Aggressive));

@@ -9,7 +9,16 @@ const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
 
 type CheckStatus = 'healthy' | 'unhealthy';
 
-async function timed(check: () => Promise<void>): Promise<{ status: CheckStatus; durationMs: number; error?: string }> {
+interface Check {
+  status: CheckStatus;
+  durationMs: number;
+  error?: string;
+}
+
+/** What a failed check was told: for the log, never the answer. */
+const causes = new WeakMap<Check, string>();
+
+async function timed(check: () => Promise<void>): Promise<Check> {
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -21,7 +30,9 @@ async function timed(check: () => Promise<void>): Promise<{ status: CheckStatus;
   } catch (error) {
     // A short reason only: connection strings and hosts stay out of public answers.
     const reason = error instanceof Error && error.message === 'timed out' ? 'timed out' : 'unreachable';
-    return { status: 'unhealthy', durationMs: Math.round(performance.now() - started), error: reason };
+    const failed: Check = { status: 'unhealthy', durationMs: Math.round(performance.now() - started), error: reason };
+    if (reason === 'unreachable') causes.set(failed, error instanceof Error ? error.message : String(error));
+    return failed;
   } finally {
     clearTimeout(timer);
   }
@@ -121,6 +132,11 @@ export function healthHandlers(services: ServiceProvider): { live: HttpHandler; 
         return jsonResponse(503, report, { 'cache-control': 'no-store', 'retry-after': String(CONFIGURATION_RETRY_AFTER_SECONDS) });
       }
       const report = await readiness(composed);
+      // The operator's only lead to a credential refused, a role missing or a wrong endpoint.
+      for (const [dependency, check] of Object.entries(report.checks)) {
+        const cause = causes.get(check);
+        if (cause !== undefined) context.warn(`readiness: ${dependency} unreachable`, cause);
+      }
       if (report.status !== 'unhealthy') return jsonResponse(200, report, { 'cache-control': 'no-store' });
       return jsonResponse(503, report, { 'cache-control': 'no-store', 'retry-after': String(DEPENDENCY_RETRY_AFTER_SECONDS) });
     }),

@@ -28,6 +28,14 @@ describe('readiness', () => {
     assert.deepEqual(response.body.capabilities, { reads: 'degraded', commands: 'available', signIns: 'available' });
   });
 
+  it("logs a dependency's cause for the operator, never answers it (a refused credential or a wrong endpoint is otherwise nowhere)", async () => {
+    const response = await invoke(healthHandlers(async () => withBrokenReadStore(app.services)).ready);
+    assert.doesNotMatch(JSON.stringify(response.body), /read store down/, 'no internals in the answer');
+    assert.match(response.logs.join('\n'), /readiness: readStore unreachable.*read store down/);
+    const healthy = await invoke(healthHandlers(async () => app.services).ready);
+    assert.deepEqual(healthy.logs, [], 'nothing logged while all answer');
+  });
+
   it('is unhealthy, 503, when the read store and the cache are both down: no stale copy is left to answer a read', async () => {
     const broken = withBrokenReadStore(app.services);
     const cacheDown = { ...broken.cache, ping: async () => Promise.reject(new Error('connection refused')) };
@@ -46,6 +54,25 @@ describe('readiness', () => {
     assert.equal(response.body.status, 'unhealthy');
     assert.deepEqual(response.body.capabilities, { reads: 'available', commands: 'unavailable', signIns: 'unavailable' });
     assert.doesNotMatch(JSON.stringify(response.body), /secret/);
+  });
+});
+
+describe('the read store circuit', () => {
+  it('names the failure that opened it in the log line that says so', async () => {
+    const app = await testApp({ READ_STORE_BREAKER_THRESHOLD: '2' });
+    const lines: string[] = [];
+    const write = console.error;
+    console.error = (line: string) => lines.push(line);
+    try {
+      for (let i = 0; i < 2; i++) await app.services.guardRead(() => Promise.reject(new Error('Request blocked by the data-plane role'))).catch(() => {});
+    } finally {
+      console.error = write;
+      await app.services.dispose();
+    }
+    assert.ok(
+      lines.some((line) => /circuit opened.*the last failure: Request blocked by the data-plane role/.test(line)),
+      lines.join('\n'),
+    );
   });
 });
 
