@@ -8,7 +8,7 @@ import {
   redeliveryDelayMs,
   withRedeliveryBackoff,
 } from '../../shared/adapters/functions/redelivery';
-import { registerWithFunctions } from '../../shared/adapters/functions/register';
+import { countDeadLetters, registerWithFunctions } from '../../shared/adapters/functions/register';
 import { InvalidInput } from '../../shared/kernel/errors';
 import type { FunctionModule } from '../../shared/kernel/routes';
 import { storedEvent } from '../contracts/event-bus.contract';
@@ -127,11 +127,44 @@ describe('redelivery back-off for Service Bus triggers', () => {
     const handler = withRedeliveryBackoff(async () => {
       throw new Error('down');
     }, () => ({ baseMs: 100, maxAttempts: 5, random: middle, sleep }));
+    await assert.rejects(handler(storedEvent('X'), context(4, logs)));
     await assert.rejects(handler(storedEvent('X'), context(5, logs)));
     assert.ok(!logs.some((line) => line.includes('BUS_MAX_ATTEMPTS')));
     await assert.rejects(handler(storedEvent('X'), context(6, logs)));
     assert.ok(logs.some((line) => line.includes('past BUS_MAX_ATTEMPTS=5')), logs.join('\n'));
-    assert.deepEqual(waits, [1600, 3200]);
+    assert.deepEqual(waits, [800, 3200], 'the fifth was taken for the last: no wait; past it the back-off goes on');
+  });
+
+  it('the last delivery (at BUS_MAX_ATTEMPTS) is counted as dead-lettered by subscription and given back at once, a poison message too', async () => {
+    const registered: Record<string, { handler: (...args: unknown[]) => Promise<unknown> }> = {};
+    const record = (name: string, options: { handler: (...args: unknown[]) => Promise<unknown> }) => (registered[name] = options);
+    const module: FunctionModule = {
+      name: 'test',
+      routes: [],
+      eventHandlers: [{ name: 'projector', subscription: 'offers-read', eventTypes: ['X'], handler: async () => Promise.reject(new Error('Cosmos DB: 403 role missing')) }],
+      timers: [],
+      containers: [],
+    };
+    const { waits, sleep } = recordingSleep();
+    const deadLettered: string[] = [];
+    registerWithFunctions({ http: record, serviceBusTopic: record, timer: record } as never, module, () => ({ baseMs: 100, maxAttempts: 3, random: middle, sleep }), (subscription) =>
+      deadLettered.push(subscription),
+    );
+    const logs: string[] = [];
+    for (const count of [1, 2]) await assert.rejects(registered.projector.handler(storedEvent('X'), context(count, logs)));
+    assert.deepEqual(deadLettered, [], 'redelivered, not dead-lettered yet');
+    await assert.rejects(registered.projector.handler(storedEvent('X'), context(3, logs)), /role missing/);
+    await assert.rejects(registered.projector.handler('{not json', context(3, logs)));
+    assert.deepEqual(deadLettered, ['offers-read', 'offers-read']);
+    assert.deepEqual(waits, [100, 200], 'the last ones not held back');
+    assert.ok(logs.some((line) => line.startsWith('error:') && line.includes('delivery 3 of 3') && line.includes('dead-letters')), logs.join('\n'));
+
+    // What functions/index.ts wires in: the metric the workbook's dead-letter chart reads.
+    const metrics: unknown[][] = [];
+    countDeadLetters(async () => ({ telemetry: { metric: (...args: unknown[]) => metrics.push(args) } }) as never)('offers-read');
+    countDeadLetters(() => Promise.reject(new Error('not composed')))('offers-read');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(metrics, [['bus.dead_lettered', 1, { subscription: 'offers-read' }]]);
   });
 
   it('the Functions registration wraps every Service Bus handler (and only those)', async () => {

@@ -58,6 +58,11 @@ export interface RedeliveryOptions {
    * shows that the two disagree.
    */
   maxAttempts: number;
+  /**
+   * Told when the last delivery fails (the count at BUS_MAX_ATTEMPTS): Service Bus moves the
+   * message to the dead-letter queue then, and only this code sees it happen.
+   */
+  onDeadLetter?: () => void;
   capMs?: number;
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -82,11 +87,17 @@ export function withRedeliveryBackoff(handler: ServiceBusHandler, options: () =>
       await handler(message, context);
     } catch (error) {
       const deliveryCount = deliveryCountOf(context);
+      const { baseMs, maxAttempts, onDeadLetter, capMs = REDELIVERY_CAP_MS, random = Math.random, sleep = sleepFor } = options();
+      if (deliveryCount === maxAttempts) {
+        // No redelivery follows: waiting would only hold the slot.
+        context.error(`delivery ${deliveryCount} of ${maxAttempts} failed: Service Bus dead-letters the message (replay it with npm run dlq once the cause is fixed)`);
+        onDeadLetter?.();
+        throw error;
+      }
       if (isPermanentFailure(message, error)) {
         context.error(`delivery ${deliveryCount} failed and cannot succeed (not a valid domain event, or invalid input): no back-off`);
         throw error;
       }
-      const { baseMs, maxAttempts, capMs = REDELIVERY_CAP_MS, random = Math.random, sleep = sleepFor } = options();
       if (deliveryCount > maxAttempts) {
         context.warn(`delivery ${deliveryCount} is past BUS_MAX_ATTEMPTS=${maxAttempts}: set the subscription's maxDeliveryCount to the same value`);
       }

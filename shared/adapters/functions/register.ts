@@ -1,6 +1,8 @@
 import type { app as functionsApp } from '@azure/functions';
 import { DOMAIN_EVENTS_TOPIC, SERVICE_BUS_CONNECTION, servedMethods, type FunctionModule } from '../../kernel/routes';
+import type { ServiceProvider } from '../../kernel/services';
 import { loadSettings } from '../../kernel/settings';
+import { METRICS } from '../../kernel/telemetry';
 import { withRedeliveryBackoff, type RedeliveryOptions } from './redelivery';
 
 let fromSettings: RedeliveryOptions | undefined;
@@ -23,6 +25,19 @@ function busRedelivery(): RedeliveryOptions {
 }
 
 /**
+ * `bus.dead_lettered` by subscription, as the other buses count it: under the Functions
+ * host Service Bus dead-letters a message itself, and the handler's last failed delivery
+ * is the only place the app sees it.
+ */
+export function countDeadLetters(services: ServiceProvider): (subscription: string) => void {
+  return (subscription) =>
+    void services().then(
+      (composed) => composed.telemetry.metric(METRICS.deadLettered, 1, { subscription }),
+      () => {},
+    );
+}
+
+/**
  * Registers a module's declarations with the Azure Functions host. Service Bus handlers
  * are wrapped to back off before a failed delivery is given back (see redelivery.ts).
  */
@@ -30,6 +45,7 @@ export function registerWithFunctions(
   app: typeof functionsApp,
   module: FunctionModule,
   redelivery: () => RedeliveryOptions = busRedelivery,
+  deadLettered: (subscription: string) => void = () => {},
 ): void {
   for (const route of module.routes) {
     app.http(route.name, { methods: servedMethods(route), route: route.route, authLevel: route.authLevel, handler: route.handler });
@@ -39,7 +55,7 @@ export function registerWithFunctions(
       connection: SERVICE_BUS_CONNECTION,
       topicName: DOMAIN_EVENTS_TOPIC,
       subscriptionName: consumer.subscription,
-      handler: withRedeliveryBackoff(consumer.handler, redelivery),
+      handler: withRedeliveryBackoff(consumer.handler, () => ({ ...redelivery(), onDeadLetter: () => deadLettered(consumer.subscription) })),
     });
   }
   for (const timer of module.timers) {
