@@ -157,6 +157,13 @@ describe('infrastructure templates', () => {
     assert.doesNotMatch(read('infra/modules/monitoring.bicep'), /split\(operation_Name/);
   });
 
+  it("alerts on the APIs' calls only, and on a p95 of 20 calls at least (Service Bus and timer runs are requests too)", () => {
+    const monitoring = read('infra/modules/monitoring.bicep');
+    const query = (name: string) => new RegExp(`name: '${name}'[^}]*query: '([^\n]*)'`).exec(monitoring)![1];
+    for (const name of ['5xx-rate', 'p95-latency']) assert.match(query(name), /\$\{apiOfRequest\}.*!= \\'other\\'/, name);
+    assert.match(query('p95-latency'), /total >= 20 and p95 > 1000/);
+  });
+
   it('names the Key Vault from the token alone: 3–24 characters, a letter first, no trailing or doubled hyphen', () => {
     const expression = /keyVault: '([^']+)'/.exec(read('infra/main.bicep'))![1];
     assert.doesNotMatch(expression, /environmentName/);
