@@ -132,7 +132,8 @@ export function idempotencyOf(
       { field: 'Idempotency-Key', message: 'use 1 to 128 visible ASCII characters' },
     ]);
   }
-  const requestHash = requestFingerprint(services.secrets, request.method, new URL(request.url).pathname, body);
+  // Routes match their path ignoring case and ids are read in lower case: one resource, one fingerprint, however spelled.
+  const requestHash = requestFingerprint(services.secrets, request.method, new URL(request.url).pathname.toLowerCase(), body);
   return { key: `${scope}:${key}`, requestHash, ...(subject ? { subject } : {}), owner: randomUUID() };
 }
 
