@@ -448,28 +448,39 @@ async function refuseIfThrottled(services: Services, keys: LoginKeys) {
 async function countAttempt(services: Services, keys: LoginKeys) {
   const { maxFailuresPerAccount: perPair, maxFailuresPerAddress: perAddress, failureWindowSeconds: window } = services.settings.auth;
   const refuse = (resetsInSeconds: number) => new TooManyRequests('too many login attempts; try again later', resetsInSeconds);
-  const pair = await services.cache.incrementWithin(keys.pair, window);
-  if (pair.count > perPair) throw refuse(pair.resetsInSeconds);
   // Asked only past a shared limit, and once: most attempts never need it.
   let known: Promise<boolean> | undefined;
-  const isKnownClient = () => (known ??= services.cache.get<boolean>(keys.known).then(Boolean));
-  // The address's limit is shared with everyone behind it (a carrier's NAT, public Wi-Fi): a
-  // neighbour spraying other accounts must not shut the owner's known device out.
+  const isKnownClient = () => (known ??= services.cache.peekWindow(keys.known).then((mark) => mark !== undefined));
+  // The address first: an attempt it refuses opens no window of its own, so one address cannot
+  // make the thousands of (account, address) windows that would crowd a victim's out of a
+  // bounded counter. Its limit is shared with everyone behind it (a carrier's NAT, public
+  // Wi-Fi): a neighbour spraying other accounts must not shut the owner's known device out.
   const address = await services.cache.incrementWithin(keys.address, window);
   if (address.count > perAddress && !(await isKnownClient())) throw refuse(address.resetsInSeconds);
+  const pair = await services.cache.incrementWithin(keys.pair, window);
+  if (pair.count > perPair) throw refuse(pair.resetsInSeconds);
   const account = await services.cache.incrementWithin(keys.account, window);
   if (account.count > perPair * ACCOUNT_CEILING_FACTOR && !(await isKnownClient())) throw refuse(account.resetsInSeconds);
 }
 
-/** A success takes its counts back and makes the address a known client of the account. */
+/**
+ * A success takes its counts back and makes the address a known client of the account, for
+ * a refresh token's lifetime from this login. The mark is a window as the counts are, not a
+ * cached value: cached reads, which anyone can multiply (a cursor, a search), would push it
+ * out of the memory cache's byte bound.
+ */
 async function rememberSuccess(services: Services, keys: LoginKeys) {
   const remember = services.settings.auth.refreshTokenDays * 86_400;
+  const markKnown = async () => {
+    await services.cache.resetWindow(keys.known);
+    await services.cache.incrementWithin(keys.known, remember);
+  };
   // The login stands even if the cache fails here: the counts then only run out with their window.
   await Promise.allSettled([
     services.cache.resetWindow(keys.pair),
     services.cache.uncount(keys.address),
     services.cache.uncount(keys.account),
-    services.cache.set(keys.known, true, { freshSeconds: remember, staleSeconds: remember }),
+    markKnown(),
   ]);
 }
 
