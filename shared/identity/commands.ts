@@ -139,7 +139,7 @@ async function emailStillFree(services: Services, email: string): Promise<string
 async function refuseIfRegistrationsThrottled(services: Services, request: HttpRequest) {
   let window: { count: number; resetsInSeconds: number };
   try {
-    window = await services.cache.incrementWithin(`registrations:address:${clientAddress(request)}`, 3600);
+    window = await services.counters.incrementWithin(`registrations:address:${clientAddress(request)}`, 3600);
   } catch {
     throw new ServiceUnavailable('registering is unavailable for a moment; try again shortly', 5);
   }
@@ -421,16 +421,16 @@ function loginKeys(services: Services, email: string, request: HttpRequest): Log
 }
 
 /**
- * Counts the attempt atomically before any password is checked (INCR in the cache, so
+ * Counts the attempt atomically before any password is checked (INCR in the counters' store, so
  * parallel guesses each take a count and at most the limit of them are ever evaluated),
  * and refuses, with Retry-After, one over a limit: its (account, address) pair's, or its
  * address's or the account's ceiling unless the address is a known client of the account.
  * The pair's limit is the attacker's own: it never stops the owner elsewhere.
  *
- * Fails closed: when the cache errs, is away, or does not answer within the adapter's
+ * Fails closed: when the counters' store errs, is away, or does not answer within the adapter's
  * timeout (a frozen Redis costs REDIS_COMMAND_TIMEOUT_MS, then fails at once during the
  * adapter's pause), the login answers 503 with Retry-After and no password is checked,
- * never a 500 and never a hang. Failing open would make every cache outage (and any
+ * never a 500 and never a hang. Failing open would make every outage of it (and any
  * attacker able to cause one) a window of unlimited guessing against every account; a
  * count held in each instance instead would multiply the limit by the instances. Logins
  * are few and retried; signed-in users keep their access and refresh tokens meanwhile.
@@ -440,7 +440,7 @@ async function refuseIfThrottled(services: Services, keys: LoginKeys) {
     await countAttempt(services, keys);
   } catch (error) {
     if (error instanceof TooManyRequests) throw error;
-    // No counter, no password check: an outage of the cache must not open unlimited guessing.
+    // No counter, no password check: an outage of the counters must not open unlimited guessing.
     throw new ServiceUnavailable('logging in is unavailable for a moment; try again shortly', 5);
   }
 }
@@ -450,36 +450,36 @@ async function countAttempt(services: Services, keys: LoginKeys) {
   const refuse = (resetsInSeconds: number) => new TooManyRequests('too many login attempts; try again later', resetsInSeconds);
   // Asked only past a shared limit, and once: most attempts never need it.
   let known: Promise<boolean> | undefined;
-  const isKnownClient = () => (known ??= services.cache.peekWindow(keys.known).then((mark) => mark !== undefined));
+  const isKnownClient = () => (known ??= services.counters.peekWindow(keys.known).then((mark) => mark !== undefined));
   // The address first: an attempt it refuses opens no window of its own, so one address cannot
   // make the thousands of (account, address) windows that would crowd a victim's out of a
   // bounded counter. Its limit is shared with everyone behind it (a carrier's NAT, public
   // Wi-Fi): a neighbour spraying other accounts must not shut the owner's known device out.
-  const address = await services.cache.incrementWithin(keys.address, window);
+  const address = await services.counters.incrementWithin(keys.address, window);
   if (address.count > perAddress && !(await isKnownClient())) throw refuse(address.resetsInSeconds);
-  const pair = await services.cache.incrementWithin(keys.pair, window);
+  const pair = await services.counters.incrementWithin(keys.pair, window);
   if (pair.count > perPair) throw refuse(pair.resetsInSeconds);
-  const account = await services.cache.incrementWithin(keys.account, window);
+  const account = await services.counters.incrementWithin(keys.account, window);
   if (account.count > perPair * ACCOUNT_CEILING_FACTOR && !(await isKnownClient())) throw refuse(account.resetsInSeconds);
 }
 
 /**
  * A success takes its counts back and makes the address a known client of the account, for
- * a refresh token's lifetime from this login. The mark is a window as the counts are, not a
- * cached value: cached reads, which anyone can multiply (a cursor, a search), would push it
- * out of the memory cache's byte bound.
+ * a refresh token's lifetime from this login. The mark is a window kept with the counts,
+ * not a cached value: cached reads, which anyone can multiply (a cursor, a search), would
+ * push it out of the cache.
  */
 async function rememberSuccess(services: Services, keys: LoginKeys) {
   const remember = services.settings.auth.refreshTokenDays * 86_400;
   const markKnown = async () => {
-    await services.cache.resetWindow(keys.known);
-    await services.cache.incrementWithin(keys.known, remember);
+    await services.counters.resetWindow(keys.known);
+    await services.counters.incrementWithin(keys.known, remember);
   };
-  // The login stands even if the cache fails here: the counts then only run out with their window.
+  // The login stands even if the counters fail here: the counts then only run out with their window.
   await Promise.allSettled([
-    services.cache.resetWindow(keys.pair),
-    services.cache.uncount(keys.address),
-    services.cache.uncount(keys.account),
+    services.counters.resetWindow(keys.pair),
+    services.counters.uncount(keys.address),
+    services.counters.uncount(keys.account),
     markKnown(),
   ]);
 }
@@ -610,9 +610,9 @@ function clientCredentials(request: HttpRequest, form: { client_id?: string; cli
 async function clientLogin(services: Services, request: HttpRequest, form: Record<string, unknown>) {
   const grant = validateGrant(clientGrant, form);
   const address = `login-failures:address:${clientAddress(request)}`;
-  let window: Awaited<ReturnType<Services['cache']['peekWindow']>>;
+  let window: Awaited<ReturnType<Services['counters']['peekWindow']>>;
   try {
-    window = await services.cache.peekWindow(address);
+    window = await services.counters.peekWindow(address);
   } catch {
     // As for passwords (refuseIfThrottled): without the failure count, no secret is checked.
     throw new ServiceUnavailable('logging in is unavailable for a moment; try again shortly', 5);
@@ -632,8 +632,8 @@ async function clientLogin(services: Services, request: HttpRequest, form: Recor
     .map((hash) => Buffer.from(hash))
     .map((expected) => presented.length === expected.length && timingSafeEqual(presented, expected));
   if (client?.status !== 'active' || !accepted.length || !matches.includes(true)) {
-    // The answer stands if the count fails now (the cache went away since the peek).
-    await services.cache.incrementWithin(address, services.settings.auth.failureWindowSeconds).catch(() => {});
+    // The answer stands if the count fails now (the counters went away since the peek).
+    await services.counters.incrementWithin(address, services.settings.auth.failureWindowSeconds).catch(() => {});
     throw new OAuthError(401, 'invalid_client', 'the client credentials are wrong');
   }
   const requested = grant.scope ? grant.scope.split(' ').filter(Boolean) : client.scopes;

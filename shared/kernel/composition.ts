@@ -25,15 +25,23 @@ export async function compose(settings: Settings, containers: ContainerDefinitio
     openBus(settings, telemetry),
     openCache(settings),
     openReadStore(settings, containers),
+    openCounters(settings),
   ] as const);
-  const [stores, busOpened, cacheOpened, readOpened] = opened;
-  if (stores.status === 'rejected' || busOpened.status === 'rejected' || cacheOpened.status === 'rejected' || readOpened.status === 'rejected') {
+  const [stores, busOpened, cacheOpened, readOpened, countersOpened] = opened;
+  if (
+    stores.status === 'rejected' ||
+    busOpened.status === 'rejected' ||
+    cacheOpened.status === 'rejected' ||
+    readOpened.status === 'rejected' ||
+    countersOpened.status === 'rejected'
+  ) {
     // Close what did open: a retried composition must not leak connections.
     const closers = [
       stores.status === 'fulfilled' ? [stores.value.eventStore, stores.value.dataKeys] : [],
       busOpened.status === 'fulfilled' ? [busOpened.value] : [],
       cacheOpened.status === 'fulfilled' ? [cacheOpened.value] : [],
       readOpened.status === 'fulfilled' ? [readOpened.value.readStore] : [],
+      countersOpened.status === 'fulfilled' && countersOpened.value ? [countersOpened.value] : [],
     ].flat();
     await Promise.allSettled(closers.map((adapter) => adapter.close()));
     throw opened.map((result) => (result.status === 'rejected' ? result.reason : undefined)).find((reason) => reason !== undefined);
@@ -42,6 +50,7 @@ export async function compose(settings: Settings, containers: ContainerDefinitio
   const bus = busOpened.value;
   const cache = cacheOpened.value;
   const { readStore, ephemeral } = readOpened.value;
+  const ownCounters = countersOpened.value;
 
   return {
     settings,
@@ -49,6 +58,7 @@ export async function compose(settings: Settings, containers: ContainerDefinitio
     bus,
     readStore,
     cache,
+    counters: ownCounters ?? cache,
     clock: systemClock,
     secrets,
     dataKeys,
@@ -61,6 +71,7 @@ export async function compose(settings: Settings, containers: ContainerDefinitio
       await bus.close();
       await readStore.close();
       await cache.close();
+      await ownCounters?.close();
       await dataKeys.close();
       // The published marks still gathered, while the store is open (else the relay would publish those events again).
       await flushPublishedMarks(eventStore);
@@ -91,6 +102,9 @@ function refuseEmbeddedOnAzure(settings: Settings) {
   }
   if (!settings.cache.redisUrl) {
     throw new SettingsError('the shared cache is not configured: set REDIS_URL', ['REDIS_URL']);
+  }
+  if (!settings.cache.redisCountersUrl) {
+    throw new SettingsError('the throttling counters have no store of their own: set REDIS_COUNTERS_URL (a Redis that never evicts)', ['REDIS_COUNTERS_URL']);
   }
 }
 
@@ -239,19 +253,25 @@ export async function openDeadLetters(
  * REDIS_CREDENTIAL=managedidentity signs in with Entra ID tokens of the app's one credential (the managed identity in Azure) instead of a key.
  */
 async function openCache(settings: Settings) {
-  if (settings.cache.redisUrl) {
-    const { RedisCache } = await import('../adapters/redis/cache');
-    if (settings.cache.redisCredential === 'managedidentity') {
-      return RedisCache.openWithEntraId(settings.cache.redisUrl, {
-        credential: await azureCredential(settings),
-        prefix: settings.cache.redisKeyPrefix,
-        onError: logLine('warning'),
-      });
-    }
-    return RedisCache.open(settings.cache.redisUrl, settings.cache.redisKeyPrefix, logLine('warning'));
-  }
+  if (settings.cache.redisUrl) return openRedis(settings, settings.cache.redisUrl);
   const { MemoryCache } = await import('../adapters/memory/cache');
   return new MemoryCache(settings.cache.memoryMaxBytes);
+}
+
+/**
+ * The throttling windows' own Redis when REDIS_COUNTERS_URL is set: one that never evicts,
+ * so that no flood of cached reads can make it forget a count (undefined: the cache keeps them).
+ */
+async function openCounters(settings: Settings) {
+  return settings.cache.redisCountersUrl ? openRedis(settings, settings.cache.redisCountersUrl) : undefined;
+}
+
+async function openRedis(settings: Settings, url: string) {
+  const { RedisCache } = await import('../adapters/redis/cache');
+  if (settings.cache.redisCredential === 'managedidentity') {
+    return RedisCache.openWithEntraId(url, { credential: await azureCredential(settings), prefix: settings.cache.redisKeyPrefix, onError: logLine('warning') });
+  }
+  return RedisCache.open(url, settings.cache.redisKeyPrefix, logLine('warning'));
 }
 
 async function loadSecrets(settings: Settings) {

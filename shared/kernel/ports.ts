@@ -400,6 +400,13 @@ export interface CacheTtl {
   staleSeconds: number;
 }
 
+/**
+ * The windows that throttle logins and registrations, and the marks of known clients: kept
+ * where nothing evicts them to make room for cached reads (which anyone can multiply), since
+ * an evicted window forgives its count. The cache itself when no store of their own is set.
+ */
+export type AttemptCounters = Pick<Cache, 'incrementWithin' | 'uncount' | 'peekWindow' | 'resetWindow' | 'ping' | 'close'>;
+
 export interface Cache {
   get<T>(key: string): Promise<CacheEntry<T> | undefined>;
   set<T>(key: string, value: T, ttl: CacheTtl): Promise<void>;

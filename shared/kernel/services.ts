@@ -1,4 +1,4 @@
-import type { Cache, Clock, DataKeyStore, EventBus, EventStore, ReadStore, Secrets, Telemetry } from './ports';
+import type { AttemptCounters, Cache, Clock, DataKeyStore, EventBus, EventStore, ReadStore, Secrets, Telemetry } from './ports';
 import type { Settings } from './settings';
 
 /** Runs a read-store call through the timeout and circuit breaker. */
@@ -10,6 +10,8 @@ export interface Services {
   bus: EventBus;
   readStore: ReadStore;
   cache: Cache;
+  /** Login and registration throttling: the cache itself, or a store of their own (REDIS_COUNTERS_URL). */
+  counters: AttemptCounters;
   clock: Clock;
   secrets: Secrets;
   dataKeys: DataKeyStore;

@@ -36,7 +36,7 @@ export interface Settings {
    * Entra ID tokens of the app's credential (in Azure the managed identity `managedIdentityClientId`).
    * `redisKeyPrefix` keeps environments that share one Redis apart.
    */
-  cache: { freshSeconds: number; staleSeconds: number; memoryMaxBytes: number; redisUrl?: string; redisCredential: 'key' | 'managedidentity'; redisKeyPrefix: string };
+  cache: { freshSeconds: number; staleSeconds: number; memoryMaxBytes: number; redisUrl?: string; redisCountersUrl?: string; redisCredential: 'key' | 'managedidentity'; redisKeyPrefix: string };
   bus: {
     maxAttempts: number;
     retryBaseMs: number;
@@ -97,6 +97,13 @@ const schema = Joi.object({
     .when('REDIS_CREDENTIAL', {
       is: 'managedidentity',
       then: Joi.required().custom((url: string, helpers) => (new URL(url).username || new URL(url).password ? helpers.error('any.invalid') : url)),
+    }),
+  // The throttling windows' own Redis (never evicting), signed in to as REDIS_URL is; unset: REDIS_URL's.
+  REDIS_COUNTERS_URL: Joi.string()
+    .uri({ scheme: ['redis', 'rediss'] })
+    .when('REDIS_CREDENTIAL', {
+      is: 'managedidentity',
+      then: Joi.custom((url: string, helpers) => (new URL(url).username || new URL(url).password ? helpers.error('any.invalid') : url)),
     }),
   REDIS_CREDENTIAL: Joi.string().valid('key', 'managedidentity').default('key'),
   REDIS_KEY_PREFIX: Joi.string().pattern(/^[\w.:-]{0,100}$/).default('farmacias:'),
@@ -183,6 +190,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       staleSeconds: value.CACHE_STALE_SECONDS,
       memoryMaxBytes: value.MEMORY_CACHE_MAX_MB * 1024 * 1024,
       redisUrl: value.REDIS_URL,
+      redisCountersUrl: value.REDIS_COUNTERS_URL,
       redisCredential: value.REDIS_CREDENTIAL,
       redisKeyPrefix: value.REDIS_KEY_PREFIX,
     },

@@ -38,7 +38,7 @@ async function timed(check: () => Promise<void>): Promise<Check> {
   }
 }
 
-type Dependency = 'eventStore' | 'bus' | 'readStore' | 'cache';
+type Dependency = 'eventStore' | 'bus' | 'readStore' | 'cache' | 'counters';
 type Capability = 'reads' | 'commands' | 'signIns';
 export type CapabilityStatus = 'available' | 'degraded' | 'unavailable';
 
@@ -49,14 +49,15 @@ export type CapabilityStatus = 'available' | 'degraded' | 'unavailable';
  * without the cache every read goes to the store; without the bus the read models stop
  * moving. Commands: the event store (decisions, idempotency, the outbox); the bus only
  * delays their effect on the read models. Sign-ins (password and client logins,
- * registrations): the event store, and the cache's attempt counters, without which they
- * fail closed.
+ * registrations): the event store, and the attempt counters (the cache's, or a store of
+ * their own), without which they fail closed.
  */
 const IMPACT: Record<Dependency, Partial<Record<Capability, CapabilityStatus>>> = {
   eventStore: { commands: 'unavailable', signIns: 'unavailable' },
   bus: { reads: 'degraded' },
   readStore: { reads: 'degraded' },
-  cache: { reads: 'degraded', signIns: 'unavailable' },
+  cache: { reads: 'degraded' },
+  counters: { signIns: 'unavailable' },
 };
 
 const WORSE: CapabilityStatus[] = ['available', 'degraded', 'unavailable'];
@@ -81,14 +82,18 @@ function capabilitiesWithout(away: Dependency[]): Record<Capability, CapabilityS
  * a partial outage into a whole one), so reads keep answering when it is 503.
  */
 export async function readiness(services: Services) {
-  const [eventStore, bus, readStore, cache] = await Promise.all([
+  const ownCounters = services.counters !== services.cache;
+  const [eventStore, bus, readStore, cache, counters] = await Promise.all([
     timed(() => services.eventStore.ping()),
     timed(() => services.bus.ping()),
     timed(() => services.readStore.ping()),
     timed(() => services.cache.ping()),
+    ownCounters ? timed(() => services.counters.ping()) : undefined,
   ]);
-  const checks = { eventStore, bus, readStore, cache };
-  const away = (Object.keys(checks) as Dependency[]).filter((dependency) => checks[dependency].status === 'unhealthy');
+  const checks: Partial<Record<Dependency, Check>> = { eventStore, bus, readStore, cache, ...(counters ? { counters } : {}) };
+  const away = (Object.keys(checks) as Dependency[]).filter((dependency) => checks[dependency]!.status === 'unhealthy');
+  // Counted in the cache unless they have a store of their own: the cache away takes them too.
+  if (!ownCounters && away.includes('cache')) away.push('counters');
   const capabilities = capabilitiesWithout(away);
   const status =
     capabilities.reads === 'unavailable' || capabilities.commands === 'unavailable'

@@ -39,7 +39,7 @@ describe('readiness', () => {
   it('is unhealthy, 503, when the read store and the cache are both down: no stale copy is left to answer a read', async () => {
     const broken = withBrokenReadStore(app.services);
     const cacheDown = { ...broken.cache, ping: async () => Promise.reject(new Error('connection refused')) };
-    const health = healthHandlers(async () => ({ ...broken, cache: cacheDown }));
+    const health = healthHandlers(async () => ({ ...broken, cache: cacheDown, counters: cacheDown }));
     const response = await invoke(health.ready);
     assert.equal(response.status, 503);
     assert.equal(response.headers.get('retry-after'), '5');
@@ -148,6 +148,8 @@ describe('settings', () => {
     await assert.rejects(compose(loadSettings(withBus), []), (error: Error) => error instanceof SettingsError && /COSMOS_ENDPOINT/.test(error.message));
     const withReadStore = { ...withBus, COSMOS_ENDPOINT: 'https://farmacias.documents.azure.com:443/' };
     await assert.rejects(compose(loadSettings(withReadStore), []), (error: Error) => error instanceof SettingsError && /REDIS_URL/.test(error.message));
+    const withCache = { ...withReadStore, REDIS_URL: 'rediss://farmacias.brazilsouth.redis.azure.net:10000' };
+    await assert.rejects(compose(loadSettings(withCache), []), (error: Error) => error instanceof SettingsError && /REDIS_COUNTERS_URL/.test(error.message));
   });
 
   it('closes what it opened when one adapter fails to open, so a retried start leaks nothing', async () => {

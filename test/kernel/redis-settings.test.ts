@@ -35,6 +35,18 @@ describe('settings: Redis credential', () => {
     }
   });
 
+  it('REDIS_COUNTERS_URL: read as REDIS_URL is, and refused with credentials in it under managed identity, naming it alone', () => {
+    assert.equal(loadSettings({}).cache.redisCountersUrl, undefined);
+    const base = { REDIS_URL: 'rediss://farmacias.westeurope.redis.azure.net:10000', REDIS_CREDENTIAL: 'managedidentity' };
+    const counters = 'rediss://farmacias-counters.westeurope.redis.azure.net:10000';
+    assert.equal(loadSettings({ ...base, REDIS_COUNTERS_URL: counters }).cache.redisCountersUrl, counters);
+    assert.throws(
+      () => loadSettings({ ...base, REDIS_COUNTERS_URL: 'rediss://someone:hush-secret@farmacias-counters.westeurope.redis.azure.net:10000' }),
+      (error: Error) => error instanceof SettingsError && /REDIS_COUNTERS_URL/.test(error.message) && !/hush|someone|REDIS_URL\b/.test(error.message),
+    );
+    assert.throws(() => loadSettings({ REDIS_COUNTERS_URL: 'http://127.0.0.1:6379' }), /REDIS_COUNTERS_URL/);
+  });
+
   it('refuses an unknown credential kind, naming REDIS_CREDENTIAL only', () => {
     assert.throws(
       () => loadSettings({ REDIS_URL: 'rediss://:hush@x.redis.cache.windows.net:6380', REDIS_CREDENTIAL: 'password' }),
