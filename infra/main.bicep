@@ -96,6 +96,8 @@ var names = {
   serviceBus: 'sb-farmacias-${token}'
   cosmos: 'cosmos-farmacias-${token}'
   redis: 'redis-farmacias-${token}'
+  // 1–60 characters, letters, digits and single hyphens, a letter or digit at each end.
+  redisCounters: 'redis-counters-farmacias-${token}'
   plan: 'plan-farmacias-${environmentName}'
   functionApp: 'func-farmacias-${token}'
   apim: 'apim-farmacias-${token}'
@@ -232,6 +234,26 @@ module redis 'modules/redis.bicep' = {
   params: { name: names.redis, location: location, tags: tags, appIdentityName: names.identity }
 }
 
+// The security counters (login-throttling windows, known-client marks) in a Redis of
+// their own: in the cache's memory, which anyone fills with cached reads (distinct
+// cursors, search texts), AllKeysLRU would evict them, forgiving counted guesses.
+// NoEviction: a full counters store refuses writes instead, and logins then fail closed
+// with 503, the designed behaviour when counters cannot be kept. Balanced_B0, the
+// smallest SKU: windows are small keys that expire with their window (a larger SKU if
+// its memory metric climbs; infra/README.md).
+module redisCounters 'modules/redis.bicep' = {
+  scope: group
+  dependsOn: [identity]
+  params: {
+    name: names.redisCounters
+    location: location
+    tags: tags
+    appIdentityName: names.identity
+    skuName: 'Balanced_B0'
+    evictionPolicy: 'NoEviction'
+  }
+}
+
 module keyVault 'modules/key-vault.bicep' = {
   scope: group
   dependsOn: [identity]
@@ -272,6 +294,7 @@ module functionApp 'modules/function-app.bicep' = {
     keyVaultUri: keyVault.outputs.uri
     authIssuer: '${apimGatewayUrl}/identity/auth'
     redisUrl: redis.outputs.url
+    redisCountersUrl: redisCounters.outputs.url
     busMaxAttempts: busMaxAttempts
     bootstrapAdminEmail: bootstrapAdminEmail
   }

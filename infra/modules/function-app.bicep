@@ -21,6 +21,8 @@ param cosmosDatabaseName string
 param keyVaultUri string
 param authIssuer string
 param redisUrl string
+@description('The security counters\' Redis (NoEviction), never the cache\'s: cached reads anyone can multiply would evict them there.')
+param redisCountersUrl string
 @description('The subscriptions\' maxDeliveryCount: the same number, so the app\'s view of "last attempt" is Service Bus\'s.')
 param busMaxAttempts int
 param bootstrapAdminEmail string
@@ -70,6 +72,9 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
         { name: 'COSMOS_ENDPOINT', value: cosmosEndpoint }
         { name: 'COSMOS_DATABASE', value: cosmosDatabaseName }
         { name: 'REDIS_URL', value: redisUrl }
+        // Login windows and known-client marks go to their own store; REDIS_CREDENTIAL
+        // (the same identity) signs in to both.
+        { name: 'REDIS_COUNTERS_URL', value: redisCountersUrl }
         { name: 'REDIS_CREDENTIAL', value: 'managedidentity' }
         { name: 'REDIS_KEY_PREFIX', value: 'farmacias:' }
         // Behaviour (the code's defaults, written out so an operator sees and tunes them here).

@@ -1,12 +1,20 @@
-// Azure Managed Redis: the shared cache and login-throttling windows. Access keys are
-// disabled: the app signs in with its managed identity (Microsoft Entra ID; the client
-// refreshes its token and re-authenticates), so no Redis secret exists anywhere.
+// Azure Managed Redis, deployed twice by main.bicep: the shared cache of reads
+// (AllKeysLRU), and the security counters (login-throttling windows and known-client
+// marks, NoEviction). Access keys are disabled: the app signs in with its managed
+// identity (Microsoft Entra ID; the client refreshes its token and re-authenticates),
+// so no Redis secret exists anywhere.
 param name string
 param location string
 param tags object
 param appIdentityName string
 @description('Azure Managed Redis SKU: Balanced_B0 for small environments; see the README for sizing.')
 param skuName string = 'Balanced_B1'
+// AllKeysLRU suits a cache: anything may go, the next read rebuilds it. A store whose
+// keys must not vanish under memory pressure (the security counters) takes NoEviction:
+// when full it refuses writes rather than dropping keys.
+@allowed(['AllKeysLRU', 'AllKeysLFU', 'AllKeysRandom', 'VolatileLRU', 'VolatileLFU', 'VolatileTTL', 'VolatileRandom', 'NoEviction'])
+@description('What Redis does when its memory is full: evict keys (a cache) or refuse writes (NoEviction, a store).')
+param evictionPolicy string = 'AllKeysLRU'
 
 resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
   name: appIdentityName
@@ -31,7 +39,7 @@ resource database 'Microsoft.Cache/redisEnterprise/databases@2025-07-01' = {
     port: 10000
     // EnterpriseCluster looks like one non-clustered Redis: the app's plain client works.
     clusteringPolicy: 'EnterpriseCluster'
-    evictionPolicy: 'AllKeysLRU'
+    evictionPolicy: evictionPolicy
     accessKeysAuthentication: 'Disabled'
   }
 }

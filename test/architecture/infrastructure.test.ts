@@ -183,6 +183,41 @@ describe('infrastructure templates', () => {
     assert.match(functionApp, /\{ name: 'REDIS_CREDENTIAL', value: 'managedidentity' \}/);
   });
 
+  it('keeps the security counters in a Redis of their own that never evicts, Entra ID only, and gives the app its URL', () => {
+    const main = read('infra/main.bicep');
+    const redisModule = (symbol: string) => main.split(`\nmodule ${symbol} 'modules/redis.bicep' = {`)[1]?.split('\n}\n')[0] ?? '';
+    const counters = redisModule('redisCounters');
+    assert.match(counters, /\n {4}name: names\.redisCounters\n/);
+    assert.match(counters, /\n {4}evictionPolicy: 'NoEviction'\n/, 'a full counters store refuses writes; it never drops counts');
+    assert.match(counters, /\n {4}skuName: 'Balanced_B0'\n/);
+    assert.match(counters, /\n {4}appIdentityName: names\.identity\n/);
+    assert.doesNotMatch(redisModule('redis'), /evictionPolicy/, "the cache keeps the module's AllKeysLRU");
+    const redis = read('infra/modules/redis.bicep');
+    assert.match(redis, /^param evictionPolicy string = 'AllKeysLRU'$/m);
+    const database = redis.split("\nresource database 'Microsoft.Cache/redisEnterprise/databases@")[1].split('\n}\n')[0];
+    assert.match(database, /\n {4}evictionPolicy: evictionPolicy\n/);
+    assert.match(database, /\n {4}accessKeysAuthentication: 'Disabled'\n/, 'a literal: no parameter turns keys on for either store');
+    assert.match(redis, /accessPolicyAssignments@[\d-]+' = \{\n {2}parent: database\n {2}name: 'app'\n {2}properties: \{\n {4}accessPolicyName: 'default'\n {4}user: \{ objectId: appIdentity\.properties\.principalId \}/);
+    const app = main.split("\nmodule functionApp 'modules/function-app.bicep' = {")[1].split('\n}\n')[0];
+    assert.match(app, /\n {4}redisUrl: redis\.outputs\.url\n/);
+    assert.match(app, /\n {4}redisCountersUrl: redisCounters\.outputs\.url\n/);
+    assert.match(functionApp, /\{ name: 'REDIS_COUNTERS_URL', value: redisCountersUrl \}/);
+  });
+
+  it('names both Redis clusters from the token: 1–60 characters, a letter first, no trailing or doubled hyphen, and not alike', () => {
+    const main = read('infra/main.bicep');
+    const samples = ['redis', 'redisCounters'].map((key) => {
+      const expression = new RegExp(`^  ${key}: '([^']+)'$`, 'm').exec(main)![1];
+      assert.doesNotMatch(expression, /environmentName/);
+      return expression.replace('${token}', 'abcdefghijklm');
+    });
+    for (const sample of samples) {
+      assert.match(sample, /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/);
+      assert.ok(sample.length <= 60, sample);
+    }
+    assert.notEqual(samples[0], samples[1]);
+  });
+
   it('declares no host key on the Flex app: the app accepts the next key before API Management presents it, and gets it for good after the package', () => {
     assert.doesNotMatch(functionApp, /functionKeys@/);
     const deploy = read('.github/workflows/deploy.yml');

@@ -24,9 +24,10 @@ interface ArmResource {
   type: string;
   scope?: string;
   copy?: unknown;
-  properties?: Record<string, unknown> & { template?: ArmTemplate; principalId?: string; principalType?: string; roleDefinitionId?: string };
+  properties?: Record<string, unknown> & { template?: ArmTemplate; parameters?: Record<string, { value?: unknown }>; principalId?: string; principalType?: string; roleDefinitionId?: string };
 }
 interface ArmTemplate {
+  parameters?: Record<string, { defaultValue?: unknown }>;
   variables?: Record<string, unknown>;
   resources: ArmResource[] | Record<string, ArmResource>;
 }
@@ -70,12 +71,42 @@ function roleAssignments(main: ArmTemplate): string[] {
   return found.sort();
 }
 
+/**
+ * "module: eviction policy, access keys, principal: access policy" for every Azure Managed
+ * Redis database in the compiled modules (Redis's data access is its own assignments, not
+ * Azure roles), a parameter read from what main.bicep passes, else its default.
+ */
+function redisStores(main: ArmTemplate): string[] {
+  const found: string[] = [];
+  for (const [symbol, module] of Object.entries(main.resources)) {
+    const template = module.properties?.template;
+    if (!template) continue;
+    const value = (expression: unknown) => {
+      const parameter = /^\[parameters\('(\w+)'\)\]$/.exec(String(expression))?.[1];
+      return parameter ? module.properties!.parameters?.[parameter]?.value ?? template.parameters?.[parameter]?.defaultValue : expression;
+    };
+    const resources = Object.values(template.resources);
+    for (const database of resources.filter((resource) => resource.type === 'Microsoft.Cache/redisEnterprise/databases')) {
+      const users = resources
+        .filter((resource) => resource.type === 'Microsoft.Cache/redisEnterprise/databases/accessPolicyAssignments')
+        .map((assignment) => {
+          const { accessPolicyName, user } = assignment.properties as { accessPolicyName: string; user: { objectId: string } };
+          return `${principalOf(user.objectId)}: ${accessPolicyName}`;
+        });
+      found.push(`${symbol}: ${String(value(database.properties?.evictionPolicy))}, access keys ${String(value(database.properties?.accessKeysAuthentication))}, ${users.join(', ')}`);
+    }
+  }
+  return found.sort();
+}
+
 const compiler = bicep();
 suiteNeeding('role assignments of the compiled template (Bicep compiler)', skipUnlessPresent(compiler, 'The Bicep compiler', 'put bicep on PATH, or install the .NET SDK (tools/validators restores it from NuGet)'), () => {
+  let compiled: ArmTemplate | undefined;
   const compile = () => {
+    if (compiled) return compiled;
     const result = run(compiler!.command, [...compiler!.prefix, 'build', 'infra/main.bicep', '--stdout']);
     assert.equal(result.status, 0, result.output);
-    return JSON.parse(result.output.slice(result.output.indexOf('{'))) as ArmTemplate;
+    return (compiled = JSON.parse(result.output.slice(result.output.indexOf('{'))) as ArmTemplate);
   };
 
   it('grants each identity the narrowest built-in role on the narrowest resource it needs', () => {
@@ -92,6 +123,23 @@ suiteNeeding('role assignments of the compiled template (Bicep compiler)', skipU
       'app: Storage Table Data Contributor on Microsoft.Storage/storageAccounts',
       'deployer: Key Vault Secrets Officer on Microsoft.KeyVault/vaults',
     ]);
+  });
+
+  it('lets only the app into each Redis, by Entra ID, and keeps the security counters where nothing evicts them', () => {
+    const main = compile();
+    assert.deepEqual(redisStores(main), [
+      // The cache: anyone's reads fill it, so anything in it may be evicted.
+      'redis: AllKeysLRU, access keys Disabled, app: default',
+      // Login windows and known-client marks: full, it refuses writes (logins answer 503).
+      'redisCounters: NoEviction, access keys Disabled, app: default',
+    ]);
+    const modules = main.resources as Record<string, ArmResource>;
+    const given = modules.functionApp.properties!.parameters!;
+    assert.equal(given.redisUrl.value, "[reference('redis').outputs.url.value]");
+    assert.equal(given.redisCountersUrl.value, "[reference('redisCounters').outputs.url.value]");
+    const site = Object.values(modules.functionApp.properties!.template!.resources).find((resource) => resource.type === 'Microsoft.Web/sites')!;
+    const settings = (site.properties as { siteConfig: { appSettings: Array<{ name: string; value: string }> } }).siteConfig.appSettings;
+    assert.equal(settings.find((setting) => setting.name === 'REDIS_COUNTERS_URL')?.value, "[parameters('redisCountersUrl')]");
   });
 
   it('tells a vault-wide grant from a secret-scoped one', () => {
