@@ -199,7 +199,10 @@ export async function projectMany<D extends ReadDocument>(
   const written = writes.length ? await writeAll(services, projection, container, writes) : [];
   const projected = writes.filter((_, index) => written[index] === 'written');
   oneByOne.push(...writes.filter((_, index) => written[index] !== 'written').map(({ entry }) => entry));
-  await invalidateAll(services, projection, projected.map(({ entry, document }) => ({ id: entry.id, document })));
+  // A write the store answered with its own failure (a 503, a timeout) may have landed all the
+  // same; one by one it would then be a duplicate, which retires nothing. Retired now, as landed.
+  const mayHaveLanded = writes.filter((_, index) => written[index] === 'failed');
+  await invalidateAll(services, projection, [...projected, ...mayHaveLanded].map(({ entry, document }) => ({ id: entry.id, document })));
   for (const { applied } of projected) for (const position of applied) outcomes[position] = 'projected';
   await Promise.all([...foundWritten, ...projected.map(({ document }) => document)].map((document) => projection.afterWrite?.(document, services)));
 

@@ -155,6 +155,21 @@ describe('projected together', () => {
     assert.deepEqual(await documents(target), expected);
   });
 
+  it('a write the bulk answer calls failed (a 503 of its own) may have landed: its cached copy is retired before it goes one by one', async () => {
+    const target = await freshReadSide((real) => ({
+      // Every write landed, and the answer for each was lost to a 503 (items.bulk retries none).
+      writeMany: async (writes) => (await real.writeMany(writes)).map(() => 'failed' as const),
+    }));
+    const keys = [...histories.keys()].map(pharmacyCacheKey);
+    for (const key of keys) await target.cache.set(key, 'cached before the round', { freshSeconds: 60, staleSeconds: 60 });
+    const generation = await target.cache.counter(PHARMACIES_GENERATION);
+    const outcomes = await projectMany(target, pharmaciesProjection, everything());
+    assert.ok(outcomes.every((outcome) => outcome === 'duplicate' || outcome === 'projected'), JSON.stringify(outcomes));
+    assert.deepEqual(await Promise.all(keys.map(async (key) => (await target.cache.get(key))?.fresh)), keys.map(() => false), 'no cached copy of a landed document stays fresh');
+    assert.ok((await target.cache.counter(PHARMACIES_GENERATION)) > generation, 'the lists retired');
+    assert.deepEqual(await documents(target), expected);
+  });
+
   it('deliveries that arrive together are gathered into one round', async () => {
     const calls: string[] = [];
     const target = await freshReadSide((real) => ({
