@@ -25,7 +25,7 @@ import { DEMO_USERS } from '../local/demo-data';
 import { CONNECTIONS, cpuMicros, DURATION_SECONDS, load, pharmacyCommands, start, stop, untilProjected, type Measured } from './http-load';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-/** `BENCH_CPU_PROFILE=<folder>`: the host without projectors writes a V8 CPU profile there when it stops. */
+/** `BENCH_CPU_PROFILE=<folder>`: the host without projectors and the projector process write V8 CPU profiles there when they stop. */
 const PROFILE_ARGS = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
 
 /** Sends `line` to the projector process and resolves with its first answer that matches `answer`. */
@@ -76,7 +76,7 @@ async function main() {
     const readStore = await start('read-store-process.js', {}, /read store on (\S+) (\S+)/);
     children.push(readStore.child);
     const cosmos = { COSMOS_ENDPOINT: readStore.match[1], COSMOS_KEY: readStore.match[2] };
-    const projector = await start('projector-process.js', { DATA_DIR: ownDir, ...cosmos }, /projectors on (\S+) (\S+)/);
+    const projector = await start('projector-process.js', { DATA_DIR: ownDir, ...cosmos }, /projectors on (\S+) (\S+)/, PROFILE_ARGS);
     children.push(projector.child);
     const own = await start(
       'host-without-projectors.js',
