@@ -81,12 +81,13 @@ param keyVaultCreateMode string = 'default'
 @description('The Function App host key API Management presents, new for each deployment: infra/scripts/function-key.sh prepare makes it (and, on an app that runs, installs it beside the current one first), sync installs it after the package.')
 param apimFunctionKey string
 
-// API Management's role on the vault is scoped to this one secret, so both modules take its name from here.
+// The secret API Management reads; its role on the vault is scoped to this one secret.
 var apimFunctionKeySecretName = 'FUNCTION-KEY-APIM'
 var tags = { 'azd-env-name': environmentName, application: 'farmacias' }
 var token = toLower(uniqueString(subscription().id, environmentName, location))
 var names = {
   identity: 'id-farmacias-${environmentName}'
+  apimIdentity: 'id-apim-farmacias-${environmentName}'
   logs: 'log-farmacias-${environmentName}'
   appInsights: 'appi-farmacias-${environmentName}'
   // 3–24 characters, a letter first, no trailing or doubled hyphen: the token alone, never the free-form name.
@@ -168,9 +169,20 @@ module identity 'modules/identity.bicep' = {
   params: { name: names.identity, location: location, tags: tags }
 }
 
+// API Management's own user-assigned identity, for the same reason: its Key Vault role (on
+// the host key's secret) and its telemetry role are granted where the secret and Application
+// Insights are created, minutes before the API Management service and its `function-key`
+// named value exist. With the service's system-assigned identity the role could only be
+// granted after the service, and a fresh assignment takes minutes to propagate: the named
+// value's first read of the secret failed with Forbidden on a first deployment.
+module apimIdentity 'modules/identity.bicep' = {
+  scope: group
+  params: { name: names.apimIdentity, location: location, tags: tags }
+}
+
 module monitoring 'modules/monitoring.bicep' = {
   scope: group
-  dependsOn: [identity]
+  dependsOn: [identity, apimIdentity]
   params: {
     logAnalyticsName: names.logs
     appInsightsName: names.appInsights
@@ -178,6 +190,7 @@ module monitoring 'modules/monitoring.bicep' = {
     tags: tags
     alertEmail: alertEmail
     appIdentityName: names.identity
+    apimIdentityName: names.apimIdentity
     functionsByApi: functionsByApi
   }
 }
@@ -256,12 +269,13 @@ module redisCounters 'modules/redis.bicep' = {
 
 module keyVault 'modules/key-vault.bicep' = {
   scope: group
-  dependsOn: [identity]
+  dependsOn: [identity, apimIdentity]
   params: {
     name: names.keyVault
     location: location
     tags: tags
     appIdentityName: names.identity
+    apimIdentityName: names.apimIdentity
     deployerPrincipalId: deployerPrincipalId
     deployerPrincipalType: deployerPrincipalType
     createMode: keyVaultCreateMode
@@ -322,9 +336,10 @@ module apim 'modules/apim.bicep' = {
     corsOrigins: web.outputs.origins
     issuer: '${apimGatewayUrl}/identity/auth'
     audience: 'farmacias-api'
+    // Its roles were granted by the monitoring and key vault modules, whose outputs it waits for.
+    identityId: apimIdentity.outputs.id
+    identityClientId: apimIdentity.outputs.clientId
     functionKeySecretUri: keyVault.outputs.functionKeySecretUri
-    functionKeySecretName: apimFunctionKeySecretName
-    keyVaultName: names.keyVault
   }
 }
 

@@ -15,10 +15,11 @@ param appInsightsConnectionString string
 param corsOrigins array
 param issuer string
 param audience string
+@description('API Management\'s user-assigned identity (resource id). Its roles, Key Vault Secrets User on the host key\'s secret alone and Monitoring Metrics Publisher on Application Insights, are granted by key-vault.bicep and monitoring.bicep before this module starts.')
+param identityId string
+@description('Its client id: names it wherever API Management signs in (the named value, the logger).')
+param identityClientId string
 param functionKeySecretUri string
-@description('The name of that secret: API Management may read it and no other secret of the vault.')
-param functionKeySecretName string
-param keyVaultName string
 
 // Public path of each API; operations keep the paths of their OpenAPI documents.
 var apis = [
@@ -34,48 +35,33 @@ resource service 'Microsoft.ApiManagement/service@2024-05-01' = {
   location: location
   tags: tags
   sku: { name: sku, capacity: 1 }
-  identity: { type: 'SystemAssigned' }
+  // The user-assigned identity alone: no system-assigned one, whose roles could only be
+  // granted once this service exists and would still be propagating when its named value
+  // first reads Key Vault. Nothing here signs in with a system-assigned identity.
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: { '${identityId}': {} }
+  }
   properties: {
     publisherEmail: publisherEmail
     publisherName: publisherName
   }
 }
 
-resource vault 'Microsoft.KeyVault/vaults@2026-05-15' existing = {
-  name: keyVaultName
-}
-
-resource functionKeySecret 'Microsoft.KeyVault/vaults/secrets@2026-05-15' existing = {
-  parent: vault
-  name: functionKeySecretName
-}
-
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
-}
-
-var secretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
-
-// On the one secret, not the vault: the vault also holds the personal-data keys and the
-// token signing keys, which the gateway has no use for.
-resource readsFunctionKey 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  scope: functionKeySecret
-  name: guid(functionKeySecret.id, service.id, secretsUser)
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', secretsUser)
-    principalId: service.identity.principalId
-    principalType: 'ServicePrincipal'
-  }
 }
 
 resource functionKey 'Microsoft.ApiManagement/service/namedValues@2024-05-01' = {
   parent: service
   name: 'function-key'
-  dependsOn: [readsFunctionKey]
   properties: {
     displayName: 'function-key'
     secret: true
-    keyVault: { secretIdentifier: functionKeySecretUri }
+    // Read with the user-assigned identity (without identityClientId API Management would use
+    // a system-assigned one, which it has not), whose role on this secret was granted when
+    // the secret was created, minutes before this service existed.
+    keyVault: { secretIdentifier: functionKeySecretUri, identityClientId: identityClientId }
   }
 }
 
@@ -90,27 +76,15 @@ resource backend 'Microsoft.ApiManagement/service/backends@2024-05-01' = {
 }
 
 // Application Insights accepts no instrumentation-key ingestion (local auth is disabled):
-// the gateway logs with its own identity, which needs Monitoring Metrics Publisher.
-var metricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
-
-resource publishesTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  scope: appInsights
-  name: guid(appInsights.id, service.id, metricsPublisher)
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', metricsPublisher)
-    principalId: service.identity.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
+// the gateway logs with its user-assigned identity, whose Monitoring Metrics Publisher role
+// on the component monitoring.bicep granted.
 resource logger 'Microsoft.ApiManagement/service/loggers@2024-05-01' = {
   parent: service
   name: 'app-insights'
-  dependsOn: [publishesTelemetry]
   properties: {
     loggerType: 'applicationInsights'
     resourceId: appInsights.id
-    credentials: { connectionString: appInsightsConnectionString, identityClientId: 'SystemAssigned' }
+    credentials: { connectionString: appInsightsConnectionString, identityClientId: identityClientId }
   }
 }
 

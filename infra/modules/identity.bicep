@@ -1,4 +1,6 @@
-// The app's user-assigned managed identity: it holds every data-plane role of the app.
+// A user-assigned managed identity, deployed twice: the app's, which holds every data-plane
+// role of the app, and API Management's, which reads the host key and publishes telemetry.
+// Created first, so each role is granted long before the service that uses it exists.
 param name string
 param location string
 param tags object

@@ -1,10 +1,13 @@
 // Key Vault with RBAC: the app's identity reads secrets (Key Vault references in its app
-// settings); the deployer writes the generated ones (infra/scripts/seed-secrets.sh). Secret
-// values never pass through the templates, except the API Management host key below.
+// settings); API Management's identity reads its host key's secret and no other; the
+// deployer writes the generated ones (infra/scripts/seed-secrets.sh). Secret values never
+// pass through the templates, except the API Management host key below.
 param name string
 param location string
 param tags object
 param appIdentityName string
+@description('API Management\'s user-assigned identity: reads the host key\'s secret only.')
+param apimIdentityName string
 param deployerPrincipalId string
 @allowed(['User', 'ServicePrincipal'])
 param deployerPrincipalType string
@@ -20,6 +23,10 @@ param functionKeySecretName string
 
 resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
   name: appIdentityName
+}
+
+resource apimIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
+  name: apimIdentityName
 }
 
 resource vault 'Microsoft.KeyVault/vaults@2026-05-15' = {
@@ -53,6 +60,21 @@ resource appReadsSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', secretsUser)
     principalId: appIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// API Management's, granted here, as soon as the secret exists: the API Management service
+// takes minutes to create, so the assignment has propagated by the time its `function-key`
+// named value first reads the secret (granted after the service, it had not, and the first
+// deployment failed with Forbidden). On the one secret, not the vault: the vault also holds
+// the personal-data keys and the token signing keys, which the gateway has no use for.
+resource apimReadsFunctionKey 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: functionKey
+  name: guid(functionKey.id, apimIdentity.id, secretsUser)
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', secretsUser)
+    principalId: apimIdentity.properties.principalId
     principalType: 'ServicePrincipal'
   }
 }

@@ -6,12 +6,17 @@ param location string
 param tags object
 param alertEmail string
 param appIdentityName string
+param apimIdentityName string
 @description('{ api: [function names] }: the HTTP functions of each API.')
 param functionsByApi object
 
 
 resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
   name: appIdentityName
+}
+
+resource apimIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
+  name: apimIdentityName
 }
 resource workspace 'Microsoft.OperationalInsights/workspaces@2026-03-01' = {
   name: logAnalyticsName
@@ -44,6 +49,18 @@ resource publishMetrics 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '3913510d-42f4-4e42-8a64-420c390055eb')
     principalId: appIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// API Management's gateway logs to Application Insights with its user-assigned identity
+// (the logger's identityClientId in apim.bicep), granted here, before the service exists.
+resource apimPublishesMetrics 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: appInsights
+  name: guid(appInsights.id, apimIdentity.id, '3913510d-42f4-4e42-8a64-420c390055eb')
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '3913510d-42f4-4e42-8a64-420c390055eb')
+    principalId: apimIdentity.properties.principalId
     principalType: 'ServicePrincipal'
   }
 }

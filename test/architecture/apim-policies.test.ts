@@ -183,3 +183,29 @@ describe('a partner\'s subscription key stays at the gateway', () => {
     assert.match(frontendRequest, new RegExp(`dataMasking: \\{ queryParams: \\[\\{ value: '${names![2]}', mode: 'Hide' \\}\\] \\}`));
   });
 });
+
+describe('named values the policies use', () => {
+  const apim = read('infra/modules/apim.bicep');
+  const declared = [...apim.matchAll(/resource \w+ 'Microsoft\.ApiManagement\/service\/namedValues@[\d-]+' = \{\n([\s\S]*?)\n\}\n/g)].map((m) => m[1]);
+  const nameOf = (body: string) => /\n {2}name: '([^']+)'/.exec(body)?.[1];
+
+  it('each {{name}} in a policy is a named value apim.bicep declares, which the APIs\' policies wait for', () => {
+    const files = readdirSync(join(projectRoot(), 'infra/apim')).filter((name) => name.endsWith('.xml'));
+    const used = new Set(files.flatMap((file) => [...read(`infra/apim/${file}`).matchAll(/\{\{([\w-]+)\}\}/g)].map((m) => m[1])));
+    assert.deepEqual([...used], ['function-key']);
+    for (const name of used) assert.ok(declared.some((body) => nameOf(body) === name), `{{${name}}} is not declared`);
+    assert.match(apim.split("resource apiPolicies '")[1].split('\n]\n')[0], /dependsOn: \[functionKey, backend\]/);
+  });
+
+  it('a named value held in Key Vault is read with API Management\'s user-assigned identity, whose role was granted before the service existed', () => {
+    const inVault = declared.filter((body) => /keyVault:/.test(body));
+    assert.deepEqual(inVault.map(nameOf), ['function-key']);
+    for (const body of inVault) {
+      // Without identityClientId API Management reads the secret with a system-assigned
+      // identity: one granted its role only after the service exists, still propagating.
+      assert.match(body, /keyVault: \{ secretIdentifier: \w+, identityClientId: identityClientId \}/);
+      assert.doesNotMatch(body, /dependsOn/, 'no role assignment in this module to wait for');
+    }
+    assert.match(apim, /^param identityClientId string$/m);
+  });
+});

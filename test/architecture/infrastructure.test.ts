@@ -218,6 +218,26 @@ describe('infrastructure templates', () => {
     assert.notEqual(samples[0], samples[1]);
   });
 
+  it("gives API Management a user-assigned identity of its own, granted its roles where the secret and Application Insights are made, and names it where the gateway signs in", () => {
+    // The compiled template's dependencies are checked in role-assignments.test.ts; this reads the sources.
+    const main = read('infra/main.bicep');
+    const block = (symbol: string) => main.split(`\nmodule ${symbol} '`)[1]?.split('\n}\n')[0] ?? '';
+    assert.match(block('apimIdentity'), /^modules\/identity\.bicep' = \{\n {2}scope: group\n {2}params: \{ name: names\.apimIdentity,/, 'created at the start, waiting for nothing but the group');
+    assert.notEqual(/^ {2}apimIdentity: '([^']+)'$/m.exec(main)?.[1], /^ {2}identity: '([^']+)'$/m.exec(main)?.[1]);
+    for (const symbol of ['keyVault', 'monitoring']) assert.match(block(symbol), /\n {4}apimIdentityName: names\.apimIdentity\n/, symbol);
+    assert.match(block('apim'), /\n {4}identityId: apimIdentity\.outputs\.id\n {4}identityClientId: apimIdentity\.outputs\.clientId\n/);
+    const grant = (file: string, symbol: string) => read(file).split(`\nresource ${symbol} 'Microsoft.Authorization/roleAssignments@`)[1]?.split('\n}\n')[0] ?? '';
+    const readsKey = grant('infra/modules/key-vault.bicep', 'apimReadsFunctionKey');
+    assert.match(readsKey, /\n {2}scope: functionKey\n/, 'on the one secret, not the vault');
+    assert.match(readsKey, /principalId: apimIdentity\.properties\.principalId\n {4}principalType: 'ServicePrincipal'/);
+    assert.match(grant('infra/modules/monitoring.bicep', 'apimPublishesMetrics'), /principalId: apimIdentity\.properties\.principalId\n {4}principalType: 'ServicePrincipal'/);
+    const apim = read('infra/modules/apim.bicep');
+    assert.doesNotMatch(apim, /roleAssignments@|SystemAssigned/, 'no role waits for the service, and the service has no identity of its own to wait on');
+    assert.match(apim, /identity: \{\n {4}type: 'UserAssigned'\n {4}userAssignedIdentities: \{ '\$\{identityId\}': \{\} \}\n {2}\}/);
+    assert.match(apim, /keyVault: \{ secretIdentifier: functionKeySecretUri, identityClientId: identityClientId \}/);
+    assert.match(apim, /credentials: \{ connectionString: appInsightsConnectionString, identityClientId: identityClientId \}/);
+  });
+
   it('declares no host key on the Flex app: the app accepts the next key before API Management presents it, and gets it for good after the package', () => {
     assert.doesNotMatch(functionApp, /functionKeys@/);
     const deploy = read('.github/workflows/deploy.yml');

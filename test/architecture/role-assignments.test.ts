@@ -24,6 +24,8 @@ interface ArmResource {
   type: string;
   scope?: string;
   copy?: unknown;
+  dependsOn?: string[];
+  identity?: { type: string; userAssignedIdentities?: Record<string, unknown> };
   properties?: Record<string, unknown> & { template?: ArmTemplate; parameters?: Record<string, { value?: unknown }>; principalId?: string; principalType?: string; roleDefinitionId?: string };
 }
 interface ArmTemplate {
@@ -45,18 +47,43 @@ function roleIds(template: ArmTemplate, expression: string): string[] {
   return [template.variables![named[1]] as string];
 }
 
-/** Whose principal an assignment names: the app's identity, API Management's, or the deployer. */
-function principalOf(expression: string): string {
-  if (/userAssignedIdentities/.test(expression)) return 'app';
-  if (/Microsoft\.ApiManagement\/service/.test(expression)) return 'apim';
+/** The identities main.bicep creates, by the name it gives them (its `names` variable). */
+const IDENTITIES: Record<string, string> = {
+  "[variables('names').identity]": 'app',
+  "[variables('names').apimIdentity]": 'apim',
+};
+
+/**
+ * Whose principal an assignment names: the app's user-assigned identity, API Management's,
+ * or the deployer; a user-assigned identity is told by the name main.bicep passes for it.
+ * API Management's system-assigned identity is named apart: nothing should be granted to it.
+ */
+function principalOf(expression: string, passed: Record<string, { value?: unknown }> = {}): string {
+  const identity = /userAssignedIdentities', parameters\('(\w+)'\)/.exec(expression)?.[1];
+  if (identity) {
+    const name = passed[identity]?.value;
+    const who = IDENTITIES[String(name)];
+    assert.ok(who, `a user-assigned identity the test cannot tell: ${identity} = ${String(name)}`);
+    return who;
+  }
+  if (/Microsoft\.ApiManagement\/service/.test(expression)) return 'apim system-assigned';
   if (/parameters\('deployerPrincipalId'\)/.test(expression)) return 'deployer';
   throw new Error(`a principal the test cannot tell: ${expression}`);
 }
 
-/** "principal: role on resource type" for every role assignment in the compiled modules. */
-function roleAssignments(main: ArmTemplate): string[] {
-  const found: string[] = [];
-  for (const module of Object.values(main.resources)) {
+interface Grant {
+  /** The symbolic name of the module in main.bicep that makes the assignment. */
+  module: string;
+  principal: string;
+  role: string;
+  scopeType: string;
+  resource: ArmResource;
+}
+
+/** Every role assignment in the compiled modules, one per role it grants. */
+function grants(main: ArmTemplate): Grant[] {
+  const found: Grant[] = [];
+  for (const [symbol, module] of Object.entries(main.resources)) {
     const template = module.properties?.template;
     if (!template) continue;
     for (const resource of Object.values(template.resources)) {
@@ -64,11 +91,17 @@ function roleAssignments(main: ArmTemplate): string[] {
       const scopeType = /resourceId\('([^']+)'/.exec(resource.scope ?? '')?.[1] ?? 'resource group';
       assert.ok(resource.properties?.principalType, 'principalType set: the assignment does not wait for the new principal to replicate');
       for (const id of roleIds(template, resource.properties!.roleDefinitionId!)) {
-        found.push(`${principalOf(resource.properties!.principalId!)}: ${ROLE_NAMES[id] ?? id} on ${scopeType}`);
+        const principal = principalOf(resource.properties!.principalId!, module.properties!.parameters);
+        found.push({ module: symbol, principal, role: ROLE_NAMES[id] ?? id, scopeType, resource });
       }
     }
   }
-  return found.sort();
+  return found;
+}
+
+/** "principal: role on resource type" for every role assignment in the compiled modules. */
+function roleAssignments(main: ArmTemplate): string[] {
+  return grants(main).map((grant) => `${grant.principal}: ${grant.role} on ${grant.scopeType}`).sort();
 }
 
 /**
@@ -91,7 +124,7 @@ function redisStores(main: ArmTemplate): string[] {
         .filter((resource) => resource.type === 'Microsoft.Cache/redisEnterprise/databases/accessPolicyAssignments')
         .map((assignment) => {
           const { accessPolicyName, user } = assignment.properties as { accessPolicyName: string; user: { objectId: string } };
-          return `${principalOf(user.objectId)}: ${accessPolicyName}`;
+          return `${principalOf(user.objectId, module.properties!.parameters)}: ${accessPolicyName}`;
         });
       found.push(`${symbol}: ${String(value(database.properties?.evictionPolicy))}, access keys ${String(value(database.properties?.accessKeysAuthentication))}, ${users.join(', ')}`);
     }
@@ -106,12 +139,14 @@ suiteNeeding('role assignments of the compiled template (Bicep compiler)', skipU
     if (compiled) return compiled;
     const result = run(compiler!.command, [...compiler!.prefix, 'build', 'infra/main.bicep', '--stdout']);
     assert.equal(result.status, 0, result.output);
+    assert.doesNotMatch(result.output, /\) : Warning /, 'the linter (infra/bicepconfig.json) finds nothing');
     return (compiled = JSON.parse(result.output.slice(result.output.indexOf('{'))) as ArmTemplate);
   };
 
   it('grants each identity the narrowest built-in role on the narrowest resource it needs', () => {
     assert.deepEqual(roleAssignments(compile()), [
-      // API Management reads its host key and nothing else of the vault (no personal-data or signing keys).
+      // API Management's user-assigned identity reads its host key and nothing else of the
+      // vault (no personal-data or signing keys); its system-assigned one has no role at all.
       'apim: Key Vault Secrets User on Microsoft.KeyVault/vaults/secrets',
       'apim: Monitoring Metrics Publisher on Microsoft.Insights/components',
       'app: Azure Service Bus Data Receiver on Microsoft.ServiceBus/namespaces/topics',
@@ -142,25 +177,68 @@ suiteNeeding('role assignments of the compiled template (Bicep compiler)', skipU
     assert.equal(settings.find((setting) => setting.name === 'REDIS_COUNTERS_URL')?.value, "[parameters('redisCountersUrl')]");
   });
 
+  it("has API Management read its host key and log with its own user-assigned identity, granted both roles before the service exists", () => {
+    const main = compile();
+    const modules = main.resources as Record<string, ArmResource>;
+    const apim = modules.apim.properties!;
+    const resources = Object.values(apim.template!.resources);
+    const ofType = (type: string) => resources.filter((resource) => resource.type === type);
+    // The identity main.bicep creates as API Management's is the one the service carries, and
+    // the one whose client id the named value and the logger sign in with.
+    assert.equal(modules.apimIdentity.properties!.parameters!.name.value, "[variables('names').apimIdentity]");
+    assert.equal(apim.parameters!.identityId.value, "[reference('apimIdentity').outputs.id.value]");
+    assert.equal(apim.parameters!.identityClientId.value, "[reference('apimIdentity').outputs.clientId.value]");
+    const [service] = ofType('Microsoft.ApiManagement/service');
+    assert.equal(service.identity?.type, 'UserAssigned', 'no system-assigned identity: it could only be granted roles after the service exists');
+    assert.deepEqual(Object.keys(service.identity!.userAssignedIdentities!).map((key) => key.replace(/^\[format\('\{0\}', (.*)\)\]$/, '[$1]')), ["[parameters('identityId')]"]);
+    const [namedValue] = ofType('Microsoft.ApiManagement/service/namedValues');
+    const keyVault = namedValue.properties!.keyVault as { secretIdentifier: string; identityClientId?: string };
+    assert.equal(keyVault.identityClientId, "[parameters('identityClientId')]", "the named value reads Key Vault with the user-assigned identity (without it, API Management uses a system-assigned one)");
+    const [logger] = ofType('Microsoft.ApiManagement/service/loggers');
+    assert.equal((logger.properties!.credentials as { identityClientId?: string }).identityClientId, "[parameters('identityClientId')]");
+    assert.deepEqual(ofType('Microsoft.Authorization/roleAssignments'), [], 'API Management\'s roles are granted before its module, not in it');
+
+    // Each of its grants sits in a module that never waits for API Management, and that
+    // API Management's module waits for: granted (and propagating) while the service is created.
+    const needs = (symbol: string, seen = new Set<string>()): Set<string> => {
+      for (const dependency of modules[symbol].dependsOn ?? []) {
+        if (!seen.has(dependency)) needs(dependency, seen.add(dependency));
+      }
+      return seen;
+    };
+    const apimGrants = grants(main).filter((grant) => grant.principal === 'apim');
+    assert.deepEqual(apimGrants.map((grant) => `${grant.module}: ${grant.role}`).sort(), ['keyVault: Key Vault Secrets User', 'monitoring: Monitoring Metrics Publisher']);
+    for (const grant of apimGrants) {
+      assert.ok(!needs(grant.module).has('apim'), `${grant.module} waits for API Management`);
+      assert.doesNotMatch(JSON.stringify(grant.resource), /Microsoft\.ApiManagement/, `${grant.role} names nothing of API Management`);
+      assert.ok(needs('apim').has(grant.module), `API Management's module starts before ${grant.module} granted ${grant.role}`);
+    }
+    // The secret it reads is the one the Key Vault grant is scoped to.
+    const [secretGrant] = apimGrants.filter((grant) => grant.role === 'Key Vault Secrets User');
+    assert.match(secretGrant.resource.scope!, /^\[resourceId\('Microsoft\.KeyVault\/vaults\/secrets', parameters\('name'\), parameters\('functionKeySecretName'\)\)\]$/);
+    assert.equal(apim.parameters!.functionKeySecretUri.value, "[reference('keyVault').outputs.functionKeySecretUri.value]");
+  });
+
   it('tells a vault-wide grant from a secret-scoped one', () => {
     const grant = (scope: string): ArmTemplate => ({
       resources: {
-        apim: {
+        keyVault: {
           type: 'Microsoft.Resources/deployments',
           properties: {
+            parameters: { apimIdentityName: { value: "[variables('names').apimIdentity]" } },
             template: {
               variables: { secretsUser: '4633458b-17de-408a-b874-0445c86b69e6' },
               resources: [{
                 type: 'Microsoft.Authorization/roleAssignments',
                 scope,
-                properties: { principalId: "[reference(resourceId('Microsoft.ApiManagement/service', parameters('name'))).identity.principalId]", principalType: 'ServicePrincipal', roleDefinitionId: "[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', variables('secretsUser'))]" },
+                properties: { principalId: "[reference(resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', parameters('apimIdentityName')), '2024-11-30').principalId]", principalType: 'ServicePrincipal', roleDefinitionId: "[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', variables('secretsUser'))]" },
               }],
             },
           },
         },
       },
     });
-    assert.deepEqual(roleAssignments(grant("[resourceId('Microsoft.KeyVault/vaults', parameters('keyVaultName'))]")), ['apim: Key Vault Secrets User on Microsoft.KeyVault/vaults']);
-    assert.deepEqual(roleAssignments(grant("[resourceId('Microsoft.KeyVault/vaults/secrets', parameters('keyVaultName'), 'X')]")), ['apim: Key Vault Secrets User on Microsoft.KeyVault/vaults/secrets']);
+    assert.deepEqual(roleAssignments(grant("[resourceId('Microsoft.KeyVault/vaults', parameters('name'))]")), ['apim: Key Vault Secrets User on Microsoft.KeyVault/vaults']);
+    assert.deepEqual(roleAssignments(grant("[resourceId('Microsoft.KeyVault/vaults/secrets', parameters('name'), 'X')]")), ['apim: Key Vault Secrets User on Microsoft.KeyVault/vaults/secrets']);
   });
 });
