@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+import type { AttemptCounters } from '../../shared/kernel/ports';
+import { testApp } from '../support/app';
+import { invoke } from '../support/http';
+
+type App = Awaited<ReturnType<typeof testApp>>;
+const PASSWORD = 'the owner passphrase';
+
+const login = (app: App, username: string, password: string, address: string) =>
+  invoke(app.handler('issueToken', { as: 'anonymous' }), {
+    method: 'POST',
+    body: { grant_type: 'password', username, password },
+    headers: { 'x-farmacias-client-ip': address },
+  });
+
+/**
+ * Review of 27a9316. A known client's mark is refreshed on each login by two calls, a DEL
+ * (resetWindow) and then a new window (incrementWithin); the old code's one SET replaced it
+ * in a single step. When the second call fails (the counters' Redis stops answering, fails
+ * over, or the adapter's pause after a timeout refuses it at once) the first has already
+ * deleted the mark: the login stands, and the owner's device is a stranger from then on,
+ * held back with the botnet at the account's ceiling.
+ */
+describe('a known client’s mark survives a refresh that fails halfway', () => {
+  let app: App | undefined;
+  after(() => app?.services.dispose());
+
+  it('the counters fail after the DEL: the owner’s known device still passes the account’s ceiling', async () => {
+    app = await testApp({ LOGIN_MAX_FAILURES_PER_ACCOUNT: '1' });
+    const email = `${randomUUID()}@exemplo.com.br`;
+    assert.equal((await invoke(app.handler('registerUser', { as: 'anonymous' }), { method: 'POST', body: { email, password: PASSWORD, name: 'Dona' } })).status, 201);
+    const home = '203.0.113.30';
+    assert.equal((await login(app, email, PASSWORD, home)).status, 200, 'the owner signs in from home: a known client');
+    // The account's ceiling (20 with a pair limit of 1) reached by 20 addresses.
+    const guesses = await Promise.all(Array.from({ length: 20 }, (_, i) => login(app!, email, `distributed guess ${i}`, `192.0.2.${i + 1}`)));
+    assert.ok(guesses.every((answer) => answer.status === 400));
+
+    // The counters stop answering between the two calls that refresh the mark.
+    const counters = app.services.counters;
+    const flaky: AttemptCounters = {
+      ...counters,
+      incrementWithin: (key, seconds) => (key.startsWith('login-known:') ? Promise.reject(new Error('redis did not answer incrementWithin within 200 ms')) : counters.incrementWithin(key, seconds)),
+      uncount: (key) => counters.uncount(key),
+      peekWindow: (key) => counters.peekWindow(key),
+      resetWindow: (key) => counters.resetWindow(key),
+      ping: () => counters.ping(),
+      close: () => counters.close(),
+    };
+    app.services.counters = flaky;
+    assert.equal((await login(app, email, PASSWORD, home)).status, 200, 'the login stands when the counters fail after it');
+    app.services.counters = counters;
+
+    const again = await login(app, email, PASSWORD, home);
+    assert.equal(again.status, 200, `the owner's known device lost its mark to a failed refresh (${again.status})`);
+  });
+});
