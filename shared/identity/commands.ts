@@ -6,9 +6,9 @@ import { clientAddressOf } from '../kernel/client-address';
 import { triedBasicAuthentication, withOAuthErrors } from './oauth-errors';
 import { adminOnly } from '../kernel/policies';
 import { commandHandler, loadAggregate, metadataOf, runCommand, type CommandSpec, type SnapshotPolicy } from '../kernel/command';
-import { ConcurrencyConflict, Forbidden, NotFound, OAuthError, ReservationTaken, ServiceUnavailable, TooManyRequests, Unauthorized, UnsupportedMediaType } from '../kernel/errors';
+import { ConcurrencyConflict, Forbidden, InvalidInput, NotFound, OAuthError, ReservationTaken, ServiceUnavailable, TooManyRequests, Unauthorized, UnsupportedMediaType } from '../kernel/errors';
 import { uuidSchema } from '../kernel/command';
-import { expectNoQuery, jsonResponse, readBodyText, readJsonBody, validate, withProblemDetails } from '../kernel/http';
+import { expectNoQuery, jsonResponse, parseJsonRefusingProto, readBodyText, readJsonBody, validate, withProblemDetails } from '../kernel/http';
 import type { EventMetadata } from '../kernel/ports';
 import { phoneSchema, refuse, text } from '../kernel/schemas';
 import type { ServiceProvider, Services } from '../kernel/services';
@@ -347,17 +347,20 @@ async function readForm(request: HttpRequest): Promise<Record<string, unknown>> 
     for (const [name, value] of new URLSearchParams(body)) {
       // RFC 6749 §3.1: a parameter sent without a value is omitted, and none may be sent twice.
       if (value === '') continue;
+      // An own `__proto__` joi would drop without a word, where any other unknown name is refused.
+      if (name === '__proto__') throw new OAuthError(400, 'invalid_request', '__proto__ is not allowed');
       if (fields.has(name)) throw new OAuthError(400, 'invalid_request', `${name.slice(0, 40)} is sent more than once`);
       fields.set(name, value);
     }
-    // Own properties only: `constructor` is refused as unknown, `__proto__` dropped by joi.
+    // Own properties only: `constructor` is refused as unknown, `__proto__` above.
     return Object.fromEntries(fields);
   }
   try {
-    const parsed = JSON.parse(body);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed;
-  } catch {
-    /* answered below */
+    const parsed = parseJsonRefusingProto(body);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof InvalidInput) throw new OAuthError(400, 'invalid_request', '__proto__ is not allowed');
+    /* otherwise answered below */
   }
   throw new OAuthError(400, 'invalid_request', 'the body is not a JSON object');
 }
@@ -403,9 +406,18 @@ interface LoginKeys {
   account: string;
   /** Attempts from one address on any account (credential stuffing), shared with client logins; a known client passes it. */
   address: string;
-  /** Present while this address is a known client of the account: it signed in from there. */
-  known: string;
+  /** The account's known clients: the addresses it signed in from lately (see rememberSuccess). */
+  knownClients: string;
+  /** This address among them. */
+  client: string;
 }
+
+/**
+ * The known clients kept per account: its most recent addresses (a phone on a carrier that
+ * changes its IPv6 prefix makes many). Bounded per account, so that however many addresses
+ * log in, the counters' store (which never evicts) holds at most this many per account.
+ */
+const KNOWN_CLIENTS_PER_ACCOUNT = 10;
 
 const digest = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 32);
 
@@ -416,7 +428,8 @@ function loginKeys(services: Services, email: string, request: HttpRequest): Log
     pair: `login-attempts:pair:${digest(`${account}\n${address}`)}`,
     account: `login-attempts:account:${account}`,
     address: `login-failures:address:${address}`,
-    known: `login-known:${digest(`${account}\n${address}`)}`,
+    knownClients: `login-known-clients:${account}`,
+    client: digest(address),
   };
 }
 
@@ -450,7 +463,7 @@ async function countAttempt(services: Services, keys: LoginKeys) {
   const refuse = (resetsInSeconds: number) => new TooManyRequests('too many login attempts; try again later', resetsInSeconds);
   // Asked only past a shared limit, and once: most attempts never need it.
   let known: Promise<boolean> | undefined;
-  const isKnownClient = () => (known ??= services.counters.peekWindow(keys.known).then((mark) => mark !== undefined));
+  const isKnownClient = () => (known ??= services.counters.recalls(keys.knownClients, keys.client));
   // The address first: an attempt it refuses opens no window of its own, so one address cannot
   // make the thousands of (account, address) windows that would crowd a victim's out of a
   // bounded counter. Its limit is shared with everyone behind it (a carrier's NAT, public
@@ -458,29 +471,30 @@ async function countAttempt(services: Services, keys: LoginKeys) {
   const address = await services.counters.incrementWithin(keys.address, window);
   if (address.count > perAddress && !(await isKnownClient())) throw refuse(address.resetsInSeconds);
   const pair = await services.counters.incrementWithin(keys.pair, window);
-  if (pair.count > perPair) throw refuse(pair.resetsInSeconds);
+  if (pair.count > perPair) {
+    // Refused by its own limit, as before the address was counted first: one device retrying a
+    // stale password adds at most the pair's limit to its address, and turns no neighbour away.
+    await services.counters.uncount(keys.address).catch(() => {});
+    throw refuse(pair.resetsInSeconds);
+  }
   const account = await services.counters.incrementWithin(keys.account, window);
   if (account.count > perPair * ACCOUNT_CEILING_FACTOR && !(await isKnownClient())) throw refuse(account.resetsInSeconds);
 }
 
 /**
  * A success takes its counts back and makes the address a known client of the account, for
- * a refresh token's lifetime from this login. The mark is a window kept with the counts,
- * not a cached value: cached reads, which anyone can multiply (a cursor, a search), would
- * push it out of the cache.
+ * a refresh token's lifetime from this login, renewed in one step. Kept with the counts, not
+ * as a cached value: cached reads, which anyone can multiply (a cursor, a search), would push
+ * it out of the cache.
  */
 async function rememberSuccess(services: Services, keys: LoginKeys) {
   const remember = services.settings.auth.refreshTokenDays * 86_400;
-  const markKnown = async () => {
-    await services.counters.resetWindow(keys.known);
-    await services.counters.incrementWithin(keys.known, remember);
-  };
   // The login stands even if the counters fail here: the counts then only run out with their window.
   await Promise.allSettled([
     services.counters.resetWindow(keys.pair),
     services.counters.uncount(keys.address),
     services.counters.uncount(keys.account),
-    markKnown(),
+    services.counters.remember(keys.knownClients, keys.client, remember, KNOWN_CLIENTS_PER_ACCOUNT),
   ]);
 }
 

@@ -134,12 +134,20 @@ export async function readJsonBody(request: HttpRequest, maxBytes = MAX_BODY_BYT
   if (text.trim() === '') throw new InvalidInput('the request body is empty');
   let body: unknown;
   try {
-    body = mayNameProto(text) ? JSON.parse(text, refusingProto) : JSON.parse(text);
+    body = parseJsonRefusingProto(text);
   } catch (error) {
     if (error instanceof InvalidInput) throw error;
     throw new InvalidInput('the request body is not valid JSON');
   }
   return body;
+}
+
+/**
+ * JSON.parse, refusing a `__proto__` member at any depth (InvalidInput naming it); a text that
+ * is not JSON throws as JSON.parse does.
+ */
+export function parseJsonRefusingProto(text: string): unknown {
+  return mayNameProto(text) ? JSON.parse(text, refusingProto) : JSON.parse(text);
 }
 
 /**

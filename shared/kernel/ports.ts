@@ -405,7 +405,7 @@ export interface CacheTtl {
  * where nothing evicts them to make room for cached reads (which anyone can multiply), since
  * an evicted window forgives its count. The cache itself when no store of their own is set.
  */
-export type AttemptCounters = Pick<Cache, 'incrementWithin' | 'uncount' | 'peekWindow' | 'resetWindow' | 'ping' | 'close'>;
+export type AttemptCounters = Pick<Cache, 'incrementWithin' | 'uncount' | 'peekWindow' | 'resetWindow' | 'remember' | 'recalls' | 'ping' | 'close'>;
 
 export interface Cache {
   get<T>(key: string): Promise<CacheEntry<T> | undefined>;
@@ -423,6 +423,14 @@ export interface Cache {
   peekWindow(key: string): Promise<{ count: number; resetsInSeconds: number } | undefined>;
   /** Forgets a window early (a successful login clears its account's failures). */
   resetWindow(key: string): Promise<void>;
+  /**
+   * Remembers `member` under `key` for `seconds` from now, in one step (a known client of an
+   * account, renewed by each login): the set keeps its `keep` most recently renewed members,
+   * so what one key holds stays bounded however many members come and go.
+   */
+  remember(key: string, member: string, seconds: number, keep: number): Promise<void>;
+  /** Whether `member` is remembered under `key` and its time has not run out. */
+  recalls(key: string, member: string): Promise<boolean>;
   /**
    * A counter (for cache generations). Callers only compare generations (or sums of
    * them) for equality, and a counter never comes back to a value it had: one lost (shed

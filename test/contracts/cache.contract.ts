@@ -72,6 +72,24 @@ export function cacheContract(adapter: string, open: () => Promise<Cache>) {
       assert.equal(await cache.peekWindow(none), undefined);
     });
 
+    it('remembers members for their time, renewed in one step, keeping the most recently renewed', async () => {
+      const cache = await open();
+      const k = key();
+      assert.equal(await cache.recalls(k, 'home'), false);
+      await cache.remember(k, 'home', 60, 3);
+      assert.equal(await cache.recalls(k, 'home'), true);
+      assert.equal(await cache.recalls(k, 'elsewhere'), false);
+      for (const member of ['a', 'b', 'c']) await cache.remember(k, member, 60, 3);
+      assert.equal(await cache.recalls(k, 'home'), false, 'the least recently renewed went past `keep`');
+      await cache.remember(k, 'a', 60, 3);
+      await cache.remember(k, 'd', 60, 3);
+      assert.deepEqual(await Promise.all(['a', 'b', 'c', 'd'].map((member) => cache.recalls(k, member))), [true, false, true, true], 'renewing a kept it');
+      const brief = key();
+      await cache.remember(brief, 'home', 1, 3);
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      assert.equal(await cache.recalls(brief, 'home'), false, 'its time ran out');
+    });
+
     it('answers a ping', async () => {
       await (await open()).ping();
     });

@@ -29,5 +29,12 @@ describe('a __proto__ member in a JSON token request', () => {
     assert.equal(unknown.body.error, 'invalid_request', 'an ordinary unknown member is refused before any password is checked');
     const proto = await token('{"grant_type":"password","username":"nobody@exemplo.com.br","password":"not the one","__proto__":{"isAdmin":true}}');
     assert.equal(proto.body.error, 'invalid_request', `__proto__ went through unrefused: ${proto.status} ${JSON.stringify(proto.body)}`);
+    const form = await invoke(app.handler('issueToken', { as: 'anonymous' }), {
+      method: 'POST',
+      rawBody: 'grant_type=password&username=nobody%40exemplo.com.br&password=not+the+one&__proto__=x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-farmacias-client-ip': '198.51.100.90' },
+    });
+    assert.equal(form.status, 400);
+    assert.equal(form.body.error, 'invalid_request', 'nor in a form');
   });
 });

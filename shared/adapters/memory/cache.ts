@@ -59,6 +59,8 @@ export class MemoryCache implements Cache {
   private counterBase = 0;
   private highestCount = 0;
   private readonly windows = new Map<string, { count: number; resetsAt: number }>();
+  /** Remembered members by key, each with when it runs out; bounded as the windows are, apart from the cached reads. */
+  private readonly remembered = new Map<string, Map<string, number>>();
 
   constructor(
     private readonly maxBytes: number,
@@ -152,6 +154,26 @@ export class MemoryCache implements Cache {
 
   async resetWindow(key: string): Promise<void> {
     this.windows.delete(key);
+  }
+
+  async remember(key: string, member: string, seconds: number, keep: number): Promise<void> {
+    const now = this.now();
+    const members = this.remembered.get(key) ?? new Map<string, number>();
+    // Re-inserted, so each map's order is the order of renewal: the first are the least recently renewed.
+    members.delete(member);
+    members.set(member, now + seconds * 1000);
+    for (const [name, until] of members) if (members.size > keep || until <= now) members.delete(name);
+    this.remembered.delete(key);
+    this.remembered.set(key, members);
+    // The keys renewed longest ago go first past the bound, as the windows do.
+    for (const name of this.remembered.keys()) {
+      if (this.remembered.size <= this.maxWindows) break;
+      this.remembered.delete(name);
+    }
+  }
+
+  async recalls(key: string, member: string): Promise<boolean> {
+    return (this.remembered.get(key)?.get(member) ?? 0) > this.now();
   }
 
   /**

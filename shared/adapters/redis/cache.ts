@@ -227,6 +227,30 @@ export class RedisCache implements Cache {
   }
 
   /**
+   * A sorted set scored by when each member runs out: one MULTI adds or renews the member,
+   * drops the members run out and all but the `keep` latest to run out (the most recently
+   * renewed), and renews the key's own expiry.
+   */
+  async remember(key: string, member: string, seconds: number, keep: number): Promise<void> {
+    const now = Date.now();
+    const set = this.key(key);
+    await this.call('remember', () =>
+      this.client
+        .multi()
+        .zAdd(set, { score: now + seconds * 1000, value: member })
+        .zRemRangeByScore(set, '-inf', now)
+        .zRemRangeByRank(set, 0, -(keep + 1))
+        .pExpire(set, seconds * 1000)
+        .exec(),
+    );
+  }
+
+  async recalls(key: string, member: string): Promise<boolean> {
+    const until = await this.call('recalls', () => this.client.zScore(this.key(key), member));
+    return until !== null && Number(until) > Date.now();
+  }
+
+  /**
    * An unknown counter starts at the clock's milliseconds, set once (SET NX): Redis may
    * evict a counter (the cache evicts any key when full), and a counter that came back
    * at 0 could meet a generation an old cached list was stored with. Started from the
