@@ -7,7 +7,7 @@ import type { RedisCache } from '../../shared/adapters/redis/cache';
 import type { Services } from '../../shared/kernel/services';
 import { appModules } from '../../shared/platform/app';
 import { startLocalHost, type LocalHost } from '../../local/host';
-import { uniqueGtin } from '../support/fixtures';
+import { bulkyProductBody } from '../support/fixtures';
 import { privateRedisUnavailable, RedisNode } from '../support/redis-node';
 import { testServices } from '../support/services';
 import { suiteNeeding } from '../support/suite';
@@ -51,19 +51,7 @@ suiteNeeding('login counters in a Redis of their own, apart from an evicting cac
     const email = `${randomUUID()}@exemplo.com.br`;
     assert.equal((await asAdmin('POST', 'auth/register', { email, password: PASSWORD, name: 'Dona Vítima' }, { authorization: '' })).status, 201);
     for (let i = 0; i < 40; i++) {
-      const product = {
-        gtin: uniqueGtin(),
-        name: `Produto ${i} ${'x'.repeat(180)}`,
-        brand: 'Marca',
-        manufacturer: 'Laboratório '.padEnd(180, 'y'),
-        activeIngredients: ['dipirona'],
-        presentation: '500 mg '.padEnd(180, 'z'),
-        form: 'tablet',
-        category: 'medicines',
-        prescription: 'none',
-        generic: false,
-      };
-      assert.equal((await asAdmin('POST', 'products', product)).status, 201);
+      assert.equal((await asAdmin('POST', 'products', bulkyProductBody(i))).status, 201);
     }
     await services.bus.idle?.();
 

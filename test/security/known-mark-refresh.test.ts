@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import type { AttemptCounters } from '../../shared/kernel/ports';
 import { testApp } from '../support/app';
-import { invoke } from '../support/http';
+import { OWNER_PASSWORD as PASSWORD, passwordLogin as login, registeredOwner } from '../support/logins';
 
 type App = Awaited<ReturnType<typeof testApp>>;
-const PASSWORD = 'the owner passphrase';
-
-const login = (app: App, username: string, password: string, address: string) =>
-  invoke(app.handler('issueToken', { as: 'anonymous' }), {
-    method: 'POST',
-    body: { grant_type: 'password', username, password },
-    headers: { 'x-farmacias-client-ip': address },
-  });
 
 /**
  * Review of 27a9316: a known client's mark was refreshed by two calls, a DEL and then a new
@@ -28,8 +19,7 @@ describe('a known client’s mark survives a refresh that fails halfway', () => 
 
   it('the counters fail as the mark is renewed: the owner’s known device still passes the account’s ceiling', async () => {
     app = await testApp({ LOGIN_MAX_FAILURES_PER_ACCOUNT: '1' });
-    const email = `${randomUUID()}@exemplo.com.br`;
-    assert.equal((await invoke(app.handler('registerUser', { as: 'anonymous' }), { method: 'POST', body: { email, password: PASSWORD, name: 'Dona' } })).status, 201);
+    const email = await registeredOwner(app);
     const home = '203.0.113.30';
     assert.equal((await login(app, email, PASSWORD, home)).status, 200, 'the owner signs in from home: a known client');
     // The account's ceiling (20 with a pair limit of 1) reached by 20 addresses.

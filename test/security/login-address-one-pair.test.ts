@@ -1,34 +1,19 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { testApp } from '../support/app';
-import { invoke } from '../support/http';
+import { OWNER_PASSWORD as PASSWORD, passwordLogin as login, registeredOwner as register } from '../support/logins';
 
 type App = Awaited<ReturnType<typeof testApp>>;
-const PASSWORD = 'the owner passphrase';
-
-const login = (app: App, username: string, password: string, address: string) =>
-  invoke(app.handler('issueToken', { as: 'anonymous' }), {
-    method: 'POST',
-    body: { grant_type: 'password', username, password },
-    headers: { 'x-farmacias-client-ip': address },
-  });
-
-async function register(app: App): Promise<string> {
-  const email = `${randomUUID()}@exemplo.com.br`;
-  const registered = await invoke(app.handler('registerUser', { as: 'anonymous' }), { method: 'POST', body: { email, password: PASSWORD, name: 'Dona' } });
-  assert.equal(registered.status, 201, JSON.stringify(registered.body));
-  return email;
-}
 
 /**
  * Review of 27a9316 (the address counted first). Before it, an attempt its (account, address)
  * pair's limit refused counted nothing more: one pair added at most LOGIN_MAX_FAILURES_PER_ACCOUNT
- * to its address. Now every attempt counts the address first, the refused ones included, so a
- * single device retrying a stale password (or one person hammering one account) takes the
- * shared address (an office's or a carrier's NAT) past LOGIN_MAX_FAILURES_PER_ADDRESS, and
- * everyone else behind it who is not a known client is turned away (and the partners'
- * client_credentials from there, which read the same window).
+ * to its address. Counting the address first counted the refused ones there too, so a single
+ * device retrying a stale password (or one person hammering one account) took the shared
+ * address (an office's or a carrier's NAT) past LOGIN_MAX_FAILURES_PER_ADDRESS, and everyone
+ * else behind it who was not a known client was turned away (and the partners'
+ * client_credentials from there, which read the same window). Such an attempt is now taken
+ * back from the address.
  */
 describe('one (account, address) pair past its own limit does not lock its address out', () => {
   let app: App | undefined;

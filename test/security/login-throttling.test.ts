@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { suiteNeeding } from '../support/suite';
 import { MemoryCache } from '../../shared/adapters/memory/cache';
@@ -8,6 +7,7 @@ import type { Cache } from '../../shared/kernel/ports';
 import { testApp } from '../support/app';
 import { invoke } from '../support/http';
 import { skipUnlessReachable } from '../support/reachable';
+import { OWNER_PASSWORD as PASSWORD, passwordLogin as login, registeredOwner as owner } from '../support/logins';
 
 /**
  * Issue 11, items 2 and 6. The failure count was read before the password check (about
@@ -17,23 +17,8 @@ import { skipUnlessReachable } from '../support/reachable';
  */
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const redisSkip = skipUnlessReachable('Redis', 'REDIS_URL', redisUrl);
-const PASSWORD = 'the owner passphrase';
 
 type App = Awaited<ReturnType<typeof testApp>>;
-
-const login = (app: App, username: string, password: string, address: string) =>
-  invoke(app.handler('issueToken', { as: 'anonymous' }), {
-    method: 'POST',
-    body: { grant_type: 'password', username, password },
-    headers: { 'x-farmacias-client-ip': address },
-  });
-
-async function owner(app: App): Promise<string> {
-  const email = `${randomUUID()}@exemplo.com.br`;
-  const registered = await invoke(app.handler('registerUser', { as: 'anonymous' }), { method: 'POST', body: { email, password: PASSWORD, name: 'Dona' } });
-  assert.equal(registered.status, 201, JSON.stringify(registered.body));
-  return email;
-}
 
 for (const [profile, env, skip] of [
   ['in memory', {}, false],

@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { MemoryCache } from '../../shared/adapters/memory/cache';
 import { testApp } from '../support/app';
 import { invoke } from '../support/http';
-import { uniqueGtin } from '../support/fixtures';
+import { bulkyProductBody } from '../support/fixtures';
+import { OWNER_PASSWORD as PASSWORD, passwordLogin as login, registeredOwner } from '../support/logins';
 
 type App = Awaited<ReturnType<typeof testApp>>;
-const PASSWORD = 'the owner passphrase';
-
-const login = (app: App, username: string, password: string, address: string) =>
-  invoke(app.handler('issueToken', { as: 'anonymous' }), {
-    method: 'POST',
-    body: { grant_type: 'password', username, password },
-    headers: { 'x-farmacias-client-ip': address },
-  });
 
 /** The windows the in-memory counter holds: what its bound (50 000) sheds the oldest of. */
 function openWindows(app: App): number {
@@ -54,23 +46,10 @@ describe('attack: flushing a known client’s mark with cached reads', () => {
 
   it('anonymous list reads do not cost the owner’s known device its way past the account’s ceiling', { timeout: 120_000 }, async () => {
     app = await testApp({ LOGIN_MAX_FAILURES_PER_ACCOUNT: '1', MEMORY_CACHE_MAX_MB: '4' });
-    const email = `${randomUUID()}@exemplo.com.br`;
-    assert.equal((await invoke(app.handler('registerUser', { as: 'anonymous' }), { method: 'POST', body: { email, password: PASSWORD, name: 'Dona' } })).status, 201);
+    const email = await registeredOwner(app);
     // A catalogue of some size: each page read caches every product on it.
     for (let i = 0; i < 60; i++) {
-      const product = {
-        gtin: uniqueGtin(),
-        name: `Produto ${i} ${'x'.repeat(180)}`,
-        brand: 'Marca',
-        manufacturer: 'Laboratório '.padEnd(180, 'y'),
-        activeIngredients: ['dipirona'],
-        presentation: '500 mg '.padEnd(180, 'z'),
-        form: 'tablet',
-        category: 'medicines',
-        prescription: 'none',
-        generic: false,
-      };
-      assert.equal((await invoke(app.handler('registerProduct'), { method: 'POST', body: product })).status, 201);
+      assert.equal((await invoke(app.handler('registerProduct'), { method: 'POST', body: bulkyProductBody(i) })).status, 201);
     }
     await app.settle();
 

@@ -55,3 +55,17 @@ export const offerBody = (pharmacyId: string, productId: string, priceCents: num
   validUntil: new Date(Date.now() + validDays * DAY_MS).toISOString(),
   stock: 'in_stock',
 });
+
+/** A product whose every text is near its longest: a page of them fills a cache quickly. */
+export const bulkyProductBody = (n: number) => ({
+  gtin: uniqueGtin(),
+  name: `Produto ${n} ${'x'.repeat(180)}`,
+  brand: 'Marca',
+  manufacturer: 'Laboratório '.padEnd(180, 'y'),
+  activeIngredients: ['dipirona'],
+  presentation: '500 mg '.padEnd(180, 'z'),
+  form: 'tablet',
+  category: 'medicines',
+  prescription: 'none',
+  generic: false,
+});
