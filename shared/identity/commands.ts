@@ -413,11 +413,12 @@ interface LoginKeys {
 }
 
 /**
- * The known clients kept per account: its most recent addresses (a phone on a carrier that
- * changes its IPv6 prefix makes many). Bounded per account, so that however many addresses
- * log in, the counters' store (which never evicts) holds at most this many per account.
+ * The known clients kept per account: its most recent addresses, room for a phone on a
+ * carrier that changes its IPv6 prefix, home, work and a pharmacy's branches. Bounded per
+ * account, so that however many addresses log in, the counters' store (which never evicts)
+ * holds at most this many per account (about 2 KB).
  */
-const KNOWN_CLIENTS_PER_ACCOUNT = 10;
+const KNOWN_CLIENTS_PER_ACCOUNT = 32;
 
 const digest = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 32);
 
@@ -463,7 +464,7 @@ async function countAttempt(services: Services, keys: LoginKeys) {
   const refuse = (resetsInSeconds: number) => new TooManyRequests('too many login attempts; try again later', resetsInSeconds);
   // Asked only past a shared limit, and once: most attempts never need it.
   let known: Promise<boolean> | undefined;
-  const isKnownClient = () => (known ??= services.counters.recalls(keys.knownClients, keys.client));
+  const isKnownClient = () => (known ??= services.counters.recalls(keys.knownClients, keys.client, services.settings.auth.refreshTokenDays * 86_400));
   // The address first: an attempt it refuses opens no window of its own, so one address cannot
   // make the thousands of (account, address) windows that would crowd a victim's out of a
   // bounded counter. Its limit is shared with everyone behind it (a carrier's NAT, public

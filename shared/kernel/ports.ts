@@ -424,13 +424,13 @@ export interface Cache {
   /** Forgets a window early (a successful login clears its account's failures). */
   resetWindow(key: string): Promise<void>;
   /**
-   * Remembers `member` under `key` for `seconds` from now, in one step (a known client of an
-   * account, renewed by each login): the set keeps its `keep` most recently renewed members,
-   * so what one key holds stays bounded however many members come and go.
+   * Renews `member` under `key` in one step (a known client of an account, renewed by each
+   * login), forgetting members not renewed for `seconds`: the set keeps its `keep` most
+   * recently renewed, so what one key holds stays bounded however many come and go.
    */
   remember(key: string, member: string, seconds: number, keep: number): Promise<void>;
-  /** Whether `member` is remembered under `key` and its time has not run out. */
-  recalls(key: string, member: string): Promise<boolean>;
+  /** Whether `member` under `key` was renewed within the last `seconds`. */
+  recalls(key: string, member: string, seconds: number): Promise<boolean>;
   /**
    * A counter (for cache generations). Callers only compare generations (or sums of
    * them) for equality, and a counter never comes back to a value it had: one lost (shed

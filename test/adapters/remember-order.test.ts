@@ -12,13 +12,13 @@ const skip = skipUnlessReachable('Redis', 'REDIS_URL', url);
 
 /**
  * Review of f8d0f2e. The port promises that `remember` keeps the `keep` most recently renewed
- * members (memory: the order of renewal). On Redis the set is scored by when each member runs
- * out (now + seconds, by the writing instance's clock), and ZREMRANGEBYRANK keeps the `keep`
- * latest to run out: the same thing only while every call passes the same `seconds` and every
- * instance reads the same clock. After an operator lowers AUTH_REFRESH_TOKEN_DAYS (30 to 7),
- * an account with 10 known clients has each new login's address dropped in the very MULTI that
- * added it, for the next 23 days; an instance whose clock is behind the others' likewise
- * drops the address it was asked to remember (or, renewing one, lowers its score and drops it).
+ * members (memory: the order of renewal). On Redis the set was scored by when each member ran
+ * out (now + seconds, by the writing instance's clock), and ZREMRANGEBYRANK kept the `keep`
+ * latest to run out: the same thing only while every call passed the same `seconds` and every
+ * instance read the same clock. After an operator lowered AUTH_REFRESH_TOKEN_DAYS (30 to 7),
+ * an account with a full set had each new login's address dropped in the very MULTI that
+ * added it; an instance whose clock was behind the others' likewise dropped the address it
+ * was asked to remember. Now scored by renewal, by Redis's clock, each above the one before.
  */
 function rememberOrder(adapter: string, open: () => Promise<Cache>) {
   describe(`${adapter}: remember keeps the most recently renewed members`, () => {
@@ -28,8 +28,8 @@ function rememberOrder(adapter: string, open: () => Promise<Cache>) {
       for (const member of ['a', 'b', 'c']) await cache.remember(k, member, 30 * 86_400, 3);
       // AUTH_REFRESH_TOKEN_DAYS lowered to 7: the next login remembers its address for 7 days.
       await cache.remember(k, 'new', 7 * 86_400, 3);
-      assert.equal(await cache.recalls(k, 'new'), true, 'the address just signed in from is not remembered');
-      assert.equal(await cache.recalls(k, 'a'), false, 'the least recently renewed should have gone');
+      assert.equal(await cache.recalls(k, 'new', 7 * 86_400), true, 'the address just signed in from is not remembered');
+      assert.equal(await cache.recalls(k, 'a', 7 * 86_400), false, 'the least recently renewed should have gone');
     });
 
     it('a member renewed last by an instance whose clock is a minute behind is kept', async () => {
@@ -44,7 +44,7 @@ function rememberOrder(adapter: string, open: () => Promise<Cache>) {
       } finally {
         Date.now = realNow;
       }
-      assert.equal(await cache.recalls(k, 'new'), true, 'the address just signed in from is not remembered');
+      assert.equal(await cache.recalls(k, 'new', 30 * 86_400), true, 'the address just signed in from is not remembered');
     });
   });
 }

@@ -75,19 +75,19 @@ export function cacheContract(adapter: string, open: () => Promise<Cache>) {
     it('remembers members for their time, renewed in one step, keeping the most recently renewed', async () => {
       const cache = await open();
       const k = key();
-      assert.equal(await cache.recalls(k, 'home'), false);
+      assert.equal(await cache.recalls(k, 'home', 60), false);
       await cache.remember(k, 'home', 60, 3);
-      assert.equal(await cache.recalls(k, 'home'), true);
-      assert.equal(await cache.recalls(k, 'elsewhere'), false);
+      assert.equal(await cache.recalls(k, 'home', 60), true);
+      assert.equal(await cache.recalls(k, 'elsewhere', 60), false);
       for (const member of ['a', 'b', 'c']) await cache.remember(k, member, 60, 3);
-      assert.equal(await cache.recalls(k, 'home'), false, 'the least recently renewed went past `keep`');
+      assert.equal(await cache.recalls(k, 'home', 60), false, 'the least recently renewed went past `keep`');
       await cache.remember(k, 'a', 60, 3);
       await cache.remember(k, 'd', 60, 3);
-      assert.deepEqual(await Promise.all(['a', 'b', 'c', 'd'].map((member) => cache.recalls(k, member))), [true, false, true, true], 'renewing a kept it');
+      assert.deepEqual(await Promise.all(['a', 'b', 'c', 'd'].map((member) => cache.recalls(k, member, 60))), [true, false, true, true], 'renewing a kept it');
       const brief = key();
       await cache.remember(brief, 'home', 1, 3);
       await new Promise((resolve) => setTimeout(resolve, 1_100));
-      assert.equal(await cache.recalls(brief, 'home'), false, 'its time ran out');
+      assert.equal(await cache.recalls(brief, 'home', 1), false, 'its time ran out');
     });
 
     it('answers a ping', async () => {

@@ -7,12 +7,12 @@ type App = Awaited<ReturnType<typeof testApp>>;
 
 /**
  * Review of f8d0f2e. docs/security.md ("No lockout by others") promises that the account's
- * ceiling never stops a known client, "an address the account signed in from within the
- * refresh-token lifetime". Before f8d0f2e each (account, address) mark had its own 30-day
- * window; now an account keeps only its 10 latest addresses, so an owner who signed in from
- * home and then from 10 other addresses within the same days (a phone whose carrier changes its
- * IPv6 /64, the branches of one pharmacy, hotel Wi-Fi) is a stranger at home again: while a
- * botnet holds the account at its ceiling, the home device is refused with the strangers.
+ * ceiling never stops a known client. Before f8d0f2e each (account, address) mark had its own
+ * 30-day window; f8d0f2e kept only an account's 10 latest addresses, so an owner who signed in
+ * from home and then from 10 other addresses within the same days (a phone whose carrier
+ * changes its IPv6 /64, the branches of one pharmacy, hotel Wi-Fi) was a stranger at home
+ * again, refused with the botnet at the account's ceiling. An account keeps 32 now, and the
+ * promise says so.
  */
 describe('an owner with more than 10 recent addresses', () => {
   let app: App | undefined;

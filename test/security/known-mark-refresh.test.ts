@@ -34,7 +34,7 @@ describe('a known client’s mark survives a refresh that fails halfway', () => 
       peekWindow: (key) => counters.peekWindow(key),
       resetWindow: (key) => counters.resetWindow(key),
       remember: () => Promise.reject(new Error('redis did not answer remember within 200 ms')),
-      recalls: (key, member) => counters.recalls(key, member),
+      recalls: (key, member, seconds) => counters.recalls(key, member, seconds),
       ping: () => counters.ping(),
       close: () => counters.close(),
     };

@@ -59,7 +59,7 @@ export class MemoryCache implements Cache {
   private counterBase = 0;
   private highestCount = 0;
   private readonly windows = new Map<string, { count: number; resetsAt: number }>();
-  /** Remembered members by key, each with when it runs out; bounded as the windows are, apart from the cached reads. */
+  /** Remembered members by key, each with when it was renewed; bounded as the windows are, apart from the cached reads. */
   private readonly remembered = new Map<string, Map<string, number>>();
 
   constructor(
@@ -161,8 +161,8 @@ export class MemoryCache implements Cache {
     const members = this.remembered.get(key) ?? new Map<string, number>();
     // Re-inserted, so each map's order is the order of renewal: the first are the least recently renewed.
     members.delete(member);
-    members.set(member, now + seconds * 1000);
-    for (const [name, until] of members) if (members.size > keep || until <= now) members.delete(name);
+    members.set(member, now);
+    for (const [name, renewed] of members) if (members.size > keep || renewed <= now - seconds * 1000) members.delete(name);
     this.remembered.delete(key);
     this.remembered.set(key, members);
     // The keys renewed longest ago go first past the bound, as the windows do.
@@ -172,8 +172,9 @@ export class MemoryCache implements Cache {
     }
   }
 
-  async recalls(key: string, member: string): Promise<boolean> {
-    return (this.remembered.get(key)?.get(member) ?? 0) > this.now();
+  async recalls(key: string, member: string, seconds: number): Promise<boolean> {
+    const renewed = this.remembered.get(key)?.get(member);
+    return renewed !== undefined && renewed > this.now() - seconds * 1000;
   }
 
   /**

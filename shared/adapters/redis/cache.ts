@@ -227,27 +227,17 @@ export class RedisCache implements Cache {
   }
 
   /**
-   * A sorted set scored by when each member runs out: one MULTI adds or renews the member,
-   * drops the members run out and all but the `keep` latest to run out (the most recently
-   * renewed), and renews the key's own expiry.
+   * A sorted set scored by when each member was renewed, by Redis's clock (one clock for every
+   * instance: one whose clock lags would otherwise score its renewal among the oldest), each
+   * renewal above the one before. One script renews the member, drops those not renewed for
+   * `seconds` and all but the `keep` most recently renewed, and renews the key's own expiry.
    */
   async remember(key: string, member: string, seconds: number, keep: number): Promise<void> {
-    const now = Date.now();
-    const set = this.key(key);
-    await this.call('remember', () =>
-      this.client
-        .multi()
-        .zAdd(set, { score: now + seconds * 1000, value: member })
-        .zRemRangeByScore(set, '-inf', now)
-        .zRemRangeByRank(set, 0, -(keep + 1))
-        .pExpire(set, seconds * 1000)
-        .exec(),
-    );
+    await this.call('remember', () => this.client.eval(REMEMBER, { keys: [this.key(key)], arguments: [member, String(seconds * 1000), String(keep)] }));
   }
 
-  async recalls(key: string, member: string): Promise<boolean> {
-    const until = await this.call('recalls', () => this.client.zScore(this.key(key), member));
-    return until !== null && Number(until) > Date.now();
+  async recalls(key: string, member: string, seconds: number): Promise<boolean> {
+    return (await this.call('recalls', () => this.client.eval(RECALLS, { keys: [this.key(key)], arguments: [member, String(seconds * 1000)] }))) === 1;
   }
 
   /**
@@ -302,6 +292,18 @@ export const STALL_MS = 50;
 /** After a timeout, how long calls fail at once before one tries Redis again. */
 export const REDIS_PAUSE_AFTER_TIMEOUT_MS = 1_000;
 
+// Redis's own clock in milliseconds, for the scripts below.
+const REDIS_NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) ";
+// Renewals in one millisecond still take turns: each scores above the latest (ties would go by name).
+const REMEMBER =
+  REDIS_NOW +
+  "local latest = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES') " +
+  "local score = now if latest[2] and tonumber(latest[2]) >= now then score = tonumber(latest[2]) + 1 end " +
+  "redis.call('ZADD', KEYS[1], score, ARGV[1]) " +
+  "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2])) " +
+  "redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[3]) + 1)) " +
+  "redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1";
+const RECALLS = REDIS_NOW + "local renewed = redis.call('ZSCORE', KEYS[1], ARGV[1]) if renewed and tonumber(renewed) > now - tonumber(ARGV[2]) then return 1 end return 0";
 const UNCOUNT = "if (tonumber(redis.call('GET', KEYS[1]) or '0') > 0) then return redis.call('DECR', KEYS[1]) end return 0";
 
 /**
