@@ -253,7 +253,7 @@ export async function openDeadLetters(
  * REDIS_CREDENTIAL=managedidentity signs in with Entra ID tokens of the app's one credential (the managed identity in Azure) instead of a key.
  */
 async function openCache(settings: Settings) {
-  if (settings.cache.redisUrl) return openRedis(settings, settings.cache.redisUrl);
+  if (settings.cache.redisUrl) return openRedis(settings, settings.cache.redisUrl, 'cache');
   const { MemoryCache } = await import('../adapters/memory/cache');
   return new MemoryCache(settings.cache.memoryMaxBytes);
 }
@@ -263,15 +263,17 @@ async function openCache(settings: Settings) {
  * so that no flood of cached reads can make it forget a count (undefined: the cache keeps them).
  */
 async function openCounters(settings: Settings) {
-  return settings.cache.redisCountersUrl ? openRedis(settings, settings.cache.redisCountersUrl) : undefined;
+  return settings.cache.redisCountersUrl ? openRedis(settings, settings.cache.redisCountersUrl, 'counters') : undefined;
 }
 
-async function openRedis(settings: Settings, url: string) {
+/** Its log lines say which Redis they are about: with two, an outage of one is not the other's. */
+async function openRedis(settings: Settings, url: string, role: 'cache' | 'counters') {
   const { RedisCache } = await import('../adapters/redis/cache');
+  const onError = (message: string) => logLine('warning')(`${role}: ${message}`);
   if (settings.cache.redisCredential === 'managedidentity') {
-    return RedisCache.openWithEntraId(url, { credential: await azureCredential(settings), prefix: settings.cache.redisKeyPrefix, onError: logLine('warning') });
+    return RedisCache.openWithEntraId(url, { credential: await azureCredential(settings), prefix: settings.cache.redisKeyPrefix, onError });
   }
-  return RedisCache.open(url, settings.cache.redisKeyPrefix, logLine('warning'));
+  return RedisCache.open(url, settings.cache.redisKeyPrefix, onError);
 }
 
 async function loadSecrets(settings: Settings) {

@@ -76,6 +76,25 @@ describe('the read store circuit', () => {
   });
 });
 
+describe('two Redis', () => {
+  it('each says which it is when it cannot be reached: the counters’ outage is not the cache’s', async () => {
+    const lines: string[] = [];
+    const write = console.error;
+    console.error = (line: string) => lines.push(line);
+    // Nothing listens on port 1: the connection is refused at once.
+    const app = await testApp({ REDIS_COUNTERS_URL: 'redis://127.0.0.1:1' });
+    try {
+      const deadline = Date.now() + 2_000;
+      while (!lines.some((line) => line.includes('counters: redis unavailable')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      console.error = write;
+      await app.services.dispose();
+    }
+    assert.ok(lines.some((line) => line.includes('counters: redis unavailable')), lines.join('\n'));
+    assert.notEqual(app.services.counters, app.services.cache);
+  });
+});
+
 describe('X-Min-Version', () => {
   let app: Awaited<ReturnType<typeof testApp>>;
   before(async () => {
