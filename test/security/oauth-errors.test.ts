@@ -122,9 +122,12 @@ describe('the token and revocation endpoints answer errors as OAuth has them', (
         assertOAuthError(response, 400, 'invalid_request');
         assert.match(response.body.error_description, /is not allowed/, name);
       }
-      // joi drops a __proto__ member: ignored, and nothing's prototype changes.
-      assertOAuthError(await post('issueToken', 'grant_type=client_credentials&__proto__=x&__proto__=y'), 400, 'invalid_request');
-      assertOAuthError(await post('issueToken', 'grant_type=client_credentials&__proto__=x'), 400, 'invalid_client');
+      // joi would drop a __proto__ member without a word: refused as any unknown name is, and nothing's prototype changes.
+      for (const body of ['grant_type=client_credentials&__proto__=x&__proto__=y', 'grant_type=client_credentials&__proto__=x']) {
+        const response = await post('issueToken', body);
+        assertOAuthError(response, 400, 'invalid_request');
+        assert.match(response.body.error_description, /__proto__ is not allowed/, body);
+      }
       assert.equal(({} as Record<string, unknown>).x, undefined);
     });
 
