@@ -73,6 +73,14 @@ export interface Settings {
   runsOnAzure: boolean;
 }
 
+/** A Redis URL; with Microsoft Entra ID, none with a user or password in it (they would override the tokens). */
+const redisUrl = Joi.string()
+  .uri({ scheme: ['redis', 'rediss'] })
+  .when('REDIS_CREDENTIAL', {
+    is: 'managedidentity',
+    then: Joi.custom((url: string, helpers) => (new URL(url).username || new URL(url).password ? helpers.error('any.invalid') : url)),
+  });
+
 const schema = Joi.object({
   LOCAL_HOST_PORT: Joi.number().port().default(7071),
   DATA_DIR: Joi.string().default('.data'),
@@ -92,19 +100,9 @@ const schema = Joi.object({
   // The embedded cache's bound in MiB of estimated value size; 64 of a Functions instance's 2 048 MB (see docs/settings.md).
   MEMORY_CACHE_MAX_MB: Joi.number().integer().min(1).default(64),
   // With Microsoft Entra ID the URL is required, and carries no user or password (they would override the tokens).
-  REDIS_URL: Joi.string()
-    .uri({ scheme: ['redis', 'rediss'] })
-    .when('REDIS_CREDENTIAL', {
-      is: 'managedidentity',
-      then: Joi.required().custom((url: string, helpers) => (new URL(url).username || new URL(url).password ? helpers.error('any.invalid') : url)),
-    }),
+  REDIS_URL: redisUrl.when('REDIS_CREDENTIAL', { is: 'managedidentity', then: Joi.required() }),
   // The throttling windows' own Redis (never evicting), signed in to as REDIS_URL is; unset: REDIS_URL's.
-  REDIS_COUNTERS_URL: Joi.string()
-    .uri({ scheme: ['redis', 'rediss'] })
-    .when('REDIS_CREDENTIAL', {
-      is: 'managedidentity',
-      then: Joi.custom((url: string, helpers) => (new URL(url).username || new URL(url).password ? helpers.error('any.invalid') : url)),
-    }),
+  REDIS_COUNTERS_URL: redisUrl,
   REDIS_CREDENTIAL: Joi.string().valid('key', 'managedidentity').default('key'),
   REDIS_KEY_PREFIX: Joi.string().pattern(/^[\w.:-]{0,100}$/).default('farmacias:'),
   BUS_MAX_ATTEMPTS: Joi.number().integer().min(1).max(100).default(10),
@@ -151,6 +149,11 @@ const schema = Joi.object({
   .unknown(true);
 
 /** A configuration the app cannot run with. Its message and `settings` name settings, never a value. */
+/** Every setting the code reads, by name (what the docs, the Bicep and the example file are checked against); not made at start-up. */
+export function settingNames(): string[] {
+  return Object.keys(schema.describe().keys ?? {});
+}
+
 export class SettingsError extends Error {
   constructor(
     message: string,

@@ -7,6 +7,7 @@ import Joi from 'joi';
 import { parse as parseYaml } from 'yaml';
 import { Language, Parser, type Node } from 'web-tree-sitter';
 import { projectRoot } from '../../shared/kernel/project-root';
+import { settingNames } from '../../shared/kernel/settings';
 import { declaredModules, READ_CONTAINERS } from '../../shared/platform/app';
 import { PACKAGED_FOLDERS } from '../../tools/package';
 
@@ -31,7 +32,7 @@ function firstError(node: Node): string | undefined {
 }
 
 /** Every setting the code reads, from the joi schema of shared/kernel/settings.ts. */
-const codeSettings = [...read('shared/kernel/settings.ts').matchAll(/^\s{2}([A-Za-z][A-Za-z0-9_]+): Joi\./gm)].map((m) => m[1]);
+const codeSettings = settingNames();
 const functionApp = read('infra/modules/function-app.bicep');
 const appSettingsBlock = functionApp.split('appSettings: [')[1].split('\n      ]')[0];
 const bicepSettings = [...appSettingsBlock.matchAll(/\{ name: '([^']+)', value: /g)].map((m) => m[1]);
