@@ -6,4 +6,4 @@ import { appModules, READ_CONTAINERS } from '../shared/platform/app';
 import { bootstrap } from '../shared/platform/bootstrap';
 
 const services = lazyServices(READ_CONTAINERS, process.env, bootstrap);
-for (const module of appModules(services)) registerWithFunctions(app, module, undefined, countDeadLetters(services));
+for (const module of appModules(services)) registerWithFunctions(app, module, { deadLettered: countDeadLetters(services) });

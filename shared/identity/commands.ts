@@ -420,6 +420,9 @@ interface LoginKeys {
  */
 const KNOWN_CLIENTS_PER_ACCOUNT = 32;
 
+/** How long an address stays a known client after its last password login: a refresh token's lifetime. */
+const knownClientSeconds = (services: Services) => services.settings.auth.refreshTokenDays * 86_400;
+
 const digest = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 32);
 
 function loginKeys(services: Services, email: string, request: HttpRequest): LoginKeys {
@@ -464,7 +467,7 @@ async function countAttempt(services: Services, keys: LoginKeys) {
   const refuse = (resetsInSeconds: number) => new TooManyRequests('too many login attempts; try again later', resetsInSeconds);
   // Asked only past a shared limit, and once: most attempts never need it.
   let known: Promise<boolean> | undefined;
-  const isKnownClient = () => (known ??= services.counters.recalls(keys.knownClients, keys.client, services.settings.auth.refreshTokenDays * 86_400));
+  const isKnownClient = () => (known ??= services.counters.recalls(keys.knownClients, keys.client, knownClientSeconds(services)));
   // The address first: an attempt it refuses opens no window of its own, so one address cannot
   // make the thousands of (account, address) windows that would crowd a victim's out of a
   // bounded counter. Its limit is shared with everyone behind it (a carrier's NAT, public
@@ -489,13 +492,12 @@ async function countAttempt(services: Services, keys: LoginKeys) {
  * it out of the cache.
  */
 async function rememberSuccess(services: Services, keys: LoginKeys) {
-  const remember = services.settings.auth.refreshTokenDays * 86_400;
   // The login stands even if the counters fail here: the counts then only run out with their window.
   await Promise.allSettled([
     services.counters.resetWindow(keys.pair),
     services.counters.uncount(keys.address),
     services.counters.uncount(keys.account),
-    services.counters.remember(keys.knownClients, keys.client, remember, KNOWN_CLIENTS_PER_ACCOUNT),
+    services.counters.remember(keys.knownClients, keys.client, knownClientSeconds(services), KNOWN_CLIENTS_PER_ACCOUNT),
   ]);
 }
 

@@ -132,14 +132,12 @@ export async function readJsonBody(request: HttpRequest, maxBytes = MAX_BODY_BYT
   }
   const text = await readBodyText(request, maxBytes);
   if (text.trim() === '') throw new InvalidInput('the request body is empty');
-  let body: unknown;
   try {
-    body = parseJsonRefusingProto(text);
+    return parseJsonRefusingProto(text);
   } catch (error) {
     if (error instanceof InvalidInput) throw error;
     throw new InvalidInput('the request body is not valid JSON');
   }
-  return body;
 }
 
 /**

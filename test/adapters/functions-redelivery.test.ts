@@ -147,9 +147,10 @@ describe('redelivery back-off for Service Bus triggers', () => {
     };
     const { waits, sleep } = recordingSleep();
     const deadLettered: string[] = [];
-    registerWithFunctions({ http: record, serviceBusTopic: record, timer: record } as never, module, () => ({ baseMs: 100, maxAttempts: 3, random: middle, sleep }), (subscription) =>
-      deadLettered.push(subscription),
-    );
+    registerWithFunctions({ http: record, serviceBusTopic: record, timer: record } as never, module, {
+      redelivery: () => ({ baseMs: 100, maxAttempts: 3, random: middle, sleep }),
+      deadLettered: (subscription) => deadLettered.push(subscription),
+    });
     const logs: string[] = [];
     for (const count of [1, 2]) await assert.rejects(registered.projector.handler(storedEvent('X'), context(count, logs)));
     assert.deepEqual(deadLettered, [], 'redelivered, not dead-lettered yet');
@@ -179,7 +180,7 @@ describe('redelivery back-off for Service Bus triggers', () => {
       containers: [],
     };
     const { waits, sleep } = recordingSleep();
-    registerWithFunctions({ http: record, serviceBusTopic: record, timer: record } as never, module, () => ({ baseMs: 250, maxAttempts: 10, random: middle, sleep }));
+    registerWithFunctions({ http: record, serviceBusTopic: record, timer: record } as never, module, { redelivery: () => ({ baseMs: 250, maxAttempts: 10, random: middle, sleep }) });
     assert.notEqual(registered.projector.handler, module.eventHandlers[0].handler);
     assert.equal(registered.route.handler, module.routes[0].handler, 'an HTTP failure is answered, not redelivered');
     assert.equal(registered.timer.handler, module.timers[0].handler);

@@ -37,6 +37,13 @@ export function countDeadLetters(services: ServiceProvider): (subscription: stri
     );
 }
 
+export interface Registration {
+  /** The back-off's settings, read when a first delivery fails (BUS_RETRY_BASE_MS, BUS_MAX_ATTEMPTS by default). */
+  redelivery?: () => RedeliveryOptions;
+  /** Told of each dead-lettered delivery, by subscription (countDeadLetters in Azure). */
+  deadLettered?: (subscription: string) => void;
+}
+
 /**
  * Registers a module's declarations with the Azure Functions host. Service Bus handlers
  * are wrapped to back off before a failed delivery is given back (see redelivery.ts).
@@ -44,8 +51,7 @@ export function countDeadLetters(services: ServiceProvider): (subscription: stri
 export function registerWithFunctions(
   app: typeof functionsApp,
   module: FunctionModule,
-  redelivery: () => RedeliveryOptions = busRedelivery,
-  deadLettered: (subscription: string) => void = () => {},
+  { redelivery = busRedelivery, deadLettered = () => {} }: Registration = {},
 ): void {
   for (const route of module.routes) {
     app.http(route.name, { methods: servedMethods(route), route: route.route, authLevel: route.authLevel, handler: route.handler });

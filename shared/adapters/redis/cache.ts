@@ -22,9 +22,9 @@ export interface EntraIdOptions {
  *
  * Every call answers within REDIS_COMMAND_TIMEOUT_MS (twice that after a stall of this
  * process) or fails (see `call`): a Redis that is frozen (a stopped process, a lost route:
- * the connection stays open, nothing answers) costs a caller at most that long, and after a timeout calls fail at once for
- * REDIS_PAUSE_AFTER_TIMEOUT_MS, then one call tries Redis again, so a freeze costs the
- * timeout a few times a second, not on every request.
+ * the connection stays open, nothing answers) costs a caller at most that long, and after
+ * a timeout calls fail at once for REDIS_PAUSE_AFTER_TIMEOUT_MS, then one call tries Redis
+ * again, so a freeze costs the timeout a few times a second, not on every request.
  */
 export class RedisCache implements Cache {
   /** Until when calls fail at once after a timeout (0: Redis answers). */
