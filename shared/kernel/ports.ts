@@ -328,6 +328,12 @@ export interface ConditionalWrite<D extends ReadDocument> {
 }
 
 /**
+ * A conditional write's outcome: written, with the etag the document has now where the store
+ * told it; changed meanwhile; or failed on the store's side.
+ */
+export type WriteOutcome = { status: 'written'; etag?: string } | { status: 'changed' | 'failed' };
+
+/**
  * A container of the read store. Where its partition key path is not `/id`, `get` and
  * `delete` take the document's partition key value too (a point read needs both).
  */
@@ -342,7 +348,7 @@ export interface ReadContainer<D extends ReadDocument> {
    * it otherwise (Cosmos DB: throttled, a server error), for the caller to do again on its
    * own. In the order given.
    */
-  writeMany(writes: readonly ConditionalWrite<D>[]): Promise<('written' | 'changed' | 'failed')[]>;
+  writeMany(writes: readonly ConditionalWrite<D>[]): Promise<WriteOutcome[]>;
   /** Creates the document; throws PreconditionFailed when it exists already. */
   create(document: D): Promise<void>;
   /** Replaces the document if its etag is still `etag`; throws PreconditionFailed otherwise. */

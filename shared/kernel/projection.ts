@@ -1,10 +1,12 @@
 import type { InvocationContext } from '@azure/functions';
 import Joi from 'joi';
 import { PreconditionFailed } from './errors';
-import type { ContainerDefinition, ReadContainer, ReadDocument, StoredEvent } from './ports';
+import type { ContainerDefinition, ReadContainer, ReadDocument, StoredEvent, VersionedDocument, WriteOutcome } from './ports';
 import type { EventHandlerDeclaration } from './routes';
 import type { ServiceProvider, Services } from './services';
+import { approximateSize } from './size';
 import { METRICS } from './telemetry';
+import { WeightedLru } from './weighted-lru';
 
 /**
  * A read model built from one stream per document: `apply` is pure, so the same code
@@ -153,11 +155,41 @@ interface DocumentEvents {
   positions: number[];
 }
 
+/** What one projector keeps of the documents it wrote: 8 MB, none over 64 KB. */
+const WRITTEN_BYTES = 8 * 1024 * 1024;
+const LARGEST_WRITTEN_BYTES = 64 * 1024;
+
+/**
+ * The documents a projector wrote last, each with the etag the store gave it. The next event
+ * of such a document is applied to the remembered copy and written on that etag, unread: the
+ * etag makes the write land only where the stored document is still exactly that copy, so the
+ * result is the one a read would have given. Any other writer since (another instance, a
+ * repair) fails the write on its etag, and the document is then read and done again.
+ */
+export class WrittenDocuments<D extends ReadDocument> {
+  private readonly documents = new WeightedLru<VersionedDocument<D>>(WRITTEN_BYTES, LARGEST_WRITTEN_BYTES);
+
+  recall(id: string): VersionedDocument<D> | undefined {
+    return this.documents.get(id);
+  }
+
+  remember(id: string, document: D, etag: string | undefined): void {
+    if (etag === undefined) this.documents.delete(id);
+    else this.documents.set(id, { document, etag }, approximateSize(document));
+  }
+
+  forget(id: string): void {
+    this.documents.delete(id);
+  }
+}
+
 /**
  * Projects many events at once, converging as `project` does: the documents they change read
- * in one bulk request, each document's events applied in version order, and the changed
- * documents written in another, each on the etag it was read at. A document whose events have
- * a gap, that another delivery wrote meanwhile, or whose write the store refused on its own
+ * in one bulk request (those in `written` are not read), each document's events applied in
+ * version order, and the changed documents written in another, each on its etag. A remembered
+ * document whose write goes aside, or whose events the remembered copy cannot settle (a gap,
+ * only duplicates), is read and done again in a second round. A document whose events have a
+ * gap, that another delivery wrote meanwhile, or whose write the store refused on its own
  * (throttled), goes through `project` one event at a time.
  * Each event's outcome, or the error that failed it, in the batch's order; a store or read
  * that fails the bulk requests fails them all.
@@ -166,49 +198,17 @@ export async function projectMany<D extends ReadDocument>(
   services: Services,
   projection: DocumentProjection<D>,
   events: readonly StoredEvent[],
+  written?: WrittenDocuments<D>,
 ): Promise<(Outcome | Error)[]> {
   const outcomes: (Outcome | Error)[] = events.map(() => 'ignored');
-  const byDocument = new Map<string, DocumentEvents>();
-  for (const [position, event] of events.entries()) {
-    if (!event.streamId.startsWith(projection.streamPrefix)) continue;
-    const id = event.streamId.slice(projection.streamPrefix.length);
-    const entry = byDocument.get(id) ?? { id, positions: [] };
-    entry.positions.push(position);
-    byDocument.set(id, entry);
-  }
-  const documents = [...byDocument.values()];
-  for (const entry of documents) entry.positions.sort((a, b) => events[a].version - events[b].version);
-  const container = services.readStore.container<D>(projection.container.name);
-  const partitionKeys = await Promise.all(documents.map((entry) => partitionKeyFor(services, projection, events[entry.positions[0]])));
-  const current = await container.getMany(documents.map(({ id }, index) => ({ id, partitionKey: partitionKeys[index] })));
-
-  const oneByOne: DocumentEvents[] = [];
-  const writes: { entry: DocumentEvents; document: D; etag?: string; applied: number[] }[] = [];
-  const foundWritten: D[] = [];
-  for (const [index, entry] of documents.entries()) {
-    const next = applyInOrder(projection, current[index]?.document, entry.positions, events);
-    if (!next) {
-      oneByOne.push(entry);
-      continue;
-    }
-    for (const position of entry.positions) if (!next.applied.includes(position)) outcomes[position] = 'duplicate';
-    if (next.applied.length === 0) foundWritten.push(current[index]!.document);
-    else writes.push({ entry, document: next.document, etag: current[index]?.etag, applied: next.applied });
-  }
-
-  const written = writes.length ? await writeAll(services, projection, container, writes) : [];
-  const projected = writes.filter((_, index) => written[index] === 'written');
-  oneByOne.push(...writes.filter((_, index) => written[index] !== 'written').map(({ entry }) => entry));
-  // A write the store answered with its own failure (a 503, a timeout) may have landed all the
-  // same; one by one it would then be a duplicate, which retires nothing. Retired now, as landed.
-  const mayHaveLanded = writes.filter((_, index) => written[index] === 'failed');
-  await invalidateAll(services, projection, [...projected, ...mayHaveLanded].map(({ entry, document }) => ({ id: entry.id, document })));
-  for (const { applied } of projected) for (const position of applied) outcomes[position] = 'projected';
-  await Promise.all([...foundWritten, ...projected.map(({ document }) => document)].map((document) => projection.afterWrite?.(document, services)));
+  const round = { services, projection, events, outcomes, written };
+  const first = await projectRound(round, documentsOf(projection, events));
+  const again = first.readAgain.length ? await projectRound(round, first.readAgain) : { oneByOne: [], readAgain: [] };
 
   // Gaps and races: the store's stream and the etag settle them, one event at a time.
   await Promise.all(
-    oneByOne.map(async ({ positions }) => {
+    [...first.oneByOne, ...again.oneByOne, ...again.readAgain].map(async ({ id, positions }) => {
+      written?.forget(id);
       for (const position of positions) {
         try {
           outcomes[position] = await project(services, projection, events[position]);
@@ -221,21 +221,122 @@ export async function projectMany<D extends ReadDocument>(
   return outcomes;
 }
 
+/** The documents a batch's events change, each with its events' positions in version order. */
+function documentsOf<D extends ReadDocument>(projection: DocumentProjection<D>, events: readonly StoredEvent[]): DocumentEvents[] {
+  const byDocument = new Map<string, DocumentEvents>();
+  for (const [position, event] of events.entries()) {
+    if (!event.streamId.startsWith(projection.streamPrefix)) continue;
+    const id = event.streamId.slice(projection.streamPrefix.length);
+    const entry = byDocument.get(id) ?? { id, positions: [] };
+    entry.positions.push(position);
+    byDocument.set(id, entry);
+  }
+  const documents = [...byDocument.values()];
+  for (const entry of documents) entry.positions.sort((a, b) => events[a].version - events[b].version);
+  return documents;
+}
+
+interface Round<D extends ReadDocument> {
+  services: Services;
+  projection: DocumentProjection<D>;
+  events: readonly StoredEvent[];
+  outcomes: (Outcome | Error)[];
+  written?: WrittenDocuments<D>;
+}
+
+interface Write<D extends ReadDocument> {
+  entry: DocumentEvents;
+  document: D;
+  etag?: string;
+  applied: number[];
+  remembered: boolean;
+}
+
 /**
- * The round's writes in bulk. A bulk request that fails may have landed some of them (each
- * partition range is a request of its own): their redeliveries find them written, duplicates
- * that retire nothing, so every document of the round is retired before the round fails.
- * Retiring one that did not change costs a cache miss.
+ * One bulk read (of the documents not remembered) and one bulk write. Sets the outcomes it
+ * settles; answers the documents left to `project` and the remembered ones to read again.
  */
-async function writeAll<D extends ReadDocument>(
+async function projectRound<D extends ReadDocument>(round: Round<D>, documents: readonly DocumentEvents[]): Promise<{ oneByOne: DocumentEvents[]; readAgain: DocumentEvents[] }> {
+  const { services, projection, events, outcomes, written } = round;
+  const container = services.readStore.container<D>(projection.container.name);
+  const current = await currentDocuments(services, projection, container, events, documents, written);
+
+  const oneByOne: DocumentEvents[] = [];
+  const readAgain: DocumentEvents[] = [];
+  const writes: Write<D>[] = [];
+  const foundWritten: D[] = [];
+  for (const [index, entry] of documents.entries()) {
+    const { stored, remembered } = current[index];
+    const next = applyInOrder(projection, stored?.document, entry.positions, events);
+    // A remembered copy only settles what its write confirms: a duplicate or a gap is read.
+    if (remembered && !next?.applied.length) {
+      written?.forget(entry.id);
+      readAgain.push(entry);
+      continue;
+    }
+    if (!next) {
+      oneByOne.push(entry);
+      continue;
+    }
+    for (const position of entry.positions) if (!next.applied.includes(position)) outcomes[position] = 'duplicate';
+    if (next.applied.length === 0) foundWritten.push(stored!.document);
+    else writes.push({ entry, document: next.document, etag: stored?.etag, applied: next.applied, remembered });
+  }
+
+  const answers = writes.length ? await writeAll(round, container, writes) : [];
+  const projected: Write<D>[] = [];
+  // A write the store answered with its own failure (a 503, a timeout) may have landed all the
+  // same; one by one it would then be a duplicate, which retires nothing. Retired now, as landed.
+  const mayHaveLanded: Write<D>[] = [];
+  for (const [index, write] of writes.entries()) {
+    const answer = answers[index];
+    if (answer.status === 'written') {
+      written?.remember(write.entry.id, write.document, answer.etag);
+      projected.push(write);
+      continue;
+    }
+    written?.forget(write.entry.id);
+    if (answer.status === 'failed') mayHaveLanded.push(write);
+    (answer.status === 'changed' && write.remembered ? readAgain : oneByOne).push(write.entry);
+  }
+  await invalidateAll(services, projection, [...projected, ...mayHaveLanded].map(({ entry, document }) => ({ id: entry.id, document })));
+  for (const { applied } of projected) for (const position of applied) outcomes[position] = 'projected';
+  await Promise.all([...foundWritten, ...projected.map(({ document }) => document)].map((document) => projection.afterWrite?.(document, services)));
+  return { oneByOne, readAgain };
+}
+
+/** Each document as remembered, else as read (in one bulk request for all those not remembered). */
+async function currentDocuments<D extends ReadDocument>(
   services: Services,
   projection: DocumentProjection<D>,
   container: ReadContainer<D>,
-  writes: readonly { entry: DocumentEvents; document: D; etag?: string }[],
-) {
+  events: readonly StoredEvent[],
+  documents: readonly DocumentEvents[],
+  written: WrittenDocuments<D> | undefined,
+): Promise<{ stored?: VersionedDocument<D>; remembered: boolean }[]> {
+  const recalled = documents.map(({ id }) => written?.recall(id));
+  const unread = documents.filter((_, index) => !recalled[index]);
+  const partitionKeys = await Promise.all(unread.map((entry) => partitionKeyFor(services, projection, events[entry.positions[0]])));
+  const read = unread.length ? await container.getMany(unread.map(({ id }, index) => ({ id, partitionKey: partitionKeys[index] }))) : [];
+  let next = 0;
+  return recalled.map((stored) => (stored ? { stored, remembered: true } : { stored: read[next++], remembered: false }));
+}
+
+/**
+ * The round's writes in bulk. A bulk request that fails may have landed some of them (each
+ * partition range is a request of its own): their redeliveries find them written, duplicates
+ * that retire nothing, so every document of the round is retired (and forgotten) before the
+ * round fails. Retiring one that did not change costs a cache miss.
+ */
+async function writeAll<D extends ReadDocument>(
+  { services, projection, written }: Round<D>,
+  container: ReadContainer<D>,
+  writes: readonly Write<D>[],
+): Promise<WriteOutcome[]> {
   try {
     return await container.writeMany(writes.map(({ document, etag }) => ({ document, etag })));
   } catch (error) {
+    for (const { entry } of writes) written?.forget(entry.id);
     await invalidateAll(services, projection, writes.map(({ entry, document }) => ({ id: entry.id, document })));
     throw error;
   }
@@ -286,6 +387,7 @@ interface Waiting {
 class GatheredProjection<D extends ReadDocument> {
   private waiting: Waiting[] = [];
   private running = false;
+  private readonly written = new WrittenDocuments<D>();
 
   constructor(
     private readonly services: Services,
@@ -304,7 +406,7 @@ class GatheredProjection<D extends ReadDocument> {
   private async run() {
     while (this.waiting.length > 0) {
       const round = this.waiting.splice(0, GATHERED_EVENTS);
-      const together = projectMany(this.services, this.projection, round.map(({ event }) => event)).catch((error: unknown) => round.map(() => asError(error)));
+      const together = projectMany(this.services, this.projection, round.map(({ event }) => event), this.written).catch((error: unknown) => round.map(() => asError(error)));
       let timer: NodeJS.Timeout | undefined;
       const slow = new Promise<'slow'>((resolve) => (timer = setTimeout(() => resolve('slow'), SLOW_ROUND_MS).unref()));
       const outcomes = await Promise.race([together, slow]);

@@ -5,7 +5,7 @@ import { CosmosClient } from '@azure/cosmos';
 import { InvocationContext } from '@azure/functions';
 import { CosmosReadStore } from '../../shared/adapters/cosmos/read-store';
 import { startLocalCosmos, type LocalCosmos } from '../../shared/adapters/cosmos/local-server';
-import { project, projectMany, projectorDeclaration, SLOW_ROUND_MS } from '../../shared/kernel/projection';
+import { project, projectMany, projectorDeclaration, SLOW_ROUND_MS, WrittenDocuments } from '../../shared/kernel/projection';
 import type { ReadContainer, ReadDocument, StoredEvent } from '../../shared/kernel/ports';
 import type { Services } from '../../shared/kernel/services';
 import { PHARMACIES_CONTAINER, PHARMACIES_GENERATION, pharmaciesProjection, pharmacyCacheKey, type PharmacyDocument } from '../../shared/pharmacies/projection';
@@ -119,6 +119,57 @@ describe('projected together', () => {
     assert.deepEqual(await documents(target), expected);
   });
 
+  /** Each pharmacy's events from `from` up to (not including) `to`, in version order. */
+  const eventsBetween = (from: number, to: number) => [...histories.values()].flatMap((history) => history.slice(from, to));
+  const countingCalls = (calls: string[]) => (real: ReadContainer<ReadDocument>): Partial<ReadContainer<ReadDocument>> => ({
+    get: (id: string, partitionKey?: string) => (calls.push('get'), real.get(id, partitionKey)),
+    getMany: (refs) => (calls.push(`getMany ${refs.length}`), real.getMany(refs)),
+    writeMany: async (writes) => {
+      const answers = await real.writeMany(writes);
+      calls.push(`writeMany ${answers.map(({ status }) => status).join(' ')}`);
+      return answers;
+    },
+  });
+
+  it('the next events of documents the projector wrote go out on the remembered etags, unread', async () => {
+    const calls: string[] = [];
+    const target = await freshReadSide(countingCalls(calls));
+    const written = new WrittenDocuments<PharmacyDocument>();
+    await projectMany(target, pharmaciesProjection, eventsBetween(0, 3), written);
+    calls.length = 0;
+    const outcomes = await projectMany(target, pharmaciesProjection, eventsBetween(3, 6), written);
+    assert.deepEqual(calls, ['writeMany written written written'], 'no read');
+    assert.ok(outcomes.every((outcome) => outcome === 'projected'));
+    assert.deepEqual(await documents(target), expected);
+  });
+
+  it('a document another writer changed since: its remembered etag turns the write aside, and it is read and written in bulk', async () => {
+    const calls: string[] = [];
+    const target = await freshReadSide(countingCalls(calls));
+    const written = new WrittenDocuments<PharmacyDocument>();
+    await projectMany(target, pharmaciesProjection, eventsBetween(0, 3), written);
+    // Another instance projects the fourth event of every pharmacy.
+    for (const event of eventsBetween(3, 4)) await project(target, pharmaciesProjection, event);
+    calls.length = 0;
+    const outcomes = await projectMany(target, pharmaciesProjection, eventsBetween(3, 6), written);
+    const [fourth, fifth, sixth] = [3, 4, 5].map((index) => [...histories.values()].map((history) => outcomes[eventsBetween(3, 6).indexOf(history[index])]));
+    assert.deepEqual(calls, ['writeMany changed changed changed', `getMany ${histories.size}`, 'writeMany written written written']);
+    assert.deepEqual([fourth, fifth, sixth], [['duplicate', 'duplicate', 'duplicate'], ['projected', 'projected', 'projected'], ['projected', 'projected', 'projected']]);
+    assert.deepEqual(await documents(target), expected);
+  });
+
+  it('a redelivery the remembered copy calls a duplicate is judged on the stored document: one lost since is made again', async () => {
+    const target = await freshReadSide();
+    const written = new WrittenDocuments<PharmacyDocument>();
+    await projectMany(target, pharmaciesProjection, everything(), written);
+    const container = target.readStore.container<PharmacyDocument>(PHARMACIES_CONTAINER.name);
+    const [lostId, lostHistory] = [...histories.entries()][0];
+    await container.delete(lostId, (await container.get(lostId))!.etag);
+    const redelivered = [lostHistory[5], ...[...histories.values()].slice(1).map((history) => history[5])];
+    assert.deepEqual(await projectMany(target, pharmaciesProjection, redelivered, written), ['projected', 'duplicate', 'duplicate']);
+    assert.deepEqual(await documents(target), expected);
+  });
+
   it('a bulk request that fails fails every delivery of its round; redelivered, they are projected', async () => {
     let failures = 1;
     const target = await freshReadSide((real) => ({
@@ -158,7 +209,7 @@ describe('projected together', () => {
   it('a write the bulk answer calls failed (a 503 of its own) may have landed: its cached copy is retired before it goes one by one', async () => {
     const target = await freshReadSide((real) => ({
       // Every write landed, and the answer for each was lost to a 503 (items.bulk retries none).
-      writeMany: async (writes) => (await real.writeMany(writes)).map(() => 'failed' as const),
+      writeMany: async (writes) => (await real.writeMany(writes)).map(() => ({ status: 'failed' as const })),
     }));
     const keys = [...histories.keys()].map(pharmacyCacheKey);
     for (const key of keys) await target.cache.set(key, 'cached before the round', { freshSeconds: 60, staleSeconds: 60 });

@@ -11,6 +11,7 @@ import type {
   ReadDocument,
   ReadStore,
   VersionedDocument,
+  WriteOutcome,
 } from '../../kernel/ports';
 import { partitionKeyOf } from '../../kernel/ports';
 
@@ -61,7 +62,7 @@ class CosmosReadContainer<D extends ReadDocument> implements ReadContainer<D> {
     );
   }
 
-  async writeMany(writes: readonly ConditionalWrite<D>[]): Promise<('written' | 'changed' | 'failed')[]> {
+  async writeMany(writes: readonly ConditionalWrite<D>[]): Promise<WriteOutcome[]> {
     const operations = writes.map(({ document, etag }): OperationInput => {
       const resourceBody = document as unknown as JSONObject;
       const partitionKey = partitionKeyOf(this.definition, document);
@@ -70,13 +71,13 @@ class CosmosReadContainer<D extends ReadDocument> implements ReadContainer<D> {
         : { operationType: 'Replace', id: document.id, partitionKey, ifMatch: etag, resourceBody };
     });
     const responses = await this.bulk(operations);
-    return responses.map(({ statusCode }) => {
-      if (statusCode === 200 || statusCode === 201) return 'written';
+    return responses.map(({ statusCode, eTag }): WriteOutcome => {
+      if (statusCode === 200 || statusCode === 201) return { status: 'written', ...(eTag ? { etag: eTag } : {}) };
       // 409: created meanwhile; 412: replaced meanwhile; 404: deleted meanwhile (a repair).
-      if (statusCode === 409 || statusCode === 412 || statusCode === 404) return 'changed';
+      if (statusCode === 409 || statusCode === 412 || statusCode === 404) return { status: 'changed' };
       // Throttled (429) or failed on the server, and not retried by items.bulk: thrown, it would
       // fail the round after its other writes landed, and their caches would never be retired.
-      return 'failed';
+      return { status: 'failed' };
     });
   }
 
