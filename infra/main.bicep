@@ -252,8 +252,8 @@ module redis 'modules/redis.bicep' = {
 // cursors, search texts), AllKeysLRU would evict them, forgiving counted guesses.
 // NoEviction: a full counters store refuses writes instead, and logins then fail closed
 // with 503, the designed behaviour when counters cannot be kept. Balanced_B0, the
-// smallest SKU: windows are small keys that expire with their window (a larger SKU if
-// its memory metric climbs; infra/README.md).
+// smallest SKU: windows are small keys that expire with their window (a larger SKU when
+// its memory alert, at 75%, fires; infra/README.md).
 module redisCounters 'modules/redis.bicep' = {
   scope: group
   dependsOn: [identity]
@@ -264,6 +264,8 @@ module redisCounters 'modules/redis.bicep' = {
     appIdentityName: names.identity
     skuName: 'Balanced_B0'
     evictionPolicy: 'NoEviction'
+    alertOnMemory: true
+    actionGroupId: monitoring.outputs.actionGroupId
   }
 }
 

@@ -15,6 +15,10 @@ param skuName string = 'Balanced_B1'
 @allowed(['AllKeysLRU', 'AllKeysLFU', 'AllKeysRandom', 'VolatileLRU', 'VolatileLFU', 'VolatileTTL', 'VolatileRandom', 'NoEviction'])
 @description('What Redis does when its memory is full: evict keys (a cache) or refuse writes (NoEviction, a store).')
 param evictionPolicy string = 'AllKeysLRU'
+@description('Whether to alert when used memory passes 75%: for a store that refuses writes when full (NoEviction), not for a cache, which evicts.')
+param alertOnMemory bool = false
+@description('The action group the memory alert tells.')
+param actionGroupId string = ''
 
 resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
   name: appIdentityName
@@ -51,6 +55,37 @@ resource appAccess 'Microsoft.Cache/redisEnterprise/databases/accessPolicyAssign
   properties: {
     accessPolicyName: 'default'
     user: { objectId: appIdentity.properties.principalId }
+  }
+}
+
+// Azure Managed Redis reports under the Microsoft.Cache/redisEnterprise namespace. The
+// maximum over 15 minutes: a store that fills refuses every write at 100%.
+resource memoryAlert 'Microsoft.Insights/metricAlerts@2026-01-01' = if (alertOnMemory) {
+  name: 'alert-memory-${name}'
+  location: 'global'
+  tags: tags
+  properties: {
+    description: 'Redis ${name} used more than 75% of its memory: when full it refuses writes (scale up its SKU)'
+    severity: 2
+    enabled: true
+    scopes: [cluster.id]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+      allOf: [
+        {
+          criterionType: 'StaticThresholdCriterion'
+          name: 'used-memory'
+          metricNamespace: 'Microsoft.Cache/redisEnterprise'
+          metricName: 'usedmemorypercentage'
+          timeAggregation: 'Maximum'
+          operator: 'GreaterThan'
+          threshold: 75
+        }
+      ]
+    }
+    actions: [{ actionGroupId: actionGroupId }]
   }
 }
 

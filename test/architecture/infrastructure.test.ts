@@ -192,8 +192,13 @@ describe('infrastructure templates', () => {
     assert.match(counters, /\n {4}evictionPolicy: 'NoEviction'\n/, 'a full counters store refuses writes; it never drops counts');
     assert.match(counters, /\n {4}skuName: 'Balanced_B0'\n/);
     assert.match(counters, /\n {4}appIdentityName: names\.identity\n/);
-    assert.doesNotMatch(redisModule('redis'), /evictionPolicy/, "the cache keeps the module's AllKeysLRU");
+    assert.doesNotMatch(redisModule('redis'), /evictionPolicy|alertOnMemory/, "the cache keeps the module's AllKeysLRU, and evicts rather than fills");
+    assert.match(counters, /\n {4}alertOnMemory: true\n {4}actionGroupId: monitoring\.outputs\.actionGroupId\n/, 'operators hear of a counters store filling before logins fail closed');
     const redis = read('infra/modules/redis.bicep');
+    const alert = redis.split("\nresource memoryAlert 'Microsoft.Insights/metricAlerts@")[1].split('\n}\n')[0];
+    assert.match(alert, /' = if \(alertOnMemory\) \{/);
+    assert.match(alert, /metricNamespace: 'Microsoft\.Cache\/redisEnterprise'\n\s+metricName: 'usedmemorypercentage'\n\s+timeAggregation: 'Maximum'\n\s+operator: 'GreaterThan'\n\s+threshold: 75\n/);
+    assert.match(alert, /actions: \[\{ actionGroupId: actionGroupId \}\]/);
     assert.match(redis, /^param evictionPolicy string = 'AllKeysLRU'$/m);
     const database = redis.split("\nresource database 'Microsoft.Cache/redisEnterprise/databases@")[1].split('\n}\n')[0];
     assert.match(database, /\n {4}evictionPolicy: evictionPolicy\n/);
