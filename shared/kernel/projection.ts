@@ -163,14 +163,19 @@ const LARGEST_WRITTEN_BYTES = 64 * 1024;
  * The documents a projector wrote last, each with the etag the store gave it. The next event
  * of such a document is applied to the remembered copy and written on that etag, unread: the
  * etag makes the write land only where the stored document is still exactly that copy, so the
- * result is the one a read would have given. Any other writer since (another instance, a
- * repair) fails the write on its etag, and the document is then read and done again.
+ * result is the one a read would have given. A copy is used only for the event right after
+ * its version: where other instances share the subscription, one that wrote the document
+ * since has moved it past that, and the version gap alone sends it to be read, at no cost
+ * beyond the read. Only another writer of the same version (a concurrent duplicate, a repair)
+ * turns the write aside on its etag; the document is then read and done again.
  */
 export class WrittenDocuments<D extends ReadDocument> {
   private readonly documents = new WeightedLru<VersionedDocument<D>>(WRITTEN_BYTES, LARGEST_WRITTEN_BYTES);
 
-  recall(id: string): VersionedDocument<D> | undefined {
-    return this.documents.get(id);
+  /** The remembered copy, if `nextVersion` follows it. */
+  recall(id: string, nextVersion: number): VersionedDocument<D> | undefined {
+    const remembered = this.documents.get(id);
+    return remembered?.document.version === nextVersion - 1 ? remembered : undefined;
   }
 
   remember(id: string, document: D, etag: string | undefined): void {
@@ -187,8 +192,7 @@ export class WrittenDocuments<D extends ReadDocument> {
  * Projects many events at once, converging as `project` does: the documents they change read
  * in one bulk request (those in `written` are not read), each document's events applied in
  * version order, and the changed documents written in another, each on its etag. A remembered
- * document whose write goes aside, or whose events the remembered copy cannot settle (a gap,
- * only duplicates), is read and done again in a second round. A document whose events have a
+ * document whose write goes aside is read and done again in a second round. A document whose events have a
  * gap, that another delivery wrote meanwhile, or whose write the store refused on its own
  * (throttled), goes through `project` one event at a time.
  * Each event's outcome, or the error that failed it, in the batch's order; a store or read
@@ -268,7 +272,7 @@ async function projectRound<D extends ReadDocument>(round: Round<D>, documents: 
   for (const [index, entry] of documents.entries()) {
     const { stored, remembered } = current[index];
     const next = applyInOrder(projection, stored?.document, entry.positions, events);
-    // A remembered copy only settles what its write confirms: a duplicate or a gap is read.
+    // A remembered copy settles only what its write confirms (an event it cannot apply is read).
     if (remembered && !next?.applied.length) {
       written?.forget(entry.id);
       readAgain.push(entry);
@@ -314,7 +318,7 @@ async function currentDocuments<D extends ReadDocument>(
   documents: readonly DocumentEvents[],
   written: WrittenDocuments<D> | undefined,
 ): Promise<{ stored?: VersionedDocument<D>; remembered: boolean }[]> {
-  const recalled = documents.map(({ id }) => written?.recall(id));
+  const recalled = documents.map(({ id, positions }) => written?.recall(id, events[positions[0]].version));
   const unread = documents.filter((_, index) => !recalled[index]);
   const partitionKeys = await Promise.all(unread.map((entry) => partitionKeyFor(services, projection, events[entry.positions[0]])));
   const read = unread.length ? await container.getMany(unread.map(({ id }, index) => ({ id, partitionKey: partitionKeys[index] }))) : [];

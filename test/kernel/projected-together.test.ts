@@ -158,6 +158,19 @@ describe('projected together', () => {
     assert.deepEqual(await documents(target), expected);
   });
 
+  it('two instances taking turns with the same documents: a copy another instance moved past is read, with no write wasted on it', async () => {
+    const calls: string[] = [];
+    const target = await freshReadSide(countingCalls(calls));
+    const instances = [new WrittenDocuments<PharmacyDocument>(), new WrittenDocuments<PharmacyDocument>()];
+    for (let index = 0; index < 6; index++) {
+      calls.length = 0;
+      const outcomes = await projectMany(target, pharmaciesProjection, eventsBetween(index, index + 1), instances[index % 2]);
+      assert.deepEqual(outcomes, ['projected', 'projected', 'projected'], `event ${index}`);
+      assert.deepEqual(calls, [`getMany ${histories.size}`, 'writeMany written written written'], `event ${index}`);
+    }
+    assert.deepEqual(await documents(target), expected);
+  });
+
   it('a redelivery the remembered copy calls a duplicate is judged on the stored document: one lost since is made again', async () => {
     const target = await freshReadSide();
     const written = new WrittenDocuments<PharmacyDocument>();
