@@ -1,6 +1,7 @@
 import type { InvocationContext } from '@azure/functions';
 import Joi from 'joi';
 import { PreconditionFailed } from './errors';
+import { LearntOnce } from './learnt-once';
 import type { ContainerDefinition, ReadContainer, ReadDocument, StoredEvent, VersionedDocument, WriteOutcome } from './ports';
 import type { EventHandlerDeclaration } from './routes';
 import type { ServiceProvider, Services } from './services';
@@ -40,23 +41,18 @@ export interface DocumentProjection<D extends ReadDocument> {
   afterWrite?(document: D, services: Services): Promise<void>;
 }
 
-// Streams' partition keys, learnt once per process: a bounded map, oldest forgotten first.
-const knownPartitionKeys = new Map<string, string>();
-const KNOWN_PARTITION_KEYS = 50_000;
+// Streams' partition keys: a document's never changes.
+const knownPartitionKeys = new LearntOnce<string>(50_000);
 
 /** The partition of the document an event projects to, or undefined for `/id` containers. */
 async function partitionKeyFor<D extends ReadDocument>(services: Services, projection: DocumentProjection<D>, event: StoredEvent): Promise<string | undefined> {
-  if (!projection.partitionKeyOf) return undefined;
-  if (event.version === 1) return projection.partitionKeyOf(event);
-  const known = `${projection.name}:${event.streamId}`;
-  let partitionKey = knownPartitionKeys.get(known);
-  if (partitionKey === undefined) {
+  const { partitionKeyOf } = projection;
+  if (!partitionKeyOf) return undefined;
+  if (event.version === 1) return partitionKeyOf(event);
+  return knownPartitionKeys.get(`${projection.name}:${event.streamId}`, async () => {
     const [first] = await services.eventStore.readStream(event.streamId, { limit: 1 });
-    partitionKey = projection.partitionKeyOf(first);
-    if (knownPartitionKeys.size >= KNOWN_PARTITION_KEYS) knownPartitionKeys.delete(knownPartitionKeys.keys().next().value!);
-    knownPartitionKeys.set(known, partitionKey);
-  }
-  return partitionKey;
+    return partitionKeyOf(first);
+  });
 }
 
 const MAX_WRITE_ATTEMPTS = 10;

@@ -5,6 +5,7 @@ import { sharedBatchingLoads } from '../kernel/batched-loads';
 import { loadAggregate, metadataCausedBy, runCommand, uuidSchema } from '../kernel/command';
 import { ConcurrencyConflict } from '../kernel/errors';
 import { validate } from '../kernel/http';
+import { LearntOnce } from '../kernel/learnt-once';
 import type { EventStore, StoredEvent } from '../kernel/ports';
 import { toStoredEvent } from '../kernel/projection';
 import type { EventHandlerDeclaration, TimerDeclaration } from '../kernel/routes';
@@ -74,17 +75,25 @@ const checkedEventSchema = Joi.object({
   data: Joi.when('type', { is: 'OfferPublished', then: Joi.object({ productId: uuidSchema.required() }).unknown(), otherwise: Joi.object() }),
 }).unknown();
 
+/** Offers' products, learnt once per process: an offer's product never changes (its id derives from it). */
+const productsOfOffers = new LearntOnce<string>(50_000);
+
 /**
- * The offer's product. An offer's product never changes (its id derives from it): a
- * publication names it, a revision does not, so a revision loads the offer's aggregate
- * (the kept state and its tail, in the shared batched read). An offer the store does not
- * hold has none.
+ * The offer's product. A publication names it, a revision does not, so the first revision
+ * of an offer this process has not seen loads its aggregate (the kept state and its tail,
+ * in the shared batched read). An offer the store does not hold has none.
  */
 async function productOfOffer(eventStore: EventStore, event: StoredEvent): Promise<string | undefined> {
-  if (event.type === 'OfferPublished') return (event.data as { productId: string }).productId;
-  const { decider, snapshots } = withdrawOfDiscontinuedProductSpec;
-  const { state } = await loadAggregate(eventStore, decider, snapshots, event.streamId);
-  return state.status === 'none' ? undefined : state.productId;
+  if (event.type === 'OfferPublished') {
+    const { productId } = event.data as { productId: string };
+    productsOfOffers.set(event.streamId, productId);
+    return productId;
+  }
+  return productsOfOffers.get(event.streamId, async () => {
+    const { decider, snapshots } = withdrawOfDiscontinuedProductSpec;
+    const { state } = await loadAggregate(eventStore, decider, snapshots, event.streamId);
+    return state.status === 'none' ? undefined : state.productId;
+  });
 }
 
 /**
