@@ -191,9 +191,9 @@ export class WrittenDocuments<D extends ReadDocument> {
  * Projects many events at once, converging as `project` does: the documents they change read
  * in one bulk request (those in `written` are not read), each document's events applied in
  * version order, and the changed documents written in another, each on its etag. A remembered
- * document whose write goes aside is read and done again in a second round. A document whose events have a
- * gap, that another delivery wrote meanwhile, or whose write the store refused on its own
- * (throttled), goes through `project` one event at a time.
+ * document whose write goes aside is read and done again in a second round. A document whose
+ * events have a gap, that another delivery wrote meanwhile, or whose write the store refused
+ * on its own (throttled), goes through `project` one event at a time.
  * Each event's outcome, or the error that failed it, in the batch's order; a store or read
  * that fails the bulk requests fails them all.
  */
