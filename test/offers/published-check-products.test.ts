@@ -7,10 +7,9 @@ import { offerIdFor } from '../../shared/offers/commands';
 import { withdrawOfferPublishedForDiscontinuedProduct } from '../../shared/offers/reactions';
 import { demoProducts } from '../../local/demo-products';
 import { testApp } from '../support/app';
-import { pharmacyBody, uniqueGtin } from '../support/fixtures';
+import { offerBody, pharmacyBody, uniqueGtin } from '../support/fixtures';
 import { invoke } from '../support/http';
 
-const DAY = 86_400_000;
 const context = () => new InvocationContext({ functionName: 'test', logHandler: () => {} });
 
 /** The published check learns an offer's product once per process: a product never changes for an offer. */
@@ -22,14 +21,6 @@ describe('the published check and the products of offers', () => {
   after(() => app.services.dispose());
 
   const post = (name: string, body?: unknown, params: Record<string, string> = {}) => invoke(app.handler(name), { method: 'POST', body, params });
-  const offer = (pharmacyId: string, productId: string, priceCents: number) => ({
-    pharmacyId,
-    productId,
-    priceCents,
-    validFrom: new Date(Date.now() - DAY).toISOString(),
-    validUntil: new Date(Date.now() + 10 * DAY).toISOString(),
-    stock: 'in_stock',
-  });
 
   /** The app's event store, telling `loaded` the streams each load asked for. */
   function countingLoads(loaded: string[]): EventStore {
@@ -51,8 +42,8 @@ describe('the published check and the products of offers', () => {
   it("checks a revision of an offer it saw published without loading the offer, and still withdraws it once its product is discontinued", async () => {
     const productId = (await post('registerProduct', { ...demoProducts()[0], name: 'Learnt', gtin: uniqueGtin() })).body.id as string;
     const pharmacyId = (await post('registerPharmacy', pharmacyBody({ tradeName: 'Learnt' }))).body.id as string;
-    assert.equal((await post('publishOffer', offer(pharmacyId, productId, 300))).status, 201);
-    assert.equal((await post('publishOffer', offer(pharmacyId, productId, 280))).status, 200);
+    assert.equal((await post('publishOffer', offerBody(pharmacyId, productId, 300))).status, 201);
+    assert.equal((await post('publishOffer', offerBody(pharmacyId, productId, 280))).status, 200);
     await app.settle();
     const streamId = `offer-${offerIdFor(pharmacyId, productId)}`;
     const revision = (await app.services.eventStore.readStream(streamId)).at(-1)!;
