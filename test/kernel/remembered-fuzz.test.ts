@@ -11,6 +11,7 @@ import type { Services } from '../../shared/kernel/services';
 import { PHARMACIES_CONTAINER, pharmaciesProjection, pharmacyCacheKey, type PharmacyDocument } from '../../shared/pharmacies/projection';
 import { pharmacyBody } from '../support/fixtures';
 import { testServices } from '../support/services';
+import { shuffledWith } from '../support/shuffle';
 
 /**
  * Projectors on remembered etags (WrittenDocuments) under every fault at once: random batches
@@ -32,14 +33,6 @@ class Counting extends WrittenDocuments<PharmacyDocument> {
     if (hit) recalled++;
     return hit;
   }
-}
-function shuffledLocal<T>(items: T[], random: () => number): T[] {
-  const copy = [...items];
-  for (let i = copy.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [copy[i], copy[j]] = [copy[j], copy[i]];
-  }
-  return copy;
 }
 const flaky = (random: () => number): typeof pharmaciesProjection => ({
   ...pharmaciesProjection,
@@ -182,7 +175,7 @@ describe('remembered etags under faults (fuzz)', () => {
           const logStart = log.length;
           const parallel = 1 + Math.floor(random() * 3);
           const batches = [batch];
-          for (let extra = 1; extra < parallel; extra++) batches.push(shuffledLocal(batch.concat(all[Math.floor(random() * all.length)]), random));
+          for (let extra = 1; extra < parallel; extra++) batches.push(shuffledWith(batch.concat(all[Math.floor(random() * all.length)]), random));
           const settled = await Promise.all(
             batches.map(async (events) => {
               const instance = instances[Math.floor(random() * 2)];
