@@ -75,8 +75,17 @@ const checkedEventSchema = Joi.object({
   data: Joi.when('type', { is: 'OfferPublished', then: Joi.object({ productId: uuidSchema.required() }).unknown(), otherwise: Joi.object() }),
 }).unknown();
 
-/** Offers' products, learnt once per process: an offer's product never changes (its id derives from it). */
-const productsOfOffers = new LearntOnce<string>(50_000);
+/**
+ * Offers' products, learnt once per event store (one per process): an offer's product never
+ * changes (its id derives from it).
+ */
+const productsOfOffers = new WeakMap<EventStore, LearntOnce<string>>();
+
+function learntProducts(eventStore: EventStore): LearntOnce<string> {
+  let learnt = productsOfOffers.get(eventStore);
+  if (!learnt) productsOfOffers.set(eventStore, (learnt = new LearntOnce<string>(50_000)));
+  return learnt;
+}
 
 /**
  * The offer's product. A publication names it, a revision does not, so the first revision
@@ -86,10 +95,10 @@ const productsOfOffers = new LearntOnce<string>(50_000);
 async function productOfOffer(eventStore: EventStore, event: StoredEvent): Promise<string | undefined> {
   if (event.type === 'OfferPublished') {
     const { productId } = event.data as { productId: string };
-    productsOfOffers.set(event.streamId, productId);
+    learntProducts(eventStore).set(event.streamId, productId);
     return productId;
   }
-  return productsOfOffers.get(event.streamId, async () => {
+  return learntProducts(eventStore).get(event.streamId, async () => {
     const { decider, snapshots } = withdrawOfDiscontinuedProductSpec;
     const { state } = await loadAggregate(eventStore, decider, snapshots, event.streamId);
     return state.status === 'none' ? undefined : state.productId;

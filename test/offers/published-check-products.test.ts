@@ -39,18 +39,24 @@ describe('the published check and the products of offers', () => {
     });
   }
 
-  it("checks a revision of an offer it saw published without loading the offer, and still withdraws it once its product is discontinued", async () => {
+  it('checks a revision of an offer whose publication it checked without loading the offer, and still withdraws it once its product is discontinued', async () => {
     const productId = (await post('registerProduct', { ...demoProducts()[0], name: 'Learnt', gtin: uniqueGtin() })).body.id as string;
     const pharmacyId = (await post('registerPharmacy', pharmacyBody({ tradeName: 'Learnt' }))).body.id as string;
     assert.equal((await post('publishOffer', offerBody(pharmacyId, productId, 300))).status, 201);
     assert.equal((await post('publishOffer', offerBody(pharmacyId, productId, 280))).status, 200);
     await app.settle();
     const streamId = `offer-${offerIdFor(pharmacyId, productId)}`;
-    const revision = (await app.services.eventStore.readStream(streamId)).at(-1)!;
-    assert.equal(revision.type, 'OfferRevised');
+    const [publication, revision] = await app.services.eventStore.readStream(streamId);
+    assert.deepEqual([publication.type, revision.type], ['OfferPublished', 'OfferRevised']);
 
+    // The check on an instance of its own (an event store of its own, so nothing learnt yet).
     const loaded: string[] = [];
-    const check = withdrawOfferPublishedForDiscontinuedProduct(async () => ({ ...app.services, eventStore: countingLoads(loaded) }));
+    const instance = { ...app.services, eventStore: countingLoads(loaded) };
+    const check = withdrawOfferPublishedForDiscontinuedProduct(async () => instance);
+    await check.handler(revision, context());
+    assert.ok(loaded.includes(streamId), 'a revision first seen: the offer is loaded for its product');
+    loaded.length = 0;
+    await check.handler(publication, context());
     await check.handler(revision, context());
     assert.ok(loaded.includes(`product-${productId}`), 'the product is read as it is now');
     assert.ok(!loaded.includes(streamId), `the offer's product was known: ${loaded.join(', ')}`);
