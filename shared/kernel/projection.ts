@@ -115,8 +115,11 @@ export async function project<D extends ReadDocument>(
       if (current) await container.replace(next, current.etag);
       else await container.create(next);
     } catch (error) {
-      if (!(error instanceof PreconditionFailed)) throw error;
-      continue;
+      if (error instanceof PreconditionFailed) continue;
+      // A write that failed otherwise (a timeout, a 503) may have landed: its redelivery would
+      // then be a duplicate, which retires nothing.
+      await invalidateAll(services, projection, [{ id, document: next }]);
+      throw error;
     }
     await invalidateAll(services, projection, [{ id, document: next }]);
     await projection.afterWrite?.(next, services);

@@ -234,6 +234,20 @@ describe('projected together', () => {
     assert.deepEqual(await documents(target), expected);
   });
 
+  it('one by one, a write that lands but answers with a failure retires its cached copy before the delivery fails', async () => {
+    const target = await freshReadSide((real) => ({
+      create: async (document) => {
+        await real.create(document);
+        throw new Error('Cosmos DB answered 503 after the write landed');
+      },
+    }));
+    const [id, history] = [...histories.entries()][0];
+    await target.cache.set(pharmacyCacheKey(id), 'cached before the write', { freshSeconds: 60, staleSeconds: 60 });
+    await assert.rejects(project(target, pharmaciesProjection, history[0]), /503/);
+    assert.equal((await target.cache.get(pharmacyCacheKey(id)))?.fresh, false, 'no fresh copy of a document that may have changed');
+    assert.equal(await project(target, pharmaciesProjection, history[0]), 'duplicate', 'redelivered: written already');
+  });
+
   it('deliveries that arrive together are gathered into one round', async () => {
     const calls: string[] = [];
     const target = await freshReadSide((real) => ({
