@@ -49,17 +49,25 @@ describe('the published check and the products of offers', () => {
     const [publication, revision] = await app.services.eventStore.readStream(streamId);
     assert.deepEqual([publication.type, revision.type], ['OfferPublished', 'OfferRevised']);
 
-    // The check on an instance of its own (an event store of its own, so nothing learnt yet).
+    // Each check on an instance of its own (an event store of its own, so nothing learnt yet).
     const loaded: string[] = [];
-    const instance = { ...app.services, eventStore: countingLoads(loaded) };
-    const check = withdrawOfferPublishedForDiscontinuedProduct(async () => instance);
-    await check.handler(revision, context());
+    const freshCheck = () => {
+      const instance = { ...app.services, eventStore: countingLoads(loaded) };
+      return withdrawOfferPublishedForDiscontinuedProduct(async () => instance);
+    };
+    const cold = freshCheck();
+    await cold.handler(revision, context());
     assert.ok(loaded.includes(streamId), 'a revision first seen: the offer is loaded for its product');
+    loaded.length = 0;
+    await cold.handler(revision, context());
+    assert.ok(!loaded.includes(streamId), `learnt from the first revision: ${loaded.join(', ')}`);
+
+    const check = freshCheck();
     loaded.length = 0;
     await check.handler(publication, context());
     await check.handler(revision, context());
     assert.ok(loaded.includes(`product-${productId}`), 'the product is read as it is now');
-    assert.ok(!loaded.includes(streamId), `the offer's product was known: ${loaded.join(', ')}`);
+    assert.ok(!loaded.includes(streamId), `the publication named the offer's product: ${loaded.join(', ')}`);
 
     // Discontinued, its delivery lost: a redelivered revision withdraws the offer all the same.
     const productEvents = await app.services.eventStore.readStream(`product-${productId}`);
