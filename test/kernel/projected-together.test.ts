@@ -171,6 +171,19 @@ describe('projected together', () => {
     assert.deepEqual(await documents(target), expected);
   });
 
+  it('an event late behind another instance that filled its gap: the remembered copy looks current, so its write goes aside before the read finds a duplicate', async () => {
+    const calls: string[] = [];
+    const target = await freshReadSide(countingCalls(calls));
+    const written = new WrittenDocuments<PharmacyDocument>();
+    await projectMany(target, pharmaciesProjection, eventsBetween(0, 3), written);
+    // Another instance takes each pharmacy's fifth event first, and fills the fourth from the stream.
+    for (const event of eventsBetween(4, 5)) await project(target, pharmaciesProjection, event);
+    calls.length = 0;
+    const outcomes = await projectMany(target, pharmaciesProjection, eventsBetween(3, 4), written);
+    assert.deepEqual(outcomes, ['duplicate', 'duplicate', 'duplicate']);
+    assert.deepEqual(calls, ['writeMany changed changed changed', `getMany ${histories.size}`], 'one write each that a read first would have spared');
+  });
+
   it('a redelivery the remembered copy calls a duplicate is judged on the stored document: one lost since is made again', async () => {
     const target = await freshReadSide();
     const written = new WrittenDocuments<PharmacyDocument>();
