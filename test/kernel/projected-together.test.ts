@@ -131,12 +131,19 @@ describe('projected together', () => {
     },
   });
 
-  it('the next events of documents the projector wrote go out on the remembered etags, unread', async () => {
-    const calls: string[] = [];
+  /** A read side whose projector remembers each pharmacy's first three events, after which another instance projected `meanwhile`. */
+  async function rememberedThree(calls: string[], meanwhile: StoredEvent[] = []) {
     const target = await freshReadSide(countingCalls(calls));
     const written = new WrittenDocuments<PharmacyDocument>();
     await projectMany(target, pharmaciesProjection, eventsBetween(0, 3), written);
+    for (const event of meanwhile) await project(target, pharmaciesProjection, event);
     calls.length = 0;
+    return { target, written };
+  }
+
+  it('the next events of documents the projector wrote go out on the remembered etags, unread', async () => {
+    const calls: string[] = [];
+    const { target, written } = await rememberedThree(calls);
     const outcomes = await projectMany(target, pharmaciesProjection, eventsBetween(3, 6), written);
     assert.deepEqual(calls, ['writeMany written written written'], 'no read');
     assert.ok(outcomes.every((outcome) => outcome === 'projected'));
@@ -145,12 +152,8 @@ describe('projected together', () => {
 
   it('a document another writer changed since: its remembered etag turns the write aside, and it is read and written in bulk', async () => {
     const calls: string[] = [];
-    const target = await freshReadSide(countingCalls(calls));
-    const written = new WrittenDocuments<PharmacyDocument>();
-    await projectMany(target, pharmaciesProjection, eventsBetween(0, 3), written);
     // Another instance projects the fourth event of every pharmacy.
-    for (const event of eventsBetween(3, 4)) await project(target, pharmaciesProjection, event);
-    calls.length = 0;
+    const { target, written } = await rememberedThree(calls, eventsBetween(3, 4));
     const outcomes = await projectMany(target, pharmaciesProjection, eventsBetween(3, 6), written);
     const [fourth, fifth, sixth] = [3, 4, 5].map((index) => [...histories.values()].map((history) => outcomes[eventsBetween(3, 6).indexOf(history[index])]));
     assert.deepEqual(calls, ['writeMany changed changed changed', `getMany ${histories.size}`, 'writeMany written written written']);
@@ -173,12 +176,8 @@ describe('projected together', () => {
 
   it('an event late behind another instance that filled its gap: the remembered copy looks current, so its write goes aside before the read finds a duplicate', async () => {
     const calls: string[] = [];
-    const target = await freshReadSide(countingCalls(calls));
-    const written = new WrittenDocuments<PharmacyDocument>();
-    await projectMany(target, pharmaciesProjection, eventsBetween(0, 3), written);
     // Another instance takes each pharmacy's fifth event first, and fills the fourth from the stream.
-    for (const event of eventsBetween(4, 5)) await project(target, pharmaciesProjection, event);
-    calls.length = 0;
+    const { target, written } = await rememberedThree(calls, eventsBetween(4, 5));
     const outcomes = await projectMany(target, pharmaciesProjection, eventsBetween(3, 4), written);
     assert.deepEqual(outcomes, ['duplicate', 'duplicate', 'duplicate']);
     assert.deepEqual(calls, ['writeMany changed changed changed', `getMany ${histories.size}`], 'one write each that a read first would have spared');
