@@ -157,7 +157,7 @@ interface DocumentEvents {
   positions: number[];
 }
 
-/** What one projector keeps of the documents it wrote: 8 MB, none over 64 KB. */
+/** What one projector keeps of the documents it wrote: 8 MB of estimated size, none over 64 KB. */
 const WRITTEN_BYTES = 8 * 1024 * 1024;
 const LARGEST_WRITTEN_BYTES = 64 * 1024;
 
@@ -166,10 +166,11 @@ const LARGEST_WRITTEN_BYTES = 64 * 1024;
  * of such a document is applied to the remembered copy and written on that etag, unread: the
  * etag makes the write land only where the stored document is still exactly that copy, so the
  * result is the one a read would have given. A copy is used only for the event right after
- * its version: where other instances share the subscription, one that wrote the document
- * since has moved it past that, and the version gap alone sends it to be read, at no cost
- * beyond the read. Only another writer of the same version (a concurrent duplicate, a repair)
- * turns the write aside on its etag; the document is then read and done again.
+ * its version: where other instances share the subscription and one wrote a later version
+ * since, a later event's version shows the gap and the document is read, at no cost beyond
+ * the read. Another writer of the very version this event brings (a concurrent duplicate, an
+ * instance that filled this event's gap before it arrived, a repair) turns the write aside
+ * on its etag; the document is then read and done again.
  */
 export class WrittenDocuments<D extends ReadDocument> {
   private readonly documents = new WeightedLru<VersionedDocument<D>>(WRITTEN_BYTES, LARGEST_WRITTEN_BYTES);
