@@ -1,5 +1,5 @@
 import type { ReadResult } from '../kernel/query';
-import { collect, readManyThrough } from '../kernel/query';
+import { readManyThrough } from '../kernel/query';
 import type { Services } from '../kernel/services';
 import { PRODUCTS_CONTAINER, productCacheKey, type ProductDocument } from './projection';
 
@@ -25,17 +25,18 @@ const summaryOf = (product: ProductDocument): ProductSummary => ({
 });
 
 /**
- * The summaries of these products, through the cache, the ones it lacks read in one query:
- * a listing of offers names many products, and one read each was an N+1. An id the
- * catalog does not know is absent from the map.
+ * The summaries of these products, through the cache, the ones it lacks read together: a
+ * listing of offers names many products, and one read each was an N+1. They are point
+ * reads in one bulk request (each confined to its product's partition, 1 RU), not a query:
+ * a query over the products fans out to every physical partition the container grows to.
+ * An id the catalog does not know is absent from the map.
  */
 export async function productSummaries(services: Services, ids: readonly string[]): Promise<{ summaries: Map<string, ProductSummary>; cache: ReadResult<unknown>['cache'] }> {
   const { values, cache } = await readManyThrough<ProductDocument>(services, ids, productCacheKey, async (missing) => {
     const container = services.readStore.container<ProductDocument>(PRODUCTS_CONTAINER.name);
-    // One id: a point read (1 RU) beats a query. Several: one query on a container small
-    // enough for one physical partition, instead of one read each.
     if (missing.length === 1) return [(await container.get(missing[0]))?.document].filter((product) => product !== undefined);
-    return collect(container, { query: 'SELECT * FROM c WHERE ARRAY_CONTAINS(@ids, c.id)', parameters: [{ name: '@ids', value: missing }] }, missing.length);
+    const found = await container.getMany(missing.map((id) => ({ id })));
+    return found.flatMap((product) => (product ? [product.document] : []));
   });
   return { summaries: new Map([...values].map(([id, product]) => [id, summaryOf(product)])), cache };
 }

@@ -35,14 +35,14 @@ describe("A pharmacy's offers: the products of a page read together, not one by 
   }
   const page = (services: Services) => invoke(offerQueries(async () => services).atPharmacy, { path: `pharmacies/${pharmacyId}/offers?limit=20`, params: { id: pharmacyId } });
 
-  it('given a cold cache, a page of 15 offers costs one query of the pharmacy\'s partition and one products query', async () => {
+  it('given a cold cache, a page of 15 offers costs one query of the pharmacy\'s partition and one bulk request of point reads for its products', async () => {
     const counting = countingReads(app.services);
     const answer = await page(counting.services);
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
     assert.deepEqual(answer.body.items.map((item: { product: { name: string } }) => item.product.name).sort(), [...productNames].sort());
     assert.equal(answer.headers.get('x-cache'), 'miss');
     // The pharmacy itself is in the cache already: the projector that placed its offers read it.
-    assert.deepEqual(counting.counts, { 'offers-by-pharmacy.partition-query': 1, 'products.query': 1 });
+    assert.deepEqual(counting.counts, { 'offers-by-pharmacy.partition-query': 1, 'products.get-many': 1 });
   });
 
   it('given a warm cache, the same page reads nothing from the store', async () => {
@@ -61,6 +61,18 @@ describe("A pharmacy's offers: the products of a page read together, not one by 
     const answer = await page(counting.services);
     assert.ok(answer.body.items.some((item: { product: { name: string } }) => item.product.name === 'Vistatol renomeado'));
     assert.deepEqual(counting.counts, { 'products.get': 1 }, 'one point read for the one product retired');
+  });
+
+  it('given ids the catalog does not know among those asked, the known ones come back from one bulk read and the unknown are absent', async () => {
+    const known = await Promise.all(['Vistatol A', 'Vistatol B'].map(async (name) => (await post('registerProduct', { ...demoProducts()[0], name, gtin: uniqueGtin() })).body.id as string));
+    await app.settle();
+    const unknown = ['product-never-registered', 'product-also-never'];
+    const counting = countingReads(app.services);
+    const { summaries, cache } = await productSummaries(counting.services, [known[0], unknown[0], known[1], unknown[1], known[0]]);
+    assert.deepEqual([...summaries.keys()].sort(), [...known].sort());
+    assert.deepEqual([summaries.get(known[0])?.name, summaries.get(known[1])?.name], ['Vistatol A', 'Vistatol B']);
+    assert.equal(cache, 'miss');
+    assert.deepEqual(counting.counts, { 'products.get-many': 1 });
   });
 
   it("given the read store down, the page answers from the cache's copies", async () => {

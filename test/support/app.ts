@@ -42,6 +42,6 @@ export function withBrokenReadStore(services: Services): Services {
   const fail = async () => {
     throw new Error('read store down');
   };
-  const broken = { get: fail, create: fail, replace: fail, upsert: fail, delete: fail, queryPage: fail, count: fail };
+  const broken = { get: fail, getMany: fail, writeMany: fail, create: fail, replace: fail, upsert: fail, delete: fail, queryPage: fail, count: fail };
   return { ...services, readStore: { container: () => broken, ping: fail, close: async () => {} } as never };
 }

@@ -3,7 +3,7 @@ import type { Services } from '../../shared/kernel/services';
 
 /**
  * The same services, counting every read-store request by container and kind: `get`,
- * `partition-query` (confined to one partition), `query` (fans out to every partition), and
+ * `get-many` (point reads in one bulk request, each confined to its partition), `partition-query` (confined to one partition), `query` (fans out to every partition), and
  * the same for aggregates, `partition-count` and `count`. Writes pass through uncounted.
  */
 export function countingReads(services: Services) {
@@ -13,6 +13,7 @@ export function countingReads(services: Services) {
     new Proxy(inner, {
       get(target, property) {
         if (property === 'get') return (...args: Parameters<typeof target.get>) => (count(name, 'get'), target.get(...args));
+        if (property === 'getMany') return (...args: Parameters<typeof target.getMany>) => (count(name, 'get-many'), target.getMany(...args));
         if (property === 'queryPage') {
           return (...args: Parameters<typeof target.queryPage>) => (count(name, args[0].partitionKey === undefined ? 'query' : 'partition-query'), target.queryPage(...args));
         }
