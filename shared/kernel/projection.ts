@@ -199,7 +199,7 @@ export class WrittenDocuments<D extends ReadDocument> {
  * events have a gap, that another delivery wrote meanwhile, or whose write the store refused
  * on its own (throttled), goes through `project` one event at a time.
  * Each event's outcome, or the error that failed it, in the batch's order; a store or read
- * that fails the bulk requests fails them all.
+ * that fails the first round's bulk requests fails them all, the second's only its own.
  */
 export async function projectMany<D extends ReadDocument>(
   services: Services,
@@ -210,7 +210,7 @@ export async function projectMany<D extends ReadDocument>(
   const outcomes: (Outcome | Error)[] = events.map(() => 'ignored');
   const round = { services, projection, events, outcomes, written };
   const first = await projectRound(round, documentsOf(projection, events));
-  const again = first.readAgain.length ? await projectRound(round, first.readAgain) : { oneByOne: [], readAgain: [] };
+  const again = first.readAgain.length ? await secondRound(round, first.readAgain) : { oneByOne: [], readAgain: [] };
 
   // Gaps and races: the store's stream and the etag settle them, one event at a time.
   await Promise.all(
@@ -226,6 +226,22 @@ export async function projectMany<D extends ReadDocument>(
     }),
   );
   return outcomes;
+}
+
+/**
+ * The remembered documents whose writes went aside, read and written again. Its failure
+ * fails only their deliveries: the first round's are settled, written or found written.
+ */
+async function secondRound<D extends ReadDocument>(round: Round<D>, documents: DocumentEvents[]): Promise<{ oneByOne: DocumentEvents[]; readAgain: DocumentEvents[] }> {
+  try {
+    return await projectRound(round, documents);
+  } catch (error) {
+    for (const { id, positions } of documents) {
+      round.written?.forget(id);
+      for (const position of positions) round.outcomes[position] = asError(error);
+    }
+    return { oneByOne: [], readAgain: [] };
+  }
 }
 
 /** The documents a batch's events change, each with its events' positions in version order. */

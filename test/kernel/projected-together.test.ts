@@ -195,6 +195,30 @@ describe('projected together', () => {
     assert.deepEqual(await documents(target), expected);
   });
 
+  it("a second round that fails fails only its own deliveries: the first round's stay settled", async () => {
+    let failReads = false;
+    const target = await freshReadSide((real) => ({
+      getMany: async (refs) => {
+        if (failReads) throw new Error('Cosmos DB answered 503');
+        return real.getMany(refs);
+      },
+    }));
+    const written = new WrittenDocuments<PharmacyDocument>();
+    await projectMany(target, pharmaciesProjection, eventsBetween(0, 3), written);
+    // Another instance projects the first pharmacy's fourth event: that one remembered write goes aside.
+    const [movedOn, ...others] = [...histories.values()];
+    await project(target, pharmaciesProjection, movedOn[3]);
+    failReads = true;
+    const batch = [movedOn, ...others].map((history) => history[3]);
+    const outcomes = await projectMany(target, pharmaciesProjection, batch, written);
+    assert.ok(outcomes[0] instanceof Error && /503/.test(outcomes[0].message), 'the document read again failed with the second round');
+    assert.deepEqual(outcomes.slice(1), ['projected', 'projected'], 'written in the first round, and settled so');
+    failReads = false;
+    assert.deepEqual(await projectMany(target, pharmaciesProjection, batch, written), ['duplicate', 'duplicate', 'duplicate'], 'redelivered');
+    await projectMany(target, pharmaciesProjection, eventsBetween(4, 6), written);
+    assert.deepEqual(await documents(target), expected);
+  });
+
   it('a bulk request that fails fails every delivery of its round; redelivered, they are projected', async () => {
     let failures = 1;
     const target = await freshReadSide((real) => ({
