@@ -124,6 +124,19 @@ describe('Cosmos read store (the SDK against the local server)', () => {
     assert.equal(outcomes[1].status === 'written' && outcomes[1].etag, written?.etag, 'a write answers the etag its document has now');
   });
 
+  it('reads more documents than one bulk request carries (100), in the order asked, unknown ids undefined and duplicates answered each', async () => {
+    const docs = store.container<Doc>('docs');
+    const ids = Array.from({ length: 120 }, (_, index) => `many-${index}`);
+    await docs.writeMany(ids.map((id) => ({ document: { id, version: 1, name: id, tags: [] } })));
+    const refs = [...ids, 'many-unknown', ...ids.slice(0, 90), ids[0]].map((id) => ({ id }));
+    const read = await docs.getMany(refs);
+    assert.deepEqual(
+      read.map((entry) => entry?.document.name),
+      refs.map(({ id }) => (id === 'many-unknown' ? undefined : id)),
+    );
+    assert.ok(read.every((entry) => entry === undefined || entry.etag));
+  });
+
   it('answers a ping', async () => {
     await store.ping();
   });
