@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startLocalHost, type LocalHost } from '../../local/host';
+import { appModules } from '../../shared/platform/app';
+import { pharmacyBody } from '../support/fixtures';
+import { testServices } from '../support/services';
+import { ADMIN, tokenFor } from '../support/tokens';
+
+/**
+ * Found by attacking the local host: a JSON body is read as UTF-8 whatever it declares, its
+ * invalid bytes replaced by U+FFFD. A client sending ISO-8859-1 (a legacy ERP's default),
+ * saying so or not, got a 201 and a pharmacy named "Drogaria S\uFFFDo Jo\uFFFDo" for good.
+ * A body that is not UTF-8 must be refused, never stored mangled.
+ */
+describe('a JSON body that is not UTF-8', () => {
+  let services: Awaited<ReturnType<typeof testServices>>;
+  let host: LocalHost;
+  let token = '';
+
+  before(async () => {
+    services = await testServices();
+    token = await tokenFor(services, ADMIN);
+    host = await startLocalHost({ modules: appModules(async () => services), services, port: 0, requestLog: false, log: () => {} });
+  });
+  after(async () => {
+    await host.stop();
+    await services.dispose();
+  });
+
+  const register = async (contentType: string, bytes: Buffer) => {
+    const response = await fetch(`${host.url}/pharmacies`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
+      body: bytes,
+    });
+    return { status: response.status, contentType: response.headers.get('content-type'), body: (await response.json()) as { title?: string } };
+  };
+  const latin1Pharmacy = () => Buffer.from(JSON.stringify(pharmacyBody({ tradeName: 'Drogaria São João' })), 'latin1');
+
+  it('is refused (415) when it declares another charset', async () => {
+    const response = await register('application/json; charset=iso-8859-1', latin1Pharmacy());
+    assert.equal(response.status, 415, `answered ${response.status} ${JSON.stringify(response.body)}`);
+    assert.match(response.contentType ?? '', /^application\/problem\+json/);
+  });
+
+  it('is refused (400) when its bytes are not UTF-8', async () => {
+    const response = await register('application/json', latin1Pharmacy());
+    assert.equal(response.status, 400, `answered ${response.status} ${JSON.stringify(response.body)}`);
+    assert.match(response.contentType ?? '', /^application\/problem\+json/);
+    assert.equal(response.body.title, 'Invalid input');
+  });
+
+  it('is taken in UTF-8, said or not, with or without a byte order mark', async () => {
+    for (const [contentType, prefix] of [
+      ['application/json; charset=utf-8', ''],
+      ['application/json; charset="UTF-8"', ''],
+      ['application/json', '\uFEFF'],
+    ]) {
+      const response = await register(contentType, Buffer.from(prefix + JSON.stringify(pharmacyBody({ tradeName: 'Drogaria São João' })), 'utf8'));
+      assert.equal(response.status, 201, `${contentType}: ${response.status} ${JSON.stringify(response.body)}`);
+    }
+  });
+});
