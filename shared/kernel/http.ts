@@ -44,7 +44,17 @@ export function problemResponse(
   return { status, body: JSON.stringify(body), headers: { 'content-type': PROBLEM_TYPE, ...SECURITY_HEADERS, ...options.headers } };
 }
 
-const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
+const TRACEPARENT = /^(?!ff)[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-[\da-f]{2}$/;
+
+/**
+ * A traceparent a trace can continue: well formed, version ff and all-zero ids refused
+ * (W3C Trace Context: invalid values, to be ignored; a new trace starts instead).
+ */
+export function isValidTraceparent(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  const match = TRACEPARENT.exec(value);
+  return match !== null && !/^0+$/.test(match[1]) && !/^0+$/.test(match[2]);
+}
 
 /**
  * The invocation's W3C trace context: the host's own (Functions gives each invocation a
@@ -52,7 +62,7 @@ const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
  */
 export function traceparentOf(request: HttpRequest, context: InvocationContext): string | undefined {
   const candidates = [context.traceContext?.traceParent, request.headers.get('traceparent')];
-  return candidates.find((value): value is string => typeof value === 'string' && TRACEPARENT.test(value));
+  return candidates.find(isValidTraceparent);
 }
 
 /** The W3C trace id, so a partner can quote it; else the invocation id. */
