@@ -115,6 +115,9 @@ describe('X-Min-Version', () => {
   it('refuses a version that is not a positive integer', async () => {
     const read = await invoke(app.handler('getPharmacy'), { params: { id: '0b0d6a8e-4a51-4a5e-9f7f-3c2f7a0b9d11' }, headers: { 'x-min-version': '-1' } });
     assert.equal(read.status, 400);
+    // The header is named, as If-Match and Idempotency-Key are: not "the query is not valid", field "query".
+    assert.equal(read.body.detail, 'the X-Min-Version header is not valid');
+    assert.deepEqual(read.body.errors.map((error: { field: string }) => error.field), ['X-Min-Version']);
   });
 });
 
