@@ -3,7 +3,7 @@ import Joi from 'joi';
 import { authenticate } from './auth';
 import { uuidSchema } from './command';
 import { adminOnly } from './policies';
-import { NotFound } from './errors';
+import { InvalidInput, NotFound } from './errors';
 import {
   decodeCursor,
   encodeCursor,
@@ -77,6 +77,13 @@ async function mayWaitFor(services: Services, request: HttpRequest, current: num
   }
 }
 
+/** The X-Min-Version header's version, refused by its name as If-Match and Idempotency-Key are. */
+function minVersionOf(header: string): number {
+  const { value, error } = minVersionSchema.validate(header, { convert: true });
+  if (error) throw new InvalidInput('the X-Min-Version header is not valid', [{ field: 'X-Min-Version', message: 'send a version number, 1 or more' }]);
+  return value;
+}
+
 /**
  * One document by id: cache-aside with stale fallback, `X-Min-Version` to wait for a
  * version a command returned (bounded: see mayWaitFor), an ETag of the version (and
@@ -89,7 +96,7 @@ export async function documentResponse<D extends ReadDocument>(
   request: HttpRequest,
 ): Promise<HttpResponseInit> {
   const header = request.headers.get('x-min-version');
-  const minVersion = header === null ? undefined : validate(minVersionSchema, header, 'query');
+  const minVersion = header === null ? undefined : minVersionOf(header);
   const load = async () => (await services.readStore.container<D>(view.container).get(id))?.document;
   let { value: document, cache } = await readThrough(services, view.cacheKey(id), load);
   if (minVersion !== undefined && (await mayWaitFor(services, request, document?.version ?? 0, minVersion))) {
