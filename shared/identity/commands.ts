@@ -344,7 +344,7 @@ async function readForm(request: HttpRequest): Promise<Record<string, unknown>> 
   const body = await readBodyText(request);
   if (form) {
     const fields = new Map<string, string>();
-    for (const [name, value] of new URLSearchParams(body)) {
+    for (const [name, value] of formPairs(body)) {
       // RFC 6749 §3.1: a parameter sent without a value is omitted, and none may be sent twice.
       if (value === '') continue;
       // An own `__proto__` joi would drop without a word, where any other unknown name is refused.
@@ -363,6 +363,28 @@ async function readForm(request: HttpRequest): Promise<Record<string, unknown>> 
     /* otherwise answered below */
   }
   throw new OAuthError(400, 'invalid_request', 'the body is not a JSON object');
+}
+
+/**
+ * A form's name/value pairs, percent-decoded as strict UTF-8: URLSearchParams turns an
+ * escape that is not UTF-8 (`%E3`, Latin-1's ã) into U+FFFD, and two passwords that differ
+ * only there would read the same.
+ */
+function formPairs(body: string): [string, string][] {
+  const decoded = (text: string) => {
+    try {
+      return decodeURIComponent(text.replace(/\+/g, ' '));
+    } catch {
+      throw new OAuthError(400, 'invalid_request', 'the form is not percent-encoded UTF-8');
+    }
+  };
+  return body
+    .split('&')
+    .filter((pair) => pair !== '')
+    .map((pair) => {
+      const at = pair.indexOf('=');
+      return at === -1 ? [decoded(pair), ''] : [decoded(pair.slice(0, at)), decoded(pair.slice(at + 1))];
+    });
 }
 
 /** Token-request validation answers in OAuth's terms (invalid_request), not as a plain 400. */

@@ -143,7 +143,7 @@ export async function readJsonBody(request: HttpRequest, maxBytes = MAX_BODY_BYT
   // JSON is UTF-8 (RFC 8259 §8.1): a body said to be in another charset is refused, not read as UTF-8 and stored mangled.
   const charset = CHARSET.exec(contentType)?.[1];
   if (charset !== undefined && !/^utf-?8$/i.test(charset)) throw new UnsupportedMediaType('send the body as application/json in UTF-8');
-  const text = await readUtf8BodyText(request, maxBytes);
+  const text = await readBodyText(request, maxBytes);
   if (text.trim() === '') throw new InvalidInput('the request body is empty');
   try {
     return parseJsonRefusingProto(text);
@@ -173,15 +173,6 @@ function refusingProto(this: unknown, key: string, value: unknown): unknown {
   return value;
 }
 
-/** The body as text, refused (413) past `maxBytes`. */
-export async function readBodyText(request: HttpRequest, maxBytes = MAX_BODY_BYTES): Promise<string> {
-  const tooLarge = () => new PayloadTooLarge(`the body is larger than ${maxBytes} bytes`);
-  if (Number(request.headers.get('content-length') ?? 0) > maxBytes) throw tooLarge();
-  const text = await request.text();
-  if (Buffer.byteLength(text) > maxBytes) throw tooLarge();
-  return text;
-}
-
 /** The media type's `charset` parameter, quoted or not. */
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
 /** Throws on a byte sequence that is not UTF-8 (a leading byte order mark is dropped, as `text()` drops it). */
@@ -192,7 +183,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  * UTF-8: `text()` would replace them with U+FFFD, and a Latin-1 "São João" would be
  * stored as "S\uFFFDo Jo\uFFFDo" without a word.
  */
-async function readUtf8BodyText(request: HttpRequest, maxBytes: number): Promise<string> {
+export async function readBodyText(request: HttpRequest, maxBytes = MAX_BODY_BYTES): Promise<string> {
   const tooLarge = () => new PayloadTooLarge(`the body is larger than ${maxBytes} bytes`);
   if (Number(request.headers.get('content-length') ?? 0) > maxBytes) throw tooLarge();
   const bytes = new Uint8Array(await request.arrayBuffer());

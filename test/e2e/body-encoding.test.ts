@@ -60,4 +60,26 @@ describe('a JSON body that is not UTF-8', () => {
       assert.equal(response.status, 201, `${contentType}: ${response.status} ${JSON.stringify(response.body)}`);
     }
   });
+
+  describe('at the token endpoint (a form)', () => {
+    const login = async (body: Buffer | string) => {
+      const response = await fetch(`${host.url}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+      return { status: response.status, body: (await response.json()) as { error?: string } };
+    };
+
+    it('refuses raw bytes that are not UTF-8 as an OAuth invalid_request', async () => {
+      const answer = await login(Buffer.from('grant_type=password&username=jo%40exemplo.com.br&password=senha São João longa', 'latin1'));
+      assert.deepEqual([answer.status, answer.body.error], [400, 'invalid_request']);
+    });
+
+    it('refuses a percent-escape that is not UTF-8 (%E3, Latin-1 ã), which URLSearchParams reads as U+FFFD', async () => {
+      const answer = await login('grant_type=password&username=jo%40exemplo.com.br&password=senha%20S%E3o%20Jo%E3o%20longa');
+      assert.deepEqual([answer.status, answer.body.error], [400, 'invalid_request']);
+    });
+
+    it('reads UTF-8 escapes and + as before: a wrong password is invalid_grant, not invalid_request', async () => {
+      const answer = await login('grant_type=password&username=jo%40exemplo.com.br&password=senha+S%C3%A3o+Jo%C3%A3o+longa');
+      assert.deepEqual([answer.status, answer.body.error], [400, 'invalid_grant']);
+    });
+  });
 });
