@@ -4,11 +4,14 @@ import { normalisePhone, PHONE_INPUT } from './brazil';
 /**
  * What free text may not hold: NUL and the other C0 control characters but tab, line feed
  * and carriage return (DEL too), which truncate or corrupt what C libraries, terminals and
- * logs make of a name; and unpaired UTF-16 surrogates, which are not characters at all (no
- * UTF-8 encoding, so each store or JSON encoder would mangle them its own way).
+ * logs make of a name; the bidirectional embeddings, overrides and isolates (U+202A–U+202E,
+ * U+2066–U+2069), with which a name displays in another order than it is stored (a right-to-
+ * left override makes "Drogaria \u202Eanidem" show as another name; the names here are
+ * Portuguese and never need them); and unpaired UTF-16 surrogates, which are not characters
+ * at all (no UTF-8 encoding, so each store or JSON encoder would mangle them its own way).
  */
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
-const FORBIDDEN_IN_TEXT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]|\p{Cs}/u;
+const FORBIDDEN_IN_TEXT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u202A-\u202E\u2066-\u2069]|\p{Cs}/u;
 
 /** Whether a string holds only characters free text may hold (see FORBIDDEN_IN_TEXT). */
 export function isCleanText(value: string): boolean {
@@ -31,7 +34,7 @@ export const matching = (pattern: RegExp, message: string) =>
 
 /**
  * Trimmed, non-empty text of at most `max` characters (bodies are not trimmed for you:
- * padding is refused), without NUL, control characters or unpaired surrogates.
+ * padding is refused), without NUL, control characters, bidirectional controls or unpaired surrogates.
  */
 export const text = (max: number) =>
   Joi.string()
@@ -39,7 +42,7 @@ export const text = (max: number) =>
     .min(1)
     .max(max)
     .custom((value: string, helpers) =>
-      isCleanText(value) ? value : refuse(helpers, '{{#label}} must not contain NUL, control characters or unpaired surrogates'),
+      isCleanText(value) ? value : refuse(helpers, '{{#label}} must not contain NUL, control characters, bidirectional controls or unpaired surrogates'),
     );
 
 /** A Brazilian phone number with area code, as typed; store `normalisePhone(value)`. */

@@ -43,7 +43,7 @@ describe('Validation preferences: made once per schema, messages built only for 
   it('given nested fields that fail, then each is refused in its own words, under its own name', () => {
     const body = Joi.object({ name: text(20), at: instantSchema, code: matching(/^\d{2}$/, 'code must be two digits'), gtin: gtinSchema });
     assert.deepEqual(refusal(body, { name: 'a\u0001b', at: '2031-02-29T00:00:00Z', code: 'ab', gtin: '7891000053509' }), [
-      { field: 'name', message: 'name must not contain NUL, control characters or unpaired surrogates' },
+      { field: 'name', message: 'name must not contain NUL, control characters, bidirectional controls or unpaired surrogates' },
       { field: 'at', message: 'at must be an RFC 3339 date-time of a real day up to year 9999 (in UTC), with its offset, such as 2026-12-31T23:59:59Z or 2026-12-31T20:59:59-03:00' },
       { field: 'code', message: 'code must be two digits' },
       { field: 'gtin', message: 'gtin check digit does not match (a GTIN-8, -12, -13 or -14 with a matching check digit)' },

@@ -8,6 +8,8 @@ import { invoke } from '../support/http';
 /**
  * Item 9g: NUL, other control characters and unpaired surrogates (which JSON can carry as
  * \u escapes) were stored in names. Each free-text field now refuses them: 400 naming the field.
+ * So are the bidirectional overrides and isolates, found by attacking the local host: with
+ * them a name displays in another order than it is stored.
  */
 const BAD = {
   nul: 'Drogaria\\u0000Falsa',
@@ -15,6 +17,8 @@ const BAD = {
   'lone high surrogate': 'Drogaria \\ud83d',
   'lone low surrogate': 'Drogaria \\udc8a inversa',
   'reversed pair': 'Drogaria \\udc8a\\ud83d',
+  'right-to-left override': 'Drogaria \\u202eanidem',
+  'right-to-left isolate': 'Drogaria \\u2067Falsa\\u2069',
 };
 
 /** The JSON of `body` with `field` (a dotted path) set to `escaped`, a JSON string body with \u escapes. */
@@ -29,7 +33,7 @@ function withField(body: Record<string, unknown>, field: string, escaped: string
   return JSON.stringify(copy).replace(`"${marker}"`, `"${escaped}"`);
 }
 
-describe('free text refuses NUL, control characters and unpaired surrogates', () => {
+describe('free text refuses NUL, control characters, bidirectional controls and unpaired surrogates', () => {
   let app: Awaited<ReturnType<typeof testApp>>;
   before(async () => {
     app = await testApp();
@@ -60,15 +64,15 @@ describe('free text refuses NUL, control characters and unpaired surrogates', ()
         assert.equal(response.status, 400, `${what}: ${JSON.stringify(response.body)}`);
         assert.match(response.headers.get('content-type')!, /^application\/problem\+json/);
         assert.ok(
-          response.body.errors.some((error: { field: string; message: string }) => error.field === (reported ?? field) && /NUL, control characters or unpaired surrogates/.test(error.message)),
+          response.body.errors.some((error: { field: string; message: string }) => error.field === (reported ?? field) && /NUL, control characters, bidirectional controls or unpaired surrogates/.test(error.message)),
           `${what}: ${JSON.stringify(response.body.errors)}`,
         );
       }
     });
   }
 
-  it('accepts what a name may hold: accents, emoji (a paired surrogate), a line break (the control)', async () => {
-    const created = await invoke(app.handler('registerPharmacy'), { method: 'POST', rawBody: withField(pharmacyBody(), 'tradeName', 'Drogaria São João 💊\\nfilial') });
+  it('accepts what a name may hold: accents, emoji (a paired surrogate), a line break (the control), a left-to-right mark', async () => {
+    const created = await invoke(app.handler('registerPharmacy'), { method: 'POST', rawBody: withField(pharmacyBody(), 'tradeName', 'Drogaria São João 💊\\nfilial\\u200e') });
     assert.equal(created.status, 201, JSON.stringify(created.body));
   });
 });
