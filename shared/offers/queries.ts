@@ -118,6 +118,8 @@ export function offerQueries(services: ServiceProvider) {
       // After the page, so that a bad cursor reads as such.
       const [pharmacy, products] = await Promise.all([pharmacySummary(s, pharmacyId), productSummaries(s, page.items.map((offer) => offer.productId))]);
       if (!pharmacy.value) throw new NotFound(`no pharmacy ${pharmacyId}`);
+      // A closed pharmacy's offers leave its page as they leave the search, and come back as they were when it reopens.
+      if (pharmacy.value.status === 'closed') return jsonResponse(200, { items: [] }, { 'x-cache': pharmacy.cache });
       const items = page.items.map((offer) => ({
         ...offerSummary(offer),
         product: products.summaries.get(offer.productId) ?? { id: offer.productId },

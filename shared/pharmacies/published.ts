@@ -16,8 +16,8 @@ export type { SearchArea };
  */
 export { pharmacyStatus } from './status';
 
-/** A pharmacy as other contexts show it beside their own data. */
-export type PharmacySummary = { id: string } & Pick<PharmacyProfile, 'tradeName' | 'address' | 'location' | 'openingHours' | 'timeZone'>;
+/** A pharmacy as other contexts show it beside their own data; a closed one sells nothing until it reopens. */
+export type PharmacySummary = { id: string; status: 'active' | 'closed' } & Pick<PharmacyProfile, 'tradeName' | 'address' | 'location' | 'openingHours' | 'timeZone'>;
 
 /** A pharmacy within the searched circle, with its distance from the centre. */
 export interface PharmacyInReach {

@@ -18,6 +18,7 @@ function world(seed: number) {
   const pick = <T>(values: readonly T[]) => values[Math.floor(next() * values.length)];
   const pharmacies: PharmacySummary[] = Array.from({ length: 60 }, (_, index) => ({
     id: `p-${String(index).padStart(3, '0')}`,
+    status: 'active',
     tradeName: `Drogaria ${index}`,
     address: { street: 'Rua A', number: '1', district: 'Centro', city: 'São Paulo', state: 'SP', postalCode: '01000-000' },
     location: { lat: -23.5, lon: -46.6 },
@@ -144,6 +145,7 @@ describe('"Near me" answer text: rendered from parts kept per document, the same
   it('given text that JSON must escape, a list price, an odd distance and no items, the text still parses to the answer', () => {
     const pharmacy: PharmacySummary = {
       id: 'p-1',
+      status: 'active',
       tradeName: 'Drogaria "Boa" \\ Saúde\n\u2028',
       address: { street: 'Rua "A"', number: '1', district: 'Centro', city: 'São Paulo', state: 'SP', postalCode: '01000-000' },
       location: { lat: -23.5, lon: -46.6 },

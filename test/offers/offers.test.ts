@@ -132,15 +132,22 @@ describe('Offers', () => {
     assert.deepEqual(byDistance.items.map((i: { pharmacy: { tradeName: string } }) => i.pharmacy.tradeName), ['Perto', 'Meio', 'Longe']);
   });
 
-  it('follows the pharmacy as it is now: closed leaves, reopened returns at its price, renamed and moved show so', async () => {
+  it('follows the pharmacy as it is now: closed leaves the search and its page, reopened returns at its price, renamed and moved show so', async () => {
     const productId = await product('Loratadina Teste 10 mg');
     const pharmacyId = await pharmacyAt(-23.5630, -46.6570, 'Drogaria Antes');
     await post('publishOffer', offer(pharmacyId, productId, 777));
     assert.equal((await cheapest(productId)).items[0].priceCents, 777);
+    const page = async () => {
+      await app.settle();
+      return (await get('pharmacyOffers', `pharmacies/${pharmacyId}/offers`, { id: pharmacyId })).body.items.map((item: { priceCents: number }) => item.priceCents);
+    };
+    assert.deepEqual(await page(), [777]);
     await post('closePharmacy', undefined, { id: pharmacyId });
     assert.deepEqual((await cheapest(productId)).items, []);
+    assert.deepEqual(await page(), [], "nor on the pharmacy's own page");
     await post('reopenPharmacy', undefined, { id: pharmacyId });
     assert.equal((await cheapest(productId)).items[0].priceCents, 777, 'no price lost');
+    assert.deepEqual(await page(), [777]);
     await invoke(app.handler('changePharmacyProfile'), { method: 'PATCH', params: { id: pharmacyId }, body: { tradeName: 'Drogaria Depois' } });
     assert.equal((await cheapest(productId)).items[0].pharmacy.tradeName, 'Drogaria Depois');
     const address = { street: 'Rua da Bahia', number: '1', district: 'Centro', city: 'Belo Horizonte', state: 'MG', postalCode: '30160-011' };
