@@ -81,5 +81,17 @@ describe('a JSON body that is not UTF-8', () => {
       const answer = await login('grant_type=password&username=jo%40exemplo.com.br&password=senha+S%C3%A3o+Jo%C3%A3o+longa');
       assert.deepEqual([answer.status, answer.body.error], [400, 'invalid_grant']);
     });
+
+    /**
+     * Found in review: a `%` not followed by two hex digits is kept as it is by the WHATWG
+     * form parser (URLSearchParams), but decodeURIComponent throws on it, so a hand-built form
+     * with a password such as "50%off" was an invalid_request instead of a login attempt.
+     */
+    it('reads a % that begins no escape as itself, as URLSearchParams does', async () => {
+      for (const password of ['senha 50%off longa', 'senha longa 100%', 'senha %4 longa', 'senha %%41 longa']) {
+        const answer = await login(`grant_type=password&username=jo%40exemplo.com.br&password=${password.replace(/ /g, '+')}`);
+        assert.deepEqual([answer.status, answer.body.error], [400, 'invalid_grant'], password);
+      }
+    });
   });
 });
