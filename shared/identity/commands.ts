@@ -366,25 +366,36 @@ async function readForm(request: HttpRequest): Promise<Record<string, unknown>> 
 }
 
 /**
- * A form's name/value pairs, percent-decoded as strict UTF-8: URLSearchParams turns an
- * escape that is not UTF-8 (`%E3`, Latin-1's ã) into U+FFFD, and two passwords that differ
- * only there would read the same.
+ * A form's name/value pairs, read as the WHATWG form parser (URLSearchParams) reads them but
+ * for one thing: escapes that are not UTF-8 are refused. URLSearchParams turns `%E3`
+ * (Latin-1's ã) into U+FFFD, and two passwords that differ only there would read the same.
  */
 function formPairs(body: string): [string, string][] {
-  const decoded = (text: string) => {
-    try {
-      return decodeURIComponent(text.replace(/\+/g, ' '));
-    } catch {
-      throw new OAuthError(400, 'invalid_request', 'the form is not percent-encoded UTF-8');
-    }
-  };
   return body
     .split('&')
     .filter((pair) => pair !== '')
     .map((pair) => {
       const at = pair.indexOf('=');
-      return at === -1 ? [decoded(pair), ''] : [decoded(pair.slice(0, at)), decoded(pair.slice(at + 1))];
+      return at === -1 ? [formDecoded(pair), ''] : [formDecoded(pair.slice(0, at)), formDecoded(pair.slice(at + 1))];
     });
+}
+
+/** Throws on bytes that are not UTF-8; keeps a U+FEFF that begins a value, as URLSearchParams does. */
+const formUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * A name or value: `+` is a space, each run of `%XX` escapes strict UTF-8, and a `%` that
+ * begins no escape is itself (the WHATWG parser's reading; decodeURIComponent would throw,
+ * and a hand-built "password=50%off" would be refused).
+ */
+function formDecoded(text: string): string {
+  return text.replace(/\+/g, ' ').replace(/(?:%[\da-f]{2})+/gi, (escapes) => {
+    try {
+      return formUtf8.decode(Buffer.from(escapes.replace(/%/g, ''), 'hex'));
+    } catch {
+      throw new OAuthError(400, 'invalid_request', 'the form is not percent-encoded UTF-8');
+    }
+  });
 }
 
 /** Token-request validation answers in OAuth's terms (invalid_request), not as a plain 400. */
