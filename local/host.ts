@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { InvocationContext, type HttpResponseInit } from '@azure/functions';
 import { CLIENT_IP_HEADER, normaliseAddress, UNKNOWN_ADDRESS } from '../shared/kernel/client-address';
-import { isValidTraceparent, LARGEST_BODY_BYTES, problemResponse } from '../shared/kernel/http';
+import { LARGEST_BODY_BYTES, problemResponse, traceIdInTraceparent } from '../shared/kernel/http';
 import type { EventBus } from '../shared/kernel/ports';
 import type { FunctionModule } from '../shared/kernel/routes';
 import type { Services } from '../shared/kernel/services';
@@ -37,14 +37,12 @@ export interface LocalHost {
   stop(): Promise<void>;
 }
 
-const TRACEPARENT = /^00-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
-
 /**
  * A span of its own for each invocation, in the caller's trace when one came with it (a
  * request's `traceparent` header, an event's metadata), as the Functions host does.
  */
 export function childTraceparent(parent: string | undefined): string {
-  const traceId = (isValidTraceparent(parent) && TRACEPARENT.exec(parent)?.[1]) || traceRandomHex(16);
+  const traceId = traceIdInTraceparent(parent) ?? traceRandomHex(16);
   return `00-${traceId}-${traceRandomHex(8)}-01`;
 }
 

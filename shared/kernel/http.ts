@@ -56,6 +56,11 @@ export function isValidTraceparent(value: unknown): value is string {
   return match !== null && !/^0+$/.test(match[1]) && !/^0+$/.test(match[2]);
 }
 
+/** The trace id a valid traceparent carries, of any version but ff (the format is version 00's). */
+export function traceIdInTraceparent(value: unknown): string | undefined {
+  return isValidTraceparent(value) ? value.slice(3, 35) : undefined;
+}
+
 /**
  * The invocation's W3C trace context: the host's own (Functions gives each invocation a
  * span of the caller's trace), else the caller's header when well formed.

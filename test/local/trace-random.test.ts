@@ -24,6 +24,11 @@ describe('trace ids from the pooled randomness', () => {
     assert.equal(child.slice(3, 35), fresh.slice(3, 35), 'same trace');
     assert.notEqual(child.slice(36, 52), fresh.slice(36, 52), 'another span');
   });
+
+  it("continue a caller's trace of a later version (01) in version 00's format, as traceparentOf does", () => {
+    const later = '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    assert.equal(childTraceparent(later).slice(3, 35), '4bf92f3577b34da6a3ce929d0e0e4736');
+  });
 });
 
 /**
