@@ -263,6 +263,8 @@ export function queryObject(request: HttpRequest): Record<string, string> {
     if (Object.hasOwn(query, key)) {
       throw new InvalidInput('the query is not valid', [{ field: key, message: `${key} is given more than once; send it once` }]);
     }
+    // URLSearchParams reads an escape that is not UTF-8 (%E3, Latin-1's ã) as U+FFFD: searched for, it would find nothing without a word.
+    if (value.includes('\uFFFD')) throw new InvalidInput('the query is not valid', [{ field: key, message: `${key} is not percent-encoded UTF-8` }]);
     query[key] = value;
   }
   return query;

@@ -12,7 +12,7 @@ import { ADMIN, tokenFor } from '../support/tokens';
  * saying so or not, got a 201 and a pharmacy named "Drogaria S\uFFFDo Jo\uFFFDo" for good.
  * A body that is not UTF-8 must be refused, never stored mangled.
  */
-describe('a JSON body that is not UTF-8', () => {
+describe('text that is not UTF-8: a JSON body, the token endpoint\'s form, a query', () => {
   let services: Awaited<ReturnType<typeof testServices>>;
   let host: LocalHost;
   let token = '';
@@ -92,6 +92,24 @@ describe('a JSON body that is not UTF-8', () => {
         const answer = await login(`grant_type=password&username=jo%40exemplo.com.br&password=${password.replace(/ /g, '+')}`);
         assert.deepEqual([answer.status, answer.body.error], [400, 'invalid_grant'], password);
       }
+    });
+  });
+
+  describe('in a query', () => {
+    const search = async (query: string) => {
+      const response = await fetch(`${host.url}/products?${query}`);
+      return { status: response.status, contentType: response.headers.get('content-type'), body: (await response.json()) as { errors?: { field: string }[] } };
+    };
+
+    it('an escape that is not UTF-8 (%E3, Latin-1 ã), which URLSearchParams reads as U+FFFD, is a 400 naming the parameter, not a search that finds nothing', async () => {
+      const answer = await search('q=S%E3o');
+      assert.equal(answer.status, 400, JSON.stringify(answer.body));
+      assert.match(answer.contentType ?? '', /^application\/problem\+json/);
+      assert.deepEqual(answer.body.errors?.map(({ field }) => field), ['q']);
+    });
+
+    it('UTF-8 escapes are searched as before', async () => {
+      assert.equal((await search('q=S%C3%A3o')).status, 200);
     });
   });
 });
