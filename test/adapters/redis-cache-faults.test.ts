@@ -117,6 +117,29 @@ suiteNeeding('the Redis cache when Redis is down or frozen', skipUnlessReachable
     assert.deepEqual(await cache.get('k'), { value: 'back', fresh: true });
   });
 
+  it('frozen: a cache write that timed out lands at the thaw, yet the invalidation that came after it is not lost: the stale copy is not fresh once Redis answers', async () => {
+    const { proxy, cache } = await behindProxy();
+    await cache.set('k', 'before', { freshSeconds: 30, staleSeconds: 60 });
+    await cache.set('j', 'before', { freshSeconds: 30, staleSeconds: 60 });
+    proxy.freeze();
+    // A read took 'old' from the store just before the document changed; its write reaches
+    // the frozen Redis and times out, but sits in the socket.
+    assert.match(await settled(cache.set('k', 'old', { freshSeconds: 30, staleSeconds: 60 })), /did not answer set within/);
+    // The projector wrote the new document: its invalidations fail (at once, during the pause).
+    assert.match(await settled(cache.invalidate(['k', 'j'])), /not asked/);
+    proxy.thaw();
+    await sleep(REDIS_PAUSE_AFTER_TIMEOUT_MS + 50);
+    // Redis answers again, and runs what waited in the socket first: 'old', fresh for 30 s from now.
+    // The first answer since the thaw is already not fresh, nor those after it.
+    assert.deepEqual(await cache.get('k'), { value: 'old', fresh: false }, 'the first answer since the thaw');
+    await cache.ping();
+    assert.deepEqual(await cache.get('k'), { value: 'old', fresh: false }, 'the write that timed out is retired once Redis answers');
+    assert.deepEqual(await cache.get('j'), { value: 'before', fresh: false }, 'an invalidation refused meanwhile is done once Redis answers');
+    // Reads remember anew: fresh again.
+    await cache.set('k', 'new', { freshSeconds: 30, staleSeconds: 60 });
+    assert.deepEqual(await cache.get('k'), { value: 'new', fresh: true });
+  });
+
   it('a stall of this process is not Redis freezing: a command answered meanwhile, or written only after it, succeeds and pauses nothing', async () => {
     const { cache } = await behindProxy();
     // Written, then the process stalls past the timeout: the answer waits unread in the socket.
