@@ -25,12 +25,23 @@ export interface EntraIdOptions {
  * the connection stays open, nothing answers) costs a caller at most that long, and after
  * a timeout calls fail at once for REDIS_PAUSE_AFTER_TIMEOUT_MS, then one call tries Redis
  * again, so a freeze costs the timeout a few times a second, not on every request.
+ *
+ * A frozen Redis that thaws still runs what was written to it meanwhile: a write that timed
+ * out (a value a read took from the store before the document changed) lands then, fresh
+ * for the whole fresh TTL from the thaw, after the invalidation that followed it failed. So
+ * the keys of a write that timed out, and of an invalidation that failed, are kept, and
+ * their fresh markers deleted as soon as Redis answers again: on the same connection, after
+ * whatever waited in it.
  */
 export class RedisCache implements Cache {
   /** Until when calls fail at once after a timeout (0: Redis answers). */
   private pausedUntil = 0;
   /** A call trying Redis again after a pause is under way: the others still fail at once. */
   private probing = false;
+  /** Fresh markers to delete once Redis answers again, each with the number of its last failure. */
+  private readonly unretired = new Map<string, number>();
+  private failures = 0;
+  private retiring = false;
 
   private constructor(
     private readonly client: Client,
@@ -158,6 +169,7 @@ export class RedisCache implements Cache {
     try {
       const result = await Promise.race([pending, timeout]);
       this.pausedUntil = 0;
+      if (this.unretired.size && !this.retiring) void this.retireUnretired();
       return result;
     } finally {
       settled = true;
@@ -180,19 +192,67 @@ export class RedisCache implements Cache {
   }
 
   async get<T>(key: string): Promise<CacheEntry<T> | undefined> {
-    const [value, fresh] = await this.call('get', () => this.client.mGet([this.key(key), `${this.key(key)}:fresh`]));
-    return value === null ? undefined : { value: JSON.parse(value) as T, fresh: fresh !== null };
+    const marker = `${this.key(key)}:fresh`;
+    const [value, fresh] = await this.call('get', () => this.client.mGet([this.key(key), marker]));
+    // A marker still to be deleted (this answer may be the first since a thaw) is not fresh.
+    return value === null ? undefined : { value: JSON.parse(value) as T, fresh: fresh !== null && !this.unretired.has(marker) };
   }
 
   async set<T>(key: string, value: T, ttl: CacheTtl): Promise<void> {
     const multi = this.client.multi().set(this.key(key), JSON.stringify(value), { PX: Math.max(ttl.freshSeconds, ttl.staleSeconds, 1) * 1000 });
     if (ttl.freshSeconds > 0) multi.set(`${this.key(key)}:fresh`, '1', { PX: ttl.freshSeconds * 1000 });
     else multi.del(`${this.key(key)}:fresh`);
-    await this.call('set', () => multi.exec());
+    let written = false;
+    try {
+      await this.call('set', () => {
+        written = true;
+        return multi.exec();
+      });
+    } catch (error) {
+      // Written, unanswered: it may land later (a frozen Redis thawing), after newer invalidations.
+      if (written && ttl.freshSeconds > 0) this.keepUnretired([`${this.key(key)}:fresh`], true);
+      throw error;
+    }
   }
 
   async invalidate(keys: string[]): Promise<void> {
-    if (keys.length) await this.call('invalidate', () => this.client.del(keys.map((key) => `${this.key(key)}:fresh`)));
+    if (!keys.length) return;
+    const markers = keys.map((key) => `${this.key(key)}:fresh`);
+    try {
+      await this.call('invalidate', () => this.client.del(markers));
+    } catch (error) {
+      this.keepUnretired(markers, false);
+      throw error;
+    }
+  }
+
+  /**
+   * Keeps fresh markers to delete once Redis answers. A late write's marker is always kept
+   * (at most one is written per timeout window); failed invalidations up to UNRETIRED_MAX
+   * (past it, their copies stay fresh for at most the fresh TTL they were set with).
+   */
+  private keepUnretired(markers: string[], always: boolean) {
+    const failure = ++this.failures;
+    for (const marker of markers) {
+      if (always || this.unretired.size < UNRETIRED_MAX || this.unretired.has(marker)) this.unretired.set(marker, failure);
+    }
+  }
+
+  /** Deletes the kept fresh markers, a chunk at a time; one that failed again is kept for the next answer. */
+  private async retireUnretired() {
+    this.retiring = true;
+    try {
+      while (this.unretired.size) {
+        const chunk = [...this.unretired].slice(0, 1_000);
+        await this.call('invalidate', () => this.client.del(chunk.map(([marker]) => marker)));
+        // Failed again meanwhile: kept for the next answer.
+        for (const [marker, failure] of chunk) if (this.unretired.get(marker) === failure) this.unretired.delete(marker);
+      }
+    } catch {
+      // Redis is away again: the next answer tries again.
+    } finally {
+      this.retiring = false;
+    }
   }
 
   async incrementWithin(key: string, windowSeconds: number): Promise<{ count: number; resetsInSeconds: number }> {
@@ -291,6 +351,8 @@ export const REDIS_COMMAND_TIMEOUT_MS = 200;
 export const STALL_MS = 50;
 /** After a timeout, how long calls fail at once before one tries Redis again. */
 export const REDIS_PAUSE_AFTER_TIMEOUT_MS = 1_000;
+/** How many fresh markers of failed invalidations are kept to delete once Redis answers again (about 100 bytes each). */
+export const UNRETIRED_MAX = 50_000;
 
 // Redis's own clock in milliseconds, for the scripts below.
 const REDIS_NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) ";
