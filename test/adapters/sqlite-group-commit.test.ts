@@ -8,6 +8,7 @@ import { createConnection, createServer, type AddressInfo, type Socket } from 'n
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { MOST_APPENDS_PER_COMMIT, SqliteEventStore } from '../../shared/adapters/sqlite/event-store';
+import { ServiceUnavailable } from '../../shared/kernel/errors';
 import { IN_PROGRESS_STAND_IN } from '../../shared/kernel/idempotency';
 
 const dir = mkdtempSync(join(tmpdir(), 'farmacias-group-commit-'));
@@ -182,6 +183,37 @@ describe('SQLite group commit, under concurrent callers and other processes', ()
     }
     assert.deepEqual((await store.readAll(0, 10)).map((stored) => stored.streamId), ['warm']);
     await store.append('after', 0, [event()]);
+    await store.close();
+  });
+
+  it('another process holding the write lock: an append and an Idempotency-Key claim are refused as unavailable (a 503 with Retry-After, nothing stored), not as an unhandled error (a 500)', async () => {
+    const file = join(dir, 'busy-unavailable.sqlite');
+    const store = SqliteEventStore.open(file);
+    await store.append('warm', 0, [event()]);
+    const holder = spawn(
+      process.execPath,
+      ['-e', `const db = new (require('better-sqlite3'))(${JSON.stringify(file)}); db.exec('BEGIN IMMEDIATE'); console.log('held'); setInterval(() => {}, 1000);`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const refusal = (error: unknown) => {
+      assert.ok(error instanceof ServiceUnavailable, `refused with ${String(error)}`);
+      assert.ok(Number(error.headers['retry-after']) > 0);
+      assert.equal((error.cause as { code?: string }).code, 'SQLITE_BUSY');
+      return true;
+    };
+    try {
+      await new Promise((held) => holder.stdout!.once('data', held));
+      await assert.rejects(store.append('busy', 0, [event()]), refusal);
+      const now = new Date();
+      await assert.rejects(
+        store.claimIdempotencyKey({ key: 'busy-key', requestHash: 'h', owner: 'o', createdAt: now, expiresAt: new Date(now.getTime() + 60_000), standIn: IN_PROGRESS_STAND_IN }),
+        refusal,
+      );
+    } finally {
+      holder.kill('SIGKILL');
+      await new Promise((exited) => holder.once('exit', exited));
+    }
+    assert.deepEqual((await store.readAll(0, 10)).map((stored) => stored.streamId), ['warm']);
     await store.close();
   });
 });
