@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ConcurrencyConflict, IdempotencyKeyReused, ReservationTaken } from '../../kernel/errors';
+import { ConcurrencyConflict, DATABASE_RETRY_AFTER_SECONDS, IdempotencyKeyReused, ReservationTaken, ServiceUnavailable } from '../../kernel/errors';
 import { preparePrivateDatabaseFile } from './private-file';
 import type {
   AppendManyOptions,
@@ -282,7 +282,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async saveIdempotentResponse(response: IdempotentResponse): Promise<void> {
-    this.transactions.storeIdempotency(response);
+    busyAsUnavailable(() => this.transactions.storeIdempotency(response));
   }
 
   /** IMMEDIATE: the write lock is taken before the read, so two processes sharing the file cannot both find the key free. */
@@ -290,7 +290,7 @@ export class SqliteEventStore implements EventStore {
     // An append queued with this key's answer commits first: a request sent twice at once is
     // answered with the first one's answer, as before group commit, not 409 "in progress".
     if (this.queuedAppends.some(({ options }) => options.idempotency?.key === claim.key)) this.commitQueuedAppends();
-    return this.transactions.claimIdempotencyKey.immediate(claim);
+    return busyAsUnavailable(() => this.transactions.claimIdempotencyKey.immediate(claim));
   }
 
   private claim(claim: IdempotencyClaim): IdempotencyClaimOutcome {
@@ -317,7 +317,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async releaseIdempotencyClaim(key: string, owner: string): Promise<void> {
-    this.statements.releaseIdempotencyClaim.run(key, owner);
+    busyAsUnavailable(() => this.statements.releaseIdempotencyClaim.run(key, owner));
   }
 
   async findReservation(scope: string, value: string): Promise<string | undefined> {
@@ -334,7 +334,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async writeSnapshot(streamId: string, schema: string, snapshot: Snapshot): Promise<void> {
-    this.storeSnapshot(streamId, schema, snapshot);
+    busyAsUnavailable(() => this.storeSnapshot(streamId, schema, snapshot));
   }
 
   private storeSnapshot(streamId: string, schema: string, snapshot: Snapshot) {
@@ -414,7 +414,7 @@ export class SqliteEventStore implements EventStore {
         outcomes = this.transactions.appendQueued.immediate(group);
       } catch (error) {
         if ((error as { code?: string }).code === 'SQLITE_BUSY') busy = error;
-        for (const append of group) append.reject(error);
+        for (const append of group) append.reject(unavailableIfBusy(error));
         continue;
       }
       group.forEach((append, index) => {
@@ -437,7 +437,7 @@ export class SqliteEventStore implements EventStore {
     // The appends queued were asked for first, so they commit first: a stream both write is then
     // the batch's to find changed (its command runs again alone), as before group commit.
     if (this.queuedAppends.length > 0) this.commitQueuedAppends();
-    const outcomes = this.transactions.appendMany(appends, claim);
+    const outcomes = busyAsUnavailable(() => this.transactions.appendMany(appends, claim));
     outcomes.forEach((outcome, index) => {
       if ('stored' in outcome) this.knowStored(appends[index].streamId, outcome.stored);
       else this.knownVersions.delete(appends[index].streamId);
@@ -537,7 +537,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async markPublished(eventIds: string[]): Promise<void> {
-    this.transactions.markPublished(eventIds);
+    busyAsUnavailable(() => this.transactions.markPublished(eventIds));
   }
 
   async ping(): Promise<void> {
@@ -548,5 +548,25 @@ export class SqliteEventStore implements EventStore {
     // What is queued was asked for before the close: it commits (or fails) first.
     if (this.db.open && this.queuedAppends.length > 0) this.commitQueuedAppends();
     if (this.db.open) this.db.close();
+  }
+}
+
+/**
+ * SQLITE_BUSY: another process (an operator's sqlite3 shell, a second host on the same
+ * DATA_DIR) held the write lock through busy_timeout, and nothing was written. The caller
+ * is told to come back (503 with Retry-After), as when a database server is away, not
+ * answered with an unhandled error (500).
+ */
+function unavailableIfBusy(error: unknown): unknown {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY')) return error;
+  return new ServiceUnavailable('the event store is busy (another process holds its write lock); nothing was recorded: try again shortly', DATABASE_RETRY_AFTER_SECONDS, { cause: error });
+}
+
+function busyAsUnavailable<T>(write: () => T): T {
+  try {
+    return write();
+  } catch (error) {
+    throw unavailableIfBusy(error);
   }
 }
