@@ -140,6 +140,19 @@ suiteNeeding('the Redis cache when Redis is down or frozen', skipUnlessReachable
     assert.deepEqual(await cache.get('k'), { value: 'new', fresh: true });
   });
 
+  it('frozen: a generation bump that failed is done once Redis answers, so lists cached before it do not stay fresh', async () => {
+    const { proxy, cache } = await behindProxy();
+    const before = await cache.counter('gen:list');
+    proxy.freeze();
+    // A read times out, so the projector's bump that follows is refused at once, never sent.
+    assert.match(await settled(cache.get('k')), /did not answer get within/);
+    assert.match(await settled(cache.increment('gen:list')), /not asked/);
+    proxy.thaw();
+    await sleep(REDIS_PAUSE_AFTER_TIMEOUT_MS + 50);
+    await cache.ping();
+    assert.equal(await cache.counter('gen:list'), before + 1);
+  });
+
   it('a stall of this process is not Redis freezing: a command answered meanwhile, or written only after it, succeeds and pauses nothing', async () => {
     const { cache } = await behindProxy();
     // Written, then the process stalls past the timeout: the answer waits unread in the socket.

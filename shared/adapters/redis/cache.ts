@@ -40,6 +40,8 @@ export class RedisCache implements Cache {
   private probing = false;
   /** Fresh markers to delete once Redis answers again, each with the number of its last failure. */
   private readonly unretired = new Map<string, number>();
+  /** Generations whose bump failed, to bump once Redis answers again, each with the number of its last failure. */
+  private readonly unbumped = new Map<string, number>();
   private failures = 0;
   private retiring = false;
 
@@ -169,7 +171,7 @@ export class RedisCache implements Cache {
     try {
       const result = await Promise.race([pending, timeout]);
       this.pausedUntil = 0;
-      if (this.unretired.size && !this.retiring) void this.retireUnretired();
+      if ((this.unretired.size || this.unbumped.size) && !this.retiring) void this.retireUnretired();
       return result;
     } finally {
       settled = true;
@@ -238,15 +240,28 @@ export class RedisCache implements Cache {
     }
   }
 
-  /** Deletes the kept fresh markers, a chunk at a time; one that failed again is kept for the next answer. */
+  /**
+   * Deletes the kept fresh markers and bumps the kept generations, a chunk at a time; one
+   * that failed again meanwhile is kept for the next answer. A bump that timed out may have
+   * landed too: bumped twice, its lists miss once more, as callers only compare generations.
+   */
   private async retireUnretired() {
     this.retiring = true;
+    const settle = (kept: Map<string, number>, chunk: [string, number][]) => {
+      for (const [key, failure] of chunk) if (kept.get(key) === failure) kept.delete(key);
+    };
     try {
       while (this.unretired.size) {
         const chunk = [...this.unretired].slice(0, 1_000);
         await this.call('invalidate', () => this.client.del(chunk.map(([marker]) => marker)));
-        // Failed again meanwhile: kept for the next answer.
-        for (const [marker, failure] of chunk) if (this.unretired.get(marker) === failure) this.unretired.delete(marker);
+        settle(this.unretired, chunk);
+      }
+      while (this.unbumped.size) {
+        const chunk = [...this.unbumped].slice(0, 1_000);
+        const bumps = this.client.multi();
+        for (const [key] of chunk) bumps.incr(key);
+        await this.call('increment', () => bumps.exec());
+        settle(this.unbumped, chunk);
       }
     } catch {
       // Redis is away again: the next answer tries again.
@@ -314,7 +329,13 @@ export class RedisCache implements Cache {
   }
 
   async increment(key: string): Promise<number> {
-    return Number(await this.call('increment', () => this.client.incr(this.key(key))));
+    try {
+      return Number(await this.call('increment', () => this.client.incr(this.key(key))));
+    } catch (error) {
+      // A list cached before the bump would stay fresh for its whole fresh TTL: bumped once Redis answers.
+      if (this.unbumped.size < UNRETIRED_MAX || this.unbumped.has(this.key(key))) this.unbumped.set(this.key(key), ++this.failures);
+      throw error;
+    }
   }
 
   /**
@@ -351,7 +372,7 @@ export const REDIS_COMMAND_TIMEOUT_MS = 200;
 export const STALL_MS = 50;
 /** After a timeout, how long calls fail at once before one tries Redis again. */
 export const REDIS_PAUSE_AFTER_TIMEOUT_MS = 1_000;
-/** How many fresh markers of failed invalidations are kept to delete once Redis answers again (about 100 bytes each). */
+/** How many fresh markers of failed invalidations, and generations of failed bumps, are kept for when Redis answers again (about 100 bytes each). */
 export const UNRETIRED_MAX = 50_000;
 
 // Redis's own clock in milliseconds, for the scripts below.
