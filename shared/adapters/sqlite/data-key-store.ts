@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import type { DataKeyStore } from '../../kernel/ports';
 import { newDataKey, unwrapKey, wrapKey } from '../key-wrapping';
+import { busyAsUnavailable } from './busy';
 import { preparePrivateDatabaseFile } from './private-file';
 
 /**
@@ -8,6 +9,8 @@ import { preparePrivateDatabaseFile } from './private-file';
  * the master key (AES-256-GCM). `secure_delete` zeroes a destroyed key's bytes in the
  * file, and a rollback journal (not WAL) keeps no copy of them once the delete commits.
  */
+const KEY_STORE = 'the data key store';
+
 export class SqliteDataKeyStore implements DataKeyStore {
   private readonly statements;
 
@@ -33,17 +36,21 @@ export class SqliteDataKeyStore implements DataKeyStore {
   }
 
   async keyFor(subject: string): Promise<Buffer> {
-    this.statements.insert.run(subject, wrapKey(this.masterKey, newDataKey()), new Date().toISOString());
-    return unwrapKey(this.masterKey, this.statements.find.get(subject) as string);
+    const wrapped = busyAsUnavailable(() => {
+      this.statements.insert.run(subject, wrapKey(this.masterKey, newDataKey()), new Date().toISOString());
+      return this.statements.find.get(subject) as string;
+    }, KEY_STORE);
+    return unwrapKey(this.masterKey, wrapped);
   }
 
+  // With a rollback journal, a read waits out another process's write lock too.
   async find(subject: string): Promise<Buffer | undefined> {
-    const wrapped = this.statements.find.get(subject) as string | undefined;
+    const wrapped = busyAsUnavailable(() => this.statements.find.get(subject) as string | undefined, KEY_STORE);
     return wrapped === undefined ? undefined : unwrapKey(this.masterKey, wrapped);
   }
 
   async destroy(subject: string): Promise<void> {
-    this.statements.destroy.run(subject);
+    busyAsUnavailable(() => this.statements.destroy.run(subject), KEY_STORE);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ConcurrencyConflict, DATABASE_RETRY_AFTER_SECONDS, IdempotencyKeyReused, ReservationTaken, ServiceUnavailable } from '../../kernel/errors';
+import { ConcurrencyConflict, IdempotencyKeyReused, ReservationTaken } from '../../kernel/errors';
+import { busyAsUnavailable, unavailableIfBusy } from './busy';
 import { preparePrivateDatabaseFile } from './private-file';
 import type {
   AppendManyOptions,
@@ -548,25 +549,5 @@ export class SqliteEventStore implements EventStore {
     // What is queued was asked for before the close: it commits (or fails) first.
     if (this.db.open && this.queuedAppends.length > 0) this.commitQueuedAppends();
     if (this.db.open) this.db.close();
-  }
-}
-
-/**
- * SQLITE_BUSY: another process (an operator's sqlite3 shell, a second host on the same
- * DATA_DIR) held the write lock through busy_timeout, and nothing was written. The caller
- * is told to come back (503 with Retry-After), as when a database server is away, not
- * answered with an unhandled error (500).
- */
-function unavailableIfBusy(error: unknown): unknown {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY')) return error;
-  return new ServiceUnavailable('the event store is busy (another process holds its write lock); nothing was recorded: try again shortly', DATABASE_RETRY_AFTER_SECONDS, { cause: error });
-}
-
-function busyAsUnavailable<T>(write: () => T): T {
-  try {
-    return write();
-  } catch (error) {
-    throw unavailableIfBusy(error);
   }
 }

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { SqliteDataKeyStore } from '../../shared/adapters/sqlite/data-key-store';
+import { ServiceUnavailable } from '../../shared/kernel/errors';
+
+const dir = mkdtempSync(join(tmpdir(), 'farmacias-data-keys-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * Found by the fault run beside the event store's: another process holding the data keys'
+ * file (an operator's sqlite3 shell) made a registration or an erasure an unhandled error
+ * (a 500). With a rollback journal, a read waits out that lock too.
+ */
+describe('the SQLite data key store, locked by another process', () => {
+  it('refuses a new key and a lookup as unavailable (a 503 with Retry-After), and serves both once the lock is gone', async () => {
+    const file = join(dir, 'keys.sqlite');
+    const masterKey = randomBytes(32);
+    SqliteDataKeyStore.open(file, masterKey).close();
+    // A short busy timeout, so the test waits 100 ms per refusal rather than the default 5 s.
+    const store = new SqliteDataKeyStore(new Database(file, { timeout: 100 }), masterKey);
+    const known = await store.keyFor('known');
+    const holder = spawn(
+      process.execPath,
+      ['-e', `const db = new (require('better-sqlite3'))(${JSON.stringify(file)}); db.exec('BEGIN EXCLUSIVE'); console.log('held'); setInterval(() => {}, 1000);`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const refusal = (error: unknown) => {
+      assert.ok(error instanceof ServiceUnavailable, `refused with ${String(error)}`);
+      assert.ok(Number(error.headers['retry-after']) > 0);
+      assert.match(error.message, /data key store is busy/);
+      assert.equal((error.cause as { code?: string }).code, 'SQLITE_BUSY');
+      return true;
+    };
+    try {
+      await new Promise((held) => holder.stdout!.once('data', held));
+      await assert.rejects(store.keyFor('new'), refusal);
+      await assert.rejects(store.find('known'), refusal);
+      await assert.rejects(store.destroy('known'), refusal);
+    } finally {
+      holder.kill('SIGKILL');
+      await new Promise((exited) => holder.once('exit', exited));
+    }
+    assert.deepEqual(await store.find('known'), known);
+    assert.equal((await store.keyFor('new')).length, known.length);
+    await store.close();
+  });
+});
