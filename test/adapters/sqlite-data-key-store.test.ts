@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { SqliteDataKeyStore } from '../../shared/adapters/sqlite/data-key-store';
 import { ServiceUnavailable } from '../../shared/kernel/errors';
+import { lockHeldElsewhere } from '../support/sqlite-lock';
 
 const dir = mkdtempSync(join(tmpdir(), 'farmacias-data-keys-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,11 +25,6 @@ describe('the SQLite data key store, locked by another process', () => {
     // A short busy timeout, so the test waits 100 ms per refusal rather than the default 5 s.
     const store = new SqliteDataKeyStore(new Database(file, { timeout: 100 }), masterKey);
     const known = await store.keyFor('known');
-    const holder = spawn(
-      process.execPath,
-      ['-e', `const db = new (require('better-sqlite3'))(${JSON.stringify(file)}); db.exec('BEGIN EXCLUSIVE'); console.log('held'); setInterval(() => {}, 1000);`],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
     const refusal = (error: unknown) => {
       assert.ok(error instanceof ServiceUnavailable, `refused with ${String(error)}`);
       assert.ok(Number(error.headers['retry-after']) > 0);
@@ -37,14 +32,13 @@ describe('the SQLite data key store, locked by another process', () => {
       assert.equal((error.cause as { code?: string }).code, 'SQLITE_BUSY');
       return true;
     };
+    const lock = await lockHeldElsewhere(file, 'EXCLUSIVE');
     try {
-      await new Promise((held) => holder.stdout!.once('data', held));
       await assert.rejects(store.keyFor('new'), refusal);
       await assert.rejects(store.find('known'), refusal);
       await assert.rejects(store.destroy('known'), refusal);
     } finally {
-      holder.kill('SIGKILL');
-      await new Promise((exited) => holder.once('exit', exited));
+      await lock.release();
     }
     assert.deepEqual(await store.find('known'), known);
     assert.equal((await store.keyFor('new')).length, known.length);

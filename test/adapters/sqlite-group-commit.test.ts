@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { MOST_APPENDS_PER_COMMIT, SqliteEventStore } from '../../shared/adapters/sqlite/event-store';
 import { ServiceUnavailable } from '../../shared/kernel/errors';
 import { IN_PROGRESS_STAND_IN } from '../../shared/kernel/idempotency';
+import { lockHeldElsewhere } from '../support/sqlite-lock';
 
 const dir = mkdtempSync(join(tmpdir(), 'farmacias-group-commit-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -165,13 +166,8 @@ describe('SQLite group commit, under concurrent callers and other processes', ()
     const file = join(dir, 'busy.sqlite');
     const store = SqliteEventStore.open(file);
     await store.append('warm', 0, [event()]);
-    const holder = spawn(
-      process.execPath,
-      ['-e', `const db = new (require('better-sqlite3'))(${JSON.stringify(file)}); db.exec('BEGIN IMMEDIATE'); console.log('held'); setInterval(() => {}, 1000);`],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const lock = await lockHeldElsewhere(file, 'IMMEDIATE');
     try {
-      await new Promise((held) => holder.stdout!.once('data', held));
       const started = performance.now();
       const outcomes = await Promise.allSettled(Array.from({ length: 2 * MOST_APPENDS_PER_COMMIT + 1 }, (_, index) => store.append(`busy-${index}`, 0, [event()])));
       const waited = performance.now() - started;
@@ -179,8 +175,7 @@ describe('SQLite group commit, under concurrent callers and other processes', ()
       const refusal = (reason: unknown) => (reason instanceof ServiceUnavailable ? (reason.cause as { code?: string }).code : String(reason));
       assert.deepEqual(new Set(outcomes.map((outcome) => (outcome.status === 'rejected' ? refusal(outcome.reason) : 'stored'))), new Set(['SQLITE_BUSY']));
     } finally {
-      holder.kill('SIGKILL');
-      await new Promise((exited) => holder.once('exit', exited));
+      await lock.release();
     }
     assert.deepEqual((await store.readAll(0, 10)).map((stored) => stored.streamId), ['warm']);
     await store.append('after', 0, [event()]);
@@ -191,11 +186,7 @@ describe('SQLite group commit, under concurrent callers and other processes', ()
     const file = join(dir, 'busy-unavailable.sqlite');
     const store = SqliteEventStore.open(file);
     await store.append('warm', 0, [event()]);
-    const holder = spawn(
-      process.execPath,
-      ['-e', `const db = new (require('better-sqlite3'))(${JSON.stringify(file)}); db.exec('BEGIN IMMEDIATE'); console.log('held'); setInterval(() => {}, 1000);`],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const lock = await lockHeldElsewhere(file, 'IMMEDIATE');
     const refusal = (error: unknown) => {
       assert.ok(error instanceof ServiceUnavailable, `refused with ${String(error)}`);
       assert.ok(Number(error.headers['retry-after']) > 0);
@@ -203,7 +194,6 @@ describe('SQLite group commit, under concurrent callers and other processes', ()
       return true;
     };
     try {
-      await new Promise((held) => holder.stdout!.once('data', held));
       await assert.rejects(store.append('busy', 0, [event()]), refusal);
       const now = new Date();
       await assert.rejects(
@@ -211,8 +201,7 @@ describe('SQLite group commit, under concurrent callers and other processes', ()
         refusal,
       );
     } finally {
-      holder.kill('SIGKILL');
-      await new Promise((exited) => holder.once('exit', exited));
+      await lock.release();
     }
     assert.deepEqual((await store.readAll(0, 10)).map((stored) => stored.streamId), ['warm']);
     await store.close();

@@ -1,0 +1,26 @@
+import { spawn } from 'node:child_process';
+
+/**
+ * Another process holding a SQLite file's lock (`BEGIN IMMEDIATE`: the write lock;
+ * `BEGIN EXCLUSIVE`: readers of a rollback journal wait too), as an operator's sqlite3 shell
+ * would, until `release`.
+ */
+export async function lockHeldElsewhere(file: string, mode: 'IMMEDIATE' | 'EXCLUSIVE'): Promise<{ release(): Promise<void> }> {
+  const holder = spawn(
+    process.execPath,
+    ['-e', `const db = new (require('better-sqlite3'))(${JSON.stringify(file)}); db.exec('BEGIN ${mode}'); console.log('held'); setInterval(() => {}, 1000);`],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const release = async () => {
+    holder.kill('SIGKILL');
+    if (holder.exitCode === null && holder.signalCode === null) await new Promise((exited) => holder.once('exit', exited));
+  };
+  await new Promise((held, failed) => {
+    holder.stdout!.once('data', held);
+    holder.once('exit', (code) => failed(new Error(`the lock holder exited (${code}) before holding the lock`)));
+  }).catch(async (error: unknown) => {
+    await release();
+    throw error;
+  });
+  return { release };
+}
