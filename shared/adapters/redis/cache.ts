@@ -44,6 +44,8 @@ export class RedisCache implements Cache {
   private readonly unbumped = new Map<string, number>();
   private failures = 0;
   private retiring = false;
+  /** Generations whose owed bump is sent and not yet answered: a read sent after it sees it. */
+  private readonly bumping = new Set<string>();
 
   private constructor(
     private readonly client: Client,
@@ -259,8 +261,15 @@ export class RedisCache implements Cache {
       while (this.unbumped.size) {
         const chunk = [...this.unbumped].slice(0, 1_000);
         const bumps = this.client.multi();
-        for (const [key] of chunk) bumps.incr(key);
-        await this.call('increment', () => bumps.exec());
+        for (const [key] of chunk) {
+          bumps.incr(key);
+          this.bumping.add(key);
+        }
+        try {
+          await this.call('increment', () => bumps.exec());
+        } finally {
+          for (const [key] of chunk) this.bumping.delete(key);
+        }
         settle(this.unbumped, chunk);
       }
     } catch {
@@ -323,6 +332,14 @@ export class RedisCache implements Cache {
    * than once a millisecond).
    */
   async counter(key: string): Promise<number> {
+    const owed = this.unbumped.get(this.key(key));
+    if (owed !== undefined && !this.bumping.has(this.key(key))) {
+      // A bump still owed (it failed while Redis was away; this answer may be the first since):
+      // done now, so lists cached under the old generation miss, as the read that follows it.
+      const bumped = Number(await this.call('counter', () => this.client.incr(this.key(key))));
+      if (this.unbumped.get(this.key(key)) === owed) this.unbumped.delete(this.key(key));
+      return bumped;
+    }
     const start = Date.now();
     const known = await this.call('counter', () => this.client.set(this.key(key), String(start), { NX: true, GET: true }));
     return known === null ? start : Number(known);
