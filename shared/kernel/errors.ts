@@ -108,9 +108,12 @@ export const DATABASE_RETRY_AFTER_SECONDS = 5;
 export class ServiceUnavailable extends RetryLater {
   readonly status = 503;
   readonly title = 'Service unavailable';
-  constructor(detail: string, retryAfterSeconds: number, options?: { cause?: unknown }) {
+  /** Refused before anything was written (SQLite's lock held by another process): nothing to give up or undo. */
+  readonly nothingWritten: boolean;
+  constructor(detail: string, retryAfterSeconds: number, options?: { cause?: unknown; nothingWritten?: boolean }) {
     super(detail, retryAfterSeconds);
     if (options?.cause !== undefined) this.cause = options.cause;
+    this.nothingWritten = options?.nothingWritten ?? false;
   }
 }
 

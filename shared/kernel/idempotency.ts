@@ -1,7 +1,7 @@
 import { createHmac, hkdfSync, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { HttpRequest } from '@azure/functions';
 import Joi from 'joi';
-import { IdempotencyKeyReused, IdempotentRequestInProgress, InvalidInput } from './errors';
+import { IdempotencyKeyReused, IdempotentRequestInProgress, InvalidInput, ServiceUnavailable } from './errors';
 import type { IdempotencyClaimOutcome, IdempotentResponse, Secrets } from './ports';
 import type { Services } from './services';
 import { timedOutCall } from './timeout';
@@ -178,6 +178,9 @@ export async function claimOrReplay(services: Pick<Services, 'eventStore' | 'clo
       standIn: IN_PROGRESS_STAND_IN,
     });
   } catch (error) {
+    // Refused before anything was written (another process held SQLite's lock): no claim to
+    // give up, and asking for that lock again would stand the process still as long once more.
+    if (error instanceof ServiceUnavailable && error.nothingWritten) throw error;
     // A claim cut short (a frozen database, 503) may still commit, even after its deadline
     // (Azure SQL's retries send it again): given up in the background once the call is over,
     // so the retry the 503 invites is not held off for the whole lease.

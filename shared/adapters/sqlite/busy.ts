@@ -9,7 +9,7 @@ import { DATABASE_RETRY_AFTER_SECONDS, ServiceUnavailable } from '../../kernel/e
 export function unavailableIfBusy(error: unknown, store = 'the event store'): unknown {
   const code = (error as { code?: unknown } | undefined)?.code;
   if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY')) return error;
-  return new ServiceUnavailable(`${store} is busy (another process holds its lock); nothing was recorded: try again shortly`, DATABASE_RETRY_AFTER_SECONDS, { cause: error });
+  return new ServiceUnavailable(`${store} is busy (another process holds its lock); nothing was recorded: try again shortly`, DATABASE_RETRY_AFTER_SECONDS, { cause: error, nothingWritten: true });
 }
 
 export function busyAsUnavailable<T>(run: () => T, store?: string): T {

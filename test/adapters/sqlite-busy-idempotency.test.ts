@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import type Database from 'better-sqlite3';
+import { SqliteEventStore } from '../../shared/adapters/sqlite/event-store';
+import { ServiceUnavailable } from '../../shared/kernel/errors';
+import { claimOrReplay, type IdempotentRequest } from '../../shared/kernel/idempotency';
+import { lockHeldElsewhere } from '../support/sqlite-lock';
+
+const dir = mkdtempSync(join(tmpdir(), 'farmacias-busy-idempotency-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** busy_timeout, short: each wait on the other process's lock is this long rather than 5 s. */
+const BUSY_MS = 500;
+
+function storeAt(name: string) {
+  const store = SqliteEventStore.open(join(dir, name));
+  (store as unknown as { db: Database.Database }).db.pragma(`busy_timeout = ${BUSY_MS}`);
+  return store;
+}
+const services = (eventStore: SqliteEventStore) => ({ eventStore, clock: { now: () => new Date() } }) as Parameters<typeof claimOrReplay>[0];
+const attempt = (owner: string): IdempotentRequest => ({ key: 'offers:busy-key', requestHash: 'h', owner });
+
+describe('an Idempotency-Key claim while another process holds the SQLite write lock', () => {
+  it('a claim refused as busy (nothing written) gives nothing up: the process stands still for one busy_timeout, not two', async () => {
+    const file = 'claim-busy.sqlite';
+    const store = storeAt(file);
+    const lock = await lockHeldElsewhere(join(dir, file), 'IMMEDIATE');
+    let waited: number;
+    try {
+      const started = performance.now();
+      await assert.rejects(claimOrReplay(services(store), attempt('first')), ServiceUnavailable);
+      waited = performance.now() - started;
+    } finally {
+      await lock.release();
+    }
+    // The release after it asked for the same lock and waited busy_timeout again, the whole process with it.
+    assert.ok(waited < 1.6 * BUSY_MS, `the claim's refusal took ${Math.round(waited)} ms (busy_timeout ${BUSY_MS} ms)`);
+    await store.close();
+  });
+});
