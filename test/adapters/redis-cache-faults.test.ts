@@ -66,10 +66,11 @@ suiteNeeding('the Redis cache when Redis is down or frozen', skipUnlessReachable
     const target = new URL(url);
     const proxy = await TcpProxy.start(target.hostname, Number(target.port || 6379));
     proxies.push(proxy);
-    const cache = RedisCache.open(`redis://127.0.0.1:${proxy.port}`, `test-cache-faults-${process.pid}-${Date.now()}:`);
+    const prefix = `test-cache-faults-${process.pid}-${Date.now()}:`;
+    const cache = RedisCache.open(`redis://127.0.0.1:${proxy.port}`, prefix);
     opened.push(cache);
     await cache.ready();
-    return { proxy, cache };
+    return { proxy, cache, prefix };
   }
 
   it('down: every call fails at once, a MULTI included (it used to wait for the next reconnection), and answers once Redis is back', async () => {
@@ -168,6 +169,22 @@ suiteNeeding('the Redis cache when Redis is down or frozen', skipUnlessReachable
     // Bumped once, or twice (a bump owed may be sent twice: its lists miss once more), never reused.
     const after = await cache.counter('gen:list');
     assert.ok(after >= first && after <= before + 2, `${before} then ${first} then ${after}`);
+  });
+
+  // Not fixed here: the kept markers are retired only after this instance's next call is answered.
+  it('frozen: a write that timed out is retired though this instance asks Redis nothing more (another instance reads the stale copy)', { todo: 'retired only on this instance\'s next call' }, async () => {
+    const { proxy, cache, prefix } = await behindProxy();
+    const other = RedisCache.open(url, prefix);
+    opened.push(other);
+    await other.ready();
+    await cache.set('k', 'before', { freshSeconds: 30, staleSeconds: 60 });
+    proxy.freeze();
+    assert.match(await settled(cache.set('k', 'old', { freshSeconds: 30, staleSeconds: 60 })), /did not answer set within/);
+    assert.match(await settled(cache.invalidate(['k'])), /not asked/);
+    proxy.thaw();
+    // This instance has no more traffic (idle, or scaled in): the late write landed at the thaw, fresh for 30 s.
+    await sleep(2 * REDIS_PAUSE_AFTER_TIMEOUT_MS + 500);
+    assert.deepEqual(await other.get('k'), { value: 'old', fresh: false });
   });
 
   it('a stall of this process is not Redis freezing: a command answered meanwhile, or written only after it, succeeds and pauses nothing', async () => {
