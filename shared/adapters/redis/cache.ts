@@ -46,6 +46,10 @@ export class RedisCache implements Cache {
   private retiring = false;
   /** Generations whose owed bump is sent and not yet answered: a read sent after it sees it. */
   private readonly bumping = new Set<string>();
+  /** When a call last asked Redis (performance.now()), and the timer that retires what is kept once this instance is idle. */
+  private lastCallAt = 0;
+  private idleRetirement: NodeJS.Timeout | undefined;
+  private closed = false;
 
   private constructor(
     private readonly client: Client,
@@ -142,6 +146,7 @@ export class RedisCache implements Cache {
    * frozen Redis that wakes up answers it later, to nobody).
    */
   private async call<T>(operation: string, command: () => Promise<T>): Promise<T> {
+    this.lastCallAt = performance.now();
     if (!this.client.isReady) throw new Error(`redis is not connected (${operation})`);
     if (this.pausedUntil) {
       if (Date.now() < this.pausedUntil || this.probing) throw new Error(`redis did not answer lately; not asked (${operation})`);
@@ -240,6 +245,28 @@ export class RedisCache implements Cache {
     for (const marker of markers) {
       if (always || this.unretired.size < UNRETIRED_MAX || this.unretired.has(marker)) this.unretired.set(marker, failure);
     }
+    this.retireWhenIdle();
+  }
+
+  /**
+   * What is kept is retired after the next answer from Redis; an instance that asks Redis
+   * nothing more (idle, or about to be scaled in) would keep it, and its late write would stay
+   * fresh for every instance. So, once no call has asked Redis for RETIRE_WHEN_IDLE_MS, the
+   * retirement asks itself (the probe after a pause, if one is due), and again while it fails.
+   */
+  private retireWhenIdle() {
+    if (this.idleRetirement || this.closed) return;
+    const check = () => {
+      this.idleRetirement = undefined;
+      if (this.closed || (!this.unretired.size && !this.unbumped.size)) return;
+      const idleFor = performance.now() - this.lastCallAt;
+      if (idleFor < RETIRE_WHEN_IDLE_MS || this.retiring) {
+        this.idleRetirement = setTimeout(check, Math.max(RETIRE_WHEN_IDLE_MS - idleFor, 50)).unref();
+        return;
+      }
+      void this.retireUnretired().finally(() => this.retireWhenIdle());
+    };
+    this.idleRetirement = setTimeout(check, RETIRE_WHEN_IDLE_MS).unref();
   }
 
   /**
@@ -351,6 +378,7 @@ export class RedisCache implements Cache {
     } catch (error) {
       // A list cached before the bump would stay fresh for its whole fresh TTL: bumped once Redis answers.
       if (this.unbumped.size < UNRETIRED_MAX || this.unbumped.has(this.key(key))) this.unbumped.set(this.key(key), ++this.failures);
+      this.retireWhenIdle();
       throw error;
     }
   }
@@ -365,6 +393,8 @@ export class RedisCache implements Cache {
 
   /** Safe in every state: connected, still reconnecting, or never connected at all. */
   async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.idleRetirement);
     try {
       // A frozen Redis never answers QUIT: the connection is then dropped.
       if (this.client.isReady) await this.call('quit', () => this.client.quit());
@@ -389,6 +419,8 @@ export const REDIS_COMMAND_TIMEOUT_MS = 200;
 export const STALL_MS = 50;
 /** After a timeout, how long calls fail at once before one tries Redis again. */
 export const REDIS_PAUSE_AFTER_TIMEOUT_MS = 1_000;
+/** How long an instance asks Redis nothing before it retires what it kept itself. */
+export const RETIRE_WHEN_IDLE_MS = 2 * REDIS_PAUSE_AFTER_TIMEOUT_MS;
 /** How many fresh markers of failed invalidations, and generations of failed bumps, are kept for when Redis answers again (about 100 bytes each). */
 export const UNRETIRED_MAX = 50_000;
 
