@@ -7,8 +7,7 @@ import { DATABASE_RETRY_AFTER_SECONDS, ServiceUnavailable } from '../../kernel/e
  * answered with an unhandled error (500).
  */
 export function unavailableIfBusy(error: unknown, store = 'the event store'): unknown {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY')) return error;
+  if (!isBusy(error)) return error;
   return new ServiceUnavailable(`${store} is busy (another process holds its lock); nothing was recorded: try again shortly`, DATABASE_RETRY_AFTER_SECONDS, { cause: error, nothingWritten: true });
 }
 
@@ -18,4 +17,10 @@ export function busyAsUnavailable<T>(run: () => T, store?: string): T {
   } catch (error) {
     throw unavailableIfBusy(error, store);
   }
+}
+
+/** SQLITE_BUSY or one of its extended codes (SQLITE_BUSY_SNAPSHOT, SQLITE_BUSY_RECOVERY…). */
+export function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConcurrencyConflict, IdempotencyKeyReused, ReservationTaken } from '../../kernel/errors';
-import { busyAsUnavailable, unavailableIfBusy } from './busy';
+import { busyAsUnavailable, isBusy, unavailableIfBusy } from './busy';
 import { preparePrivateDatabaseFile } from './private-file';
 import type {
   AppendManyOptions,
@@ -414,7 +414,7 @@ export class SqliteEventStore implements EventStore {
         if (busy) throw busy;
         outcomes = this.transactions.appendQueued.immediate(group);
       } catch (error) {
-        if ((error as { code?: string }).code === 'SQLITE_BUSY') busy = error;
+        if (isBusy(error)) busy = error;
         for (const append of group) append.reject(unavailableIfBusy(error));
         continue;
       }
