@@ -317,8 +317,23 @@ export class SqliteEventStore implements EventStore {
     return { claimed: true };
   }
 
+  /**
+   * Without waiting for the write lock: better-sqlite3 waits busy_timeout in place, the whole
+   * process with it, and a release that meets another process's lock is tried again in the
+   * background (releaseClaim), where each try would stand the process still once more.
+   */
   async releaseIdempotencyClaim(key: string, owner: string): Promise<void> {
-    busyAsUnavailable(() => this.statements.releaseIdempotencyClaim.run(key, owner));
+    busyAsUnavailable(() => this.withoutWaiting(() => this.statements.releaseIdempotencyClaim.run(key, owner)));
+  }
+
+  private withoutWaiting<T>(run: () => T): T {
+    const waitMs = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma('busy_timeout = 0');
+    try {
+      return run();
+    } finally {
+      this.db.pragma(`busy_timeout = ${waitMs}`);
+    }
   }
 
   async findReservation(scope: string, value: string): Promise<string | undefined> {
