@@ -234,9 +234,9 @@ export async function recordAnswer(
 /**
  * Gives up this attempt's claim (it failed: nothing to replay), so a retry runs. A release
  * that fails (the store still away, SQLite's lock still held by another process) is tried
- * again in the background, 250 ms later, then at doubling intervals up to 30 s, until the
- * lease would have ended it: otherwise the retry that the failure's 503 invited would be
- * held off as "in progress" for the whole lease.
+ * again in the background, 250 ms later, then at doubling intervals up to 30 s, for as long
+ * as a lease lasts from that failure (by then the claim has lapsed anyway): otherwise the
+ * retry that the failure's 503 invited would be held off as "in progress" for the whole lease.
  */
 export async function releaseClaim(services: Pick<Services, 'eventStore'>, request: IdempotentRequest): Promise<void> {
   await services.eventStore.releaseIdempotencyClaim(request.key, request.owner).catch(() => releaseLater(services, request, RELEASE_RETRY_FIRST_MS, Date.now() + IDEMPOTENCY_CLAIM_LEASE_MS));
