@@ -219,7 +219,7 @@ export class RedisCache implements Cache {
       });
     } catch (error) {
       // Written, unanswered: it may land later (a frozen Redis thawing), after newer invalidations.
-      if (written && ttl.freshSeconds > 0) this.keepUnretired([`${this.key(key)}:fresh`], true);
+      if (written && ttl.freshSeconds > 0) this.keep(this.unretired, [`${this.key(key)}:fresh`], true);
       throw error;
     }
   }
@@ -230,21 +230,20 @@ export class RedisCache implements Cache {
     try {
       await this.call('invalidate', () => this.client.del(markers));
     } catch (error) {
-      this.keepUnretired(markers, false);
+      this.keep(this.unretired, markers);
       throw error;
     }
   }
 
   /**
-   * Keeps fresh markers to delete once Redis answers. A late write's marker is always kept
-   * (at most one is written per timeout window); failed invalidations up to UNRETIRED_MAX
-   * (past it, their copies stay fresh for at most the fresh TTL they were set with).
+   * Keeps fresh markers, or generations, for the retirement once Redis answers, with this
+   * failure's number. A late write's marker is always kept (at most one is written per
+   * timeout window); failed invalidations and bumps up to UNRETIRED_MAX (past it, their copies
+   * stay fresh for at most the fresh TTL they were set with).
    */
-  private keepUnretired(markers: string[], always: boolean) {
+  private keep(kept: Map<string, number>, keys: string[], always = false) {
     const failure = ++this.failures;
-    for (const marker of markers) {
-      if (always || this.unretired.size < UNRETIRED_MAX || this.unretired.has(marker)) this.unretired.set(marker, failure);
-    }
+    for (const key of keys) if (always || kept.size < UNRETIRED_MAX || kept.has(key)) kept.set(key, failure);
     this.retireWhenIdle();
   }
 
@@ -377,8 +376,7 @@ export class RedisCache implements Cache {
       return Number(await this.call('increment', () => this.client.incr(this.key(key))));
     } catch (error) {
       // A list cached before the bump would stay fresh for its whole fresh TTL: bumped once Redis answers.
-      if (this.unbumped.size < UNRETIRED_MAX || this.unbumped.has(this.key(key))) this.unbumped.set(this.key(key), ++this.failures);
-      this.retireWhenIdle();
+      this.keep(this.unbumped, [this.key(key)]);
       throw error;
     }
   }
