@@ -1,6 +1,7 @@
 import { createHmac, hkdfSync, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { HttpRequest } from '@azure/functions';
 import Joi from 'joi';
+import { claimReleasesOf } from './claim-releases';
 import { IdempotencyKeyReused, IdempotentRequestInProgress, InvalidInput, ServiceUnavailable } from './errors';
 import type { IdempotencyClaimOutcome, IdempotentResponse, Secrets } from './ports';
 import type { Services } from './services';
@@ -233,25 +234,15 @@ export async function recordAnswer(
 
 /**
  * Gives up this attempt's claim (it failed: nothing to replay), so a retry runs. A release
- * that fails (the store still away, SQLite's lock still held by another process) is tried
- * again in the background, 250 ms later, then at doubling intervals up to 30 s, for as long
- * as a lease lasts from that failure (by then the claim has lapsed anyway): otherwise the
- * retry that the failure's 503 invited would be held off as "in progress" for the whole lease.
+ * that fails (the store still away, SQLite's lock still held by another process) joins the
+ * store's queue of releases tried again in the background (ClaimReleases) for as long as a
+ * lease lasts from that failure (by then the claim has lapsed anyway): otherwise the retry
+ * that the failure's 503 invited would be held off as "in progress" for the whole lease.
  */
 export async function releaseClaim(services: Pick<Services, 'eventStore'>, request: IdempotentRequest): Promise<void> {
-  await services.eventStore.releaseIdempotencyClaim(request.key, request.owner).catch(() => releaseLater(services, request, RELEASE_RETRY_FIRST_MS, Date.now() + IDEMPOTENCY_CLAIM_LEASE_MS));
-}
-
-const RELEASE_RETRY_FIRST_MS = 250;
-const RELEASE_RETRY_LONGEST_MS = 30_000;
-
-function releaseLater(services: Pick<Services, 'eventStore'>, request: IdempotentRequest, delayMs: number, leaseEnds: number) {
-  if (Date.now() + delayMs >= leaseEnds) return;
-  const retry = () =>
-    services.eventStore
-      .releaseIdempotencyClaim(request.key, request.owner)
-      .catch(() => releaseLater(services, request, Math.min(2 * delayMs, RELEASE_RETRY_LONGEST_MS), leaseEnds));
-  setTimeout(retry, delayMs).unref();
+  await services.eventStore
+    .releaseIdempotencyClaim(request.key, request.owner)
+    .catch(() => claimReleasesOf(services.eventStore).later(request.key, request.owner, IDEMPOTENCY_CLAIM_LEASE_MS));
 }
 
 function answerFor(answered: IdempotentResponse, request: IdempotentRequest): IdempotentResponse {
