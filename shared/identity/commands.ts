@@ -9,6 +9,7 @@ import { commandHandler, loadAggregate, metadataOf, runCommand, type CommandSpec
 import { ConcurrencyConflict, Forbidden, InvalidInput, NotFound, OAuthError, ReservationTaken, ServiceUnavailable, TooManyRequests, Unauthorized, UnsupportedMediaType } from '../kernel/errors';
 import { uuidSchema } from '../kernel/command';
 import { expectNoQuery, jsonResponse, parseJsonRefusingProto, readBodyText, readJsonBody, validate, withProblemDetails } from '../kernel/http';
+import { FormNotUtf8, formPairs } from '../kernel/form';
 import type { EventMetadata } from '../kernel/ports';
 import { phoneSchema, refuse, text } from '../kernel/schemas';
 import type { ServiceProvider, Services } from '../kernel/services';
@@ -344,7 +345,7 @@ async function readForm(request: HttpRequest): Promise<Record<string, unknown>> 
   const body = await readBodyText(request);
   if (form) {
     const fields = new Map<string, string>();
-    for (const [name, value] of formPairs(body)) {
+    for (const [name, value] of strictFormPairs(body)) {
       // RFC 6749 §3.1: a parameter sent without a value is omitted, and none may be sent twice.
       if (value === '') continue;
       // An own `__proto__` joi would drop without a word, where any other unknown name is refused.
@@ -365,37 +366,14 @@ async function readForm(request: HttpRequest): Promise<Record<string, unknown>> 
   throw new OAuthError(400, 'invalid_request', 'the body is not a JSON object');
 }
 
-/**
- * A form's name/value pairs, read as the WHATWG form parser (URLSearchParams) reads them but
- * for one thing: escapes that are not UTF-8 are refused. URLSearchParams turns `%E3`
- * (Latin-1's ã) into U+FFFD, and two passwords that differ only there would read the same.
- */
-function formPairs(body: string): [string, string][] {
-  return body
-    .split('&')
-    .filter((pair) => pair !== '')
-    .map((pair) => {
-      const at = pair.indexOf('=');
-      return at === -1 ? [formDecoded(pair), ''] : [formDecoded(pair.slice(0, at)), formDecoded(pair.slice(at + 1))];
-    });
-}
-
-/** Throws on bytes that are not UTF-8; keeps a U+FEFF that begins a value, as URLSearchParams does. */
-const formUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/**
- * A name or value: `+` is a space, each run of `%XX` escapes strict UTF-8, and a `%` that
- * begins no escape is itself (the WHATWG parser's reading; decodeURIComponent would throw,
- * and a hand-built "password=50%off" would be refused).
- */
-function formDecoded(text: string): string {
-  return text.replace(/\+/g, ' ').replace(/(?:%[\da-f]{2})+/gi, (escapes) => {
-    try {
-      return formUtf8.decode(Buffer.from(escapes.replace(/%/g, ''), 'hex'));
-    } catch {
-      throw new OAuthError(400, 'invalid_request', 'the form is not percent-encoded UTF-8');
-    }
-  });
+/** The form's pairs; escapes that are not UTF-8 are an invalid_request (see formPairs). */
+function strictFormPairs(body: string): [string, string][] {
+  try {
+    return formPairs(body);
+  } catch (error) {
+    if (error instanceof FormNotUtf8) throw new OAuthError(400, 'invalid_request', error.message);
+    throw error;
+  }
 }
 
 /** Token-request validation answers in OAuth's terms (invalid_request), not as a plain 400. */

@@ -1,6 +1,7 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type Joi from 'joi';
 import { DomainError, InvalidInput, PayloadTooLarge, UnsupportedMediaType, type FieldError } from './errors';
+import { FormNotUtf8, formPairs, queryText } from './form';
 
 /** The largest command body accepted, documented in the README and the OpenAPI documents. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -256,18 +257,26 @@ export function validate<T>(schema: Joi.Schema<T>, value: unknown, source: Input
  */
 export function queryObject(request: HttpRequest): Record<string, string> {
   const query: Record<string, string> = {};
-  for (const [key, value] of request.query) {
+  for (const [key, value] of queryPairs(request)) {
     // No route takes it, and neither this record (an assignment would reach its prototype) nor joi
     // (which drops the name without a word) would refuse it as unknown or repeated.
     if (key === '__proto__') throw new InvalidInput('the query is not valid', [{ field: key, message: `${key} is not allowed` }]);
     if (Object.hasOwn(query, key)) {
       throw new InvalidInput('the query is not valid', [{ field: key, message: `${key} is given more than once; send it once` }]);
     }
-    // URLSearchParams reads an escape that is not UTF-8 (%E3, Latin-1's ã) as U+FFFD: searched for, it would find nothing without a word.
-    if (value.includes('\uFFFD')) throw new InvalidInput('the query is not valid', [{ field: key, message: `${key} is not percent-encoded UTF-8` }]);
     query[key] = value;
   }
   return query;
+}
+
+/** The query's pairs, read from the URL by the strict form parser (escapes that are not UTF-8 refused, naming the parameter). */
+function queryPairs(request: HttpRequest): [string, string][] {
+  try {
+    return formPairs(queryText(request.url));
+  } catch (error) {
+    if (!(error instanceof FormNotUtf8)) throw error;
+    throw new InvalidInput('the query is not valid', [{ field: error.rawName, message: `${error.rawName} is not percent-encoded UTF-8` }]);
+  }
 }
 
 /** For the routes that take no query parameters: any is refused, as unknown parameters are elsewhere. */
