@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import { appModules } from '../../shared/platform/app';
-import { startLocalHost, type LocalHost } from '../../local/host';
+import { before, describe, it } from 'node:test';
 import { ContractChecker, type Violation } from '../support/contract';
 import { pharmacyBody, uniqueGtin } from '../support/fixtures';
-import { testServices } from '../support/services';
-import { ADMIN, tokenFor } from '../support/tokens';
+import { localHostForSuite } from '../support/suite-host';
+import { tokenFor } from '../support/tokens';
 
 /**
  * Issue 13: every answer the APIs give, on every operation, is declared in its OpenAPI
@@ -24,21 +22,19 @@ interface Answer {
 }
 
 describe('every answer matches the OpenAPI documents', () => {
-  let services: Awaited<ReturnType<typeof testServices>>;
-  let host: LocalHost;
+  const suite = localHostForSuite();
   let checker: ContractChecker;
-  let admin: string;
   const violations: Violation[] = [];
   const exercised = new Set<string>();
 
   /** One request; `token` '' sends none. */
   async function call(method: string, path: string, options: { body?: unknown; raw?: string; type?: string; token?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
-    const token = options.token ?? admin;
+    const token = options.token ?? suite.adminToken;
     const body = options.raw ?? (options.body === undefined ? undefined : options.type === 'form' ? new URLSearchParams(options.body as Record<string, string>).toString() : JSON.stringify(options.body));
     const type = options.type === 'form' ? 'application/x-www-form-urlencoded' : options.type ?? 'application/json';
     let response: Response;
     try {
-      response = await fetch(`${host.url}/${path}`, {
+      response = await fetch(`${suite.host.url}/${path}`, {
         method,
         headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': type } : {}), ...options.headers },
         body,
@@ -75,13 +71,6 @@ describe('every answer matches the OpenAPI documents', () => {
 
   before(async () => {
     checker = await ContractChecker.load();
-    services = await testServices();
-    host = await startLocalHost({ modules: appModules(async () => services), services, port: 0, requestLog: false, log: () => {} });
-    admin = await tokenFor(services, ADMIN);
-  });
-  after(async () => {
-    await host.stop();
-    await services.dispose();
   });
 
   it('on the happy path of every operation', async () => {
@@ -91,7 +80,7 @@ describe('every answer matches the OpenAPI documents', () => {
     const pharmacy = (await ok('POST', 'pharmacies', { body: pharmacyBody() })).body.id;
     await ok('GET', 'pharmacies?state=SP');
     await ok('GET', 'pharmacies/nearby?lat=-23.56&lon=-46.65');
-    await services.bus.idle?.();
+    await suite.services.bus.idle?.();
     await ok('GET', `pharmacies/${pharmacy}`);
     await ok('PATCH', `pharmacies/${pharmacy}`, { body: { tradeName: 'Drogaria Contrato' } });
     await ok('PUT', `pharmacies/${pharmacy}/opening-hours`, { body: { openingHours: [{ day: 'wed', opens: '09:00', closes: '18:00' }] } });
@@ -107,7 +96,7 @@ describe('every answer matches the OpenAPI documents', () => {
         body: { gtin, name: 'Dipirona Contrato 500 mg', brand: 'Teste', manufacturer: 'Teste', activeIngredients: ['dipirona'], presentation: '500 mg, 10 comprimidos', form: 'tablet', category: 'medicines', prescription: 'none', generic: true },
       })
     ).body.id;
-    await services.bus.idle?.();
+    await suite.services.bus.idle?.();
     await ok('GET', 'products?q=dipirona');
     await ok('GET', `products/gtin/${gtin}`);
     await ok('GET', `products/${product}`);
@@ -122,7 +111,7 @@ describe('every answer matches the OpenAPI documents', () => {
     const second = (await ok('POST', 'pharmacies', { body: pharmacyBody() })).body.id;
     const batch = await ok('POST', 'offers/batch', { body: { items: [{ pharmacyId: second, productId: product, priceCents: 900, ...validity }, { pharmacyId: UNKNOWN, productId: product, priceCents: 1 }] } });
     assert.deepEqual(batch.body.results.map((result: { status: number }) => result.status), [201, 400]);
-    await services.bus.idle?.();
+    await suite.services.bus.idle?.();
     await ok('GET', `offers/${offer}`);
     await ok('POST', `offers/${offer}/price`, { body: { priceCents: 950 } });
     await ok('GET', `products/${product}/offers?lat=-23.55&lon=-46.66`);
@@ -153,7 +142,7 @@ describe('every answer matches the OpenAPI documents', () => {
   });
 
   it('on the usual wrong inputs of every operation, and at the route level', async () => {
-    const customer = await tokenFor(services, { subject: randomUUID(), roles: ['customer'], scopes: [], pharmacyIds: [] });
+    const customer = await tokenFor(suite.services, { subject: randomUUID(), roles: ['customer'], scopes: [], pharmacyIds: [] });
     const pharmacy = (await call('POST', 'pharmacies', { body: pharmacyBody() })).body.id;
     const client = (await call('POST', 'auth/clients', { body: { name: 'Parceiro Sonda', scopes: ['offers:write'], pharmacyIds: [pharmacy] } })).body;
     const partner = (await call('POST', 'auth/token', { body: { grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret }, type: 'form', token: '' })).body.access_token;

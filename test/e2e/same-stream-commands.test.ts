@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { startLocalHost, type LocalHost } from '../../local/host';
-import { appModules } from '../../shared/platform/app';
+import { describe, it } from 'node:test';
 import { pharmacyBody } from '../support/fixtures';
 import { hostCaller } from '../support/http';
-import { testServices } from '../support/services';
-import { ADMIN, tokenFor } from '../support/tokens';
+import { localHostForSuite } from '../support/suite-host';
 
 /**
  * Many commands on one pharmacy at once, over real HTTP, on the embedded (SQLite) store,
@@ -15,21 +12,9 @@ import { ADMIN, tokenFor } from '../support/tokens';
  * process made meanwhile, and none may be lost.
  */
 describe('commands on one stream at once, through the local host', () => {
-  let services: Awaited<ReturnType<typeof testServices>>;
-  let host: LocalHost;
-  let token = '';
+  const suite = localHostForSuite();
 
-  before(async () => {
-    services = await testServices();
-    token = await tokenFor(services, ADMIN);
-    host = await startLocalHost({ modules: appModules(async () => services), services, port: 0, requestLog: false, log: () => {} });
-  });
-  after(async () => {
-    await host.stop();
-    await services.dispose();
-  });
-
-  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => hostCaller(host.url, () => token)(method, path, body, headers);
+  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => hostCaller(suite.host.url, () => suite.adminToken)(method, path, body, headers);
 
   const CONCURRENT = 24;
 
@@ -43,9 +28,9 @@ describe('commands on one stream at once, through the local host', () => {
       const refused = changes.filter((change) => change.status !== 200);
       assert.deepEqual(refused.map((change) => change.body.detail), [], `round ${round}: ${refused.length} of ${CONCURRENT} refused`);
       assert.deepEqual(changes.map((change) => change.body.version).sort((a, b) => a - b), changes.map((_, index) => index + 2));
-      const stored = await services.eventStore.readStream(`pharmacy-${created.id}`);
+      const stored = await suite.services.eventStore.readStream(`pharmacy-${created.id}`);
       assert.deepEqual(stored.map((event) => event.version), [1, ...changes.map((_, index) => index + 2)]);
-      await services.bus.idle?.();
+      await suite.services.bus.idle?.();
       const last = changes.findIndex((change) => change.body.version === CONCURRENT + 1);
       const read = await call('GET', `pharmacies/${created.id}`, undefined, { 'x-min-version': String(CONCURRENT + 1) });
       assert.equal(read.status, 200);
@@ -59,7 +44,7 @@ describe('commands on one stream at once, through the local host', () => {
       Array.from({ length: CONCURRENT }, (_, index) => call('PATCH', `pharmacies/${created.id}`, { tradeName: `Drogaria ${index}` }, { 'if-match': '"1"' })),
     );
     assert.deepEqual(changes.map((change) => change.status).sort(), [200, ...Array.from({ length: CONCURRENT - 1 }, () => 412)]);
-    assert.deepEqual((await services.eventStore.readStream(`pharmacy-${created.id}`)).map((event) => event.version), [1, 2]);
+    assert.deepEqual((await suite.services.eventStore.readStream(`pharmacy-${created.id}`)).map((event) => event.version), [1, 2]);
   });
 
   it('a registration sent twice at once with one Idempotency-Key, 10 times: 201, and the same 201 replayed', async () => {
