@@ -61,4 +61,11 @@ describe('the strict form parser', () => {
     assert.equal(queryText('http://localhost/api/offers'), '');
     assert.equal(queryText('http://localhost/api/offers?'), '');
   });
+
+  it('reads no query from a fragment: a `?` after `#` begins none, as URL.search reads it', () => {
+    // Node's HTTP server takes a request target with a fragment, and the local host's URL keeps it.
+    for (const url of ['http://localhost/api/offers#top?limit=500', 'http://localhost/api/offers#?q=a', 'http://localhost/api/offers?q=a#b?c', 'http://localhost/api/offers?#x?y=1']) {
+      assert.equal(queryText(url), new URL(url).search.slice(1), url);
+    }
+  });
 });

@@ -24,6 +24,11 @@ describe('Query parameters: refused when unknown or repeated, on every route', (
     assertRefused(await get('listPharmacies', 'pharmacies?city=Campinas&city=Santos'), 'city');
   });
 
+  it('reads no parameter from the fragment: a `?` after `#` begins no query (a request target may carry one)', async () => {
+    const listed = await get('listPharmacies', 'pharmacies#top?limit=-1&limit=500');
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+  });
+
   it('refuses a parameter named __proto__, alone or repeated, as any unknown one (joi drops that name without a word)', async () => {
     assertRefused(await get('listPharmacies', 'pharmacies?limit=1&__proto__=1'), '__proto__');
     assertRefused(await get('listPharmacies', 'pharmacies?__proto__=1&__proto__=2'), '__proto__');
