@@ -27,12 +27,16 @@ export function formPairs(text: string): [string, string][] {
   return pairs;
 }
 
-/** The query string of a request URL (without `?` and any fragment), '' when it has none. */
+/**
+ * The query string of a request URL (without `?` and any fragment), '' when it has none. The
+ * fragment goes first: a `?` in it begins no query (a request target may carry a fragment, and
+ * the local host's URL keeps it), as URL.search reads it.
+ */
 export function queryText(url: string): string {
-  const start = url.indexOf('?');
-  if (start === -1) return '';
-  const end = url.indexOf('#', start);
-  return url.slice(start + 1, end === -1 ? undefined : end);
+  const hash = url.indexOf('#');
+  const beforeFragment = hash === -1 ? url : url.slice(0, hash);
+  const start = beforeFragment.indexOf('?');
+  return start === -1 ? '' : beforeFragment.slice(start + 1);
 }
 
 /** Throws on bytes that are not UTF-8; keeps a U+FEFF that begins a value, as URLSearchParams does. */
