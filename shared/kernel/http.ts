@@ -281,7 +281,7 @@ function queryPairs(request: HttpRequest): [string, string][] {
 
 /** For the routes that take no query parameters: any is refused, as unknown parameters are elsewhere. */
 export function expectNoQuery(request: HttpRequest): void {
-  const names = [...new Set(request.query.keys())];
+  const names = [...new Set(queryPairs(request).map(([name]) => name))];
   if (names.length === 0) return;
   throw new InvalidInput(
     'the query is not valid',

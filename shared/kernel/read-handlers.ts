@@ -4,6 +4,7 @@ import { authenticate } from './auth';
 import { uuidSchema } from './command';
 import { adminOnly } from './policies';
 import { InvalidInput, NotFound } from './errors';
+import { queryText } from './form';
 import {
   decodeCursor,
   encodeCursor,
@@ -130,7 +131,7 @@ export function byIdHandler<D extends ReadDocument>(services: ServiceProvider, v
   return withProblemDetails(async (request) => {
     const id = pathId(request.params.id);
     // An empty query is valid: joi is asked only when there is something to refuse.
-    if (!request.query.keys().next().done) validate(noParameters, queryObject(request), 'query');
+    if (queryText(request.url) !== '') validate(noParameters, queryObject(request), 'query');
     return documentResponse(await services(), view, id, request);
   });
 }

@@ -53,4 +53,15 @@ describe('Query parameters: refused when unknown or repeated, on every route', (
     assert.equal((await get('currentUser', 'auth/me', bearer)).status, 200, 'without a query it still answers');
     assert.equal((await get('health', 'health')).status, 200);
   });
+
+  it('reads the query of the routes that take none from the URL too: an empty one answers, any parameter is refused', async () => {
+    assert.equal((await get('health', 'health?')).status, 200);
+    assert.equal((await get('health', 'health?&')).status, 200);
+    assertRefused(await get('health', 'health?%E3=1'), '%E3');
+    const pharmacies = await get('listPharmacies', 'pharmacies?limit=1');
+    const id = pharmacies.body.items[0]?.id ?? '7a1b6a8e-4a51-4a5e-9f7f-3c2f7a0b9d11';
+    const byId = (path: string) => invoke(app.handler('getPharmacy'), { path, params: { id } });
+    assertRefused(await byId(`pharmacies/${id}?fields=all`), 'fields');
+    assert.notEqual((await byId(`pharmacies/${id}?`)).status, 400, 'an empty query is no parameter');
+  });
 });
