@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { startLocalHost, type LocalHost } from '../../local/host';
-import { appModules } from '../../shared/platform/app';
+import { describe, it } from 'node:test';
 import { pharmacyBody } from '../support/fixtures';
-import { testServices } from '../support/services';
-import { ADMIN, tokenFor } from '../support/tokens';
+import { localHostForSuite } from '../support/suite-host';
 
 /**
  * Found by attacking the local host: a JSON body is read as UTF-8 whatever it declares, its
@@ -13,24 +10,12 @@ import { ADMIN, tokenFor } from '../support/tokens';
  * A body that is not UTF-8 must be refused, never stored mangled.
  */
 describe('text that is not UTF-8: a JSON body, the token endpoint\'s form, a query', () => {
-  let services: Awaited<ReturnType<typeof testServices>>;
-  let host: LocalHost;
-  let token = '';
-
-  before(async () => {
-    services = await testServices();
-    token = await tokenFor(services, ADMIN);
-    host = await startLocalHost({ modules: appModules(async () => services), services, port: 0, requestLog: false, log: () => {} });
-  });
-  after(async () => {
-    await host.stop();
-    await services.dispose();
-  });
+  const suite = localHostForSuite();
 
   const register = async (contentType: string, bytes: Buffer) => {
-    const response = await fetch(`${host.url}/pharmacies`, {
+    const response = await fetch(`${suite.host.url}/pharmacies`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
+      headers: { authorization: `Bearer ${suite.adminToken}`, 'content-type': contentType },
       body: bytes,
     });
     return { status: response.status, contentType: response.headers.get('content-type'), body: (await response.json()) as { title?: string } };
@@ -63,7 +48,7 @@ describe('text that is not UTF-8: a JSON body, the token endpoint\'s form, a que
 
   describe('at the token endpoint (a form)', () => {
     const login = async (body: Buffer | string) => {
-      const response = await fetch(`${host.url}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+      const response = await fetch(`${suite.host.url}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
       return { status: response.status, body: (await response.json()) as { error?: string } };
     };
 
@@ -97,7 +82,7 @@ describe('text that is not UTF-8: a JSON body, the token endpoint\'s form, a que
 
   describe('in a query', () => {
     const search = async (query: string) => {
-      const response = await fetch(`${host.url}/products?${query}`);
+      const response = await fetch(`${suite.host.url}/products?${query}`);
       return { status: response.status, contentType: response.headers.get('content-type'), body: (await response.json()) as { errors?: { field: string }[] } };
     };
 
