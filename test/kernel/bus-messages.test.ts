@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { toStoredEvent } from '../../shared/kernel/projection';
+import { STORED_EVENT_SCHEMA, toStoredEvent } from '../../shared/kernel/projection';
 
 const message = (occurredAt: unknown) => ({
   position: 7,
@@ -24,5 +24,59 @@ describe('a bus message as a stored event', () => {
     for (const occurredAt of ['2026-11-30', '2026-11-30T10:00:00Z', '2026-11-30T10:00:00.000+01:00', '2026-13-30T10:00:00.000Z', '2026-11-30T24:00:00.000Z', 'yesterday', 1764496800000, '']) {
       assert.throws(() => toStoredEvent(message(occurredAt)), /not a domain event message: "occurredAt"/, String(occurredAt));
     }
+  });
+
+  it('answers every message as joi does, the hand-checked common shape included', () => {
+    const valid = message(new Date().toISOString());
+    const oddValues: unknown[] = [
+      undefined, null, '', 'x', '5', '1.5', ' 7', 5, 1, 0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, 2 ** 53 - 1, -0,
+      [], [1], {}, { a: 1 }, '{}', '{"a":1}', '[]', true, false, '2026-11-30T10:00:00.000Z', '2026-11-30T10:00:00Z',
+    ];
+    const fields = Object.keys(valid) as (keyof typeof valid)[];
+    const variants: unknown[] = [valid, null, undefined, [], [valid], '"text"', 5, JSON.stringify(valid), { ...valid, extra: { nested: true } }];
+    for (const field of fields) {
+      for (const odd of oddValues) {
+        const changed: Record<string, unknown> = { ...valid, [field]: odd };
+        if (odd === undefined) delete changed[field];
+        variants.push(changed);
+      }
+    }
+    // Two fields wrong at once, in a fixed pseudo-random order (joi's first complaint must win).
+    let seed = 7;
+    const next = (n: number) => (seed = (seed * 48_271) % 2_147_483_647) % n;
+    for (let i = 0; i < 400; i++) {
+      const changed: Record<string, unknown> = { ...valid };
+      for (let j = 0; j < 2; j++) changed[fields[next(fields.length)]] = oddValues[next(oddValues.length)];
+      variants.push(changed);
+    }
+    variants.push(JSON.parse(`{"__proto__":{"polluted":true},${JSON.stringify(valid).slice(1)}`));
+    variants.push(Object.assign(Object.create(null) as object, valid));
+    let taken = 0;
+    for (const variant of variants) {
+      const label = JSON.stringify(variant) ?? String(variant);
+      const body = typeof variant === 'string' ? JSON.parse(variant) : variant;
+      const joi = STORED_EVENT_SCHEMA.validate(body);
+      let answer: unknown;
+      try {
+        answer = toStoredEvent(variant);
+      } catch (error) {
+        assert.ok(joi.error, `joi takes what toStoredEvent refuses: ${label}`);
+        assert.equal((error as Error).message, `not a domain event message: ${joi.error.message}`, label);
+        continue;
+      }
+      assert.equal(joi.error, undefined, `toStoredEvent takes what joi refuses: ${label}`);
+      assert.deepStrictEqual(answer, joi.value, label);
+      if (answer !== undefined) assert.equal(Object.getPrototypeOf(answer), Object.getPrototypeOf(joi.value), label);
+      taken += 1;
+    }
+    assert.ok(taken > 20, `only ${taken} variants taken`);
+  });
+
+  it('answers a copy of the message, as joi does, sharing its data', () => {
+    const body = message(new Date().toISOString());
+    const event = toStoredEvent(body);
+    assert.notEqual(event, body);
+    assert.equal(event.data, body.data);
+    assert.equal(event.metadata, body.metadata);
   });
 });
