@@ -214,9 +214,12 @@ const LARGEST_WRITTEN_BYTES = 64 * 1024;
 export class WrittenDocuments<D extends ReadDocument> {
   private readonly documents = new WeightedLru<VersionedDocument<D>>(WRITTEN_BYTES, LARGEST_WRITTEN_BYTES);
 
-  /** The remembered copy, if `nextVersion` follows it. */
+  /**
+   * The remembered copy, if `nextVersion` follows it. Peeked, not moved up the order: a copy
+   * recalled is written next, and `remember` (or `forget`) then places it (or drops it).
+   */
   recall(id: string, nextVersion: number): VersionedDocument<D> | undefined {
-    const remembered = this.documents.get(id);
+    const remembered = this.documents.peek(id);
     return remembered?.document.version === nextVersion - 1 ? remembered : undefined;
   }
 
@@ -286,15 +289,17 @@ async function secondRound<D extends ReadDocument>(round: Round<D>, documents: D
 /** The documents a batch's events change, each with its events' positions in version order. */
 function documentsOf<D extends ReadDocument>(projection: DocumentProjection<D>, events: readonly StoredEvent[]): DocumentEvents[] {
   const byDocument = new Map<string, DocumentEvents>();
-  for (const [position, event] of events.entries()) {
-    if (!event.streamId.startsWith(projection.streamPrefix)) continue;
-    const id = event.streamId.slice(projection.streamPrefix.length);
-    const entry = byDocument.get(id) ?? { id, positions: [] };
-    entry.positions.push(position);
-    byDocument.set(id, entry);
+  const { streamPrefix } = projection;
+  for (let position = 0; position < events.length; position++) {
+    const { streamId } = events[position];
+    if (!streamId.startsWith(streamPrefix)) continue;
+    const id = streamId.slice(streamPrefix.length);
+    const entry = byDocument.get(id);
+    if (entry) entry.positions.push(position);
+    else byDocument.set(id, { id, positions: [position] });
   }
   const documents = [...byDocument.values()];
-  for (const entry of documents) entry.positions.sort((a, b) => events[a].version - events[b].version);
+  for (const { positions } of documents) if (positions.length > 1) positions.sort((a, b) => events[a].version - events[b].version);
   return documents;
 }
 

@@ -33,6 +33,7 @@ export class WeightedLru<V> {
     if (bytes > this.largestBytes) return;
     this.entries.set(key, { value, bytes });
     this.bytes += bytes;
+    if (this.bytes <= this.capacityBytes && this.entries.size <= this.mostEntries) return;
     for (const [oldest, { bytes: weight }] of this.entries) {
       if (this.bytes <= this.capacityBytes && this.entries.size <= this.mostEntries) break;
       this.entries.delete(oldest);
