@@ -12,21 +12,26 @@ interface PendingLoad {
  * asked for within one turn of the event loop go out as one `loadStreams`, so loading
  * 500 offers, or the pharmacies and products their items name, is one round trip instead
  * of one each, without the callers (loadAggregate, the contexts' published status
- * functions) knowing. Everything else goes to the store as it is, and the view keeps the
+ * functions) knowing; a stream asked for twice in the turn is read once. Everything else goes to the store as it is, and the view keeps the
  * states the store's aggregate cache keeps.
  */
 export function batchingLoads(eventStore: EventStore): EventStore {
   let pending: PendingLoad[] = [];
   const flush = () => {
-    const batch = pending;
+    const groups = sameLoadsTogether(pending);
     pending = [];
-    eventStore.loadStreams(batch.map((load) => load.request)).then(
-      (loads) => batch.forEach((load, index) => load.resolve(loads[index])),
+    const resolveAll = (group: PendingLoad[]) => (load: StreamLoad) => group.forEach((waiter) => waiter.resolve(load));
+    const rejectAll = (group: PendingLoad[]) => (error: unknown) => group.forEach((waiter) => waiter.reject(error));
+    eventStore.loadStreams(groups.map(([first]) => first.request)).then(
+      (loads) => groups.forEach((group, index) => resolveAll(group)(loads[index])),
       (error: unknown) => {
         // One stream the store cannot read must not fail the others that shared its read:
         // each is tried alone, and only what fails alone fails.
-        if (batch.length === 1) return batch[0].reject(error);
-        for (const { request, resolve, reject } of batch) eventStore.loadStream(request.streamId, request.schema, request.afterVersion).then(resolve, reject);
+        if (groups.length === 1) return rejectAll(groups[0])(error);
+        for (const group of groups) {
+          const { streamId, schema, afterVersion } = group[0].request;
+          eventStore.loadStream(streamId, schema, afterVersion).then(resolveAll(group), rejectAll(group));
+        }
       },
     );
   };
@@ -45,6 +50,19 @@ export function batchingLoads(eventStore: EventStore): EventStore {
   });
   shareAggregateCache(view, eventStore);
   return view;
+}
+
+/** The loads asked for, those of the same stream, schema and version together: read once, the load shared (callers only read it). */
+function sameLoadsTogether(pending: PendingLoad[]): PendingLoad[][] {
+  const groups = new Map<string, PendingLoad[]>();
+  for (const load of pending) {
+    const { streamId, schema, afterVersion } = load.request;
+    const key = `${streamId}\u0000${schema}\u0000${afterVersion}`;
+    const group = groups.get(key);
+    if (group) group.push(load);
+    else groups.set(key, [load]);
+  }
+  return [...groups.values()];
 }
 
 const sharedViews = new WeakMap<EventStore, EventStore>();

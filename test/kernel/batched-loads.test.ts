@@ -44,4 +44,32 @@ describe('loads batched within one turn of the event loop', () => {
     await assert.rejects(batchingLoads(store).loadStream('bad', 'v1', 0), /unreadable/);
     assert.deepEqual(calls, ['many:bad']);
   });
+
+  it('given the same stream asked for twice in a turn, then it is read once and both callers get its load', async () => {
+    const { store, calls } = storeWithOneBadStream();
+    const view = batchingLoads(store);
+    const loads = await Promise.all(['a', 'b', 'a', 'a'].map((id) => view.loadStream(id, 'v1', 0)));
+    assert.deepEqual(loads.map((load) => (load as unknown as { streamId: string }).streamId), ['a', 'b', 'a', 'a']);
+    assert.deepEqual(calls, ['many:a,b']);
+    // Another version or schema of it is another load.
+    calls.length = 0;
+    await Promise.all([view.loadStream('a', 'v1', 0), view.loadStream('a', 'v1', 3), view.loadStream('a', 'v2', 0)]);
+    assert.deepEqual(calls, ['many:a,a,a']);
+  });
+
+  it('given a shared read that fails with a stream asked for twice, then that stream is tried alone once, for both', async () => {
+    const { store, calls } = storeWithOneBadStream();
+    const view = batchingLoads(store);
+    const outcomes = await Promise.allSettled(['a', 'bad', 'a', 'bad'].map((id) => view.loadStream(id, 'v1', 0)));
+    assert.deepEqual(outcomes.map((outcome) => outcome.status), ['fulfilled', 'rejected', 'fulfilled', 'rejected']);
+    assert.deepEqual(calls, ['many:a,bad', 'one:a', 'one:bad']);
+  });
+
+  it('given one stream asked for twice whose read fails, then both fail without a second try', async () => {
+    const { store, calls } = storeWithOneBadStream();
+    const view = batchingLoads(store);
+    const outcomes = await Promise.allSettled(['bad', 'bad'].map((id) => view.loadStream(id, 'v1', 0)));
+    assert.deepEqual(outcomes.map((outcome) => outcome.status), ['rejected', 'rejected']);
+    assert.deepEqual(calls, ['many:bad']);
+  });
 });
