@@ -87,6 +87,7 @@ export function toStoredEvent(message: unknown): StoredEvent {
 /** Exported for the test that holds `plainStoredEvent` to joi's answers. */
 export const STORED_EVENT_SCHEMA: Joi.ObjectSchema = storedEventSchema;
 
+const STORED_EVENT_FIELDS = ['position', 'eventId', 'streamId', 'version', 'type', 'data', 'metadata', 'occurredAt'] as const;
 const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 1;
 const isText = (value: unknown) => typeof value === 'string' && value !== '';
@@ -104,7 +105,10 @@ const isText = (value: unknown) => typeof value === 'string' && value !== '';
  */
 function plainStoredEvent(body: unknown): StoredEvent | undefined {
   if (!isObject(body) || Object.hasOwn(body, '__proto__')) return undefined;
-  const event = body as Record<keyof StoredEvent, unknown>;
+  // The copy first, as joi makes it, and its own fields checked: joi reads the copy, which
+  // lacks a field not enumerable and reads a getter once, and it makes an inherited field own.
+  const event = Object.assign(Object.create(Object.getPrototypeOf(body) as object | null) as object, body) as Record<keyof StoredEvent, unknown>;
+  for (const field of STORED_EVENT_FIELDS) if (!Object.hasOwn(event, field)) return undefined;
   if (
     !isCount(event.position) ||
     !isCount(event.version) ||
@@ -118,7 +122,7 @@ function plainStoredEvent(body: unknown): StoredEvent | undefined {
   ) {
     return undefined;
   }
-  return Object.assign(Object.create(Object.getPrototypeOf(body) as object | null) as object, body) as StoredEvent;
+  return event as StoredEvent;
 }
 
 /**
