@@ -124,6 +124,27 @@ describe('Cosmos read store (the SDK against the local server)', () => {
     assert.equal(outcomes[1].status === 'written' && outcomes[1].etag, written?.etag, 'a write answers the etag its document has now');
   });
 
+  it('asks the bulk writes for no documents back (only their status and etag are read), and the bulk reads for theirs', async () => {
+    const docs = store.container<Doc>('docs');
+    const asked: { operations: string[]; contentResponseOnWriteEnabled: unknown }[] = [];
+    const bulk = Items.prototype.bulk;
+    Items.prototype.bulk = async function (this: Items, operations: OperationInput[], bulkOptions?: unknown, options?: { contentResponseOnWriteEnabled?: boolean }) {
+      asked.push({ operations: operations.map((operation) => operation.operationType), contentResponseOnWriteEnabled: options?.contentResponseOnWriteEnabled });
+      return (bulk as (...args: unknown[]) => Promise<OperationResponse[]>).call(this, operations, bulkOptions, options);
+    } as typeof bulk;
+    try {
+      const [created] = await docs.writeMany([{ document: { id: 'minimal-a', version: 1, name: 'A', tags: [] } }]);
+      assert.ok(created.status === 'written' && created.etag, 'a result carries its etag; return=minimal leaves out only the document (the local server ignores it)');
+      await docs.getMany([{ id: 'minimal-a' }]);
+    } finally {
+      Items.prototype.bulk = bulk;
+    }
+    assert.deepEqual(asked, [
+      { operations: ['Create'], contentResponseOnWriteEnabled: false },
+      { operations: ['Read'], contentResponseOnWriteEnabled: undefined },
+    ]);
+  });
+
   it('reads more documents than one bulk request carries (100), in the order asked, unknown ids undefined and duplicates answered each', async () => {
     const docs = store.container<Doc>('docs');
     const ids = Array.from({ length: 120 }, (_, index) => `many-${index}`);
