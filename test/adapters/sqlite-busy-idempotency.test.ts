@@ -41,6 +41,30 @@ describe('an Idempotency-Key claim while another process holds the SQLite write 
     await store.close();
   });
 
+  // Each keyed command's claim waited the whole busy_timeout in place: 60 commands sent while an operator's sqlite3 shell
+  // held the lock stood the local host still for 5 minutes (health checks and reads with it, the later requests 408).
+  it('claims and appends one after another while the lock is held stand the process still about one busy_timeout in all, not one each', async () => {
+    const file = 'many-busy.sqlite';
+    const store = storeAt(file);
+    const lock = await lockHeldElsewhere(join(dir, file), 'IMMEDIATE');
+    let waited: number;
+    try {
+      const started = performance.now();
+      for (let i = 0; i < 8; i++) {
+        await assert.rejects(claimOrReplay(services(store), { key: `offers:busy-${i}`, requestHash: 'h', owner: `attempt-${i}` }), ServiceUnavailable);
+        await assert.rejects(store.append(`stream-${i}`, 0, []), ServiceUnavailable);
+      }
+      waited = performance.now() - started;
+    } finally {
+      await lock.release();
+    }
+    assert.ok(waited < 2 * BUSY_MS, `16 writes refused as busy took ${Math.round(waited)} ms (busy_timeout ${BUSY_MS} ms)`);
+    // The lock gone, the next write takes it at once, and the ones after it wait for it again as usual.
+    assert.equal(await claimOrReplay(services(store), { key: 'offers:busy-0', requestHash: 'h', owner: 'retry' }), undefined);
+    assert.equal((store as unknown as { db: Database.Database }).db.pragma('busy_timeout', { simple: true }), BUSY_MS);
+    await store.close();
+  });
+
   // The release meets the same lock and fails: it is tried again in the background.
   it('a claim whose command then met the lock (503, Retry-After) is given up once the lock is gone, not held for the whole lease against the retry the 503 invited', async () => {
     const file = 'append-busy.sqlite';
