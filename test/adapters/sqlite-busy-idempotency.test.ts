@@ -109,4 +109,22 @@ describe('an Idempotency-Key claim while another process holds the SQLite write 
     await assert.doesNotReject(claimOrReplay(services(store), attempt('retry')), IdempotentRequestInProgress);
     await store.close();
   });
+
+  // The queue backs off to 30 s: after a lock held 80 s, the retries the 503s invited were answered 409 "in progress"
+  // for another 16 s after its release (up to 30 s), though this process knew those claims' attempts had failed.
+  it('a retry that meets a claim this process failed to give up gives it up then and runs, without waiting for the back-off', async () => {
+    const file = 'retry-before-backoff.sqlite';
+    const store = storeAt(file);
+    assert.equal(await claimOrReplay(services(store), attempt('first')), undefined);
+    const lock = await lockHeldElsewhere(join(dir, file), 'IMMEDIATE');
+    try {
+      await releaseClaim(services(store), attempt('first'));
+      // The tries 250 ms, 750 ms and 1 750 ms later meet the lock; the next is at 3 750 ms.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    } finally {
+      await lock.release();
+    }
+    assert.equal(await claimOrReplay(services(store), attempt('retry')), undefined);
+    await store.close();
+  });
 });
