@@ -59,6 +59,26 @@ export class ClaimReleases {
     this.schedule();
   }
 
+  /**
+   * A retry met a claim on `key` that this process failed to give up: its release is sent now
+   * rather than when the back-off comes round (up to 30 s after the store is back). True when
+   * it was given up; then the store answers again, so the rest of the queue follows at once.
+   */
+  async releaseNow(key: string): Promise<boolean> {
+    for (const entry of this.pending) {
+      if (entry[1].key !== key || this.inFlight.has(entry[0]) || entry[1].leaseEnds <= this.now()) continue;
+      if (!(await this.tryRelease(entry))) return false;
+      this.delayMs = this.timings.firstRetryMs;
+      if (this.timer) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
+      this.schedule();
+      return true;
+    }
+    return false;
+  }
+
   private schedule(): void {
     if (this.timer || this.draining || this.pending.size === 0) return;
     this.timer = setTimeout(() => {

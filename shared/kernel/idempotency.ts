@@ -166,6 +166,14 @@ export function idempotencyRecord(
  * IdempotentRequestInProgress while the first attempt of this one still runs.
  */
 export async function claimOrReplay(services: Pick<Services, 'eventStore' | 'clock'>, request: IdempotentRequest): Promise<IdempotentResponse | undefined> {
+  return claimOrReplayOnce(services, request, false);
+}
+
+async function claimOrReplayOnce(
+  services: Pick<Services, 'eventStore' | 'clock'>,
+  request: IdempotentRequest,
+  givenUpFailedClaim: boolean,
+): Promise<IdempotentResponse | undefined> {
   const createdAt = services.clock.now();
   let outcome: IdempotencyClaimOutcome;
   try {
@@ -193,6 +201,9 @@ export async function claimOrReplay(services: Pick<Services, 'eventStore' | 'clo
   if ('claimed' in outcome) return undefined;
   if ('answered' in outcome) return answerFor(outcome.answered, request);
   if (!sameFingerprint(outcome.inProgress.requestHash, request.requestHash)) throw keyReused();
+  // The claim may be one of this process's failed attempts whose release met the store away:
+  // given up now, the retry runs instead of waiting for the release queue's back-off.
+  if (!givenUpFailedClaim && (await claimReleasesOf(services.eventStore).releaseNow(request.key))) return claimOrReplayOnce(services, request, true);
   throw inProgress();
 }
 
