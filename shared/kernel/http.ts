@@ -269,14 +269,23 @@ export function queryObject(request: HttpRequest): Record<string, string> {
   return query;
 }
 
-/** The query's pairs, read from the URL by the strict form parser (escapes that are not UTF-8 refused, naming the parameter). */
+/**
+ * The query's pairs, read from the URL by the strict form parser (escapes that are not UTF-8
+ * refused, naming the parameter). A pair without a name (`=1`) is refused as such: joi named
+ * it 'query', "value is not allowed", and the no-query routes '', " is not allowed".
+ */
 function queryPairs(request: HttpRequest): [string, string][] {
+  let pairs: [string, string][];
   try {
-    return formPairs(queryText(request.url));
+    pairs = formPairs(queryText(request.url));
   } catch (error) {
     if (!(error instanceof FormNotUtf8)) throw error;
     throw new InvalidInput('the query is not valid', [{ field: error.rawName, message: `${error.rawName} is not percent-encoded UTF-8` }]);
   }
+  if (pairs.some(([name]) => name === '')) {
+    throw new InvalidInput('the query is not valid', [{ field: '', message: 'a parameter with an empty name (=value) is not allowed' }]);
+  }
+  return pairs;
 }
 
 /** For the routes that take no query parameters: any is refused, as unknown parameters are elsewhere. */
