@@ -157,9 +157,11 @@ export const expireOfferSpec: OfferSpec<void> = {
  * 500-item feed costs a handful of round trips instead of thousands. The whole answer is
  * what an Idempotency-Key replays. The key is claimed before the items run, so a retry sent
  * while they still run (the client gave up waiting) is answered 409 with Retry-After rather
- * than running alongside and reporting them unchanged. Should the process die before the
- * answer is stored, the claim lapses and a retry is still safe: publishing the same terms
- * again changes nothing. The items' one transaction commits only while this attempt's claim
+ * than running alongside and reporting them unchanged. Should the process die between the
+ * items' commit and the answer's, the claim lapses (6 minutes) and a retry runs the items
+ * again: the same terms change nothing, unless another request changed an offer meanwhile,
+ * whose change the late retry then undoes (the answer is not stored in the items'
+ * transaction; see docs/apis.md). The items' one transaction commits only while this attempt's claim
  * holds the key: an attempt that outlived its lease, its key taken by a retry, writes
  * nothing and answers what the retry answers (or 409 while it runs).
  */
