@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import { DATABASE_RETRY_AFTER_SECONDS, ServiceUnavailable } from '../../kernel/errors';
 
 /**
@@ -23,4 +24,49 @@ export function busyAsUnavailable<T>(run: () => T, store?: string): T {
 export function isBusy(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+/**
+ * How long a call waits for the lock once a call before it waited the whole busy_timeout
+ * and found the lock still held by another process, until a call gets it again: enough for
+ * another writer's own commit (a second host on the same DATA_DIR), far less than busy_timeout.
+ */
+export const WAIT_WHILE_LOCK_HELD_ELSEWHERE_MS = 10;
+
+/**
+ * Waits on another process's lock for one database connection. better-sqlite3 waits in
+ * place, the whole process still: once a call waited busy_timeout and another process still
+ * held the lock (an operator's sqlite3 shell, a long transaction), the calls after it wait only
+ * WAIT_WHILE_LOCK_HELD_ELSEWHERE_MS until one of them gets it. Otherwise every request sent
+ * meanwhile stood the process still for busy_timeout in its turn (60 keyed commands, 5
+ * minutes, health checks and reads included).
+ */
+export class LockWaits {
+  private heldElsewhere = false;
+
+  constructor(private readonly db: Database.Database) {}
+
+  /** Runs a statement or transaction: busy_timeout for the lock, or only a moment while another process is known to hold it. */
+  run<T>(run: () => T): T {
+    try {
+      const result = this.heldElsewhere ? this.atMost(WAIT_WHILE_LOCK_HELD_ELSEWHERE_MS, run) : run();
+      this.heldElsewhere = false;
+      return result;
+    } catch (error) {
+      // Any other failure came after the lock was taken: the lock is free again.
+      this.heldElsewhere = isBusy(error);
+      throw error;
+    }
+  }
+
+  /** Runs with busy_timeout cut to `limitMs` (0: fail at once when the lock is held). */
+  atMost<T>(limitMs: number, run: () => T): T {
+    const waitMs = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma(`busy_timeout = ${Math.min(limitMs, waitMs)}`);
+    try {
+      return run();
+    } finally {
+      this.db.pragma(`busy_timeout = ${waitMs}`);
+    }
+  }
 }

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConcurrencyConflict, IdempotencyKeyReused, ReservationTaken } from '../../kernel/errors';
-import { busyAsUnavailable, isBusy, unavailableIfBusy } from './busy';
+import { busyAsUnavailable, isBusy, LockWaits, unavailableIfBusy } from './busy';
 import { preparePrivateDatabaseFile } from './private-file';
 import type {
   AppendManyOptions,
@@ -108,13 +108,6 @@ export const MOST_APPENDS_PER_COMMIT = 256;
 /** The most streams whose current version an instance keeps (see `knownVersions`); past it they are all read again. */
 const MOST_KNOWN_VERSIONS = 50_000;
 
-/**
- * How long a write waits for the lock once a write before it waited the whole busy_timeout
- * and found the lock still held by another process, until a write gets it again: enough for
- * another writer's own commit (a second host on the same DATA_DIR), far less than busy_timeout.
- */
-export const WAIT_WHILE_LOCK_HELD_ELSEWHERE_MS = 10;
-
 interface QueuedAppend {
   streamId: string;
   expectedVersion: number;
@@ -158,16 +151,11 @@ export class SqliteEventStore implements EventStore {
    */
   private readonly knownVersions = new Map<string, number>();
   private knownAsOfDataVersion: number | undefined;
-  /**
-   * A write waited busy_timeout and another process still held the lock (an operator's
-   * sqlite3 shell, a long transaction): better-sqlite3 waits in place, the whole process
-   * still, so the writes after it wait only WAIT_WHILE_LOCK_HELD_ELSEWHERE_MS until one of
-   * them gets the lock. Otherwise every keyed command sent meanwhile stood the process still
-   * for busy_timeout in its turn (60 of them, 5 minutes, health checks and reads included).
-   */
-  private lockHeldElsewhere = false;
+  /** Waits on another process's lock: busy_timeout once, then only a moment until a write gets it (LockWaits). */
+  private readonly lockWaits: LockWaits;
 
   constructor(private readonly db: Database.Database) {
+    this.lockWaits = new LockWaits(db);
     this.statements = {
       streamVersion: db.prepare('SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?').pluck(),
       dataVersion: db.prepare('PRAGMA data_version').pluck(),
@@ -298,7 +286,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async saveIdempotentResponse(response: IdempotentResponse): Promise<void> {
-    busyAsUnavailable(() => this.writing(() => this.transactions.storeIdempotency(response)));
+    busyAsUnavailable(() => this.lockWaits.run(() => this.transactions.storeIdempotency(response)));
   }
 
   /** IMMEDIATE: the write lock is taken before the read, so two processes sharing the file cannot both find the key free. */
@@ -306,7 +294,7 @@ export class SqliteEventStore implements EventStore {
     // An append queued with this key's answer commits first: a request sent twice at once is
     // answered with the first one's answer, as before group commit, not 409 "in progress".
     if (this.queuedAppends.some(({ options }) => options.idempotency?.key === claim.key)) this.commitQueuedAppends();
-    return busyAsUnavailable(() => this.writing(() => this.transactions.claimIdempotencyKey.immediate(claim)));
+    return busyAsUnavailable(() => this.lockWaits.run(() => this.transactions.claimIdempotencyKey.immediate(claim)));
   }
 
   private claim(claim: IdempotencyClaim): IdempotencyClaimOutcome {
@@ -338,30 +326,7 @@ export class SqliteEventStore implements EventStore {
    * background (releaseClaim), where each try would stand the process still once more.
    */
   async releaseIdempotencyClaim(key: string, owner: string): Promise<void> {
-    busyAsUnavailable(() => this.waitingAtMost(0, () => this.statements.releaseIdempotencyClaim.run(key, owner)));
-  }
-
-  /** A write: busy_timeout for the lock, or only a moment while another process is known to hold it (see `lockHeldElsewhere`). */
-  private writing<T>(run: () => T): T {
-    try {
-      const result = this.lockHeldElsewhere ? this.waitingAtMost(WAIT_WHILE_LOCK_HELD_ELSEWHERE_MS, run) : run();
-      this.lockHeldElsewhere = false;
-      return result;
-    } catch (error) {
-      // Any other failure came after the lock was taken: the lock is free again.
-      this.lockHeldElsewhere = isBusy(error);
-      throw error;
-    }
-  }
-
-  private waitingAtMost<T>(limitMs: number, run: () => T): T {
-    const waitMs = this.db.pragma('busy_timeout', { simple: true }) as number;
-    this.db.pragma(`busy_timeout = ${Math.min(limitMs, waitMs)}`);
-    try {
-      return run();
-    } finally {
-      this.db.pragma(`busy_timeout = ${waitMs}`);
-    }
+    busyAsUnavailable(() => this.lockWaits.atMost(0, () => this.statements.releaseIdempotencyClaim.run(key, owner)));
   }
 
   async findReservation(scope: string, value: string): Promise<string | undefined> {
@@ -378,7 +343,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async writeSnapshot(streamId: string, schema: string, snapshot: Snapshot): Promise<void> {
-    busyAsUnavailable(() => this.writing(() => this.storeSnapshot(streamId, schema, snapshot)));
+    busyAsUnavailable(() => this.lockWaits.run(() => this.storeSnapshot(streamId, schema, snapshot)));
   }
 
   private storeSnapshot(streamId: string, schema: string, snapshot: Snapshot) {
@@ -455,7 +420,7 @@ export class SqliteEventStore implements EventStore {
         // Another process held the write lock through busy_timeout: the later groups would each
         // wait as long again, and better-sqlite3 waits in place, the whole process stopped.
         if (busy) throw busy;
-        outcomes = this.writing(() => this.transactions.appendQueued.immediate(group));
+        outcomes = this.lockWaits.run(() => this.transactions.appendQueued.immediate(group));
       } catch (error) {
         if (isBusy(error)) busy = error;
         for (const append of group) append.reject(unavailableIfBusy(error));
@@ -481,7 +446,7 @@ export class SqliteEventStore implements EventStore {
     // The appends queued were asked for first, so they commit first: a stream both write is then
     // the batch's to find changed (its command runs again alone), as before group commit.
     if (this.queuedAppends.length > 0) this.commitQueuedAppends();
-    const outcomes = busyAsUnavailable(() => this.writing(() => this.transactions.appendMany(appends, claim)));
+    const outcomes = busyAsUnavailable(() => this.lockWaits.run(() => this.transactions.appendMany(appends, claim)));
     outcomes.forEach((outcome, index) => {
       if ('stored' in outcome) this.knowStored(appends[index].streamId, outcome.stored);
       else this.knownVersions.delete(appends[index].streamId);
@@ -573,7 +538,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async purgeIdempotentResponses(now: Date): Promise<number> {
-    return this.writing(() => this.statements.purgeIdempotency.run(now.toISOString()).changes);
+    return this.lockWaits.run(() => this.statements.purgeIdempotency.run(now.toISOString()).changes);
   }
 
   async pendingOutbox(olderThanMs: number, limit: number): Promise<StoredEvent[]> {
@@ -581,7 +546,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async markPublished(eventIds: string[]): Promise<void> {
-    busyAsUnavailable(() => this.writing(() => this.transactions.markPublished(eventIds)));
+    busyAsUnavailable(() => this.lockWaits.run(() => this.transactions.markPublished(eventIds)));
   }
 
   async ping(): Promise<void> {
