@@ -65,6 +65,33 @@ describe('an Idempotency-Key claim while another process holds the SQLite write 
     await store.close();
   });
 
+  // appendMany was a deferred transaction: it read first, and SQLite does not call the busy handler for a read
+  // transaction asking for the write lock, so a second host's ordinary commit refused a batch at once (2 ms), and
+  // that refusal set LockWaits' flag as though the lock had been held through busy_timeout: the writes after it
+  // waited only 10 ms for such a commit, and were refused too.
+  it('a batch that meets a brief lock held by another process waits it out, and so do the writes after it', async () => {
+    const file = 'batch-brief-lock.sqlite';
+    const store = storeAt(file);
+    const event = { eventId: 'batch-e1', type: 'Tested', data: {}, metadata: { correlationId: 'c' } };
+    let batch: unknown;
+    const first = await lockHeldElsewhere(join(dir, file), 'IMMEDIATE', { forMs: BUSY_MS / 3 });
+    try {
+      batch = await store.appendMany([{ streamId: 'batch-s', expectedVersion: 0, events: [event] }]).catch((error: unknown) => error);
+    } finally {
+      await first.release();
+    }
+    let claim: unknown;
+    const second = await lockHeldElsewhere(join(dir, file), 'IMMEDIATE', { forMs: BUSY_MS / 3 });
+    try {
+      claim = await claimOrReplay(services(store), attempt('after-batch')).catch((error: unknown) => error);
+    } finally {
+      await second.release();
+    }
+    assert.ok(Array.isArray(batch) && 'stored' in batch[0], `the batch was refused: ${String(batch)}`);
+    assert.equal(claim, undefined, `the claim after it was refused: ${String(claim)}`);
+    await store.close();
+  });
+
   // The release meets the same lock and fails: it is tried again in the background.
   it('a claim whose command then met the lock (503, Retry-After) is given up once the lock is gone, not held for the whole lease against the retry the 503 invited', async () => {
     const file = 'append-busy.sqlite';

@@ -3,12 +3,14 @@ import { spawn } from 'node:child_process';
 /**
  * Another process holding a SQLite file's lock (`BEGIN IMMEDIATE`: the write lock;
  * `BEGIN EXCLUSIVE`: readers of a rollback journal wait too), as an operator's sqlite3 shell
- * would, until `release`.
+ * would, until `release`, or for `forMs` only (a second host's own transaction), then let go
+ * by the holder itself: this process may be waiting for it in place meanwhile.
  */
-export async function lockHeldElsewhere(file: string, mode: 'IMMEDIATE' | 'EXCLUSIVE'): Promise<{ release(): Promise<void> }> {
+export async function lockHeldElsewhere(file: string, mode: 'IMMEDIATE' | 'EXCLUSIVE', { forMs }: { forMs?: number } = {}): Promise<{ release(): Promise<void> }> {
+  const letGo = forMs === undefined ? '' : `setTimeout(() => db.exec('COMMIT'), ${forMs});`;
   const holder = spawn(
     process.execPath,
-    ['-e', `const db = new (require('better-sqlite3'))(${JSON.stringify(file)}); db.exec('BEGIN ${mode}'); console.log('held'); setInterval(() => {}, 1000);`],
+    ['-e', `const db = new (require('better-sqlite3'))(${JSON.stringify(file)}); db.exec('BEGIN ${mode}'); console.log('held'); ${letGo} setInterval(() => {}, 1000);`],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const release = async () => {
