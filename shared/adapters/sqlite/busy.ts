@@ -46,7 +46,11 @@ export class LockWaits {
 
   constructor(private readonly db: Database.Database) {}
 
-  /** Runs a statement or transaction: busy_timeout for the lock, or only a moment while another process is known to hold it. */
+  /**
+   * Runs a statement or transaction: busy_timeout for the lock, or only a moment while another process is known to hold it.
+   * A transaction must ask for the write lock first (IMMEDIATE, or a write as its first statement): one that reads first
+   * is refused the write lock at once, no busy handler called, and that refusal would be taken for a lock held throughout.
+   */
   run<T>(run: () => T): T {
     try {
       const result = this.heldElsewhere ? this.atMost(WAIT_WHILE_LOCK_HELD_ELSEWHERE_MS, run) : run();

@@ -446,7 +446,10 @@ export class SqliteEventStore implements EventStore {
     // The appends queued were asked for first, so they commit first: a stream both write is then
     // the batch's to find changed (its command runs again alone), as before group commit.
     if (this.queuedAppends.length > 0) this.commitQueuedAppends();
-    const outcomes = busyAsUnavailable(() => this.lockWaits.run(() => this.transactions.appendMany(appends, claim)));
+    // IMMEDIATE: the lock is asked for before the first read. A read transaction asking for the write lock gets no busy
+    // handler from SQLite: a second host's ordinary commit refused the batch at once, and LockWaits took that for a
+    // lock held through busy_timeout (the writes after it then waited only a moment).
+    const outcomes = busyAsUnavailable(() => this.lockWaits.run(() => this.transactions.appendMany.immediate(appends, claim)));
     outcomes.forEach((outcome, index) => {
       if ('stored' in outcome) this.knowStored(appends[index].streamId, outcome.stored);
       else this.knownVersions.delete(appends[index].streamId);
