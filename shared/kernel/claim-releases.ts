@@ -62,7 +62,7 @@ export class ClaimReleases {
   /**
    * A retry met a claim on `key` that this process failed to give up: its release is sent now
    * rather than when the back-off comes round (up to 30 s after the store is back). True when
-   * it was given up; then the store answers again, so the rest of the queue follows at once.
+   * it was given up; then the store answers again, so the rest of the queue follows after the first back-off step (250 ms), not the grown one.
    */
   async releaseNow(key: string): Promise<boolean> {
     for (const entry of this.pending) {
