@@ -12,14 +12,6 @@ export function unavailableIfBusy(error: unknown, store = 'the event store'): un
   return new ServiceUnavailable(`${store} is busy (another process holds its lock); nothing was recorded: try again shortly`, DATABASE_RETRY_AFTER_SECONDS, { cause: error, nothingWritten: true });
 }
 
-export function busyAsUnavailable<T>(run: () => T, store?: string): T {
-  try {
-    return run();
-  } catch (error) {
-    throw unavailableIfBusy(error, store);
-  }
-}
-
 /** SQLITE_BUSY or one of its extended codes (SQLITE_BUSY_SNAPSHOT, SQLITE_BUSY_RECOVERY…). */
 export function isBusy(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
@@ -31,7 +23,7 @@ export function isBusy(error: unknown): boolean {
  * and found the lock still held by another process, until a call gets it again: enough for
  * another writer's own commit (a second host on the same DATA_DIR), far less than busy_timeout.
  */
-export const WAIT_WHILE_LOCK_HELD_ELSEWHERE_MS = 10;
+const WAIT_WHILE_LOCK_HELD_ELSEWHERE_MS = 10;
 
 /**
  * Waits on another process's lock for one database connection. better-sqlite3 waits in
@@ -44,27 +36,40 @@ export const WAIT_WHILE_LOCK_HELD_ELSEWHERE_MS = 10;
 export class LockWaits {
   private heldElsewhere = false;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(
+    private readonly db: Database.Database,
+    /** How the store is named in its 503 ("the event store", "the data key store"). */
+    private readonly store: string,
+  ) {}
 
   /**
-   * Runs a statement or transaction: busy_timeout for the lock, or only a moment while another process is known to hold it.
+   * Runs a statement or transaction: busy_timeout for the lock, or only a moment while another
+   * process is known to hold it; SQLITE_BUSY becomes a 503 (unavailableIfBusy).
    * A transaction must ask for the write lock first (IMMEDIATE, or a write as its first statement): one that reads first
    * is refused the write lock at once, no busy handler called, and that refusal would be taken for a lock held throughout.
    */
   run<T>(run: () => T): T {
     try {
-      const result = this.heldElsewhere ? this.atMost(WAIT_WHILE_LOCK_HELD_ELSEWHERE_MS, run) : run();
+      const result = this.heldElsewhere ? this.waitingAtMost(WAIT_WHILE_LOCK_HELD_ELSEWHERE_MS, run) : run();
       this.heldElsewhere = false;
       return result;
     } catch (error) {
       // Any other failure came after the lock was taken: the lock is free again.
       this.heldElsewhere = isBusy(error);
-      throw error;
+      throw unavailableIfBusy(error, this.store);
     }
   }
 
-  /** Runs with busy_timeout cut to `limitMs` (0: fail at once when the lock is held). */
+  /** Runs with busy_timeout cut to `limitMs` (0: fail at once when the lock is held, a 503), leaving what is known of the lock as it is. */
   atMost<T>(limitMs: number, run: () => T): T {
+    try {
+      return this.waitingAtMost(limitMs, run);
+    } catch (error) {
+      throw unavailableIfBusy(error, this.store);
+    }
+  }
+
+  private waitingAtMost<T>(limitMs: number, run: () => T): T {
     const waitMs = this.db.pragma('busy_timeout', { simple: true }) as number;
     this.db.pragma(`busy_timeout = ${Math.min(limitMs, waitMs)}`);
     try {

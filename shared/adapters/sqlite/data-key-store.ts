@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import type { DataKeyStore } from '../../kernel/ports';
 import { newDataKey, unwrapKey, wrapKey } from '../key-wrapping';
-import { busyAsUnavailable, LockWaits } from './busy';
+import { LockWaits } from './busy';
 import { preparePrivateDatabaseFile } from './private-file';
 
 /**
@@ -20,7 +20,7 @@ export class SqliteDataKeyStore implements DataKeyStore {
     private readonly db: Database.Database,
     private readonly masterKey: Buffer,
   ) {
-    this.lockWaits = new LockWaits(db);
+    this.lockWaits = new LockWaits(db, KEY_STORE);
     db.exec('CREATE TABLE IF NOT EXISTS data_keys (subject TEXT PRIMARY KEY, wrapped TEXT NOT NULL, created_at TEXT NOT NULL)');
     this.statements = {
       find: db.prepare('SELECT wrapped FROM data_keys WHERE subject = ?').pluck(),
@@ -39,25 +39,21 @@ export class SqliteDataKeyStore implements DataKeyStore {
   }
 
   async keyFor(subject: string): Promise<Buffer> {
-    const wrapped = busyAsUnavailable(
-      () =>
-        this.lockWaits.run(() => {
-          this.statements.insert.run(subject, wrapKey(this.masterKey, newDataKey()), new Date().toISOString());
-          return this.statements.find.get(subject) as string;
-        }),
-      KEY_STORE,
-    );
+    const wrapped = this.lockWaits.run(() => {
+      this.statements.insert.run(subject, wrapKey(this.masterKey, newDataKey()), new Date().toISOString());
+      return this.statements.find.get(subject) as string;
+    });
     return unwrapKey(this.masterKey, wrapped);
   }
 
   // With a rollback journal, a read waits out another process's write lock too.
   async find(subject: string): Promise<Buffer | undefined> {
-    const wrapped = busyAsUnavailable(() => this.lockWaits.run(() => this.statements.find.get(subject) as string | undefined), KEY_STORE);
+    const wrapped = this.lockWaits.run(() => this.statements.find.get(subject) as string | undefined);
     return wrapped === undefined ? undefined : unwrapKey(this.masterKey, wrapped);
   }
 
   async destroy(subject: string): Promise<void> {
-    busyAsUnavailable(() => this.lockWaits.run(() => this.statements.destroy.run(subject)), KEY_STORE);
+    this.lockWaits.run(() => this.statements.destroy.run(subject));
   }
 
   async close(): Promise<void> {

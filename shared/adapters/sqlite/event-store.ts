@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ConcurrencyConflict, IdempotencyKeyReused, ReservationTaken } from '../../kernel/errors';
-import { busyAsUnavailable, isBusy, LockWaits, unavailableIfBusy } from './busy';
+import { ConcurrencyConflict, IdempotencyKeyReused, ReservationTaken, ServiceUnavailable } from '../../kernel/errors';
+import { LockWaits } from './busy';
 import { preparePrivateDatabaseFile } from './private-file';
 import type {
   AppendManyOptions,
@@ -155,7 +155,7 @@ export class SqliteEventStore implements EventStore {
   private readonly lockWaits: LockWaits;
 
   constructor(private readonly db: Database.Database) {
-    this.lockWaits = new LockWaits(db);
+    this.lockWaits = new LockWaits(db, 'the event store');
     this.statements = {
       streamVersion: db.prepare('SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?').pluck(),
       dataVersion: db.prepare('PRAGMA data_version').pluck(),
@@ -286,7 +286,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async saveIdempotentResponse(response: IdempotentResponse): Promise<void> {
-    busyAsUnavailable(() => this.lockWaits.run(() => this.transactions.storeIdempotency(response)));
+    this.lockWaits.run(() => this.transactions.storeIdempotency(response));
   }
 
   /** IMMEDIATE: the write lock is taken before the read, so two processes sharing the file cannot both find the key free. */
@@ -294,7 +294,7 @@ export class SqliteEventStore implements EventStore {
     // An append queued with this key's answer commits first: a request sent twice at once is
     // answered with the first one's answer, as before group commit, not 409 "in progress".
     if (this.queuedAppends.some(({ options }) => options.idempotency?.key === claim.key)) this.commitQueuedAppends();
-    return busyAsUnavailable(() => this.lockWaits.run(() => this.transactions.claimIdempotencyKey.immediate(claim)));
+    return this.lockWaits.run(() => this.transactions.claimIdempotencyKey.immediate(claim));
   }
 
   private claim(claim: IdempotencyClaim): IdempotencyClaimOutcome {
@@ -326,7 +326,7 @@ export class SqliteEventStore implements EventStore {
    * background (releaseClaim), where each try would stand the process still once more.
    */
   async releaseIdempotencyClaim(key: string, owner: string): Promise<void> {
-    busyAsUnavailable(() => this.lockWaits.atMost(0, () => this.statements.releaseIdempotencyClaim.run(key, owner)));
+    this.lockWaits.atMost(0, () => this.statements.releaseIdempotencyClaim.run(key, owner));
   }
 
   async findReservation(scope: string, value: string): Promise<string | undefined> {
@@ -343,7 +343,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async writeSnapshot(streamId: string, schema: string, snapshot: Snapshot): Promise<void> {
-    busyAsUnavailable(() => this.lockWaits.run(() => this.storeSnapshot(streamId, schema, snapshot)));
+    this.lockWaits.run(() => this.storeSnapshot(streamId, schema, snapshot));
   }
 
   private storeSnapshot(streamId: string, schema: string, snapshot: Snapshot) {
@@ -422,8 +422,9 @@ export class SqliteEventStore implements EventStore {
         if (busy) throw busy;
         outcomes = this.lockWaits.run(() => this.transactions.appendQueued.immediate(group));
       } catch (error) {
-        if (isBusy(error)) busy = error;
-        for (const append of group) append.reject(unavailableIfBusy(error));
+        // The lock held elsewhere through busy_timeout (LockWaits answers that as a 503).
+        if (error instanceof ServiceUnavailable) busy = error;
+        for (const append of group) append.reject(error);
         continue;
       }
       group.forEach((append, index) => {
@@ -449,7 +450,7 @@ export class SqliteEventStore implements EventStore {
     // IMMEDIATE: the lock is asked for before the first read. A read transaction asking for the write lock gets no busy
     // handler from SQLite: a second host's ordinary commit refused the batch at once, and LockWaits took that for a
     // lock held through busy_timeout (the writes after it then waited only a moment).
-    const outcomes = busyAsUnavailable(() => this.lockWaits.run(() => this.transactions.appendMany.immediate(appends, claim)));
+    const outcomes = this.lockWaits.run(() => this.transactions.appendMany.immediate(appends, claim));
     outcomes.forEach((outcome, index) => {
       if ('stored' in outcome) this.knowStored(appends[index].streamId, outcome.stored);
       else this.knownVersions.delete(appends[index].streamId);
@@ -549,7 +550,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async markPublished(eventIds: string[]): Promise<void> {
-    busyAsUnavailable(() => this.lockWaits.run(() => this.transactions.markPublished(eventIds)));
+    this.lockWaits.run(() => this.transactions.markPublished(eventIds));
   }
 
   async ping(): Promise<void> {
