@@ -23,6 +23,15 @@ function storeAt(name: string) {
 const services = (eventStore: SqliteEventStore) => ({ eventStore, clock: { now: () => new Date() } }) as Parameters<typeof claimOrReplay>[0];
 const attempt = (owner: string): IdempotentRequest => ({ key: 'offers:busy-key', requestHash: 'h', owner });
 
+/** The first attempt's claim, then another process's lock, then the claim's release, which meets that lock (tried again later). */
+async function releaseMeetingTheLock(file: string) {
+  const store = storeAt(file);
+  assert.equal(await claimOrReplay(services(store), attempt('first')), undefined);
+  const lock = await lockHeldElsewhere(join(dir, file), 'IMMEDIATE');
+  await releaseClaim(services(store), attempt('first'));
+  return { store, lock };
+}
+
 describe('an Idempotency-Key claim while another process holds the SQLite write lock', () => {
   it('a claim refused as busy (nothing written) gives nothing up: the process stands still for one busy_timeout, not two', async () => {
     const file = 'claim-busy.sqlite';
@@ -94,16 +103,9 @@ describe('an Idempotency-Key claim while another process holds the SQLite write 
 
   // The release meets the same lock and fails: it is tried again in the background.
   it('a claim whose command then met the lock (503, Retry-After) is given up once the lock is gone, not held for the whole lease against the retry the 503 invited', async () => {
-    const file = 'append-busy.sqlite';
-    const store = storeAt(file);
-    assert.equal(await claimOrReplay(services(store), attempt('first')), undefined);
-    const lock = await lockHeldElsewhere(join(dir, file), 'IMMEDIATE');
-    try {
-      // What decideAndAppend does after its append's 503: the release meets the same lock.
-      await releaseClaim(services(store), attempt('first'));
-    } finally {
-      await lock.release();
-    }
+    // What decideAndAppend does after its append's 503: the release meets the same lock.
+    const { store, lock } = await releaseMeetingTheLock('append-busy.sqlite');
+    await lock.release();
     await new Promise((resolve) => setTimeout(resolve, 2 * BUSY_MS));
     await assert.doesNotReject(claimOrReplay(services(store), attempt('retry')), IdempotentRequestInProgress);
     await store.close();
@@ -112,13 +114,9 @@ describe('an Idempotency-Key claim while another process holds the SQLite write 
   // The background release meets the lock again: each try waited busy_timeout in place, the whole process still, as the
   // claim's release did before 321d9a4; with one chain of tries per failed request, the stalls add up.
   it('a release tried again in the background while the lock is still held does not stand the process still for busy_timeout each time', async () => {
-    const file = 'release-busy.sqlite';
-    const store = storeAt(file);
-    assert.equal(await claimOrReplay(services(store), attempt('first')), undefined);
-    const lock = await lockHeldElsewhere(join(dir, file), 'IMMEDIATE');
+    const { store, lock } = await releaseMeetingTheLock('release-busy.sqlite');
     let longestStall = 0;
     try {
-      await releaseClaim(services(store), attempt('first'));
       let last = performance.now();
       const ticks = setInterval(() => {
         longestStall = Math.max(longestStall, performance.now() - last);
@@ -140,12 +138,8 @@ describe('an Idempotency-Key claim while another process holds the SQLite write 
   // The queue backs off to 30 s: after a lock held 80 s, the retries the 503s invited were answered 409 "in progress"
   // for another 16 s after its release (up to 30 s), though this process knew those claims' attempts had failed.
   it('a retry that meets a claim this process failed to give up gives it up then and runs, without waiting for the back-off', async () => {
-    const file = 'retry-before-backoff.sqlite';
-    const store = storeAt(file);
-    assert.equal(await claimOrReplay(services(store), attempt('first')), undefined);
-    const lock = await lockHeldElsewhere(join(dir, file), 'IMMEDIATE');
+    const { store, lock } = await releaseMeetingTheLock('retry-before-backoff.sqlite');
     try {
-      await releaseClaim(services(store), attempt('first'));
       // The tries 250 ms, 750 ms and 1 750 ms later meet the lock; the next is at 3 750 ms.
       await new Promise((resolve) => setTimeout(resolve, 2_000));
     } finally {
