@@ -276,6 +276,69 @@ describe('an Idempotency-Key whose first attempt still runs', () => {
     for (const productId of products) assert.equal(await versionOf(offerIdFor(pharmacyId, productId)), 1);
   });
 
+  /** The feed's app on a store whose process dies the moment `call` is made (`after`: once it returned): nothing after it runs. */
+  function dyingAt(call: 'appendMany', when: 'before' | 'after') {
+    let died!: () => void;
+    const hasDied = new Promise<void>((done) => (died = done));
+    const { handler } = appOver((store) => ({
+      [call]: async (...args: Parameters<EventStore[typeof call]>) => {
+        if (when === 'after') await store[call](...args);
+        died();
+        return new Promise<never>(() => {});
+      },
+    }));
+    return { handler, hasDied };
+  }
+
+  /** A retry sent once a dead attempt's claim has lapsed. */
+  async function pastTheLease(retry: () => Promise<Response>): Promise<Response> {
+    const real = app.services.clock;
+    app.services.clock = { now: () => new Date(real.now().getTime() + IDEMPOTENCY_CLAIM_LEASE_MS + 1_000) };
+    try {
+      return await retry();
+    } finally {
+      app.services.clock = real;
+    }
+  }
+
+  // The feed's answer was stored after its items' transaction: a process that died between the two left a claim, and the
+  // retry the client sent after its lease ran the items again, undoing whatever changed meanwhile.
+  it('replays a feed whose process died right after its items committed, and leaves a change made meanwhile standing', async () => {
+    const { pharmacyId, productId, offerId } = await anOffer();
+    const key = `feed-${randomUUID()}`;
+    const items = [offerBody(pharmacyId, productId, 700)];
+    const send = (handler: ReturnType<typeof app.handler>) => invoke(handler, { method: 'POST', path: 'offers/batch', body: { items }, headers: asAdmin(key) });
+    const { handler, hasDied } = dyingAt('appendMany', 'after');
+    void send(handler('publishOfferBatch'));
+    await hasDied;
+    const meanwhile = await invoke(app.handler('changeOfferPrice'), { method: 'POST', path: `offers/${offerId}/price`, params: { id: offerId }, body: { priceCents: 650 } });
+    assert.equal(meanwhile.status, 200, JSON.stringify(meanwhile.body));
+
+    const retried = await pastTheLease(() => send(app.handler('publishOfferBatch')));
+    assert.equal(retried.status, 200, JSON.stringify(retried.body));
+    assert.equal(retried.headers.get('idempotent-replayed'), 'true', JSON.stringify(retried.body));
+    assert.deepEqual(retried.body.results.map((result: { status: number; version: number }) => [result.status, result.version]), [[200, 2]]);
+    const stored = await app.services.eventStore.readStream(`offer-${offerId}`);
+    assert.deepEqual(stored.map((event) => (event.data as { priceCents?: number }).priceCents), [1000, 700, 650], 'the feed ran once; the change after it stands');
+  });
+
+  it('runs a feed again whose process died before its items committed: nothing of it was written', async () => {
+    const { pharmacyId, productId, offerId } = await anOffer();
+    const key = `feed-${randomUUID()}`;
+    const items = [offerBody(pharmacyId, productId, 700)];
+    const send = (handler: ReturnType<typeof app.handler>) => invoke(handler, { method: 'POST', path: 'offers/batch', body: { items }, headers: asAdmin(key) });
+    const { handler, hasDied } = dyingAt('appendMany', 'before');
+    void send(handler('publishOfferBatch'));
+    await hasDied;
+    const held = await send(app.handler('publishOfferBatch'));
+    assert.equal(held.status, 409, 'its claim holds the key until its lease ends');
+
+    const retried = await pastTheLease(() => send(app.handler('publishOfferBatch')));
+    assert.equal(retried.status, 200, JSON.stringify(retried.body));
+    assert.equal(retried.headers.get('idempotent-replayed'), null, 'it ran');
+    assert.equal(await versionOf(offerId), 2);
+  });
+
   it('leases a claim a minute longer than the host lets a request run (host.json functionTimeout)', () => {
     const { functionTimeout } = JSON.parse(readFileSync(join(projectRoot(), 'host.json'), 'utf8')) as { functionTimeout: string };
     const [hours, minutes, seconds] = functionTimeout.split(':').map(Number);
