@@ -7,7 +7,7 @@ import { authenticate, type Principal } from './auth';
 import { ConcurrencyConflict, DomainError, IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed, ServiceUnavailable, Unauthorized } from './errors';
 import { expectNoBody, jsonResponse, readJsonBody, traceIdOf, traceparentOf, parseIfMatch, tagNamesVersion, validate, withProblemDetails } from './http';
 import { answerOfKeyHolder, answerRecordedMeanwhile, claimOrReplay, idempotencyOf, idempotencyRecord, recordAnswer, releaseClaim, type IdempotentRequest } from './idempotency';
-import type { AppendManyOptions, EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, StoredEvent, StreamAppend, StreamAppendOutcome } from './ports';
+import type { AppendManyOptions, AppendManyResult, EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, StoredEvent, StreamAppend } from './ports';
 import type { Policy } from './policies';
 import type { ServiceProvider, Services } from './services';
 import { METRICS } from './telemetry';
@@ -128,23 +128,39 @@ export async function runCommand<Body, Command, Event extends DomainEvent, State
 /** One command's outcome in a batch: its result, or the domain error that refused it. */
 export type BatchOutcome = { result: CommandResult } | { error: DomainError };
 
+/** What a batch commits under, and the answer it commits with (see AppendManyOptions). */
+export interface BatchOptions {
+  claim?: { key: string; owner: string };
+  /** The attempt's answer, made from the commands' outcomes as decided: stored with their appends, in place of the claim. */
+  answer?(outcomes: readonly BatchOutcome[]): IdempotentResponse;
+}
+
+/**
+ * How often a batch decides the commands of a stream that other writers keep changing
+ * before it refuses them 409, as a single command is refused when its stream changed
+ * between its load and its append: decided once, and once more after a conflict.
+ */
+export const BATCH_DECISIONS_PER_STREAM = 2;
+
 /**
  * The command pipeline for many commands of one spec at once (a partner feed's items), in
  * a few round trips whatever their number: the streams loaded together, then the facts
- * read together (see batchingLoads), each command decided on its own, and all the appends
- * committed in one transaction (EventStore.appendMany). A command whose stream changed
- * meanwhile, or whose stream an earlier command of the batch writes, then runs alone
- * through runCommand after the batch, in the batch's order: each answer is what running
- * them one by one would have answered. A domain error refuses its command only; a
- * dependency away (ServiceUnavailable, or any other error) fails the whole batch.
- * For commands without idempotency records of their own, reservations, releases or erasures;
- * `options.claim`, a keyed feed's claim, is what the one transaction commits under.
+ * read together (see batchingLoads), each command decided on its own (commands of one
+ * stream one after the other, each on the state the one before it left), and every append
+ * committed in one transaction (EventStore.appendMany), with the answer when one is asked
+ * for: so a crash leaves either all of it or none. When a stream changed meanwhile, nothing
+ * is written; its commands are decided again on its new state and the whole batch is
+ * committed again (a stream changed again after its second decision is refused 409).
+ * Each answer is what running the commands one by one, in the batch's order, would have
+ * answered. A domain error refuses its command only; a dependency away (ServiceUnavailable,
+ * or any other error) fails the whole batch. For commands without idempotency records of
+ * their own, reservations, releases or erasures.
  */
 export async function runCommandBatch<Body, Command, Event extends DomainEvent, State, Facts>(
   services: Services,
   spec: CommandSpec<Body, Command, Event, State, Facts>,
   runs: CommandRun<Body>[],
-  options: AppendManyOptions = {},
+  options: BatchOptions = {},
 ): Promise<BatchOutcome[]> {
   if (spec.reservations || spec.releases || spec.erases || runs.some((run) => run.idempotency)) {
     throw new Error(`${spec.name} cannot run as a batch: reservations, releases, erasures and per-command keys need single appends`);
@@ -155,56 +171,43 @@ export async function runCommandBatch<Body, Command, Event extends DomainEvent, 
     if (!(error instanceof DomainError) || error instanceof ServiceUnavailable) throw error;
     outcomes[index] = { error };
   };
-  // Later commands on a stream already in the batch run alone, after it.
-  const alone: number[] = [];
-  const streams = new Set<string>();
-  const ids = runs.map((run, index) => {
-    try {
-      const id = idOf(spec, run);
-      if (!streams.has(spec.streamId(id))) return streams.add(spec.streamId(id)) && id;
-      alone.push(index);
-      return undefined;
-    } catch (error) {
-      refuse(index, error);
-      return undefined;
-    }
-  });
-
-  const loads = { ...services, eventStore: batchingLoads(services.eventStore) };
-  const decisions = await Promise.all(
-    runs.map(async (run, index) => {
-      const id = ids[index];
-      if (id === undefined) return undefined;
-      try {
-        return await decide(loads, spec, run, id);
-      } catch (error) {
-        refuse(index, error);
-        return undefined;
+  const streams = commandsByStream(spec, runs, refuse);
+  const decided = new Map<string, StreamDecision<Event, State, Facts>>();
+  const timesDecided = new Map<string, number>();
+  let pending = [...streams.keys()];
+  // Each commit refused for a conflict decides a stream a second time or refuses its commands: at most twice as many as streams.
+  for (;;) {
+    const loads = { ...services, eventStore: batchingLoads(services.eventStore) };
+    await Promise.all(
+      pending.map(async (streamId) => {
+        timesDecided.set(streamId, (timesDecided.get(streamId) ?? 0) + 1);
+        decided.set(streamId, await decideStream(loads, spec, runs, streams.get(streamId)!, outcomes, refuse));
+      }),
+    );
+    const appending = [...decided.values()].flatMap(({ change, ...stream }) => (change ? [{ ...stream, ...change }] : []));
+    const answer = options.answer?.(outcomes as BatchOutcome[]);
+    if (appending.length === 0 && !answer) break;
+    const result = await appendAllOrNothing(services.eventStore, appending.map(({ append }) => append), { ...options, answer });
+    if ('stored' in result) {
+      const published: StoredEvent[] = [];
+      for (const [k, stream] of appending.entries()) {
+        keepDecided(services.eventStore, spec.snapshots, stream.last);
+        (runs[stream.indexes[0]].publishLater ?? published).push(...result.stored[k]);
       }
-    }),
-  );
-  const appending = decisions.flatMap((decided, index) => (decided?.append ? [{ index, decided, append: decided.append }] : []));
-  for (const [index, decided] of decisions.entries()) if (decided && !decided.append) outcomes[index] = { result: decided.result };
-
-  let appended: StreamAppendOutcome[];
-  try {
-    appended = appending.length ? await services.eventStore.appendMany(appending.map(({ append }) => append), options) : [];
-  } catch (error) {
-    // The store could not take the batch as a whole (a stream busy): each command then runs alone.
-    if (!(error instanceof ConcurrencyConflict)) throw error;
-    appended = appending.map(() => ({ conflict: { current: -1 } }));
-  }
-  const published: StoredEvent[] = [];
-  for (const [k, { index, decided }] of appending.entries()) {
-    const outcome = appended[k];
-    if ('conflict' in outcome) {
-      aggregateCacheOf(services.eventStore).forget(decided.streamId, spec.snapshots.schema);
-      alone.push(index);
-      continue;
+      if (published.length > 0) await publishAfterCommit(services, published, runs[0].context);
+      break;
     }
-    keepDecided(services.eventStore, spec.snapshots, decided);
-    (runs[index].publishLater ?? published).push(...outcome.stored);
-    outcomes[index] = { result: { ...decided.result, events: decided.events } };
+    pending = [];
+    for (const { index } of result.conflicts) {
+      const { streamId, indexes } = appending[index];
+      aggregateCacheOf(services.eventStore).forget(streamId, spec.snapshots.schema);
+      if (timesDecided.get(streamId)! < BATCH_DECISIONS_PER_STREAM) {
+        pending.push(streamId);
+        continue;
+      }
+      decided.delete(streamId);
+      for (const k of indexes) if (outcomes[k] && 'result' in outcomes[k]) outcomes[k] = { error: streamChanged() };
+    }
   }
   const elapsed = performance.now() - started;
   for (const outcome of outcomes) {
@@ -212,20 +215,93 @@ export async function runCommandBatch<Body, Command, Event extends DomainEvent, 
     const status = 'error' in outcome ? `rejected-${outcome.error.status}` : outcome.result.events?.length ? 'accepted' : 'unchanged';
     services.telemetry.metric(METRICS.commandDuration, elapsed, { command: spec.name, outcome: status });
   }
-
-  try {
-    for (const index of alone.sort((a, b) => a - b)) {
-      try {
-        outcomes[index] = { result: await runCommand(services, spec, { ...runs[index], publishLater: runs[index].publishLater ?? published }) };
-      } catch (error) {
-        refuse(index, error);
-      }
-    }
-  } finally {
-    // Committed is committed: published even when a later command failed the batch.
-    if (published.length > 0) await publishAfterCommit(services, published, runs[0].context);
-  }
   return outcomes as BatchOutcome[];
+}
+
+const streamChanged = () => new ConcurrencyConflict('the resource changed meanwhile, twice while this batch ran; reload and retry');
+
+/** appendMany, with a store that could not take the batch at all (a stream's lock not granted in time) answered as every stream changed. */
+async function appendAllOrNothing(eventStore: EventStore, appends: StreamAppend[], options: AppendManyOptions): Promise<AppendManyResult> {
+  try {
+    return await eventStore.appendMany(appends, options);
+  } catch (error) {
+    if (!(error instanceof ConcurrencyConflict)) throw error;
+    return { conflicts: appends.map((_, index) => ({ index, current: -1 })) };
+  }
+}
+
+/** A stream's commands in a batch: its aggregate's id and the commands' positions, in the batch's order. */
+interface StreamCommands {
+  id: string;
+  indexes: number[];
+}
+
+/** The batch's commands grouped by stream, in the order each stream first appears; a command whose id is refused is left out. */
+function commandsByStream<Body>(
+  spec: { identity?: Identity<Body>; streamId(id: string): string },
+  runs: CommandRun<Body>[],
+  refuse: (index: number, error: unknown) => void,
+): Map<string, StreamCommands> {
+  const streams = new Map<string, StreamCommands>();
+  for (const [index, run] of runs.entries()) {
+    try {
+      const id = idOf(spec, run);
+      const streamId = spec.streamId(id);
+      const stream = streams.get(streamId) ?? streams.set(streamId, { id, indexes: [] }).get(streamId)!;
+      stream.indexes.push(index);
+    } catch (error) {
+      refuse(index, error);
+    }
+  }
+  return streams;
+}
+
+/** A stream's commands decided in a batch and, when they change it, the last decision that did and the one append of them all. */
+interface StreamDecision<Event extends DomainEvent, State, Facts> extends StreamCommands {
+  streamId: string;
+  change?: { last: Decided<Event, State, Facts>; append: StreamAppend };
+}
+
+/**
+ * Decides a stream's commands one after the other, each on the state the one before it
+ * left (a refused or unchanged one leaves it as it was), and sets their outcomes as decided.
+ */
+async function decideStream<Body, Command, Event extends DomainEvent, State, Facts>(
+  services: Services,
+  spec: CommandSpec<Body, Command, Event, State, Facts>,
+  runs: CommandRun<Body>[],
+  stream: StreamCommands,
+  outcomes: (BatchOutcome | undefined)[],
+  refuse: (index: number, error: unknown) => void,
+): Promise<StreamDecision<Event, State, Facts>> {
+  const changes: Changed<Event, State, Facts>[] = [];
+  for (const index of stream.indexes) {
+    try {
+      const decided = await decide(services, spec, runs[index], stream.id, changes.at(-1));
+      outcomes[index] = { result: { ...decided.result, events: decided.events } };
+      if (decided.append) changes.push(decided as Changed<Event, State, Facts>);
+    } catch (error) {
+      refuse(index, error);
+    }
+  }
+  const streamId = spec.streamId(stream.id);
+  const last = changes.at(-1);
+  return { ...stream, streamId, ...(last ? { change: { last, append: appendOfAll(changes) } } : {}) };
+}
+
+/** A decision that changed its stream. */
+type Changed<Event extends DomainEvent, State, Facts> = Decided<Event, State, Facts> & { append: StreamAppend };
+
+/** One append for a stream's changes decided one after the other: their events and index entries, and the latest snapshot due. */
+function appendOfAll(changes: Changed<DomainEvent, unknown, unknown>[]): StreamAppend {
+  if (changes.length === 1) return changes[0].append;
+  const snapshot = changes.map(({ append }) => append.options?.snapshot).filter((due) => due !== undefined).at(-1);
+  return {
+    streamId: changes[0].streamId,
+    expectedVersion: changes[0].version,
+    events: changes.flatMap(({ append }) => append.events),
+    options: { indexes: changes.flatMap(({ append }) => append.options?.indexes ?? []), ...(snapshot ? { snapshot } : {}) },
+  };
 }
 
 async function decideAndAppend<Body, Command, Event extends DomainEvent, State, Facts>(
@@ -288,12 +364,12 @@ async function decideAndAppendOnce<Body, Command, Event extends DomainEvent, Sta
 
 /** After its append committed: the stream's new state, kept for the next command on it. */
 function keepDecided<Event extends DomainEvent, State, Facts>(eventStore: EventStore, snapshots: SnapshotPolicy, decided: Decided<Event, State, Facts>) {
-  const { streamId, newState, snapshotDue, sinceSnapshot, events, result } = decided;
-  aggregateCacheOf(eventStore).set(streamId, snapshots.schema, {
-    version: result.body.version,
-    state: newState,
-    sinceSnapshot: snapshotDue ? 0 : sinceSnapshot + events.length,
-  });
+  aggregateCacheOf(eventStore).set(decided.streamId, snapshots.schema, stateAfter(decided));
+}
+
+/** The aggregate as a decision leaves it, once its events are appended. */
+function stateAfter<Event extends DomainEvent, State, Facts>({ newState, snapshotDue, sinceSnapshot, events, result }: Decided<Event, State, Facts>) {
+  return { version: result.body.version, state: newState, sinceSnapshot: snapshotDue ? 0 : sinceSnapshot + events.length };
 }
 
 /** What deciding a command made: its answer and, when it changed something, the append to make. */
@@ -311,16 +387,21 @@ interface Decided<Event extends DomainEvent, State, Facts> {
   append?: StreamAppend;
 }
 
-/** Load → authorize → decide, the pipeline's steps before the append (`services.eventStore` does the reads). */
+/**
+ * Load → authorize → decide, the pipeline's steps before the append (`services.eventStore`
+ * does the reads). After `earlier`, a batch's decision on the same stream not appended yet,
+ * the command is decided on the state that one leaves instead of the stored one.
+ */
 async function decide<Body, Command, Event extends DomainEvent, State, Facts>(
   services: Services,
   spec: CommandSpec<Body, Command, Event, State, Facts>,
   run: CommandRun<Body>,
   id: string,
+  earlier?: Decided<Event, State, Facts>,
 ): Promise<Decided<Event, State, Facts>> {
   const { eventStore, clock } = services;
   const streamId = spec.streamId(id);
-  const { state, version, sinceSnapshot } = await loadAggregate(eventStore, spec.decider, spec.snapshots, streamId);
+  const { state, version, sinceSnapshot } = earlier ? stateAfter(earlier) : await loadAggregate(eventStore, spec.decider, spec.snapshots, streamId);
   // Who may first, then whether it exists: a 404 before a 403 would tell a caller which ids
   // (another person's account, another pharmacy's offer) exist. Policies see the initial state.
   if (spec.authorize && run.principal !== 'system') {

@@ -137,13 +137,34 @@ export interface StreamAppend {
   options?: Pick<AppendOptions, 'indexes' | 'snapshot'>;
 }
 
-/** What an `appendMany` commits under: the Idempotency-Key claim of the attempt it is part of (a keyed feed's). */
+/**
+ * What an `appendMany` commits under: the Idempotency-Key claim of the attempt it is part of
+ * (a keyed feed's), and that attempt's answer, stored in the same transaction in place of the
+ * claim. The batch and its answer then commit together: a crash after the commit leaves the
+ * answer for a retry to replay, never a claim whose lapse would let the items run twice.
+ */
 export interface AppendManyOptions {
   claim?: { key: string; owner: string };
+  /** Only with `claim`: its key, and `owner` the claim's owner. */
+  answer?: IdempotentResponse;
 }
 
-/** What `appendMany` did with one stream: its events stored, or nothing (it was at `current`, not the expected version). */
-export type StreamAppendOutcome = { stored: StoredEvent[] } | { conflict: { current: number } };
+/** A stream of an `appendMany` that was not at its expected version: its position in the appends, and the version it was at. */
+export interface StreamConflict {
+  index: number;
+  current: number;
+}
+
+/**
+ * What `appendMany` did, all or nothing: every stream's events stored (in the order of the
+ * appends), or nothing written because the streams listed were at another version.
+ */
+export type AppendManyResult = { stored: StoredEvent[][] } | { conflicts: StreamConflict[] };
+
+/** An answer given to `appendMany` must replace the claim it commits under. */
+export function assertAnswerOfClaim({ claim, answer }: AppendManyOptions) {
+  if (answer && (!claim || answer.key !== claim.key || answer.owner !== claim.owner)) throw new Error("appendMany's answer must be its claim's");
+}
 
 /** `appendMany` takes each stream once: two appends to one stream in a transaction would expect the same version. */
 export function assertDistinctStreams(appends: readonly StreamAppend[]) {
@@ -165,13 +186,14 @@ export interface EventStore {
   append(streamId: string, expectedVersion: number, events: NewEvent[], options?: AppendOptions): Promise<StoredEvent[]>;
   /**
    * Appends to many streams in one transaction (one round trip where the store has them),
-   * each with its outbox rows, index entries and due snapshot. A stream not at its expected
-   * version is left out and reported as a conflict; the others commit. The outcomes are in
-   * the order of `appends`; a stream may appear once only. With a `claim`, it commits only
-   * while that attempt's claim is still the key's row (lapsed or not, no other attempt took
-   * the key); otherwise IdempotencyKeyReused, and nothing is written.
+   * each with its outbox rows, index entries and due snapshot, all or nothing: when a stream
+   * is not at its expected version nothing is written and the conflicts are answered. A
+   * stream may appear once only. With a `claim`, it commits only while that attempt's claim
+   * is still the key's row (lapsed or not, no other attempt took the key); otherwise
+   * IdempotencyKeyReused, and nothing is written. With an `answer`, the answer replaces the
+   * claim in the same transaction.
    */
-  appendMany(appends: StreamAppend[], options?: AppendManyOptions): Promise<StreamAppendOutcome[]>;
+  appendMany(appends: StreamAppend[], options?: AppendManyOptions): Promise<AppendManyResult>;
   /** The answer recorded under a key, unless it expired by `now` (an expired one is as good as none); never a claim. */
   findIdempotentResponse(key: string, now: Date): Promise<IdempotentResponse | undefined>;
   /**

@@ -8,13 +8,14 @@ import {
   metadataOf,
   publishAfterCommit,
   runCommandBatch,
+  type BatchOutcome,
   type CommandRun,
   type CommandSpec,
   type SnapshotPolicy,
 } from '../kernel/command';
 import { authenticate, type Principal } from '../kernel/auth';
 import { DomainError, IdempotencyKeyReused } from '../kernel/errors';
-import { answerOfKeyHolder, claimOrReplay, recordAnswer, releaseClaim, type IdempotentRequest } from '../kernel/idempotency';
+import { answerOfKeyHolder, claimOrReplay, idempotencyRecord, releaseClaim, type IdempotentRequest } from '../kernel/idempotency';
 import { pharmacyStaff } from '../kernel/policies';
 import { instantSchema } from '../kernel/schemas';
 import { jsonResponse, MAX_BATCH_BODY_BYTES, readJsonBody, validate, withProblemDetails } from '../kernel/http';
@@ -157,13 +158,12 @@ export const expireOfferSpec: OfferSpec<void> = {
  * 500-item feed costs a handful of round trips instead of thousands. The whole answer is
  * what an Idempotency-Key replays. The key is claimed before the items run, so a retry sent
  * while they still run (the client gave up waiting) is answered 409 with Retry-After rather
- * than running alongside and reporting them unchanged. Should the process die between the
- * items' commit and the answer's, the claim lapses (6 minutes) and a retry runs the items
- * again: the same terms change nothing, unless another request changed an offer meanwhile,
- * whose change the late retry then undoes (the answer is not stored in the items'
- * transaction; see docs/apis.md). The items' one transaction commits only while this attempt's claim
- * holds the key: an attempt that outlived its lease, its key taken by a retry, writes
- * nothing and answers what the retry answers (or 409 while it runs).
+ * than running alongside and reporting them unchanged. The answer is stored in the items'
+ * transaction, in place of the claim: a process that dies after that commit leaves the
+ * answer to replay, and one that dies before it leaves nothing written and a claim that
+ * lapses. That transaction commits only while this attempt's claim holds the key: an
+ * attempt that outlived its lease, its key taken by a retry, writes nothing and answers
+ * what the retry answers (or 409 while it runs).
  */
 function publishBatchHandler(services: ServiceProvider): HttpHandler {
   return withProblemDetails(async (request, context) => {
@@ -174,22 +174,27 @@ function publishBatchHandler(services: ServiceProvider): HttpHandler {
     if (!idempotency) return jsonResponse(200, await publishItems(s, principal, items, request, context));
     const earlier = await claimOrReplay(s, idempotency);
     if (earlier) return jsonResponse(earlier.status, earlier.body, { 'idempotent-replayed': 'true' });
-    let body: Awaited<ReturnType<typeof publishItems>>;
     try {
-      body = await publishItems(s, principal, items, request, context, idempotency);
+      return jsonResponse(200, await publishItems(s, principal, items, request, context, idempotency));
     } catch (error) {
-      // A dependency away fails the whole feed (503, nothing recorded under its key): a retry must run, not replay a 503.
+      // A dependency away fails the whole feed (503, nothing written, nothing recorded under its key): a retry must run, not replay a 503.
       await releaseClaim(s, idempotency);
       if (!(error instanceof IdempotencyKeyReused)) throw error;
       const answered = await answerOfKeyHolder(s, idempotency);
       return jsonResponse(answered.status, answered.body, { 'idempotent-replayed': 'true' });
     }
-    await recordAnswer(s, idempotency, { status: 200, body, headers: {} });
-    return jsonResponse(200, body);
   });
 }
 
-/** The feed's items run as one batch; the answer reports each item's outcome. */
+/** An item's line in the feed's answer. */
+type ItemResult = { index: number; status: number; id?: string; version?: number; unchanged?: true; error?: { title: string; detail: string; errors?: unknown[] } };
+
+function refusedItem(index: number, error: DomainError): ItemResult {
+  const errors = error.errors.length ? { errors: error.errors } : {};
+  return { index, status: error.status, error: { title: error.title, detail: error.message, ...errors } };
+}
+
+/** The feed's items run as one batch; the answer reports each item's outcome (and is what a keyed feed stores with them). */
 async function publishItems(s: Services, principal: Principal, items: unknown[], request: HttpRequest, context: InvocationContext, claim?: IdempotentRequest) {
   // Many items name the same pharmacies and products: read each once per batch.
   const seen = new Map<string, Promise<string>>();
@@ -209,12 +214,7 @@ async function publishItems(s: Services, principal: Principal, items: unknown[],
     },
   };
   const metadata = metadataOf(request, context, principal.subject);
-  type ItemResult = { index: number; status: number; id?: string; version?: number; unchanged?: true; error?: { title: string; detail: string; errors?: unknown[] } };
-  const results: ItemResult[] = [];
-  const refused = (index: number, error: DomainError): ItemResult => {
-    const errors = error.errors.length ? { errors: error.errors } : {};
-    return { index, status: error.status, error: { title: error.title, detail: error.message, ...errors } };
-  };
+  const invalid: ItemResult[] = [];
   const runs: { index: number; run: CommandRun<PublishBody> }[] = [];
   const committed: StoredEvent[] = [];
   for (const [index, item] of items.entries()) {
@@ -222,26 +222,33 @@ async function publishItems(s: Services, principal: Principal, items: unknown[],
       runs.push({ index, run: { body: validate(publishSchema, item, 'body'), principal, metadata, context, publishLater: committed } });
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
-      results[index] = refused(index, error);
+      invalid.push(refusedItem(index, error));
     }
   }
-  try {
-    // Each item is authorised on its own: items for pharmacies the caller is not bound to fail with 403.
-    const outcomes = await runCommandBatch(s, spec, runs.map(({ run }) => run), claim ? { claim: { key: claim.key, owner: claim.owner } } : {});
+  const report = (outcomes: readonly BatchOutcome[]) => {
+    const results = [...invalid];
     for (const [k, outcome] of outcomes.entries()) {
       const index = runs[k].index;
       if ('error' in outcome) {
-        results[index] = refused(index, outcome.error);
+        results.push(refusedItem(index, outcome.error));
         continue;
       }
       const { status, body, events } = outcome.result;
       // Unchanged: the offer already had these terms; nothing was written (a feed's report tells these apart).
-      results[index] = { index, status, id: body.id, version: body.version, ...(events?.length ? {} : { unchanged: true as const }) };
+      results.push({ index, status, id: body.id, version: body.version, ...(events?.length ? {} : { unchanged: true as const }) });
     }
+    return { results: results.sort((a, b) => a.index - b.index) };
+  };
+  try {
+    // Each item is authorised on its own: items for pharmacies the caller is not bound to fail with 403.
+    const keyed = claim && {
+      claim: { key: claim.key, owner: claim.owner },
+      answer: (outcomes: readonly BatchOutcome[]) => idempotencyRecord(s, claim, { status: 200, body: report(outcomes), headers: {} }),
+    };
+    return report(await runCommandBatch(s, spec, runs.map(({ run }) => run), keyed));
   } finally {
     if (committed.length > 0) await publishAfterCommit(s, committed, context);
   }
-  return { results };
 }
 
 export function offerCommands(services: ServiceProvider) {

@@ -96,8 +96,8 @@ describe('SQLite group commit, under concurrent callers and other processes', ()
     const store = SqliteEventStore.open(join(dir, 'batch-after-single.sqlite'));
     await store.append('s', 0, [event()]);
     const single = store.append('s', 1, [event()]);
-    const [outcome] = await store.appendMany([{ streamId: 's', expectedVersion: 1, events: [event()] }]);
-    assert.deepEqual(outcome, { conflict: { current: 2 } });
+    const outcome = await store.appendMany([{ streamId: 's', expectedVersion: 1, events: [event()] }]);
+    assert.deepEqual(outcome, { conflicts: [{ index: 0, current: 2 }] });
     const [stored] = await single;
     assert.equal((await store.readStream('s', { afterVersion: 1 }))[0].eventId, stored.eventId);
     await store.close();
@@ -301,7 +301,7 @@ describe('SQLite store: stream versions known between loads', () => {
   it('another store of this process appends in the same turn (no turn of the event loop between): the next load sees it', async () => {
     const { file, store: mine } = await storeKnowingS('known-in-process');
     const other = SqliteEventStore.open(file);
-    const [outcome] = await other.appendMany([{ streamId: 's', expectedVersion: 1, events: [event()] }]);
+    const outcome = await other.appendMany([{ streamId: 's', expectedVersion: 1, events: [event()] }]);
     assert.ok('stored' in outcome);
     assert.deepEqual((await mine.loadStream('s', 'schema', 1)).events.map((stored) => stored.version), [2]);
     await other.close();
@@ -328,8 +328,8 @@ describe('SQLite store: stream versions known between loads', () => {
     assert.deepEqual((await store.loadStream('s', 'schema', 3)).events, []);
     assert.deepEqual((await store.loadStream('s', 'schema', 1)).events.map((stored) => stored.version), [2, 3]);
     await assert.rejects(store.append('s', 1, [event()]), { name: 'ConcurrencyConflict' });
-    const [batch] = await store.appendMany([{ streamId: 's', expectedVersion: 2, events: [event()] }]);
-    assert.deepEqual(batch, { conflict: { current: 3 } });
+    const batch = await store.appendMany([{ streamId: 's', expectedVersion: 2, events: [event()] }]);
+    assert.deepEqual(batch, { conflicts: [{ index: 0, current: 3 }] });
     assert.deepEqual((await store.loadStream('s', 'schema', 3)).events, []);
     assert.deepEqual((await store.loadStream('s', 'schema', 2)).events.map((stored) => stored.version), [3]);
     await store.close();

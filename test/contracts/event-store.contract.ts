@@ -363,28 +363,76 @@ export function eventStoreContract(adapter: string, open: () => Promise<EventSto
       assert.equal(await store.findReservation('cnpj', cnpj), undefined, 'the free one is not kept either');
     });
 
-    it('appends to many streams in one transaction: a stream at another version is reported and left out, the others commit with outbox, index and snapshot', async () => {
+    it('appends to many streams in one transaction, each with its outbox rows, index entries and snapshot', async () => {
+      const store = await open();
+      const [fresh, held, key] = [stream(), stream(), randomUUID()];
+      await store.append(held, 0, [event('Earlier')]);
+      const result = await store.appendMany([
+        { streamId: fresh, expectedVersion: 0, events: [event('A'), event('B')], options: { indexes: [{ name: 'offers-by-product', key }] } },
+        { streamId: held, expectedVersion: 1, events: [event('C')], options: { snapshot: { schema: 'thing-v1', snapshot: { version: 2, state: { n: 2 } } } } },
+      ]);
+      assert.ok('stored' in result, JSON.stringify(result));
+      assert.deepEqual(result.stored[0].map((e) => [e.streamId, e.version, e.type]), [[fresh, 1, 'A'], [fresh, 2, 'B']]);
+      assert.deepEqual(result.stored[1].map((e) => [e.streamId, e.version, e.type]), [[held, 2, 'C']]);
+      assert.deepEqual((await store.readStream(fresh)).map((e) => e.eventId), result.stored[0].map((e) => e.eventId));
+      assert.deepEqual(await store.readIndex('offers-by-product', key), [fresh]);
+      assert.deepEqual(await store.readSnapshot(held, 'thing-v1'), { version: 2, state: { n: 2 } });
+      const pending = new Set((await store.pendingOutbox(0, 100_000)).map((e) => e.eventId));
+      for (const stored of result.stored.flat()) assert.ok(pending.has(stored.eventId), 'in the outbox');
+      assert.deepEqual(await store.appendMany([]), { stored: [] });
+      await assert.rejects(store.appendMany([{ streamId: fresh, expectedVersion: 2, events: [event()] }, { streamId: fresh, expectedVersion: 2, events: [event()] }]));
+    });
+
+    it('appends to many streams all or nothing: a stream at another version is reported, and nothing is written', async () => {
       const store = await open();
       const [fresh, moved, held, key] = [stream(), stream(), stream(), randomUUID()];
       await store.append(moved, 0, [event('Earlier')]);
-      await store.append(held, 0, [event('Earlier')]);
-      const outcomes = await store.appendMany([
-        { streamId: fresh, expectedVersion: 0, events: [event('A'), event('B')], options: { indexes: [{ name: 'offers-by-product', key }] } },
+      await store.append(held, 0, [event('Earlier'), event('Later')]);
+      const result = await store.appendMany([
+        { streamId: fresh, expectedVersion: 0, events: [event('A')], options: { indexes: [{ name: 'offers-by-product', key }] } },
         { streamId: moved, expectedVersion: 0, events: [event('Late')], options: { indexes: [{ name: 'offers-by-product', key }] } },
         { streamId: held, expectedVersion: 1, events: [event('C')], options: { snapshot: { schema: 'thing-v1', snapshot: { version: 2, state: { n: 2 } } } } },
       ]);
-      assert.deepEqual(outcomes[1], { conflict: { current: 1 } });
-      assert.ok('stored' in outcomes[0] && 'stored' in outcomes[2]);
-      assert.deepEqual(outcomes[0].stored.map((e) => [e.streamId, e.version, e.type]), [[fresh, 1, 'A'], [fresh, 2, 'B']]);
-      assert.deepEqual(outcomes[2].stored.map((e) => [e.streamId, e.version, e.type]), [[held, 2, 'C']]);
-      assert.deepEqual((await store.readStream(fresh)).map((e) => e.eventId), outcomes[0].stored.map((e) => e.eventId));
-      assert.deepEqual((await store.readStream(moved)).map((e) => e.type), ['Earlier'], 'the conflicting stream got nothing');
-      assert.deepEqual(await store.readIndex('offers-by-product', key), [fresh], 'nor an index entry');
-      assert.deepEqual(await store.readSnapshot(held, 'thing-v1'), { version: 2, state: { n: 2 } });
-      const pending = new Set((await store.pendingOutbox(0, 100_000)).map((e) => e.eventId));
-      for (const stored of [...outcomes[0].stored, ...outcomes[2].stored]) assert.ok(pending.has(stored.eventId), 'in the outbox');
-      assert.deepEqual(await store.appendMany([]), []);
-      await assert.rejects(store.appendMany([{ streamId: fresh, expectedVersion: 2, events: [event()] }, { streamId: fresh, expectedVersion: 2, events: [event()] }]));
+      assert.deepEqual(result, { conflicts: [{ index: 1, current: 1 }, { index: 2, current: 2 }] });
+      assert.deepEqual(await store.readStream(fresh), [], 'the stream at its version got nothing either');
+      assert.deepEqual((await store.readStream(moved)).map((e) => e.type), ['Earlier']);
+      assert.deepEqual(await store.readIndex('offers-by-product', key), [], 'nor an index entry');
+      assert.equal(await store.readSnapshot(held, 'thing-v1'), undefined, 'nor a snapshot');
+    });
+
+    it('stores an answer in place of the claim in the transaction of the appends, and not when they conflict', async () => {
+      const store = await open();
+      const [key, conflicting] = [`test:${randomUUID()}`, `test:${randomUUID()}`];
+      const [fresh, moved] = [stream(), stream()];
+      await store.append(moved, 0, [event('Earlier')]);
+      const refused = claim(conflicting);
+      await store.claimIdempotencyKey(refused);
+      const refusedAnswer = record(conflicting, { owner: refused.owner });
+      const conflicts = await store.appendMany([{ streamId: moved, expectedVersion: 0, events: [event()] }], { claim: { key: conflicting, owner: refused.owner }, answer: refusedAnswer });
+      assert.ok('conflicts' in conflicts);
+      assert.equal(await store.findIdempotentResponse(conflicting, NOW), undefined, 'the claim stays, no answer');
+      assert.deepEqual(await store.claimIdempotencyKey(claim(conflicting)), { inProgress: { requestHash: refused.requestHash, expiresAt: refused.expiresAt } });
+
+      const first = claim(key);
+      await store.claimIdempotencyKey(first);
+      const answer = record(key, { owner: first.owner, body: { results: [{ index: 0, status: 201 }] } });
+      const result = await store.appendMany([{ streamId: fresh, expectedVersion: 0, events: [event()] }], { claim: { key, owner: first.owner }, answer });
+      assert.ok('stored' in result);
+      const { owner: _owner, ...stored } = answer;
+      assert.deepEqual(await store.findIdempotentResponse(key, NOW), stored);
+      assert.deepEqual(await store.claimIdempotencyKey(claim(key)), { answered: stored }, 'a retry is answered it');
+      await assert.rejects(store.appendMany([], { claim: { key, owner: 'someone-else' }, answer }), /claim/, 'an answer goes with its own claim only');
+    });
+
+    it('stores an answer under its claim with nothing to append, as saveIdempotentResponse does', async () => {
+      const store = await open();
+      const key = `test:${randomUUID()}`;
+      const first = claim(key);
+      await store.claimIdempotencyKey(first);
+      const answer = record(key, { owner: first.owner });
+      assert.deepEqual(await store.appendMany([], { claim: { key, owner: first.owner }, answer }), { stored: [] });
+      const { owner: _owner, ...stored } = answer;
+      assert.deepEqual(await store.findIdempotentResponse(key, NOW), stored);
     });
 
     it('appends to many streams under an attempt’s claim only while that claim is the key’s row, lapsed or not', async () => {
@@ -395,7 +443,7 @@ export function eventStoreContract(adapter: string, open: () => Promise<EventSto
       await store.claimIdempotencyKey(first);
       const [held, taken] = [stream(), stream()];
       // Its lease is over, but no other attempt took the key: the attempt still commits.
-      assert.ok('stored' in (await store.appendMany([{ streamId: held, expectedVersion: 0, events: [event()] }], { claim: { key, owner: first.owner } }))[0]);
+      assert.ok('stored' in (await store.appendMany([{ streamId: held, expectedVersion: 0, events: [event()] }], { claim: { key, owner: first.owner } })));
       const retry = claim(key, { createdAt: lapsed, expiresAt: new Date(lapsed.getTime() + 60_000) });
       assert.deepEqual(await store.claimIdempotencyKey(retry), { claimed: true });
       await assert.rejects(store.appendMany([{ streamId: taken, expectedVersion: 0, events: [event()] }], { claim: { key, owner: first.owner } }), IdempotencyKeyReused);

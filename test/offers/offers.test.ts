@@ -293,6 +293,61 @@ describe('Offers', () => {
       assert.deepEqual(twice.body.results.map((r: { status: number; unchanged?: boolean; version: number }) => [r.status, r.unchanged, r.version]), [[200, true, 1], [200, undefined, 2]]);
     });
 
+    it('runs items for one offer in the batch’s order, each on what the one before left, in the batch’s one append', async () => {
+      const [pharmacyId, productId] = [await pharmacyAt(-23.56, -46.65, 'Mesma oferta'), await product('Mesma A')];
+      const calls: string[] = [];
+      const store = app.services.eventStore;
+      const counting = new Proxy(store, {
+        get: (target, property, receiver) => {
+          const value = Reflect.get(target, property, receiver);
+          if (typeof value !== 'function' || !['append', 'appendMany'].includes(String(property))) return value;
+          return (...args: unknown[]) => (calls.push(String(property)), value.apply(target, args));
+        },
+      });
+      const route = appModules(async () => ({ ...app.services, eventStore: counting })).flatMap((module) => module.routes).find((candidate) => candidate.name === 'publishOfferBatch')!;
+      const items = [offer(pharmacyId, productId, 700), offer(pharmacyId, productId, 600), { ...offer(pharmacyId, productId, 5), priceCents: 0 }, offer(pharmacyId, productId, 600)];
+      const response = await invoke(route.handler, { method: 'POST', body: { items }, headers: { authorization: `Bearer ${app.adminToken}` } });
+      assert.deepEqual(
+        response.body.results.map((r: { status: number; version?: number; unchanged?: true }) => [r.status, r.version, r.unchanged]),
+        [[201, 1, undefined], [200, 2, undefined], [400, undefined, undefined], [200, 2, true]],
+      );
+      assert.deepEqual(calls, ['appendMany']);
+      const stored = await app.services.eventStore.readStream(`offer-${offerIdFor(pharmacyId, productId)}`);
+      assert.deepEqual(stored.map((event) => [event.version, (event.data as { priceCents?: number }).priceCents]), [[1, 700], [2, 600]]);
+    });
+
+    it('decides an item whose offer changed meanwhile again, answers it on the new state, and refuses it 409 if it changed twice', async () => {
+      const [pharmacyId, moving, restless, still] = [await pharmacyAt(-23.56, -46.65, 'Mexida'), await product('Mexida A'), await product('Mexida B'), await product('Mexida C')];
+      for (const productId of [moving, restless, still]) await post('publishOffer', offer(pharmacyId, productId, 1000));
+      const store = app.services.eventStore;
+      const changePrice = (productId: string, priceCents: number) => post('changeOfferPrice', { priceCents }, { id: offerIdFor(pharmacyId, productId) });
+      let appends = 0;
+      // Another writer's change lands between the batch's loads and each of its commits: `moving` once, `restless` every time.
+      const racing = new Proxy(store, {
+        get: (target, property, receiver) => {
+          const value = Reflect.get(target, property, receiver);
+          if (property !== 'appendMany') return value;
+          return async (...args: unknown[]) => {
+            appends += 1;
+            if (appends === 1) await changePrice(moving, 900);
+            await changePrice(restless, 900 + appends);
+            return value.apply(target, args);
+          };
+        },
+      });
+      const route = appModules(async () => ({ ...app.services, eventStore: racing })).flatMap((module) => module.routes).find((candidate) => candidate.name === 'publishOfferBatch')!;
+      const headers = { authorization: `Bearer ${app.adminToken}`, 'idempotency-key': `feed-${randomUUID()}` };
+      const batch = { items: [offer(pharmacyId, moving, 800), offer(pharmacyId, restless, 800), offer(pharmacyId, still, 800)] };
+      const response = await invoke(route.handler, { method: 'POST', body: batch, headers });
+      assert.deepEqual(response.body.results.map((r: { status: number; version?: number }) => [r.status, r.version]), [[200, 3], [409, undefined], [200, 2]]);
+      assert.equal(appends, 3, 'the whole batch, again with `moving` decided anew, then without `restless`');
+      const priceOf = async (productId: string) => ((await store.readStream(`offer-${offerIdFor(pharmacyId, productId)}`)).at(-1)!.data as { priceCents: number }).priceCents;
+      assert.deepEqual([await priceOf(moving), await priceOf(restless), await priceOf(still)], [800, 903, 800]);
+      const replayed = await invoke(app.handler('publishOfferBatch'), { method: 'POST', body: batch, headers });
+      assert.equal(replayed.headers.get('idempotent-replayed'), 'true');
+      assert.deepEqual(replayed.body, response.body, 'the answer stored with the items is the one given');
+    });
+
     it('publishes the events of the whole batch to the bus in one call, after its items commit', async () => {
       const [pharmacyId, first, second] = [await pharmacyAt(-23.56, -46.65, 'Lote'), await product('Lote A'), await product('Lote B')];
       const publish = app.services.bus.publish.bind(app.services.bus);

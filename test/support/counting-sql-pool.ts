@@ -54,7 +54,7 @@ const answer = (...recordsets: unknown[][]) => ({ recordset: recordsets[0] ?? []
  * `query` or `batch`, and a transaction's `begin`, `commit` and `rollback`) and answers the
  * Azure SQL adapter's statements from memory, as the server would: the version check, the
  * idempotency record, reservations and the outbox of APPEND_BATCH, the per-stream version
- * checks, outbox and snapshots of APPEND_MANY_BATCH, the snapshot and tail of
+ * checks (all or nothing), outbox, snapshots and answer of APPEND_MANY_BATCH, the snapshot and tail of
  * LOAD_STREAM_BATCH and LOAD_STREAMS_BATCH, a stream's read, an idempotency key's claim, release
  * and standalone record. A statement it does not know fails the test: a new round trip on the
  * command path is noticed, not answered.
@@ -173,32 +173,30 @@ export class CountingSqlPool {
     const hook = this.beforeNextAppendMany;
     this.beforeNextAppendMany = undefined;
     hook?.(streams);
+    const storedOf = (append: Append) => this.streamRows(append.streamId, append.expectedVersion).slice(0, append.eventCount).map((row) => ({ ordinal: append.ordinal, ...row }));
+    // A retry whose first attempt committed: all of it was (all or nothing), its answer with it.
+    if (p.retry === 1 && this.events.some((row) => row.event_id === streams[0]?.firstEventId && row.stream_id === streams[0].streamId)) {
+      return answer([], streams.flatMap(storedOf));
+    }
     if (p.claimKey !== '' && this.idempotency.get(String(p.claimKey))?.claimed_by !== p.claimedBy) {
       throw signal(APPEND_SIGNALS.idempotencyKeyReused, 'another attempt took the idempotency key');
     }
+    const conflicts = streams.flatMap((append) => {
+      const current = Math.max(0, ...this.streamRows(append.streamId, 0).map((row) => row.version));
+      return current === append.expectedVersion ? [] : [{ ordinal: append.ordinal, current }];
+    });
+    if (conflicts.length > 0) return answer(conflicts, []);
     const events = JSON.parse(String(p.events)) as { stream: number; eventId: string; version: number; type: string; data: string; metadata: string }[];
-    const conflicts: { ordinal: number; current: number }[] = [];
-    const answered: (EventRow & { ordinal: number })[] = [];
     const now = new Date();
     for (const append of streams) {
-      const first = p.retry === 1 ? this.events.find((row) => row.event_id === append.firstEventId && row.stream_id === append.streamId) : undefined;
-      if (first) {
-        answered.push(...this.streamRows(append.streamId, first.version - 1).slice(0, append.eventCount).map((row) => ({ ordinal: append.ordinal, ...row })));
-        continue;
-      }
-      const current = Math.max(0, ...this.streamRows(append.streamId, 0).map((row) => row.version));
-      if (current !== append.expectedVersion) {
-        conflicts.push({ ordinal: append.ordinal, current });
-        continue;
-      }
       for (const event of events.filter((candidate) => candidate.stream === append.ordinal)) {
         this.events.push({ position: this.events.length + 1, event_id: event.eventId, stream_id: append.streamId, version: event.version, type: event.type, data: event.data, metadata: event.metadata, occurred_at: now });
         this.outbox.add(event.eventId);
       }
       if (append.snapshotSchema !== '') this.snapshots.set(`${append.streamId}\u0000${append.snapshotSchema}`, { version: append.snapshotVersion, state: append.snapshotState });
-      answered.push(...this.streamRows(append.streamId, append.expectedVersion).map((row) => ({ ordinal: append.ordinal, ...row })));
     }
-    return answer(conflicts, answered);
+    if (p.hasAnswer === 1) this.idempotency.set(String(p.claimKey), idempotencyRow(String(p.claimKey), p));
+    return answer([], streams.flatMap(storedOf));
   }
 
   private claimIdempotency(p: Parameters) {

@@ -2,6 +2,7 @@ import type { ConnectionPool, Transaction } from 'mssql';
 import { ConcurrencyConflict, IdempotencyKeyReused, ReservationTaken } from '../../kernel/errors';
 import type {
   AppendManyOptions,
+  AppendManyResult,
   AppendOptions,
   EventStore,
   IdempotencyClaim,
@@ -11,12 +12,11 @@ import type {
   Snapshot,
   StoredEvent,
   StreamAppend,
-  StreamAppendOutcome,
   StreamLoad,
   StreamLoadRequest,
   StreamSlice,
 } from '../../kernel/ports';
-import { assertDistinctStreams } from '../../kernel/ports';
+import { assertAnswerOfClaim, assertDistinctStreams } from '../../kernel/ports';
 import { queryRecordsets, queryRows, sqlErrorNumber, transientRetry, violatedConstraint } from './connection';
 import { idempotentResponseOf, type IdempotencyRowOf } from '../idempotency-rows';
 
@@ -278,24 +278,26 @@ FROM @loads AS l JOIN es.events AS e ON e.stream_id = l.stream_id AND e.version 
 ORDER BY l.ordinal, e.version;`;
 
 /**
- * Many streams' appends in one transaction and one round trip (a partner feed's items).
- * Each stream is locked with the same application lock a single append takes, in the
- * order of @streams (the adapter sorts them by stream id, so two batches sharing streams
- * take them in the same order and cannot deadlock). Then each stream's version is read
- * under its lock: a stream not at its expected version is left out and answered in the
- * first result set with its current version; the others' events, outbox rows, index
- * entries and due snapshots are written set-based. The second result set holds the stored
- * events, tagged with their stream's ordinal. A retry (@retry = 1) whose first attempt
- * committed finds each accepted stream's first event stored, and answers those events.
- * With a claim (@claimKey), nothing commits unless the attempt's claim is still the key's
- * row, kept locked to the commit (a feed's attempt that outlived its lease, its key taken
- * by a retry, writes nothing). XACT_ABORT rolls everything back on any error.
+ * Many streams' appends in one transaction and one round trip (a partner feed's items), all
+ * or nothing. Each stream is locked with the same application lock a single append takes,
+ * in the order of @streams (the adapter sorts them by stream id, so two batches sharing
+ * streams take them in the same order and cannot deadlock). Then each stream's version is
+ * read under its lock: when one is not at its expected version nothing is written, and the
+ * first result set lists those streams with their current versions. Otherwise the events,
+ * outbox rows, index entries and due snapshots are written set-based, and with an answer
+ * (@hasAnswer) the attempt's claim is replaced by it; the first result set is empty and the
+ * second holds the stored events, tagged with their stream's ordinal. A retry (@retry = 1)
+ * whose first attempt committed finds the first streams' first event stored (all were, or
+ * none), and answers the events stored, the claim's answer already in place. With a claim
+ * (@claimKey), nothing commits unless the attempt's claim is still the key's row, kept
+ * locked to the commit (a feed's attempt that outlived its lease, its key taken by a retry,
+ * writes nothing). XACT_ABORT rolls everything back on any error.
  */
 export const APPEND_MANY_BATCH = `SET XACT_ABORT ON;
 SET NOCOUNT ON;
-DECLARE @i INT = 0, @n INT, @resource NVARCHAR(255), @granted INT, @now DATETIME2(3) = SYSUTCDATETIME();
+DECLARE @i INT = 0, @n INT, @resource NVARCHAR(255), @granted INT, @committed BIT = 0, @now DATETIME2(3) = SYSUTCDATETIME();
 DECLARE @appends TABLE (ordinal INT PRIMARY KEY, stream_id NVARCHAR(200) COLLATE Latin1_General_100_BIN2 NOT NULL, resource NVARCHAR(255) NOT NULL,
-  expected_version INT NOT NULL, first_event_id NVARCHAR(64) COLLATE Latin1_General_100_BIN2 NOT NULL, event_count INT NOT NULL, current_version INT NULL, from_version INT NULL,
+  expected_version INT NOT NULL, first_event_id NVARCHAR(64) COLLATE Latin1_General_100_BIN2 NOT NULL, event_count INT NOT NULL, current_version INT NULL,
   snapshot_schema NVARCHAR(100) COLLATE Latin1_General_100_BIN2 NOT NULL, snapshot_version INT NOT NULL, snapshot_state NVARCHAR(MAX) NOT NULL);
 INSERT INTO @appends (ordinal, stream_id, resource, expected_version, first_event_id, event_count, snapshot_schema, snapshot_version, snapshot_state)
 SELECT a.ordinal, a.streamId, a.resource, a.expectedVersion, a.firstEventId, a.eventCount, a.snapshotSchema, a.snapshotVersion, a.snapshotState
@@ -312,51 +314,64 @@ BEGIN TRY
       THROW 50004, N'a stream is busy', 1;
     SET @i += 1;
   END;
-  IF @claimKey <> N'' AND NOT EXISTS (
-    SELECT 1 FROM es.idempotency_keys WITH (UPDLOCK, HOLDLOCK) WHERE [key] = @claimKey AND claimed_by = @claimedBy)
-    THROW 50003, N'another attempt took the idempotency key', 1;
 
-  -- Under the locks: a first attempt that committed left each accepted stream's first event (see APPEND_BATCH).
-  IF @retry = 1
-    UPDATE a SET from_version = e.version - 1
-    FROM @appends AS a JOIN es.events AS e ON e.event_id = a.first_event_id AND e.stream_id = a.stream_id;
-  UPDATE a SET current_version = COALESCE((SELECT MAX(e.version) FROM es.events AS e WHERE e.stream_id = a.stream_id), 0)
-  FROM @appends AS a WHERE a.from_version IS NULL;
-  UPDATE @appends SET from_version = expected_version WHERE from_version IS NULL AND current_version = expected_version;
+  -- Under the locks: a first attempt that committed left the first stream's first event (see APPEND_BATCH), and all the others'.
+  IF @retry = 1 AND EXISTS (
+    SELECT 1 FROM @appends AS a JOIN es.events AS e ON e.event_id = a.first_event_id AND e.stream_id = a.stream_id WHERE a.ordinal = 0)
+    SET @committed = 1;
+  IF @committed = 0
+  BEGIN
+    IF @claimKey <> N'' AND NOT EXISTS (
+      SELECT 1 FROM es.idempotency_keys WITH (UPDLOCK, HOLDLOCK) WHERE [key] = @claimKey AND claimed_by = @claimedBy)
+      THROW 50003, N'another attempt took the idempotency key', 1;
+    UPDATE a SET current_version = COALESCE((SELECT MAX(e.version) FROM es.events AS e WHERE e.stream_id = a.stream_id), 0)
+    FROM @appends AS a;
+  END;
 
-  -- Identities follow the ORDER BY of the INSERT ... SELECT, as SQL Server guarantees.
-  INSERT INTO es.events (event_id, stream_id, version, type, data, metadata, occurred_at)
-  SELECT e.eventId, a.stream_id, e.version, e.type, e.data, e.metadata, @now
-  FROM OPENJSON(@events) WITH (stream INT, ordinal INT, eventId NVARCHAR(64), version INT, type NVARCHAR(100), data NVARCHAR(MAX), metadata NVARCHAR(4000)) AS e
-  JOIN @appends AS a ON a.ordinal = e.stream
-  WHERE a.current_version = a.expected_version
-  ORDER BY e.stream, e.ordinal;
-  INSERT INTO es.outbox (event_id, position, enqueued_at)
-  SELECT e.event_id, e.position, @now
-  FROM @appends AS a JOIN es.events AS e ON e.stream_id = a.stream_id AND e.version > a.expected_version
-  WHERE a.current_version = a.expected_version;
+  IF @committed = 0 AND NOT EXISTS (SELECT 1 FROM @appends WHERE current_version <> expected_version)
+  BEGIN
+    -- Identities follow the ORDER BY of the INSERT ... SELECT, as SQL Server guarantees.
+    INSERT INTO es.events (event_id, stream_id, version, type, data, metadata, occurred_at)
+    SELECT e.eventId, a.stream_id, e.version, e.type, e.data, e.metadata, @now
+    FROM OPENJSON(@events) WITH (stream INT, ordinal INT, eventId NVARCHAR(64), version INT, type NVARCHAR(100), data NVARCHAR(MAX), metadata NVARCHAR(4000)) AS e
+    JOIN @appends AS a ON a.ordinal = e.stream
+    ORDER BY e.stream, e.ordinal;
+    INSERT INTO es.outbox (event_id, position, enqueued_at)
+    SELECT e.event_id, e.position, @now
+    FROM @appends AS a JOIN es.events AS e ON e.stream_id = a.stream_id AND e.version > a.expected_version;
 
-  INSERT INTO es.stream_index (name, [key], stream_id)
-  SELECT DISTINCT x.name, x.[key], a.stream_id
-  FROM OPENJSON(@indexes) WITH (stream INT, name NVARCHAR(100), [key] NVARCHAR(200)) AS x
-  JOIN @appends AS a ON a.ordinal = x.stream
-  WHERE a.current_version = a.expected_version AND NOT EXISTS (
-    SELECT 1 FROM es.stream_index AS s
-    WHERE s.name = x.name COLLATE Latin1_General_100_BIN2 AND s.[key] = x.[key] COLLATE Latin1_General_100_BIN2 AND s.stream_id = a.stream_id);
+    INSERT INTO es.stream_index (name, [key], stream_id)
+    SELECT DISTINCT x.name, x.[key], a.stream_id
+    FROM OPENJSON(@indexes) WITH (stream INT, name NVARCHAR(100), [key] NVARCHAR(200)) AS x
+    JOIN @appends AS a ON a.ordinal = x.stream
+    WHERE NOT EXISTS (
+      SELECT 1 FROM es.stream_index AS s
+      WHERE s.name = x.name COLLATE Latin1_General_100_BIN2 AND s.[key] = x.[key] COLLATE Latin1_General_100_BIN2 AND s.stream_id = a.stream_id);
 
-  UPDATE s SET version = a.snapshot_version, state = a.snapshot_state, taken_at = @now
-  FROM es.snapshots AS s WITH (UPDLOCK, SERIALIZABLE)
-  JOIN @appends AS a ON s.stream_id = a.stream_id AND s.[schema] = a.snapshot_schema
-  WHERE a.current_version = a.expected_version AND a.snapshot_schema <> N'' AND s.version < a.snapshot_version;
-  INSERT INTO es.snapshots (stream_id, [schema], version, state, taken_at)
-  SELECT a.stream_id, a.snapshot_schema, a.snapshot_version, a.snapshot_state, @now
-  FROM @appends AS a
-  WHERE a.current_version = a.expected_version AND a.snapshot_schema <> N'' AND NOT EXISTS (
-    SELECT 1 FROM es.snapshots AS s WITH (UPDLOCK, SERIALIZABLE) WHERE s.stream_id = a.stream_id AND s.[schema] = a.snapshot_schema);
+    UPDATE s SET version = a.snapshot_version, state = a.snapshot_state, taken_at = @now
+    FROM es.snapshots AS s WITH (UPDLOCK, SERIALIZABLE)
+    JOIN @appends AS a ON s.stream_id = a.stream_id AND s.[schema] = a.snapshot_schema
+    WHERE a.snapshot_schema <> N'' AND s.version < a.snapshot_version;
+    INSERT INTO es.snapshots (stream_id, [schema], version, state, taken_at)
+    SELECT a.stream_id, a.snapshot_schema, a.snapshot_version, a.snapshot_state, @now
+    FROM @appends AS a
+    WHERE a.snapshot_schema <> N'' AND NOT EXISTS (
+      SELECT 1 FROM es.snapshots AS s WITH (UPDLOCK, SERIALIZABLE) WHERE s.stream_id = a.stream_id AND s.[schema] = a.snapshot_schema);
 
-  SELECT ordinal, current_version AS [current] FROM @appends WHERE from_version IS NULL ORDER BY ordinal;
+    IF @hasAnswer = 1
+    BEGIN
+      DELETE FROM es.idempotency_keys WHERE [key] = @claimKey AND claimed_by = @claimedBy;
+      INSERT INTO es.idempotency_keys (${IDEMPOTENCY_COLUMNS})
+      VALUES (@claimKey, @requestHash, @status, @body, @headers, NULLIF(@subject, N''),
+        CONVERT(DATETIME2(3), @createdAt, 127), CONVERT(DATETIME2(3), @expiresAt, 127), NULL);
+    END;
+    SET @committed = 1;
+  END;
+
+  SELECT ordinal, current_version AS [current] FROM @appends WHERE @committed = 0 AND current_version <> expected_version ORDER BY ordinal;
   SELECT a.ordinal, ${EVENT_COLUMNS.split(', ').map((column) => `e.${column}`).join(', ')}
-  FROM @appends AS a JOIN es.events AS e ON e.stream_id = a.stream_id AND e.version > a.from_version AND e.version <= a.from_version + a.event_count
+  FROM @appends AS a JOIN es.events AS e ON e.stream_id = a.stream_id AND e.version > a.expected_version AND e.version <= a.expected_version + a.event_count
+  WHERE @committed = 1
   ORDER BY a.ordinal, e.version;
   COMMIT TRANSACTION;
 END TRY
@@ -375,12 +390,14 @@ function lockOrder(appends: StreamAppend[]): number[] {
 }
 
 /** The parameters of APPEND_MANY_BATCH, the streams numbered in lock order. */
-function appendManyParameters(appends: StreamAppend[], order: number[], retrying: boolean, claim: AppendManyOptions['claim']) {
+function appendManyParameters(appends: StreamAppend[], order: number[], retrying: boolean, { claim, answer }: AppendManyOptions) {
   const sorted = order.map((index) => appends[index]);
   return {
     retry: retrying ? 1 : 0,
     claimKey: claim?.key ?? '',
     claimedBy: claim?.owner ?? '',
+    hasAnswer: answer ? 1 : 0,
+    ...recordParameters(answer),
     streams: JSON.stringify(
       sorted.map(({ streamId, expectedVersion, events, options = {} }, ordinal) => ({
         ordinal,
@@ -399,6 +416,19 @@ function appendManyParameters(appends: StreamAppend[], order: number[], retrying
   };
 }
 
+/** An idempotency record's columns as parameters: empty strings and 0 without one, never NULL (untyped). */
+function recordParameters(record: IdempotentResponse | undefined) {
+  return {
+    requestHash: record?.requestHash ?? '',
+    status: record?.status ?? 0,
+    body: record ? JSON.stringify(record.body) : '',
+    headers: record ? JSON.stringify(record.headers) : '',
+    subject: record?.subject ?? '',
+    createdAt: record?.createdAt.toISOString() ?? '',
+    expiresAt: record?.expiresAt.toISOString() ?? '',
+  };
+}
+
 /** The parameters of APPEND_BATCH: absent options are empty lists, 0 flags and empty strings, never NULL (untyped). */
 function appendParameters(streamId: string, expectedVersion: number, events: NewEvent[], options: AppendOptions, retrying: boolean) {
   const idempotency = options.idempotency;
@@ -412,14 +442,8 @@ function appendParameters(streamId: string, expectedVersion: number, events: New
     count: events.length,
     hasIdempotency: idempotency ? 1 : 0,
     idempotencyKey: idempotency?.key ?? '',
-    requestHash: idempotency?.requestHash ?? '',
-    status: idempotency?.status ?? 0,
-    body: idempotency ? JSON.stringify(idempotency.body) : '',
-    headers: idempotency ? JSON.stringify(idempotency.headers) : '',
-    subject: idempotency?.subject ?? '',
     claimedBy: idempotency?.owner ?? '',
-    createdAt: idempotency?.createdAt.toISOString() ?? '',
-    expiresAt: idempotency?.expiresAt.toISOString() ?? '',
+    ...recordParameters(idempotency),
     reservations: JSON.stringify((options.reservations ?? []).map(({ scope, value }, ordinal) => ({ ordinal, scope, value }))),
     releases: JSON.stringify((options.releases ?? []).map(({ scope, value }) => ({ scope, value }))),
     indexes: JSON.stringify((options.indexes ?? []).map(({ name, key }) => ({ name, key }))),
@@ -510,21 +534,25 @@ export class AzureSqlEventStore implements EventStore {
     }
   }
 
-  async appendMany(appends: StreamAppend[], { claim }: AppendManyOptions = {}): Promise<StreamAppendOutcome[]> {
+  async appendMany(appends: StreamAppend[], options: AppendManyOptions = {}): Promise<AppendManyResult> {
     assertDistinctStreams(appends);
-    if (appends.length === 0) return [];
+    assertAnswerOfClaim(options);
+    if (appends.length === 0) {
+      if (options.answer) await this.saveIdempotentResponse(options.answer);
+      return { stored: [] };
+    }
     try {
       const order = lockOrder(appends);
       const [conflicts = [], events = []] = await this.retry.execute(({ attempt }) =>
-        queryRecordsets(this.pool, APPEND_MANY_BATCH, appendManyParameters(appends, order, attempt > 0, claim)),
+        queryRecordsets(this.pool, APPEND_MANY_BATCH, appendManyParameters(appends, order, attempt > 0, options)),
       );
-      const outcomes: StreamAppendOutcome[] = appends.map(() => ({ stored: [] }));
-      for (const row of conflicts as { ordinal: number; current: number }[]) outcomes[order[row.ordinal]] = { conflict: { current: row.current } };
-      for (const row of events as (EventRow & { ordinal: number })[]) {
-        const outcome = outcomes[order[row.ordinal]];
-        if ('stored' in outcome) outcome.stored.push(toStoredEvent(row));
+      if (conflicts.length > 0) {
+        const listed = (conflicts as { ordinal: number; current: number }[]).map(({ ordinal, current }) => ({ index: order[ordinal], current }));
+        return { conflicts: listed.sort((a, b) => a.index - b.index) };
       }
-      return outcomes;
+      const stored: StoredEvent[][] = appends.map(() => []);
+      for (const row of events as (EventRow & { ordinal: number })[]) stored[order[row.ordinal]].push(toStoredEvent(row));
+      return { stored };
     } catch (error) {
       throw appendError(error, {});
     }
@@ -579,17 +607,7 @@ export class AzureSqlEventStore implements EventStore {
   /** One round trip, its transaction on the server. */
   async saveIdempotentResponse(response: IdempotentResponse): Promise<void> {
     try {
-      await this.query(SAVE_IDEMPOTENCY_BATCH, {
-        key: response.key,
-        requestHash: response.requestHash,
-        status: response.status,
-        body: JSON.stringify(response.body),
-        headers: JSON.stringify(response.headers),
-        subject: response.subject ?? '',
-        createdAt: response.createdAt.toISOString(),
-        expiresAt: response.expiresAt.toISOString(),
-        claimedBy: response.owner ?? '',
-      });
+      await this.query(SAVE_IDEMPOTENCY_BATCH, { key: response.key, ...recordParameters(response), claimedBy: response.owner ?? '' });
     } catch (error) {
       if (violatedConstraint(error)) throw new IdempotencyKeyReused('this Idempotency-Key was used meanwhile');
       throw error;

@@ -6,6 +6,7 @@ import { LockWaits } from './busy';
 import { preparePrivateDatabaseFile } from './private-file';
 import type {
   AppendManyOptions,
+  AppendManyResult,
   AppendOptions,
   EventStore,
   IdempotencyClaim,
@@ -15,12 +16,12 @@ import type {
   Snapshot,
   StoredEvent,
   StreamAppend,
-  StreamAppendOutcome,
+  StreamConflict,
   StreamLoad,
   StreamLoadRequest,
   StreamSlice,
 } from '../../kernel/ports';
-import { assertDistinctStreams } from '../../kernel/ports';
+import { assertAnswerOfClaim, assertDistinctStreams } from '../../kernel/ports';
 import { projectRoot } from '../../kernel/project-root';
 import { idempotentResponseOf, type IdempotencyRowOf } from '../idempotency-rows';
 
@@ -237,15 +238,18 @@ export class SqliteEventStore implements EventStore {
           }
         }),
       ),
-      appendMany: db.transaction((appends: StreamAppend[], claim: AppendManyOptions['claim']) => {
+      appendMany: db.transaction((appends: StreamAppend[], { claim, answer }: AppendManyOptions): AppendManyResult => {
         if (claim && this.statements.holdsIdempotencyClaim.get(claim.key, claim.owner) === undefined) {
           throw new IdempotencyKeyReused('another attempt took the Idempotency-Key meanwhile');
         }
-        return appends.map(({ streamId, expectedVersion, events, options = {} }): StreamAppendOutcome => {
+        const conflicts = appends.flatMap(({ streamId, expectedVersion }, index): StreamConflict[] => {
           const current = this.statements.streamVersion.get(streamId) as number;
-          if (current !== expectedVersion) return { conflict: { current } };
-          return { stored: this.write(streamId, expectedVersion, events, options) };
+          return current === expectedVersion ? [] : [{ index, current }];
         });
+        if (conflicts.length > 0) return { conflicts };
+        const stored = appends.map(({ streamId, expectedVersion, events, options = {} }) => this.write(streamId, expectedVersion, events, options));
+        this.storeIdempotency(answer);
+        return { stored };
       }),
       claimIdempotencyKey: db.transaction((claim: IdempotencyClaim) => this.claim(claim)),
       storeIdempotency: db.transaction((response: IdempotentResponse) => this.storeIdempotency(response)),
@@ -441,21 +445,20 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
-  /** One transaction for all streams: a stream at another version is skipped and reported, the rest commit. */
-  async appendMany(appends: StreamAppend[], { claim }: AppendManyOptions = {}): Promise<StreamAppendOutcome[]> {
+  /** One transaction for all streams, all or nothing: a stream at another version leaves everything unwritten. */
+  async appendMany(appends: StreamAppend[], options: AppendManyOptions = {}): Promise<AppendManyResult> {
     assertDistinctStreams(appends);
+    assertAnswerOfClaim(options);
     // The appends queued were asked for first, so they commit first: a stream both write is then
-    // the batch's to find changed (its command runs again alone), as before group commit.
+    // the batch's to find changed (its command is decided again), as before group commit.
     if (this.queuedAppends.length > 0) this.commitQueuedAppends();
     // IMMEDIATE: the lock is asked for before the first read. A read transaction asking for the write lock gets no busy
     // handler from SQLite: a second host's ordinary commit refused the batch at once, and LockWaits took that for a
     // lock held through busy_timeout (the writes after it then waited only a moment).
-    const outcomes = this.lockWaits.run(() => this.transactions.appendMany.immediate(appends, claim));
-    outcomes.forEach((outcome, index) => {
-      if ('stored' in outcome) this.knowStored(appends[index].streamId, outcome.stored);
-      else this.knownVersions.delete(appends[index].streamId);
-    });
-    return outcomes;
+    const result = this.lockWaits.run(() => this.transactions.appendMany.immediate(appends, options));
+    if ('stored' in result) result.stored.forEach((stored, index) => this.knowStored(appends[index].streamId, stored));
+    else for (const { index } of result.conflicts) this.knownVersions.delete(appends[index].streamId);
+    return result;
   }
 
   async loadStreams(requests: StreamLoadRequest[]): Promise<StreamLoad[]> {
