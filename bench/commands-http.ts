@@ -8,13 +8,14 @@
 //   same process         `npm start`'s host: commands, projectors and read store in one process
 //   own process          the projector process follows the events while the commands run
 //   projectors paused    the projector process waits during the run, then drains the backlog (timed)
-// Then the partner feed on the host without projectors: 500-item `POST /offers/batch`es (new
+// Then the partner feed on the host without projectors: 500-item keyed `POST /offers/batch`es (new
 // prices every time, each connection its own 500 offers) with the projector process paused,
 // then its drain timed: the feed's write path and its projection, each in a process of its own.
 // After each run the read model is waited for; at the end every pharmacy a command changed is
 // checked against the last version its commands returned, in both read models, and the
 // events projected are counted against the event store's. `BENCH_SECONDS`, `BENCH_CONNECTIONS`
 // and `BENCH_CPU_PROFILE` as for `npm run bench`.
+import { randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import type autocannon from 'autocannon';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -183,7 +184,9 @@ async function feedApart(base: string, auth: Record<string, string>, pharmacies:
       round += 1;
       const slice = pairs.slice(context.slice * FEED_BATCH, (context.slice + 1) * FEED_BATCH);
       const items = slice.map((pair, i) => ({ ...pair, priceCents: 1_000 + ((round * 7 + i) % 900), ...validity }));
-      return { ...request, headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ items }) };
+      // Keyed, as partners are told to send it: the claim and the answer stored with the items are part of the cost.
+      const headers = { 'content-type': 'application/json', 'idempotency-key': `bench-feed-${randomUUID()}`, ...auth };
+      return { ...request, headers, body: JSON.stringify({ items }) };
     },
   } as autocannon.Request;
   // The offers first published (unmeasured), so the measured batches are all price changes.
@@ -198,7 +201,7 @@ async function feedApart(base: string, auth: Record<string, string>, pharmacies:
   const drainSeconds = Number(drained[2]) / 1000;
   const perEvent = (after: number | undefined, start: number | undefined) => (after === undefined || start === undefined ? '?' : String(Math.round((after - start) / events)));
   console.log(
-    `\npartner feed apart (${FEED_CONNECTIONS} connections, ${FEED_BATCH}-item batches of price changes, ${accepted.non2xx} non-2xx): ` +
+    `\npartner feed apart (${FEED_CONNECTIONS} connections, ${FEED_BATCH}-item keyed batches of price changes, ${accepted.non2xx} non-2xx): ` +
       `accepted ${Math.round(accepted.requestsPerSecond * FEED_BATCH)} offers/s, host CPU ${accepted.cpuMicrosPerRequest === undefined ? '?' : Math.round(accepted.cpuMicrosPerRequest / FEED_BATCH)} µs per offer; ` +
       `then ${events} offer events projected into their three read models in ${drainSeconds.toFixed(1)} s (${Math.round(events / drainSeconds)}/s), ` +
       `CPU per event: projector process ${perEvent(cpuOf(projector), before.projector)} µs, read store process ${perEvent(cpuOf(readStore), before.readStore)} µs`,
