@@ -276,18 +276,28 @@ describe('an Idempotency-Key whose first attempt still runs', () => {
     for (const productId of products) assert.equal(await versionOf(offerIdFor(pharmacyId, productId)), 1);
   });
 
-  /** The feed's app on a store whose process dies the moment `call` is made (`after`: once it returned): nothing after it runs. */
-  function dyingAt(call: 'appendMany', when: 'before' | 'after') {
+  /**
+   * A one-item keyed feed on an offer whose process dies the moment its items' transaction is
+   * asked for (`before`) or has committed (`after`): nothing after that runs. Resolves once it
+   * has died, with the offer and a sender of the same feed under the same key.
+   */
+  async function feedDying(when: 'before' | 'after') {
+    const { pharmacyId, productId, offerId } = await anOffer();
+    const key = `feed-${randomUUID()}`;
+    const items = [offerBody(pharmacyId, productId, 700)];
+    const send = (handler: ReturnType<typeof app.handler>) => invoke(handler, { method: 'POST', path: 'offers/batch', body: { items }, headers: asAdmin(key) });
     let died!: () => void;
     const hasDied = new Promise<void>((done) => (died = done));
     const { handler } = appOver((store) => ({
-      [call]: async (...args: Parameters<EventStore[typeof call]>) => {
-        if (when === 'after') await store[call](...args);
+      appendMany: async (...args: Parameters<EventStore['appendMany']>) => {
+        if (when === 'after') await store.appendMany(...args);
         died();
         return new Promise<never>(() => {});
       },
     }));
-    return { handler, hasDied };
+    void send(handler('publishOfferBatch'));
+    await hasDied;
+    return { offerId, send };
   }
 
   /** A retry sent once a dead attempt's claim has lapsed. */
@@ -304,13 +314,7 @@ describe('an Idempotency-Key whose first attempt still runs', () => {
   // The feed's answer was stored after its items' transaction: a process that died between the two left a claim, and the
   // retry the client sent after its lease ran the items again, undoing whatever changed meanwhile.
   it('replays a feed whose process died right after its items committed, and leaves a change made meanwhile standing', async () => {
-    const { pharmacyId, productId, offerId } = await anOffer();
-    const key = `feed-${randomUUID()}`;
-    const items = [offerBody(pharmacyId, productId, 700)];
-    const send = (handler: ReturnType<typeof app.handler>) => invoke(handler, { method: 'POST', path: 'offers/batch', body: { items }, headers: asAdmin(key) });
-    const { handler, hasDied } = dyingAt('appendMany', 'after');
-    void send(handler('publishOfferBatch'));
-    await hasDied;
+    const { offerId, send } = await feedDying('after');
     const meanwhile = await invoke(app.handler('changeOfferPrice'), { method: 'POST', path: `offers/${offerId}/price`, params: { id: offerId }, body: { priceCents: 650 } });
     assert.equal(meanwhile.status, 200, JSON.stringify(meanwhile.body));
 
@@ -323,13 +327,7 @@ describe('an Idempotency-Key whose first attempt still runs', () => {
   });
 
   it('runs a feed again whose process died before its items committed: nothing of it was written', async () => {
-    const { pharmacyId, productId, offerId } = await anOffer();
-    const key = `feed-${randomUUID()}`;
-    const items = [offerBody(pharmacyId, productId, 700)];
-    const send = (handler: ReturnType<typeof app.handler>) => invoke(handler, { method: 'POST', path: 'offers/batch', body: { items }, headers: asAdmin(key) });
-    const { handler, hasDied } = dyingAt('appendMany', 'before');
-    void send(handler('publishOfferBatch'));
-    await hasDied;
+    const { offerId, send } = await feedDying('before');
     const held = await send(app.handler('publishOfferBatch'));
     assert.equal(held.status, 409, 'its claim holds the key until its lease ends');
 
