@@ -293,25 +293,26 @@ describe('Offers', () => {
       assert.deepEqual(twice.body.results.map((r: { status: number; unchanged?: boolean; version: number }) => [r.status, r.unchanged, r.version]), [[200, true, 1], [200, undefined, 2]]);
     });
 
-    it('runs items for one offer in the batch’s order, each on what the one before left, in the batch’s one append', async () => {
+    it('runs items for one offer in the batch’s order, each on what the one before left, loaded once and in the batch’s one append', async () => {
       const [pharmacyId, productId] = [await pharmacyAt(-23.56, -46.65, 'Mesma oferta'), await product('Mesma A')];
       const calls: string[] = [];
       const store = app.services.eventStore;
       const counting = new Proxy(store, {
         get: (target, property, receiver) => {
           const value = Reflect.get(target, property, receiver);
-          if (typeof value !== 'function' || !['append', 'appendMany'].includes(String(property))) return value;
+          if (typeof value !== 'function' || !['append', 'appendMany', 'loadStream', 'loadStreams'].includes(String(property))) return value;
           return (...args: unknown[]) => (calls.push(String(property)), value.apply(target, args));
         },
       });
       const route = appModules(async () => ({ ...app.services, eventStore: counting })).flatMap((module) => module.routes).find((candidate) => candidate.name === 'publishOfferBatch')!;
-      const items = [offer(pharmacyId, productId, 700), offer(pharmacyId, productId, 600), { ...offer(pharmacyId, productId, 5), priceCents: 0 }, offer(pharmacyId, productId, 600)];
+      // The first is refused by the decider (its list price is below its price), the fourth by the schema.
+      const items = [offer(pharmacyId, productId, 700, { listPriceCents: 500 }), offer(pharmacyId, productId, 700), offer(pharmacyId, productId, 600), { ...offer(pharmacyId, productId, 5), priceCents: 0 }, offer(pharmacyId, productId, 600)];
       const response = await invoke(route.handler, { method: 'POST', body: { items }, headers: { authorization: `Bearer ${app.adminToken}` } });
       assert.deepEqual(
         response.body.results.map((r: { status: number; version?: number; unchanged?: true }) => [r.status, r.version, r.unchanged]),
-        [[201, 1, undefined], [200, 2, undefined], [400, undefined, undefined], [200, 2, true]],
+        [[400, undefined, undefined], [201, 1, undefined], [200, 2, undefined], [400, undefined, undefined], [200, 2, true]],
       );
-      assert.deepEqual(calls, ['appendMany']);
+      assert.deepEqual(calls, ['loadStreams', 'loadStreams', 'appendMany'], 'the offer, then its pharmacy and product, then the one append');
       const stored = await app.services.eventStore.readStream(`offer-${offerIdFor(pharmacyId, productId)}`);
       assert.deepEqual(stored.map((event) => [event.version, (event.data as { priceCents?: number }).priceCents]), [[1, 700], [2, 600]]);
     });
