@@ -274,17 +274,20 @@ async function decideStream<Body, Command, Event extends DomainEvent, State, Fac
   outcomes: (BatchOutcome | undefined)[],
   refuse: (index: number, error: unknown) => void,
 ): Promise<StreamDecision<Event, State, Facts>> {
+  const streamId = spec.streamId(stream.id);
   const changes: Changed<Event, State, Facts>[] = [];
+  let aggregate = await loadAggregate(services.eventStore, spec.decider, spec.snapshots, streamId);
   for (const index of stream.indexes) {
     try {
-      const decided = await decide(services, spec, runs[index], stream.id, changes.at(-1));
+      const decided = await decide(services, spec, runs[index], stream.id, aggregate);
       outcomes[index] = { result: { ...decided.result, events: decided.events } };
-      if (decided.append) changes.push(decided as Changed<Event, State, Facts>);
+      if (!decided.append) continue;
+      changes.push(decided as Changed<Event, State, Facts>);
+      aggregate = stateAfter(decided);
     } catch (error) {
       refuse(index, error);
     }
   }
-  const streamId = spec.streamId(stream.id);
   const last = changes.at(-1);
   return { ...stream, streamId, ...(last ? { change: { last, append: appendOfAll(changes) } } : {}) };
 }
@@ -367,8 +370,15 @@ function keepDecided<Event extends DomainEvent, State, Facts>(eventStore: EventS
   aggregateCacheOf(eventStore).set(decided.streamId, snapshots.schema, stateAfter(decided));
 }
 
+/** An aggregate's state at a version, and how many events it is past its latest snapshot. */
+interface LoadedAggregate<State> {
+  state: State;
+  version: number;
+  sinceSnapshot: number;
+}
+
 /** The aggregate as a decision leaves it, once its events are appended. */
-function stateAfter<Event extends DomainEvent, State, Facts>({ newState, snapshotDue, sinceSnapshot, events, result }: Decided<Event, State, Facts>) {
+function stateAfter<Event extends DomainEvent, State, Facts>({ newState, snapshotDue, sinceSnapshot, events, result }: Decided<Event, State, Facts>): LoadedAggregate<State> {
   return { version: result.body.version, state: newState, sinceSnapshot: snapshotDue ? 0 : sinceSnapshot + events.length };
 }
 
@@ -389,19 +399,19 @@ interface Decided<Event extends DomainEvent, State, Facts> {
 
 /**
  * Load → authorize → decide, the pipeline's steps before the append (`services.eventStore`
- * does the reads). After `earlier`, a batch's decision on the same stream not appended yet,
- * the command is decided on the state that one leaves instead of the stored one.
+ * does the reads). Given `aggregate` (a batch's: loaded once for the stream's commands, or as
+ * an earlier command of the batch leaves it), the command is decided on it instead.
  */
 async function decide<Body, Command, Event extends DomainEvent, State, Facts>(
   services: Services,
   spec: CommandSpec<Body, Command, Event, State, Facts>,
   run: CommandRun<Body>,
   id: string,
-  earlier?: Decided<Event, State, Facts>,
+  aggregate?: LoadedAggregate<State>,
 ): Promise<Decided<Event, State, Facts>> {
   const { eventStore, clock } = services;
   const streamId = spec.streamId(id);
-  const { state, version, sinceSnapshot } = earlier ? stateAfter(earlier) : await loadAggregate(eventStore, spec.decider, spec.snapshots, streamId);
+  const { state, version, sinceSnapshot } = aggregate ?? (await loadAggregate(eventStore, spec.decider, spec.snapshots, streamId));
   // Who may first, then whether it exists: a 404 before a 403 would tell a caller which ids
   // (another person's account, another pharmacy's offer) exist. Policies see the initial state.
   if (spec.authorize && run.principal !== 'system') {
@@ -490,7 +500,7 @@ export async function loadAggregate<Event extends DomainEvent, State>(
   decider: Pick<Decider<unknown, Event, State>, 'initialState' | 'evolve'>,
   snapshots: SnapshotPolicy,
   streamId: string,
-) {
+): Promise<LoadedAggregate<State>> {
   const cache = aggregateCacheOf(eventStore);
   const cached = cache.get(streamId, snapshots.schema);
   const { snapshot, events } = await eventStore.loadStream(streamId, snapshots.schema, cached?.version ?? 0);
