@@ -143,4 +143,31 @@ describe('Azure SQL round trips of a 500-item partner feed', () => {
       ['claim idempotency', 'load many', 'load many', 'append many', 'load many', 'append many'],
     );
   });
+  it('answers the items a batch committed when its answer was lost (the transient retry finds them), writing and publishing them once, the answer stored with them', async () => {
+    sql.afterNextAppendMany = () => {
+      throw Object.assign(new Error('Connection lost - read ECONNRESET'), { code: 'ECONNRESET' });
+    };
+    const key = `feed-${randomUUID()}`;
+    const body = { items: items(() => 610).slice(0, 3) };
+    sql.take();
+    published.length = 0;
+    const response = await send(body, key);
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    assert.equal(response.headers.get('idempotent-replayed'), null);
+    assert.deepEqual(
+      sql.take().filter((trip) => trip !== 'mark published'),
+      ['claim idempotency', 'load many', 'load many', 'append many', 'append many'],
+      'the lost answer, then the retry',
+    );
+    for (const [n, result] of (response.body.results as { status: number; version: number; unchanged?: true }[]).entries()) {
+      const versions = (await store.loadStream(`offer-${offerIdFor(pharmacyId, productIds[n])}`, 'no-snapshots', 0)).events.map((event) => event.version);
+      assert.deepEqual(versions, [...new Set(versions)], 'no event twice');
+      assert.deepEqual([result.status, result.version, result.unchanged], [200, versions.at(-1), undefined], `item ${n}: accepted, not unchanged`);
+    }
+    assert.equal(published.flat().length, 3, 'the committed events published once');
+    const replayed = await send(body, key);
+    assert.equal(replayed.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(replayed.body, response.body);
+  });
+
 });

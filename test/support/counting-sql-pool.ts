@@ -74,6 +74,8 @@ export class CountingSqlPool {
   beforeNextAppendMany?: (streams: { streamId: string; expectedVersion: number }[]) => void;
   /** Runs after the next append is stored, before its answer: throwing from it loses the answer of a committed append. */
   afterNextAppend?: () => void;
+  /** Runs after the next appendMany is committed, before its answer: throwing from it loses the answer of a committed batch. */
+  afterNextAppendMany?: () => void;
 
   get pool(): ConnectionPool {
     return this as unknown as ConnectionPool;
@@ -196,6 +198,9 @@ export class CountingSqlPool {
       if (append.snapshotSchema !== '') this.snapshots.set(`${append.streamId}\u0000${append.snapshotSchema}`, { version: append.snapshotVersion, state: append.snapshotState });
     }
     if (p.hasAnswer === 1) this.idempotency.set(String(p.claimKey), idempotencyRow(String(p.claimKey), p));
+    const after = this.afterNextAppendMany;
+    this.afterNextAppendMany = undefined;
+    after?.();
     return answer([], streams.flatMap(storedOf));
   }
 
