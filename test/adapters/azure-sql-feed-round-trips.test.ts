@@ -170,4 +170,17 @@ describe('Azure SQL round trips of a 500-item partner feed', () => {
     assert.deepEqual(replayed.body, response.body);
   });
 
+  it('decides an item on the offer a refused or unchanged item before it left, without loading the offer again', async () => {
+    const n = 3;
+    const again = { ...items(() => 1000)[n] };
+    const current = (await store.loadStream(`offer-${offerIdFor(pharmacyId, productIds[n])}`, 'no-snapshots', 0)).events;
+    const price = (current.at(-1)!.data as { priceCents: number }).priceCents;
+    sql.take();
+    const response = await send({ items: [{ ...again, listPriceCents: 1 }, { ...again, priceCents: price }, { ...again, priceCents: price - 1 }] });
+    assert.deepEqual(
+      response.body.results.map((result: { status: number; version: number; unchanged?: true }) => [result.status, result.version, result.unchanged]),
+      [[400, undefined, undefined], [200, current.length, true], [200, current.length + 1, undefined]],
+    );
+    assert.deepEqual(sql.take().filter((trip) => trip !== 'mark published'), ['claim idempotency', 'load many', 'load many', 'append many']);
+  });
 });
