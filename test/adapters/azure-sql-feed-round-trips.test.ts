@@ -183,4 +183,33 @@ describe('Azure SQL round trips of a 500-item partner feed', () => {
     );
     assert.deepEqual(sql.take().filter((trip) => trip !== 'mark published'), ['claim idempotency', 'load many', 'load many', 'append many']);
   });
+  // A lock not granted in time says nothing about the streams: no item's offer moved. Refusing every item 409 ("changed
+  // twice") in a 200 stored under the key would replay those refusals to every retry for a day; SQLite's busy lock is a 503.
+  it('answers 503, nothing written and the key given up, when the store could not take the batch twice (a stream busy)', async () => {
+    const busy = () => {
+      throw Object.assign(new Error('a stream is busy'), { name: 'RequestError', number: 50004 });
+    };
+    sql.beforeNextAppendMany = () => {
+      sql.beforeNextAppendMany = busy;
+      busy();
+    };
+    const key = `feed-${randomUUID()}`;
+    const body = { items: items(() => 640).slice(5, 7) };
+    const before = await Promise.all([5, 6].map(async (n) => (await store.loadStream(`offer-${offerIdFor(pharmacyId, productIds[n])}`, 'no-snapshots', 0)).events.length));
+    sql.take();
+    const response = await send(body, key);
+    assert.equal(response.status, 503, JSON.stringify(response.body));
+    assert.ok(response.headers.get('retry-after'));
+    assert.deepEqual(
+      sql.take().filter((trip) => trip !== 'mark published'),
+      ['claim idempotency', 'load many', 'load many', 'append many', 'load many', 'append many', 'release idempotency'],
+    );
+    const retried = await send(body, key);
+    assert.equal(retried.status, 200, JSON.stringify(retried.body));
+    assert.equal(retried.headers.get('idempotent-replayed'), null, 'the retry ran');
+    assert.deepEqual(
+      retried.body.results.map((result: { status: number; version: number }) => [result.status, result.version]),
+      before.map((version) => [200, version + 1]),
+    );
+  });
 });
