@@ -4,7 +4,7 @@ import type { HttpHandler, HttpRequest, InvocationContext } from '@azure/functio
 import Joi from 'joi';
 import { fold, type Decider, type DomainEvent } from './decider';
 import { authenticate, type Principal } from './auth';
-import { ConcurrencyConflict, DomainError, IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed, ServiceUnavailable, Unauthorized } from './errors';
+import { ConcurrencyConflict, DATABASE_RETRY_AFTER_SECONDS, DomainError, IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed, ServiceUnavailable, Unauthorized } from './errors';
 import { expectNoBody, jsonResponse, readJsonBody, traceIdOf, traceparentOf, parseIfMatch, tagNamesVersion, validate, withProblemDetails } from './http';
 import { answerOfKeyHolder, answerRecordedMeanwhile, claimOrReplay, idempotencyOf, idempotencyRecord, recordAnswer, releaseClaim, type IdempotentRequest } from './idempotency';
 import type { AppendManyOptions, AppendManyResult, EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, StoredEvent, StreamAppend } from './ports';
@@ -150,7 +150,8 @@ export const BATCH_DECISIONS_PER_STREAM = 2;
  * committed in one transaction (EventStore.appendMany), with the answer when one is asked
  * for: so a crash leaves either all of it or none. When a stream changed meanwhile, nothing
  * is written; its commands are decided again on its new state and the whole batch is
- * committed again (a stream changed again after its second decision is refused 409).
+ * committed again (a stream changed again after its second decision is refused 409; a
+ * store that twice could not take the batch at all, a lock not granted in time, fails it 503).
  * Each answer is what running the commands one by one, in the batch's order, would have
  * answered. A domain error refuses its command only; a dependency away (ServiceUnavailable,
  * or any other error) fails the whole batch. For commands without idempotency records of
@@ -198,13 +199,15 @@ export async function runCommandBatch<Body, Command, Event extends DomainEvent, 
       break;
     }
     pending = [];
-    for (const { index } of result.conflicts) {
+    for (const { index, current } of result.conflicts) {
       const { streamId, indexes } = appending[index];
       aggregateCacheOf(services.eventStore).forget(streamId, spec.snapshots.schema);
       if (timesDecided.get(streamId)! < BATCH_DECISIONS_PER_STREAM) {
         pending.push(streamId);
         continue;
       }
+      // Refused again by a store that could not take the batch at all: no stream is known to have moved, so no item is refused 409 for it.
+      if (current === BUSY) throw new ServiceUnavailable('the database could not take the batch in time; retry (with the same Idempotency-Key)', DATABASE_RETRY_AFTER_SECONDS);
       decided.delete(streamId);
       for (const k of indexes) if (outcomes[k] && 'result' in outcomes[k]) outcomes[k] = { error: streamChanged() };
     }
@@ -220,13 +223,16 @@ export async function runCommandBatch<Body, Command, Event extends DomainEvent, 
 
 const streamChanged = () => new ConcurrencyConflict('the resource changed meanwhile, twice while this batch ran; reload and retry');
 
-/** appendMany, with a store that could not take the batch at all (a stream's lock not granted in time) answered as every stream changed. */
+/** The `current` of a stream in a batch the store could not take at all: its version is not known. */
+const BUSY = -1;
+
+/** appendMany, with a store that could not take the batch at all (a stream's lock not granted in time) answered as every stream changed (at BUSY). */
 async function appendAllOrNothing(eventStore: EventStore, appends: StreamAppend[], options: AppendManyOptions): Promise<AppendManyResult> {
   try {
     return await eventStore.appendMany(appends, options);
   } catch (error) {
     if (!(error instanceof ConcurrencyConflict)) throw error;
-    return { conflicts: appends.map((_, index) => ({ index, current: -1 })) };
+    return { conflicts: appends.map((_, index) => ({ index, current: BUSY })) };
   }
 }
 
