@@ -177,7 +177,7 @@ export class CountingSqlPool {
     hook?.(streams);
     const storedOf = (append: Append) => this.streamRows(append.streamId, append.expectedVersion).slice(0, append.eventCount).map((row) => ({ ordinal: append.ordinal, ...row }));
     // A retry whose first attempt committed: all of it was (all or nothing), its answer with it.
-    if (p.retry === 1 && this.events.some((row) => row.event_id === streams[0]?.firstEventId && row.stream_id === streams[0].streamId)) {
+    if (p.retry === 1 && streams.some((append) => this.events.some((row) => row.event_id === append.firstEventId && row.stream_id === append.streamId))) {
       return answer([], streams.flatMap(storedOf));
     }
     if (p.claimKey !== '' && this.idempotency.get(String(p.claimKey))?.claimed_by !== p.claimedBy) {

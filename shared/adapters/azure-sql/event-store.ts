@@ -287,8 +287,8 @@ ORDER BY l.ordinal, e.version;`;
  * outbox rows, index entries and due snapshots are written set-based, and with an answer
  * (@hasAnswer) the attempt's claim is replaced by it; the first result set is empty and the
  * second holds the stored events, tagged with their stream's ordinal. A retry (@retry = 1)
- * whose first attempt committed finds the first streams' first event stored (all were, or
- * none), and answers the events stored, the claim's answer already in place. With a claim
+ * whose first attempt committed finds a stream's first event stored (all were, or none),
+ * and answers the events stored, the claim's answer already in place. With a claim
  * (@claimKey), nothing commits unless the attempt's claim is still the key's row, kept
  * locked to the commit (a feed's attempt that outlived its lease, its key taken by a retry,
  * writes nothing). XACT_ABORT rolls everything back on any error.
@@ -315,9 +315,9 @@ BEGIN TRY
     SET @i += 1;
   END;
 
-  -- Under the locks: a first attempt that committed left the first stream's first event (see APPEND_BATCH), and all the others'.
+  -- Under the locks: a first attempt that committed left every stream's first event (see APPEND_BATCH); a stream may append none.
   IF @retry = 1 AND EXISTS (
-    SELECT 1 FROM @appends AS a JOIN es.events AS e ON e.event_id = a.first_event_id AND e.stream_id = a.stream_id WHERE a.ordinal = 0)
+    SELECT 1 FROM @appends AS a JOIN es.events AS e ON e.event_id = a.first_event_id AND e.stream_id = a.stream_id)
     SET @committed = 1;
   IF @committed = 0
   BEGIN
