@@ -143,6 +143,7 @@ describe('Azure SQL round trips of a 500-item partner feed', () => {
       ['claim idempotency', 'load many', 'load many', 'append many', 'load many', 'append many'],
     );
   });
+
   it('answers the items a batch committed when its answer was lost (the transient retry finds them), writing and publishing them once, the answer stored with them', async () => {
     sql.afterNextAppendMany = () => {
       throw Object.assign(new Error('Connection lost - read ECONNRESET'), { code: 'ECONNRESET' });
@@ -183,6 +184,7 @@ describe('Azure SQL round trips of a 500-item partner feed', () => {
     );
     assert.deepEqual(sql.take().filter((trip) => trip !== 'mark published'), ['claim idempotency', 'load many', 'load many', 'append many']);
   });
+
   // A lock not granted in time says nothing about the streams: no item's offer moved. Refusing every item 409 ("changed
   // twice") in a 200 stored under the key would replay those refusals to every retry for a day; SQLite's busy lock is a 503.
   it('answers 503, nothing written and the key given up, when the store could not take the batch twice (a stream busy)', async () => {
@@ -211,5 +213,17 @@ describe('Azure SQL round trips of a 500-item partner feed', () => {
       retried.body.results.map((result: { status: number; version: number }) => [result.status, result.version]),
       before.map((version) => [200, version + 1]),
     );
+  });
+
+  it('stores the answer of a feed that changes nothing in the same statement, under its claim’s check', async () => {
+    const body = { items: items(() => 640).slice(5, 7) };
+    const key = `feed-${randomUUID()}`;
+    sql.take();
+    const response = await send(body, key);
+    assert.deepEqual(response.body.results.map((result: { unchanged?: true }) => result.unchanged), [true, true]);
+    assert.deepEqual(sql.take(), ['claim idempotency', 'load many', 'load many', 'append many']);
+    const replayed = await send(body, key);
+    assert.equal(replayed.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(replayed.body, response.body);
   });
 });

@@ -447,6 +447,7 @@ export function eventStoreContract(adapter: string, open: () => Promise<EventSto
       const retry = claim(key, { createdAt: lapsed, expiresAt: new Date(lapsed.getTime() + 60_000) });
       assert.deepEqual(await store.claimIdempotencyKey(retry), { claimed: true });
       await assert.rejects(store.appendMany([{ streamId: taken, expectedVersion: 0, events: [event()] }], { claim: { key, owner: first.owner } }), IdempotencyKeyReused);
+      await assert.rejects(store.appendMany([], { claim: { key, owner: first.owner }, answer: record(key, { owner: first.owner }) }), IdempotencyKeyReused, 'nor an answer with nothing to append');
       await store.saveIdempotentResponse(record(key, { createdAt: lapsed, expiresAt: new Date(lapsed.getTime() + HOUR), owner: retry.owner }));
       await assert.rejects(store.appendMany([{ streamId: taken, expectedVersion: 0, events: [event()] }], { claim: { key, owner: retry.owner } }), IdempotencyKeyReused, 'an answer is no claim');
       assert.deepEqual(await store.readStream(taken), [], 'nothing written');

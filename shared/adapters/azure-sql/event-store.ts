@@ -537,10 +537,8 @@ export class AzureSqlEventStore implements EventStore {
   async appendMany(appends: StreamAppend[], options: AppendManyOptions = {}): Promise<AppendManyResult> {
     assertDistinctStreams(appends);
     assertAnswerOfClaim(options);
-    if (appends.length === 0) {
-      if (options.answer) await this.saveIdempotentResponse(options.answer);
-      return { stored: [] };
-    }
+    // With an answer and nothing to append, the batch still runs: it stores the answer under the claim's check, as SQLite does.
+    if (appends.length === 0 && !options.answer) return { stored: [] };
     try {
       const order = lockOrder(appends);
       const [conflicts = [], events = []] = await this.retry.execute(({ attempt }) =>
