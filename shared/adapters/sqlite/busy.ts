@@ -8,8 +8,24 @@ import { DATABASE_RETRY_AFTER_SECONDS, ServiceUnavailable } from '../../kernel/e
  * answered with an unhandled error (500).
  */
 export function unavailableIfBusy(error: unknown, store = 'the event store'): unknown {
+  if (isFull(error)) return unavailableAsFull(error, store);
   if (!isBusy(error)) return error;
   return new ServiceUnavailable(`${store} is busy (another process holds its lock); nothing was recorded: try again shortly`, DATABASE_RETRY_AFTER_SECONDS, { cause: error, nothingWritten: true });
+}
+
+/**
+ * SQLITE_FULL: the disk has no room left (or the database reached max_page_count). The
+ * statement failed whole and the transaction around it is rolled back, so nothing was
+ * recorded: a 503 the caller may retry once an operator made room, not an unhandled error
+ * (500). Readiness does not see it (it writes nothing); the warnings and 503s do.
+ */
+function unavailableAsFull(error: unknown, store: string): ServiceUnavailable {
+  return new ServiceUnavailable(`${store} has no room left on its disk; nothing was recorded: try again later`, DATABASE_RETRY_AFTER_SECONDS, { cause: error, nothingWritten: true });
+}
+
+/** SQLITE_FULL: no room left on the disk (or past max_page_count). */
+export function isFull(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === 'SQLITE_FULL';
 }
 
 /** SQLITE_BUSY or one of its extended codes (SQLITE_BUSY_SNAPSHOT, SQLITE_BUSY_RECOVERY…). */
