@@ -7,12 +7,12 @@ import { authenticate, type Principal } from './auth';
 import { ConcurrencyConflict, DATABASE_RETRY_AFTER_SECONDS, DomainError, IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed, ServiceUnavailable, Unauthorized } from './errors';
 import { expectNoBody, jsonResponse, readJsonBody, traceIdOf, traceparentOf, parseIfMatch, tagNamesVersion, validate, withProblemDetails } from './http';
 import { answerOfKeyHolder, answerRecordedMeanwhile, claimOrReplay, idempotencyOf, idempotencyRecord, recordAnswer, releaseClaim, type IdempotentRequest } from './idempotency';
-import type { AppendManyOptions, AppendManyResult, EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, StoredEvent, StreamAppend } from './ports';
+import type { AppendManyOptions, AppendManyResult, EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, StoredEvent, StreamAppend, StreamLoad } from './ports';
 import type { Policy } from './policies';
 import type { ServiceProvider, Services } from './services';
 import { METRICS } from './telemetry';
 import { TimedOut, withTimeout } from './timeout';
-import { aggregateCacheOf } from './aggregate-cache';
+import { aggregateCacheOf, type CachedAggregate } from './aggregate-cache';
 import { batchingLoads } from './batched-loads';
 import { markPublishedSoon } from './outbox-marks';
 
@@ -137,10 +137,12 @@ export interface BatchOptions {
 
 /**
  * How often a batch decides the commands of a stream that other writers keep changing
- * before it refuses them 409, as a single command is refused when its stream changed
- * between its load and its append: decided once, and once more after a conflict.
+ * before it refuses them 409 (as a single command is refused when its stream changed
+ * between its load and its append). A batch's first decision waits for its facts and its
+ * commit waits for every stream of it, so under contention its streams often move
+ * meanwhile; a later decision, its facts known, is a load and a commit apart.
  */
-export const BATCH_DECISIONS_PER_STREAM = 2;
+export const BATCH_DECISIONS_PER_STREAM = 3;
 
 /**
  * The command pipeline for many commands of one spec at once (a partner feed's items), in
@@ -150,7 +152,7 @@ export const BATCH_DECISIONS_PER_STREAM = 2;
  * committed in one transaction (EventStore.appendMany), with the answer when one is asked
  * for: so a crash leaves either all of it or none. When a stream changed meanwhile, nothing
  * is written; its commands are decided again on its new state and the whole batch is
- * committed again (a stream changed again after its second decision is refused 409; a
+ * committed again (a stream still changing after BATCH_DECISIONS_PER_STREAM is refused 409; a
  * store that twice could not take the batch at all, a lock not granted in time, fails it 503).
  * Each answer is what running the commands one by one, in the batch's order, would have
  * answered. A domain error refuses its command only; a dependency away (ServiceUnavailable,
@@ -176,13 +178,17 @@ export async function runCommandBatch<Body, Command, Event extends DomainEvent, 
   const decided = new Map<string, StreamDecision<Event, State, Facts>>();
   const timesDecided = new Map<string, number>();
   let pending = [...streams.keys()];
-  // Each commit refused for a conflict decides a stream a second time or refuses its commands: at most twice as many as streams.
+  let busyCommits = 0;
+  // Each commit refused for a conflict decides a stream again or refuses its commands: BATCH_DECISIONS_PER_STREAM commits a stream at most.
   for (;;) {
+    // The streams in one read, asked for at once: on a store in this process (SQLite) a second decision, its facts known
+    // already, then reaches its commit without yielding to the event loop, so no other request can move its streams meanwhile.
+    const aggregates = await loadAggregates(services.eventStore, spec.decider, spec.snapshots, pending);
     const loads = { ...services, eventStore: batchingLoads(services.eventStore) };
     await Promise.all(
-      pending.map(async (streamId) => {
+      pending.map(async (streamId, k) => {
         timesDecided.set(streamId, (timesDecided.get(streamId) ?? 0) + 1);
-        decided.set(streamId, await decideStream(loads, spec, runs, streams.get(streamId)!, outcomes, refuse));
+        decided.set(streamId, await decideStream(loads, spec, runs, streams.get(streamId)!, aggregates[k], outcomes, refuse));
       }),
     );
     const appending = [...decided.values()].flatMap(({ change, ...stream }) => (change ? [{ ...stream, ...change }] : []));
@@ -198,16 +204,18 @@ export async function runCommandBatch<Body, Command, Event extends DomainEvent, 
       if (published.length > 0) await publishAfterCommit(services, published, runs[0].context);
       break;
     }
+    // A store that twice could not take the batch at all says nothing of its streams: a 503 to retry, not 409s for every item.
+    if (result.conflicts[0]?.current === BUSY && ++busyCommits >= 2) {
+      throw new ServiceUnavailable('the database could not take the batch in time; retry (with the same Idempotency-Key)', DATABASE_RETRY_AFTER_SECONDS);
+    }
     pending = [];
-    for (const { index, current } of result.conflicts) {
+    for (const { index } of result.conflicts) {
       const { streamId, indexes } = appending[index];
       aggregateCacheOf(services.eventStore).forget(streamId, spec.snapshots.schema);
       if (timesDecided.get(streamId)! < BATCH_DECISIONS_PER_STREAM) {
         pending.push(streamId);
         continue;
       }
-      // Refused again by a store that could not take the batch at all: no stream is known to have moved, so no item is refused 409 for it.
-      if (current === BUSY) throw new ServiceUnavailable('the database could not take the batch in time; retry (with the same Idempotency-Key)', DATABASE_RETRY_AFTER_SECONDS);
       decided.delete(streamId);
       for (const k of indexes) if (outcomes[k] && 'result' in outcomes[k]) outcomes[k] = { error: streamChanged() };
     }
@@ -221,7 +229,7 @@ export async function runCommandBatch<Body, Command, Event extends DomainEvent, 
   return outcomes as BatchOutcome[];
 }
 
-const streamChanged = () => new ConcurrencyConflict('the resource changed meanwhile, twice while this batch ran; reload and retry');
+const streamChanged = () => new ConcurrencyConflict(`the resource changed meanwhile, ${BATCH_DECISIONS_PER_STREAM} times while this batch ran; reload and retry`);
 
 /** The `current` of a stream in a batch the store could not take at all: its version is not known. */
 const BUSY = -1;
@@ -269,20 +277,22 @@ interface StreamDecision<Event extends DomainEvent, State, Facts> extends Stream
 }
 
 /**
- * Decides a stream's commands one after the other, each on the state the one before it
- * left (a refused or unchanged one leaves it as it was), and sets their outcomes as decided.
+ * Decides a stream's commands one after the other on its loaded aggregate, each on the state
+ * the one before it left (a refused or unchanged one leaves it as it was), and sets their
+ * outcomes as decided.
  */
 async function decideStream<Body, Command, Event extends DomainEvent, State, Facts>(
   services: Services,
   spec: CommandSpec<Body, Command, Event, State, Facts>,
   runs: CommandRun<Body>[],
   stream: StreamCommands,
+  loaded: LoadedAggregate<State>,
   outcomes: (BatchOutcome | undefined)[],
   refuse: (index: number, error: unknown) => void,
 ): Promise<StreamDecision<Event, State, Facts>> {
   const streamId = spec.streamId(stream.id);
   const changes: Changed<Event, State, Facts>[] = [];
-  let aggregate = await loadAggregate(services.eventStore, spec.decider, spec.snapshots, streamId);
+  let aggregate = loaded;
   for (const index of stream.indexes) {
     try {
       const decided = await decide(services, spec, runs[index], stream.id, aggregate);
@@ -507,9 +517,39 @@ export async function loadAggregate<Event extends DomainEvent, State>(
   snapshots: SnapshotPolicy,
   streamId: string,
 ): Promise<LoadedAggregate<State>> {
+  const cached = aggregateCacheOf(eventStore).get(streamId, snapshots.schema);
+  const load = await eventStore.loadStream(streamId, snapshots.schema, cached?.version ?? 0);
+  return aggregateOf(eventStore, decider, snapshots, streamId, cached, load);
+}
+
+/** loadAggregate for many streams in one read (EventStore.loadStreams), in the order of `streamIds`. */
+async function loadAggregates<Event extends DomainEvent, State>(
+  eventStore: EventStore,
+  decider: Pick<Decider<unknown, Event, State>, 'initialState' | 'evolve'>,
+  snapshots: SnapshotPolicy,
+  streamIds: string[],
+): Promise<LoadedAggregate<State>[]> {
+  if (streamIds.length === 0) return [];
   const cache = aggregateCacheOf(eventStore);
-  const cached = cache.get(streamId, snapshots.schema);
-  const { snapshot, events } = await eventStore.loadStream(streamId, snapshots.schema, cached?.version ?? 0);
+  const kept = streamIds.map((streamId) => cache.get(streamId, snapshots.schema));
+  const loads = await eventStore.loadStreams(streamIds.map((streamId, index) => ({ streamId, schema: snapshots.schema, afterVersion: kept[index]?.version ?? 0 })));
+  return streamIds.map((streamId, index) => aggregateOf(eventStore, decider, snapshots, streamId, kept[index], loads[index]));
+}
+
+/**
+ * The aggregate from the state kept when the load was asked for (`cached`, whatever is kept
+ * by the time it answers) or a newer snapshot, and the events loaded after it: kept again
+ * when it moved.
+ */
+function aggregateOf<Event extends DomainEvent, State>(
+  eventStore: EventStore,
+  decider: Pick<Decider<unknown, Event, State>, 'initialState' | 'evolve'>,
+  snapshots: SnapshotPolicy,
+  streamId: string,
+  cached: CachedAggregate | undefined,
+  { snapshot, events }: StreamLoad,
+): LoadedAggregate<State> {
+  const cache = aggregateCacheOf(eventStore);
   const tail = events as unknown as (Event & StoredEvent)[];
   const base = snapshot ? { version: snapshot.version, state: snapshot.state as State, sinceSnapshot: 0 } : cached && { ...cached, state: cached.state as State };
   const state = fold({ ...decider, initialState: base ? base.state : decider.initialState }, tail);
