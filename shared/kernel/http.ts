@@ -235,17 +235,25 @@ function withPreferencesOf<T>(source: InputSource, schema: Joi.Schema<T>): Joi.S
 }
 
 /**
+ * The most field errors a refusal lists. A body of thousands of unknown members (within its
+ * size limit) would otherwise be answered with thousands, and a partner feed's answer, which
+ * lists each item's, is stored under its Idempotency-Key for a day.
+ */
+export const MOST_LISTED_FIELD_ERRORS = 20;
+
+/**
  * Validates with joi. Bodies are checked strictly (no type coercion: "5" is not a
  * number); query strings and paths are text by nature, so there joi converts.
  */
 export function validate<T>(schema: Joi.Schema<T>, value: unknown, source: InputSource): T {
   const { value: valid, error } = withPreferencesOf(source, schema).validate(value);
   if (error) {
-    const errors = error.details.map((detail) => ({
+    const errors = error.details.slice(0, MOST_LISTED_FIELD_ERRORS).map((detail) => ({
       field: detail.path.join('.') || source,
       message: detail.message,
     }));
-    throw new InvalidInput(`the ${source} is not valid`, errors);
+    const count = error.details.length;
+    throw new InvalidInput(count > errors.length ? `the ${source} is not valid: ${count} problems, the first ${errors.length} listed` : `the ${source} is not valid`, errors);
   }
   return valid;
 }

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import Joi from 'joi';
 import { gtinSchema } from '../../shared/catalog/commands';
 import { InvalidInput } from '../../shared/kernel/errors';
-import { validate } from '../../shared/kernel/http';
+import { MOST_LISTED_FIELD_ERRORS, validate } from '../../shared/kernel/http';
 import { instantSchema, matching, phoneSchema, text } from '../../shared/kernel/schemas';
 import { changeProfileSchema, openingHoursBodySchema, registerSchema } from '../../shared/pharmacies/commands';
 
@@ -27,6 +27,21 @@ function nested(description: Joi.Description, path = ''): { path: string; descri
 }
 
 describe('Validation preferences: made once per schema, messages built only for a refusal', () => {
+  it('given a body with thousands of unknown members, then the refusal lists the first few and says how many there were', () => {
+    const body = Object.fromEntries(Array.from({ length: 5_000 }, (_, n) => [`unknown${n}`, n]));
+    let refused: unknown;
+    try {
+      validate(Joi.object({ name: Joi.string() }), body, 'body');
+    } catch (error) {
+      refused = error;
+    }
+    assert.ok(refused instanceof InvalidInput, String(refused));
+    assert.equal(refused.errors.length, MOST_LISTED_FIELD_ERRORS);
+    assert.deepEqual(refused.errors[0], { field: 'unknown0', message: 'unknown0 is not allowed' });
+    assert.equal(refused.message, `the body is not valid: 5000 problems, the first ${MOST_LISTED_FIELD_ERRORS} listed`);
+    assert.deepEqual(refusal(Joi.object({ name: Joi.string() }), { a: 1 }), [{ field: 'a', message: 'a is not allowed' }], 'a few are all listed');
+  });
+
   it('given the shared field schemas, then none carries preferences of its own (joi would merge them on every request that reaches the field)', () => {
     for (const schema of [text(10), phoneSchema, instantSchema, matching(/^\d$/, 'a digit'), gtinSchema]) {
       assert.equal(schema.describe().preferences, undefined, JSON.stringify(schema.describe()));
