@@ -119,5 +119,22 @@ export function findLocalReadStore(dataDir: string): { endpoint: string; key: st
     // EPERM: it runs, as another user; ESRCH: it is gone.
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
   }
+  if (hasExited(published.pid)) return undefined;
   return { endpoint: published.endpoint, key: published.key };
+}
+
+/**
+ * A process that has exited but that its parent has not reaped yet (a zombie: Linux's
+ * /proc gives its state as `Z`). A signal still finds it, so a host killed with `kill -9`
+ * would otherwise hold its DATA_DIR until its supervisor waits for it. Elsewhere (no /proc):
+ * false, as before.
+ */
+function hasExited(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The state follows the command's name, which is in parentheses and may hold anything.
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
 }
