@@ -46,7 +46,8 @@ async function main() {
   // is there. When it is not, the host serves anyway (readiness `degraded`): the events stay
   // in the outbox and the relay's timer publishes them once the bus is back.
   await relayOutbox(services, undefined, 0).catch((error) =>
-    console.error(`the bus is unavailable (${error instanceof Error ? error.message : error}); the outbox relay will publish the pending events when it returns`),
+    // The bus away, or the event store (a full disk refuses the marks): the message says which.
+    console.error(`the pending events are not relayed yet (${error instanceof Error ? error.message : error}); the outbox relay tries again on its timer`),
   );
   relayWhenTheBusReturns(services, (line) => console.error(line));
   // The port opens once the demo data is in: a supervisor's first ready answer means a usable platform.
