@@ -350,6 +350,43 @@ describe('Offers', () => {
       assert.deepEqual(replayed.body, response.body, 'the answer stored with the items is the one given');
     });
 
+    // The facts (pharmacy, product) are read once per batch: a decision after a conflict uses those of the first, read before
+    // the offer's reload. A discontinuation whose reaction withdrew the offer in between is then not seen by that decision: the
+    // item revises the withdrawn offer of a discontinued product and is answered 200 (stored under the key for a day), and
+    // only the offers-published-check reaction withdraws it again. A single publish in the same race is refused 409 (its
+    // offer moved), and its retry 409 'the product is discontinued'.
+    it('refuses an item whose product was discontinued, and its offer withdrawn, between the batch’s facts and its commit', async () => {
+      const [pharmacyId, productId] = [await pharmacyAt(-23.56, -46.65, 'Descontinuada no meio'), await product('Meio A')];
+      await post('publishOffer', offer(pharmacyId, productId, 1000));
+      const store = app.services.eventStore;
+      let appends = 0;
+      const racing = new Proxy(store, {
+        get: (target, property, receiver) => {
+          const value = Reflect.get(target, property, receiver);
+          if (property !== 'appendMany') return value;
+          return async (...args: unknown[]) => {
+            if (++appends === 1) {
+              assert.equal((await post('discontinueProduct', undefined, { id: productId })).status, 200);
+              await app.settle();
+            }
+            return value.apply(target, args);
+          };
+        },
+      });
+      const route = appModules(async () => ({ ...app.services, eventStore: racing })).flatMap((module) => module.routes).find((candidate) => candidate.name === 'publishOfferBatch')!;
+      const response = await invoke(route.handler, { method: 'POST', body: { items: [offer(pharmacyId, productId, 800)] }, headers: { authorization: `Bearer ${app.adminToken}` } });
+      assert.equal(response.status, 200);
+      await app.settle();
+      const [item] = response.body.results;
+      const events = await store.readStream(`offer-${offerIdFor(pharmacyId, productId)}`);
+      assert.deepEqual(
+        [events.at(-1)!.type, (events.at(-1)!.data as { reason?: string }).reason],
+        ['OfferWithdrawn', 'product-discontinued'],
+        `the offer of a discontinued product ends withdrawn (events ${events.map((event) => event.type).join(', ')})`,
+      );
+      assert.deepEqual([item.status, item.error?.detail], [409, 'the product is discontinued'], `answered ${JSON.stringify(item)}; events ${events.map((event) => event.type).join(', ')}`);
+    });
+
     it('publishes the events of the whole batch to the bus in one call, after its items commit', async () => {
       const [pharmacyId, first, second] = [await pharmacyAt(-23.56, -46.65, 'Lote'), await product('Lote A'), await product('Lote B')];
       const publish = app.services.bus.publish.bind(app.services.bus);
