@@ -181,14 +181,16 @@ export async function runCommandBatch<Body, Command, Event extends DomainEvent, 
   let busyCommits = 0;
   // Each commit refused for a conflict decides a stream again or refuses its commands: BATCH_DECISIONS_PER_STREAM commits a stream at most.
   for (;;) {
-    // The streams in one read, asked for at once: on a store in this process (SQLite) a second decision, its facts known
-    // already, then reaches its commit without yielding to the event loop, so no other request can move its streams meanwhile.
-    const aggregates = await loadAggregates(services.eventStore, spec.decider, spec.snapshots, pending);
+    // The facts first (read anew each round: a product discontinued since the last is seen), then the streams in one read
+    // asked for at once: on a store in this process (SQLite) the decisions then reach their commit without waiting for
+    // another turn of the event loop, when another request could move their streams.
     const loads = { ...services, eventStore: batchingLoads(services.eventStore) };
+    const facts = await factsOf(loads, spec, runs, pending.map((streamId) => streams.get(streamId)!));
+    const aggregates = await loadAggregates(services.eventStore, spec.decider, spec.snapshots, pending);
     await Promise.all(
       pending.map(async (streamId, k) => {
         timesDecided.set(streamId, (timesDecided.get(streamId) ?? 0) + 1);
-        decided.set(streamId, await decideStream(loads, spec, runs, streams.get(streamId)!, aggregates[k], outcomes, refuse));
+        decided.set(streamId, await decideStream(loads, spec, runs, streams.get(streamId)!, aggregates[k], facts, outcomes, refuse));
       }),
     );
     const appending = [...decided.values()].flatMap(({ change, ...stream }) => (change ? [{ ...stream, ...change }] : []));
@@ -287,6 +289,7 @@ async function decideStream<Body, Command, Event extends DomainEvent, State, Fac
   runs: CommandRun<Body>[],
   stream: StreamCommands,
   loaded: LoadedAggregate<State>,
+  facts: Map<number, Promise<Facts>>,
   outcomes: (BatchOutcome | undefined)[],
   refuse: (index: number, error: unknown) => void,
 ): Promise<StreamDecision<Event, State, Facts>> {
@@ -295,7 +298,7 @@ async function decideStream<Body, Command, Event extends DomainEvent, State, Fac
   let aggregate = loaded;
   for (const index of stream.indexes) {
     try {
-      const decided = await decide(services, spec, runs[index], stream.id, aggregate);
+      const decided = await decide(services, spec, runs[index], stream.id, aggregate, facts.get(index));
       outcomes[index] = { result: { ...decided.result, events: decided.events } };
       if (!decided.append) continue;
       changes.push(decided as Changed<Event, State, Facts>);
@@ -306,6 +309,31 @@ async function decideStream<Body, Command, Event extends DomainEvent, State, Fac
   }
   const last = changes.at(-1);
   return { ...stream, streamId, ...(last ? { change: { last, append: appendOfAll(changes) } } : {}) };
+}
+
+/**
+ * The facts of these streams' commands, all asked for at once (a batching store reads them
+ * together) and settled. Each is met by its command's decision, after its authorisation,
+ * as if read there; a failure is that command's.
+ */
+async function factsOf<Body, Command, Event extends DomainEvent, State, Facts>(
+  services: Services,
+  spec: CommandSpec<Body, Command, Event, State, Facts>,
+  runs: CommandRun<Body>[],
+  streams: StreamCommands[],
+): Promise<Map<number, Promise<Facts>>> {
+  const facts = new Map<number, Promise<Facts>>();
+  if (!spec.facts) return facts;
+  for (const { id, indexes } of streams) {
+    for (const index of indexes) {
+      const read = spec.facts(services, runs[index].body, id);
+      // Met later by the decision, or not at all (a command refused first): not an unhandled rejection meanwhile.
+      read.catch(() => {});
+      facts.set(index, read);
+    }
+  }
+  await Promise.allSettled(facts.values());
+  return facts;
 }
 
 /** A decision that changed its stream. */
@@ -416,7 +444,8 @@ interface Decided<Event extends DomainEvent, State, Facts> {
 /**
  * Load → authorize → decide, the pipeline's steps before the append (`services.eventStore`
  * does the reads). Given `aggregate` (a batch's: loaded once for the stream's commands, or as
- * an earlier command of the batch leaves it), the command is decided on it instead.
+ * an earlier command of the batch leaves it), the command is decided on it instead; given
+ * `readFacts` (a batch's, read for all its commands at once), on those facts.
  */
 async function decide<Body, Command, Event extends DomainEvent, State, Facts>(
   services: Services,
@@ -424,6 +453,7 @@ async function decide<Body, Command, Event extends DomainEvent, State, Facts>(
   run: CommandRun<Body>,
   id: string,
   aggregate?: LoadedAggregate<State>,
+  readFacts?: Promise<Facts>,
 ): Promise<Decided<Event, State, Facts>> {
   const { eventStore, clock } = services;
   const streamId = spec.streamId(id);
@@ -437,7 +467,7 @@ async function decide<Body, Command, Event extends DomainEvent, State, Facts>(
   if (!spec.identity && version === 0) throw new NotFound(`no such resource: ${id}`);
   checkIfMatch(run.ifMatch, version);
 
-  const facts = (spec.facts ? await spec.facts(services, run.body, id) : undefined) as Facts;
+  const facts = (spec.facts ? await (readFacts ?? spec.facts(services, run.body, id)) : undefined) as Facts;
   const events = spec.decider.decide(spec.toCommand({ id, body: run.body, now: clock.now(), facts }), state);
   const newVersion = version + events.length;
   const created = spec.identity !== undefined && version === 0;

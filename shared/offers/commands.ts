@@ -196,19 +196,21 @@ function refusedItem(index: number, error: DomainError): ItemResult {
 
 /** The feed's items run as one batch; the answer reports each item's outcome (and is what a keyed feed stores with them). */
 async function publishItems(s: Services, principal: Principal, items: unknown[], request: HttpRequest, context: InvocationContext, claim?: IdempotentRequest) {
-  // Many items name the same pharmacies and products: read each once per batch.
-  const seen = new Map<string, Promise<string>>();
-  const once = <T extends string>(key: string, load: () => Promise<T>) => {
-    if (!seen.has(key)) seen.set(key, load());
-    return seen.get(key)! as Promise<T>;
+  // Many items name the same pharmacies and products: read each once per decision round (each round brings its own
+  // services, and reads them anew: a product discontinued since the last round is seen).
+  const seen = new WeakMap<Services, Map<string, Promise<string>>>();
+  const once = <T extends string>(services: Services, key: string, load: () => Promise<T>) => {
+    const round = seen.get(services) ?? seen.set(services, new Map()).get(services)!;
+    if (!round.has(key)) round.set(key, load());
+    return round.get(key)! as Promise<T>;
   };
   const spec: OfferSpec<PublishBody, References> = {
     ...publishOfferSpec,
     // Both at once, as `references` does: the batch's loads gather them into one read.
     facts: async (services, body) => {
       const [pharmacy, product] = await Promise.all([
-        once(`pharmacy:${body.pharmacyId}`, () => pharmacyStatus(services.eventStore, body.pharmacyId.toLowerCase())),
-        once(`product:${body.productId}`, () => productStatus(services.eventStore, body.productId.toLowerCase())),
+        once(services, `pharmacy:${body.pharmacyId}`, () => pharmacyStatus(services.eventStore, body.pharmacyId.toLowerCase())),
+        once(services, `product:${body.productId}`, () => productStatus(services.eventStore, body.productId.toLowerCase())),
       ]);
       return { pharmacy, product };
     },

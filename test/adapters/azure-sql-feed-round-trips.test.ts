@@ -112,7 +112,7 @@ describe('Azure SQL round trips of a 500-item partner feed', () => {
     assert.deepEqual(sql.take(), ['claim idempotency']);
   });
 
-  it('decides an item whose offer changed meanwhile again, and commits the whole batch with its answer in one more append', async () => {
+  it('decides an item whose offer changed meanwhile again, its facts and offer read again, and commits the whole batch with its answer in one more append', async () => {
     const stream = `offer-${offerIdFor(pharmacyId, productIds[1])}`;
     sql.beforeNextAppendMany = () =>
       sql.seed([{ eventId: randomUUID(), streamId: stream, version: 2, position: 0, type: 'OfferPriceChanged', data: { offerId: offerIdFor(pharmacyId, productIds[1]), priceCents: 1, changedAt: new Date().toISOString() }, metadata: { correlationId: 'elsewhere' }, occurredAt: new Date().toISOString() }]);
@@ -124,7 +124,7 @@ describe('Azure SQL round trips of a 500-item partner feed', () => {
     );
     assert.deepEqual(
       sql.take().filter((trip) => trip !== 'mark published'),
-      ['claim idempotency', 'load many', 'load many', 'append many', 'load many', 'append many'],
+      ['claim idempotency', 'load many', 'load many', 'append many', 'load many', 'load many', 'append many'],
     );
   });
 
@@ -140,7 +140,7 @@ describe('Azure SQL round trips of a 500-item partner feed', () => {
     );
     assert.deepEqual(
       sql.take().filter((trip) => trip !== 'mark published'),
-      ['claim idempotency', 'load many', 'load many', 'append many', 'load many', 'append many'],
+      ['claim idempotency', 'load many', 'load many', 'append many', 'load many', 'load many', 'append many'],
     );
   });
 
@@ -204,7 +204,7 @@ describe('Azure SQL round trips of a 500-item partner feed', () => {
     assert.ok(response.headers.get('retry-after'));
     assert.deepEqual(
       sql.take().filter((trip) => trip !== 'mark published'),
-      ['claim idempotency', 'load many', 'load many', 'append many', 'load many', 'append many', 'release idempotency'],
+      ['claim idempotency', 'load many', 'load many', 'append many', 'load many', 'load many', 'append many', 'release idempotency'],
     );
     const retried = await send(body, key);
     assert.equal(retried.status, 200, JSON.stringify(retried.body));

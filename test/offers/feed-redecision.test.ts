@@ -15,13 +15,12 @@ import { invoke } from '../support/http';
 const DAY = 86_400_000;
 
 /**
- * runCommandBatch's claim (296f78a): on SQLite a decision after a conflict, its facts known,
- * reaches its commit without yielding to the event loop, so nothing can move its streams
- * meanwhile. test/offers/feed-contention does not show it: there the feeds' first commits
- * meet no conflict at all (10 appendMany for 10 feeds, measured), since the first decision
- * no longer loads the offers a turn before the facts. Here another writer commits to one
- * offer at every turn of the event loop, queuing its next change as soon as the one before
- * is committed: the batch's first decision, which waits a turn for its facts, conflicts.
+ * runCommandBatch reads a round's facts first, then its streams, and commits without
+ * waiting for another turn of the event loop: on SQLite nothing else runs between the
+ * streams' read and the commit. Here another writer commits to one offer at every turn of
+ * the event loop, queuing its next change as soon as the one before is committed, while a
+ * feed publishes that offer and a calm one. (When the offers were read before the facts,
+ * a turn apart, the feed's first decision conflicted here.)
  */
 describe('a feed over an offer another writer changes at every turn of the event loop', () => {
   let app: Awaited<ReturnType<typeof testApp>>;
@@ -79,13 +78,13 @@ describe('a feed over an offer another writer changes at every turn of the event
 
     assert.equal(response.status, 200);
     const results = response.body.results as { status: number; version?: number }[];
-    assert.ok(commits >= 2, `the first decision conflicted (${commits} commit(s), ${changes} changes): else the race this is about did not happen`);
+    assert.ok(changes > 0, 'the writer ran');
     assert.deepEqual(results.map((result) => result.status), [200, 200], `${commits} commits (at most ${BATCH_DECISIONS_PER_STREAM}), ${changes} changes; ${JSON.stringify(results)}`);
     const [event] = await store.readStream(offerStreamId(offerId), { afterVersion: results[0].version! - 1, limit: 1 });
     assert.equal((event.data as { priceCents: number }).priceCents, 800, 'the version answered holds the item');
   }
 
-  it('takes its item in on its second decision when the writer runs commands', async () => {
+  it('takes its item in while the writer runs commands', async () => {
     const context = new InvocationContext({ functionName: 'test', logHandler: () => {} });
     const changePrice = { name: 'changeOfferPrice', decider: offerDecider, streamId: offerStreamId, snapshots: { schema: 'offer-v1', every: 50 } };
     await feedWhileChanging((_stream, offerId, n) =>
@@ -98,10 +97,8 @@ describe('a feed over an offer another writer changes at every turn of the event
   });
 
   // The batch's commit goes through the store's group commit, which first commits the appends queued before it and so
-  // answers them inside the batch's turn: a writer whose next append follows its last one in fewer microtasks than the
-  // batch's reload and decision take then queues it in between, and moves the stream before each commit of the batch.
-  // (The code before 296f78a happens to take this item in: which side wins is a matter of microtask counts.)
-  it('takes its item in on its second decision when the writer appends straight to the store', { todo: 'not so: refused 409 after 3 decisions (4 commits); "without yielding" is not "nothing moves"' }, async () => {
+  // answers them inside the batch's turn: a writer appending straight to the store queues its next append in between.
+  it('takes its item in while the writer appends straight to the store', async () => {
     await feedWhileChanging(async (stream, offerId, n) => {
       const version = (await app.services.eventStore.readStream(stream)).length;
       const data = { offerId, priceCents: 500 + (n % 100), changedAt: new Date().toISOString() };
