@@ -241,6 +241,11 @@ function withPreferencesOf<T>(source: InputSource, schema: Joi.Schema<T>): Joi.S
  */
 export const MOST_LISTED_FIELD_ERRORS = 20;
 
+/** The longest field name or message a listed error repeats: an unknown member's name is the caller's, of any length. */
+export const MOST_FIELD_ERROR_CHARS = 200;
+
+const clipped = (text: string) => (text.length > MOST_FIELD_ERROR_CHARS ? `${text.slice(0, MOST_FIELD_ERROR_CHARS - 1)}…` : text);
+
 /**
  * Validates with joi. Bodies are checked strictly (no type coercion: "5" is not a
  * number); query strings and paths are text by nature, so there joi converts.
@@ -249,8 +254,8 @@ export function validate<T>(schema: Joi.Schema<T>, value: unknown, source: Input
   const { value: valid, error } = withPreferencesOf(source, schema).validate(value);
   if (error) {
     const errors = error.details.slice(0, MOST_LISTED_FIELD_ERRORS).map((detail) => ({
-      field: detail.path.join('.') || source,
-      message: detail.message,
+      field: clipped(detail.path.join('.') || source),
+      message: clipped(detail.message),
     }));
     const count = error.details.length;
     throw new InvalidInput(count > errors.length ? `the ${source} is not valid: ${count} problems, the first ${errors.length} listed` : `the ${source} is not valid`, errors);

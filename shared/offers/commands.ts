@@ -9,6 +9,7 @@ import {
   publishAfterCommit,
   runCommandBatch,
   type BatchOutcome,
+  type CommandResult,
   type CommandRun,
   type CommandSpec,
   type SnapshotPolicy,
@@ -189,9 +190,19 @@ function publishBatchHandler(services: ServiceProvider): HttpHandler {
 /** An item's line in the feed's answer. */
 type ItemResult = { index: number; status: number; id?: string; version?: number; unchanged?: true; error?: { title: string; detail: string; errors?: unknown[] } };
 
-function refusedItem(index: number, error: DomainError): ItemResult {
-  const errors = error.errors.length ? { errors: error.errors } : {};
-  return { index, status: error.status, error: { title: error.title, detail: error.message, ...errors } };
+/**
+ * The most field errors a feed's answer lists, over all its items (each item's first ones,
+ * in item order, while they fit): the answer is stored under its Idempotency-Key for a day,
+ * and 500 items of 20 errors each made it four times the largest body the feed takes.
+ */
+export const MOST_LISTED_FEED_ERRORS = 300;
+
+/** A refused item's line; its field errors only while `budget` (what is left of MOST_LISTED_FEED_ERRORS) holds them all. */
+function refusedItem(index: number, error: DomainError, budget: { left: number }): ItemResult {
+  const listed = error.errors.length <= budget.left;
+  if (listed) budget.left -= error.errors.length;
+  const detail = listed ? error.message : `${error.message}; its field errors are not listed (a feed's answer lists ${MOST_LISTED_FEED_ERRORS})`;
+  return { index, status: error.status, error: { title: error.title, detail, ...(listed && error.errors.length ? { errors: error.errors } : {}) } };
 }
 
 /** The feed's items run as one batch; the answer reports each item's outcome (and is what a keyed feed stores with them). */
@@ -216,7 +227,7 @@ async function publishItems(s: Services, principal: Principal, items: unknown[],
     },
   };
   const metadata = metadataOf(request, context, principal.subject);
-  const invalid: ItemResult[] = [];
+  const invalid: { index: number; error: DomainError }[] = [];
   const runs: { index: number; run: CommandRun<PublishBody> }[] = [];
   const committed: StoredEvent[] = [];
   for (const [index, item] of items.entries()) {
@@ -224,22 +235,20 @@ async function publishItems(s: Services, principal: Principal, items: unknown[],
       runs.push({ index, run: { body: validate(publishSchema, item, 'body'), principal, metadata, context, publishLater: committed } });
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
-      invalid.push(refusedItem(index, error));
+      invalid.push({ index, error });
     }
   }
   const report = (outcomes: readonly BatchOutcome[]) => {
-    const results = [...invalid];
-    for (const [k, outcome] of outcomes.entries()) {
-      const index = runs[k].index;
-      if ('error' in outcome) {
-        results.push(refusedItem(index, outcome.error));
-        continue;
-      }
-      const { status, body, events } = outcome.result;
+    const lines: ({ index: number; error: DomainError } | { index: number; result: CommandResult })[] = [...invalid];
+    for (const [k, outcome] of outcomes.entries()) lines.push({ index: runs[k].index, ...outcome });
+    const budget = { left: MOST_LISTED_FEED_ERRORS };
+    const results = lines.sort((a, b) => a.index - b.index).map((line): ItemResult => {
+      if ('error' in line) return refusedItem(line.index, line.error, budget);
+      const { status, body, events } = line.result;
       // Unchanged: the offer already had these terms; nothing was written (a feed's report tells these apart).
-      results.push({ index, status, id: body.id, version: body.version, ...(events?.length ? {} : { unchanged: true as const }) });
-    }
-    return { results: results.sort((a, b) => a.index - b.index) };
+      return { index: line.index, status, id: body.id, version: body.version, ...(events?.length ? {} : { unchanged: true as const }) };
+    });
+    return { results };
   };
   try {
     // Each item is authorised on its own: items for pharmacies the caller is not bound to fail with 403.

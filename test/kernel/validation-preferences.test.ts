@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import Joi from 'joi';
 import { gtinSchema } from '../../shared/catalog/commands';
 import { InvalidInput } from '../../shared/kernel/errors';
-import { MOST_LISTED_FIELD_ERRORS, validate } from '../../shared/kernel/http';
+import { MOST_FIELD_ERROR_CHARS, MOST_LISTED_FIELD_ERRORS, validate } from '../../shared/kernel/http';
 import { instantSchema, matching, phoneSchema, text } from '../../shared/kernel/schemas';
 import { changeProfileSchema, openingHoursBodySchema, registerSchema } from '../../shared/pharmacies/commands';
 
@@ -40,6 +40,13 @@ describe('Validation preferences: made once per schema, messages built only for 
     assert.deepEqual(refused.errors[0], { field: 'unknown0', message: 'unknown0 is not allowed' });
     assert.equal(refused.message, `the body is not valid: 5000 problems, the first ${MOST_LISTED_FIELD_ERRORS} listed`);
     assert.deepEqual(refusal(Joi.object({ name: Joi.string() }), { a: 1 }), [{ field: 'a', message: 'a is not allowed' }], 'a few are all listed');
+  });
+
+  it('given an unknown member with a very long name, then the refusal repeats the start of it only', () => {
+    const [error] = refusal(Joi.object({ name: Joi.string() }), { ['x'.repeat(10_000)]: 1 });
+    assert.equal(error.field.length, MOST_FIELD_ERROR_CHARS);
+    assert.equal(error.message.length, MOST_FIELD_ERROR_CHARS);
+    assert.ok(error.field.endsWith('…'));
   });
 
   it('given the shared field schemas, then none carries preferences of its own (joi would merge them on every request that reaches the field)', () => {
