@@ -16,8 +16,8 @@ import { findLocalReadStore, LOCAL_READ_STORE_FILE } from '../../shared/adapters
 describe('the local read store a host publishes on DATA_DIR', () => {
   it('is not found once the process that published it has exited, reaped or not (a zombie)', { skip: existsSync('/proc/self/stat') ? false : 'no /proc on this system' }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'published-store-'));
-    // The shell's child exits at once; the shell, replaced by sleep, never waits for it: a zombie for a second.
-    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // The shell's child exits at once; the shell, replaced by sleep, never waits for it: a zombie until the test kills the shell.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const [line] = (await once(parent.stdout, 'data')) as [Buffer];
       const zombie = Number(line.toString().trim());
