@@ -221,7 +221,28 @@ describe('Azure SQL round trips of a 500-item partner feed', () => {
     sql.take();
     const response = await send(body, key);
     assert.deepEqual(response.body.results.map((result: { unchanged?: true }) => result.unchanged), [true, true]);
+    assert.equal(response.headers.get('idempotent-replayed'), null, 'the first answer is no replay');
     assert.deepEqual(sql.take(), ['claim idempotency', 'load many', 'load many', 'append many']);
+    const replayed = await send(body, key);
+    assert.equal(replayed.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(replayed.body, response.body);
+  });
+
+  // The statement's retry finds a committed first attempt by a stream's first event: a feed that changes nothing has none
+  // (008076d sends it through APPEND_MANY_BATCH), so the retry meets its claim replaced by its own answer (50003), and the
+  // handler answers it as another attempt's: the right body, but marked Idempotent-Replayed on its first answer.
+  it('answers a feed that changes nothing, whose committed answer was lost, with that answer, as a first answer', async () => {
+    const body = { items: items(() => 640).slice(5, 7) };
+    const key = `feed-${randomUUID()}`;
+    sql.afterNextAppendMany = () => {
+      throw Object.assign(new Error('Connection lost - read ECONNRESET'), { code: 'ECONNRESET' });
+    };
+    sql.take();
+    const response = await send(body, key);
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    assert.deepEqual(response.body.results.map((result: { unchanged?: true }) => result.unchanged), [true, true]);
+    assert.equal(response.headers.get('idempotent-replayed'), null, 'the first answer is no replay');
+    assert.deepEqual(sql.take().filter((trip) => trip !== 'mark published').slice(0, 4), ['claim idempotency', 'load many', 'load many', 'append many']);
     const replayed = await send(body, key);
     assert.equal(replayed.headers.get('idempotent-replayed'), 'true');
     assert.deepEqual(replayed.body, response.body);
