@@ -177,7 +177,11 @@ export class CountingSqlPool {
     hook?.(streams);
     const storedOf = (append: Append) => this.streamRows(append.streamId, append.expectedVersion).slice(0, append.eventCount).map((row) => ({ ordinal: append.ordinal, ...row }));
     // A retry whose first attempt committed: all of it was (all or nothing), its answer with it.
-    if (p.retry === 1 && streams.some((append) => this.events.some((row) => row.event_id === append.firstEventId && row.stream_id === append.streamId))) {
+    const answerStored = () => {
+      const held = this.idempotency.get(String(p.claimKey));
+      return p.hasAnswer === 1 && held?.claimed_by === null && held.request_hash === p.requestHash && held.created_at.getTime() === new Date(String(p.createdAt)).getTime();
+    };
+    if (p.retry === 1 && (streams.some((append) => this.events.some((row) => row.event_id === append.firstEventId && row.stream_id === append.streamId)) || answerStored())) {
       return answer([], streams.flatMap(storedOf));
     }
     if (p.claimKey !== '' && this.idempotency.get(String(p.claimKey))?.claimed_by !== p.claimedBy) {
