@@ -387,6 +387,40 @@ describe('Offers', () => {
       assert.deepEqual([item.status, item.error?.detail], [409, 'the product is discontinued'], `answered ${JSON.stringify(item)}; events ${events.map((event) => event.type).join(', ')}`);
     });
 
+    // 3ea7023 reads a round's facts first and its streams after them: a discontinuation whose reaction withdrew the offer
+    // between those two reads is not seen by the decision (the product read active), which revises the withdrawn offer of a
+    // discontinued product on the offer it loaded, with no conflict, and answers 200. A single publish loads the offer
+    // first and its facts after it, so the same race ends in a conflict or 'the product is discontinued'.
+    it('refuses an item whose product was discontinued, and its offer withdrawn, between the batch’s facts and its offers’ read', async () => {
+      const [pharmacyId, productId] = [await pharmacyAt(-23.56, -46.65, 'Descontinuada entre leituras'), await product('Entre A')];
+      await post('publishOffer', offer(pharmacyId, productId, 1000));
+      const store = app.services.eventStore;
+      const stream = `offer-${offerIdFor(pharmacyId, productId)}`;
+      let raced = false;
+      const racing = new Proxy(store, {
+        get: (target, property, receiver) => {
+          const value = Reflect.get(target, property, receiver);
+          if (property !== 'loadStreams') return value;
+          return async (requests: { streamId: string }[]) => {
+            if (!raced && requests.some((request) => request.streamId === stream)) {
+              raced = true;
+              assert.equal((await post('discontinueProduct', undefined, { id: productId })).status, 200);
+              await app.settle();
+            }
+            return value.call(target, requests);
+          };
+        },
+      });
+      const route = appModules(async () => ({ ...app.services, eventStore: racing })).flatMap((module) => module.routes).find((candidate) => candidate.name === 'publishOfferBatch')!;
+      const response = await invoke(route.handler, { method: 'POST', body: { items: [offer(pharmacyId, productId, 800)] }, headers: { authorization: `Bearer ${app.adminToken}` } });
+      assert.equal(response.status, 200);
+      assert.ok(raced, 'the offer was read');
+      await app.settle();
+      const [item] = response.body.results;
+      const events = await store.readStream(stream);
+      assert.deepEqual([item.status, item.error?.detail], [409, 'the product is discontinued'], `answered ${JSON.stringify(item)}; events ${events.map((event) => event.type).join(', ')}`);
+    });
+
     it('publishes the events of the whole batch to the bus in one call, after its items commit', async () => {
       const [pharmacyId, first, second] = [await pharmacyAt(-23.56, -46.65, 'Lote'), await product('Lote A'), await product('Lote B')];
       const publish = app.services.bus.publish.bind(app.services.bus);
