@@ -49,4 +49,17 @@ describe('the partner feed’s answer to items with many unknown members', () =>
     const answered = JSON.stringify(response.body).length;
     assert.ok(answered <= MAX_BATCH_BODY_BYTES, `a ${JSON.stringify(body).length}-byte feed answered with ${answered} bytes`);
   });
+  // The caps count items, errors and UTF-16 units, not bytes: a member name of control characters is 6 bytes a character
+  // in JSON (\u0001), and each error repeats it twice (its field and its message). 15 items of 14 such members each, a
+  // 253 KB body, list 300 errors (the budget) of about 2.4 KB each: an answer of about 0.5 MB, stored for a day.
+  it('is no larger than the largest feed body when the unknown members are named in escaped characters', async () => {
+    const item = Object.fromEntries(Array.from({ length: 14 }, (_, n) => [String.fromCharCode(1 + n) + '\u0001'.repeat(199), 0]));
+    const body = { items: Array.from({ length: 15 }, () => item) };
+    const sent = Buffer.byteLength(JSON.stringify(body));
+    assert.ok(sent <= MAX_BATCH_BODY_BYTES, `a body the feed takes (${sent} bytes)`);
+    const response = await invoke(app.handler('publishOfferBatch'), { method: 'POST', body, headers: { 'idempotency-key': `feed-${randomUUID()}` } });
+    assert.equal(response.status, 200);
+    const answered = Buffer.byteLength(JSON.stringify(response.body));
+    assert.ok(answered <= MAX_BATCH_BODY_BYTES, `a ${sent}-byte feed answered with ${answered} bytes, stored under its key for a day`);
+  });
 });
