@@ -7,12 +7,12 @@ import { authenticate, type Principal } from './auth';
 import { ConcurrencyConflict, DATABASE_RETRY_AFTER_SECONDS, DomainError, IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed, ServiceUnavailable, Unauthorized } from './errors';
 import { expectNoBody, jsonResponse, readJsonBody, traceIdOf, traceparentOf, parseIfMatch, tagNamesVersion, validate, withProblemDetails } from './http';
 import { answerOfKeyHolder, answerRecordedMeanwhile, claimOrReplay, idempotencyOf, idempotencyRecord, recordAnswer, releaseClaim, type IdempotentRequest } from './idempotency';
-import type { AppendManyOptions, AppendManyResult, EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, StoredEvent, StreamAppend, StreamLoad } from './ports';
+import type { AppendManyOptions, AppendManyResult, EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, StoredEvent, StreamAppend } from './ports';
 import type { Policy } from './policies';
 import type { ServiceProvider, Services } from './services';
 import { METRICS } from './telemetry';
 import { TimedOut, withTimeout } from './timeout';
-import { aggregateCacheOf, type CachedAggregate } from './aggregate-cache';
+import { aggregateCacheOf } from './aggregate-cache';
 import { batchingLoads } from './batched-loads';
 import { markPublishedSoon } from './outbox-marks';
 
@@ -181,12 +181,15 @@ export async function runCommandBatch<Body, Command, Event extends DomainEvent, 
   let busyCommits = 0;
   // Each commit refused for a conflict decides a stream again or refuses its commands: BATCH_DECISIONS_PER_STREAM commits a stream at most.
   for (;;) {
-    // The facts first (read anew each round: a product discontinued since the last is seen), then the streams in one read
-    // asked for at once: on a store in this process (SQLite) the decisions then reach their commit without waiting for
-    // another turn of the event loop, when another request could move their streams.
+    // The facts (read anew each round: a product discontinued since the last is seen) and the streams, asked for in the
+    // same turn, so one read answers them all (batchingLoads): the decisions see facts and streams of one moment, and on a
+    // store in this process (SQLite) reach their commit without another turn of the event loop, when another request
+    // could move them.
     const loads = { ...services, eventStore: batchingLoads(services.eventStore) };
-    const facts = await factsOf(loads, spec, runs, pending.map((streamId) => streams.get(streamId)!));
-    const aggregates = await loadAggregates(services.eventStore, spec.decider, spec.snapshots, pending);
+    const [facts, aggregates] = await Promise.all([
+      factsOf(loads, spec, runs, pending.map((streamId) => streams.get(streamId)!)),
+      Promise.all(pending.map((streamId) => loadAggregate(loads.eventStore, spec.decider, spec.snapshots, streamId))),
+    ]);
     await Promise.all(
       pending.map(async (streamId, k) => {
         timesDecided.set(streamId, (timesDecided.get(streamId) ?? 0) + 1);
@@ -547,39 +550,9 @@ export async function loadAggregate<Event extends DomainEvent, State>(
   snapshots: SnapshotPolicy,
   streamId: string,
 ): Promise<LoadedAggregate<State>> {
-  const cached = aggregateCacheOf(eventStore).get(streamId, snapshots.schema);
-  const load = await eventStore.loadStream(streamId, snapshots.schema, cached?.version ?? 0);
-  return aggregateOf(eventStore, decider, snapshots, streamId, cached, load);
-}
-
-/** loadAggregate for many streams in one read (EventStore.loadStreams), in the order of `streamIds`. */
-async function loadAggregates<Event extends DomainEvent, State>(
-  eventStore: EventStore,
-  decider: Pick<Decider<unknown, Event, State>, 'initialState' | 'evolve'>,
-  snapshots: SnapshotPolicy,
-  streamIds: string[],
-): Promise<LoadedAggregate<State>[]> {
-  if (streamIds.length === 0) return [];
   const cache = aggregateCacheOf(eventStore);
-  const kept = streamIds.map((streamId) => cache.get(streamId, snapshots.schema));
-  const loads = await eventStore.loadStreams(streamIds.map((streamId, index) => ({ streamId, schema: snapshots.schema, afterVersion: kept[index]?.version ?? 0 })));
-  return streamIds.map((streamId, index) => aggregateOf(eventStore, decider, snapshots, streamId, kept[index], loads[index]));
-}
-
-/**
- * The aggregate from the state kept when the load was asked for (`cached`, whatever is kept
- * by the time it answers) or a newer snapshot, and the events loaded after it: kept again
- * when it moved.
- */
-function aggregateOf<Event extends DomainEvent, State>(
-  eventStore: EventStore,
-  decider: Pick<Decider<unknown, Event, State>, 'initialState' | 'evolve'>,
-  snapshots: SnapshotPolicy,
-  streamId: string,
-  cached: CachedAggregate | undefined,
-  { snapshot, events }: StreamLoad,
-): LoadedAggregate<State> {
-  const cache = aggregateCacheOf(eventStore);
+  const cached = cache.get(streamId, snapshots.schema);
+  const { snapshot, events } = await eventStore.loadStream(streamId, snapshots.schema, cached?.version ?? 0);
   const tail = events as unknown as (Event & StoredEvent)[];
   const base = snapshot ? { version: snapshot.version, state: snapshot.state as State, sinceSnapshot: 0 } : cached && { ...cached, state: cached.state as State };
   const state = fold({ ...decider, initialState: base ? base.state : decider.initialState }, tail);

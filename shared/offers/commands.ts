@@ -154,8 +154,8 @@ export const expireOfferSpec: OfferSpec<void> = {
 
 /**
  * The partner price feed: each item is its own publish and fails on its own, but the items
- * run together (runCommandBatch): their offers loaded in one read, the pharmacies and
- * products they name in another, and every change committed in one transaction, so a
+ * run together (runCommandBatch): their offers, and the pharmacies and products they name,
+ * loaded in one read, and every change committed in one transaction, so a
  * 500-item feed costs a handful of round trips instead of thousands. The whole answer is
  * what an Idempotency-Key replays. The key is claimed before the items run, so a retry sent
  * while they still run (the client gave up waiting) is answered 409 with Retry-After rather

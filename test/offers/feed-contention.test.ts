@@ -22,8 +22,8 @@ const ITEMS = 250;
  * 54-57 % of the items refused 409 when a moved stream was decided once more only, after a
  * turn of the event loop, and 2 % when such items ran alone after the batch (ae5c7e7). Here
  * (one process, one event loop) that was 1 588 and 358 of 2 500. Now a round reads its facts
- * first and its offers last, in one read just before its commit, and nothing runs between
- * on SQLite: the feeds' first commits meet no conflict at all, and none is refused. The 409s are
+ * and its offers in one read, and no other request runs between that read and its commit
+ * on SQLite: none is refused. The 409s are
  * stored in each key's answer and replayed for 24 hours: the partner must send those items
  * again under a new key.
  */
