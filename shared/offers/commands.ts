@@ -191,17 +191,20 @@ function publishBatchHandler(services: ServiceProvider): HttpHandler {
 type ItemResult = { index: number; status: number; id?: string; version?: number; unchanged?: true; error?: { title: string; detail: string; errors?: unknown[] } };
 
 /**
- * The most field errors a feed's answer lists, over all its items (each item's first ones,
- * in item order, while they fit): the answer is stored under its Idempotency-Key for a day,
- * and 500 items of 20 errors each made it four times the largest body the feed takes.
+ * The most bytes of field errors (as JSON in UTF-8) a feed's answer lists, over all its items
+ * (each item's, in item order, while they fit): the answer is stored under its
+ * Idempotency-Key for a day, and errors repeat names the caller chose (an escaped control
+ * character is 6 bytes). 500 items of 20 errors each made it four times the largest body the
+ * feed takes; with this budget the whole answer stays under that body's limit.
  */
-export const MOST_LISTED_FEED_ERRORS = 300;
+export const MOST_LISTED_FEED_ERROR_BYTES = 96 * 1024;
 
-/** A refused item's line; its field errors only while `budget` (what is left of MOST_LISTED_FEED_ERRORS) holds them all. */
+/** A refused item's line; its field errors only while `budget` (bytes left of MOST_LISTED_FEED_ERROR_BYTES) holds them all. */
 function refusedItem(index: number, error: DomainError, budget: { left: number }): ItemResult {
-  const listed = error.errors.length <= budget.left;
-  if (listed) budget.left -= error.errors.length;
-  const detail = listed ? error.message : `${error.message}; its field errors are not listed (a feed's answer lists ${MOST_LISTED_FEED_ERRORS})`;
+  const size = error.errors.length ? Buffer.byteLength(JSON.stringify(error.errors)) : 0;
+  const listed = size <= budget.left;
+  if (listed) budget.left -= size;
+  const detail = listed ? error.message : `${error.message}; its field errors are not listed (the feed's answer has no room left for them)`;
   return { index, status: error.status, error: { title: error.title, detail, ...(listed && error.errors.length ? { errors: error.errors } : {}) } };
 }
 
@@ -241,7 +244,7 @@ async function publishItems(s: Services, principal: Principal, items: unknown[],
   const report = (outcomes: readonly BatchOutcome[]) => {
     const lines: ({ index: number; error: DomainError } | { index: number; result: CommandResult })[] = [...invalid];
     for (const [k, outcome] of outcomes.entries()) lines.push({ index: runs[k].index, ...outcome });
-    const budget = { left: MOST_LISTED_FEED_ERRORS };
+    const budget = { left: MOST_LISTED_FEED_ERROR_BYTES };
     const results = lines.sort((a, b) => a.index - b.index).map((line): ItemResult => {
       if ('error' in line) return refusedItem(line.index, line.error, budget);
       const { status, body, events } = line.result;
