@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { APPEND_MANY_BATCH, AzureSqlEventStore } from '../../shared/adapters/azure-sql/event-store';
+import { APPEND_MANY_BATCH, AzureSqlEventStore, SAVE_IDEMPOTENCY_BATCH } from '../../shared/adapters/azure-sql/event-store';
+import { IdempotencyKeyReused } from '../../shared/kernel/errors';
+import { IN_PROGRESS_STAND_IN } from '../../shared/kernel/idempotency';
 import { CountingSqlPool } from '../support/counting-sql-pool';
 
 const event = () => ({ eventId: randomUUID(), type: 'Happened', data: {}, metadata: { correlationId: 'test' } });
@@ -29,6 +31,22 @@ describe('Azure SQL appendMany retried after a commit whose answer was lost', ()
     assert.ok('stored' in result, `the committed batch answered as ${JSON.stringify(result)}`);
     assert.deepEqual(result.stored.map((stored) => stored.map((e) => e.eventId)), [[appended.eventId], []]);
     assert.deepEqual(sql.take().filter((trip) => trip === 'append many'), ['append many', 'append many']);
+  });
+
+  it('does not take for its own commit another attempt’s answer made in the same millisecond to the same request', async () => {
+    const sql = new CountingSqlPool();
+    const store = new AzureSqlEventStore(sql.pool);
+    const [key, owner, createdAt] = [`feed:${randomUUID()}`, randomUUID(), new Date()];
+    const expiresAt = new Date(createdAt.getTime() + 60_000);
+    await store.claimIdempotencyKey({ key, requestHash: 'h', owner, createdAt, expiresAt, standIn: IN_PROGRESS_STAND_IN });
+    const answer = { key, requestHash: 'h', status: 200, body: { results: ['mine'] }, headers: {}, createdAt, expiresAt, owner };
+    // The first call never reaches the server; meanwhile another attempt's answer, at the same instant, takes the key.
+    sql.beforeNextAppendMany = () => {
+      sql.run(SAVE_IDEMPOTENCY_BATCH, { key, requestHash: 'h', status: 200, body: JSON.stringify({ results: ['theirs'] }), headers: '{}', subject: '', createdAt: createdAt.toISOString(), expiresAt: expiresAt.toISOString(), claimedBy: owner });
+      throw Object.assign(new Error('Connection lost - read ECONNRESET'), { code: 'ECONNRESET' });
+    };
+    await assert.rejects(store.appendMany([], { claim: { key, owner }, answer }), IdempotencyKeyReused);
+    assert.deepEqual((await store.findIdempotentResponse(key, createdAt))?.body, { results: ['theirs'] });
   });
 
   it('looks, in the batch the server runs, for any stream’s first event, as the pool does', () => {
