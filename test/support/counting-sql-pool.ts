@@ -179,7 +179,13 @@ export class CountingSqlPool {
     // A retry whose first attempt committed: all of it was (all or nothing), its answer with it.
     const answerStored = () => {
       const held = this.idempotency.get(String(p.claimKey));
-      return p.hasAnswer === 1 && held?.claimed_by === null && held.request_hash === p.requestHash && held.created_at.getTime() === new Date(String(p.createdAt)).getTime();
+      return (
+        p.hasAnswer === 1 &&
+        held?.claimed_by === null &&
+        held.request_hash === p.requestHash &&
+        held.created_at.getTime() === new Date(String(p.createdAt)).getTime() &&
+        held.body === p.body
+      );
     };
     if (p.retry === 1 && (streams.some((append) => this.events.some((row) => row.event_id === append.firstEventId && row.stream_id === append.streamId)) || answerStored())) {
       return answer([], streams.flatMap(storedOf));

@@ -316,12 +316,13 @@ BEGIN TRY
   END;
 
   -- Under the locks: a first attempt that committed left every stream's first event (see APPEND_BATCH); a stream may append
-  -- none, and a batch that changes nothing appends none at all: it left its answer, made at its own instant, in its claim's place.
+  -- none, and a batch that changes nothing appends none at all: it left its answer, made at its own instant, in its claim's
+  -- place. Another attempt's answer equal to it in all that (a retry in the same millisecond) would be the same answer.
   IF @retry = 1 AND (EXISTS (
     SELECT 1 FROM @appends AS a JOIN es.events AS e ON e.event_id = a.first_event_id AND e.stream_id = a.stream_id)
     OR (@hasAnswer = 1 AND EXISTS (
       SELECT 1 FROM es.idempotency_keys WHERE [key] = @claimKey AND claimed_by IS NULL AND request_hash = @requestHash
-        AND created_at = CONVERT(DATETIME2(3), @createdAt, 127))))
+        AND created_at = CONVERT(DATETIME2(3), @createdAt, 127) AND body = @body)))
     SET @committed = 1;
   IF @committed = 0
   BEGIN
