@@ -318,6 +318,22 @@ describe('Offers', () => {
       assert.deepEqual(stored.map((event) => [event.version, (event.data as { priceCents?: number }).priceCents]), [[1, 700], [2, 600]]);
     });
 
+    /** The feed's handler on the test store, `before` awaited ahead of each call of `method`: another writer's moment. */
+    const feedRacing = (method: 'appendMany' | 'loadStreams', before: (...args: unknown[]) => Promise<void>) => {
+      const store = app.services.eventStore;
+      const racing = new Proxy(store, {
+        get: (target, property, receiver) => {
+          const value = Reflect.get(target, property, receiver);
+          if (property !== method) return value;
+          return async (...args: unknown[]) => {
+            await before(...args);
+            return value.apply(target, args);
+          };
+        },
+      });
+      return appModules(async () => ({ ...app.services, eventStore: racing })).flatMap((module) => module.routes).find((candidate) => candidate.name === 'publishOfferBatch')!.handler;
+    };
+
     it('decides an item whose offer changed meanwhile again, answers it on the new state, and refuses it 409 if it kept changing', async () => {
       const [pharmacyId, moving, restless, still] = [await pharmacyAt(-23.56, -46.65, 'Mexida'), await product('Mexida A'), await product('Mexida B'), await product('Mexida C')];
       for (const productId of [moving, restless, still]) await post('publishOffer', offer(pharmacyId, productId, 1000));
@@ -325,22 +341,14 @@ describe('Offers', () => {
       const changePrice = (productId: string, priceCents: number) => post('changeOfferPrice', { priceCents }, { id: offerIdFor(pharmacyId, productId) });
       let appends = 0;
       // Another writer's change lands between the batch's loads and each of its commits: `moving` once, `restless` every time.
-      const racing = new Proxy(store, {
-        get: (target, property, receiver) => {
-          const value = Reflect.get(target, property, receiver);
-          if (property !== 'appendMany') return value;
-          return async (...args: unknown[]) => {
-            appends += 1;
-            if (appends === 1) await changePrice(moving, 900);
-            await changePrice(restless, 900 + appends);
-            return value.apply(target, args);
-          };
-        },
+      const feed = feedRacing('appendMany', async () => {
+        appends += 1;
+        if (appends === 1) await changePrice(moving, 900);
+        await changePrice(restless, 900 + appends);
       });
-      const route = appModules(async () => ({ ...app.services, eventStore: racing })).flatMap((module) => module.routes).find((candidate) => candidate.name === 'publishOfferBatch')!;
       const headers = { authorization: `Bearer ${app.adminToken}`, 'idempotency-key': `feed-${randomUUID()}` };
       const batch = { items: [offer(pharmacyId, moving, 800), offer(pharmacyId, restless, 800), offer(pharmacyId, still, 800)] };
-      const response = await invoke(route.handler, { method: 'POST', body: batch, headers });
+      const response = await invoke(feed, { method: 'POST', body: batch, headers });
       assert.deepEqual(response.body.results.map((r: { status: number; version?: number }) => [r.status, r.version]), [[200, 3], [409, undefined], [200, 2]]);
       assert.equal(appends, BATCH_DECISIONS_PER_STREAM + 1, 'the whole batch, again with `moving` and `restless` decided anew, then without `restless`');
       const priceOf = async (productId: string) => ((await store.readStream(`offer-${offerIdFor(pharmacyId, productId)}`)).at(-1)!.data as { priceCents: number }).priceCents;
@@ -350,76 +358,40 @@ describe('Offers', () => {
       assert.deepEqual(replayed.body, response.body, 'the answer stored with the items is the one given');
     });
 
-    // The facts (pharmacy, product) are read once per batch: a decision after a conflict uses those of the first, read before
-    // the offer's reload. A discontinuation whose reaction withdrew the offer in between is then not seen by that decision: the
-    // item revises the withdrawn offer of a discontinued product and is answered 200 (stored under the key for a day), and
-    // only the offers-published-check reaction withdraws it again. A single publish in the same race is refused 409 (its
-    // offer moved), and its retry 409 'the product is discontinued'.
-    it('refuses an item whose product was discontinued, and its offer withdrawn, between the batch’s facts and its commit', async () => {
-      const [pharmacyId, productId] = [await pharmacyAt(-23.56, -46.65, 'Descontinuada no meio'), await product('Meio A')];
+    /**
+     * A feed of one item whose product is discontinued (and the offer withdrawn by its reaction) at `when`; the item must be
+     * refused as a single publish would be, not answered 200 on the withdrawn offer of a discontinued product (which only the
+     * offers-published-check reaction would withdraw again).
+     */
+    async function feedRacingDiscontinuation(when: 'appendMany' | 'loadStreams') {
+      const [pharmacyId, productId] = [await pharmacyAt(-23.56, -46.65, `Descontinuada em ${when}`), await product(`Descontinuada ${when}`)];
       await post('publishOffer', offer(pharmacyId, productId, 1000));
-      const store = app.services.eventStore;
-      let appends = 0;
-      const racing = new Proxy(store, {
-        get: (target, property, receiver) => {
-          const value = Reflect.get(target, property, receiver);
-          if (property !== 'appendMany') return value;
-          return async (...args: unknown[]) => {
-            if (++appends === 1) {
-              assert.equal((await post('discontinueProduct', undefined, { id: productId })).status, 200);
-              await app.settle();
-            }
-            return value.apply(target, args);
-          };
-        },
-      });
-      const route = appModules(async () => ({ ...app.services, eventStore: racing })).flatMap((module) => module.routes).find((candidate) => candidate.name === 'publishOfferBatch')!;
-      const response = await invoke(route.handler, { method: 'POST', body: { items: [offer(pharmacyId, productId, 800)] }, headers: { authorization: `Bearer ${app.adminToken}` } });
-      assert.equal(response.status, 200);
-      await app.settle();
-      const [item] = response.body.results;
-      const events = await store.readStream(`offer-${offerIdFor(pharmacyId, productId)}`);
-      assert.deepEqual(
-        [events.at(-1)!.type, (events.at(-1)!.data as { reason?: string }).reason],
-        ['OfferWithdrawn', 'product-discontinued'],
-        `the offer of a discontinued product ends withdrawn (events ${events.map((event) => event.type).join(', ')})`,
-      );
-      assert.deepEqual([item.status, item.error?.detail], [409, 'the product is discontinued'], `answered ${JSON.stringify(item)}; events ${events.map((event) => event.type).join(', ')}`);
-    });
-
-    // 3ea7023 reads a round's facts first and its streams after them: a discontinuation whose reaction withdrew the offer
-    // between those two reads is not seen by the decision (the product read active), which revises the withdrawn offer of a
-    // discontinued product on the offer it loaded, with no conflict, and answers 200. A single publish loads the offer
-    // first and its facts after it, so the same race ends in a conflict or 'the product is discontinued'.
-    it('refuses an item whose product was discontinued, and its offer withdrawn, between the batch’s facts and its offers’ read', async () => {
-      const [pharmacyId, productId] = [await pharmacyAt(-23.56, -46.65, 'Descontinuada entre leituras'), await product('Entre A')];
-      await post('publishOffer', offer(pharmacyId, productId, 1000));
-      const store = app.services.eventStore;
       const stream = `offer-${offerIdFor(pharmacyId, productId)}`;
       let raced = false;
-      const racing = new Proxy(store, {
-        get: (target, property, receiver) => {
-          const value = Reflect.get(target, property, receiver);
-          if (property !== 'loadStreams') return value;
-          return async (requests: { streamId: string }[]) => {
-            if (!raced && requests.some((request) => request.streamId === stream)) {
-              raced = true;
-              assert.equal((await post('discontinueProduct', undefined, { id: productId })).status, 200);
-              await app.settle();
-            }
-            return value.call(target, requests);
-          };
-        },
+      const feed = feedRacing(when, async (...args) => {
+        const reads = when === 'loadStreams' ? (args[0] as { streamId: string }[]) : [{ streamId: stream }];
+        if (raced || !reads.some((read) => read.streamId === stream)) return;
+        raced = true;
+        assert.equal((await post('discontinueProduct', undefined, { id: productId })).status, 200);
+        await app.settle();
       });
-      const route = appModules(async () => ({ ...app.services, eventStore: racing })).flatMap((module) => module.routes).find((candidate) => candidate.name === 'publishOfferBatch')!;
-      const response = await invoke(route.handler, { method: 'POST', body: { items: [offer(pharmacyId, productId, 800)] }, headers: { authorization: `Bearer ${app.adminToken}` } });
+      const response = await invoke(feed, { method: 'POST', body: { items: [offer(pharmacyId, productId, 800)] }, headers: { authorization: `Bearer ${app.adminToken}` } });
       assert.equal(response.status, 200);
-      assert.ok(raced, 'the offer was read');
+      assert.ok(raced, `the race at ${when} happened`);
       await app.settle();
       const [item] = response.body.results;
-      const events = await store.readStream(stream);
-      assert.deepEqual([item.status, item.error?.detail], [409, 'the product is discontinued'], `answered ${JSON.stringify(item)}; events ${events.map((event) => event.type).join(', ')}`);
-    });
+      const events = await app.services.eventStore.readStream(stream);
+      const told = `answered ${JSON.stringify(item)}; events ${events.map((event) => event.type).join(', ')}`;
+      assert.deepEqual([events.at(-1)!.type, (events.at(-1)!.data as { reason?: string }).reason], ['OfferWithdrawn', 'product-discontinued'], told);
+      assert.deepEqual([item.status, item.error?.detail], [409, 'the product is discontinued'], told);
+    }
+
+    // The facts were read once per batch: a decision after a conflict used those read before the offer's reload.
+    it('refuses an item whose product was discontinued, and its offer withdrawn, between the batch’s reads and its commit', () => feedRacingDiscontinuation('appendMany'));
+
+    // 3ea7023 read a round's facts first and its offers after them, a turn apart: the decision saw the product active and
+    // revised the withdrawn offer it loaded, with no conflict. Facts and offers are now one read.
+    it('refuses an item whose product was discontinued, and its offer withdrawn, before the read of its offer', () => feedRacingDiscontinuation('loadStreams'));
 
     it('publishes the events of the whole batch to the bus in one call, after its items commit', async () => {
       const [pharmacyId, first, second] = [await pharmacyAt(-23.56, -46.65, 'Lote'), await product('Lote A'), await product('Lote B')];
