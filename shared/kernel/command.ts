@@ -183,8 +183,8 @@ export async function runCommandBatch<Body, Command, Event extends DomainEvent, 
   for (;;) {
     // The facts (read anew each round: a product discontinued since the last is seen) and the streams, asked for in the
     // same turn, so one read answers them all (batchingLoads): the decisions see facts and streams of one moment, and on a
-    // store in this process (SQLite) reach their commit without another turn of the event loop, when another request
-    // could move them.
+    // store that answers within the turn (the embedded one) reach their commit without another turn of the event loop,
+    // when another request could move them.
     const loads = { ...services, eventStore: batchingLoads(services.eventStore) };
     const [facts, aggregates] = await Promise.all([
       factsOf(loads, spec, runs, pending.map((streamId) => streams.get(streamId)!)),

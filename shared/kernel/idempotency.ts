@@ -227,8 +227,8 @@ export async function answerRecordedMeanwhile(services: Pick<Services, 'eventSto
 }
 
 /**
- * Ends this attempt's claim with its answer (one that no append carried: a batch's, an
- * unchanged command's). Best effort: when the answer cannot be stored the claim is given up,
+ * Ends this attempt's claim with its answer (one that no append carried: an unchanged
+ * command's; a batch's goes with its appends, see AppendManyOptions). Best effort: when the answer cannot be stored the claim is given up,
  * and when neither can be done the lease ends it; the answer stands either way.
  */
 export async function recordAnswer(

@@ -206,7 +206,7 @@ export interface EventStore {
   /** Gives a key up: deletes the claim of `owner` (a failed attempt's), and nothing else. */
   releaseIdempotencyClaim(key: string, owner: string): Promise<void>;
   /**
-   * Stores an answer that no single append carries (a batch's); IdempotencyKeyReused if
+   * Stores an answer that no append carries (an unchanged command's); IdempotencyKeyReused if
    * the key is held by a record not expired at the new one's `createdAt`, other than the
    * claim of the answer's `owner` (which it replaces, as it replaces an expired record).
    */

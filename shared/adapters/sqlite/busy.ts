@@ -2,12 +2,12 @@ import type Database from 'better-sqlite3';
 import { DATABASE_RETRY_AFTER_SECONDS, ServiceUnavailable } from '../../kernel/errors';
 
 /**
- * SQLITE_BUSY: another process (an operator's sqlite3 shell, a second host on the same
- * DATA_DIR) held the lock through busy_timeout, and nothing was read or written. The caller
- * is told to come back (503 with Retry-After), as when a database server is away, not
- * answered with an unhandled error (500).
+ * A statement the file refused whole, nothing read or written: SQLITE_BUSY (another process,
+ * an operator's sqlite3 shell or a second host on the same DATA_DIR, held the lock through
+ * busy_timeout) or SQLITE_FULL (no room left). The caller is told to come back (503 with
+ * Retry-After), as when a database server is away, not answered with an unhandled error (500).
  */
-export function unavailableIfBusy(error: unknown, store = 'the event store'): unknown {
+export function unavailableIfRefused(error: unknown, store = 'the event store'): unknown {
   if (isFull(error)) return unavailableAsFull(error, store);
   if (!isBusy(error)) return error;
   return new ServiceUnavailable(`${store} is busy (another process holds its lock); nothing was recorded: try again shortly`, DATABASE_RETRY_AFTER_SECONDS, { cause: error, nothingWritten: true });
@@ -60,7 +60,7 @@ export class LockWaits {
 
   /**
    * Runs a statement or transaction: busy_timeout for the lock, or only a moment while another
-   * process is known to hold it; SQLITE_BUSY becomes a 503 (unavailableIfBusy).
+   * process is known to hold it; SQLITE_BUSY and SQLITE_FULL become a 503 (unavailableIfRefused).
    * A transaction must ask for the write lock first (IMMEDIATE, or a write as its first statement): one that reads first
    * is refused the write lock at once, no busy handler called, and that refusal would be taken for a lock held throughout.
    */
@@ -72,7 +72,7 @@ export class LockWaits {
     } catch (error) {
       // Any other failure came after the lock was taken: the lock is free again.
       this.heldElsewhere = isBusy(error);
-      throw unavailableIfBusy(error, this.store);
+      throw unavailableIfRefused(error, this.store);
     }
   }
 
@@ -81,7 +81,7 @@ export class LockWaits {
     try {
       return this.waitingAtMost(limitMs, run);
     } catch (error) {
-      throw unavailableIfBusy(error, this.store);
+      throw unavailableIfRefused(error, this.store);
     }
   }
 

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConcurrencyConflict, IdempotencyKeyReused, ReservationTaken, ServiceUnavailable } from '../../kernel/errors';
-import { LockWaits, unavailableIfBusy } from './busy';
+import { LockWaits, unavailableIfRefused } from './busy';
 import { preparePrivateDatabaseFile } from './private-file';
 import type {
   AppendManyOptions,
@@ -235,7 +235,7 @@ export class SqliteEventStore implements EventStore {
             // nothing of the group is then stored, and every append of it fails.
             if (!this.db.inTransaction) throw error;
             // A full disk that undid this append's savepoint alone: refused 503 as the whole group's would be.
-            return { error: unavailableIfBusy(error) };
+            return { error: unavailableIfRefused(error) };
           }
         }),
       ),
