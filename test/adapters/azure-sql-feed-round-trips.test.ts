@@ -222,7 +222,8 @@ describe('Azure SQL round trips of a 500-item partner feed', () => {
     const response = await send(body, key);
     assert.deepEqual(response.body.results.map((result: { unchanged?: true }) => result.unchanged), [true, true]);
     assert.equal(response.headers.get('idempotent-replayed'), null, 'the first answer is no replay');
-    assert.deepEqual(sql.take(), ['claim idempotency', 'load many', 'append many']);
+    // The test before published events: their marks go off the request path and may land during this feed.
+    assert.deepEqual(sql.take().filter((trip) => trip !== 'mark published'), ['claim idempotency', 'load many', 'append many']);
     const replayed = await send(body, key);
     assert.equal(replayed.headers.get('idempotent-replayed'), 'true');
     assert.deepEqual(replayed.body, response.body);
