@@ -190,6 +190,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  * stored as "S\uFFFDo Jo\uFFFDo" without a word.
  */
 export async function readBodyText(request: HttpRequest, maxBytes = MAX_BODY_BYTES): Promise<string> {
+  refuseContentCoding(request);
   const tooLarge = () => new PayloadTooLarge(`the body is larger than ${maxBytes} bytes`);
   if (Number(request.headers.get('content-length') ?? 0) > maxBytes) throw tooLarge();
   const bytes = new Uint8Array(await request.arrayBuffer());
@@ -199,6 +200,19 @@ export async function readBodyText(request: HttpRequest, maxBytes = MAX_BODY_BYT
   } catch {
     throw new InvalidInput('the request body is not valid UTF-8');
   }
+}
+
+/**
+ * Neither host decompresses a request body, so a gzip body would be read as its compressed
+ * bytes: a 400 "not UTF-8" at best, which sends the client looking in the wrong place. A coding
+ * other than identity is a 415 naming the one taken (RFC 9110 §15.5.16, Accept-Encoding).
+ */
+function refuseContentCoding(request: HttpRequest): void {
+  const coding = request.headers.get('content-encoding');
+  if (coding === null || /^\s*(identity\s*)?$/i.test(coding)) return;
+  const refusal = new UnsupportedMediaType('send the body uncompressed: no Content-Encoding is accepted');
+  refusal.headers = { 'accept-encoding': 'identity' };
+  throw refusal;
 }
 
 /** Commands without a body accept none, or an empty JSON object. */

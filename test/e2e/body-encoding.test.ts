@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { pharmacyBody } from '../support/fixtures';
 import { localHostForSuite } from '../support/suite-host';
 
@@ -46,6 +47,25 @@ describe('text that is not UTF-8: a JSON body, the token endpoint\'s form, a que
     }
   });
 
+  // Found by a fault run: neither host decompresses a body, so a gzip one was a 400 "not valid UTF-8".
+  it('is refused (415, Accept-Encoding: identity) when compressed, and taken when its coding is said to be identity', async () => {
+    const json = JSON.stringify(pharmacyBody({ tradeName: 'Drogaria Comprimida' }));
+    const send = (coding: string, body: Buffer) =>
+      fetch(`${suite.host.url}/pharmacies`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${suite.adminToken}`, 'content-type': 'application/json', 'content-encoding': coding },
+        body,
+      });
+    for (const coding of ['gzip', 'br', 'identity, gzip']) {
+      const response = await send(coding, gzipSync(json));
+      assert.equal(response.status, 415, `${coding}: ${response.status}`);
+      assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
+      assert.equal(response.headers.get('accept-encoding'), 'identity');
+      assert.match(((await response.json()) as { detail: string }).detail, /uncompressed/);
+    }
+    assert.equal((await send('identity', Buffer.from(json))).status, 201);
+  });
+
   describe('at the token endpoint (a form)', () => {
     const login = async (body: Buffer | string) => {
       const response = await fetch(`${suite.host.url}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
@@ -60,6 +80,15 @@ describe('text that is not UTF-8: a JSON body, the token endpoint\'s form, a que
     it('refuses a percent-escape that is not UTF-8 (%E3, Latin-1 ã), which URLSearchParams reads as U+FFFD', async () => {
       const answer = await login('grant_type=password&username=jo%40exemplo.com.br&password=senha%20S%E3o%20Jo%E3o%20longa');
       assert.deepEqual([answer.status, answer.body.error], [400, 'invalid_request']);
+    });
+
+    it('refuses a compressed form as an OAuth invalid_request (415), naming the coding it takes', async () => {
+      const response = await fetch(`${suite.host.url}/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip' },
+        body: gzipSync('grant_type=password&username=jo%40exemplo.com.br&password=senha+longa+aqui'),
+      });
+      assert.deepEqual([response.status, ((await response.json()) as { error?: string }).error, response.headers.get('accept-encoding')], [415, 'invalid_request', 'identity']);
     });
 
     it('reads UTF-8 escapes and + as before: a wrong password is invalid_grant, not invalid_request', async () => {
