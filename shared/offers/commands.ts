@@ -15,7 +15,7 @@ import {
   type SnapshotPolicy,
 } from '../kernel/command';
 import { authenticate, type Principal } from '../kernel/auth';
-import { DomainError, IdempotencyKeyReused } from '../kernel/errors';
+import { DomainError, IdempotencyKeyReused, PreconditionFailed } from '../kernel/errors';
 import { answerOfKeyHolder, claimOrReplay, idempotencyRecord, releaseClaim, type IdempotentRequest } from '../kernel/idempotency';
 import { pharmacyStaff } from '../kernel/policies';
 import { instantSchema } from '../kernel/schemas';
@@ -170,6 +170,7 @@ function publishBatchHandler(services: ServiceProvider): HttpHandler {
   return withProblemDetails(async (request, context) => {
     const s = await services();
     const principal = await authenticate(request, s);
+    refuseIfMatch(request);
     const { items } = validate(batchSchema, await readJsonBody(request, MAX_BATCH_BODY_BYTES), 'body');
     const idempotency = idempotencyOf(s, request, `publishOfferBatch:${principal.subject}`, { items }, principal.subject);
     if (!idempotency) return jsonResponse(200, await publishItems(s, principal, items, request, context));
@@ -185,6 +186,16 @@ function publishBatchHandler(services: ServiceProvider): HttpHandler {
       return jsonResponse(answered.status, answered.body, { 'idempotent-replayed': 'true' });
     }
   });
+}
+
+/**
+ * RFC 9110 §13.1.1 has If-Match evaluated, and false where the target has no current
+ * representation: a feed has none, so no If-Match holds on it. Ignoring the header would run
+ * items the caller meant to be conditional.
+ */
+function refuseIfMatch(request: HttpRequest): void {
+  if (request.headers.get('if-match') === null) return;
+  throw new PreconditionFailed('a feed has no version for If-Match to match: send an item alone to its offer with If-Match to make it conditional');
 }
 
 /** An item's line in the feed's answer. */

@@ -442,6 +442,17 @@ describe('Offers', () => {
       assert.deepEqual(retried.body.results.map((result: { status: number }) => result.status), [201, 200]);
     });
 
+    // Found by a fault run: the header was ignored, so items the caller meant to be conditional ran as they stood.
+    it('refuses a batch carrying If-Match (412: a feed has no version to match), writing nothing', async () => {
+      const [pharmacyId, productId] = [await pharmacyAt(-23.56, -46.65, 'Condicional'), await product('Condicional A')];
+      for (const ifMatch of ['"1"', '*']) {
+        const response = await invoke(app.handler('publishOfferBatch'), { method: 'POST', body: { items: [offer(pharmacyId, productId, 1000)] }, headers: { 'if-match': ifMatch } });
+        assert.equal(response.status, 412, `${ifMatch}: ${JSON.stringify(response.body)}`);
+        assert.match(response.body.detail, /send an item alone/);
+      }
+      assert.deepEqual(await app.services.eventStore.readStream(`offer-${offerIdFor(pharmacyId, productId)}`), []);
+    });
+
     it('replays a retried batch with the same Idempotency-Key, writing nothing, and 422s another body', async () => {
       const [pharmacyId, productId] = [await pharmacyAt(-23.56, -46.65, 'Retry'), await product('Retry A')];
       const batch = { items: [offer(pharmacyId, productId, 1000)] };
