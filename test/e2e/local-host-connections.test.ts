@@ -139,6 +139,35 @@ describe('the local host on the wire: bodies too large or too slow, aborted clie
     }
   });
 
+  it('answers in problem+json what Node would answer on its own: no Host or two 400, an unknown Expect 417, CONNECT 501', async () => {
+    for (const [request, status] of [
+      ['GET /api/health HTTP/1.1\r\n\r\n', 400],
+      ['GET /api/health HTTP/1.1\r\nhost: x\r\nhost: y\r\n\r\n', 400],
+      ['GET /api/health HTTP/1.1\r\nhost: x\r\nexpect: something\r\n\r\n', 417],
+      ['CONNECT 127.0.0.1:443 HTTP/1.1\r\nhost: 127.0.0.1:443\r\n\r\n', 501],
+    ] as const) {
+      const socket = await connect();
+      const closed = untilClosed(socket, 2_000);
+      socket.write(request);
+      const response = parseResponse((await closed).text);
+      assert.equal(response.status, status, request);
+      assert.match(response.headers['content-type'] ?? '', /^application\/problem\+json/, request);
+      const body = JSON.parse(response.body);
+      assert.equal(body.status, status);
+      assert.match(body.traceId, /^[\da-f]{32}$/);
+      assert.equal(Number(response.headers['content-length']), Buffer.byteLength(response.body));
+    }
+  });
+
+  it('still serves an HTTP/1.0 request without Host, and an empty Host', async () => {
+    for (const request of ['GET /api/health HTTP/1.0\r\n\r\n', 'GET /api/health HTTP/1.1\r\nhost:\r\nconnection: close\r\n\r\n']) {
+      const socket = await connect();
+      const closed = untilClosed(socket, 2_000);
+      socket.write(request);
+      assert.equal(parseResponse((await closed).text).status, 200, request);
+    }
+  });
+
   it('serves the next request on a kept-alive connection after an ordinary refusal', async () => {
     const socket = await connect();
     const closed = untilClosed(socket, 2_000);
