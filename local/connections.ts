@@ -82,6 +82,18 @@ export class Connections {
     return this.inFlight.get(socket)?.refusedWith ?? CLIENT_CLOSED_REQUEST;
   }
 
+  /**
+   * The `connect` handler: a CONNECT (a proxy tunnel) has no route here. Without a handler
+   * Node drops the connection with no answer at all; this answers 501 problem+json and closes.
+   */
+  refuseTunnel(socket: Duplex): void {
+    const traceId = traceRandomHex(16);
+    const refusal = { status: 501, title: 'Not implemented', detail: 'this host is not a proxy: CONNECT is not served' };
+    this.log(JSON.stringify({ level: 'info', method: 'CONNECT', status: refusal.status, traceId }));
+    if (!socket.writable) return void socket.destroy();
+    socket.end(rawProblem(refusal, traceId), () => socket.destroy());
+  }
+
   /** The `clientError` handler: answers what Node refused, then closes; a client that is gone just gets its socket closed. */
   refuse(error: NodeJS.ErrnoException, socket: Duplex): void {
     const refusal = refusalFor(error.code, this.timeoutMs);

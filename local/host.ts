@@ -122,6 +122,19 @@ function headersOf(request: IncomingMessage): Record<string, string> {
   return headers;
 }
 
+/**
+ * Why the request's Host header makes it malformed (RFC 9112, section 3.2: an HTTP/1.1
+ * request without one, or any request with more than one, is a 400), else undefined.
+ * Node keeps only the first of several Host headers, so they are counted in the raw ones.
+ */
+function hostHeaderProblem(request: IncomingMessage): string | undefined {
+  let hosts = 0;
+  for (let i = 0; i < request.rawHeaders.length; i += 2) if (request.rawHeaders[i].length === 4 && request.rawHeaders[i].toLowerCase() === 'host') hosts++;
+  if (hosts > 1) return 'the request has more than one Host header';
+  if (hosts === 0 && request.httpVersion === '1.1') return 'an HTTP/1.1 request needs a Host header';
+  return undefined;
+}
+
 /** A response's headers as a plain object of its own, whichever form the handler gave them in. */
 function responseHeaders(init: HttpResponseInit): Record<string, string> {
   return init.headers instanceof Headers ? Object.fromEntries(init.headers) : { ...((init.headers as Record<string, string>) ?? {}) };
@@ -199,6 +212,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   /** Answers one request; what it answered (or why it could not), for the request log. */
   async function serve(request: IncomingMessage, response: ServerResponse, url: URL, traceParent: string): Promise<{ status: number; name: string }> {
     const traceId = traceIdIn(traceParent);
+    const hostProblem = hostHeaderProblem(request);
+    if (hostProblem) {
+      // Node answers a missing Host itself, with an empty body; here it is problem+json, as every refusal.
+      await writeResponse(response, problemResponse(400, 'Bad request', hostProblem, traceId, { headers: { connection: 'close' } }));
+      return { status: 400, name: '-' };
+    }
     const body = await readBody(request);
     if (body === 'aborted') return { status: connections.gone(request.socket), name: '-' };
     if (body === 'too-large') {
@@ -222,7 +241,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const connections = new Connections(requestTimeoutMs, (line) => options.requestLog && log(line));
   const server: Server = createServer(
     // Node checks the timeouts every connectionsCheckingInterval: often enough to keep them.
-    { requestTimeout: requestTimeoutMs, headersTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs) },
+    // The Host header is checked in serve (hostHeaderProblem), which answers problem+json.
+    { requestTimeout: requestTimeoutMs, headersTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs), requireHostHeader: false },
     async (request, response) => {
       const started = performance.now();
       const url = new URL(request.url ?? '/', 'http://localhost');
@@ -246,6 +266,14 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     },
   );
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => connections.refuse(error, socket));
+  // Node's own answers otherwise: an empty 417 to an Expect other than 100-continue, and a dropped connection to a CONNECT.
+  server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    const traceId = traceIdIn(childTraceparent(request.headers.traceparent as string | undefined));
+    const detail = `the only expectation this host meets is 100-continue, not ${JSON.stringify(request.headers.expect)}`;
+    void writeResponse(response, problemResponse(417, 'Expectation failed', detail, traceId, { headers: { connection: 'close' } }));
+    if (options.requestLog) log(JSON.stringify({ level: 'info', method: request.method, path: new URL(request.url ?? '/', 'http://localhost').pathname, status: 417, traceId }));
+  });
+  server.on('connect', (_request: IncomingMessage, socket: Duplex) => connections.refuseTunnel(socket));
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
