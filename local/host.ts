@@ -269,7 +269,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   // Node's own answers otherwise: an empty 417 to an Expect other than 100-continue, and a dropped connection to a CONNECT.
   server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
     const traceId = traceIdIn(childTraceparent(request.headers.traceparent as string | undefined));
-    const detail = `the only expectation this host meets is 100-continue, not ${JSON.stringify(request.headers.expect)}`;
+    // The caller's value is not echoed: it is theirs already, and an answer should carry no text a client did not need.
+    const detail = 'the only expectation this host meets is 100-continue';
     void writeResponse(response, problemResponse(417, 'Expectation failed', detail, traceId, { headers: { connection: 'close' } }));
     if (options.requestLog) log(JSON.stringify({ level: 'info', method: request.method, path: new URL(request.url ?? '/', 'http://localhost').pathname, status: 417, traceId }));
   });
