@@ -8,7 +8,7 @@ import { adminOnly } from '../kernel/policies';
 import { commandHandler, loadAggregate, metadataOf, runCommand, type CommandSpec, type SnapshotPolicy } from '../kernel/command';
 import { ConcurrencyConflict, Forbidden, InvalidInput, NotFound, OAuthError, ReservationTaken, ServiceUnavailable, TooManyRequests, Unauthorized, UnsupportedMediaType } from '../kernel/errors';
 import { uuidSchema } from '../kernel/command';
-import { expectNoQuery, jsonResponse, parseJsonRefusingProto, readBodyText, readJsonBody, validate, withProblemDetails } from '../kernel/http';
+import { expectNoQuery, jsonResponse, parseStrictJson, readBodyText, readJsonBody, validate, withProblemDetails } from '../kernel/http';
 import { FormNotUtf8, formPairs } from '../kernel/form';
 import type { EventMetadata } from '../kernel/ports';
 import { phoneSchema, refuse, text } from '../kernel/schemas';
@@ -357,10 +357,10 @@ async function readForm(request: HttpRequest): Promise<Record<string, unknown>> 
     return Object.fromEntries(fields);
   }
   try {
-    const parsed = parseJsonRefusingProto(body);
+    const parsed = parseStrictJson(body);
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
   } catch (error) {
-    if (error instanceof InvalidInput) throw new OAuthError(400, 'invalid_request', '__proto__ is not allowed');
+    if (error instanceof InvalidInput) throw new OAuthError(400, 'invalid_request', error.errors[0]?.message ?? error.message);
     /* otherwise answered below */
   }
   throw new OAuthError(400, 'invalid_request', 'the body is not a JSON object');

@@ -1,5 +1,6 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type Joi from 'joi';
+import { repeatedMemberPath, repeatsAMember } from './json-members';
 import { DomainError, InvalidInput, PayloadTooLarge, UnsupportedMediaType, type FieldError } from './errors';
 import { FormNotUtf8, formPairs, queryText } from './form';
 
@@ -152,7 +153,7 @@ export async function readJsonBody(request: HttpRequest, maxBytes = MAX_BODY_BYT
   const text = await readBodyText(request, maxBytes);
   if (text.trim() === '') throw new InvalidInput('the request body is empty');
   try {
-    return parseJsonRefusingProto(text);
+    return parseStrictJson(text);
   } catch (error) {
     if (error instanceof InvalidInput) throw error;
     throw new InvalidInput('the request body is not valid JSON');
@@ -160,11 +161,16 @@ export async function readJsonBody(request: HttpRequest, maxBytes = MAX_BODY_BYT
 }
 
 /**
- * JSON.parse, refusing a `__proto__` member at any depth (InvalidInput naming it); a text that
- * is not JSON throws as JSON.parse does.
+ * JSON.parse, refusing a `__proto__` member at any depth and a name an object repeats
+ * (InvalidInput naming it: see json-members); a text that is not JSON throws as JSON.parse does.
  */
-export function parseJsonRefusingProto(text: string): unknown {
-  return mayNameProto(text) ? JSON.parse(text, refusingProto) : JSON.parse(text);
+export function parseStrictJson(text: string): unknown {
+  const value = mayNameProto(text) ? JSON.parse(text, refusingProto) : JSON.parse(text);
+  if (repeatsAMember(text, value)) {
+    const path = clipped(repeatedMemberPath(text) ?? 'body');
+    throw new InvalidInput('the request body is not valid', [{ field: path, message: `${path} is given more than once; send it once` }]);
+  }
+  return value;
 }
 
 /**

@@ -66,6 +66,21 @@ describe('text that is not UTF-8: a JSON body, the token endpoint\'s form, a que
     assert.equal((await send('identity', Buffer.from(json))).status, 201);
   });
 
+  // Found by a fault run: JSON.parse kept the last copy, where a gateway may check the first.
+  it('is refused (400) when an object repeats a member, naming it', async () => {
+    const text = JSON.stringify(pharmacyBody({ tradeName: 'Drogaria Repetida' })).replace('{', '{"tradeName":"Outra",');
+    const response = await register('application/json', Buffer.from(text));
+    assert.equal(response.status, 400, `answered ${response.status} ${JSON.stringify(response.body)}`);
+    assert.deepEqual((response.body as { errors?: unknown }).errors, [{ field: 'tradeName', message: 'tradeName is given more than once; send it once' }]);
+    const token = await fetch(`${suite.host.url}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"grant_type":"password","grant_type":"client_credentials","client_id":"x","client_secret":"y"}',
+    });
+    const answer = (await token.json()) as { error?: string; error_description?: string };
+    assert.deepEqual([token.status, answer.error, answer.error_description], [400, 'invalid_request', 'grant_type is given more than once; send it once']);
+  });
+
   describe('at the token endpoint (a form)', () => {
     const login = async (body: Buffer | string) => {
       const response = await fetch(`${suite.host.url}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
