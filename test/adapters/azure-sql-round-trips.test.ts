@@ -75,18 +75,21 @@ describe('Azure SQL round trips of a command', () => {
     const warm = sql.take();
     t.diagnostic(`Azure SQL round trips per command: first ${cold.length} (${cold.join(', ')}), next ${warm.length} (${warm.join(', ')})`);
     assert.ok(cold.length <= MOST_ROUND_TRIPS && warm.length <= MOST_ROUND_TRIPS, `${cold.length} and ${warm.length}`);
+    // The first command's marks go off the request path after 100 ms: on a slow machine they land during the second.
+    const onPath = (trips: string[]) => trips.filter((trip) => trip !== 'mark published');
     // The append's transaction replaces the claim with the answer: the claim costs no round trip of its own.
-    assert.deepEqual(warm, ['claim idempotency', 'load', 'append']);
+    assert.deepEqual(onPath(warm), ['claim idempotency', 'load', 'append']);
     // The second command kept the state the first one wrote: it read only the events after version 2 (none).
     assert.deepEqual(sql.loadedAfter.slice(-2), [0, 2]);
     assert.equal(cold.filter((trip) => trip === 'append').length, 1);
     assert.ok(!cold.some((trip) => ['BEGIN', 'COMMIT', 'mark published'].includes(trip)), cold.join(', '));
 
-    // Both commands published; their marks are written later, together, in one round trip.
+    // Both commands published; their marks are written later, gathered: in one round trip each at most.
     assert.deepEqual(published.flat().map((event) => event.version), [2, 3]);
-    assert.equal(sql.pending().length, 2);
+    assert.ok(sql.pending().length >= 1, 'the second command answered before its marks were written');
     await flushPublishedMarks(store);
-    assert.deepEqual(sql.take(), ['mark published']);
+    const marks = [...warm, ...sql.take()].filter((trip) => trip === 'mark published');
+    assert.ok(marks.length >= 1 && marks.length <= 2, marks.join(', '));
     assert.deepEqual(sql.pending(), []);
   });
 
