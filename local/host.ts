@@ -135,6 +135,19 @@ function hostHeaderProblem(request: IncomingMessage): string | undefined {
   return undefined;
 }
 
+/**
+ * The request target as a URL on this host, or undefined when it names none: `new URL` throws
+ * on a target such as `//` or `//:99999/x` (read as an authority), and a throw in a listener
+ * would end the host. Such a request is a 400.
+ */
+function targetOf(request: IncomingMessage): URL | undefined {
+  try {
+    return new URL(request.url ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
+
 /** A response's headers as a plain object of its own, whichever form the handler gave them in. */
 function responseHeaders(init: HttpResponseInit): Record<string, string> {
   return init.headers instanceof Headers ? Object.fromEntries(init.headers) : { ...((init.headers as Record<string, string>) ?? {}) };
@@ -210,12 +223,16 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   }
 
   /** Answers one request; what it answered (or why it could not), for the request log. */
-  async function serve(request: IncomingMessage, response: ServerResponse, url: URL, traceParent: string): Promise<{ status: number; name: string }> {
+  async function serve(request: IncomingMessage, response: ServerResponse, url: URL | undefined, traceParent: string): Promise<{ status: number; name: string }> {
     const traceId = traceIdIn(traceParent);
     const hostProblem = hostHeaderProblem(request);
     if (hostProblem) {
       // Node answers a missing Host itself, with an empty body; here it is problem+json, as every refusal.
       await writeResponse(response, problemResponse(400, 'Bad request', hostProblem, traceId, { headers: { connection: 'close' } }));
+      return { status: 400, name: '-' };
+    }
+    if (!url) {
+      await writeResponse(response, problemResponse(400, 'Bad request', 'the request target is not a path on this host', traceId, { headers: { connection: 'close' } }));
       return { status: 400, name: '-' };
     }
     const body = await readBody(request);
@@ -245,7 +262,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     { requestTimeout: requestTimeoutMs, headersTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs), requireHostHeader: false },
     async (request, response) => {
       const started = performance.now();
-      const url = new URL(request.url ?? '/', 'http://localhost');
+      const url = targetOf(request);
       // A string always: Node joins a repeated traceparent's values with ", " (no trace context then).
       const traceParent = childTraceparent(request.headers.traceparent as string | undefined);
       const traceId = traceIdIn(traceParent);
@@ -261,7 +278,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       if (options.requestLog) {
         // The path only: query strings carry coordinates and search terms.
         const ms = Math.round((performance.now() - started) * 10) / 10;
-        log(JSON.stringify({ level: 'info', method: request.method, path: url.pathname, status: served.status, ms, function: served.name, traceId }));
+        log(JSON.stringify({ level: 'info', method: request.method, path: url?.pathname ?? '-', status: served.status, ms, function: served.name, traceId }));
       }
     },
   );
@@ -272,7 +289,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     // The caller's value is not echoed: it is theirs already, and an answer should carry no text a client did not need.
     const detail = 'the only expectation this host meets is 100-continue';
     void writeResponse(response, problemResponse(417, 'Expectation failed', detail, traceId, { headers: { connection: 'close' } }));
-    if (options.requestLog) log(JSON.stringify({ level: 'info', method: request.method, path: new URL(request.url ?? '/', 'http://localhost').pathname, status: 417, traceId }));
+    if (options.requestLog) log(JSON.stringify({ level: 'info', method: request.method, path: targetOf(request)?.pathname ?? '-', status: 417, traceId }));
   });
   server.on('connect', (_request: IncomingMessage, socket: Duplex) => connections.refuseTunnel(socket));
   server.keepAliveTimeout = 5_000;

@@ -159,6 +159,24 @@ describe('the local host on the wire: bodies too large or too slow, aborted clie
     }
   });
 
+  // Found in review: new URL('//', base) throws, in the request listener and in the 417's, and the throw ended the host.
+  it('answers a request target that is no URL path (`//`) 400 problem+json, with or without an Expect, and goes on serving', async () => {
+    for (const [request, status] of [
+      ['GET // HTTP/1.1\r\nhost: x\r\n\r\n', 400],
+      ['GET //:99999/api/health HTTP/1.1\r\nhost: x\r\n\r\n', 400],
+      ['GET // HTTP/1.1\r\nhost: x\r\nexpect: something\r\n\r\n', 417],
+    ] as const) {
+      const socket = await connect();
+      const closed = untilClosed(socket, 2_000);
+      socket.write(request);
+      const response = parseResponse((await closed).text);
+      assert.equal(response.status, status, request);
+      assert.match(response.headers['content-type'] ?? '', /^application\/problem\+json/, request);
+      assert.equal(JSON.parse(response.body).status, status);
+    }
+    assert.equal((await fetch(`${host.url}/health`)).status, 200, 'the host still serves');
+  });
+
   it('still serves an HTTP/1.0 request without Host, and an empty Host', async () => {
     for (const request of ['GET /api/health HTTP/1.0\r\n\r\n', 'GET /api/health HTTP/1.1\r\nhost:\r\nconnection: close\r\n\r\n']) {
       const socket = await connect();
