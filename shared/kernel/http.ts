@@ -215,7 +215,8 @@ export async function readBodyText(request: HttpRequest, maxBytes = MAX_BODY_BYT
  */
 function refuseContentCoding(request: HttpRequest): void {
   const coding = request.headers.get('content-encoding');
-  if (coding === null || /^\s*(identity\s*)?$/i.test(coding)) return;
+  // A list (RFC 9110 §8.4), its empty elements ignored (§5.6.1): two Content-Encoding lines arrive joined with ", ".
+  if (coding === null || coding.split(',').every((element) => /^\s*(identity\s*)?$/i.test(element))) return;
   const refusal = new UnsupportedMediaType('send the body uncompressed: no Content-Encoding is accepted');
   refusal.headers = { 'accept-encoding': 'identity' };
   throw refusal;
