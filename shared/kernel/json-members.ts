@@ -64,7 +64,8 @@ export function repeatedMemberPath(text: string): string | undefined {
       const scope = open.at(-1);
       if (expectingName && scope && 'names' in scope) {
         const name = JSON.parse(text.slice(i, end + 1)) as string;
-        if (scope.names.has(name)) return [...pathOf(open.slice(0, -1)), name].join('.');
+        // An empty name is shown as "" so that the path still names it.
+        if (scope.names.has(name)) return [...pathOf(open.slice(0, -1)), name].map((part) => part || '""').join('.');
         scope.names.add(name);
         scope.name = name;
         expectingName = false;

@@ -21,7 +21,7 @@ function randomText(random: () => number, depth = 0, path: string[] = [], found:
     const name = random() < 0.15 && names.length ? pick(names) : pick(['a', 'b', 'a:b', '"q"', 'ç', 'items', `k${Math.floor(random() * 1000)}`]);
     // The scan goes in text order: a repeat is found before anything nested in a later member.
     const repeated = names.includes(name);
-    if (repeated && found.path === undefined) found.path = [...path, name].join('.');
+    if (repeated && found.path === undefined) found.path = [...path, name].map((part) => part || '""').join('.');
     names.push(name);
     const value = repeated ? '1' : randomText(random, depth + 1, [...path, name], found);
     members.push(`${JSON.stringify(name)}${pick([':', ' : '])}${value}`);
@@ -62,6 +62,8 @@ describe('a JSON body that repeats a member', () => {
     assert.deepEqual(refusal('{"priceCents":999999,"priceCents":1190}'), [{ field: 'priceCents', message: 'priceCents is given more than once; send it once' }]);
     assert.equal(refusal('{"items":[{"a":1},{"a":1,"b":{"c":2,"c":3}}]}')[0].field, 'items.1.b.c');
     assert.equal(refusal('{"pa\\u0072t":1,"part":2}')[0].field, 'part', 'an escape spells the same name');
+    assert.deepEqual(refusal('{"a":{"":1,"":2}}'), [{ field: 'a.""', message: 'a."" is given more than once; send it once' }], 'an empty name is shown as one');
+    assert.equal(refusal('{"a.":1,"a.":2}')[0].field, 'a.', 'a name ending in a dot is itself');
     assert.equal(refusal(`{"${'n'.repeat(5_000)}":1,"${'n'.repeat(5_000)}":2}`)[0].field.length, 200, 'a long name is clipped');
   });
 
