@@ -78,6 +78,7 @@ export interface CommandRun<Body> {
   principal?: Principal | 'system';
   body: Body;
   ifMatch?: string | null;
+  ifNoneMatch?: string | null;
   idempotency?: IdempotentRequest;
   metadata: EventMetadata;
   context: InvocationContext;
@@ -469,6 +470,7 @@ async function decide<Body, Command, Event extends DomainEvent, State, Facts>(
   }
   if (!spec.identity && version === 0) throw new NotFound(`no such resource: ${id}`);
   checkIfMatch(run.ifMatch, version);
+  checkIfNoneMatch(run.ifNoneMatch, version);
 
   const facts = (spec.facts ? await (readFacts ?? spec.facts(services, run.body, id)) : undefined) as Facts;
   const events = spec.decider.decide(spec.toCommand({ id, body: run.body, now: clock.now(), facts }), state);
@@ -526,6 +528,7 @@ export function commandHandler<Body, Command, Event extends DomainEvent, State, 
       body,
       principal,
       ifMatch: request.headers.get('if-match'),
+      ifNoneMatch: request.headers.get('if-none-match'),
       // Keys are per caller: two partners may both send "order-1".
       idempotency: idempotencyOf(s, request, `${spec.name}:${principal?.subject ?? 'anonymous'}`, body, principal?.subject),
       metadata: metadataOf(request, context, principal?.subject),
@@ -624,6 +627,29 @@ function checkIfMatch(header: string | null | undefined, version: number) {
   }
   const holds = condition === '*' ? version > 0 : condition.some((tag) => tagNamesVersion(tag, version));
   if (!holds) throw new PreconditionFailed(`the resource is at version ${version}, not the one in If-Match`);
+}
+
+/**
+ * RFC 9110 §13.1.2, for a command: `*` fails when the resource exists (create only), a list
+ * fails when one of its tags names the current version by weak comparison (`W/"3"` names
+ * version 3). Ignoring the header would run a command its caller meant to be conditional.
+ */
+function checkIfNoneMatch(header: string | null | undefined, version: number) {
+  if (header === null || header === undefined) return;
+  const condition = parseIfMatch(header);
+  if (condition === undefined) {
+    throw new InvalidInput('the If-None-Match header is not valid', [
+      { field: 'If-None-Match', message: 'send "*" or the entity tags a response sent, quoted, such as "3" or "3-open"' },
+    ]);
+  }
+  if (condition === '*') {
+    if (version > 0) throw new PreconditionFailed(`the resource exists (at version ${version}), and If-None-Match: * asks that it does not`);
+    return;
+  }
+  // A resource not yet written has no tag to name, "0" included.
+  if (version > 0 && condition.some((tag) => tagNamesVersion({ ...tag, weak: false }, version))) {
+    throw new PreconditionFailed(`the resource is at version ${version}, which If-None-Match names`);
+  }
 }
 
 /** The metadata of a command a request carries: correlation, cause, trace and, when known, who. */

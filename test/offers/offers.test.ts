@@ -271,6 +271,15 @@ describe('Offers', () => {
     });
   });
 
+  it('publishes only where no offer exists yet with If-None-Match: *, a 412 once it does', async () => {
+    const [pharmacyId, productId] = [await pharmacyAt(-23.56, -46.65, 'So cria'), await product('So cria A')];
+    const publish = (priceCents: number) => invoke(app.handler('publishOffer'), { method: 'POST', body: offer(pharmacyId, productId, priceCents), headers: { 'if-none-match': '*' } });
+    assert.equal((await publish(1000)).status, 201);
+    const again = await publish(900);
+    assert.equal(again.status, 412, JSON.stringify(again.body));
+    assert.equal((await app.services.eventStore.readStream(`offer-${offerIdFor(pharmacyId, productId)}`)).length, 1);
+  });
+
   describe('the partner feed', () => {
     it('answers each item on its own: new, updated, invalid, unknown', async () => {
       const [pharmacyId, productId, other] = [await pharmacyAt(-23.56, -46.65, 'Feed'), await product('Feed A'), await product('Feed B')];
@@ -450,6 +459,8 @@ describe('Offers', () => {
         assert.equal(response.status, 412, `${ifMatch}: ${JSON.stringify(response.body)}`);
         assert.match(response.body.detail, /send an item alone/);
       }
+      const malformed = await invoke(app.handler('publishOfferBatch'), { method: 'POST', body: { items: [offer(pharmacyId, productId, 1000)] }, headers: { 'if-match': '1' } });
+      assert.deepEqual([malformed.status, malformed.body.errors?.[0]?.field], [400, 'If-Match'], 'a malformed header is a 400, as on a single command');
       assert.deepEqual(await app.services.eventStore.readStream(`offer-${offerIdFor(pharmacyId, productId)}`), []);
     });
 

@@ -96,6 +96,22 @@ describe('Pharmacies handlers (real HttpRequest and InvocationContext)', () => {
     assert.equal((await change('*')).status, 200);
   });
 
+  // Found in review: the header was ignored, so a change its caller meant to skip ran.
+  it('takes If-None-Match (RFC 9110 §13.1.2): a tag naming the version, weak or not, or * on an existing one is a 412; garbage a 400', async () => {
+    const { body } = await register();
+    const change = (ifNoneMatch: string, tradeName = 'Novo Nome') => command('changePharmacyProfile', body.id, { tradeName }, { 'if-none-match': ifNoneMatch }, 'PATCH');
+    for (const ifNoneMatch of ['"1"', 'W/"1"', '"7", "1-open"', '*']) {
+      const refused = await change(ifNoneMatch);
+      assert.equal(refused.status, 412, ifNoneMatch);
+      assert.match(refused.headers.get('content-type')!, /^application\/problem\+json/);
+    }
+    const garbage = await change('1');
+    assert.deepEqual([garbage.status, garbage.body.errors.map((e: { field: string }) => e.field)], [400, ['If-None-Match']]);
+    assert.deepEqual((await read(body.id, { 'x-min-version': '1' })).body.version, 1, 'nothing refused was written');
+    const changed = await change('"2", W/"0"');
+    assert.deepEqual([changed.status, changed.body.version], [200, 2]);
+  });
+
   it('answers the same version and writes nothing when a change changes nothing', async () => {
     const { body } = await register();
     const same = await command('changePharmacyProfile', body.id, { tradeName: 'Drogaria Teste' }, {}, 'PATCH');
