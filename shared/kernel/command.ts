@@ -4,8 +4,8 @@ import type { HttpHandler, HttpRequest, InvocationContext } from '@azure/functio
 import Joi from 'joi';
 import { fold, type Decider, type DomainEvent } from './decider';
 import { authenticate, type Principal } from './auth';
-import { ConcurrencyConflict, DATABASE_RETRY_AFTER_SECONDS, DomainError, IdempotencyKeyReused, InvalidInput, NotFound, PreconditionFailed, ServiceUnavailable, Unauthorized } from './errors';
-import { expectNoBody, jsonResponse, readJsonBody, traceIdOf, traceparentOf, parseIfMatch, tagNamesVersion, validate, withProblemDetails } from './http';
+import { ConcurrencyConflict, DATABASE_RETRY_AFTER_SECONDS, DomainError, IdempotencyKeyReused, NotFound, PreconditionFailed, ServiceUnavailable, Unauthorized } from './errors';
+import { expectNoBody, jsonResponse, readJsonBody, traceIdOf, traceparentOf, preconditionOf, tagNamesVersion, validate, withProblemDetails } from './http';
 import { answerOfKeyHolder, answerRecordedMeanwhile, claimOrReplay, idempotencyOf, idempotencyRecord, recordAnswer, releaseClaim, type IdempotentRequest } from './idempotency';
 import type { AppendManyOptions, AppendManyResult, EventMetadata, EventStore, IdempotentResponse, IndexEntry, Reservation, StoredEvent, StreamAppend } from './ports';
 import type { Policy } from './policies';
@@ -619,12 +619,7 @@ async function publishBounded(services: Services, events: StoredEvent[], context
  */
 function checkIfMatch(header: string | null | undefined, version: number) {
   if (header === null || header === undefined) return;
-  const condition = parseIfMatch(header);
-  if (condition === undefined) {
-    throw new InvalidInput('the If-Match header is not valid', [
-      { field: 'If-Match', message: 'send "*" or the entity tags a response sent, quoted, such as "3" or "3-open"' },
-    ]);
-  }
+  const condition = preconditionOf(header, 'If-Match');
   const holds = condition === '*' ? version > 0 : condition.some((tag) => tagNamesVersion(tag, version));
   if (!holds) throw new PreconditionFailed(`the resource is at version ${version}, not the one in If-Match`);
 }
@@ -636,12 +631,7 @@ function checkIfMatch(header: string | null | undefined, version: number) {
  */
 function checkIfNoneMatch(header: string | null | undefined, version: number) {
   if (header === null || header === undefined) return;
-  const condition = parseIfMatch(header);
-  if (condition === undefined) {
-    throw new InvalidInput('the If-None-Match header is not valid', [
-      { field: 'If-None-Match', message: 'send "*" or the entity tags a response sent, quoted, such as "3" or "3-open"' },
-    ]);
-  }
+  const condition = preconditionOf(header, 'If-None-Match');
   if (condition === '*') {
     if (version > 0) throw new PreconditionFailed(`the resource exists (at version ${version}), and If-None-Match: * asks that it does not`);
     return;

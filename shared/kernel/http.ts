@@ -386,6 +386,18 @@ export function parseIfMatch(header: string): '*' | EntityTag[] | undefined {
 }
 
 /**
+ * An If-Match or If-None-Match header's condition. A header that is not one is a 400, not a
+ * 412: the caller has a bug to fix, not a newer version to fetch.
+ */
+export function preconditionOf(header: string, name: 'If-Match' | 'If-None-Match'): '*' | EntityTag[] {
+  const condition = parseIfMatch(header);
+  if (condition === undefined) {
+    throw new InvalidInput(`the ${name} header is not valid`, [{ field: name, message: 'send "*" or the entity tags a response sent, quoted, such as "3" or "3-open"' }]);
+  }
+  return condition;
+}
+
+/**
  * Whether an If-Match tag names a stream version, by strong comparison (RFC 9110 §8.8.3.2):
  * a weak tag never matches, and the opaque part must be exactly what this API sends, `3` or
  * `3-open`: `03` or `3-bogus` name nothing it ever sent.

@@ -15,11 +15,11 @@ import {
   type SnapshotPolicy,
 } from '../kernel/command';
 import { authenticate, type Principal } from '../kernel/auth';
-import { DomainError, IdempotencyKeyReused, InvalidInput, PreconditionFailed } from '../kernel/errors';
+import { DomainError, IdempotencyKeyReused, PreconditionFailed } from '../kernel/errors';
 import { answerOfKeyHolder, claimOrReplay, idempotencyRecord, releaseClaim, type IdempotentRequest } from '../kernel/idempotency';
 import { pharmacyStaff } from '../kernel/policies';
 import { instantSchema } from '../kernel/schemas';
-import { jsonResponse, MAX_BATCH_BODY_BYTES, parseIfMatch, readJsonBody, validate, withProblemDetails } from '../kernel/http';
+import { jsonResponse, MAX_BATCH_BODY_BYTES, preconditionOf, readJsonBody, validate, withProblemDetails } from '../kernel/http';
 import type { StoredEvent } from '../kernel/ports';
 import type { ServiceProvider, Services } from '../kernel/services';
 import { pharmacyStatus } from '../pharmacies/published';
@@ -196,10 +196,7 @@ function publishBatchHandler(services: ServiceProvider): HttpHandler {
 function refuseIfMatch(request: HttpRequest): void {
   const header = request.headers.get('if-match');
   if (header === null) return;
-  // A malformed header is the caller's bug, a 400 as on a single command.
-  if (parseIfMatch(header) === undefined) {
-    throw new InvalidInput('the If-Match header is not valid', [{ field: 'If-Match', message: 'send "*" or the entity tags a response sent, quoted, such as "3"' }]);
-  }
+  preconditionOf(header, 'If-Match'); // a malformed header is a 400, as on a single command
   throw new PreconditionFailed('a feed has no version for If-Match to match: send an item alone to its offer with If-Match to make it conditional');
 }
 

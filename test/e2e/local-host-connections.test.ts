@@ -69,6 +69,20 @@ describe('the local host on the wire: bodies too large or too slow, aborted clie
       });
     });
   }
+  /** Sends one raw request on a connection of its own: its answer must be this status, in problem+json, with a trace id. */
+  async function assertRefusedOnTheWire(request: string, status: number) {
+    const socket = await connect();
+    const closed = untilClosed(socket, 2_000);
+    socket.write(request);
+    const response = parseResponse((await closed).text);
+    assert.equal(response.status, status, request);
+    assert.match(response.headers['content-type'] ?? '', /^application\/problem\+json/, request);
+    const body = JSON.parse(response.body);
+    assert.equal(body.status, status);
+    assert.match(body.traceId, /^[\da-f]{32}$/);
+    assert.equal(Number(response.headers['content-length']), Buffer.byteLength(response.body));
+  }
+
 
   const logLines = () => logs.map((line) => JSON.parse(line) as Record<string, unknown>);
 
@@ -125,18 +139,7 @@ describe('the local host on the wire: bodies too large or too slow, aborted clie
     for (const [request, status] of [
       ['NOT HTTP AT ALL\r\n\r\n', 400],
       [`GET /api/health HTTP/1.1\r\nhost: x\r\nx-padding: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
-    ] as const) {
-      const socket = await connect();
-      const closed = untilClosed(socket, 2_000);
-      socket.write(request);
-      const response = parseResponse((await closed).text);
-      assert.equal(response.status, status);
-      assert.match(response.headers['content-type'], /^application\/problem\+json/);
-      const body = JSON.parse(response.body);
-      assert.equal(body.status, status);
-      assert.match(body.traceId, /^[\da-f]{32}$/);
-      assert.equal(Number(response.headers['content-length']), Buffer.byteLength(response.body));
-    }
+    ] as const) await assertRefusedOnTheWire(request, status);
   });
 
   it('answers in problem+json what Node would answer on its own: no Host or two 400, an unknown Expect 417, CONNECT 501', async () => {
@@ -145,18 +148,7 @@ describe('the local host on the wire: bodies too large or too slow, aborted clie
       ['GET /api/health HTTP/1.1\r\nhost: x\r\nhost: y\r\n\r\n', 400],
       ['GET /api/health HTTP/1.1\r\nhost: x\r\nexpect: something\r\n\r\n', 417],
       ['CONNECT 127.0.0.1:443 HTTP/1.1\r\nhost: 127.0.0.1:443\r\n\r\n', 501],
-    ] as const) {
-      const socket = await connect();
-      const closed = untilClosed(socket, 2_000);
-      socket.write(request);
-      const response = parseResponse((await closed).text);
-      assert.equal(response.status, status, request);
-      assert.match(response.headers['content-type'] ?? '', /^application\/problem\+json/, request);
-      const body = JSON.parse(response.body);
-      assert.equal(body.status, status);
-      assert.match(body.traceId, /^[\da-f]{32}$/);
-      assert.equal(Number(response.headers['content-length']), Buffer.byteLength(response.body));
-    }
+    ] as const) await assertRefusedOnTheWire(request, status);
   });
 
   // Found in review: new URL('//', base) throws, in the request listener and in the 417's, and the throw ended the host.
@@ -165,15 +157,7 @@ describe('the local host on the wire: bodies too large or too slow, aborted clie
       ['GET // HTTP/1.1\r\nhost: x\r\n\r\n', 400],
       ['GET //:99999/api/health HTTP/1.1\r\nhost: x\r\n\r\n', 400],
       ['GET // HTTP/1.1\r\nhost: x\r\nexpect: something\r\n\r\n', 417],
-    ] as const) {
-      const socket = await connect();
-      const closed = untilClosed(socket, 2_000);
-      socket.write(request);
-      const response = parseResponse((await closed).text);
-      assert.equal(response.status, status, request);
-      assert.match(response.headers['content-type'] ?? '', /^application\/problem\+json/, request);
-      assert.equal(JSON.parse(response.body).status, status);
-    }
+    ] as const) await assertRefusedOnTheWire(request, status);
     assert.equal((await fetch(`${host.url}/health`)).status, 200, 'the host still serves');
   });
 
