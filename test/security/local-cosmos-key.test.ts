@@ -48,6 +48,17 @@ describe('the local Cosmos DB server answers only its own random key', () => {
     assert.equal((await fetch(url, { headers: { authorization: fresh, 'x-ms-date': now, 'x-ms-documentdb-partitionkey': '["a"]' } })).status, 200);
   });
 
+  it('a token for a path the server cannot read (//, %zz) is refused, and the server (the whole local host) lives on', async () => {
+    // Review: resourceOf threw on these inside the request listener, an uncaught exception that ended
+    // the process serving the platform, for any local user with a current date and any signature.
+    const now = new Date().toUTCString();
+    const token = { authorization: 'type%3Dmaster%26ver%3D1.0%26sig%3Dx', 'x-ms-date': now };
+    for (const path of ['//', '/%zz', '/dbs/%E0%A4%A/colls']) {
+      assert.equal((await fetch(`${local.endpoint}${path}`, { headers: token, signal: AbortSignal.timeout(5_000) })).status, 401, path);
+    }
+    assert.equal((await fetch(`${local.endpoint}/dbs/probe`)).status, 401);
+  });
+
   it('each start makes a new key', async () => {
     const other = await startLocalCosmos();
     try {

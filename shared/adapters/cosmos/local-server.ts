@@ -16,10 +16,17 @@ const MAX_CLOCK_SKEW_MS = 15 * 60_000;
 /**
  * The resource a request names, as the Cosmos DB REST API signs it: a path ending with an
  * id (`dbs/db/colls/c/docs/d`) is that resource, of the type before it; a path ending with a
- * type (`dbs/db/colls/c/docs`, a feed or a create) is that type, under its parent.
+ * type (`dbs/db/colls/c/docs`, a feed or a create) is that type, under its parent. Undefined
+ * when the target is not a path it can read (`//` is an authority to `new URL`, `%zz` no
+ * escape): a throw here, in the request listener, would end the process.
  */
-function resourceOf(url: string): { type: string; id: string } {
-  const segments = new URL(url, 'http://local').pathname.split('/').filter(Boolean).map(decodeURIComponent);
+function resourceOf(url: string): { type: string; id: string } | undefined {
+  let segments: string[];
+  try {
+    segments = new URL(url, 'http://local').pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    return undefined;
+  }
   if (segments.length === 0) return { type: '', id: '' };
   if (segments.length % 2 === 0) return { type: segments[segments.length - 2], id: segments.join('/') };
   return { type: segments[segments.length - 1], id: segments.slice(0, -1).join('/') };
@@ -43,7 +50,9 @@ export function signedWith(key: string, request: IncomingMessage, now = Date.now
     return false;
   }
   if (token.get('type') !== 'master' || token.get('ver') !== '1.0') return false;
-  const { type, id } = resourceOf(request.url ?? '/');
+  const resource = resourceOf(request.url ?? '/');
+  if (!resource) return false;
+  const { type, id } = resource;
   const text = `${(request.method ?? '').toLowerCase()}\n${type.toLowerCase()}\n${id}\n${date.toLowerCase()}\n\n`;
   const expected = createHmac('sha256', Buffer.from(key, 'base64')).update(text).digest();
   const given = Buffer.from(token.get('sig') ?? '', 'base64');
