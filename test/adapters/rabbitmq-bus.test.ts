@@ -208,3 +208,59 @@ suiteNeeding('RabbitMQ bus, a retry or dead-letter queue that disappears', skip,
     });
   }
 });
+
+suiteNeeding('RabbitMQ bus, a failed message whose headers cannot be sent back as they came', skip, () => {
+  /**
+   * Review: a failed delivery is sent back with its headers and `x-attempt` + 1. A message on
+   * the exchange (any publisher on the broker) with `x-attempt: "abc"`, or any header holding a
+   * double such as -1e20, made amqplib throw while encoding the copy (BigInt(NaN), an int64 out of range): the delivery
+   * was neither rescheduled nor acknowledged, and held one of the consumer's `maxConcurrent`
+   * slots for the life of the connection. As many such messages wedged the subscription.
+   */
+  it('retries it as a first attempt with the headers it can send, dead-letters it, and delivers what follows', async () => {
+    const run = randomUUID().slice(0, 8);
+    const options = { url, exchange: `test-headers-${run}`, queuePrefix: `test-headers-${run}.`, maxAttempts: 2, retryBaseMs: 10, maxConcurrent: 2 };
+    const bus = await RabbitMqEventBus.open({ ...options, log: () => {} });
+    const name = 'poisoned';
+    const delivered: string[] = [];
+    try {
+      bus.subscribe({ name, eventTypes: ['Poisoned'], handle: async (event) => void delivered.push(event.eventId) });
+      await bus.ready();
+      const model = await connect(url);
+      try {
+        const channel = await model.createConfirmChannel();
+        const poisons = [{ 'x-attempt': 'abc' }, { 'x-attempt': { '!': 'double', value: -1e20 } }, { 'x-other': { '!': 'double', value: -1e20 } }];
+        for (const headers of poisons) channel.publish(options.exchange, 'Poisoned', Buffer.from('not JSON'), { persistent: true, headers });
+        await channel.waitForConfirms();
+      } finally {
+        await model.close();
+      }
+      const event: StoredEvent = { eventId: randomUUID(), position: 1, streamId: `poisoned-${run}`, version: 1, type: 'Poisoned', data: {}, metadata: { correlationId: run }, occurredAt: new Date().toISOString() };
+      await bus.publish([event]);
+      const deadline = Date.now() + 10_000;
+      let dead = 0;
+      while ((dead < 3 || delivered.length === 0) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        dead = await messagesIn(url, `${options.queuePrefix}${name}.dead`);
+      }
+      assert.deepEqual(delivered, [event.eventId], 'the event published after the poisoned messages');
+      assert.equal(dead, 3, 'the poisoned messages dead-lettered');
+    } finally {
+      await bus.close();
+      await deleteBusTopology(url, options, [name]);
+    }
+  });
+});
+
+/** How many messages a queue holds (0 when it is not there), read without taking them. */
+async function messagesIn(brokerUrl: string, queue: string): Promise<number> {
+  const model = await connect(brokerUrl);
+  try {
+    const channel = await model.createChannel();
+    return (await channel.checkQueue(queue)).messageCount;
+  } catch {
+    return 0;
+  } finally {
+    await model.close().catch(() => {});
+  }
+}

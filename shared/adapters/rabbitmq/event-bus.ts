@@ -22,6 +22,28 @@ const ATTEMPT = 'x-attempt';
 const retryQueueOptions = (queue: string) => ({ durable: true, deadLetterExchange: '', deadLetterRoutingKey: queue });
 const DEAD_QUEUE_OPTIONS = { durable: true };
 
+/** A delivery's attempt from its `x-attempt` header: a count this bus wrote, else (absent, text, NaN, negative, huge) a first attempt. */
+function attemptOf(message: ConsumeMessage): number {
+  const attempt = Number(message.properties.headers?.[ATTEMPT] ?? 1);
+  return Number.isSafeInteger(attempt) && attempt >= 1 ? attempt : 1;
+}
+
+/**
+ * Sends a copy of a failed delivery to `queue`, its headers kept with `headers` over them.
+ * amqplib throws while encoding a header it cannot write back (a double such as -1e20 read
+ * as an integer, then out of int64's range): the copy then goes with `headers` alone, rather
+ * than never, which left the delivery unacknowledged on its channel for good. A throw there
+ * precedes any write and any confirm slot, so the second send is the channel's only one.
+ */
+function sendCopy(publisher: ConfirmChannel, queue: string, message: ConsumeMessage, expiration: string | undefined, headers: Record<string, unknown>) {
+  const options = { ...message.properties, persistent: true, ...(expiration === undefined ? {} : { expiration }) };
+  try {
+    publisher.sendToQueue(queue, message.content, { ...options, headers: { ...message.properties.headers, ...headers } });
+  } catch {
+    publisher.sendToQueue(queue, message.content, { ...options, headers });
+  }
+}
+
 /**
  * AMQP heartbeat, in seconds, asked of the broker unless the URL sets `heartbeat`. A
  * frozen or silently gone broker (a SIGSTOP, a dropped route) sends nothing and closes
@@ -232,7 +254,7 @@ export class RabbitMqEventBus implements EventBus {
       await this.model?.close().catch(() => {});
       return;
     }
-    const attempt = Number(message.properties.headers?.[ATTEMPT] ?? 1);
+    const attempt = attemptOf(message);
     this.inFlight += 1;
     try {
       await subscriber.handle(JSON.parse(message.content.toString()));
@@ -251,18 +273,17 @@ export class RabbitMqEventBus implements EventBus {
     const publisher = this.publisher;
     if (!publisher) throw new Error('rabbitmq is not connected');
     const queue = this.queueOf(subscriber);
-    const headers = { ...message.properties.headers };
     const dead = attempt >= this.options.maxAttempts;
     // Declared again first: deleted under the bus (nothing consumes it, so nothing tells), the
     // queue would take the copy nowhere, the broker would confirm it, and the ack lose the event.
     await publisher.assertQueue(dead ? `${queue}.dead` : `${queue}.retry`, dead ? DEAD_QUEUE_OPTIONS : retryQueueOptions(queue));
     if (dead) {
-      publisher.sendToQueue(`${queue}.dead`, message.content, { ...message.properties, persistent: true, headers: { ...headers, [ATTEMPT]: attempt, 'x-reason': reason.slice(0, 500) } });
+      sendCopy(publisher, `${queue}.dead`, message, undefined, { [ATTEMPT]: attempt, 'x-reason': reason.slice(0, 500) });
       this.log(`dead-lettered ${message.properties.messageId} for ${subscriber.name} after ${attempt} attempts`, 'error');
       this.options.onDeadLetter?.(subscriber.name);
     } else {
       const delay = Math.round(Math.min(30_000, this.options.retryBaseMs * 2 ** (attempt - 1)) * (0.8 + Math.random() * 0.4));
-      publisher.sendToQueue(`${queue}.retry`, message.content, { ...message.properties, persistent: true, expiration: String(delay), headers: { ...headers, [ATTEMPT]: attempt + 1 } });
+      sendCopy(publisher, `${queue}.retry`, message, String(delay), { [ATTEMPT]: attempt + 1 });
     }
     // The copy is safe before the original goes: at worst, one more delivery.
     await publisher.waitForConfirms();
