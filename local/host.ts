@@ -261,6 +261,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     // The Host header is checked in serve (hostHeaderProblem), which answers problem+json.
     { requestTimeout: requestTimeoutMs, headersTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs), requireHostHeader: false },
     async (request, response) => {
+      if (!connections.admit(request.socket, response)) return;
       const started = performance.now();
       const url = targetOf(request);
       // A string always: Node joins a repeated traceparent's values with ", " (no trace context then).

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startLocalHost, type LocalHost } from '../../local/host';
+import { MOST_WAITING_ANSWERS } from '../../local/connections';
 import { LARGEST_BODY_BYTES } from '../../shared/kernel/http';
 import { appModules } from '../../shared/platform/app';
 import { testServices } from '../support/services';
@@ -159,6 +160,23 @@ describe('the local host on the wire: bodies too large or too slow, aborted clie
       ['GET // HTTP/1.1\r\nhost: x\r\nexpect: something\r\n\r\n', 417],
     ] as const) await assertRefusedOnTheWire(request, status);
     assert.equal((await fetch(`${host.url}/health`)).status, 200, 'the host still serves');
+  });
+
+  // Found by a crash hunt: a client pipelining requests and reading nothing made the host hold every answer in memory.
+  it(`closes a connection that pipelines more than ${MOST_WAITING_ANSWERS} requests and reads none of the answers, and answers one that reads them`, async () => {
+    const request = (n: number) => `GET /api/pharmacies?limit=${1 + (n % 20)} HTTP/1.1\r\nhost: x\r\n\r\n`;
+    const greedy = await connect();
+    greedy.pause(); // reads nothing
+    const closed = new Promise((resolve) => greedy.once('close', resolve)); // a reset is the host closing it
+    greedy.write(Array.from({ length: 2_000 }, (_, n) => request(n)).join(''));
+    await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('the connection was never closed')), 5_000))]);
+    assert.ok(logs.some((line) => line.includes('reads none of its answers')), 'the close is logged');
+
+    const reader = await connect();
+    const answered = untilClosed(reader, 5_000);
+    const many = MOST_WAITING_ANSWERS - 4;
+    reader.write(Array.from({ length: many }, (_, n) => request(n)).join('') + 'GET /api/health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+    assert.equal((await answered).text.match(/HTTP\/1\.1 200 /g)?.length, many + 1, 'every pipelined request of a client that reads is answered');
   });
 
   it('still serves an HTTP/1.0 request without Host, and an empty Host', async () => {
