@@ -245,7 +245,8 @@ export class WrittenDocuments<D extends ReadDocument> {
  * events have a gap, that another delivery wrote meanwhile, or whose write the store refused
  * on its own (throttled), goes through `project` one event at a time.
  * Each event's outcome, or the error that failed it, in the batch's order; a store or read
- * that fails the first round's bulk requests fails them all, the second's only its own.
+ * that fails the first round's bulk requests fails them all, the second's only its own. An
+ * event `apply` throws on fails only its own document's deliveries.
  */
 export async function projectMany<D extends ReadDocument>(
   services: Services,
@@ -338,7 +339,16 @@ async function projectRound<D extends ReadDocument>(round: Round<D>, documents: 
   const foundWritten: D[] = [];
   for (const [index, entry] of documents.entries()) {
     const { stored, remembered } = current[index];
-    const next = applyInOrder(projection, stored?.document, entry.positions, events);
+    let next: ReturnType<typeof applyInOrder<D>>;
+    try {
+      next = applyInOrder(projection, stored?.document, entry.positions, events);
+    } catch {
+      // An event the projection cannot apply (a data shape it does not know): one by one,
+      // it fails its own delivery (and its stream's later ones), not every delivery of the round.
+      written?.forget(entry.id);
+      oneByOne.push(entry);
+      continue;
+    }
     // A remembered copy settles only what its write confirms (an event it cannot apply is read).
     if (remembered && !next?.applied.length) {
       written?.forget(entry.id);

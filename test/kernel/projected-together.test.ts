@@ -284,6 +284,29 @@ describe('projected together', () => {
     assert.equal(await project(target, pharmaciesProjection, history[0]), 'duplicate', 'redelivered: written already');
   });
 
+  it('an event its projection cannot apply (a data shape of another version) fails its own deliveries only, not its round\'s', async () => {
+    // A registration without its address, as a later version of the event might name it: apply throws on it.
+    const poisonId = randomUUID();
+    const { address: _address, cnpj, ...body } = pharmacyBody();
+    const [poison] = await services.eventStore.append(`pharmacy-${poisonId}`, 0, [
+      { eventId: randomUUID(), type: 'PharmacyRegistered', data: { pharmacyId: poisonId, ...body, cnpj, timeZone: 'America/Sao_Paulo', registeredAt: '2026-11-01T10:00:00.000Z' }, metadata: { correlationId: 'c' } },
+    ]);
+    const target = await freshReadSide();
+    const outcomes = await projectMany(target, pharmaciesProjection, [...everything(), poison]);
+    assert.ok(outcomes.at(-1) instanceof Error, 'the event that cannot be applied fails');
+    assert.deepEqual(outcomes.slice(0, -1), everything().map(() => 'projected'), 'the others in its round are projected');
+    assert.deepEqual(await documents(target), expected);
+
+    // Through the declared handler, as the bus delivers them together: each healthy delivery settles.
+    const gathered = await freshReadSide();
+    const declaration = projectorDeclaration(async () => gathered, pharmaciesProjection);
+    const context = new InvocationContext({ functionName: declaration.name, logHandler: () => {} });
+    const deliveries = await Promise.allSettled([...everything(), poison].map((event) => declaration.handler(event, context)));
+    assert.equal(deliveries.at(-1)!.status, 'rejected');
+    assert.deepEqual(deliveries.slice(0, -1).map((delivery) => delivery.status), everything().map(() => 'fulfilled'));
+    assert.deepEqual(await documents(gathered), expected);
+  });
+
   it('deliveries that arrive together are gathered into one round', async () => {
     const calls: string[] = [];
     const target = await freshReadSide((real) => ({
