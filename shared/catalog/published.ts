@@ -7,7 +7,7 @@ import { PRODUCTS_CONTAINER, productCacheKey, type ProductDocument } from './pro
  * What other contexts may use of the Catalog: these functions and types, and nothing else
  * of this folder (its containers, cache keys and document shapes may change with it).
  */
-export { productStatus } from './status';
+export { productStatus, productStreamId } from './status';
 
 /** A product as other contexts show it beside their own data. */
 export interface ProductSummary {

@@ -1,9 +1,9 @@
 import type { InvocationContext, Timer } from '@azure/functions';
 import Joi from 'joi';
-import { productStatus } from '../catalog/published';
+import { productStatus, productStreamId } from '../catalog/published';
 import { sharedBatchingLoads } from '../kernel/batched-loads';
 import { loadAggregate, metadataCausedBy, runCommand, uuidSchema } from '../kernel/command';
-import { ConcurrencyConflict } from '../kernel/errors';
+import { ConcurrencyConflict, InvalidInput } from '../kernel/errors';
 import { validate } from '../kernel/http';
 import { LearntOnce } from '../kernel/learnt-once';
 import type { EventStore, StoredEvent } from '../kernel/ports';
@@ -38,6 +38,14 @@ async function withdrawOffer(services: Services, offerId: string, productId: str
 }
 
 /**
+ * What the withdrawal reads of a discontinuation: the product it names, which must be its
+ * stream's. A message without one (another version's shape) is refused as poison, to be
+ * dead-lettered and seen: read as `undefined`, it was completed as a stale discontinuation
+ * of a product that does not exist, and the offers stayed active.
+ */
+const discontinuedDataSchema = Joi.object({ productId: uuidSchema.required() }).unknown();
+
+/**
  * Product discontinued → each of its active offers is withdrawn, an event in the offer's
  * own stream that names the reason. The offers are found through the write side's index,
  * committed with each offer, so none is missed however far the read models lag.
@@ -55,7 +63,11 @@ export function withdrawOffersOfDiscontinuedProduct(services: ServiceProvider): 
     handler: async (message, context) => {
       const s = await services();
       const event = toStoredEvent(message);
-      const productId = (event.data as { productId: string }).productId;
+      const { productId } = validate(discontinuedDataSchema, event.data, 'body');
+      // A product named in its data but not its stream's is no discontinuation of ours either.
+      if (productStreamId(productId) !== event.streamId) {
+        throw new InvalidInput('the body is not valid', [{ field: 'data.productId', message: 'does not name the product of the event\'s stream' }]);
+      }
       const status = await productStatus(s.eventStore, productId);
       if (status !== 'discontinued') {
         context.log(`product ${productId} is ${status} now: ${event.type} (version ${event.version}) is stale, no offer withdrawn`);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { InvocationContext } from '@azure/functions';
+import { InvalidInput } from '../../shared/kernel/errors';
 import type { EventStore, StoredEvent } from '../../shared/kernel/ports';
 import type { Services } from '../../shared/kernel/services';
 import { offerIdFor } from '../../shared/offers/commands';
@@ -120,6 +121,21 @@ describe('Offer reactions redelivered', () => {
       await reaction.handler(discontinued, context());
       await reaction.handler(discontinued, context());
       for (const offerId of offerIds) assert.deepEqual(await types(offerId), ['OfferPublished', 'OfferWithdrawn'], 'withdrawn once');
+    });
+
+    it('refuses a discontinuation whose data does not name its product (another version\'s shape) as poison, rather than completing it as stale', async () => {
+      const { productId, offerIds } = await productWithOffers('Unnamed', 1);
+      const discontinued = await discontinueUndelivered(productId);
+      const reaction = withdrawOffersOfDiscontinuedProduct(async () => app.services);
+      const logged: string[] = [];
+      const watched = new InvocationContext({ functionName: 'test', logHandler: (_level, ...args) => void logged.push(args.join(' ')) });
+      for (const data of [{ discontinuedAt: discontinued.occurredAt }, { productId: randomUUID(), discontinuedAt: discontinued.occurredAt }]) {
+        await assert.rejects(reaction.handler({ ...discontinued, data }, watched), InvalidInput, JSON.stringify(data));
+      }
+      assert.deepEqual(logged, [], 'not reported as a stale discontinuation');
+      assert.deepEqual(await types(offerIds[0]), ['OfferPublished'], 'nothing withdrawn on the wrong product');
+      await reaction.handler(discontinued, context());
+      assert.deepEqual(await types(offerIds[0]), ['OfferPublished', 'OfferWithdrawn']);
     });
 
     it('withdraws nothing when the product is reinstated and the offer revised between the reaction’s reads and its append', async () => {
