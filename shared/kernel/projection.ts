@@ -73,15 +73,27 @@ const storedEventSchema = Joi.object({
   // Built in, not passed to each validate: joi merges per-call options on every message.
   .prefs({ allowUnknown: true });
 
-/** A bus message as a StoredEvent: Service Bus may hand over the body as text or bytes. */
+/**
+ * A bus message as a StoredEvent: Service Bus may hand over the body as text or bytes. A body
+ * that is not JSON is refused by its size only: the parser's message quotes the text around
+ * the fault (an event's data holds names, e-mails, CPFs), and the Functions host logs the
+ * error, as a bus writes it into the dead letter's reason.
+ */
 export function toStoredEvent(message: unknown): StoredEvent {
-  const body =
-    typeof message === 'string' || Buffer.isBuffer(message) ? JSON.parse(message.toString()) : (message as object);
+  const body = typeof message === 'string' || Buffer.isBuffer(message) ? parsedBody(message.toString()) : (message as object);
   const plain = plainStoredEvent(body);
   if (plain) return plain;
   const { value, error } = storedEventSchema.validate(body);
   if (error) throw new Error(`not a domain event message: ${error.message}`);
   return value as StoredEvent;
+}
+
+function parsedBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`not a domain event message: the body is not JSON (${Buffer.byteLength(text)} bytes)`);
+  }
 }
 
 /** Exported for the test that holds `plainStoredEvent` to joi's answers. */

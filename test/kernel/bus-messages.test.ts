@@ -26,6 +26,16 @@ describe('a bus message as a stored event', () => {
     }
   });
 
+  it('refuses a body that is not JSON without quoting it (the host logs the error, a bus writes it into the dead letter)', () => {
+    for (const body of ['maria@example.com', '{"data":{"email": maria@example.com, "cpf": "52998224725"}}', Buffer.from('{"name":"Maria da Silva" "cpf":"529.982.247-25"}')]) {
+      assert.throws(
+        () => toStoredEvent(body),
+        (error: Error) => /^not a domain event message: the body is not JSON \(\d+ bytes\)$/.test(error.message) && !/maria|529/i.test(error.message),
+        String(body),
+      );
+    }
+  });
+
   it('answers every message as joi does, the hand-checked common shape included', () => {
     const valid = message(new Date().toISOString());
     const oddValues: unknown[] = [
