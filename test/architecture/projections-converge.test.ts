@@ -9,7 +9,7 @@ import { project, type DocumentProjection } from '../../shared/kernel/projection
 import type { ReadDocument, StoredEvent } from '../../shared/kernel/ports';
 import type { Services } from '../../shared/kernel/services';
 import type { SummaryRecord } from '../../shared/kernel/summary';
-import { offersProjection } from '../../shared/offers/projection';
+import { offersByPharmacyProjection, offersByProductProjection, offersProjection } from '../../shared/offers/projection';
 import { READ_SUMMARIES } from '../../shared/platform/app';
 import { testServices } from '../support/services';
 import { shuffled } from '../support/shuffle';
@@ -34,17 +34,21 @@ function histories(id: string): [DocumentProjection<ReadDocument>, { type: strin
         { type: 'ProductChanged', data: { productId: id, changes: { brand: 'Medley', activeIngredients: ['dipirona sódica'] }, changedAt: at } },
       ],
     ],
-    [
-      offersProjection as unknown as DocumentProjection<ReadDocument>,
-      [
-        { type: 'OfferPublished', data: { offerId: id, pharmacyId: randomUUID(), productId: randomUUID(), ...terms, publishedAt: at } },
-        { type: 'OfferPriceChanged', data: { offerId: id, priceCents: 900, changedAt: at } },
-        { type: 'OfferWithdrawn', data: { offerId: id, reason: 'withdrawn-by-pharmacy', withdrawnAt: at } },
-        { type: 'OfferRevised', data: { offerId: id, ...terms, priceCents: 950, stock: 'low', revisedAt: at } },
-        { type: 'OfferPriceChanged', data: { offerId: id, priceCents: 800, listPriceCents: 1000, changedAt: at } },
-        { type: 'OfferExpired', data: { offerId: id, expiredAt: at } },
+    // The offers' three projections, the two partitioned by product and by pharmacy too: an event
+    // that arrives before the stream's first learns its partition from the stream.
+    ...[offersProjection, offersByProductProjection, offersByPharmacyProjection].map(
+      (projection): [DocumentProjection<ReadDocument>, { type: string; data: object }[]] => [
+        projection as unknown as DocumentProjection<ReadDocument>,
+        [
+          { type: 'OfferPublished', data: { offerId: id, pharmacyId: randomUUID(), productId: randomUUID(), ...terms, publishedAt: at } },
+          { type: 'OfferPriceChanged', data: { offerId: id, priceCents: 900, changedAt: at } },
+          { type: 'OfferWithdrawn', data: { offerId: id, reason: 'withdrawn-by-pharmacy', withdrawnAt: at } },
+          { type: 'OfferRevised', data: { offerId: id, ...terms, priceCents: 950, stock: 'low', revisedAt: at } },
+          { type: 'OfferPriceChanged', data: { offerId: id, priceCents: 800, listPriceCents: 1000, changedAt: at } },
+          { type: 'OfferExpired', data: { offerId: id, expiredAt: at } },
+        ],
       ],
-    ],
+    ),
   ];
 }
 
@@ -80,7 +84,8 @@ describe('every projection converges under duplicates and reordering', () => {
       const deliver = async (target: Services, deliveries: StoredEvent[]) => {
         for (const event of deliveries) await project(target, projection, event);
         const summaries = await Promise.all(READ_SUMMARIES.map(async (summary) => (await target.readStore.container<SummaryRecord<unknown>>(summary.container.name).get(summary.id))?.document.summary));
-        return { document: (await target.readStore.container(projection.container.name).get(id))?.document, summaries };
+        const partitionKey = projection.partitionKeyOf?.(stored[0]);
+        return { document: (await target.readStore.container(projection.container.name).get(id, partitionKey))?.document, summaries };
       };
       const expected = await deliver(await readSide(), stored);
       assert.equal(expected.document?.version, events.length);
