@@ -84,7 +84,8 @@ export function toStoredEvent(message: unknown): StoredEvent {
   const plain = plainStoredEvent(body);
   if (plain) return plain;
   const { value, error } = storedEventSchema.validate(body);
-  if (error) throw new Error(`not a domain event message: ${error.message}`);
+  // The fields and the rules they broke, never joi's message: it quotes a value (an occurredAt, a type) from the body.
+  if (error) throw new Error(`not a domain event message: ${error.details.map((detail) => `${detail.path.join('.') || 'body'} (${detail.type})`).join(', ')}`);
   return value as StoredEvent;
 }
 

@@ -22,7 +22,12 @@ describe('a bus message as a stored event', () => {
 
   it('refuses any other instant', () => {
     for (const occurredAt of ['2026-11-30', '2026-11-30T10:00:00Z', '2026-11-30T10:00:00.000+01:00', '2026-13-30T10:00:00.000Z', '2026-11-30T24:00:00.000Z', 'yesterday', 1764496800000, '']) {
-      assert.throws(() => toStoredEvent(message(occurredAt)), /not a domain event message: "occurredAt"/, String(occurredAt));
+      assert.throws(
+        () => toStoredEvent(message(occurredAt)),
+        // The field and its rule, never the value: a bus writes the message into the dead letter's reason.
+        (error: Error) => /^not a domain event message: occurredAt \([\w.]+\)$/.test(error.message) && (occurredAt === '' || !error.message.includes(String(occurredAt))),
+        String(occurredAt),
+      );
     }
   });
 
@@ -87,7 +92,8 @@ describe('a bus message as a stored event', () => {
         answer = toStoredEvent(variant);
       } catch (error) {
         assert.ok(joi.error, `joi takes what toStoredEvent refuses: ${label}`);
-        assert.equal((error as Error).message, `not a domain event message: ${joi.error.message}`, label);
+        const broken = joi.error.details.map((detail) => `${detail.path.join('.') || 'body'} (${detail.type})`).join(', ');
+        assert.equal((error as Error).message, `not a domain event message: ${broken}`, label);
         continue;
       }
       assert.equal(joi.error, undefined, `toStoredEvent takes what joi refuses: ${label}`);
