@@ -162,3 +162,27 @@ suiteNeeding('npm run dlq on RabbitMQ, with dead letters that are no events', sk
     assert.deepEqual(await run(['list', subscription]), { code: 0, lines: [] });
   });
 });
+
+suiteNeeding('RabbitMQ bus, a delivery whose body is not JSON', skipUnlessReachable('RabbitMQ', 'RABBITMQ_URL', url), () => {
+  const id = randomUUID().slice(0, 8);
+  const prefix = `test-dlq-notjson-${id}.`;
+  const exchange = `test-dlq-notjson-${id}`;
+  const subscription = 'pharmacies-read';
+  const fixture = deadLetterBus(prefix, exchange, subscription, 1);
+
+  it('is dead-lettered with a reason that names its size, never the parser\'s message, which quotes the body', async () => {
+    const body = 'maria@example.com is not JSON';
+    const model = await connect(url);
+    const channel = await model.createConfirmChannel();
+    channel.publish(exchange, 'PharmacyRegistered', Buffer.from(body), { persistent: true, messageId: 'raw' });
+    await channel.waitForConfirms();
+    await model.close();
+    await fixture.bus.idle();
+
+    const listed = await run(['list', subscription]);
+    const letters = listed.lines.map((line) => JSON.parse(line));
+    assert.equal(letters.length, 1);
+    assert.ok(!listed.lines.join('').includes('maria'), `never the body: ${letters[0].reason}`);
+    assert.match(letters[0].reason, new RegExp(`not JSON \\(${Buffer.byteLength(body)} bytes\\)`));
+  });
+});

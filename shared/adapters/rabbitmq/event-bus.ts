@@ -29,6 +29,19 @@ function attemptOf(message: ConsumeMessage): number {
 }
 
 /**
+ * A delivery's body as JSON. A body that is not is refused by its size only: the parser's
+ * message quotes the text around the fault (an e-mail, a CPF), and it would become the dead
+ * letter's x-reason, which npm run dlq list prints.
+ */
+function parsedContent(content: Buffer): StoredEvent {
+  try {
+    return JSON.parse(content.toString()) as StoredEvent;
+  } catch {
+    throw new Error(`not a domain event message: the body is not JSON (${content.length} bytes)`);
+  }
+}
+
+/**
  * Sends a copy of a failed delivery to `queue`, its headers kept with `headers` over them.
  * amqplib throws while encoding a header it cannot write back (a double such as -1e20 read
  * as an integer, then out of int64's range): the copy then goes with `headers` alone, rather
@@ -257,7 +270,7 @@ export class RabbitMqEventBus implements EventBus {
     const attempt = attemptOf(message);
     this.inFlight += 1;
     try {
-      await subscriber.handle(JSON.parse(message.content.toString()));
+      await subscriber.handle(parsedContent(message.content));
       consumer.ack(message);
     } catch (error) {
       await this.retryOrDeadLetter(subscriber, consumer, message, attempt, error instanceof Error ? error.message : String(error)).catch((failure) => {
