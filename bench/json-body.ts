@@ -1,9 +1,10 @@
 // `npm run bench:json-body`: what reading a request's JSON costs beyond JSON.parse. Every
 // command body goes through parseStrictJson, which also refuses a `__proto__` member and a
-// member an object repeats (shared/kernel/json-members.ts). Three bodies, each timed with
+// member an object repeats (shared/kernel/json-members.ts). Four bodies, each timed with
 // JSON.parse and with parseStrictJson in turns within one run (BENCH_ROUNDS, default 3): a
-// command's (~250 bytes), a 500-item partner feed's (~120 KB) and a text made of short strings
-// (the colon count's worst case: a quote to skip every few characters).
+// command's (~250 bytes), a 500-item partner feed's (~120 KB), a text made of short strings
+// (the colon count's worst case: a quote to skip every few characters) and the feed with one
+// \u escape (the __proto__ check's worst case: the reviver over the whole body).
 import { parseStrictJson } from '../shared/kernel/http';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS) || 3;
@@ -21,6 +22,9 @@ const bodies: [string, string, number][] = [
   ['a command', JSON.stringify(offer), 200_000],
   ['a 500-item feed', JSON.stringify({ items: Array.from({ length: 500 }, () => offer) }), 300],
   ['short strings', JSON.stringify({ tags: Array.from({ length: 20_000 }, (_, n) => `t${n % 10}`) }), 300],
+  // One \u escape (as an ASCII-only encoder writes any accent) or the letters "proto" anywhere
+  // send the whole body through JSON.parse's reviver, the __proto__ check's slow path.
+  ['a 500-item feed, one \\u escape', JSON.stringify({ items: Array.from({ length: 500 }, () => offer) }).replace('in_stock', 'in_st\\u006fck'), 300],
 ];
 
 /** Mean µs per call over `times` calls, after a tenth as many to warm up. */
