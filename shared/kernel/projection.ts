@@ -89,7 +89,8 @@ export function toStoredEvent(message: unknown): StoredEvent {
   return value as StoredEvent;
 }
 
-function parsedBody(text: string): unknown {
+/** A bus message's body as JSON; one that is not is refused by its size only (see toStoredEvent). */
+export function parsedBody(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {

@@ -1,5 +1,6 @@
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { EventBus, StoredEvent, Subscriber } from '../../kernel/ports';
+import { parsedBody } from '../../kernel/projection';
 import { withTimeout } from '../../kernel/timeout';
 
 export interface RabbitMqBusOptions {
@@ -26,19 +27,6 @@ const DEAD_QUEUE_OPTIONS = { durable: true };
 function attemptOf(message: ConsumeMessage): number {
   const attempt = Number(message.properties.headers?.[ATTEMPT] ?? 1);
   return Number.isSafeInteger(attempt) && attempt >= 1 ? attempt : 1;
-}
-
-/**
- * A delivery's body as JSON. A body that is not is refused by its size only: the parser's
- * message quotes the text around the fault (an e-mail, a CPF), and it would become the dead
- * letter's x-reason, which npm run dlq list prints.
- */
-function parsedContent(content: Buffer): StoredEvent {
-  try {
-    return JSON.parse(content.toString()) as StoredEvent;
-  } catch {
-    throw new Error(`not a domain event message: the body is not JSON (${content.length} bytes)`);
-  }
 }
 
 /**
@@ -270,7 +258,8 @@ export class RabbitMqEventBus implements EventBus {
     const attempt = attemptOf(message);
     this.inFlight += 1;
     try {
-      await subscriber.handle(parsedContent(message.content));
+      // Refused by its size only when it is not JSON: the parser's message would quote the body into the dead letter's x-reason.
+      await subscriber.handle(parsedBody(message.content.toString()) as StoredEvent);
       consumer.ack(message);
     } catch (error) {
       await this.retryOrDeadLetter(subscriber, consumer, message, attempt, error instanceof Error ? error.message : String(error)).catch((failure) => {
